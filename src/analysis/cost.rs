@@ -1,0 +1,212 @@
+//! Attacker-caused cost: compute of VMs the attacker created (size × region rate × hours from
+//! creation to deletion or to the report's as-of time), their public IPs, and internet egress
+//! of the data taken. Every rate is an [`Assumption`] printed with the figure; case.toml may
+//! override any of them. A figure that lacks an input is "not provided", never guessed.
+
+use serde::Serialize;
+
+use super::steps::{ArmOperation, Outcome, Step};
+use crate::case::RateOverrides;
+use crate::types::{trim_decimals, Bytes, Region, StepKind, Timestamp, Usd};
+
+/// Where the shipped VM rates come from, and their date.
+pub const RATE_CARD_SOURCE: &str = "Azure pay-as-you-go Linux list prices, infracost pricing dump as republished by coroot/cloud-pricing, last snapshot 2024-08-09 (rates unchanged over 2023-02-20 to 2024-08-09)";
+
+/// Shipped VM rates, USD per hour, Linux pay-as-you-go (anchors-and-methods.md §4.1).
+pub const VM_RATES: &[(&str, &str, f64)] = &[
+    ("Standard_NC6s_v3", "brazilsouth", 6.120),
+    ("Standard_NC6s_v3", "uksouth", 3.589),
+    ("Standard_NC6s_v3", "eastus", 3.060),
+    ("Standard_NC24ads_A100_v4", "brazilsouth", 7.346),
+    ("Standard_NC24ads_A100_v4", "uksouth", 4.591),
+    ("Standard_NC24ads_A100_v4", "eastus", 3.673),
+    ("Standard_D4s_v5", "brazilsouth", 0.306),
+    ("Standard_D4s_v5", "uksouth", 0.222),
+    ("Standard_D4s_v5", "eastus", 0.192),
+    ("Standard_F72s_v2", "brazilsouth", 4.716),
+    ("Standard_F72s_v2", "uksouth", 3.636),
+    ("Standard_F72s_v2", "eastus", 3.045),
+    ("Standard_HB120rs_v3", "uksouth", 4.500),
+    ("Standard_HB120rs_v3", "eastus", 3.600),
+];
+
+/// Standard static public IPv4 address, USD per hour. Azure's published list price for a
+/// Standard SKU static address; not re-verified against the retail API (UNVERIFIED).
+pub const PUBLIC_IP_USD_PER_HOUR: f64 = 0.005;
+
+/// Internet egress allowance free each month, GB (several secondary sources agree).
+pub const EGRESS_FREE_GB: f64 = 100.0;
+
+/// Internet egress after the allowance, USD per GB: Microsoft global network routing, first
+/// 10 TB, United States (Microsoft Tech Community, "Azure routing preference", 2025-09-05).
+/// UK South and Brazil South premium rates are UNVERIFIED; this rate is used for all regions.
+pub const EGRESS_USD_PER_GB: f64 = 0.087;
+
+/// A stated assumption behind a figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assumption {
+    pub topic: String,
+    pub text: String,
+    pub source: String,
+}
+
+/// One attacker VM's compute cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct VmCost {
+    pub name: String,
+    pub resource_group: Option<String>,
+    pub size: Option<String>,
+    pub region: Option<Region>,
+    pub created: Timestamp,
+    pub ended: Timestamp,
+    /// "deleted" when the log shows deletion; "still running at as-of time" otherwise.
+    pub end_basis: String,
+    pub hours: f64,
+    pub usd_per_hour: Option<f64>,
+    pub rate_source: Option<String>,
+    /// None when size, region or rate is unknown: the report says "not provided".
+    pub cost: Option<Usd>,
+    pub arithmetic: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IpCost {
+    pub name: String,
+    pub created: Timestamp,
+    pub ended: Timestamp,
+    pub end_basis: String,
+    pub hours: f64,
+    pub cost: Usd,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    pub vms: Vec<VmCost>,
+    pub public_ips: Vec<IpCost>,
+    /// Sum of VM costs; None when any attacker VM could not be priced.
+    pub compute: Option<Usd>,
+    pub public_ip_total: Usd,
+    pub egress_bytes: Option<Bytes>,
+    pub egress: Option<Usd>,
+    pub total: Option<Usd>,
+    pub assumptions: Vec<Assumption>,
+}
+
+fn lifetime(created: Timestamp, resource: &crate::types::ResourceId, ops: &[ArmOperation], delete_op: &str, as_of: Timestamp) -> (Timestamp, String) {
+    let deleted = ops.iter().filter(|o| o.operation == delete_op && o.outcome == Outcome::Succeeded && o.start >= created).find(|o| {
+        o.resource_id.as_ref().is_some_and(|r| r == resource || resource.is_within(r))
+    });
+    match deleted {
+        Some(d) => (d.start, format!("deleted {}", d.start)),
+        None => (as_of.max(created), "still present at the report's as-of time".into()),
+    }
+}
+
+fn hours(a: Timestamp, b: Timestamp) -> f64 {
+    a.seconds_until(b) as f64 / 3600.0
+}
+
+/// Estimates the attacker-caused cost.
+pub fn estimate_cost(steps: &[Step], ops: &[ArmOperation], egress: Option<Bytes>, rates: &RateOverrides, as_of: Timestamp) -> Cost {
+    let mut assumptions = Vec::new();
+    let mut vms = Vec::new();
+    for s in steps.iter().filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded) {
+        let Some(resource) = &s.resource else { continue };
+        let (ended, end_basis) = lifetime(s.at, resource, ops, "microsoft.compute/virtualmachines/delete", as_of);
+        let d = s.details.clone().unwrap_or_default();
+        let h = hours(s.at, ended);
+        let rate = match (&d.vm_size, &d.region) {
+            (Some(size), Some(region)) => rates
+                .vm
+                .iter()
+                .find(|r| r.size.eq_ignore_ascii_case(size) && &r.region == region)
+                .map(|r| (r.usd_per_hour, format!("case.toml: {}", r.source)))
+                .or_else(|| {
+                    VM_RATES
+                        .iter()
+                        .find(|(sz, rg, _)| sz.eq_ignore_ascii_case(size) && Region::new(rg) == *region)
+                        .map(|(_, _, usd)| (*usd, RATE_CARD_SOURCE.to_string()))
+                }),
+            _ => None,
+        };
+        let cost = rate.as_ref().map(|(r, _)| Usd(r * h));
+        let arithmetic = rate.as_ref().map(|(r, _)| format!("{} h × ${r:.3}/h = ${:.2}", trim_decimals(h, 2), r * h));
+        if let (Some((r, src)), Some(size), Some(region)) = (&rate, &d.vm_size, &d.region) {
+            assumptions.push(Assumption {
+                topic: "VM rate".into(),
+                text: format!("{size} in {} costs ${r:.3} per hour (Linux, pay-as-you-go; Windows or Spot pricing would differ)", region.display_name()),
+                source: src.clone(),
+            });
+        }
+        vms.push(VmCost {
+            name: resource.name().to_string(),
+            resource_group: resource.segment_after("resourceGroups").map(str::to_lowercase),
+            size: d.vm_size.clone(),
+            region: d.region.clone(),
+            created: s.at,
+            ended,
+            end_basis,
+            hours: h,
+            usd_per_hour: rate.as_ref().map(|r| r.0),
+            rate_source: rate.map(|r| r.1),
+            cost,
+            arithmetic,
+        });
+    }
+    if !vms.is_empty() {
+        assumptions.push(Assumption {
+            topic: "VM running time".into(),
+            text: "A VM is billed from its creation request to its deletion request (or to the as-of time if not deleted); stopped-deallocated periods are not visible in the Activity log and are counted as running".into(),
+            source: "Activity log operations".into(),
+        });
+    }
+    let ip_rate = rates.public_ip_usd_per_hour.unwrap_or(PUBLIC_IP_USD_PER_HOUR);
+    let mut public_ips = Vec::new();
+    for s in steps.iter().filter(|s| s.kind == StepKind::PublicIpCreate && s.outcome == Outcome::Succeeded) {
+        let Some(resource) = &s.resource else { continue };
+        let (ended, end_basis) = lifetime(s.at, resource, ops, "microsoft.network/publicipaddresses/delete", as_of);
+        let h = hours(s.at, ended);
+        public_ips.push(IpCost { name: resource.name().to_string(), created: s.at, ended, end_basis, hours: h, cost: Usd(h * ip_rate) });
+    }
+    if !public_ips.is_empty() {
+        assumptions.push(Assumption {
+            topic: "Public IP rate".into(),
+            text: format!("A Standard static public IP costs ${ip_rate:.3} per hour"),
+            source: if rates.public_ip_usd_per_hour.is_some() { "case.toml".into() } else { "Azure list price (UNVERIFIED)".into() },
+        });
+    }
+    let free = rates.egress_free_gb.unwrap_or(EGRESS_FREE_GB);
+    let per_gb = rates.egress_usd_per_gb.unwrap_or(EGRESS_USD_PER_GB);
+    let egress_cost = egress.map(|b| Usd((b.gb() - free).max(0.0) * per_gb));
+    if let Some(b) = egress {
+        assumptions.push(Assumption {
+            topic: "Egress".into(),
+            text: format!(
+                "Data read by the attacker ({b}) left Azure over the internet; the first {} GB per month are free and no other egress used that allowance; beyond it ${per_gb:.3}/GB",
+                trim_decimals(free, 2)
+            ),
+            source: if rates.egress_usd_per_gb.is_some() { "case.toml".into() } else { "Microsoft Tech Community, Azure routing preference, 2025-09-05 (US rate; other regions UNVERIFIED)".into() },
+        });
+    }
+    let compute = if vms.iter().all(|v| v.cost.is_some()) { Some(Usd(vms.iter().filter_map(|v| v.cost).map(|c| c.0).sum())) } else { None };
+    let public_ip_total = Usd(public_ips.iter().map(|p| p.cost.0).sum());
+    let total = match (compute, egress_cost) {
+        (Some(c), Some(e)) => Some(Usd(c.0 + public_ip_total.0 + e.0)),
+        (Some(c), None) => Some(Usd(c.0 + public_ip_total.0)),
+        _ => None,
+    };
+    Cost { vms, public_ips, compute, public_ip_total, egress_bytes: egress, egress: egress_cost, total, assumptions }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_vm_rate_times_lifetime_gives_about_340_dollars() {
+        // 46 h 18 min of Standard_NC24ads_A100_v4 in Brazil South.
+        let rate = VM_RATES.iter().find(|(s, r, _)| *s == "Standard_NC24ads_A100_v4" && *r == "brazilsouth").map(|r| r.2).unwrap();
+        let cost = rate * 46.3;
+        assert!((cost - 340.12).abs() < 0.01, "{cost}");
+    }
+}

@@ -1,0 +1,139 @@
+//! The detection rules this investigation suggests (seed: "From investigation to detection
+//! rules"), each with its Sentinel KQL and a native evaluation on the case's own evidence, so
+//! the report can say whether the rule would have fired. Parameters (approved regions,
+//! windows) come from the case.
+
+use serde::Serialize;
+
+use super::exposure::{KeyUseHit, KEY_USE_WINDOW_SECONDS};
+use super::lateral::{LateralFinding, MIN_TYPES, WINDOW_SECONDS};
+use super::steps::{ArmOperation, Outcome};
+use crate::case::Environment;
+use crate::error::Location;
+use crate::types::Timestamp;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub at: Timestamp,
+    pub summary: String,
+    pub evidence: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Detection {
+    pub id: String,
+    pub name: String,
+    pub severity: String,
+    pub tactics: Vec<String>,
+    pub techniques: Vec<String>,
+    pub description: String,
+    pub kql: String,
+    /// None when a table the rule needs was not provided.
+    pub hits: Option<Vec<Hit>>,
+    pub needs: Vec<String>,
+}
+
+fn kql_list(items: &[String]) -> String {
+    items.iter().map(|s| format!("\"{}\"", s.replace('"', ""))).collect::<Vec<_>>().join(", ")
+}
+
+/// Rule 1: a VM created outside the approved regions.
+pub fn vm_unapproved_region(ops: Option<&[ArmOperation]>, env: &Environment) -> Detection {
+    let regions: Vec<String> = env.approved_regions.iter().map(|r| r.as_str().to_string()).collect();
+    let hits = ops.map(|ops| {
+        ops.iter()
+            .filter(|o| o.operation == "microsoft.compute/virtualmachines/write" && o.outcome == Outcome::Succeeded)
+            .filter_map(|o| {
+                let r = o.details.region.as_ref()?;
+                (!env.approved_regions.is_empty() && !env.region_approved(r)).then(|| Hit {
+                    at: o.start,
+                    summary: format!(
+                        "{} created {} in {} (size {})",
+                        o.caller.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "unknown caller".into()),
+                        o.resource_id.as_ref().map(|r| r.name().to_string()).unwrap_or_default(),
+                        r.display_name(),
+                        o.details.vm_size.as_deref().unwrap_or("unknown")
+                    ),
+                    evidence: o.events.clone(),
+                })
+            })
+            .collect()
+    });
+    Detection {
+        id: "vm-unapproved-region".into(),
+        name: "VM created in a region outside the approved list".into(),
+        severity: "High".into(),
+        tactics: vec!["DefenseEvasion".into(), "Impact".into()],
+        techniques: vec!["T1535".into(), "T1578.002".into(), "T1496.001".into()],
+        description: "An identity creates a virtual machine in a region the organisation does not use. Catches crypto-mining deployments as soon as ARM accepts them.".into(),
+        kql: format!(
+            "let approved = dynamic([{}]);\nAzureActivity\n| where OperationNameValue =~ \"Microsoft.Compute/virtualMachines/write\"\n| where ActivityStatusValue in~ (\"Success\", \"Succeeded\")\n| extend body = parse_json(tostring(parse_json(Properties).responseBody))\n| extend Region = tolower(tostring(body.location)), VmSize = tostring(body.properties.hardwareProfile.vmSize)\n| where isnotempty(Region) and Region !in (approved)\n| project TimeGenerated, Caller, CallerIpAddress, ResourceGroup, _ResourceId, Region, VmSize",
+            kql_list(&regions)
+        ),
+        hits,
+        needs: vec!["AzureActivity".into()],
+    }
+}
+
+/// Rule 2: key listing followed by account-key access from an address new to the account.
+pub fn key_listing_then_new_ip(hits: Option<&[KeyUseHit]>) -> Detection {
+    Detection {
+        id: "storage-key-listing-then-new-ip".into(),
+        name: "Storage keys listed, then account-key access from a new address".into(),
+        severity: "High".into(),
+        tactics: vec!["CredentialAccess".into(), "Collection".into()],
+        techniques: vec!["T1552".into(), "T1530".into()],
+        description: format!(
+            "An identity lists a storage account's keys and within {} minutes the account serves account-key requests from an address that had not used it before the listing. The seed's variant compares with the lister's address; this case's attacker used the same address for both, so the rule keys on addresses new to the account instead.",
+            KEY_USE_WINDOW_SECONDS / 60
+        ),
+        kql: format!(
+            "let window = {}m;\nlet listings = AzureActivity\n| where OperationNameValue =~ \"Microsoft.Storage/storageAccounts/listKeys/action\" and ActivityStatusValue in~ (\"Success\", \"Succeeded\")\n| extend AccountName = tolower(tostring(split(_ResourceId, \"/\")[8]))\n| project ListTime = TimeGenerated, AccountName, Lister = Caller, ListerIp = CallerIpAddress;\nlet known = StorageBlobLogs\n| where TimeGenerated between (ago(14d) .. ago(1h))\n| extend Ip = tostring(split(CallerIpAddress, \":\")[0])\n| distinct AccountName = tolower(AccountName), Ip;\nStorageBlobLogs\n| where AuthenticationType == \"AccountKey\" and StatusCode startswith \"2\"\n| extend Ip = tostring(split(CallerIpAddress, \":\")[0]), AccountName = tolower(AccountName)\n| join kind=inner listings on AccountName\n| where TimeGenerated between (ListTime .. (ListTime + window))\n| join kind=leftanti known on AccountName, Ip\n| summarize Requests = count(), FirstUse = min(TimeGenerated) by AccountName, Ip, Lister, ListerIp, ListTime",
+            KEY_USE_WINDOW_SECONDS / 60
+        ),
+        hits: hits.map(|h| {
+            h.iter()
+                .map(|k| Hit {
+                    at: k.first_use,
+                    summary: format!(
+                        "{} listed keys of {} at {}; {} account-key requests from {} followed (first at {})",
+                        k.listed_by.as_deref().unwrap_or("unknown caller"),
+                        k.account,
+                        k.listed_at.hhmm(),
+                        k.requests,
+                        k.ip,
+                        k.first_use.hhmm()
+                    ),
+                    evidence: k.evidence.clone(),
+                })
+                .collect()
+        }),
+        needs: vec!["AzureActivity".into(), "StorageBlobLogs".into()],
+    }
+}
+
+/// Rule 3: one identity touching several resource types in a short window.
+pub fn multi_resource_types(findings: Option<&[LateralFinding]>) -> Detection {
+    Detection {
+        id: "identity-multi-resource-types".into(),
+        name: format!("One identity changes {MIN_TYPES}+ resource types within {} minutes", WINDOW_SECONDS / 60),
+        severity: "Medium".into(),
+        tactics: vec!["Discovery".into(), "LateralMovement".into()],
+        techniques: vec!["T1526".into(), "T1580".into()],
+        description: "A single identity writes to three or more Azure resource types within thirty minutes: management-plane lateral movement.".into(),
+        kql: format!(
+            "AzureActivity\n| where ActivityStatusValue in~ (\"Success\", \"Succeeded\")\n| where OperationNameValue endswith \"/WRITE\" or OperationNameValue endswith \"/ACTION\" or OperationNameValue endswith \"/DELETE\"\n| extend ResourceType = tostring(split(OperationNameValue, \"/\")[1])\n| summarize ResourceTypes = make_set(ResourceType), Count = dcount(CorrelationId), Start = min(TimeGenerated), End = max(TimeGenerated) by Caller, CallerIpAddress, bin(TimeGenerated, {}m)\n| where array_length(ResourceTypes) >= {MIN_TYPES}\n| extend Duration = End - Start",
+            WINDOW_SECONDS / 60
+        ),
+        hits: findings.map(|f| {
+            f.iter()
+                .map(|l| Hit {
+                    at: l.start,
+                    summary: format!("{}: {} types, {} operations in {} min ({})", l.caller, l.resource_types.len(), l.operations, l.minutes, l.resource_types.join(", ")),
+                    evidence: l.evidence.clone(),
+                })
+                .collect()
+        }),
+        needs: vec!["AzureActivity".into()],
+    }
+}

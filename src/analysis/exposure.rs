@@ -1,0 +1,469 @@
+//! Storage data exposure, computed while storage logs stream past: per account and container,
+//! the attacker's successful reads, bytes (206 ranged reads count, failures do not), distinct
+//! objects, listings and failures; the request bursts that become timeline steps; and the
+//! benign requests left out, with reasons. Memory is bounded by what the attacker touched,
+//! not by the size of the log. Data categories and subjects come from the case's inventory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::scope::{is_internal, Scope};
+use super::steps::{Outcome, Phase, Step};
+use crate::bundle::storage::BlobRequest;
+use crate::case::{DataAsset, Environment};
+use crate::error::Location;
+use crate::types::{Bytes, StepKind, Timestamp};
+
+/// Requests of one kind further apart than this start a new burst (timeline step). Five
+/// minutes keeps a download session together and separates the seed's 03:24 and 03:38 reads,
+/// which also differ by container.
+pub const BURST_GAP_SECONDS: i64 = 300;
+
+/// The window after a key listing in which account-key access counts as its use (seed:
+/// "within 30 minutes").
+pub const KEY_USE_WINDOW_SECONDS: i64 = 1800;
+
+/// Distinct exclusion reasons kept; the rest are counted under one "other" line so memory
+/// stays bounded on huge logs.
+const MAX_EXCLUSION_REASONS: usize = 50;
+
+/// How many example records an aggregate keeps as evidence.
+const EVIDENCE_SAMPLES: usize = 3;
+
+/// A storage key listing from the Activity log, for the listing → key-use detection.
+#[derive(Debug, Clone)]
+pub struct KeyListing {
+    pub account: String,
+    pub at: Timestamp,
+    pub caller: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub evidence: Location,
+}
+
+/// Attacker activity in one container.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContainerTally {
+    pub account: String,
+    pub container: String,
+    pub read_requests: u64,
+    pub bytes: Bytes,
+    #[serde(skip)]
+    pub objects: BTreeSet<String>,
+    pub distinct_objects: u64,
+    pub listing_requests: u64,
+    pub failed_requests: u64,
+    pub write_requests: u64,
+    pub delete_requests: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    pub evidence: Vec<Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct BurstKey {
+    account: String,
+    operation: String,
+    /// Reads are split per container; listings span containers (the seed lists 12 ListBlobs
+    /// over three containers as one row).
+    container: Option<String>,
+    succeeded: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Burst {
+    key: BurstKey,
+    start: Timestamp,
+    end: Timestamp,
+    count: u64,
+    bytes: Bytes,
+    containers: BTreeSet<String>,
+    ips: BTreeSet<IpAddr>,
+    auth: BTreeSet<String>,
+    evidence: Vec<Location>,
+}
+
+/// Benign requests grouped by reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedGroup {
+    pub reason: String,
+    pub requests: u64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub example: Location,
+}
+
+/// A hit of the listing → new-address key-use detection.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyUseHit {
+    pub account: String,
+    pub listed_at: Timestamp,
+    pub listed_by: Option<String>,
+    pub ip: IpAddr,
+    pub first_use: Timestamp,
+    pub requests: u64,
+    pub evidence: Vec<Location>,
+}
+
+/// Everything learned from the storage logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageFindings {
+    pub requests: u64,
+    pub attacker_requests: u64,
+    pub containers: Vec<ContainerTally>,
+    pub steps: Vec<Step>,
+    pub excluded: Vec<ExcludedGroup>,
+    pub key_use_hits: Vec<KeyUseHit>,
+    /// Evidence of a successful account-key request by the attacker.
+    pub account_key_use: Vec<Location>,
+    /// Evidence of a successful attacker request from an untrusted internet address.
+    pub internet_access: Vec<Location>,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+/// Consumes storage requests one at a time.
+pub struct StorageAggregator<'a> {
+    scope: &'a Scope,
+    env: &'a Environment,
+    listings: Vec<KeyListing>,
+    open: BTreeMap<BurstKey, Burst>,
+    closed: Vec<Burst>,
+    containers: BTreeMap<(String, String), ContainerTally>,
+    excluded: BTreeMap<String, ExcludedGroup>,
+    requests: u64,
+    attacker_requests: u64,
+    account_key_use: Vec<Location>,
+    internet_access: Vec<Location>,
+    first_seen: BTreeMap<(String, IpAddr), Timestamp>,
+    key_use: BTreeMap<(usize, IpAddr), (Timestamp, u64, Vec<Location>)>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+fn push_sample(v: &mut Vec<Location>, l: &Location) {
+    if v.len() < EVIDENCE_SAMPLES {
+        v.push(l.clone());
+    }
+}
+
+impl<'a> StorageAggregator<'a> {
+    pub fn new(scope: &'a Scope, env: &'a Environment, listings: Vec<KeyListing>) -> Self {
+        StorageAggregator {
+            scope,
+            env,
+            listings,
+            open: BTreeMap::new(),
+            closed: Vec::new(),
+            containers: BTreeMap::new(),
+            excluded: BTreeMap::new(),
+            requests: 0,
+            attacker_requests: 0,
+            account_key_use: Vec::new(),
+            internet_access: Vec::new(),
+            first_seen: BTreeMap::new(),
+            key_use: BTreeMap::new(),
+            first: None,
+            last: None,
+        }
+    }
+
+    fn is_attacker(&self, r: &BlobRequest) -> bool {
+        r.caller_ip.is_some_and(|ip| self.scope.has_ip(&ip)) || r.requester_upn.as_ref().is_some_and(|u| self.scope.has_identity(u))
+    }
+
+    /// Takes one request.
+    pub fn add(&mut self, r: BlobRequest) {
+        self.requests += 1;
+        self.first = Some(self.first.map_or(r.at, |f| f.min(r.at)));
+        self.last = Some(self.last.map_or(r.at, |l| l.max(r.at)));
+        if let Some(ip) = r.caller_ip {
+            let e = self.first_seen.entry((r.account.clone(), ip)).or_insert(r.at);
+            *e = (*e).min(r.at);
+            if r.succeeded() && r.auth.uses_account_key(r.auth_hash.as_deref()) {
+                for (i, l) in self.listings.iter().enumerate() {
+                    let delta = l.at.seconds_until(r.at);
+                    if l.account == r.account && (0..=KEY_USE_WINDOW_SECONDS).contains(&delta) {
+                        let e = self.key_use.entry((i, ip)).or_insert((r.at, 0, Vec::new()));
+                        e.0 = e.0.min(r.at);
+                        e.1 += 1;
+                        push_sample(&mut e.2, &r.origin);
+                    }
+                }
+            }
+        }
+        if self.is_attacker(&r) {
+            self.add_attacker(r);
+        } else {
+            self.add_excluded(&r);
+        }
+    }
+
+    fn add_attacker(&mut self, r: BlobRequest) {
+        self.attacker_requests += 1;
+        let ok = r.succeeded();
+        if ok && r.auth.uses_account_key(r.auth_hash.as_deref()) {
+            push_sample(&mut self.account_key_use, &r.origin);
+        }
+        if ok && r.caller_ip.is_some_and(|ip| !self.env.ip_trusted(&ip) && !is_internal(&ip)) {
+            push_sample(&mut self.internet_access, &r.origin);
+        }
+        let container = r.container.clone().unwrap_or_else(|| "(account)".into());
+        let tally = self
+            .containers
+            .entry((r.account.clone(), container.clone()))
+            .or_insert_with(|| ContainerTally { account: r.account.clone(), container: container.clone(), ..ContainerTally::default() });
+        tally.first = Some(tally.first.map_or(r.at, |f| f.min(r.at)));
+        tally.last = Some(tally.last.map_or(r.at, |l| l.max(r.at)));
+        if !ok {
+            tally.failed_requests += 1;
+        } else if r.is_data_read() {
+            tally.read_requests += 1;
+            tally.bytes = tally.bytes.saturating_add(r.response_bytes);
+            if let Some(b) = &r.blob {
+                tally.objects.insert(b.clone());
+            }
+            push_sample(&mut tally.evidence, &r.origin);
+        } else if r.is_listing() {
+            tally.listing_requests += 1;
+        } else if r.operation.starts_with("Delete") {
+            tally.delete_requests += 1;
+        } else if r.operation.starts_with("Put") || r.operation.starts_with("Set") || r.operation.starts_with("Copy") {
+            tally.write_requests += 1;
+        }
+
+        let key = BurstKey {
+            account: r.account.clone(),
+            operation: r.operation.clone(),
+            container: if r.is_listing() { None } else { Some(container.clone()) },
+            succeeded: ok,
+        };
+        if let Some(b) = self.open.get(&key) {
+            if b.end.seconds_until(r.at).abs() > BURST_GAP_SECONDS && r.at > b.end {
+                if let Some(done) = self.open.remove(&key) {
+                    self.closed.push(done);
+                }
+            }
+        }
+        let b = self.open.entry(key.clone()).or_insert_with(|| Burst {
+            key,
+            start: r.at,
+            end: r.at,
+            count: 0,
+            bytes: Bytes(0),
+            containers: BTreeSet::new(),
+            ips: BTreeSet::new(),
+            auth: BTreeSet::new(),
+            evidence: Vec::new(),
+        });
+        b.start = b.start.min(r.at);
+        b.end = b.end.max(r.at);
+        b.count += 1;
+        if ok && r.is_data_read() {
+            b.bytes = b.bytes.saturating_add(r.response_bytes);
+        }
+        b.containers.insert(container);
+        if let Some(ip) = r.caller_ip {
+            b.ips.insert(ip);
+        }
+        b.auth.insert(r.auth.name());
+        push_sample(&mut b.evidence, &r.origin);
+    }
+
+    fn add_excluded(&mut self, r: &BlobRequest) {
+        let who = r
+            .requester_upn
+            .as_ref()
+            .map(|u| u.to_string())
+            .or_else(|| r.requester_app.as_ref().map(|a| format!("app {a}")))
+            .unwrap_or_else(|| "an unnamed principal".into());
+        let ip = r.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
+        let mut reason = format!("{} requests by {who} from {ip}: not in the attacker scope", r.auth.name());
+        if !self.excluded.contains_key(&reason) && self.excluded.len() >= MAX_EXCLUSION_REASONS {
+            reason = "other requests not in the attacker scope".into();
+        }
+        let g = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
+            reason,
+            requests: 0,
+            first: r.at,
+            last: r.at,
+            example: r.origin.clone(),
+        });
+        g.requests += 1;
+        g.first = g.first.min(r.at);
+        g.last = g.last.max(r.at);
+    }
+
+    /// Closes open bursts and returns the findings.
+    pub fn finish(mut self) -> StorageFindings {
+        self.closed.extend(std::mem::take(&mut self.open).into_values());
+        self.closed.sort_by(|a, b| (a.start, &a.key).cmp(&(b.start, &b.key)));
+        let steps = self.closed.iter().map(burst_step).collect();
+        let containers = self
+            .containers
+            .into_values()
+            .map(|mut t| {
+                t.distinct_objects = t.objects.len() as u64;
+                t
+            })
+            .collect();
+        let mut key_use_hits: Vec<KeyUseHit> = self
+            .key_use
+            .into_iter()
+            .filter_map(|((i, ip), (first_use, requests, evidence))| {
+                let l = &self.listings[i];
+                // Only an address that had not used the account before the listing is "new".
+                let seen = self.first_seen.get(&(l.account.clone(), ip)).copied();
+                (seen.is_none_or(|s| s >= l.at)).then(|| KeyUseHit {
+                    account: l.account.clone(),
+                    listed_at: l.at,
+                    listed_by: l.caller.clone(),
+                    ip,
+                    first_use,
+                    requests,
+                    evidence,
+                })
+            })
+            .collect();
+        key_use_hits.sort_by(|a, b| (a.first_use, a.ip).cmp(&(b.first_use, b.ip)));
+        StorageFindings {
+            requests: self.requests,
+            attacker_requests: self.attacker_requests,
+            containers,
+            steps,
+            excluded: self.excluded.into_values().collect(),
+            key_use_hits,
+            account_key_use: self.account_key_use,
+            internet_access: self.internet_access,
+            first: self.first,
+            last: self.last,
+        }
+    }
+}
+
+fn burst_step(b: &Burst) -> Step {
+    let kind = match b.key.operation.as_str() {
+        "ListBlobs" | "ListContainers" | "ListBlobHierarchySegment" => StepKind::BlobListing,
+        "GetBlob" | "CopyBlobSource" | "GetBlobContent" => StepKind::BlobRead,
+        _ => StepKind::OtherWrite,
+    };
+    let containers: Vec<&str> = b.containers.iter().map(String::as_str).collect();
+    let mut detail = vec![format!("{} request{}", b.count, if b.count == 1 { "" } else { "s" })];
+    if kind == StepKind::BlobRead && b.key.succeeded {
+        detail.push(format!("{} downloaded", b.bytes));
+    }
+    detail.push(format!("auth {}", b.auth.iter().cloned().collect::<Vec<_>>().join(", ")));
+    Step {
+        id: String::new(),
+        kind,
+        phase: Phase::Storage,
+        at: b.start,
+        end: Some(b.end),
+        action: format!("{} × {}", b.key.operation, b.count),
+        target: format!("{} [{}]", b.key.account, containers.join(", ")),
+        detail: detail.join(" | "),
+        outcome: if b.key.succeeded { Outcome::Succeeded } else { Outcome::Failed },
+        actor: None,
+        ip: b.ips.iter().next().copied(),
+        count: b.count,
+        bytes: (kind == StepKind::BlobRead).then_some(b.bytes),
+        evidence: b.evidence.clone(),
+        why: format!("from attacker address {}", b.ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
+        resource: None,
+        details: None,
+    }
+}
+
+/// Exposure of one container, joined with the data inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerExposure {
+    pub account: String,
+    pub container: String,
+    pub read_requests: u64,
+    pub bytes: Bytes,
+    pub distinct_objects: u64,
+    pub listing_requests: u64,
+    pub failed_requests: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// None when the inventory does not describe this container.
+    pub inventory: Option<InventoryView>,
+    pub evidence: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryView {
+    pub description: Option<String>,
+    pub categories: Vec<String>,
+    pub subject_categories: Vec<String>,
+    pub records: Option<u64>,
+    pub subjects: Option<u64>,
+}
+
+/// Totals across containers that had data read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exposure {
+    pub containers: Vec<ContainerExposure>,
+    pub bytes: Bytes,
+    pub read_requests: u64,
+    pub distinct_objects: u64,
+    pub accounts: Vec<String>,
+    /// Containers whose data was read (listing alone reveals names, not content).
+    pub containers_read: Vec<String>,
+    /// Sum of inventory records of read containers; None if any lacks an inventory figure.
+    pub records: Option<u64>,
+    pub subjects: Option<u64>,
+}
+
+/// Joins tallies with the inventory.
+pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Exposure {
+    let mut containers: Vec<ContainerExposure> = findings
+        .containers
+        .iter()
+        .map(|t| {
+            let inv = inventory.iter().find(|d| d.account == t.account && d.container == t.container);
+            ContainerExposure {
+                account: t.account.clone(),
+                container: t.container.clone(),
+                read_requests: t.read_requests,
+                bytes: t.bytes,
+                distinct_objects: t.distinct_objects,
+                listing_requests: t.listing_requests,
+                failed_requests: t.failed_requests,
+                first: t.first,
+                last: t.last,
+                inventory: inv.map(|d| InventoryView {
+                    description: d.description.clone(),
+                    categories: d.categories.iter().map(|c| c.name.clone()).collect(),
+                    subject_categories: d.subject_categories.clone(),
+                    records: d.records,
+                    subjects: d.subjects,
+                }),
+                evidence: t.evidence.clone(),
+            }
+        })
+        .collect();
+    containers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.container.cmp(&b.container)));
+    let read: Vec<&ContainerExposure> = containers.iter().filter(|c| c.read_requests > 0).collect();
+    let sum = |f: &dyn Fn(&ContainerExposure) -> Option<u64>| -> Option<u64> {
+        if read.is_empty() {
+            return Some(0);
+        }
+        read.iter().map(|c| f(c)).sum()
+    };
+    let records = sum(&|c| c.inventory.as_ref().and_then(|i| i.records));
+    let subjects = sum(&|c| c.inventory.as_ref().and_then(|i| i.subjects));
+    let mut accounts: Vec<String> = containers.iter().map(|c| c.account.clone()).collect();
+    accounts.dedup();
+    Exposure {
+        bytes: read.iter().fold(Bytes(0), |a, c| a.saturating_add(c.bytes)),
+        read_requests: read.iter().map(|c| c.read_requests).sum(),
+        distinct_objects: read.iter().map(|c| c.distinct_objects).sum(),
+        containers_read: read.iter().map(|c| c.container.clone()).collect(),
+        accounts,
+        records,
+        subjects,
+        containers,
+    }
+}

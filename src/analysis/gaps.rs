@@ -1,0 +1,347 @@
+//! Maps each attack step to the controls that would have prevented, limited or detected it,
+//! and decides for each control whether it was missing, with proof: from the evidence itself
+//! (a fact such as "an account-key read succeeded") or from the recommendations export
+//! (unhealthy since before the incident). Reads only the analysis, the catalog and the export;
+//! it never decides severity (see `gdpr`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::steps::Step;
+use crate::error::Location;
+use crate::posture::catalog::{Catalog, Control, EffectKind, ExampleRecommendation, ExpectedVerdict};
+use crate::posture::recommendations::{RecState, RecommendationExport};
+use crate::types::{ControlId, Fact, ResourceId, StepKind, Timestamp};
+
+/// A fact the evidence established, with the records that prove it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenFact {
+    pub fact: Fact,
+    pub sentence: String,
+    pub evidence: Vec<Location>,
+}
+
+/// The verdict on one control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Missing, proven by the evidence itself.
+    MissingEvidence,
+    /// Missing, proven by the recommendations export (unhealthy before the incident).
+    MissingRecommendation,
+    Present,
+    NotAssessable,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::MissingEvidence => "Missing — proven by the evidence",
+            Verdict::MissingRecommendation => "Missing — proven by the recommendations export",
+            Verdict::Present => "Present",
+            Verdict::NotAssessable => "Not assessable from the provided evidence",
+        }
+    }
+    pub fn is_missing(self) -> bool {
+        matches!(self, Verdict::MissingEvidence | Verdict::MissingRecommendation)
+    }
+}
+
+/// How one recommendation row relates to the incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecStatus {
+    pub key: String,
+    pub name: String,
+    pub severity: Option<String>,
+    pub state: RecState,
+    pub resource: String,
+    pub first_evaluated: Option<Timestamp>,
+    pub status_changed: Option<Timestamp>,
+    /// "before", "after" or "unknown" relative to the incident start (for unhealthy rows).
+    pub timing: String,
+    /// Whether the assessed resource is the subscription or a resource the attacker touched.
+    pub relevant: bool,
+    pub evidence: Location,
+}
+
+/// The aggregated state of a control's recommendations.
+fn summarise(recs: &[RecStatus]) -> ExampleRecommendation {
+    let relevant: Vec<&RecStatus> = recs.iter().filter(|r| r.relevant).collect();
+    if relevant.iter().any(|r| r.state == RecState::Unhealthy && r.timing == "before") {
+        ExampleRecommendation::UnhealthyBefore
+    } else if relevant.iter().any(|r| r.state == RecState::Healthy) {
+        ExampleRecommendation::Healthy
+    } else if relevant.iter().any(|r| r.state == RecState::Unhealthy) {
+        ExampleRecommendation::UnhealthyAfter
+    } else {
+        ExampleRecommendation::None
+    }
+}
+
+/// The verdict rule, shared by the analysis and the catalog's examples: evidence of absence
+/// first, then an export unhealthy since before the incident, then evidence of presence, then
+/// a healthy export; anything else cannot be assessed.
+pub fn decide(missing_fact: bool, present_fact: bool, rec: ExampleRecommendation) -> Verdict {
+    if missing_fact {
+        Verdict::MissingEvidence
+    } else if rec == ExampleRecommendation::UnhealthyBefore {
+        Verdict::MissingRecommendation
+    } else if present_fact || rec == ExampleRecommendation::Healthy {
+        Verdict::Present
+    } else {
+        Verdict::NotAssessable
+    }
+}
+
+impl From<ExpectedVerdict> for Verdict {
+    fn from(e: ExpectedVerdict) -> Verdict {
+        match e {
+            ExpectedVerdict::MissingEvidence => Verdict::MissingEvidence,
+            ExpectedVerdict::MissingRecommendation => Verdict::MissingRecommendation,
+            ExpectedVerdict::Present => Verdict::Present,
+            ExpectedVerdict::NotAssessable => Verdict::NotAssessable,
+        }
+    }
+}
+
+/// One proof line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Proof {
+    /// "evidence", "recommendation" or "note".
+    pub basis: String,
+    pub text: String,
+    pub evidence: Vec<Location>,
+}
+
+/// A control's assessment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlAssessment {
+    pub id: ControlId,
+    pub title: String,
+    pub priority: u32,
+    pub verdict: Verdict,
+    pub verdict_label: String,
+    pub proofs: Vec<Proof>,
+    pub recommendations: Vec<RecStatus>,
+    /// Observed step kinds this control affects, with the effect.
+    pub affects: Vec<(StepKind, EffectKind)>,
+    pub improvement: String,
+    pub settled_by: String,
+    pub mcsb: Vec<String>,
+    pub relevant_to_incident: bool,
+}
+
+/// For one step: the controls that would have stopped it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepGap {
+    pub step: String,
+    pub kind: StepKind,
+    pub controls: Vec<StepControl>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepControl {
+    pub control: ControlId,
+    pub title: String,
+    pub effect: EffectKind,
+    pub why: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gaps {
+    pub facts: Vec<ProvenFact>,
+    pub controls: Vec<ControlAssessment>,
+    pub steps: Vec<StepGap>,
+    pub recommendations_provided: bool,
+    /// Unhealthy recommendations in the export that no control in the catalog covers.
+    pub unmapped_unhealthy: Vec<RecStatus>,
+}
+
+/// Inputs for the gap assessment.
+pub struct GapInput<'a> {
+    pub catalog: &'a Catalog,
+    pub steps: &'a [Step],
+    pub facts: Vec<ProvenFact>,
+    pub export: Option<&'a RecommendationExport>,
+    pub incident_start: Option<Timestamp>,
+    /// Resources the attacker touched (for recommendation relevance).
+    pub touched: Vec<ResourceId>,
+}
+
+fn rec_statuses(control: &Control, input: &GapInput) -> Vec<RecStatus> {
+    let Some(export) = input.export else { return Vec::new() };
+    let keys: Vec<String> = control.recommendations.iter().map(|r| r.key.to_ascii_lowercase()).collect();
+    let names: Vec<String> = control.recommendations.iter().map(|r| r.name.to_ascii_lowercase()).collect();
+    export
+        .items
+        .iter()
+        // Post-2024 exports may carry new keys for identity items (controls.md §0.5): match
+        // display names too.
+        .filter(|r| keys.contains(&r.key) || names.contains(&r.name.to_ascii_lowercase()))
+        .map(|r| to_status(r, input))
+        .collect()
+}
+
+fn to_status(r: &crate::posture::recommendations::Recommendation, input: &GapInput) -> RecStatus {
+    let timing = match (r.state_since(), input.incident_start) {
+        (Some(since), Some(start)) if since <= start => "before",
+        (Some(_), Some(_)) => "after",
+        _ => "unknown",
+    };
+    let relevant = match &r.resource_id {
+        None => true,
+        Some(id) => {
+            let subscription_level = id.segment_after("resourceGroups").is_none();
+            subscription_level || input.touched.iter().any(|t| t.is_within(id) || id.is_within(t))
+        }
+    };
+    RecStatus {
+        key: r.key.clone(),
+        name: r.name.clone(),
+        severity: r.severity.clone(),
+        state: r.state,
+        resource: r.resource_name(),
+        first_evaluated: r.first_evaluated,
+        status_changed: r.status_changed,
+        timing: timing.to_string(),
+        relevant,
+        evidence: r.origin.clone(),
+    }
+}
+
+/// Assesses every control and maps every step.
+pub fn assess_gaps(input: GapInput) -> Gaps {
+    let kinds: Vec<StepKind> = {
+        let mut k: Vec<StepKind> = input.steps.iter().map(|s| s.kind).collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    let fact_map: BTreeMap<Fact, &ProvenFact> = input.facts.iter().map(|f| (f.fact, f)).collect();
+    let mut controls = Vec::new();
+    for c in &input.catalog.controls {
+        let recs = rec_statuses(c, &input);
+        let missing: Vec<&ProvenFact> = c.evidence.missing_when.iter().filter_map(|f| fact_map.get(f).copied()).collect();
+        let present: Vec<&ProvenFact> = c.evidence.present_when.iter().filter_map(|f| fact_map.get(f).copied()).collect();
+        let summary = summarise(&recs);
+        let verdict = decide(!missing.is_empty(), !present.is_empty(), summary);
+        let mut proofs = Vec::new();
+        for f in &missing {
+            proofs.push(Proof { basis: "evidence".into(), text: format!("Missing: {}.", f.sentence), evidence: f.evidence.clone() });
+        }
+        for r in recs.iter().filter(|r| r.state == RecState::Unhealthy) {
+            let since = r.status_changed.or(r.first_evaluated).map(|t| t.to_string()).unwrap_or_else(|| "an unknown date".into());
+            let text = match (r.relevant, r.timing.as_str()) {
+                (true, "before") => format!("\"{}\" was unhealthy on {} since {since}, before the incident began.", r.name, r.resource),
+                (true, "after") => format!("\"{}\" turned unhealthy on {} only at {since}, after the incident began: not a pre-existing gap.", r.name, r.resource),
+                (true, _) => format!("\"{}\" is unhealthy on {}, but the export gives no date, so it cannot be shown to predate the incident.", r.name, r.resource),
+                (false, _) => format!("\"{}\" is unhealthy on {} (since {since}), a resource the attacker did not use: a posture gap, not the one exploited.", r.name, r.resource),
+            };
+            proofs.push(Proof { basis: "recommendation".into(), text, evidence: vec![r.evidence.clone()] });
+        }
+        for f in &present {
+            proofs.push(Proof { basis: "evidence".into(), text: format!("Present: {}.", f.sentence), evidence: f.evidence.clone() });
+        }
+        for r in recs.iter().filter(|r| r.state == RecState::Healthy && r.relevant) {
+            proofs.push(Proof { basis: "recommendation".into(), text: format!("\"{}\" was healthy on {}.", r.name, r.resource), evidence: vec![r.evidence.clone()] });
+        }
+        if verdict == Verdict::NotAssessable {
+            let why = if c.recommendations.is_empty() {
+                "Defender for Cloud has no recommendation for this control".to_string()
+            } else if input.export.is_none() {
+                "no recommendations export was provided".to_string()
+            } else if recs.is_empty() {
+                "the recommendations export has no row for this control's recommendations".to_string()
+            } else {
+                "the export does not show it unhealthy before the incident".to_string()
+            };
+            proofs.push(Proof { basis: "note".into(), text: format!("{why}, and the evidence proves neither absence nor presence. Settled by: {}", c.settled_by), evidence: Vec::new() });
+        }
+        let affects: Vec<(StepKind, EffectKind)> = kinds.iter().filter_map(|k| c.effect_on(*k).map(|e| (*k, e.kind))).collect();
+        controls.push(ControlAssessment {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            priority: c.priority,
+            verdict,
+            verdict_label: verdict.label().to_string(),
+            proofs,
+            relevant_to_incident: !affects.is_empty(),
+            affects,
+            recommendations: recs,
+            improvement: c.improvement.clone(),
+            settled_by: c.settled_by.clone(),
+            mcsb: c.mcsb.clone(),
+        });
+    }
+    let verdict_of: BTreeMap<&ControlId, Verdict> = controls.iter().map(|c| (&c.id, c.verdict)).collect();
+    let steps = input
+        .steps
+        .iter()
+        .map(|s| {
+            let mut list: Vec<StepControl> = input
+                .catalog
+                .controls
+                .iter()
+                .filter_map(|c| {
+                    c.effect_on(s.kind).map(|e| StepControl {
+                        control: c.id.clone(),
+                        title: c.title.clone(),
+                        effect: e.kind,
+                        why: e.why.clone(),
+                        verdict: verdict_of.get(&c.id).copied().unwrap_or(Verdict::NotAssessable),
+                    })
+                })
+                .collect();
+            list.sort_by_key(|c| (c.effect, c.verdict));
+            StepGap { step: s.id.clone(), kind: s.kind, controls: list }
+        })
+        .collect();
+    let covered: Vec<String> = input
+        .catalog
+        .controls
+        .iter()
+        .flat_map(|c| c.recommendations.iter().map(|r| r.key.to_ascii_lowercase()))
+        .collect();
+    let unmapped_unhealthy = input
+        .export
+        .map(|e| {
+            e.items
+                .iter()
+                .filter(|r| r.state == RecState::Unhealthy && !covered.contains(&r.key))
+                .map(|r| to_status(r, &input))
+                .collect()
+        })
+        .unwrap_or_default();
+    Gaps { facts: input.facts, controls, steps, recommendations_provided: input.export.is_some(), unmapped_unhealthy }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::posture::catalog::load_catalog;
+
+    #[test]
+    fn every_catalog_example_gets_its_expected_verdict() {
+        let catalog = load_catalog(None).unwrap();
+        let mut checked = 0;
+        for c in &catalog.controls {
+            for ex in &c.examples {
+                let missing = ex.facts.iter().any(|f| c.evidence.missing_when.contains(f));
+                let present = ex.facts.iter().any(|f| c.evidence.present_when.contains(f));
+                let got = decide(missing, present, ex.recommendation);
+                assert_eq!(got, Verdict::from(ex.expect), "{}: {:?}", c.id, ex);
+                checked += 1;
+            }
+        }
+        assert!(checked >= catalog.controls.len() * 2, "only {checked} examples");
+    }
+
+    #[test]
+    fn evidence_of_absence_outranks_a_healthy_export() {
+        assert_eq!(decide(true, false, ExampleRecommendation::Healthy), Verdict::MissingEvidence);
+        assert_eq!(decide(false, false, ExampleRecommendation::UnhealthyAfter), Verdict::NotAssessable);
+        assert_eq!(decide(false, true, ExampleRecommendation::None), Verdict::Present);
+    }
+}

@@ -1,0 +1,328 @@
+//! Analysis: everything casefile concludes from the bundle. Nothing here reads files, prints,
+//! or knows how reports are laid out. Two phases, because storage logs stream:
+//! [`prepare`] settles the attacker scope and the Activity operations from the small sources;
+//! the caller streams storage records through an [`exposure::StorageAggregator`]; [`conclude`]
+//! then builds steps, timeline, lateral movement, control gaps, exposure, cost, GDPR,
+//! response and detections.
+
+pub mod cost;
+pub mod detections;
+pub mod exposure;
+pub mod gaps;
+pub mod gdpr;
+pub mod lateral;
+pub mod response;
+pub mod scope;
+pub mod steps;
+pub mod timeline;
+
+use serde::Serialize;
+
+use crate::bundle::{Bundle, Source, SourceKind};
+use crate::case::Case;
+use crate::posture::catalog::Catalog;
+use crate::posture::recommendations::RecommendationExport;
+use crate::types::{Fact, StepKind, Timestamp};
+use exposure::{Exposure, KeyListing, StorageFindings};
+use gaps::{Gaps, ProvenFact};
+use scope::Scope;
+use steps::{ArmOperation, Excluded, Outcome, Step};
+
+/// What is known before storage logs are streamed.
+pub struct Prepared {
+    pub scope: Scope,
+    pub operations: Source<Vec<ArmOperation>>,
+    pub key_listings: Vec<KeyListing>,
+}
+
+/// Settles the scope and groups Activity events into operations.
+pub fn prepare(case: &Case, bundle: &Bundle) -> Prepared {
+    let scope = scope::build_scope(case, bundle);
+    let operations = bundle.activity.as_ref().map(|events| steps::group_operations(events));
+    let key_listings = operations
+        .provided()
+        .map(|ops| {
+            ops.iter()
+                .filter(|o| o.operation.ends_with("storageaccounts/listkeys/action") && o.outcome == Outcome::Succeeded)
+                .filter_map(|o| {
+                    Some(KeyListing {
+                        account: o.resource_id.as_ref()?.name().to_lowercase(),
+                        at: o.start,
+                        caller: o.caller.as_ref().map(|c| c.to_string()),
+                        ip: o.caller_ip,
+                        evidence: o.events[0].clone(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Prepared { scope, operations, key_listings }
+}
+
+/// The incident window: first to last attacker step.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Window {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// Everything the analysis produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub scope: Scope,
+    pub window: Option<Window>,
+    pub steps: Vec<Step>,
+    pub signins_of_compromised: Source<Vec<crate::bundle::signins::SignIn>>,
+    pub operations_of_attacker: Source<Vec<String>>,
+    pub excluded: Vec<Excluded>,
+    pub storage_excluded: Source<Vec<exposure::ExcludedGroup>>,
+    pub timeline: Vec<timeline::TimelineEntry>,
+    pub lateral: Source<Vec<lateral::LateralFinding>>,
+    pub gaps: Gaps,
+    pub exposure: Source<Exposure>,
+    pub storage_requests: Source<(u64, u64)>,
+    pub cost: cost::Cost,
+    pub gdpr: Option<gdpr::GdprAssessment>,
+    pub response: response::Response,
+    pub detections: Vec<detections::Detection>,
+    pub warnings: Vec<String>,
+}
+
+fn fact(f: Fact, evidence: Vec<crate::error::Location>) -> ProvenFact {
+    ProvenFact { fact: f, sentence: f.sentence().to_string(), evidence }
+}
+
+/// Builds the whole analysis.
+pub fn conclude(
+    case: &Case,
+    bundle: &Bundle,
+    catalog: &Catalog,
+    export: Option<&RecommendationExport>,
+    prep: Prepared,
+    storage: Source<StorageFindings>,
+) -> Analysis {
+    let env = &case.environment;
+    let scope = prep.scope;
+    let mut warnings = Vec::new();
+    let mut all_steps: Vec<Step> = Vec::new();
+    let mut excluded = Vec::new();
+    if let Some(signins) = bundle.signins.provided() {
+        let c = steps::classify_signins(signins, &scope, env);
+        all_steps.extend(c.steps);
+        excluded.extend(c.excluded);
+    }
+    if let Some(ops) = prep.operations.provided() {
+        let c = steps::classify_operations(ops, &scope, env);
+        all_steps.extend(c.steps);
+        excluded.extend(c.excluded);
+    }
+    if let Some(f) = storage.provided() {
+        all_steps.extend(f.steps.iter().cloned());
+    }
+    let lateral = prep
+        .operations
+        .as_ref()
+        .map(|ops| lateral::find_lateral(ops, &|u| scope.has_identity(u)));
+    if let Some(findings) = lateral.provided() {
+        for l in findings.iter().filter(|l| l.in_scope) {
+            all_steps.push(Step {
+                id: String::new(),
+                kind: StepKind::LateralMovement,
+                phase: steps::Phase::Arm,
+                at: l.start,
+                end: Some(l.end),
+                action: format!("{} resource types, {} operations", l.resource_types.len(), l.operations),
+                target: l.resource_types.join(", "),
+                detail: format!("{} minutes", l.minutes),
+                outcome: Outcome::Succeeded,
+                actor: Some(l.caller.clone()),
+                ip: None,
+                count: l.operations,
+                bytes: None,
+                evidence: l.evidence.clone(),
+                why: "one compromised identity touched several resource types within 30 minutes".into(),
+                resource: None,
+                details: None,
+            });
+        }
+    }
+    all_steps.sort_by(|a, b| (a.at, a.phase, &a.action).cmp(&(b.at, b.phase, &b.action)));
+    for (i, s) in all_steps.iter_mut().enumerate() {
+        s.id = format!("S{:02}", i + 1);
+    }
+    excluded.sort_by(|a, b| (a.at, &a.what).cmp(&(b.at, &b.what)));
+    let window = match (all_steps.iter().map(|s| s.at).min(), all_steps.iter().map(|s| s.end.unwrap_or(s.at)).max()) {
+        (Some(start), Some(end)) => Some(Window { start, end }),
+        _ => None,
+    };
+    if all_steps.is_empty() {
+        warnings.push("No attacker activity was identified in the evidence provided; check the scope (case.toml [scope]) and which sources are missing.".into());
+    }
+    if let Some(f) = storage.provided() {
+        if f.requests > 0 && f.attacker_requests == 0 && !scope.ips.is_empty() {
+            warnings.push("Storage logs were provided but contain no requests from attacker addresses.".into());
+        }
+    }
+
+    // Facts the evidence proves.
+    let mut facts = Vec::new();
+    let ok_signins: Vec<&Step> = all_steps.iter().filter(|s| s.kind == StepKind::SigninUntrusted).collect();
+    let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
+        .signins
+        .provided()
+        .map(|v| v.iter().filter(|s| ok_signins.iter().any(|st| st.evidence[0] == s.origin)).collect())
+        .unwrap_or_default();
+    let ca: Vec<_> = attacker_signins.iter().filter(|s| s.conditional_access == Some(crate::bundle::signins::CaStatus::NotApplied)).map(|s| s.origin.clone()).collect();
+    if !ca.is_empty() {
+        facts.push(fact(Fact::SigninCaNotApplied, ca));
+    }
+    let sf: Vec<_> = attacker_signins.iter().filter(|s| s.single_factor()).map(|s| s.origin.clone()).collect();
+    if !sf.is_empty() {
+        facts.push(fact(Fact::SigninSingleFactor, sf));
+    }
+    let ut: Vec<_> = attacker_signins
+        .iter()
+        .filter(|s| {
+            let country_untrusted = s.country.as_deref().is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
+            let ip_untrusted = s.ip.is_some_and(|ip| !env.trusted_ip_ranges.is_empty() && !env.ip_trusted(&ip));
+            country_untrusted || ip_untrusted
+        })
+        .map(|s| s.origin.clone())
+        .collect();
+    if !ut.is_empty() {
+        facts.push(fact(Fact::SigninUntrustedLocation, ut));
+    }
+    let region: Vec<_> = all_steps
+        .iter()
+        .filter(|s| s.phase == steps::Phase::Arm && s.outcome == Outcome::Succeeded)
+        .filter(|s| s.details.as_ref().and_then(|d| d.region.as_ref()).is_some_and(|r| !env.approved_regions.is_empty() && !env.region_approved(r)))
+        .flat_map(|s| s.evidence.iter().take(1).cloned())
+        .collect();
+    if !region.is_empty() {
+        facts.push(fact(Fact::VmUnapprovedRegion, region));
+    }
+    if let Some(f) = storage.provided() {
+        if !f.account_key_use.is_empty() {
+            facts.push(fact(Fact::AccountKeyDataAccess, f.account_key_use.clone()));
+        }
+        if !f.internet_access.is_empty() {
+            facts.push(fact(Fact::StorageReachedFromInternet, f.internet_access.clone()));
+        }
+    }
+    let ra: Vec<_> = all_steps.iter().filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded).map(|s| s.evidence[0].clone()).collect();
+    if !ra.is_empty() {
+        facts.push(fact(Fact::RoleAssignmentByAttacker, ra));
+    }
+    if let Some(alerts) = bundle.alerts.provided() {
+        for (f, product) in [
+            (Fact::AlertDefenderStorage, "Defender for Storage"),
+            (Fact::AlertDefenderArm, "Defender for Resource Manager"),
+            (Fact::AlertIdentityProtection, "Entra ID Protection"),
+        ] {
+            let ev: Vec<_> = alerts.iter().filter(|a| a.source_product() == product).map(|a| a.origin.clone()).collect();
+            if !ev.is_empty() {
+                facts.push(fact(f, ev));
+            }
+        }
+    }
+    if let Some(w) = window {
+        for (kind, f) in [(SourceKind::Activity, Fact::ActivityLogCoversIncident), (SourceKind::Storage, Fact::StorageLogsCoverIncident)] {
+            let files: Vec<_> = bundle.files.iter().filter(|r| r.kind == Some(kind)).collect();
+            let covers = files.iter().any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));
+            if covers {
+                facts.push(fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect()));
+            }
+        }
+    }
+    let mut touched: Vec<crate::types::ResourceId> = all_steps.iter().filter_map(|s| s.resource.clone()).collect();
+    if let Some(f) = storage.provided() {
+        for t in &f.containers {
+            // The storage account named in the logs; matched by name against resource ids.
+            if let Some(r) = prep.operations.provided().into_iter().flatten().filter_map(|o| o.resource_id.as_ref()).find(|r| r.segment_after("storageAccounts").is_some_and(|n| n.eq_ignore_ascii_case(&t.account))) {
+                let id = r.display.split("/providers/").take(2).collect::<Vec<_>>().join("/providers/");
+                touched.push(crate::types::ResourceId::new(&id));
+            }
+        }
+    }
+    let gaps = gaps::assess_gaps(gaps::GapInput { catalog, steps: &all_steps, facts, export, incident_start: window.map(|w| w.start), touched });
+
+    let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
+    let egress = exposure.provided().map(|e| e.bytes);
+    let ops_slice: &[ArmOperation] = prep.operations.provided().map(|v| v.as_slice()).unwrap_or(&[]);
+    let cost = cost::estimate_cost(&all_steps, ops_slice, egress, &case.rates, case.as_of);
+    let identities: Vec<String> = scope.identities.keys().map(|u| u.to_string()).collect();
+    let ips: Vec<String> = scope.ips.keys().map(|i| i.to_string()).collect();
+    let response = response::build_response(&all_steps, ops_slice, &case.response, &identities, &ips, case.as_of);
+
+    let gdpr = case.gdpr.as_ref().map(|g| {
+        let tallies = storage.provided().map(|f| f.containers.clone()).unwrap_or_default();
+        let measures: Vec<String> = response
+            .actions
+            .iter()
+            .map(|a| format!("{} ({})", a.action, match a.status {
+                response::ActionStatus::Done => "done",
+                response::ActionStatus::Reported => "reported done",
+                response::ActionStatus::Partial => "partly done",
+                response::ActionStatus::Outstanding => "proposed",
+            }))
+            .collect();
+        let nature = {
+            let mut n = String::from("Confidentiality breach: an external attacker used a compromised Azure administrator account");
+            if let Some(e) = exposure.provided() {
+                if e.read_requests > 0 {
+                    n.push_str(&format!(" and stolen storage account keys to download {} ({} objects) from {}", e.bytes, e.distinct_objects, e.containers_read.join(", ")));
+                }
+            }
+            if let Some(w) = window {
+                n.push_str(&format!(", between {} and {}", w.start, w.end));
+            }
+            n
+        };
+        gdpr::assess_gdpr(gdpr::GdprInputs {
+            gdpr: g,
+            exposure: &exposure,
+            inventory: &case.data,
+            facts: gdpr::BreachFacts {
+                data_read: tallies.iter().any(|t| t.read_requests > 0),
+                data_written: tallies.iter().any(|t| t.write_requests > 0),
+                data_deleted: tallies.iter().any(|t| t.delete_requests > 0),
+                external_attacker: !all_steps.is_empty() && bundle.alerts.provided().is_some_and(|a| !a.is_empty()),
+            },
+            tz: case.timezone,
+            as_of: case.as_of,
+            nature,
+            measures,
+        })
+    });
+
+    let detections = vec![
+        detections::vm_unapproved_region(prep.operations.provided().map(|v| v.as_slice()), env),
+        detections::key_listing_then_new_ip(match (&prep.operations, storage.provided()) {
+            (Source::Provided(_), Some(f)) => Some(f.key_use_hits.as_slice()),
+            _ => None,
+        }),
+        detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
+    ];
+    let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided());
+    let signins_of_compromised = bundle.signins.as_ref().map(|v| v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect());
+    let operations_of_attacker = prep.operations.as_ref().map(|_| all_steps.iter().filter(|s| s.phase == steps::Phase::Arm && s.kind != StepKind::LateralMovement).map(|s| s.id.clone()).collect());
+    Analysis {
+        window,
+        steps: all_steps,
+        signins_of_compromised,
+        operations_of_attacker,
+        excluded,
+        storage_excluded: storage.as_ref().map(|f| f.excluded.clone()),
+        storage_requests: storage.as_ref().map(|f| (f.requests, f.attacker_requests)),
+        timeline,
+        lateral,
+        gaps,
+        exposure,
+        cost,
+        gdpr,
+        response,
+        detections,
+        warnings,
+        scope,
+    }
+}

@@ -1,0 +1,288 @@
+//! Azure Activity log: AzureActivity (current and legacy columns) from Log Analytics CSV or
+//! query JSON, and REST / `az monitor activity-log list` JSON. Turns rows into
+//! [`ActivityEvent`]s, reading the region, VM size and rule details that only the nested
+//! request/response bodies carry.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::records::{self, json_path, json_str, Row, TableInfo, Visit};
+use super::Span;
+use crate::error::{Location, Result};
+use crate::types::{parse_ip, Region, ResourceId, Timestamp, Upn};
+
+const WHAT: &str = "activity log";
+
+pub const COLUMNS: &[&str] = &[
+    "timegenerated", "eventtimestamp", "eventsubmissiontimestamp", "operationnamevalue", "operationname",
+    "activitystatusvalue", "activitystatus", "activitysubstatusvalue", "activitysubstatus", "status",
+    "substatus", "caller", "calleripaddress", "httprequest", "correlationid", "operationid", "eventdataid",
+    "resourceid", "_resourceid", "resourcegroup", "resourcegroupname", "subscriptionid", "properties",
+    "properties_d", "authorization", "authorization_d", "categoryvalue", "category", "claims", "claims_d",
+    "event initiated by", "operation name", "time", "resource", "resource group", "correlation id",
+];
+
+/// The lifecycle state of one Activity log event. Log Analytics writes Start/Accept/Success/
+/// Failure; REST and legacy columns write Started/Accepted/Succeeded/Failed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivityStatus {
+    Started,
+    Accepted,
+    Succeeded,
+    Failed,
+    Other(String),
+}
+
+impl ActivityStatus {
+    fn parse(s: &str) -> ActivityStatus {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "start" | "started" => ActivityStatus::Started,
+            "accept" | "accepted" => ActivityStatus::Accepted,
+            "success" | "succeeded" => ActivityStatus::Succeeded,
+            "failure" | "failed" => ActivityStatus::Failed,
+            other => ActivityStatus::Other(other.to_string()),
+        }
+    }
+    pub fn is_final(&self) -> bool {
+        matches!(self, ActivityStatus::Succeeded | ActivityStatus::Failed)
+    }
+}
+
+/// A network security rule as written in a request or response body.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RuleDetails {
+    pub direction: Option<String>,
+    pub access: Option<String>,
+    pub port: Option<String>,
+    pub source: Option<String>,
+}
+
+/// What the nested bodies say about the resource an operation wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OperationDetails {
+    /// Region of the written resource (`location` in the request/response body).
+    pub region: Option<Region>,
+    pub vm_size: Option<String>,
+    pub sku: Option<String>,
+    pub rule: Option<RuleDetails>,
+    pub role_definition: Option<String>,
+    pub principal_id: Option<String>,
+    /// A command carried by the request (VM extension `commandToExecute`); attacker text.
+    pub command: Option<String>,
+}
+
+/// One Activity log event (a row). Several events with one correlation id form an operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityEvent {
+    pub at: Timestamp,
+    /// Resource-provider operation, lower-cased (`microsoft.compute/virtualmachines/write`).
+    pub operation: String,
+    pub display_name: Option<String>,
+    pub status: ActivityStatus,
+    pub substatus: Option<String>,
+    pub caller: Option<Upn>,
+    pub caller_ip: Option<IpAddr>,
+    pub correlation_id: Option<String>,
+    pub operation_id: Option<String>,
+    pub resource_id: Option<ResourceId>,
+    pub resource_group: Option<String>,
+    pub category: Option<String>,
+    pub details: OperationDetails,
+    pub origin: Location,
+}
+
+/// Canonical spelling of resource-provider path segments, so that reports show
+/// `virtualMachines/write` whatever case the export used (formats.md Q12).
+const SEGMENTS: &[&str] = &[
+    "Microsoft", "Authorization", "Compute", "Network", "Storage", "Resources", "Insights", "Web", "KeyVault",
+    "roleAssignments", "roleDefinitions", "elevateAccess", "virtualMachines", "extensions", "publicIPAddresses",
+    "networkSecurityGroups", "securityRules", "networkInterfaces", "virtualNetworks", "subnets", "storageAccounts",
+    "listKeys", "regenerateKey", "listAccountSas", "blobServices", "containers", "resourceGroups", "deployments",
+    "diagnosticSettings", "sites", "vaults", "subscriptions", "disks", "snapshots", "runCommand", "locks",
+    "policyAssignments", "write", "delete", "action", "read",
+];
+
+/// `MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE` → `Microsoft.Compute/virtualMachines/write`.
+pub fn canonical_operation(op: &str) -> String {
+    op.split('/')
+        .map(|seg| {
+            seg.split('.')
+                .map(|part| {
+                    SEGMENTS
+                        .iter()
+                        .find(|s| s.eq_ignore_ascii_case(part))
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| part.to_ascii_lowercase())
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Portal display names → operations, for the portal CSV which has no operation column.
+const DISPLAY_NAMES: &[(&str, &str)] = &[
+    ("create role assignment", "microsoft.authorization/roleassignments/write"),
+    ("delete role assignment", "microsoft.authorization/roleassignments/delete"),
+    ("create or update virtual machine", "microsoft.compute/virtualmachines/write"),
+    ("delete virtual machine", "microsoft.compute/virtualmachines/delete"),
+    ("create or update virtual machine extension", "microsoft.compute/virtualmachines/extensions/write"),
+    ("create or update public ip address", "microsoft.network/publicipaddresses/write"),
+    ("create or update security rule", "microsoft.network/networksecuritygroups/securityrules/write"),
+    ("create or update network security group", "microsoft.network/networksecuritygroups/write"),
+    ("list storage account keys", "microsoft.storage/storageaccounts/listkeys/action"),
+    ("regenerate storage account keys", "microsoft.storage/storageaccounts/regeneratekey/action"),
+    ("delete diagnostic setting", "microsoft.insights/diagnosticsettings/delete"),
+];
+
+fn looks_like_operation(s: &str) -> bool {
+    s.contains('/') && s.to_ascii_lowercase().starts_with("microsoft.")
+}
+
+/// The body (request or response) as JSON, wherever the export put it.
+fn bodies(props: Option<&Value>) -> Vec<Value> {
+    let Some(p) = props else { return Vec::new() };
+    ["responseBody", "requestbody", "requestBody"]
+        .iter()
+        .filter_map(|k| json_path(p, k).map(|v| records::unwrap_json_string(v.into_owned())))
+        .filter(|v| v.is_object())
+        .collect()
+}
+
+fn details_from(props: Option<&Value>) -> OperationDetails {
+    let mut d = OperationDetails::default();
+    for body in bodies(props) {
+        let get = |p: &str| json_str(&body, p);
+        d.region = d.region.or_else(|| get("location").map(|l| Region::new(&l)));
+        d.vm_size = d.vm_size.or_else(|| get("properties.hardwareProfile.vmSize"));
+        d.sku = d.sku.or_else(|| get("sku.name"));
+        d.role_definition = d.role_definition.or_else(|| get("properties.roleDefinitionId"));
+        d.principal_id = d.principal_id.or_else(|| get("properties.principalId"));
+        d.command = d.command.or_else(|| {
+            get("properties.settings.commandToExecute")
+                .or_else(|| get("properties.protectedSettings.commandToExecute"))
+                .or_else(|| get("properties.settings.script"))
+        });
+        if d.rule.is_none() && get("properties.direction").is_some() {
+            d.rule = Some(RuleDetails {
+                direction: get("properties.direction"),
+                access: get("properties.access"),
+                port: get("properties.destinationPortRange"),
+                source: get("properties.sourceAddressPrefix"),
+            });
+        }
+    }
+    // Policy events carry the region here; the resource-log `location` is not the
+    // resource's region (activity-log schema doc), so it is never used.
+    if d.region.is_none() {
+        d.region = props.and_then(|p| json_str(p, "resourceLocation")).map(|l| Region::new(&l));
+    }
+    d
+}
+
+pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
+    let at = row.timestamp(WHAT, &["timegenerated", "eventtimestamp", "time", "eventsubmissiontimestamp"])?;
+    let props = row.json(WHAT, &["properties_d", "properties"])?;
+    let authz = row.json(WHAT, &["authorization_d", "authorization"])?;
+    let display = row
+        .string(&["operationname.localizedvalue", "operation name", "operationname"])
+        .filter(|s| !looks_like_operation(s) && !s.starts_with('{'));
+    let operation = row
+        .string(&["operationnamevalue", "operationname.value"])
+        .or_else(|| row.string(&["operationname"]).filter(|s| looks_like_operation(s)))
+        .or_else(|| authz.as_ref().and_then(|a| json_str(a, "action")))
+        .or_else(|| props.as_ref().and_then(|p| json_str(p, "message")).filter(|s| looks_like_operation(s)))
+        .or_else(|| {
+            display.as_ref().and_then(|d| {
+                DISPLAY_NAMES
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(d))
+                    .map(|(_, op)| op.to_string())
+            })
+        });
+    let Some(operation) = operation else {
+        let f = row.required(WHAT, &["operationnamevalue", "operationname", "operation name"])?;
+        return Err(row.bad(WHAT, "unknown operation", f, "a resource-provider operation such as Microsoft.Compute/virtualMachines/write"));
+    };
+    let status_field = row.required(WHAT, &["activitystatusvalue", "status.value", "activitystatus", "status"])?;
+    let status_text = if status_field.value.trim_start().starts_with('{') {
+        records::parse_json_cell(status_field.value)
+            .ok()
+            .and_then(|v| json_str(&v, "value"))
+            .unwrap_or_default()
+    } else {
+        status_field.value.to_string()
+    };
+    let http = row.json(WHAT, &["httprequest"])?;
+    let caller_ip = row
+        .str(&["calleripaddress", "httprequest.clientipaddress"])
+        .and_then(parse_ip)
+        .or_else(|| http.as_ref().and_then(|h| json_str(h, "clientIpAddress")).and_then(|s| parse_ip(&s)))
+        .or_else(|| props.as_ref().and_then(|p| json_str(p, "httpRequest.clientIpAddress")).and_then(|s| parse_ip(&s)));
+    let resource_id = row
+        .string(&["resourceid", "_resourceid", "authorization.scope"])
+        .or_else(|| authz.as_ref().and_then(|a| json_str(a, "scope")))
+        .map(|r| ResourceId::new(&r));
+    Ok(ActivityEvent {
+        at,
+        operation: operation.to_ascii_lowercase(),
+        display_name: display,
+        status: ActivityStatus::parse(&status_text),
+        substatus: row.string(&["activitysubstatusvalue", "substatus.value", "activitysubstatus"]),
+        caller: row.str(&["caller", "event initiated by"]).map(Upn::new),
+        caller_ip,
+        correlation_id: row.string(&["correlationid", "correlation id"]),
+        operation_id: row.string(&["operationid"]),
+        resource_group: row
+            .string(&["resourcegroup", "resourcegroupname", "resource group"])
+            .or_else(|| resource_id.as_ref().and_then(|r| r.segment_after("resourceGroups").map(str::to_string))),
+        resource_id,
+        category: row.string(&["categoryvalue", "category.value", "category"]),
+        details: details_from(props.as_ref()),
+        origin: row.location().clone(),
+    })
+}
+
+pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
+    let mut out = Vec::new();
+    let info = records::read_table(path, WHAT, &mut |row| {
+        let e = parse_row(row)?;
+        span.add(e.at);
+        out.push(e);
+        Ok(Visit::Continue)
+    })?;
+    Ok((out, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_get_canonical_case() {
+        assert_eq!(
+            canonical_operation("MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/SECURITYRULES/WRITE"),
+            "Microsoft.Network/networkSecurityGroups/securityRules/write"
+        );
+        assert_eq!(
+            canonical_operation("microsoft.storage/storageaccounts/listkeys/action"),
+            "Microsoft.Storage/storageAccounts/listKeys/action"
+        );
+    }
+
+    #[test]
+    fn region_and_size_come_from_the_nested_response_body() {
+        let props: Value = serde_json::from_str(
+            r#"{"responseBody":"{\"location\":\"brazilsouth\",\"properties\":{\"hardwareProfile\":{\"vmSize\":\"Standard_NC24ads_A100_v4\"}}}"}"#,
+        )
+        .unwrap();
+        let d = details_from(Some(&props));
+        assert_eq!(d.region, Some(Region::new("Brazil South")));
+        assert_eq!(d.vm_size.as_deref(), Some("Standard_NC24ads_A100_v4"));
+    }
+}

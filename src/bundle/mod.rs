@@ -1,0 +1,378 @@
+//! The case bundle: which evidence files there are, what kind of table each holds, and the
+//! typed records of each source. Each source is [`Source::Provided`] or
+//! [`Source::NotProvided`]; "not provided" travels all the way to the reports and is never
+//! turned into zero. This module knows nothing of controls or reports.
+//!
+//! Storage logs are not held in memory: the bundle keeps their file list and `storage::stream`
+//! feeds records one at a time to the analysis, so memory does not grow with their size.
+
+pub mod activity;
+pub mod alerts;
+pub mod records;
+pub mod risk;
+pub mod signins;
+pub mod storage;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::case::Case;
+use crate::error::{Error, InputError, Location, Result};
+use crate::types::Timestamp;
+use records::Shape;
+
+/// Evidence that was either exported into the bundle or not. Absence of evidence is not
+/// evidence of absence.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", content = "value", rename_all = "kebab-case")]
+pub enum Source<T> {
+    Provided(T),
+    NotProvided,
+}
+
+impl<T> Source<T> {
+    pub fn as_ref(&self) -> Source<&T> {
+        match self {
+            Source::Provided(t) => Source::Provided(t),
+            Source::NotProvided => Source::NotProvided,
+        }
+    }
+    pub fn provided(&self) -> Option<&T> {
+        match self {
+            Source::Provided(t) => Some(t),
+            Source::NotProvided => None,
+        }
+    }
+    pub fn is_provided(&self) -> bool {
+        matches!(self, Source::Provided(_))
+    }
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Source<U> {
+        match self {
+            Source::Provided(t) => Source::Provided(f(t)),
+            Source::NotProvided => Source::NotProvided,
+        }
+    }
+}
+
+/// The kinds of table casefile recognises, including kinds it recognises but does not use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// Entra ID sign-ins (SigninLogs, AADNonInteractiveUserSignInLogs, portal, Graph).
+    Signins,
+    /// Azure Activity log (AzureActivity, REST/CLI, diagnostic archive).
+    Activity,
+    /// Storage blob resource logs (StorageBlobLogs or raw StorageRead/Write records).
+    Storage,
+    /// Defender / Sentinel alerts (SecurityAlert).
+    Alerts,
+    /// Entra ID Protection risk detections (AADUserRiskEvents).
+    RiskEvents,
+    /// Defender for Cloud recommendations; read by `posture`, not as evidence.
+    Recommendations,
+    /// Entra audit log: recognised, not used yet.
+    AuditLogs,
+    /// A hunting query's own projection: recognised as not a raw table, not used.
+    CustomProjection,
+}
+
+impl SourceKind {
+    pub const EXPECTED: &'static str =
+        "signins, activity, storage, alerts, risk-events, recommendations or audit-logs";
+
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "signins" | "signinlogs" | "sign-ins" => SourceKind::Signins,
+            "activity" | "azureactivity" => SourceKind::Activity,
+            "storage" | "storagebloblogs" => SourceKind::Storage,
+            "alerts" | "securityalert" => SourceKind::Alerts,
+            "risk-events" | "aaduserriskevents" => SourceKind::RiskEvents,
+            "recommendations" | "securityrecommendation" => SourceKind::Recommendations,
+            "audit-logs" | "auditlogs" => SourceKind::AuditLogs,
+            _ => return None,
+        })
+    }
+
+    /// What a reader calls this source in messages and reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SourceKind::Signins => "sign-in log",
+            SourceKind::Activity => "activity log",
+            SourceKind::Storage => "storage log",
+            SourceKind::Alerts => "alert export",
+            SourceKind::RiskEvents => "risk detections",
+            SourceKind::Recommendations => "recommendations export",
+            SourceKind::AuditLogs => "audit log",
+            SourceKind::CustomProjection => "custom query output",
+        }
+    }
+
+    /// Whether casefile reads this kind's records.
+    pub fn used(self) -> bool {
+        !matches!(self, SourceKind::AuditLogs | SourceKind::CustomProjection)
+    }
+
+    /// Known columns, to list the ones a file has that casefile ignores.
+    fn known_columns(self) -> &'static [&'static str] {
+        match self {
+            SourceKind::Signins => signins::COLUMNS,
+            SourceKind::Activity => activity::COLUMNS,
+            SourceKind::Storage => storage::COLUMNS,
+            SourceKind::Alerts => alerts::COLUMNS,
+            SourceKind::RiskEvents => risk::COLUMNS,
+            _ => &[],
+        }
+    }
+}
+
+/// Decides a table's kind from its (normalised) column names. Returns None when the columns
+/// match no kind; the caller then reports the file instead of guessing.
+pub fn detect_kind(columns: &[String]) -> Option<SourceKind> {
+    let has = |n: &str| columns.iter().any(|c| c == n);
+    let any = |ns: &[&str]| ns.iter().any(|n| has(n));
+    if any(&["recommendationname", "recommendationdisplayname", "recommendationstate"])
+        || (has("properties.status.code") && any(&["properties.displayname", "properties.resourcedetails.id"]))
+    {
+        return Some(SourceKind::Recommendations);
+    }
+    if any(&["riskeventtype"]) && any(&["detecteddatetime", "activitydatetime"]) {
+        return Some(SourceKind::RiskEvents);
+    }
+    if any(&["alertname", "alertdisplayname", "properties.alertdisplayname"])
+        && any(&["alertseverity", "severity", "properties.severity"])
+    {
+        return Some(SourceKind::Alerts);
+    }
+    if any(&["objectkey", "properties.objectkey"]) || (has("accountname") && has("authenticationtype")) {
+        return Some(SourceKind::Storage);
+    }
+    if any(&["operationnamevalue", "operationname.value"])
+        || (has("caller") && any(&["activitystatus", "activitystatusvalue", "status.value"]))
+        || (has("event initiated by") && has("operation name"))
+    {
+        return Some(SourceKind::Activity);
+    }
+    if any(&["userprincipalname", "username"])
+        && any(&["ipaddress", "ip address"])
+        && any(&["createddatetime", "date (utc)", "conditionalaccessstatus", "resulttype"])
+    {
+        return Some(SourceKind::Signins);
+    }
+    if has("activitydisplayname") && any(&["targetresources", "initiatedby"]) {
+        return Some(SourceKind::AuditLogs);
+    }
+    None
+}
+
+/// What `validate` and the evidence inventory say about one input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub kind: Option<SourceKind>,
+    pub shape: Option<Shape>,
+    pub records: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// Columns present in the file that casefile does not read.
+    pub unknown_columns: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A time span accumulated while reading records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Span {
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl Span {
+    pub fn add(&mut self, t: Timestamp) {
+        self.first = Some(self.first.map_or(t, |f| f.min(t)));
+        self.last = Some(self.last.map_or(t, |l| l.max(t)));
+    }
+}
+
+/// The evidence of a case, read and typed.
+#[derive(Debug)]
+pub struct Bundle {
+    pub files: Vec<FileReport>,
+    pub signins: Source<Vec<signins::SignIn>>,
+    pub activity: Source<Vec<activity::ActivityEvent>>,
+    pub alerts: Source<Vec<alerts::Alert>>,
+    pub risk_events: Source<Vec<risk::RiskEvent>>,
+    /// Storage files are streamed later; `files` holds their reports once streamed.
+    pub storage: Source<Vec<PathBuf>>,
+    /// Recommendation exports found among the evidence (the CLI option takes precedence).
+    pub recommendation_files: Vec<PathBuf>,
+}
+
+/// SHA-256 and size of a file, read once, read-only.
+pub fn hash_file(path: &Path, what: &str) -> Result<(String, u64)> {
+    let mut file = File::open(path).map_err(|e| {
+        Error::from(
+            InputError::new(what, "cannot open file", Location::file(path))
+                .found(&e.to_string())
+                .expected("a readable file"),
+        )
+    })?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| {
+            Error::from(InputError::new(what, "read error", Location::file(path)).found(&e.to_string()))
+        })?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, size))
+}
+
+fn push<T>(source: &mut Source<Vec<T>>, items: Vec<T>) {
+    match source {
+        Source::Provided(v) => v.extend(items),
+        Source::NotProvided => *source = Source::Provided(items),
+    }
+}
+
+/// Reads every evidence file of the case except storage logs (see `storage::stream`).
+/// Errors from all files are gathered, so one run shows every broken file.
+pub fn load(case: &Case) -> Result<Bundle> {
+    let mut bundle = Bundle {
+        files: Vec::new(),
+        signins: Source::NotProvided,
+        activity: Source::NotProvided,
+        alerts: Source::NotProvided,
+        risk_events: Source::NotProvided,
+        storage: Source::NotProvided,
+        recommendation_files: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    let mut storage_files = Vec::new();
+    for ev in &case.evidence {
+        match load_file(ev, &mut bundle) {
+            Ok(Some(path)) => storage_files.push(path),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if !storage_files.is_empty() {
+        bundle.storage = Source::Provided(storage_files.clone());
+    }
+    if !errors.is_empty() {
+        // Still check storage files, so one run names every broken file.
+        for path in &storage_files {
+            if let Err(e) = storage::stream(path, &mut |_| Ok(())) {
+                errors.push(e);
+            }
+        }
+        Error::collect(errors)?;
+    }
+    Ok(bundle)
+}
+
+/// Loads one file into the bundle; returns its path when it is a storage log to stream.
+fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle) -> Result<Option<PathBuf>> {
+    let path = &ev.path;
+    let (sha256, bytes) = hash_file(path, "evidence file")?;
+    let (shape, columns) = records::peek_columns(path, "evidence file")?;
+    let kind = match &ev.kind {
+        Some(k) => SourceKind::parse(k),
+        None => detect_kind(&columns),
+    };
+    let mut report = FileReport {
+        path: path.clone(),
+        kind,
+        shape: Some(shape),
+        records: 0,
+        bytes,
+        sha256,
+        first: None,
+        last: None,
+        unknown_columns: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let Some(kind) = kind else {
+        report.warnings.push(format!(
+            "columns match no table casefile reads; not used (first columns: {})",
+            columns.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
+        ));
+        bundle.files.push(report);
+        return Ok(None);
+    };
+    let known = kind.known_columns();
+    if !known.is_empty() {
+        report.unknown_columns = columns
+            .iter()
+            .filter(|c| !known.iter().any(|k| c == k || c.starts_with(&format!("{k}."))))
+            .cloned()
+            .collect();
+    }
+    let mut span = Span::default();
+    let mut result = None;
+    match kind {
+        SourceKind::Signins => {
+            let (items, info) = signins::load(path, &mut span)?;
+            report.records = info.records;
+            push(&mut bundle.signins, items);
+        }
+        SourceKind::Activity => {
+            let (items, info) = activity::load(path, &mut span)?;
+            report.records = info.records;
+            push(&mut bundle.activity, items);
+        }
+        SourceKind::Alerts => {
+            let (items, info) = alerts::load(path, &mut span)?;
+            report.records = info.records;
+            push(&mut bundle.alerts, items);
+        }
+        SourceKind::RiskEvents => {
+            let (items, info) = risk::load(path, &mut span)?;
+            report.records = info.records;
+            push(&mut bundle.risk_events, items);
+        }
+        SourceKind::Storage => {
+            // Counted when streamed by the analysis.
+            result = Some(path.clone());
+        }
+        SourceKind::Recommendations => bundle.recommendation_files.push(path.clone()),
+        SourceKind::AuditLogs | SourceKind::CustomProjection => {
+            report
+                .warnings
+                .push(format!("recognised as {}; casefile does not use it yet", kind.describe()));
+        }
+    }
+    report.first = span.first;
+    report.last = span.last;
+    bundle.files.push(report);
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(s: &str) -> Vec<String> {
+        s.split(',').map(|c| records::normalise_header(c).0).collect()
+    }
+
+    #[test]
+    fn kinds_are_detected_from_columns() {
+        assert_eq!(detect_kind(&cols("TimeGenerated [UTC],UserPrincipalName,IPAddress,ResultType")), Some(SourceKind::Signins));
+        assert_eq!(detect_kind(&cols("OperationNameValue,Caller,ActivityStatusValue")), Some(SourceKind::Activity));
+        assert_eq!(detect_kind(&cols("TimeGenerated,AccountName,ObjectKey,AuthenticationType")), Some(SourceKind::Storage));
+        assert_eq!(detect_kind(&cols("TimeGenerated,AlertName,AlertSeverity")), Some(SourceKind::Alerts));
+        assert_eq!(detect_kind(&cols("recommendationName,state")), Some(SourceKind::Recommendations));
+        assert_eq!(detect_kind(&cols("StartTime [UTC],EndTime [UTC],IPAddress,disabledAccountLoginAttempts")), None);
+    }
+}

@@ -1,0 +1,911 @@
+//! Shared reading of tabular evidence: Log Analytics "Export to CSV", the Log Analytics query
+//! API JSON (`tables/columns/rows`), and JSON record exports (an array, a Graph/REST `value`
+//! page, or JSON Lines). Each record reaches the per-source parsers as a [`Row`] that knows
+//! its [`Location`], so every typed record can be traced to its file and line.
+//!
+//! This module knows formats and quirks (BOM, CRLF, ` [UTC]` headers, `_dynamic`/`_string`
+//! unions, locale timestamps, JSON inside cells) but nothing about what the columns mean;
+//! that is left to `signins`, `activity`, `storage` and `alerts`.
+//!
+//! CSV is streamed record by record with one reused `StringRecord`, so memory does not grow
+//! with the number of rows. JSON documents are parsed whole (API pages are bounded by the
+//! service); JSON Lines are streamed line by line.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde_json::Value;
+
+use crate::error::{Error, InputError, Location, Result};
+use crate::types::Timestamp;
+
+/// The physical shape of a table file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Log Analytics / portal CSV download (any column order, subset or superset).
+    Csv,
+    /// Log Analytics query REST API response: `{"tables":[{"columns":[..],"rows":[[..]]}]}`.
+    LogAnalyticsJson,
+    /// A JSON array of objects, or an object whose `value` (Graph, REST) or `data` (Resource
+    /// Graph) member is one.
+    JsonRecords,
+    /// One JSON object per line (raw resource logs from a diagnostic-settings archive).
+    JsonLines,
+}
+
+/// Column names normalised for matching: BOM, ` [UTC]` and union type suffixes removed,
+/// whitespace collapsed, lower-cased. The first of duplicate names wins.
+#[derive(Debug, Default, Clone)]
+pub struct Columns {
+    index: BTreeMap<String, usize>,
+    /// Original header spelling, for messages.
+    original: Vec<String>,
+    /// Columns whose header says their values are UTC (Log Analytics adds ` [UTC]`).
+    utc: Vec<bool>,
+    /// Normalised names that appeared more than once (kept: the first).
+    pub duplicates: Vec<String>,
+}
+
+/// Normalises one header cell; returns the key and whether it was marked UTC.
+pub fn normalise_header(raw: &str) -> (String, bool) {
+    let mut s = raw.trim_start_matches('\u{feff}').trim().to_string();
+    let mut utc = false;
+    for suffix in [" [UTC]", " [utc]"] {
+        if let Some(stripped) = s.strip_suffix(suffix) {
+            s = stripped.to_string();
+            utc = true;
+        }
+    }
+    let collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut key = collapsed.to_lowercase();
+    // A union of SigninLogs (dynamic) and AADNonInteractiveUserSignInLogs (string) renames
+    // clashing columns `X_dynamic` / `X_string` (formats.md Q6); both mean X.
+    for suffix in ["_dynamic", "_string"] {
+        if let Some(stripped) = key.strip_suffix(suffix) {
+            key = stripped.to_string();
+        }
+    }
+    (key, utc)
+}
+
+impl Columns {
+    pub fn new<'a>(headers: impl IntoIterator<Item = &'a str>) -> Columns {
+        let mut c = Columns::default();
+        for (i, h) in headers.into_iter().enumerate() {
+            let (key, utc) = normalise_header(h);
+            c.original.push(h.trim_start_matches('\u{feff}').to_string());
+            c.utc.push(utc);
+            if c.index.contains_key(&key) {
+                if !c.duplicates.contains(&key) {
+                    c.duplicates.push(key);
+                }
+            } else {
+                c.index.insert(key, i);
+            }
+        }
+        c
+    }
+    /// Normalised names in header order, for kind detection and "unknown columns" lists.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<(usize, &String)> = self.index.iter().map(|(k, i)| (*i, k)).collect();
+        v.sort();
+        v.into_iter().map(|(_, k)| k.clone()).collect()
+    }
+    pub fn len(&self) -> usize {
+        self.original.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.original.is_empty()
+    }
+    fn find(&self, alias: &str) -> Option<usize> {
+        self.index.get(alias).copied()
+    }
+}
+
+/// One record, whatever the file shape. Empty cells read as absent (Log Analytics writes
+/// null as an empty cell).
+pub struct Row<'a> {
+    inner: RowInner<'a>,
+    location: Location,
+    /// Worksheet name and 1-based sheet row, for `Sheet!D14` cell references.
+    sheet: Option<(&'a str, u64)>,
+}
+
+enum RowInner<'a> {
+    Csv {
+        columns: &'a Columns,
+        record: &'a csv::StringRecord,
+    },
+    Map(&'a BTreeMap<String, String>),
+}
+
+/// A field's value together with the name it was found under and whether it is UTC.
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub utc: bool,
+}
+
+impl<'a> Row<'a> {
+    /// The first non-empty value among `aliases` (normalised, lower-case names).
+    pub fn field(&self, aliases: &[&str]) -> Option<Field<'a>> {
+        for alias in aliases {
+            match &self.inner {
+                RowInner::Csv { columns, record } => {
+                    if let Some(i) = columns.find(alias) {
+                        let value = record.get(i).unwrap_or("");
+                        if !value.is_empty() {
+                            return Some(Field {
+                                name: &columns.original[i],
+                                value,
+                                utc: columns.utc[i],
+                            });
+                        }
+                    }
+                }
+                RowInner::Map(map) => {
+                    if let Some((k, v)) = map.get_key_value(*alias) {
+                        if !v.is_empty() {
+                            // JSON exports carry ISO timestamps with their own zone; a value
+                            // without a zone is treated as UTC only in the API's datetime
+                            // columns, which always end in Z.
+                            return Some(Field {
+                                name: k,
+                                value: v,
+                                utc: false,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub fn str(&self, aliases: &[&str]) -> Option<&'a str> {
+        self.field(aliases).map(|f| f.value)
+    }
+
+    pub fn string(&self, aliases: &[&str]) -> Option<String> {
+        self.str(aliases).map(|s| s.trim().to_string())
+    }
+
+    /// Where this record is; add `.with_field(..)` for a field-level message.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// A required field, or an error naming the record and the first alias.
+    pub fn required(&self, what: &str, aliases: &[&str]) -> Result<Field<'a>> {
+        self.field(aliases).ok_or_else(|| {
+            InputError::new(what, "missing value", self.location.clone().with_field(aliases[0]))
+                .expected("a non-empty value")
+                .into()
+        })
+    }
+
+    /// A required timestamp.
+    pub fn timestamp(&self, what: &str, aliases: &[&str]) -> Result<Timestamp> {
+        let f = self.required(what, aliases)?;
+        match parse_timestamp(f.value, f.utc) {
+            Ok(Some(t)) => Ok(t),
+            Ok(None) => Err(InputError::new(
+                what,
+                "null timestamp",
+                self.location.clone().with_field(f.name),
+            )
+            .found(f.value)
+            .expected("a real date")
+            .into()),
+            Err(expected) => Err(self.bad(what, "invalid timestamp", f, expected)),
+        }
+    }
+
+    /// An optional timestamp; present but unparseable is an error, never silently None.
+    pub fn opt_timestamp(&self, what: &str, aliases: &[&str]) -> Result<Option<Timestamp>> {
+        match self.field(aliases) {
+            None => Ok(None),
+            Some(f) => parse_timestamp(f.value, f.utc)
+                .map_err(|expected| self.bad(what, "invalid timestamp", f, expected)),
+        }
+    }
+
+    /// An optional unsigned integer (sizes, status codes).
+    pub fn opt_u64(&self, what: &str, aliases: &[&str]) -> Result<Option<u64>> {
+        match self.field(aliases) {
+            None => Ok(None),
+            Some(f) => {
+                let t = f.value.trim();
+                // The query API and Excel write integers as floats ("99.0").
+                let parsed = t
+                    .parse::<u64>()
+                    .ok()
+                    .or_else(|| t.strip_suffix(".0").and_then(|s| s.parse().ok()));
+                parsed
+                    .map(Some)
+                    .ok_or_else(|| self.bad(what, "invalid number", f, "a whole number of bytes or a code"))
+            }
+        }
+    }
+
+    /// A JSON-valued field (dynamic column or JSON text in a string column), parsed.
+    pub fn json(&self, what: &str, aliases: &[&str]) -> Result<Option<Value>> {
+        match self.field(aliases) {
+            None => Ok(None),
+            Some(f) => parse_json_cell(f.value)
+                .map(Some)
+                .map_err(|e| self.bad(what, "invalid JSON in cell", f, &format!("JSON ({e})"))),
+        }
+    }
+
+    /// An error about `field` of this record.
+    pub fn bad(&self, what: &str, reason: &str, field: Field<'_>, expected: &str) -> Error {
+        let mut location = self.location.clone().with_field(field.name);
+        if let (Some((sheet, row)), RowInner::Csv { columns, .. }) = (self.sheet, &self.inner) {
+            if let Some(i) = columns.original.iter().position(|o| o == field.name) {
+                location = location.with_path(format!("{sheet}!{}{row}", column_letters(i)));
+            }
+        }
+        InputError::new(what, reason, location)
+            .found(field.value)
+            .expected(expected)
+            .into()
+    }
+}
+
+/// Statistics about one table file, gathered while streaming it.
+#[derive(Debug, Clone, Default)]
+pub struct TableInfo {
+    pub columns: Vec<String>,
+    pub records: u64,
+    pub duplicate_columns: Vec<String>,
+}
+
+/// Opens an evidence file for reading only and strips a UTF-8 BOM. UTF-16 input (Windows
+/// PowerShell's default) is reported with a hint rather than misread.
+pub fn open(path: &Path, what: &str) -> Result<BufReader<File>> {
+    let file = File::open(path).map_err(|e| {
+        Error::from(
+            InputError::new(what, "cannot open file", Location::file(path))
+                .found(&e.to_string())
+                .expected("a readable file"),
+        )
+    })?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        reader.consume(3);
+    } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(InputError::new(what, "UTF-16 text is not supported yet", Location::file(path))
+            .expected("UTF-8 text")
+            .hint("re-export as UTF-8, e.g. `Get-Content in.json | Set-Content -Encoding utf8 out.json`")
+            .into());
+    }
+    Ok(reader)
+}
+
+fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
+    InputError::new(what, "read error", Location::file(path))
+        .found(&e.to_string())
+        .into()
+}
+
+/// Sniffs the shape from the first non-whitespace bytes and the file name.
+pub fn sniff_shape(path: &Path, head: &[u8]) -> Shape {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "jsonl" || ext == "ndjson" {
+        return Shape::JsonLines;
+    }
+    let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    match first {
+        Some(b'[') => Shape::JsonRecords,
+        Some(b'{') => {
+            let text = String::from_utf8_lossy(head);
+            if text.contains("\"tables\"") {
+                Shape::LogAnalyticsJson
+            } else {
+                // One object per line, or one object wrapping `value`.
+                let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+                let first_line = lines.next().unwrap_or("");
+                let complete = serde_json::from_str::<Value>(first_line).is_ok();
+                if complete && lines.next().is_some() {
+                    Shape::JsonLines
+                } else {
+                    Shape::JsonRecords
+                }
+            }
+        }
+        _ => Shape::Csv,
+    }
+}
+
+/// Reads the header (or, for JSON, the first record's keys) only, for kind detection.
+pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
+    let mut reader = open(path, what)?;
+    let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?.to_vec();
+    let shape = sniff_shape(path, &head);
+    let mut names = Vec::new();
+    let mut first = true;
+    // Reading one record is enough; stop early through a sentinel error-free flag.
+    read_table(path, what, &mut |row: &Row| {
+        if first {
+            names = row.names();
+            first = false;
+        }
+        Ok(Visit::Stop)
+    })
+    .map(|info| {
+        if names.is_empty() {
+            names = info.columns;
+        }
+    })?;
+    Ok((shape, names))
+}
+
+impl Row<'_> {
+    fn names(&self) -> Vec<String> {
+        match &self.inner {
+            RowInner::Csv { columns, .. } => columns.names(),
+            RowInner::Map(m) => m.keys().cloned().collect(),
+        }
+    }
+}
+
+/// Whether the reader should go on after a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    Continue,
+    Stop,
+}
+
+/// Streams every record of a table file to `visit`. Stops at the first error, which names
+/// the file, line and record.
+pub fn read_table(
+    path: &Path,
+    what: &str,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    let mut reader = open(path, what)?;
+    let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?.to_vec();
+    match sniff_shape(path, &head) {
+        Shape::Csv => read_csv(path, what, reader, visit),
+        Shape::LogAnalyticsJson => read_la_json(path, what, reader, visit),
+        Shape::JsonRecords => read_json_records(path, what, reader, visit),
+        Shape::JsonLines => read_json_lines(path, what, reader, visit),
+    }
+}
+
+fn read_csv(
+    path: &Path,
+    what: &str,
+    mut reader: BufReader<File>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    // PowerShell 5.1's Export-Csv writes a `#TYPE System.Management.Automation...` line
+    // before the header (formats.md Q10).
+    let mut skipped_lines = 0u64;
+    {
+        let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
+        if head.starts_with(b"#TYPE") {
+            let mut line = Vec::new();
+            reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| io_error(path, what, e))?;
+            skipped_lines = 1;
+        }
+    }
+    let delimiter = {
+        let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
+        sniff_delimiter(head)
+    };
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(false)
+        .has_headers(true)
+        .from_reader(reader);
+    let headers = csv.headers().map_err(|e| csv_error(path, what, e, skipped_lines))?.clone();
+    if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.trim().is_empty())) {
+        return Err(InputError::new(what, "empty file", Location::file(path))
+            .expected("a header row naming the columns")
+            .into());
+    }
+    let columns = Columns::new(headers.iter());
+    let mut info = TableInfo {
+        columns: columns.names(),
+        records: 0,
+        duplicate_columns: columns.duplicates.clone(),
+    };
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, what, e, skipped_lines)),
+        }
+        let (line, rec) = record
+            .position()
+            .map(|p| (p.line() + skipped_lines, p.record()))
+            .unwrap_or((0, info.records + 1));
+        info.records += 1;
+        let row = Row {
+            inner: RowInner::Csv {
+                columns: &columns,
+                record: &record,
+            },
+            location: Location::record(path, line, rec),
+            sheet: None,
+        };
+        if visit(&row)? == Visit::Stop {
+            break;
+        }
+    }
+    Ok(info)
+}
+
+/// `,` unless the header line has more `;` or tabs outside quotes (fr-FR/de-DE exports and
+/// `ConvertTo-Csv -Delimiter ";"`, formats.md Q11).
+fn sniff_delimiter(head: &[u8]) -> u8 {
+    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let (mut comma, mut semi, mut tab, mut quoted) = (0, 0, 0, false);
+    for &b in &head[..line_end] {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => comma += 1,
+            b';' if !quoted => semi += 1,
+            b'\t' if !quoted => tab += 1,
+            _ => {}
+        }
+    }
+    if semi > comma && semi >= tab {
+        b';'
+    } else if tab > comma && tab > semi {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+fn csv_error(path: &Path, what: &str, e: csv::Error, skipped: u64) -> Error {
+    let (line, record) = e
+        .position()
+        .map(|p| (Some(p.line() + skipped), Some(p.record())))
+        .unwrap_or((None, None));
+    let mut loc = Location::file(path);
+    loc.line = line;
+    loc.record = record;
+    let (reason, expected) = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => (
+            "wrong number of fields",
+            format!("{expected_len} fields like the header, found {len}"),
+        ),
+        csv::ErrorKind::Utf8 { err, .. } => (
+            "invalid UTF-8",
+            format!("UTF-8 text (bad byte in field {})", err.field() + 1),
+        ),
+        _ => ("malformed CSV", "RFC 4180 CSV".to_string()),
+    };
+    InputError::new(what, reason, loc)
+        .expected(&expected)
+        .hint("export again from Log Analytics (Export → CSV, all columns) and do not edit the file")
+        .into()
+}
+
+fn json_parse_error(path: &Path, what: &str, e: serde_json::Error) -> Error {
+    let mut loc = Location::file(path);
+    loc.line = Some(e.line() as u64);
+    let reason = if e.is_eof() { "truncated JSON" } else { "malformed JSON" };
+    InputError::new(what, reason, loc.with_path(format!("column {}", e.column())))
+        .found(&e.to_string())
+        .expected("complete JSON")
+        .into()
+}
+
+/// Parses a JSON document. serde_json limits nesting to 128 levels, so a hostile deeply
+/// nested file fails cleanly instead of overflowing the stack.
+fn parse_document(path: &Path, what: &str, reader: BufReader<File>) -> Result<Value> {
+    serde_json::from_reader(reader).map_err(|e| json_parse_error(path, what, e))
+}
+
+fn read_la_json(
+    path: &Path,
+    what: &str,
+    reader: BufReader<File>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    let doc = parse_document(path, what, reader)?;
+    let bad_shape = |p: &str| -> Error {
+        InputError::new(what, "unexpected JSON shape", Location::file(path).with_path(p.to_string()))
+            .expected("a Log Analytics query response: {\"tables\":[{\"columns\":[...],\"rows\":[[...]]}]}")
+            .into()
+    };
+    let table = doc
+        .get("tables")
+        .and_then(|t| t.as_array())
+        .and_then(|t| t.first())
+        .ok_or_else(|| bad_shape("tables[0]"))?;
+    let cols = table
+        .get("columns")
+        .and_then(|c| c.as_array())
+        .ok_or_else(|| bad_shape("tables[0].columns"))?;
+    let names: Vec<String> = cols
+        .iter()
+        .map(|c| c.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string())
+        .collect();
+    let keys: Vec<String> = names.iter().map(|n| normalise_header(n).0).collect();
+    let rows = table
+        .get("rows")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| bad_shape("tables[0].rows"))?;
+    let mut info = TableInfo {
+        columns: keys.clone(),
+        ..TableInfo::default()
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let cells = row.as_array().ok_or_else(|| bad_shape(&format!("tables[0].rows[{i}]")))?;
+        let mut map = BTreeMap::new();
+        for (key, cell) in keys.iter().zip(cells) {
+            map.entry(key.clone()).or_insert_with(|| scalar_text(cell));
+        }
+        info.records += 1;
+        let row = Row {
+            inner: RowInner::Map(&map),
+            location: Location::file(path).with_path(format!("tables[0].rows[{i}]")),
+            sheet: None,
+        };
+        if visit(&row)? == Visit::Stop {
+            break;
+        }
+    }
+    Ok(info)
+}
+
+/// A JSON value as cell text: strings as they are, null as empty, others as JSON text.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Flattens a JSON object into lower-cased dotted keys (`properties.objectkey`). Objects and
+/// arrays are also kept whole under their own key, so `status` and `status.errorcode` both
+/// resolve.
+pub fn flatten(value: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    flatten_into(value, "", &mut out, 0);
+    out
+}
+
+fn flatten_into(value: &Value, prefix: &str, out: &mut BTreeMap<String, String>, depth: usize) {
+    if let Value::Object(map) = value {
+        if depth > 8 {
+            return;
+        }
+        for (k, v) in map {
+            let key = if prefix.is_empty() {
+                k.to_lowercase()
+            } else {
+                format!("{prefix}.{}", k.to_lowercase())
+            };
+            if v.is_object() {
+                flatten_into(v, &key, out, depth + 1);
+            }
+            out.entry(key).or_insert_with(|| scalar_text(v));
+        }
+    }
+}
+
+fn read_json_records(
+    path: &Path,
+    what: &str,
+    reader: BufReader<File>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    let doc = parse_document(path, what, reader)?;
+    let (items, base): (Vec<&Value>, &str) = match &doc {
+        Value::Array(a) => (a.iter().collect(), ""),
+        Value::Object(o) => match o.get("value").or_else(|| o.get("data")) {
+            Some(Value::Array(a)) => (a.iter().collect(), "value"),
+            _ => (vec![&doc], ""),
+        },
+        _ => {
+            return Err(InputError::new(what, "unexpected JSON shape", Location::file(path))
+                .expected("an array of records or an object with a `value` array")
+                .into())
+        }
+    };
+    let mut info = TableInfo::default();
+    for (i, item) in items.iter().enumerate() {
+        let map = flatten(item);
+        if i == 0 {
+            info.columns = map.keys().cloned().collect();
+        }
+        info.records += 1;
+        let p = if base.is_empty() {
+            format!("[{i}]")
+        } else {
+            format!("{base}[{i}]")
+        };
+        let row = Row {
+            inner: RowInner::Map(&map),
+            location: Location::file(path).with_path(p),
+            sheet: None,
+        };
+        if visit(&row)? == Visit::Stop {
+            break;
+        }
+    }
+    Ok(info)
+}
+
+fn read_json_lines(
+    path: &Path,
+    what: &str,
+    reader: BufReader<File>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    let mut info = TableInfo::default();
+    let mut line_no = 0u64;
+    for line in reader.lines() {
+        line_no += 1;
+        let line = line.map_err(|e| io_error(path, what, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&line).map_err(|e| {
+            let mut err = json_parse_error(path, what, e);
+            if let Error::Input(ie) = &mut err {
+                ie.location.line = Some(line_no);
+            }
+            err
+        })?;
+        let map = flatten(&value);
+        if info.records == 0 {
+            info.columns = map.keys().cloned().collect();
+        }
+        info.records += 1;
+        let row = Row {
+            inner: RowInner::Map(&map),
+            location: Location::record(path, line_no, info.records),
+            sheet: None,
+        };
+        if visit(&row)? == Visit::Stop {
+            break;
+        }
+    }
+    Ok(info)
+}
+
+/// Spreadsheet column letters for a 0-based index (0 → A, 27 → AB).
+pub fn column_letters(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+/// Streams the rows of a worksheet already read into memory (xlsx via calamine). The first
+/// row is the header; errors name the sheet and cell (`Recommendations!D14`).
+pub fn read_sheet(
+    path: &Path,
+    sheet: &str,
+    rows: Vec<Vec<String>>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    let mut iter = rows.into_iter();
+    let header = iter.next().unwrap_or_default();
+    let columns = Columns::new(header.iter().map(String::as_str));
+    let mut info = TableInfo {
+        columns: columns.names(),
+        records: 0,
+        duplicate_columns: columns.duplicates.clone(),
+    };
+    for (i, cells) in iter.enumerate() {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let record = csv::StringRecord::from(cells);
+        info.records += 1;
+        let sheet_row = i as u64 + 2;
+        let row = Row {
+            inner: RowInner::Csv {
+                columns: &columns,
+                record: &record,
+            },
+            location: Location::file(path).with_path(format!("{sheet}!A{sheet_row}")),
+            sheet: Some((sheet, sheet_row)),
+        };
+        if visit(&row)? == Visit::Stop {
+            break;
+        }
+    }
+    Ok(info)
+}
+
+/// Parses a cell holding JSON. Exports nest JSON in strings (`Properties_d.responseBody`), so
+/// a JSON string whose content is itself an object or array is parsed once more.
+pub fn parse_json_cell(text: &str) -> std::result::Result<Value, serde_json::Error> {
+    let v: Value = serde_json::from_str(text.trim())?;
+    Ok(unwrap_json_string(v))
+}
+
+/// If `v` is a string holding a JSON object/array, returns the parsed inner value.
+pub fn unwrap_json_string(v: Value) -> Value {
+    if let Value::String(s) = &v {
+        let t = s.trim_start();
+        if t.starts_with('{') || t.starts_with('[') {
+            if let Ok(inner) = serde_json::from_str::<Value>(s) {
+                return inner;
+            }
+        }
+    }
+    v
+}
+
+/// Case-insensitive lookup of a dotted path in JSON (`properties.responseBody`), descending
+/// through JSON-encoded strings on the way (formats.md Q5: JSON nested twice).
+pub fn json_path<'v>(value: &'v Value, path: &str) -> Option<std::borrow::Cow<'v, Value>> {
+    use std::borrow::Cow;
+    let mut current: Cow<'v, Value> = Cow::Borrowed(value);
+    for segment in path.split('.') {
+        let next = match &current {
+            Cow::Borrowed(Value::Object(map)) => map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(segment))
+                .map(|(_, v)| Cow::Borrowed(v)),
+            Cow::Owned(Value::Object(map)) => map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(segment))
+                .map(|(_, v)| Cow::Owned(v.clone())),
+            _ => None,
+        }?;
+        current = match next {
+            Cow::Borrowed(Value::String(s)) if s.trim_start().starts_with('{') => {
+                Cow::Owned(unwrap_json_string(Value::String(s.clone())))
+            }
+            other => other,
+        };
+    }
+    Some(current)
+}
+
+/// The string at a dotted JSON path, if it is a non-empty string.
+pub fn json_str(value: &Value, path: &str) -> Option<String> {
+    json_path(value, path).and_then(|v| v.as_str().map(str::to_string)).filter(|s| !s.is_empty())
+}
+
+/// Parses the timestamp forms real exports use (formats.md Q3, Q4, Q9). Returns `Ok(None)`
+/// for the .NET `DateTime.MinValue` placeholder (`1/1/1, 12:00:00.000 AM`, `0001-01-01…`),
+/// which means null. A value without a zone is accepted only when `utc` says the column is
+/// UTC (Log Analytics' ` [UTC]` headers); elsewhere it is an error, never a guess.
+pub fn parse_timestamp(raw: &str, utc: bool) -> std::result::Result<Option<Timestamp>, &'static str> {
+    const EXPECTED: &str = "an ISO 8601 timestamp with zone such as 2024-03-21T03:12:40Z, or a Log Analytics export time such as \"3/21/2024, 3:12:40.221 AM\" in a [UTC] column";
+    let s = raw.trim();
+    if s.starts_with("0001-01-01") || s.starts_with("1/1/1,") || s.starts_with("1/1/0001") {
+        return Ok(None);
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Ok(Some(Timestamp(dt.with_timezone(&Utc))));
+    }
+    // Offsets written without a colon (+0000) or with a space before Z.
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+            return Ok(Some(Timestamp(dt.with_timezone(&Utc))));
+        }
+    }
+    let naive = parse_naive(s);
+    match naive {
+        Some(n) if utc => Ok(Some(Timestamp(Utc.from_utc_datetime(&n)))),
+        Some(_) => Err("a timestamp with a zone (Z or +00:00); this column does not say it is UTC"),
+        None => Err(EXPECTED),
+    }
+}
+
+fn parse_naive(s: &str) -> Option<NaiveDateTime> {
+    // en-US Log Analytics display: "3/21/2024, 3:12:40.221 AM" (month first, 12-hour clock).
+    const FORMATS: &[&str] = &[
+        "%m/%d/%Y, %I:%M:%S%.f %p",
+        "%m/%d/%Y %I:%M:%S%.f %p",
+        "%m/%d/%Y, %I:%M:%S %p",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%Y/%m/%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ];
+    for fmt in FORMATS {
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(n);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// Reads a whole small file to a string (case.toml, catalog), naming the file on failure.
+pub fn read_text(path: &Path, what: &str) -> Result<String> {
+    let mut reader = open(path, what)?;
+    let mut s = String::new();
+    reader.read_to_string(&mut s).map_err(|e| {
+        Error::from(
+            InputError::new(what, "not UTF-8 text", Location::file(path))
+                .found(&e.to_string())
+                .expected("UTF-8 text"),
+        )
+    })?;
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_analytics_headers_normalise() {
+        assert_eq!(normalise_header("\u{feff}TimeGenerated [UTC]"), ("timegenerated".into(), true));
+        assert_eq!(normalise_header("LocationDetails_dynamic"), ("locationdetails".into(), false));
+        assert_eq!(normalise_header("Autonomous system  number"), ("autonomous system number".into(), false));
+        assert_eq!(normalise_header("Application ID "), ("application id".into(), false));
+    }
+
+    #[test]
+    fn timestamps_in_every_export_form() {
+        let t = |s: &str, utc| parse_timestamp(s, utc).unwrap().unwrap().rfc3339();
+        assert_eq!(t("3/21/2024, 3:12:40.221 AM", true), "2024-03-21T03:12:40Z");
+        assert_eq!(t("4/28/2021, 2:32:14.029 PM", true), "2021-04-28T14:32:14Z");
+        assert_eq!(t("2022-06-28T10:05:18.8858964Z", false), "2022-06-28T10:05:18Z");
+        assert_eq!(t("2024-03-21T03:12:40+00:00", false), "2024-03-21T03:12:40Z");
+        assert_eq!(t("2024-03-21T04:12:40+01:00", false), "2024-03-21T03:12:40Z");
+        assert_eq!(t("2020/10/16 0:00:01.403", true), "2020-10-16T00:00:01Z");
+    }
+
+    #[test]
+    fn dotnet_min_value_is_null_not_year_one() {
+        assert_eq!(parse_timestamp("1/1/1, 12:00:00.000 AM", true), Ok(None));
+        assert_eq!(parse_timestamp("0001-01-01T00:00:00Z", false), Ok(None));
+    }
+
+    #[test]
+    fn zoneless_timestamp_outside_utc_column_is_an_error() {
+        assert!(parse_timestamp("2024-03-21T03:12:40", false).is_err());
+        assert!(parse_timestamp("2024-03-21T03:12:40", true).is_ok());
+        assert!(parse_timestamp("21/03/2024 03:12", true).is_err());
+    }
+
+    #[test]
+    fn json_nested_in_strings_is_reached_case_insensitively() {
+        let v: Value = serde_json::from_str(
+            r#"{"responseBody":"{\"location\":\"brazilsouth\",\"properties\":{\"hardwareProfile\":{\"vmSize\":\"NC24\"}}}"}"#,
+        )
+        .unwrap();
+        assert_eq!(json_str(&v, "responsebody.location").as_deref(), Some("brazilsouth"));
+        assert_eq!(
+            json_str(&v, "responseBody.properties.hardwareProfile.vmSize").as_deref(),
+            Some("NC24")
+        );
+    }
+
+    #[test]
+    fn delimiter_sniffing_ignores_quoted_separators() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1;2;3"), b';');
+        assert_eq!(sniff_delimiter(b"\"a;x\",b,c\n"), b',');
+    }
+}

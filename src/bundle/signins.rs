@@ -1,0 +1,197 @@
+//! Entra ID sign-ins: SigninLogs and AADNonInteractiveUserSignInLogs (Log Analytics CSV or
+//! query JSON, including `_dynamic`/`_string` unions), the Entra portal download, and Graph
+//! `auditLogs/signIns` JSON. Turns rows into [`SignIn`] records; no judgement about them.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::records::{self, json_str, Row, TableInfo, Visit};
+use super::Span;
+use crate::error::{Location, Result};
+use crate::types::{parse_ip, Timestamp, Upn};
+
+const WHAT: &str = "sign-in log";
+
+/// Columns this parser reads (normalised names), for the "unknown columns" list.
+pub const COLUMNS: &[&str] = &[
+    "createddatetime", "timegenerated", "date (utc)", "userprincipalname", "username", "userdisplayname",
+    "user", "ipaddress", "ip address", "location", "locationdetails", "appdisplayname", "application",
+    "resourcedisplayname", "resource", "resulttype", "status", "sign-in error code", "resultdescription",
+    "failure reason", "conditionalaccessstatus", "conditional access", "authenticationrequirement",
+    "authentication requirement", "risklevelduringsignin", "risklevelaggregated", "riskstate",
+    "riskeventtypes_v2", "riskeventtypes", "useragent", "user agent", "correlationid", "correlation id",
+    "id", "request id", "isinteractive", "clientappused", "client app",
+];
+
+/// Conditional Access outcome of a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaStatus {
+    Success,
+    Failure,
+    NotApplied,
+}
+
+impl CaStatus {
+    /// Entra's own spelling.
+    pub fn label(self) -> &'static str {
+        match self {
+            CaStatus::Success => "success",
+            CaStatus::Failure => "failure",
+            CaStatus::NotApplied => "notApplied",
+        }
+    }
+}
+
+/// One Entra ID sign-in.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignIn {
+    pub at: Timestamp,
+    pub upn: Upn,
+    pub display_name: Option<String>,
+    pub ip: Option<IpAddr>,
+    /// ISO 3166 alpha-2 as Entra reports it.
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub app: Option<String>,
+    pub resource: Option<String>,
+    pub succeeded: bool,
+    /// `ResultType` / AADSTS code ("0" for success).
+    pub result_code: Option<String>,
+    pub failure_reason: Option<String>,
+    pub conditional_access: Option<CaStatus>,
+    /// `singleFactorAuthentication` or `multiFactorAuthentication`.
+    pub auth_requirement: Option<String>,
+    pub risk_during: Option<String>,
+    pub risk_aggregated: Option<String>,
+    pub risk_state: Option<String>,
+    pub risk_events: Vec<String>,
+    pub user_agent: Option<String>,
+    pub correlation_id: Option<String>,
+    pub origin: Location,
+}
+
+impl SignIn {
+    /// High or medium risk that was not dismissed, remediated or confirmed safe.
+    pub fn risky(&self) -> bool {
+        let level = |l: &Option<String>| matches!(l.as_deref(), Some("high") | Some("medium"));
+        let open = !matches!(
+            self.risk_state.as_deref(),
+            Some("dismissed") | Some("remediated") | Some("confirmedsafe")
+        );
+        (level(&self.risk_during) || level(&self.risk_aggregated)) && open
+    }
+    pub fn single_factor(&self) -> bool {
+        self.auth_requirement
+            .as_deref()
+            .is_some_and(|a| a.to_ascii_lowercase().contains("single"))
+    }
+}
+
+fn lower(s: Option<String>) -> Option<String> {
+    s.map(|v| v.to_ascii_lowercase()).filter(|v| !v.is_empty())
+}
+
+/// Parses one row.
+pub fn parse_row(row: &Row) -> Result<SignIn> {
+    let at = row.timestamp(WHAT, &["createddatetime", "timegenerated", "date (utc)", "date"])?;
+    let upn = Upn::new(row.required(WHAT, &["userprincipalname", "username"])?.value);
+    let ip = match row.field(&["ipaddress", "ip address"]) {
+        None => None,
+        Some(f) => match parse_ip(f.value) {
+            Some(ip) => Some(ip),
+            None if f.value.trim().starts_with('<') => None,
+            None => return Err(row.bad(WHAT, "invalid IP address", f, "an IPv4 or IPv6 address")),
+        },
+    };
+    // Country and city: LocationDetails (dynamic), Graph `location` object, the 2-letter LA
+    // `Location` column, or the portal's "City, State, CC" cell.
+    let details = row.json(WHAT, &["locationdetails"])?;
+    let mut country = details.as_ref().and_then(|d| json_str(d, "countryOrRegion"));
+    let mut city = details.as_ref().and_then(|d| json_str(d, "city"));
+    if country.is_none() {
+        country = row.string(&["location.countryorregion"]);
+        city = city.or_else(|| row.string(&["location.city"]));
+    }
+    if country.is_none() {
+        if let Some(loc) = row.string(&["location"]) {
+            if loc.starts_with('{') {
+                let v = row.json(WHAT, &["location"])?;
+                country = v.as_ref().and_then(|d| json_str(d, "countryOrRegion"));
+                city = city.or_else(|| v.as_ref().and_then(|d| json_str(d, "city")));
+            } else if let Some((rest, cc)) = loc.rsplit_once(',') {
+                country = Some(cc.trim().to_string());
+                city = city.or_else(|| rest.split(',').next().map(|c| c.trim().to_string()));
+            } else {
+                country = Some(loc);
+            }
+        }
+    }
+    let result_code = row.string(&["resulttype", "status.errorcode", "sign-in error code"]);
+    let status_text = row.string(&["status"]).filter(|s| !s.starts_with('{'));
+    let succeeded = match (&result_code, &status_text) {
+        (Some(code), _) => code == "0",
+        (None, Some(s)) => s.eq_ignore_ascii_case("success"),
+        (None, None) => {
+            let status = row.json(WHAT, &["status"])?;
+            status
+                .as_ref()
+                .and_then(|s| records::json_path(s, "errorCode").and_then(|c| c.as_i64()))
+                .map(|c| c == 0)
+                .unwrap_or(false)
+        }
+    };
+    let conditional_access = match lower(row.string(&["conditionalaccessstatus", "conditional access"])).as_deref() {
+        None => None,
+        Some("success") => Some(CaStatus::Success),
+        Some("failure") => Some(CaStatus::Failure),
+        Some("notapplied") | Some("not applied") => Some(CaStatus::NotApplied),
+        Some(_) => {
+            let f = row.required(WHAT, &["conditionalaccessstatus", "conditional access"])?;
+            return Err(row.bad(WHAT, "unknown Conditional Access status", f, "success, failure or notApplied"));
+        }
+    };
+    let risk_events = match row.field(&["riskeventtypes_v2", "riskeventtypes"]) {
+        None => Vec::new(),
+        Some(f) => match records::parse_json_cell(f.value) {
+            Ok(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => f.value.split(',').map(|s| s.trim().trim_matches(['[', ']', '"']).to_string()).filter(|s| !s.is_empty()).collect(),
+        },
+    };
+    Ok(SignIn {
+        at,
+        upn,
+        display_name: row.string(&["userdisplayname", "user"]),
+        ip,
+        country: country.map(|c| c.to_uppercase()),
+        city,
+        app: row.string(&["appdisplayname", "application"]),
+        resource: row.string(&["resourcedisplayname", "resource"]),
+        succeeded,
+        result_code,
+        failure_reason: row.string(&["resultdescription", "status.failurereason", "failure reason"]),
+        conditional_access,
+        auth_requirement: row.string(&["authenticationrequirement", "authentication requirement"]),
+        risk_during: lower(row.string(&["risklevelduringsignin"])),
+        risk_aggregated: lower(row.string(&["risklevelaggregated"])),
+        risk_state: lower(row.string(&["riskstate"])),
+        risk_events,
+        user_agent: row.string(&["useragent", "user agent"]),
+        correlation_id: row.string(&["correlationid", "correlation id"]),
+        origin: row.location().clone(),
+    })
+}
+
+/// Reads every sign-in of a file.
+pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
+    let mut out = Vec::new();
+    let info = records::read_table(path, WHAT, &mut |row| {
+        let s = parse_row(row)?;
+        span.add(s.at);
+        out.push(s);
+        Ok(Visit::Continue)
+    })?;
+    Ok((out, info))
+}

@@ -1,0 +1,752 @@
+//! Reads `case.toml` into a checked [`Case`]: raw serde shape first, then validation that
+//! reports every problem at once, each pointing at its TOML line. It never opens evidence;
+//! it only resolves the evidence paths the bundle will read.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::bundle::records::{parse_timestamp, read_text};
+use crate::error::{Error, InputError, Location, Result};
+use crate::types::{Region, Timestamp, Upn};
+
+const WHAT: &str = "case file";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    case: RawMeta,
+    #[serde(default)]
+    environment: RawEnvironment,
+    #[serde(default)]
+    scope: RawScope,
+    gdpr: Option<RawGdpr>,
+    #[serde(default)]
+    data: Vec<RawData>,
+    #[serde(default)]
+    rates: RawRates,
+    #[serde(default)]
+    response: Vec<RawResponse>,
+    #[serde(default)]
+    evidence: Vec<RawEvidence>,
+    recommendations: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    id: String,
+    title: String,
+    organisation: String,
+    #[serde(default = "default_classification")]
+    classification: String,
+    timezone: Spanned<String>,
+    as_of: Spanned<String>,
+    prepared_by: Option<String>,
+    summary: Option<String>,
+}
+
+fn default_classification() -> String {
+    "CONFIDENTIAL".to_string()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    #[serde(default)]
+    approved_regions: Vec<String>,
+    #[serde(default)]
+    trusted_countries: Vec<String>,
+    #[serde(default)]
+    trusted_ip_ranges: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    #[serde(default)]
+    attacker_identities: Vec<String>,
+    #[serde(default)]
+    attacker_ips: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGdpr {
+    aware_at: Spanned<String>,
+    aware_basis: Option<String>,
+    controller: Option<String>,
+    contact: Option<String>,
+    lead_authority: Option<String>,
+    ease_of_identification: Option<Spanned<String>>,
+    ease_of_identification_reason: Option<String>,
+    #[serde(default)]
+    policy: RawPolicy,
+    #[serde(default)]
+    circumstances: Vec<RawCircumstance>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default = "default_authority_band")]
+    notify_authority_from: Spanned<String>,
+    #[serde(default = "default_subjects_band")]
+    notify_subjects_from: Spanned<String>,
+}
+
+impl Default for RawPolicy {
+    fn default() -> Self {
+        RawPolicy {
+            notify_authority_from: default_authority_band(),
+            notify_subjects_from: default_subjects_band(),
+        }
+    }
+}
+
+fn default_authority_band() -> Spanned<String> {
+    Spanned::new(0..0, "medium".to_string())
+}
+fn default_subjects_band() -> Spanned<String> {
+    Spanned::new(0..0, "high".to_string())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCircumstance {
+    element: Spanned<String>,
+    score: Spanned<f64>,
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    account: String,
+    container: String,
+    description: Option<String>,
+    #[serde(default)]
+    subject_categories: Vec<String>,
+    records: Option<u64>,
+    subjects: Option<u64>,
+    #[serde(default)]
+    categories: Vec<RawCategory>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    name: String,
+    class: Spanned<String>,
+    score: Option<Spanned<u8>>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRates {
+    #[serde(default)]
+    vm: Vec<RawVmRate>,
+    egress_usd_per_gb: Option<f64>,
+    egress_free_gb: Option<f64>,
+    public_ip_usd_per_hour: Option<f64>,
+    source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVmRate {
+    size: String,
+    region: String,
+    usd_per_hour: f64,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResponse {
+    action: String,
+    at: Option<Spanned<String>>,
+    by: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvidence {
+    path: Spanned<String>,
+    kind: Option<Spanned<String>>,
+}
+
+/// A checked case: everything the evidence cannot say.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Directory holding case.toml; evidence paths are relative to it.
+    pub dir: PathBuf,
+    pub file: PathBuf,
+    pub id: String,
+    pub title: String,
+    pub organisation: String,
+    pub classification: String,
+    /// IANA zone used only for display.
+    pub timezone: Tz,
+    /// The report's "as of" instant; also the PDF creation date, so renders are reproducible.
+    pub as_of: Timestamp,
+    pub prepared_by: Option<String>,
+    pub summary: Option<String>,
+    pub environment: Environment,
+    pub scope: KnownScope,
+    pub gdpr: Option<GdprInput>,
+    pub data: Vec<DataAsset>,
+    pub rates: RateOverrides,
+    pub response: Vec<ReportedAction>,
+    pub evidence: Vec<EvidenceFile>,
+    pub recommendations: Option<PathBuf>,
+}
+
+/// What the organisation considers normal.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub approved_regions: Vec<Region>,
+    /// ISO 3166 alpha-2, upper-case.
+    pub trusted_countries: Vec<String>,
+    pub trusted_ip_ranges: Vec<IpNet>,
+}
+
+impl Environment {
+    pub fn ip_trusted(&self, ip: &IpAddr) -> bool {
+        self.trusted_ip_ranges.iter().any(|n| n.contains(ip))
+    }
+    pub fn country_trusted(&self, cc: &str) -> bool {
+        self.trusted_countries.iter().any(|c| c.eq_ignore_ascii_case(cc))
+    }
+    pub fn region_approved(&self, r: &Region) -> bool {
+        self.approved_regions.contains(r)
+    }
+}
+
+/// Attacker identities and IPs the analyst already knows (optional; otherwise inferred).
+#[derive(Debug, Clone, Default)]
+pub struct KnownScope {
+    pub identities: Vec<Upn>,
+    pub ips: Vec<IpAddr>,
+}
+
+/// ENISA band names, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum Band {
+    Low,
+    Medium,
+    High,
+    #[serde(rename = "Very High")]
+    VeryHigh,
+}
+
+impl Band {
+    fn parse(s: &str) -> Option<Band> {
+        match s.to_ascii_lowercase().replace(['-', '_'], " ").as_str() {
+            "low" => Some(Band::Low),
+            "medium" => Some(Band::Medium),
+            "high" => Some(Band::High),
+            "very high" => Some(Band::VeryHigh),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Band::Low => "Low",
+            Band::Medium => "Medium",
+            Band::High => "High",
+            Band::VeryHigh => "Very High",
+        }
+    }
+}
+
+/// ENISA "ease of identification" levels (Annex 2) with their scores.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub enum EaseOfIdentification {
+    Negligible,
+    Limited,
+    Significant,
+    Maximum,
+}
+
+impl EaseOfIdentification {
+    pub fn score(self) -> f64 {
+        match self {
+            EaseOfIdentification::Negligible => 0.25,
+            EaseOfIdentification::Limited => 0.5,
+            EaseOfIdentification::Significant => 0.75,
+            EaseOfIdentification::Maximum => 1.0,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            EaseOfIdentification::Negligible => "Negligible",
+            EaseOfIdentification::Limited => "Limited",
+            EaseOfIdentification::Significant => "Significant",
+            EaseOfIdentification::Maximum => "Maximum",
+        }
+    }
+}
+
+/// Circumstances-of-breach elements (ENISA Annex 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CbElement {
+    Confidentiality,
+    Integrity,
+    Availability,
+    Malicious,
+}
+
+#[derive(Debug, Clone)]
+pub struct CbOverride {
+    pub element: CbElement,
+    pub score: f64,
+    pub reason: String,
+}
+
+/// GDPR inputs that only the controller can supply.
+#[derive(Debug, Clone)]
+pub struct GdprInput {
+    pub aware_at: Timestamp,
+    pub aware_basis: Option<String>,
+    pub controller: Option<String>,
+    pub contact: Option<String>,
+    pub lead_authority: Option<String>,
+    pub ease_of_identification: Option<(EaseOfIdentification, String)>,
+    pub notify_authority_from: Band,
+    pub notify_subjects_from: Band,
+    pub circumstances: Vec<CbOverride>,
+}
+
+/// ENISA data-processing-context classes (Annex 1) with their basic scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataClass {
+    Simple,
+    Behavioural,
+    Financial,
+    Sensitive,
+}
+
+impl DataClass {
+    pub fn basic_score(self) -> u8 {
+        match self {
+            DataClass::Simple => 1,
+            DataClass::Behavioural => 2,
+            DataClass::Financial => 3,
+            DataClass::Sensitive => 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DataCategory {
+    pub name: String,
+    pub class: DataClass,
+    /// Adjusted DPC score (1–4) when the basic score was changed; ENISA requires a reason.
+    pub score: u8,
+    pub reason: Option<String>,
+}
+
+/// What a storage container holds, from the organisation's data inventory.
+#[derive(Debug, Clone)]
+pub struct DataAsset {
+    pub account: String,
+    pub container: String,
+    pub description: Option<String>,
+    pub subject_categories: Vec<String>,
+    pub records: Option<u64>,
+    pub subjects: Option<u64>,
+    pub categories: Vec<DataCategory>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VmRateOverride {
+    pub size: String,
+    pub region: Region,
+    pub usd_per_hour: f64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RateOverrides {
+    pub vm: Vec<VmRateOverride>,
+    pub egress_usd_per_gb: Option<f64>,
+    pub egress_free_gb: Option<f64>,
+    pub public_ip_usd_per_hour: Option<f64>,
+    pub source: Option<String>,
+}
+
+/// A response action the analyst reports that the evidence cannot show (e.g. sessions
+/// revoked in Entra ID when no audit log is in the bundle).
+#[derive(Debug, Clone)]
+pub struct ReportedAction {
+    pub action: String,
+    pub at: Option<Timestamp>,
+    pub by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// One evidence file and, when stated, its table kind.
+#[derive(Debug, Clone)]
+pub struct EvidenceFile {
+    pub path: PathBuf,
+    pub kind: Option<String>,
+    pub location: Location,
+}
+
+/// Reads and checks `<dir>/case.toml`.
+pub fn load_case(dir: &Path) -> Result<Case> {
+    let file = dir.join("case.toml");
+    let text = read_text(&file, WHAT)?;
+    parse_case(&text, dir, &file)
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> u64 {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() as u64 + 1
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    file: &'a Path,
+    problems: Vec<Error>,
+}
+
+impl Checker<'_> {
+    fn at(&self, span: std::ops::Range<usize>, key: &str) -> Location {
+        let mut loc = Location::file(self.file).with_field(key);
+        if span.end > 0 {
+            loc.line = Some(line_of(self.text, span.start));
+        }
+        loc
+    }
+    fn problem(&mut self, reason: &str, loc: Location, found: &str, expected: &str) {
+        self.problems.push(
+            InputError::new(WHAT, reason, loc)
+                .found(found)
+                .expected(expected)
+                .into(),
+        );
+    }
+    fn timestamp(&mut self, v: &Spanned<String>, key: &str) -> Option<Timestamp> {
+        match parse_timestamp(v.get_ref(), false) {
+            Ok(Some(t)) => Some(t),
+            _ => {
+                let loc = self.at(v.span(), key);
+                self.problem(
+                    "invalid timestamp",
+                    loc,
+                    v.get_ref(),
+                    "RFC 3339 with zone, such as 2024-03-21T09:30:00Z",
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Parses case.toml text; `dir` resolves relative evidence paths.
+pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
+    let raw: RawCase = toml::from_str(text).map_err(|e| {
+        let mut loc = Location::file(file);
+        if let Some(span) = e.span() {
+            loc.line = Some(line_of(text, span.start));
+        }
+        Error::from(
+            InputError::new(WHAT, "invalid TOML", loc)
+                .found(e.message())
+                .expected("the case.toml format described in README.md"),
+        )
+    })?;
+    let mut c = Checker {
+        text,
+        file,
+        problems: Vec::new(),
+    };
+
+    let timezone = match raw.case.timezone.get_ref().parse::<Tz>() {
+        Ok(tz) => tz,
+        Err(_) => {
+            let loc = c.at(raw.case.timezone.span(), "case.timezone");
+            c.problem("unknown time zone", loc, raw.case.timezone.get_ref(), "an IANA zone such as Europe/London");
+            Tz::UTC
+        }
+    };
+    let as_of = c.timestamp(&raw.case.as_of, "case.as_of");
+
+    let mut trusted_ip_ranges = Vec::new();
+    for r in &raw.environment.trusted_ip_ranges {
+        let parsed = r
+            .get_ref()
+            .parse::<IpNet>()
+            .or_else(|_| r.get_ref().parse::<IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(n) => trusted_ip_ranges.push(n),
+            Err(_) => {
+                let loc = c.at(r.span(), "environment.trusted_ip_ranges");
+                c.problem("invalid IP range", loc, r.get_ref(), "CIDR such as 203.0.113.0/24");
+            }
+        }
+    }
+    let environment = Environment {
+        approved_regions: raw.environment.approved_regions.iter().map(|r| Region::new(r)).collect(),
+        trusted_countries: raw.environment.trusted_countries.iter().map(|c| c.trim().to_uppercase()).collect(),
+        trusted_ip_ranges,
+    };
+
+    let mut ips = Vec::new();
+    for ip in &raw.scope.attacker_ips {
+        match ip.get_ref().parse::<IpAddr>() {
+            Ok(a) => ips.push(a),
+            Err(_) => {
+                let loc = c.at(ip.span(), "scope.attacker_ips");
+                c.problem("invalid IP address", loc, ip.get_ref(), "an IPv4 or IPv6 address");
+            }
+        }
+    }
+    let scope = KnownScope {
+        identities: raw.scope.attacker_identities.iter().map(|u| Upn::new(u)).collect(),
+        ips,
+    };
+
+    let gdpr = raw.gdpr.as_ref().and_then(|g| {
+        let aware_at = c.timestamp(&g.aware_at, "gdpr.aware_at")?;
+        let band = |c: &mut Checker, v: &Spanned<String>, key: &str| {
+            Band::parse(v.get_ref()).unwrap_or_else(|| {
+                let loc = c.at(v.span(), key);
+                c.problem("unknown severity band", loc, v.get_ref(), "low, medium, high or very-high");
+                Band::Medium
+            })
+        };
+        let notify_authority_from = band(&mut c, &g.policy.notify_authority_from, "gdpr.policy.notify_authority_from");
+        let notify_subjects_from = band(&mut c, &g.policy.notify_subjects_from, "gdpr.policy.notify_subjects_from");
+        let ease = g.ease_of_identification.as_ref().and_then(|e| {
+            let level = match e.get_ref().to_ascii_lowercase().as_str() {
+                "negligible" => EaseOfIdentification::Negligible,
+                "limited" => EaseOfIdentification::Limited,
+                "significant" => EaseOfIdentification::Significant,
+                "maximum" => EaseOfIdentification::Maximum,
+                _ => {
+                    let loc = c.at(e.span(), "gdpr.ease_of_identification");
+                    c.problem("unknown ease-of-identification level", loc, e.get_ref(), "negligible, limited, significant or maximum");
+                    return None;
+                }
+            };
+            match &g.ease_of_identification_reason {
+                Some(r) if !r.trim().is_empty() => Some((level, r.clone())),
+                _ => {
+                    let loc = c.at(e.span(), "gdpr.ease_of_identification_reason");
+                    c.problem("missing reason", loc, "", "a reason for the ease-of-identification level (ENISA asks for one)");
+                    None
+                }
+            }
+        });
+        let mut circumstances = Vec::new();
+        for o in &g.circumstances {
+            let element = match o.element.get_ref().as_str() {
+                "confidentiality" => CbElement::Confidentiality,
+                "integrity" => CbElement::Integrity,
+                "availability" => CbElement::Availability,
+                "malicious" => CbElement::Malicious,
+                other => {
+                    let loc = c.at(o.element.span(), "gdpr.circumstances.element");
+                    c.problem("unknown circumstance", loc, other, "confidentiality, integrity, availability or malicious");
+                    continue;
+                }
+            };
+            let s = *o.score.get_ref();
+            if ![0.0, 0.25, 0.5].contains(&s) {
+                let loc = c.at(o.score.span(), "gdpr.circumstances.score");
+                c.problem("invalid ENISA score", loc, &s.to_string(), "0, 0.25 or 0.5");
+                continue;
+            }
+            circumstances.push(CbOverride { element, score: s, reason: o.reason.clone() });
+        }
+        Some(GdprInput {
+            aware_at,
+            aware_basis: g.aware_basis.clone(),
+            controller: g.controller.clone(),
+            contact: g.contact.clone(),
+            lead_authority: g.lead_authority.clone(),
+            ease_of_identification: ease,
+            notify_authority_from,
+            notify_subjects_from,
+            circumstances,
+        })
+    });
+
+    let mut data = Vec::new();
+    for d in &raw.data {
+        let mut categories = Vec::new();
+        for cat in &d.categories {
+            let class = match cat.class.get_ref().to_ascii_lowercase().as_str() {
+                "simple" => DataClass::Simple,
+                "behavioural" | "behavioral" => DataClass::Behavioural,
+                "financial" => DataClass::Financial,
+                "sensitive" => DataClass::Sensitive,
+                other => {
+                    let loc = c.at(cat.class.span(), "data.categories.class");
+                    c.problem("unknown data class", loc, other, "simple, behavioural, financial or sensitive (ENISA Annex 1)");
+                    continue;
+                }
+            };
+            let score = match &cat.score {
+                None => class.basic_score(),
+                Some(s) if (1..=4).contains(s.get_ref()) => {
+                    if *s.get_ref() != class.basic_score() && cat.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                        let loc = c.at(s.span(), "data.categories.reason");
+                        c.problem("missing reason", loc, &s.get_ref().to_string(), "a reason: ENISA requires one when the basic score is changed");
+                    }
+                    *s.get_ref()
+                }
+                Some(s) => {
+                    let loc = c.at(s.span(), "data.categories.score");
+                    c.problem("invalid DPC score", loc, &s.get_ref().to_string(), "1 to 4");
+                    continue;
+                }
+            };
+            categories.push(DataCategory { name: cat.name.clone(), class, score, reason: cat.reason.clone() });
+        }
+        data.push(DataAsset {
+            account: d.account.to_lowercase(),
+            container: d.container.to_lowercase(),
+            description: d.description.clone(),
+            subject_categories: d.subject_categories.clone(),
+            records: d.records,
+            subjects: d.subjects,
+            categories,
+        });
+    }
+
+    let rates = RateOverrides {
+        vm: raw
+            .rates
+            .vm
+            .iter()
+            .map(|v| VmRateOverride {
+                size: v.size.clone(),
+                region: Region::new(&v.region),
+                usd_per_hour: v.usd_per_hour,
+                source: v.source.clone(),
+            })
+            .collect(),
+        egress_usd_per_gb: raw.rates.egress_usd_per_gb,
+        egress_free_gb: raw.rates.egress_free_gb,
+        public_ip_usd_per_hour: raw.rates.public_ip_usd_per_hour,
+        source: raw.rates.source.clone(),
+    };
+
+    let mut response = Vec::new();
+    for r in &raw.response {
+        let at = r.at.as_ref().and_then(|a| c.timestamp(a, "response.at"));
+        response.push(ReportedAction { action: r.action.clone(), at, by: r.by.clone(), note: r.note.clone() });
+    }
+
+    let mut evidence = Vec::new();
+    for e in &raw.evidence {
+        let loc = c.at(e.path.span(), "evidence.path");
+        let rel = Path::new(e.path.get_ref());
+        if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
+            c.problem("evidence outside the bundle", loc.clone(), e.path.get_ref(), "a path inside the bundle directory");
+        }
+        let kind = e.kind.as_ref().map(|k| k.get_ref().to_ascii_lowercase());
+        if let (Some(k), Some(span)) = (&kind, e.kind.as_ref().map(|k| k.span())) {
+            if crate::bundle::SourceKind::parse(k).is_none() {
+                let loc = c.at(span, "evidence.kind");
+                c.problem("unknown evidence kind", loc, k, crate::bundle::SourceKind::EXPECTED);
+            }
+        }
+        evidence.push(EvidenceFile { path: dir.join(rel), kind, location: loc });
+    }
+    let recommendations = raw.recommendations.as_ref().map(|r| dir.join(r.get_ref()));
+
+    Error::collect(std::mem::take(&mut c.problems))?;
+    Ok(Case {
+        dir: dir.to_path_buf(),
+        file: file.to_path_buf(),
+        id: raw.case.id,
+        title: raw.case.title,
+        organisation: raw.case.organisation,
+        classification: raw.case.classification,
+        timezone,
+        // Checked above: a failed parse recorded a problem and returned early.
+        as_of: as_of.unwrap_or(Timestamp(chrono::DateTime::UNIX_EPOCH)),
+        prepared_by: raw.case.prepared_by,
+        summary: raw.case.summary,
+        environment,
+        scope,
+        gdpr,
+        data,
+        rates,
+        response,
+        evidence,
+        recommendations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[case]
+id = "C-1"
+title = "t"
+organisation = "o"
+timezone = "Europe/London"
+as_of = "2024-03-23T12:00:00Z"
+"#;
+
+    fn parse(text: &str) -> Result<Case> {
+        parse_case(text, Path::new("b"), Path::new("b/case.toml"))
+    }
+
+    #[test]
+    fn minimal_case_parses() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.id, "C-1");
+        assert_eq!(c.classification, "CONFIDENTIAL");
+        assert!(c.gdpr.is_none());
+    }
+
+    #[test]
+    fn unknown_key_points_at_its_line() {
+        let text = format!("{MINIMAL}colour = \"red\"\n");
+        let e = parse(&text).unwrap_err().render();
+        assert!(e.contains("case file (invalid TOML)"), "{e}");
+        assert!(e.contains("b/case.toml:8"), "{e}");
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported_at_once() {
+        let text = MINIMAL.replace("Europe/London", "Mars/Olympus").replace("2024-03-23T12:00:00Z", "yesterday")
+            + "[environment]\ntrusted_ip_ranges = [\"10.0.0.0/33\"]\n";
+        let e = parse(&text).unwrap_err();
+        let Error::Many(list) = &e else { panic!("expected several problems: {}", e.render()) };
+        assert_eq!(list.len(), 3, "{}", e.render());
+        assert!(e.render().contains("case.toml:6"));
+    }
+
+    #[test]
+    fn changed_dpc_score_needs_a_reason() {
+        let text = format!(
+            "{MINIMAL}[[data]]\naccount = \"a\"\ncontainer = \"c\"\n[[data.categories]]\nname = \"n\"\nclass = \"financial\"\nscore = 4\n"
+        );
+        assert!(parse(&text).unwrap_err().render().contains("missing reason"));
+    }
+
+    #[test]
+    fn evidence_may_not_escape_the_bundle() {
+        let text = format!("{MINIMAL}[[evidence]]\npath = \"../secret.csv\"\n");
+        assert!(parse(&text).unwrap_err().render().contains("evidence outside the bundle"));
+    }
+}

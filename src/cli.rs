@@ -1,0 +1,84 @@
+//! Command-line arguments (clap derive). Only structs; `lib.rs` turns them into work.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Turns an Azure incident case bundle into a timeline, control gaps, exposure, cost, a GDPR
+/// assessment and reports.
+#[derive(Debug, Parser)]
+#[command(name = "casefile", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The documented report model as JSON.
+    Json,
+    /// A readable summary.
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportKind {
+    All,
+    Executive,
+    Technical,
+    Gdpr,
+    Posture,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PdfStandard {
+    /// PDF/A-2b, archival (default).
+    A2b,
+    /// PDF/A-3b with model.json attached.
+    A3b,
+    /// PDF/UA-1 (accessible) together with PDF/A-2b.
+    Ua1,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// The case bundle: a directory holding case.toml and the evidence it lists.
+    pub bundle: PathBuf,
+    /// A Defender for Cloud recommendations export (.csv, .xlsx or .json); overrides case.toml.
+    #[arg(long)]
+    pub recommendations: Option<PathBuf>,
+    /// Use this control catalog directory instead of the built-in one.
+    #[arg(long)]
+    pub controls: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse a case bundle and print the result.
+    Analyze {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Check that every input can be read, and say what each file is.
+    Validate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Render PDF reports and model.json into a directory.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value = "all")]
+        kind: ReportKind,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Use these templates instead of the built-in ones (see README, "Templates").
+        #[arg(long)]
+        templates: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "a2b")]
+        pdf_standard: PdfStandard,
+    },
+}

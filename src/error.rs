@@ -1,0 +1,252 @@
+//! Error types, source locations and all user-facing error wording.
+//!
+//! Every input error names the file, where in it (line and record, JSON path, TOML line, or
+//! sheet and cell), the field, what was found and what was expected, following typst's
+//! `failed to do thing (cause)` convention. Only `main.rs` prints; it prints [`Error::render`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// Where a value came from, so that any figure can be traced back to its record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub file: PathBuf,
+    /// 1-based physical line where the record starts (CSV, JSON Lines, TOML).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based data record number (header excluded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<u64>,
+    /// Field (column) name as it appears in the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Spreadsheet cell (`Recommendations!D14`) or JSON path (`tables[0].rows[3]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Location {
+    pub fn file(file: &Path) -> Location {
+        Location {
+            file: file.to_path_buf(),
+            line: None,
+            record: None,
+            field: None,
+            path: None,
+        }
+    }
+    pub fn record(file: &Path, line: u64, record: u64) -> Location {
+        Location {
+            line: Some(line),
+            record: Some(record),
+            ..Location::file(file)
+        }
+    }
+    pub fn with_field(mut self, field: &str) -> Location {
+        self.field = Some(field.to_string());
+        self
+    }
+    pub fn with_path(mut self, path: String) -> Location {
+        self.path = Some(path);
+        self
+    }
+    /// `file:line` (or `file`) for citing a record in reports.
+    pub fn cite(&self) -> String {
+        let mut s = self.file.display().to_string();
+        if let Some(line) = self.line {
+            s.push_str(&format!(":{line}"));
+        }
+        if let Some(p) = &self.path {
+            s.push_str(&format!(" {p}"));
+        }
+        s
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(record) = self.record {
+            write!(f, " (record {record})")?;
+        }
+        if let Some(path) = &self.path {
+            write!(f, " at {path}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field \"{field}\"")?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem with one input, with everything a person needs to fix it.
+#[derive(Debug)]
+pub struct InputError {
+    /// What was being read: "sign-in log", "case file", "control catalog".
+    pub what: String,
+    /// Short cause in parentheses: "invalid timestamp", "missing column".
+    pub reason: String,
+    pub location: Location,
+    pub found: Option<String>,
+    pub expected: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl InputError {
+    pub fn new(what: &str, reason: &str, location: Location) -> InputError {
+        InputError {
+            what: what.to_string(),
+            reason: reason.to_string(),
+            location,
+            found: None,
+            expected: None,
+            hint: None,
+        }
+    }
+    pub fn found(mut self, found: &str) -> InputError {
+        self.found = Some(clip(found, 120));
+        self
+    }
+    pub fn expected(mut self, expected: &str) -> InputError {
+        self.expected = Some(expected.to_string());
+        self
+    }
+    pub fn hint(mut self, hint: &str) -> InputError {
+        self.hint = Some(hint.to_string());
+        self
+    }
+}
+
+/// Shortens attacker-sized values for messages and makes control characters visible.
+fn clip(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// Everything the library can fail with. Exit codes: 1 bad input, 2 bad usage (clap),
+/// 3 could not write output.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("failed to read {} ({})", .0.what, .0.reason)]
+    Input(Box<InputError>),
+    /// Several independent problems found in one run (all broken files, all catalog errors).
+    #[error("{} problems found in the input", .0.len())]
+    Many(Vec<Error>),
+    #[error("failed to write {} ({source})", path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to render {report} ({message})")]
+    Render { report: String, message: String },
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Error {
+        Error::Input(Box::new(e))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The process exit code this error maps to.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => 1,
+            Error::Many(errors) => errors.iter().map(Error::exit_code).max().unwrap_or(1),
+            Error::Output { .. } => 3,
+            Error::Render { .. } => 3,
+        }
+    }
+
+    /// Collapses a list of errors: none → Ok, one → itself, several → `Many`.
+    pub fn collect(mut errors: Vec<Error>) -> Result<()> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Many(errors)),
+        }
+    }
+
+    /// The full multi-line message `main` prints, rustc style:
+    /// ```text
+    /// error: failed to read sign-in log (invalid timestamp)
+    ///   --> samples/northgate/signins.csv:14 (record 13), field "CreatedDateTime"
+    ///   found "21/03/2024 03:12", expected RFC 3339 such as 2024-03-21T03:12:00Z
+    /// hint: was the file re-saved by a spreadsheet program?
+    /// ```
+    pub fn render(&self) -> String {
+        match self {
+            Error::Input(e) => {
+                let mut s = format!("error: {self}\n  --> {}\n", e.location);
+                match (&e.found, &e.expected) {
+                    (Some(f), Some(x)) => s.push_str(&format!("  found \"{f}\", expected {x}\n")),
+                    (Some(f), None) => s.push_str(&format!("  found \"{f}\"\n")),
+                    (None, Some(x)) => s.push_str(&format!("  expected {x}\n")),
+                    (None, None) => {}
+                }
+                if let Some(h) = &e.hint {
+                    s.push_str(&format!("hint: {h}\n"));
+                }
+                s
+            }
+            Error::Many(errors) => {
+                let mut s = String::new();
+                for e in errors {
+                    s.push_str(&e.render());
+                }
+                s.push_str(&format!("error: {self}\n"));
+                s
+            }
+            other => {
+                let mut s = format!("error: {other}\n");
+                if let Error::Output { .. } = other {
+                    s.push_str("hint: check that the output directory exists and is writable\n");
+                }
+                s
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_error_renders_file_line_record_field_found_expected() {
+        let loc = Location::record(Path::new("ev/signins.csv"), 14, 13).with_field("CreatedDateTime");
+        let e: Error = InputError::new("sign-in log", "invalid timestamp", loc)
+            .found("21/03/2024 03:12")
+            .expected("RFC 3339 such as 2024-03-21T03:12:00Z")
+            .into();
+        let text = e.render();
+        assert!(text.starts_with("error: failed to read sign-in log (invalid timestamp)\n"));
+        assert!(text.contains("--> ev/signins.csv:14 (record 13), field \"CreatedDateTime\""));
+        assert!(text.contains("found \"21/03/2024 03:12\", expected RFC 3339"));
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn found_values_are_clipped_and_control_characters_replaced() {
+        let long = "A".repeat(500) + "\u{0}";
+        let e = InputError::new("x", "y", Location::file(Path::new("f"))).found(&long);
+        let found = e.found.unwrap_or_default();
+        assert!(found.chars().count() <= 121);
+        assert!(!found.contains('\u{0}'));
+    }
+}

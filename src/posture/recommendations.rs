@@ -1,0 +1,240 @@
+//! Reads a Defender for Cloud recommendations export: the portal's "Download CSV report"
+//! (also saved as .xlsx by Excel), the SecurityRecommendation Log Analytics table, and
+//! assessments JSON from REST, Resource Graph or continuous export. Never reads evidence.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use calamine::{open_workbook_auto, Data, Reader};
+use serde::Serialize;
+
+use crate::bundle::records::{self, Row, Visit};
+use crate::error::{Error, InputError, Location, Result};
+use crate::types::{ResourceId, Timestamp};
+
+const WHAT: &str = "recommendations export";
+
+/// An assessment's state (`Healthy|Unhealthy|NotApplicable|Removed`, any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecState {
+    Healthy,
+    Unhealthy,
+    NotApplicable,
+    Removed,
+}
+
+/// One assessment of one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    /// Assessment key GUID, lower-cased.
+    pub key: String,
+    pub name: String,
+    pub severity: Option<String>,
+    pub state: RecState,
+    pub resource_id: Option<ResourceId>,
+    pub first_evaluated: Option<Timestamp>,
+    pub status_changed: Option<Timestamp>,
+    /// Scan or export time, used to keep the latest row per resource and key.
+    #[serde(skip)]
+    pub observed: Option<Timestamp>,
+    pub origin: Location,
+}
+
+impl Recommendation {
+    /// Since when the current state has held: the status-change date, else first evaluation.
+    pub fn state_since(&self) -> Option<Timestamp> {
+        self.status_changed.or(self.first_evaluated)
+    }
+    /// The assessed resource's own name, for tables.
+    pub fn resource_name(&self) -> String {
+        self.resource_id.as_ref().map(|r| r.name().to_string()).unwrap_or_else(|| "(no resource)".into())
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    let s = s.trim();
+    s.len() == 36 && s.chars().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+/// The GUID after `/assessments/` in an assessment resource id.
+fn key_from_id(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    let i = lower.rfind("/assessments/")?;
+    let key = &lower[i + "/assessments/".len()..];
+    is_guid(key).then(|| key.to_string())
+}
+
+fn parse_row(row: &Row) -> Result<Recommendation> {
+    let id_text = row.string(&["recommendationid", "id"]);
+    let key = row
+        .string(&["recommendationname", "name", "assessmentkey"])
+        .filter(|k| is_guid(k))
+        .or_else(|| id_text.as_deref().and_then(key_from_id))
+        .map(|k| k.to_ascii_lowercase());
+    let Some(key) = key else {
+        let f = row.required(WHAT, &["recommendationname", "name", "recommendationid"])?;
+        return Err(row.bad(WHAT, "no assessment key", f, "an assessment key GUID (recommendationName) or an id ending in /assessments/<GUID>"));
+    };
+    let state_field = row.required(WHAT, &["state", "recommendationstate", "properties.status.code", "status.code"])?;
+    let state = match state_field.value.trim().to_ascii_lowercase().as_str() {
+        "healthy" => RecState::Healthy,
+        "unhealthy" => RecState::Unhealthy,
+        "notapplicable" | "not applicable" => RecState::NotApplicable,
+        "removed" => RecState::Removed,
+        _ => return Err(row.bad(WHAT, "unknown state", state_field, "healthy, unhealthy, notApplicable or removed")),
+    };
+    let resource_id = row
+        .string(&["resourceid", "assessedresourceid", "properties.resourcedetails.id", "properties.resourcedetails.azureresourceid"])
+        .or_else(|| {
+            id_text.as_deref().and_then(|id| {
+                let lower = id.to_ascii_lowercase();
+                lower.find("/providers/microsoft.security/assessments/").map(|i| id[..i].to_string())
+            })
+        })
+        .map(|r| ResourceId::new(&r));
+    Ok(Recommendation {
+        name: row
+            .string(&["recommendationdisplayname", "properties.displayname", "displayname"])
+            .or_else(|| row.string(&["recommendationname"]).filter(|n| !is_guid(n)))
+            .unwrap_or_else(|| key.clone()),
+        key,
+        severity: row.string(&["severity", "recommendationseverity", "properties.metadata.severity"]),
+        state,
+        resource_id,
+        first_evaluated: row.opt_timestamp(WHAT, &["firstevaluationdate", "properties.status.firstevaluationdate"])?,
+        status_changed: row.opt_timestamp(WHAT, &["statuschangedate", "properties.status.statuschangedate"])?,
+        observed: row.opt_timestamp(WHAT, &["timegenerated", "exportedtimestamp"])?,
+        origin: row.location().clone(),
+    })
+}
+
+/// What was read from one export.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecommendationExport {
+    pub path: std::path::PathBuf,
+    pub records: u64,
+    /// Rows superseded by a later row for the same resource and key (continuous export).
+    pub superseded: u64,
+    pub exported_at: Option<Timestamp>,
+    pub items: Vec<Recommendation>,
+}
+
+/// Reads a recommendations export of any supported shape.
+pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let mut all = Vec::new();
+    let mut visit = |row: &Row| -> Result<Visit> {
+        all.push(parse_row(row)?);
+        Ok(Visit::Continue)
+    };
+    let info = if ["xlsx", "xlsm", "xls", "ods"].contains(&ext.as_str()) {
+        let (sheet, rows) = read_workbook(path)?;
+        records::read_sheet(path, &sheet, rows, &mut visit)?
+    } else {
+        records::read_table(path, WHAT, &mut visit)?
+    };
+    if info.records == 0 {
+        return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
+            .expected("at least one assessment row")
+            .into());
+    }
+    // Continuous export repeats an assessment on every change; keep the latest row per
+    // (resource, key) (formats.md §1.2).
+    let mut latest: BTreeMap<(String, String), Recommendation> = BTreeMap::new();
+    let total = all.len() as u64;
+    let exported_at = all.iter().filter_map(|r| r.observed).max();
+    for r in all {
+        let k = (r.resource_id.as_ref().map(|x| x.key().to_string()).unwrap_or_default(), r.key.clone());
+        match latest.get(&k) {
+            Some(prev) if prev.observed >= r.observed => {}
+            _ => {
+                latest.insert(k, r);
+            }
+        }
+    }
+    let items: Vec<Recommendation> = latest.into_values().collect();
+    Ok(RecommendationExport {
+        path: path.to_path_buf(),
+        records: total,
+        superseded: total - items.len() as u64,
+        exported_at,
+        items,
+    })
+}
+
+/// The one worksheet holding recommendations, as text cells. Excel turns the export's ISO
+/// timestamps into date serials without a zone; they were UTC in the CSV, so they are
+/// written back as UTC.
+fn read_workbook(path: &Path) -> Result<(String, Vec<Vec<String>>)> {
+    let mut wb = open_workbook_auto(path).map_err(|e| {
+        Error::from(
+            InputError::new(WHAT, "unreadable workbook", Location::file(path))
+                .found(&e.to_string())
+                .expected("an .xlsx workbook"),
+        )
+    })?;
+    let names = wb.sheet_names().to_vec();
+    let mut candidates = Vec::new();
+    for name in &names {
+        let range = wb.worksheet_range(name).map_err(|e| {
+            Error::from(InputError::new(WHAT, "unreadable sheet", Location::file(path).with_path(name.clone())).found(&e.to_string()))
+        })?;
+        let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(cell_text).collect()).collect();
+        let header_ok = rows.first().is_some_and(|h| {
+            h.iter().any(|c| {
+                let k = records::normalise_header(c).0;
+                k == "recommendationname" || k == "recommendationdisplayname" || k == "recommendationid"
+            })
+        });
+        if header_ok {
+            candidates.push((name.clone(), rows));
+        }
+    }
+    match candidates.len() {
+        1 => Ok(candidates.remove(0)),
+        0 => Err(InputError::new(WHAT, "no recommendations sheet", Location::file(path))
+            .found(&names.join(", "))
+            .expected("a sheet whose first row has recommendationName / recommendationDisplayName")
+            .into()),
+        _ => Err(InputError::new(WHAT, "several recommendations sheets", Location::file(path))
+            .found(&candidates.iter().map(|c| c.0.clone()).collect::<Vec<_>>().join(", "))
+            .expected("exactly one sheet of recommendations")
+            .hint("save the sheet you mean as CSV and pass that file")
+            .into()),
+    }
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => dt
+            .as_datetime()
+            .map(|n| n.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
+            .unwrap_or_else(|| dt.as_f64().to_string()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#ERROR {e:?}"),
+        #[allow(unreachable_patterns)]
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assessment_keys_come_from_names_or_ids() {
+        assert!(is_guid("3b363842-30f5-4056-980d-3a40fa5de8b3"));
+        assert!(!is_guid("Storage accounts should prevent shared key access"));
+        assert_eq!(
+            key_from_id("/subscriptions/x/providers/Microsoft.Security/assessments/3B363842-30F5-4056-980D-3A40FA5DE8B3").as_deref(),
+            Some("3b363842-30f5-4056-980d-3a40fa5de8b3")
+        );
+    }
+}

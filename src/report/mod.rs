@@ -1,0 +1,121 @@
+//! Reports: the model, text and JSON output, handlebars prose and typst PDFs. Rendering sees
+//! only the `ReportModel`; nothing here computes figures.
+
+pub mod model;
+pub mod narrative;
+pub mod output;
+pub mod text;
+pub mod typst;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::cli::{PdfStandard, ReportKind};
+use crate::error::{Error, InputError, Location, Result};
+use crate::posture::catalog::EMBEDDED_TEMPLATES;
+use model::ReportModel;
+
+/// The four PDF reports, in the order they are written.
+pub const KINDS: [(&str, ReportKind); 4] = [
+    ("executive", ReportKind::Executive),
+    ("technical", ReportKind::Technical),
+    ("gdpr", ReportKind::Gdpr),
+    ("posture", ReportKind::Posture),
+];
+
+/// Replaces absolute evidence paths with bundle-relative ones, so output does not depend on
+/// where the bundle sits on disk.
+pub fn relative_paths(v: &mut Value, base: &str) {
+    match v {
+        Value::String(s) => {
+            if !base.is_empty() {
+                if let Some(rest) = s.strip_prefix(base) {
+                    *s = rest.trim_start_matches('/').to_string();
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| relative_paths(x, base)),
+        Value::Object(m) => m.values_mut().for_each(|x| relative_paths(x, base)),
+        _ => {}
+    }
+}
+
+/// The model as JSON with bundle-relative paths.
+pub fn model_value(model: &ReportModel, bundle_dir: &Path) -> Result<Value> {
+    let mut v = serde_json::to_value(model).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?;
+    relative_paths(&mut v, &bundle_dir.display().to_string());
+    Ok(v)
+}
+
+/// Template files: the built-in set, with any file of the same name in `dir` taking its
+/// place. Returns (name, text) and the names that were overridden.
+pub fn load_templates(dir: Option<&Path>) -> Result<(Vec<(String, String)>, Vec<String>)> {
+    let mut files: Vec<(String, String)> = EMBEDDED_TEMPLATES.iter().map(|(n, b)| (n.to_string(), String::from_utf8_lossy(b).into_owned())).collect();
+    let mut overridden = Vec::new();
+    if let Some(d) = dir {
+        let rd = std::fs::read_dir(d).map_err(|e| Error::from(InputError::new("template directory", "cannot read directory", Location::file(d)).found(&e.to_string())))?;
+        let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+        paths.sort();
+        for p in paths {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            if !(name.ends_with(".typ") || name.ends_with(".hbs")) {
+                continue;
+            }
+            let text = crate::bundle::records::read_text(&p, "template")?;
+            match files.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = text,
+                None => files.push((name.clone(), text)),
+            }
+            overridden.push(name);
+        }
+    }
+    Ok((files, overridden))
+}
+
+/// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
+pub fn render_reports(model: &ReportModel, kind: ReportKind, out: &Path, templates_dir: Option<&Path>, standard: PdfStandard, bundle_dir: &Path) -> Result<String> {
+    let (templates, overridden) = load_templates(templates_dir)?;
+    let model_json = model_value(model, bundle_dir)?;
+    let model_bytes = {
+        let mut s = serde_json::to_string_pretty(&model_json).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?;
+        s.push('\n');
+        s.into_bytes()
+    };
+    let narrative = narrative::render_narrative(&templates, &model_json)?;
+    let mut safe_model = model_json.clone();
+    typst::sanitize_value(&mut safe_model);
+    let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render { report: "narrative".into(), message: e.to_string() })?;
+    typst::sanitize_value(&mut safe_narrative);
+    let data_files = vec![
+        ("model.json".to_string(), serde_json::to_vec(&safe_model).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?),
+        ("narrative.json".to_string(), serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render { report: "narrative".into(), message: e.to_string() })?),
+        // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
+        ("attachment/model.json".to_string(), model_bytes.clone()),
+    ];
+    let sources: Vec<(String, String)> = templates.iter().filter(|(n, _)| n.ends_with(".typ")).cloned().collect();
+    let conformance = match standard {
+        PdfStandard::A2b => typst::Conformance::A2b,
+        PdfStandard::A3b => typst::Conformance::A3b,
+        PdfStandard::Ua1 => typst::Conformance::A2bUa1,
+    };
+    let mut outputs = Vec::new();
+    for (name, k) in KINDS {
+        if kind != ReportKind::All && kind != k {
+            continue;
+        }
+        let world = typst::CaseWorld::new(&format!("{name}.typ"), &sources, &data_files, model.case.as_of, typst::inputs(matches!(standard, PdfStandard::A3b)))?;
+        let pdf = typst::compile_pdf(&world, &format!("{name}.pdf"), &format!("{}-{name}", model.case.id), model.case.as_of, conformance)?;
+        outputs.push((format!("{name}.pdf"), pdf));
+    }
+    outputs.push(("model.json".to_string(), model_bytes));
+    let written = output::write_outputs(out, &outputs)?;
+    let mut summary = String::new();
+    for w in written {
+        summary.push_str(&format!("wrote {}\n", w.display()));
+    }
+    if !overridden.is_empty() {
+        summary.push_str(&format!("templates taken from {}: {}\n", templates_dir.map(|d| d.display().to_string()).unwrap_or_default(), overridden.join(", ")));
+    }
+    Ok(summary)
+}

@@ -1,0 +1,120 @@
+//! The `analyze --format text` summary: the seed's phases as plain text tables, drawn from
+//! the report model only.
+
+use std::fmt::Write as _;
+
+use super::model::{ReportModel, NOT_PROVIDED};
+use crate::bundle::Source;
+
+fn section(out: &mut String, title: &str) {
+    let _ = writeln!(out, "\n{title}\n{}", "-".repeat(title.chars().count()));
+}
+
+/// Renders the summary.
+pub fn render_text(m: &ReportModel) -> String {
+    let a = &m.analysis;
+    let f = &m.figures;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {} ({})", m.case.id, m.case.title, m.case.organisation);
+    let _ = writeln!(out, "as of {} ({})", m.case.as_of, m.case.as_of_local);
+
+    section(&mut out, "Key figures");
+    for (k, v) in [
+        ("Compromised identity", &f.identity),
+        ("Attacker addresses", &f.attacker_ips),
+        ("First attacker activity", &f.first_attacker_activity),
+        ("Data exfiltrated", &f.data_exfiltrated),
+        ("Objects / containers", &format!("{} / {}", f.objects, f.containers)),
+        ("Records / data subjects", &format!("{} / {}", f.records, f.subjects)),
+        ("Attacker VMs", &f.vm_summary),
+        ("Attacker compute cost", &f.compute_cost),
+        ("Attacker-caused cost (total)", &f.attacker_cost),
+        ("Time to detect", &f.time_to_detect),
+        ("Time to contain", &f.time_to_contain),
+        ("GDPR", &f.gdpr_status),
+        ("GDPR deadline", &format!("{} ({})", f.gdpr_deadline, f.gdpr_deadline_local)),
+    ] {
+        let _ = writeln!(out, "{k:<30} {v}");
+    }
+
+    section(&mut out, "Sources");
+    for s in &m.sources {
+        if s.provided {
+            let _ = writeln!(out, "{:<22} {} file(s), {} records", s.label, s.files, s.records);
+        } else {
+            let _ = writeln!(out, "{:<22} {NOT_PROVIDED}: {}", s.label, s.consequence);
+        }
+    }
+
+    section(&mut out, "Attack steps");
+    for s in &a.steps {
+        let _ = writeln!(out, "{} {}  {:<8} {:<46} {:<38} {}", s.id, s.at.hhmm(), s.phase.label(), s.action, s.target, s.outcome.label());
+    }
+
+    section(&mut out, "Cross-product timeline");
+    for t in &a.timeline {
+        let _ = writeln!(out, "{}  {:<8} {:<52} {}", t.at.hhmm(), t.phase.label(), t.action, t.detail);
+    }
+
+    section(&mut out, "Lateral movement");
+    match &a.lateral {
+        Source::NotProvided => {
+            let _ = writeln!(out, "{NOT_PROVIDED} (activity log)");
+        }
+        Source::Provided(list) if list.is_empty() => {
+            let _ = writeln!(out, "no identity touched 3 or more resource types within 30 minutes");
+        }
+        Source::Provided(list) => {
+            for l in list {
+                let _ = writeln!(out, "{}  types {:?}  count {}  duration {} min", l.caller, l.resource_types, l.operations, l.minutes);
+            }
+        }
+    }
+
+    section(&mut out, "Data exposure");
+    match &a.exposure {
+        Source::NotProvided => {
+            let _ = writeln!(out, "{NOT_PROVIDED} (storage logs)");
+        }
+        Source::Provided(e) => {
+            for c in &e.containers {
+                let _ = writeln!(
+                    out,
+                    "{}/{:<20} reads {:>5}  {:>10}  objects {:>5}  listings {:>3}  failed {:>3}",
+                    c.account, c.container, c.read_requests, c.bytes.human(), c.distinct_objects, c.listing_requests, c.failed_requests
+                );
+            }
+            let _ = writeln!(out, "total {} ({} bytes)", e.bytes.human(), e.bytes.0);
+        }
+    }
+
+    section(&mut out, "Control gaps");
+    for c in a.gaps.controls.iter().filter(|c| c.relevant_to_incident) {
+        let _ = writeln!(out, "{:<32} {}", c.id.0, c.verdict_label);
+    }
+
+    section(&mut out, "Cost");
+    for v in &a.cost.vms {
+        let _ = writeln!(
+            out,
+            "{} {} {} {:.1} h: {}",
+            v.name,
+            v.size.as_deref().unwrap_or(NOT_PROVIDED),
+            v.region.as_ref().map(|r| r.display_name().to_string()).unwrap_or_else(|| NOT_PROVIDED.into()),
+            v.hours,
+            v.arithmetic.as_deref().unwrap_or(NOT_PROVIDED)
+        );
+    }
+
+    section(&mut out, "Response");
+    for x in &a.response.actions {
+        let _ = writeln!(out, "[{:?}] {} — {}", x.status, x.action, x.detail);
+    }
+    if !m.data_quality.is_empty() {
+        section(&mut out, "Data quality");
+        for d in &m.data_quality {
+            let _ = writeln!(out, "- {d}");
+        }
+    }
+    out
+}

@@ -1,0 +1,248 @@
+//! `CaseWorld`: an in-memory typst `World` that serves only the embedded fonts, the report
+//! templates, `model.json` and `narrative.json`, with `today()` fixed to the case's as-of
+//! date. No file system, no packages, no clock; so a render depends on its inputs alone and
+//! the same case gives byte-identical PDFs. Also the sanitiser that keeps attacker-chosen text
+//! plain, visible and breakable.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use chrono::{Datelike, Timelike};
+use serde_json::Value;
+use typst::diag::{FileError, FileResult, PackageError};
+use typst::foundations::{Bytes, Datetime, Dict, IntoValue};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards};
+
+use crate::error::{Error, Result};
+use crate::types::Timestamp;
+
+struct Fonts {
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+}
+
+/// Fonts are parsed once per process (about 3 ms).
+fn fonts() -> &'static Fonts {
+    static FONTS: OnceLock<Fonts> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let fonts: Vec<Font> = typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
+        Fonts { book: LazyHash::new(FontBook::from_fonts(&fonts)), fonts }
+    })
+}
+
+/// Whether some embedded font can draw `c`.
+fn drawable(c: char) -> bool {
+    static CACHE: OnceLock<Vec<Font>> = OnceLock::new();
+    let fonts = CACHE.get_or_init(|| fonts().fonts.clone());
+    fonts.iter().any(|f| f.info().coverage.contains(c as u32))
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// After this many characters without a break opportunity a zero-width space is inserted, so
+/// a long token wraps instead of running off the page (typst-notes §6).
+const BREAK_EVERY: usize = 40;
+
+/// Makes one untrusted string safe to typeset: line breaks become spaces; bidi overrides,
+/// other control characters and characters no embedded font can draw become visible
+/// `[U+XXXX]`; long unbreakable runs get zero-width spaces. The text stays data: templates
+/// read it from JSON and never evaluate it.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut run = 0usize;
+    for c in s.chars() {
+        let piece: Option<String> = match c {
+            '\n' | '\r' | '\t' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => Some(" ".into()),
+            c if is_bidi_control(c) || c.is_control() => Some(format!("[U+{:04X}]", c as u32)),
+            '\u{200B}' => None,
+            c if c != ' ' && !drawable(c) => Some(format!("[U+{:04X}]", c as u32)),
+            _ => None,
+        };
+        let text = piece.unwrap_or_else(|| c.to_string());
+        for ch in text.chars() {
+            if ch.is_whitespace() || matches!(ch, '/' | '-' | '\\' | ',' | ';' | '.' | '_' | '&' | '?' | '=') {
+                run = 0;
+            } else {
+                run += 1;
+                if run > BREAK_EVERY {
+                    out.push('\u{200B}');
+                    run = 1;
+                }
+            }
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Sanitises every string in a JSON value (keys are ours and left alone).
+pub fn sanitize_value(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = sanitize(s),
+        Value::Array(a) => a.iter_mut().for_each(sanitize_value),
+        Value::Object(m) => m.values_mut().for_each(sanitize_value),
+        _ => {}
+    }
+}
+
+fn file_id(path: &str) -> Result<FileId> {
+    let vpath = VirtualPath::new(path).map_err(|e| Error::Render { report: path.into(), message: format!("{e:?}") })?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
+}
+
+/// The in-memory world for one report.
+pub struct CaseWorld {
+    library: LazyHash<Library>,
+    main: FileId,
+    sources: HashMap<FileId, Source>,
+    files: HashMap<FileId, Bytes>,
+    today: Datetime,
+}
+
+impl CaseWorld {
+    /// `main` is the template to compile; `sources` are all .typ templates; `files` are data
+    /// files such as `/model.json`.
+    pub fn new(main: &str, sources: &[(String, String)], files: &[(String, Vec<u8>)], today: Timestamp, inputs: Dict) -> Result<CaseWorld> {
+        let mut srcs = HashMap::new();
+        for (name, text) in sources {
+            let id = file_id(&format!("/{name}"))?;
+            srcs.insert(id, Source::new(id, text.clone()));
+        }
+        let mut fs = HashMap::new();
+        for (name, bytes) in files {
+            fs.insert(file_id(&format!("/{name}"))?, Bytes::new(bytes.clone()));
+        }
+        let main = file_id(&format!("/{main}"))?;
+        if !srcs.contains_key(&main) {
+            return Err(Error::Render { report: main_name(main), message: "template not found".into() });
+        }
+        let t = today.0;
+        let today = Datetime::from_ymd_hms(t.year(), t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8)
+            .ok_or_else(|| Error::Render { report: "date".into(), message: "as-of time out of range".into() })?;
+        Ok(CaseWorld {
+            library: LazyHash::new(Library::builder().with_inputs(inputs).build()),
+            main,
+            sources: srcs,
+            files: fs,
+            today,
+        })
+    }
+}
+
+fn main_name(id: FileId) -> String {
+    format!("{:?}", id.vpath())
+}
+
+impl World for CaseWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.library
+    }
+    fn book(&self) -> &LazyHash<FontBook> {
+        &fonts().book
+    }
+    fn main(&self) -> FileId {
+        self.main
+    }
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if let VirtualRoot::Package(p) = id.root() {
+            return Err(FileError::Package(PackageError::NotFound(p.clone())));
+        }
+        self.sources.get(&id).cloned().ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
+    }
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if let VirtualRoot::Package(p) = id.root() {
+            return Err(FileError::Package(PackageError::NotFound(p.clone())));
+        }
+        if let Some(s) = self.sources.get(&id) {
+            return Ok(Bytes::from_string(s.clone()));
+        }
+        self.files.get(&id).cloned().ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
+    }
+    fn font(&self, index: usize) -> Option<Font> {
+        fonts().fonts.get(index).cloned()
+    }
+    fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
+        Some(self.today)
+    }
+}
+
+/// Which archival/accessibility standards a PDF must meet.
+#[derive(Debug, Clone, Copy)]
+pub enum Conformance {
+    A2b,
+    A3b,
+    A2bUa1,
+}
+
+/// Compiles the world's main template to PDF bytes.
+pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
+    let fail = |msgs: Vec<String>| Error::Render { report: report.to_string(), message: msgs.join("; ") };
+    let warned = typst::compile::<PagedDocument>(world);
+    let doc = warned.output.map_err(|diags| {
+        fail(diags.iter().map(|d| format!("{}{}", d.message, d.hints.iter().map(|h| format!(" (hint: {})", h.v)).collect::<String>())).collect())
+    })?;
+    let standards = match conformance {
+        Conformance::A2b => vec![PdfStandard::A_2b],
+        Conformance::A3b => vec![PdfStandard::A_3b],
+        Conformance::A2bUa1 => vec![PdfStandard::A_2b, PdfStandard::Ua_1],
+    };
+    let standards = PdfStandards::new(&standards).map_err(|e| fail(vec![e.message().to_string()]))?;
+    let t = created.0;
+    let dt = Datetime::from_ymd_hms(t.year(), t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8)
+        .ok_or_else(|| fail(vec!["creation time out of range".into()]))?;
+    let options = PdfOptions {
+        ident: typst::foundations::Smart::Custom(ident.to_string()),
+        creator: typst::foundations::Smart::Custom(Some(format!("casefile {}", env!("CARGO_PKG_VERSION")))),
+        timestamp: Some(typst_pdf::Timestamp::new_utc(dt)),
+        page_ranges: None,
+        standards,
+        tagged: true,
+        pretty: false,
+    };
+    let pdf = typst_pdf::pdf(&doc, &options).map_err(|diags| fail(diags.iter().map(|d| d.message.to_string()).collect()))?;
+    // Keep memory flat when several reports render in one process (typst-notes §4).
+    comemo::evict(0);
+    Ok(pdf)
+}
+
+/// `sys.inputs` for templates.
+pub fn inputs(attach_model: bool) -> Dict {
+    let mut d = Dict::new();
+    d.insert("attach-model".into(), attach_model.into_value());
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_and_control_characters_become_visible() {
+        assert_eq!(sanitize("invoice\u{202E}fdp.exe"), "invoice[U+202E]fdp.exe");
+        assert_eq!(sanitize("a\u{0}b"), "a[U+0000]b");
+        assert_eq!(sanitize("line1\nline2"), "line1 line2");
+    }
+
+    #[test]
+    fn long_tokens_get_break_opportunities_and_ids_keep_their_slashes() {
+        let s = sanitize(&"A".repeat(100));
+        assert!(s.contains('\u{200B}'));
+        assert_eq!(s.replace('\u{200B}', ""), "A".repeat(100));
+        let id = "/subscriptions/3f1c2b7e-8d4a-4e61-9b2f-6a0d5c7e9f12/resourceGroups/rg";
+        assert_eq!(sanitize(id), id);
+    }
+
+    #[test]
+    fn characters_without_a_glyph_are_spelled_out() {
+        assert_eq!(sanitize("\u{1F600}"), "[U+1F600]");
+        assert_eq!(sanitize("漢"), "[U+6F22]");
+        assert_eq!(sanitize("café"), "café");
+    }
+}

@@ -1,0 +1,493 @@
+//! Newtypes that carry meaning through the pipeline: instants, byte counts, identities,
+//! addresses, resource ids and regions. No I/O and no business rules live here; each type's
+//! `Display` decides how the value looks in every report.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+
+/// An instant, always UTC. The case's IANA zone is applied only when a report displays it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    /// Seconds elapsed from `self` to `later` (negative when `later` is earlier).
+    pub fn seconds_until(self, later: Timestamp) -> i64 {
+        (later.0 - self.0).num_seconds()
+    }
+
+    /// `self` shifted by a number of seconds.
+    pub fn plus_seconds(self, seconds: i64) -> Timestamp {
+        Timestamp(self.0 + chrono::Duration::seconds(seconds))
+    }
+
+    /// RFC 3339 with second precision and `Z`, the form used in JSON output.
+    pub fn rfc3339(self) -> String {
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// `HH:MM` in UTC, the form the seed's tables use.
+    pub fn hhmm(self) -> String {
+        self.0.format("%H:%M").to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d %H:%M:%S UTC"))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+/// A count of bytes. Reports use decimal SI units: 1 GB = 10⁹ bytes and 1 MB = 10⁶ bytes,
+/// as the seed's "2.3 GB + 145 MB = 2.45 GB" does; reports say so next to the figure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Bytes(pub u64);
+
+impl Bytes {
+    /// Decimal gigabytes (10⁹ bytes).
+    pub fn gb(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// Sum that saturates instead of overflowing on hostile input.
+    pub fn saturating_add(self, other: Bytes) -> Bytes {
+        Bytes(self.0.saturating_add(other.0))
+    }
+
+    /// A compact human form with the unit chosen by magnitude: "2.3 GB", "145 MB", "0 bytes".
+    /// Two decimals at most, rounded half up in integer arithmetic (2,445,000,000 bytes is
+    /// "2.45 GB", as the seed writes it), trailing zeros trimmed.
+    pub fn human(self) -> String {
+        let (unit_bytes, unit) = match self.0 {
+            n if n >= 1_000_000_000_000 => (1_000_000_000_000u64, "TB"),
+            n if n >= 1_000_000_000 => (1_000_000_000, "GB"),
+            n if n >= 1_000_000 => (1_000_000, "MB"),
+            n if n >= 1_000 => (1_000, "kB"),
+            n => return format!("{n} bytes"),
+        };
+        let hundredths = (u128::from(self.0) * 100 + u128::from(unit_bytes) / 2) / u128::from(unit_bytes);
+        let (whole, frac) = (hundredths / 100, hundredths % 100);
+        let text = format!("{whole}.{frac:02}");
+        format!("{} {unit}", text.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+/// Thousands separators for counts in reports: 154300 → "154,300".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.human())
+    }
+}
+
+/// Formats with at most `places` decimals and no trailing zeros ("2.3", "2.45", "145").
+pub fn trim_decimals(value: f64, places: usize) -> String {
+    let s = format!("{value:.places$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A user principal name, compared case-insensitively (Entra ID treats UPNs so), stored
+/// lower-cased. A service principal's object id (a GUID caller) is stored the same way.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Upn(String);
+
+impl Upn {
+    pub fn new(raw: &str) -> Upn {
+        Upn(raw.trim().to_lowercase())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Upn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IP address as logs give it, without port. Parsing strips `:port`, `[v6]:port` and
+/// rejects placeholders such as `<Redacted>` (those become "unknown", never an address).
+pub fn parse_ip(raw: &str) -> Option<IpAddr> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    // "[2001:db8::1]:443"
+    if let Some(rest) = s.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    // "198.51.100.77:50123": split on the last colon (an IPv4 with port has exactly one).
+    let (host, port) = s.rsplit_once(':')?;
+    if port.chars().all(|c| c.is_ascii_digit()) && !host.contains(':') {
+        return host.parse().ok();
+    }
+    None
+}
+
+/// An Azure Resource Manager resource id. Comparison is case-insensitive (ARM ids are), so
+/// the key is lower-cased; the original spelling is kept for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceId {
+    pub display: String,
+    #[serde(skip)]
+    key: String,
+}
+
+impl ResourceId {
+    pub fn new(raw: &str) -> ResourceId {
+        let display = raw.trim().trim_end_matches('/').to_string();
+        let key = display.to_lowercase();
+        ResourceId { display, key }
+    }
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+    /// The last path segment (the resource's own name).
+    pub fn name(&self) -> &str {
+        self.display.rsplit('/').next().unwrap_or(&self.display)
+    }
+    /// Value of the segment after `segment` (case-insensitive), e.g. `resourceGroups`.
+    pub fn segment_after(&self, segment: &str) -> Option<&str> {
+        let parts: Vec<&str> = self.display.split('/').collect();
+        parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(segment))
+            .and_then(|i| parts.get(i + 1).copied())
+    }
+    /// True when `self` equals `other` or lies beneath it.
+    pub fn is_within(&self, other: &ResourceId) -> bool {
+        self.key == other.key || self.key.starts_with(&format!("{}/", other.key))
+    }
+}
+
+impl PartialEq for ResourceId {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for ResourceId {}
+impl PartialOrd for ResourceId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ResourceId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+/// An Azure region in its programmatic form (`brazilsouth`). Logs give both `Brazil South`
+/// and `brazilsouth`; both normalise to the same value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Region(String);
+
+/// Programmatic name → display name for the public Azure regions casefile is likely to see.
+/// Source: `az account list-locations -o table` (names stable since their launch).
+const REGION_NAMES: &[(&str, &str)] = &[
+    ("australiacentral", "Australia Central"),
+    ("australiaeast", "Australia East"),
+    ("australiasoutheast", "Australia Southeast"),
+    ("brazilsouth", "Brazil South"),
+    ("brazilsoutheast", "Brazil Southeast"),
+    ("canadacentral", "Canada Central"),
+    ("canadaeast", "Canada East"),
+    ("centralindia", "Central India"),
+    ("centralus", "Central US"),
+    ("eastasia", "East Asia"),
+    ("eastus", "East US"),
+    ("eastus2", "East US 2"),
+    ("francecentral", "France Central"),
+    ("germanywestcentral", "Germany West Central"),
+    ("italynorth", "Italy North"),
+    ("japaneast", "Japan East"),
+    ("japanwest", "Japan West"),
+    ("koreacentral", "Korea Central"),
+    ("northcentralus", "North Central US"),
+    ("northeurope", "North Europe"),
+    ("norwayeast", "Norway East"),
+    ("polandcentral", "Poland Central"),
+    ("southafricanorth", "South Africa North"),
+    ("southcentralus", "South Central US"),
+    ("southeastasia", "Southeast Asia"),
+    ("swedencentral", "Sweden Central"),
+    ("switzerlandnorth", "Switzerland North"),
+    ("uaenorth", "UAE North"),
+    ("uksouth", "UK South"),
+    ("ukwest", "UK West"),
+    ("westcentralus", "West Central US"),
+    ("westeurope", "West Europe"),
+    ("westus", "West US"),
+    ("westus2", "West US 2"),
+    ("westus3", "West US 3"),
+];
+
+impl Region {
+    /// Normalises `Brazil South`, `brazilsouth` or `BRAZILSOUTH` to `brazilsouth`.
+    pub fn new(raw: &str) -> Region {
+        Region(
+            raw.chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_lowercase(),
+        )
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The portal's display name when known ("Brazil South"), else the programmatic name.
+    pub fn display_name(&self) -> &str {
+        REGION_NAMES
+            .iter()
+            .find(|(k, _)| *k == self.0)
+            .map(|(_, v)| *v)
+            .unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+impl Serialize for Region {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.display_name())
+    }
+}
+
+/// A control's id, the kebab-case stem of its file in `controls/`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ControlId(pub String);
+
+impl fmt::Display for ControlId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// US dollars, the pricing currency of Azure's retail price list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Usd(pub f64);
+
+impl fmt::Display for Usd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "${:.2}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_print_decimal_units_like_the_seed() {
+        assert_eq!(Bytes(2_300_000_000).human(), "2.3 GB");
+        assert_eq!(Bytes(145_000_000).human(), "145 MB");
+        assert_eq!(Bytes(2_445_000_000).human(), "2.45 GB");
+        assert_eq!(Bytes(0).human(), "0 bytes");
+        assert_eq!(Bytes(999).human(), "999 bytes");
+        assert_eq!(Bytes(1_999_999_999).human(), "2 GB");
+        assert_eq!(Bytes(u64::MAX).human(), "18446744.07 TB");
+        assert_eq!(thousands(154_300), "154,300");
+        assert_eq!(thousands(12), "12");
+    }
+
+    #[test]
+    fn ip_parsing_strips_ports_and_rejects_placeholders() {
+        assert_eq!(parse_ip("198.51.100.77:50123"), "198.51.100.77".parse().ok());
+        assert_eq!(parse_ip("[2001:db8::1]:443"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip("2001:db8::1"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip("<Redacted>:58555"), None);
+        assert_eq!(parse_ip(""), None);
+    }
+
+    #[test]
+    fn resource_ids_compare_case_insensitively() {
+        let a = ResourceId::new("/subscriptions/X/resourceGroups/RG-Brazil-Temp/providers/A/b/c");
+        let b = ResourceId::new("/subscriptions/x/resourcegroups/rg-brazil-temp/providers/a/b/c");
+        assert_eq!(a, b);
+        assert_eq!(a.segment_after("resourcegroups"), Some("RG-Brazil-Temp"));
+        assert!(a.is_within(&ResourceId::new("/subscriptions/x")));
+    }
+
+    #[test]
+    fn regions_normalise_display_and_programmatic_forms() {
+        assert_eq!(Region::new("Brazil South"), Region::new("brazilsouth"));
+        assert_eq!(Region::new("brazilsouth").display_name(), "Brazil South");
+    }
+}
+
+/// The kinds of attack step casefile recognises. Control files name these in `steps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// Successful risky or untrusted sign-in of a compromised identity (A1).
+    SigninUntrusted,
+    /// Failed sign-in attempts from attacker infrastructure.
+    SigninFailed,
+    /// `Microsoft.Authorization/roleAssignments/write` (A2).
+    RoleAssignment,
+    /// `Microsoft.Compute/virtualMachines/write` (A3).
+    VmCreate,
+    /// `Microsoft.Network/publicIPAddresses/write` (A4).
+    PublicIpCreate,
+    /// `networkSecurityGroups/securityRules/write` (A5).
+    NsgRuleChange,
+    /// `storageAccounts/listKeys/action` (A6).
+    StorageKeyListing,
+    /// ListBlobs / ListContainers with stolen credentials (T1619).
+    BlobListing,
+    /// GetBlob reads of data (A7, T1530).
+    BlobRead,
+    /// One identity touching three or more resource types within 30 minutes (A8).
+    LateralMovement,
+    /// Diagnostic settings deleted or changed (A9).
+    LoggingTamper,
+    /// Any other attacker write or action in the management plane.
+    OtherWrite,
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 12] = [
+        StepKind::SigninUntrusted,
+        StepKind::SigninFailed,
+        StepKind::RoleAssignment,
+        StepKind::VmCreate,
+        StepKind::PublicIpCreate,
+        StepKind::NsgRuleChange,
+        StepKind::StorageKeyListing,
+        StepKind::BlobListing,
+        StepKind::BlobRead,
+        StepKind::LateralMovement,
+        StepKind::LoggingTamper,
+        StepKind::OtherWrite,
+    ];
+
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            StepKind::SigninUntrusted => "Risky sign-in",
+            StepKind::SigninFailed => "Failed sign-in",
+            StepKind::RoleAssignment => "Role assignment",
+            StepKind::VmCreate => "VM created",
+            StepKind::PublicIpCreate => "Public IP created",
+            StepKind::NsgRuleChange => "NSG rule changed",
+            StepKind::StorageKeyListing => "Storage keys listed",
+            StepKind::BlobListing => "Blobs listed",
+            StepKind::BlobRead => "Blobs downloaded",
+            StepKind::LateralMovement => "Lateral movement",
+            StepKind::LoggingTamper => "Logging tampered",
+            StepKind::OtherWrite => "Other attacker write",
+        }
+    }
+
+    /// ATT&CK technique (v18.1 Enterprise; controls.md §1).
+    pub fn attack(self) -> (&'static str, &'static str) {
+        match self {
+            StepKind::SigninUntrusted => ("T1078.004", "Valid Accounts: Cloud Accounts"),
+            StepKind::SigninFailed => ("T1110.003", "Brute Force: Password Spraying"),
+            StepKind::RoleAssignment => ("T1098.003", "Account Manipulation: Additional Cloud Roles"),
+            StepKind::VmCreate => ("T1578.002", "Modify Cloud Compute Infrastructure: Create Cloud Instance"),
+            // No dedicated technique; controls.md files it under the T1578 parent (judgement).
+            StepKind::PublicIpCreate => ("T1578", "Modify Cloud Compute Infrastructure"),
+            StepKind::NsgRuleChange => ("T1562.007", "Impair Defenses: Disable or Modify Cloud Firewall"),
+            // No sub-technique covers key retrieval via the management API (judgement).
+            StepKind::StorageKeyListing => ("T1552", "Unsecured Credentials"),
+            StepKind::BlobListing => ("T1619", "Cloud Storage Object Discovery"),
+            StepKind::BlobRead => ("T1530", "Data from Cloud Storage"),
+            StepKind::LateralMovement => ("T1526", "Cloud Service Discovery"),
+            StepKind::LoggingTamper => ("T1562.008", "Impair Defenses: Disable or Modify Cloud Logs"),
+            StepKind::OtherWrite => ("T1578", "Modify Cloud Compute Infrastructure"),
+        }
+    }
+}
+
+/// Facts the evidence itself can establish about controls. Control files name these in
+/// `missing_when` / `present_when`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fact {
+    /// The attacker's successful sign-in had `ConditionalAccessStatus = notApplied`.
+    SigninCaNotApplied,
+    /// The attacker's successful sign-in needed a single factor only.
+    SigninSingleFactor,
+    /// The attacker signed in from outside the trusted countries/ranges.
+    SigninUntrustedLocation,
+    /// ARM accepted an attacker resource in a region outside the approved list.
+    VmUnapprovedRegion,
+    /// An account-key (Shared Key or key-signed SAS) data request succeeded for the attacker.
+    AccountKeyDataAccess,
+    /// Attacker storage requests from an untrusted public IP succeeded.
+    StorageReachedFromInternet,
+    /// The attacker created a role assignment with standing privilege.
+    RoleAssignmentByAttacker,
+    /// A Defender for Storage alert fired.
+    AlertDefenderStorage,
+    /// A Defender for Resource Manager alert fired.
+    AlertDefenderArm,
+    /// An Entra ID Protection alert fired.
+    AlertIdentityProtection,
+    /// The activity log provided covers the attack window.
+    ActivityLogCoversIncident,
+    /// Storage resource logs provided cover the attack window.
+    StorageLogsCoverIncident,
+}
+
+impl Fact {
+    /// The sentence a report prints for the fact.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Fact::SigninCaNotApplied => "the attacker's sign-in shows Conditional Access \"notApplied\": no policy evaluated it",
+            Fact::SigninSingleFactor => "the attacker's sign-in was satisfied by a single factor (password only)",
+            Fact::SigninUntrustedLocation => "the attacker signed in from outside the trusted countries and ranges",
+            Fact::VmUnapprovedRegion => "ARM accepted an attacker resource in a region outside the approved list",
+            Fact::AccountKeyDataAccess => "storage requests authorised with the account key succeeded for the attacker",
+            Fact::StorageReachedFromInternet => "the attacker reached the storage account from an untrusted internet address",
+            Fact::RoleAssignmentByAttacker => "the attacker created a role assignment using standing privilege",
+            Fact::AlertDefenderStorage => "a Defender for Storage alert fired during the incident",
+            Fact::AlertDefenderArm => "a Defender for Resource Manager alert fired during the incident",
+            Fact::AlertIdentityProtection => "an Entra ID Protection alert fired during the incident",
+            Fact::ActivityLogCoversIncident => "the Azure Activity log provided covers the attack window",
+            Fact::StorageLogsCoverIncident => "storage resource logs provided cover the attack window",
+        }
+    }
+}
