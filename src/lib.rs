@@ -110,9 +110,11 @@ fn validate(common: &Common) -> Result<String> {
     let run = analyse_bundle(&common.bundle, common.recommendations.as_deref(), common.controls.as_deref())?;
     let mut out = String::new();
     out.push_str(&format!("case {} — {}\n\n", run.case.id, run.case.title));
-    out.push_str(&format!("{:<34} {:<22} {:>8}  {:<41} {}\n", "file", "kind", "records", "time span (UTC)", "notes"));
+    let rel = |p: &Path| p.strip_prefix(&run.case.dir).unwrap_or(p).display().to_string();
+    let w = run.bundle.files.iter().map(|f| rel(&f.path).chars().count()).max().unwrap_or(4).max(4) + 1;
+    out.push_str(&format!("{:<w$} {:<22} {:>8}  {:<36} {}\n", "file", "kind", "records", "time span (UTC)", "notes"));
     for f in &run.bundle.files {
-        let name = f.path.strip_prefix(&run.case.dir).unwrap_or(&f.path).display().to_string();
+        let name = rel(&f.path);
         let span = match (f.first, f.last) {
             (Some(a), Some(b)) => format!("{} → {}", a.0.format("%Y-%m-%d %H:%M"), b.0.format("%Y-%m-%d %H:%M")),
             _ => "—".into(),
@@ -122,7 +124,7 @@ fn validate(common: &Common) -> Result<String> {
             notes.push(format!("{} unknown columns ignored", f.unknown_columns.len()));
         }
         out.push_str(&format!(
-            "{:<34} {:<22} {:>8}  {:<41} {}\n",
+            "{:<w$} {:<22} {:>8}  {:<36} {}\n",
             name,
             f.kind.map(|k| k.describe()).unwrap_or("unrecognised"),
             f.records,
@@ -132,8 +134,8 @@ fn validate(common: &Common) -> Result<String> {
     }
     if let Source::Provided(e) = &run.export {
         out.push_str(&format!(
-            "{:<34} {:<22} {:>8}  {:<41} {}\n",
-            e.path.strip_prefix(&run.case.dir).unwrap_or(&e.path).display(),
+            "{:<w$} {:<22} {:>8}  {:<36} {}\n",
+            rel(&e.path),
             "recommendations export",
             e.records,
             e.exported_at.map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M"))).unwrap_or_default(),

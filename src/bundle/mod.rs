@@ -302,14 +302,10 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle) -> Result<Opti
         unknown_columns: Vec::new(),
         warnings: Vec::new(),
     };
-    let Some(kind) = kind else {
-        report.warnings.push(format!(
-            "columns match no table casefile reads; not used (first columns: {})",
-            columns.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
-        ));
-        bundle.files.push(report);
-        return Ok(None);
-    };
+    // A table that matches no raw schema is most likely a hunting query's own projection
+    // (aggregates, renamed columns): named as such and not used, never guessed at.
+    let kind = kind.unwrap_or(SourceKind::CustomProjection);
+    report.kind = Some(kind);
     let known = kind.known_columns();
     if !known.is_empty() {
         report.unknown_columns = columns
@@ -347,9 +343,17 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle) -> Result<Opti
         }
         SourceKind::Recommendations => bundle.recommendation_files.push(path.clone()),
         SourceKind::AuditLogs | SourceKind::CustomProjection => {
-            report
-                .warnings
-                .push(format!("recognised as {}; casefile does not use it yet", kind.describe()));
+            let info = records::read_table(path, "evidence file", &mut |_| Ok(records::Visit::Continue))?;
+            report.records = info.records;
+            let detail = if kind == SourceKind::CustomProjection {
+                format!(
+                    "columns match no raw table (first: {}); looks like a custom query's output; not used",
+                    columns.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                format!("recognised as {}; casefile does not use it yet", kind.describe())
+            };
+            report.warnings.push(detail);
         }
     }
     report.first = span.first;

@@ -180,11 +180,36 @@ impl<'a> Row<'a> {
         &self.location
     }
 
-    /// A required field, or an error naming the record and the first alias.
+    /// The file's own spelling of the first alias that exists as a column, else the alias.
+    fn column_name(&self, aliases: &[&str]) -> String {
+        for alias in aliases {
+            match &self.inner {
+                RowInner::Csv { columns, .. } => {
+                    if let Some(i) = columns.find(alias) {
+                        return columns.original[i].clone();
+                    }
+                }
+                RowInner::Map(map) => {
+                    if map.contains_key(*alias) {
+                        return (*alias).to_string();
+                    }
+                }
+            }
+        }
+        aliases.first().copied().unwrap_or("").to_string()
+    }
+
+    /// A required field, or an error naming the record and the column.
     pub fn required(&self, what: &str, aliases: &[&str]) -> Result<Field<'a>> {
         self.field(aliases).ok_or_else(|| {
-            InputError::new(what, "missing value", self.location.clone().with_field(aliases[0]))
-                .expected("a non-empty value")
+            let name = self.column_name(aliases);
+            let expected = if aliases.len() > 1 {
+                format!("a non-empty value (column {} or an equivalent: {})", name, aliases.join(", "))
+            } else {
+                format!("a non-empty value in column {name}")
+            };
+            InputError::new(what, "missing value", self.location.clone().with_field(&name))
+                .expected(&expected)
                 .into()
         })
     }
@@ -403,16 +428,22 @@ fn read_csv(
             skipped_lines = 1;
         }
     }
-    let delimiter = {
+    let (delimiter, crlf) = {
         let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
-        sniff_delimiter(head)
+        let first_line_end = head.iter().position(|&b| b == b'\n');
+        let crlf = first_line_end.is_some_and(|i| i > 0 && head[i - 1] == b'\r');
+        (sniff_delimiter(head), crlf)
     };
+    // csv counts a record's line before consuming the previous record's `\n` when lines end
+    // in CRLF, so its line numbers lag by one in such files (Log Analytics exports are CRLF).
+    let line_fix = skipped_lines + u64::from(crlf);
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(false)
         .has_headers(true)
         .from_reader(reader);
     let headers = csv.headers().map_err(|e| csv_error(path, what, e, skipped_lines))?.clone();
+    let skipped_lines = line_fix;
     if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.trim().is_empty())) {
         return Err(InputError::new(what, "empty file", Location::file(path))
             .expected("a header row naming the columns")

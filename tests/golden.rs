@@ -1,0 +1,51 @@
+//! Golden JSON: the whole model of the sample case, compared as parsed JSON with a readable
+//! list of differences. Regenerate with `CASEFILE_BLESS=1 cargo test` and review the diff.
+//! The seed's figures are asserted separately in `cli`, so a bless cannot accept a wrong one.
+
+use serde_json::Value;
+
+use crate::util::{model_json, root, sample};
+
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    if out.len() > 40 {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                diff(&format!("{path}.{k}"), x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                out.push(format!("{path}: {} items, expected {}", x.len(), y.len()));
+            }
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff(&format!("{path}[{i}]"), p, q, out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: got {a}, expected {b}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn northgate_model_matches_the_golden_file() {
+    let golden = root().join("tests/golden/northgate.json");
+    let got = model_json(&sample());
+    if std::env::var_os("CASEFILE_BLESS").is_some() {
+        let mut text = serde_json::to_string_pretty(&got).unwrap();
+        text.push('\n');
+        std::fs::write(&golden, text).unwrap();
+        return;
+    }
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&golden).expect("tests/golden/northgate.json; run with CASEFILE_BLESS=1 to create")).unwrap();
+    let mut out = Vec::new();
+    diff("$", &got, &expected, &mut out);
+    assert!(out.is_empty(), "model differs from the golden file (CASEFILE_BLESS=1 regenerates):\n{}", out.join("\n"));
+}
+
+#[test]
+fn the_model_is_identical_across_runs() {
+    assert_eq!(model_json(&sample()), model_json(&sample()));
+}
