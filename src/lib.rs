@@ -62,6 +62,7 @@ fn stream_storage(case: &case::Case, bundle: &mut Bundle, prep: &analysis::Prepa
     let mut agg = analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     let mut errors = Vec::new();
     for path in &files {
+        let before = agg.duplicates;
         match bundle::storage::stream(path, &mut |r| {
             agg.add(r);
             Ok(())
@@ -69,6 +70,7 @@ fn stream_storage(case: &case::Case, bundle: &mut Bundle, prep: &analysis::Prepa
             Ok((info, span)) => {
                 if let Some(report) = bundle.files.iter_mut().find(|f| &f.path == path) {
                     report.records = info.records;
+                    report.duplicates = agg.duplicates - before;
                     report.first = span.first;
                     report.last = span.last;
                 }
@@ -120,6 +122,9 @@ fn validate(common: &Common) -> Result<String> {
             _ => "—".into(),
         };
         let mut notes = f.warnings.clone();
+        if f.duplicates > 0 {
+            notes.push(format!("{} duplicate records dropped", f.duplicates));
+        }
         if !f.unknown_columns.is_empty() {
             notes.push(format!("{} unknown columns ignored", f.unknown_columns.len()));
         }

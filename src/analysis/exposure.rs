@@ -110,6 +110,8 @@ pub struct KeyUseHit {
 #[derive(Debug, Clone, Serialize)]
 pub struct StorageFindings {
     pub requests: u64,
+    /// Attacker requests dropped as duplicates of ones already counted.
+    pub duplicates: u64,
     pub attacker_requests: u64,
     pub containers: Vec<ContainerTally>,
     pub steps: Vec<Step>,
@@ -140,6 +142,12 @@ pub struct StorageAggregator<'a> {
     key_use: BTreeMap<(usize, IpAddr), (Timestamp, u64, Vec<Location>)>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    /// Ids of attacker requests already counted: overlapping exports must not double-count
+    /// bytes. Only attacker requests are remembered, so memory follows the attacker's
+    /// activity, not the log's size; duplicates among benign requests are not detected.
+    counted: BTreeSet<String>,
+    /// Attacker requests dropped as duplicates.
+    pub duplicates: u64,
 }
 
 fn push_sample(v: &mut Vec<Location>, l: &Location) {
@@ -166,6 +174,8 @@ impl<'a> StorageAggregator<'a> {
             key_use: BTreeMap::new(),
             first: None,
             last: None,
+            counted: BTreeSet::new(),
+            duplicates: 0,
         }
     }
 
@@ -175,6 +185,15 @@ impl<'a> StorageAggregator<'a> {
 
     /// Takes one request.
     pub fn add(&mut self, r: BlobRequest) {
+        if self.is_attacker(&r) {
+            let key = r.request_id.clone().map(|id| format!("{id}|{}|{}", r.operation, r.status_code)).unwrap_or_else(|| {
+                format!("{}|{}|{:?}|{:?}|{}", r.at.0.timestamp_micros(), r.operation, r.blob, r.caller_ip, r.response_bytes.0)
+            });
+            if !self.counted.insert(key) {
+                self.duplicates += 1;
+                return;
+            }
+        }
         self.requests += 1;
         self.first = Some(self.first.map_or(r.at, |f| f.min(r.at)));
         self.last = Some(self.last.map_or(r.at, |l| l.max(r.at)));
@@ -329,6 +348,7 @@ impl<'a> StorageAggregator<'a> {
         key_use_hits.sort_by(|a, b| (a.first_use, a.ip).cmp(&(b.first_use, b.ip)));
         StorageFindings {
             requests: self.requests,
+            duplicates: self.duplicates,
             attacker_requests: self.attacker_requests,
             containers,
             steps,

@@ -88,6 +88,8 @@ pub struct ActivityEvent {
     pub caller_ip: Option<IpAddr>,
     pub correlation_id: Option<String>,
     pub operation_id: Option<String>,
+    /// `EventDataId`, unique per event, for de-duplication.
+    pub event_id: Option<String>,
     pub resource_id: Option<ResourceId>,
     pub resource_group: Option<String>,
     pub category: Option<String>,
@@ -238,6 +240,7 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         caller_ip,
         correlation_id: row.string(&["correlationid", "correlation id"]),
         operation_id: row.string(&["operationid"]),
+        event_id: row.string(&["eventdataid"]),
         resource_group: row
             .string(&["resourcegroup", "resourcegroupname", "resource group"])
             .or_else(|| resource_id.as_ref().and_then(|r| r.segment_after("resourceGroups").map(str::to_string))),

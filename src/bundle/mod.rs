@@ -13,6 +13,7 @@ pub mod risk;
 pub mod signins;
 pub mod storage;
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -179,6 +180,9 @@ pub struct FileReport {
     pub sha256: String,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    /// Records dropped because an earlier file or record had the same record id (the same
+    /// event exported twice, e.g. by overlapping queries).
+    pub duplicates: u64,
     /// Columns present in the file that casefile does not read.
     pub unknown_columns: Vec<String>,
     pub warnings: Vec<String>,
@@ -238,11 +242,33 @@ pub fn hash_file(path: &Path, what: &str) -> Result<(String, u64)> {
     Ok((hex, size))
 }
 
-fn push<T>(source: &mut Source<Vec<T>>, items: Vec<T>) {
-    match source {
-        Source::Provided(v) => v.extend(items),
-        Source::NotProvided => *source = Source::Provided(items),
+/// Adds a file's records to a source, dropping records whose key was already seen (the same
+/// event in two overlapping exports counts once). Returns how many were dropped.
+fn push<T>(source: &mut Source<Vec<T>>, items: Vec<T>, seen: &mut BTreeSet<String>, key: impl Fn(&T) -> String) -> u64 {
+    let mut dropped = 0;
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        if seen.insert(key(&item)) {
+            kept.push(item);
+        } else {
+            dropped += 1;
+        }
     }
+    match source {
+        Source::Provided(v) => v.extend(kept),
+        Source::NotProvided => *source = Source::Provided(kept),
+    }
+    dropped
+}
+
+/// Record keys for de-duplication: the record's own id where the export has one, else the
+/// fields that identify the event.
+#[derive(Default)]
+struct Seen {
+    signins: BTreeSet<String>,
+    activity: BTreeSet<String>,
+    alerts: BTreeSet<String>,
+    risk: BTreeSet<String>,
 }
 
 /// Reads every evidence file of the case except storage logs (see `storage::stream`).
@@ -259,8 +285,9 @@ pub fn load(case: &Case) -> Result<Bundle> {
     };
     let mut errors = Vec::new();
     let mut storage_files = Vec::new();
+    let mut seen = Seen::default();
     for ev in &case.evidence {
-        match load_file(ev, &mut bundle) {
+        match load_file(ev, &mut bundle, &mut seen) {
             Ok(Some(path)) => storage_files.push(path),
             Ok(None) => {}
             Err(e) => errors.push(e),
@@ -282,7 +309,7 @@ pub fn load(case: &Case) -> Result<Bundle> {
 }
 
 /// Loads one file into the bundle; returns its path when it is a storage log to stream.
-fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle) -> Result<Option<PathBuf>> {
+fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut Seen) -> Result<Option<PathBuf>> {
     let path = &ev.path;
     let (sha256, bytes) = hash_file(path, "evidence file")?;
     let (shape, columns) = records::peek_columns(path, "evidence file")?;
@@ -295,6 +322,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle) -> Result<Opti
         kind,
         shape: Some(shape),
         records: 0,
+        duplicates: 0,
         bytes,
         sha256,
         first: None,
@@ -320,22 +348,26 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle) -> Result<Opti
         SourceKind::Signins => {
             let (items, info) = signins::load(path, &mut span)?;
             report.records = info.records;
-            push(&mut bundle.signins, items);
+            report.duplicates = push(&mut bundle.signins, items, &mut seen.signins, |s| {
+                s.record_id.clone().unwrap_or_else(|| format!("{}|{}|{:?}|{:?}", s.at.rfc3339(), s.upn, s.ip, s.correlation_id))
+            });
         }
         SourceKind::Activity => {
             let (items, info) = activity::load(path, &mut span)?;
             report.records = info.records;
-            push(&mut bundle.activity, items);
+            report.duplicates = push(&mut bundle.activity, items, &mut seen.activity, |e| {
+                e.event_id.clone().unwrap_or_else(|| format!("{}|{}|{:?}|{:?}", e.at.0.timestamp_micros(), e.operation, e.status, e.correlation_id))
+            });
         }
         SourceKind::Alerts => {
             let (items, info) = alerts::load(path, &mut span)?;
             report.records = info.records;
-            push(&mut bundle.alerts, items);
+            report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name)));
         }
         SourceKind::RiskEvents => {
             let (items, info) = risk::load(path, &mut span)?;
             report.records = info.records;
-            push(&mut bundle.risk_events, items);
+            report.duplicates = push(&mut bundle.risk_events, items, &mut seen.risk, |r| format!("{}|{}|{}|{:?}", r.at.rfc3339(), r.upn, r.risk_type, r.ip));
         }
         SourceKind::Storage => {
             // Counted when streamed by the analysis.

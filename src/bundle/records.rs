@@ -291,9 +291,14 @@ pub struct TableInfo {
     pub duplicate_columns: Vec<String>,
 }
 
-/// Opens an evidence file for reading only and strips a UTF-8 BOM. UTF-16 input (Windows
-/// PowerShell's default) is reported with a hint rather than misread.
-pub fn open(path: &Path, what: &str) -> Result<BufReader<File>> {
+/// A streaming reader over an input's text.
+pub type Input = Box<dyn BufRead>;
+
+/// Opens an input read-only as UTF-8 text: gzip is decompressed on the fly; a UTF-16 LE/BE
+/// byte-order mark (Windows PowerShell's `>`/Out-File) selects transcoding; a UTF-8 BOM is
+/// stripped; text without a BOM passes through byte for byte, so invalid UTF-8 is reported
+/// with its position instead of being replaced.
+pub fn open(path: &Path, what: &str) -> Result<Input> {
     let file = File::open(path).map_err(|e| {
         Error::from(
             InputError::new(what, "cannot open file", Location::file(path))
@@ -301,17 +306,28 @@ pub fn open(path: &Path, what: &str) -> Result<BufReader<File>> {
                 .expected("a readable file"),
         )
     })?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
-    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        reader.consume(3);
-    } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
-        return Err(InputError::new(what, "UTF-16 text is not supported yet", Location::file(path))
-            .expected("UTF-8 text")
-            .hint("re-export as UTF-8, e.g. `Get-Content in.json | Set-Content -Encoding utf8 out.json`")
-            .into());
-    }
-    Ok(reader)
+    let mut raw = BufReader::with_capacity(1 << 16, file);
+    let gz = raw.fill_buf().map_err(|e| io_error(path, what, e))?.starts_with(&[0x1f, 0x8b]);
+    let inner: Box<dyn Read> = if gz { Box::new(flate2::read::MultiGzDecoder::new(raw)) } else { Box::new(raw) };
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .bom_sniffing(true)
+        .strip_bom(true)
+        .utf8_passthru(true)
+        .build(inner);
+    Ok(Box::new(BufReader::with_capacity(1 << 16, decoded)))
+}
+
+/// How much decoded text shape and delimiter sniffing look at.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// Opens an input and reads its first [`HEAD_BYTES`] of decoded text for sniffing; the
+/// returned reader still yields the whole text from the start.
+fn open_with_head(path: &Path, what: &str) -> Result<(Vec<u8>, Input)> {
+    let mut reader = open(path, what)?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    (&mut reader).take(HEAD_BYTES as u64).read_to_end(&mut head).map_err(|e| io_error(path, what, e))?;
+    let rest: Input = Box::new(BufReader::with_capacity(1 << 16, std::io::Cursor::new(head.clone()).chain(reader)));
+    Ok((head, rest))
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
@@ -355,8 +371,7 @@ pub fn sniff_shape(path: &Path, head: &[u8]) -> Shape {
 
 /// Reads the header (or, for JSON, the first record's keys) only, for kind detection.
 pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
-    let mut reader = open(path, what)?;
-    let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?.to_vec();
+    let (head, _) = open_with_head(path, what)?;
     let shape = sniff_shape(path, &head);
     let mut names = Vec::new();
     let mut first = true;
@@ -399,8 +414,7 @@ pub fn read_table(
     what: &str,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
-    let mut reader = open(path, what)?;
-    let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?.to_vec();
+    let (head, reader) = open_with_head(path, what)?;
     match sniff_shape(path, &head) {
         Shape::Csv => read_csv(path, what, reader, visit),
         Shape::LogAnalyticsJson => read_la_json(path, what, reader, visit),
@@ -412,7 +426,7 @@ pub fn read_table(
 fn read_csv(
     path: &Path,
     what: &str,
-    mut reader: BufReader<File>,
+    mut reader: Input,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
     // PowerShell 5.1's Export-Csv writes a `#TYPE System.Management.Automation...` line
@@ -542,14 +556,14 @@ fn json_parse_error(path: &Path, what: &str, e: serde_json::Error) -> Error {
 
 /// Parses a JSON document. serde_json limits nesting to 128 levels, so a hostile deeply
 /// nested file fails cleanly instead of overflowing the stack.
-fn parse_document(path: &Path, what: &str, reader: BufReader<File>) -> Result<Value> {
+fn parse_document(path: &Path, what: &str, reader: Input) -> Result<Value> {
     serde_json::from_reader(reader).map_err(|e| json_parse_error(path, what, e))
 }
 
 fn read_la_json(
     path: &Path,
     what: &str,
-    reader: BufReader<File>,
+    reader: Input,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
     let doc = parse_document(path, what, reader)?;
@@ -639,7 +653,7 @@ fn flatten_into(value: &Value, prefix: &str, out: &mut BTreeMap<String, String>,
 fn read_json_records(
     path: &Path,
     what: &str,
-    reader: BufReader<File>,
+    reader: Input,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
     let doc = parse_document(path, what, reader)?;
@@ -682,7 +696,7 @@ fn read_json_records(
 fn read_json_lines(
     path: &Path,
     what: &str,
-    reader: BufReader<File>,
+    reader: Input,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
     let mut info = TableInfo::default();

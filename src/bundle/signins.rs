@@ -70,6 +70,8 @@ pub struct SignIn {
     pub risk_events: Vec<String>,
     pub user_agent: Option<String>,
     pub correlation_id: Option<String>,
+    /// The sign-in's own id (`Id`, Graph `id`, portal "Request ID"), for de-duplication.
+    pub record_id: Option<String>,
     pub origin: Location,
 }
 
@@ -180,6 +182,7 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
         risk_events,
         user_agent: row.string(&["useragent", "user agent"]),
         correlation_id: row.string(&["correlationid", "correlation id"]),
+        record_id: row.string(&["id", "request id", "originalrequestid"]),
         origin: row.location().clone(),
     })
 }

@@ -18,7 +18,7 @@ const WHAT: &str = "storage log";
 pub const COLUMNS: &[&str] = &[
     "timegenerated", "time", "accountname", "operationname", "statuscode", "statustext", "authenticationtype",
     "authenticationhash", "calleripaddress", "objectkey", "uri", "responsebodysize", "requesterupn",
-    "requesterappid", "requesterobjectid", "useragentheader", "category", "identity", "properties",
+    "requesterappid", "requesterobjectid", "useragentheader", "category", "identity", "properties", "correlationid",
 ];
 
 /// How a storage request was authorised (`AuthenticationType`).
@@ -83,6 +83,8 @@ pub struct BlobRequest {
     pub requester_upn: Option<Upn>,
     pub requester_app: Option<String>,
     pub user_agent: Option<String>,
+    /// The request id (`CorrelationId`), for de-duplication of overlapping exports.
+    pub request_id: Option<String>,
     pub origin: Location,
 }
 
@@ -158,6 +160,7 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
         requester_upn: row.str(&["requesterupn", "identity.requester.upn"]).map(Upn::new),
         requester_app: row.string(&["requesterappid", "identity.requester.appid"]),
         user_agent: row.string(&["useragentheader", "properties.useragentheader"]),
+        request_id: row.string(&["correlationid"]),
         origin: row.location().clone(),
     })
 }
