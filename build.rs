@@ -25,13 +25,13 @@ fn main() {
     let mut code = String::new();
     for (name, dir) in [("CONTROLS", "controls"), ("TEMPLATES", "report-templates")] {
         println!("cargo:rerun-if-changed={dir}");
-        writeln!(code, "pub static {name}: &[(&str, &[u8])] = &[").unwrap();
+        writeln!(code, "pub static {name}: &[(&str, &[u8])] = &[").expect("writing to a String cannot fail");
         for file in list(&Path::new(&root).join(dir).to_string_lossy()) {
             println!("cargo:rerun-if-changed={dir}/{file}");
             let abs = Path::new(&root).join(dir).join(&file);
-            writeln!(code, "    ({file:?}, include_bytes!({:?})),", abs.to_string_lossy()).unwrap();
+            writeln!(code, "    ({file:?}, include_bytes!({:?})),", abs.to_string_lossy()).expect("writing to a String cannot fail");
         }
-        writeln!(code, "];").unwrap();
+        writeln!(code, "];").expect("writing to a String cannot fail");
     }
     std::fs::write(Path::new(&out).join("embedded.rs"), code).expect("OUT_DIR is writable");
 }

@@ -429,12 +429,8 @@ impl Checker<'_> {
         loc
     }
     fn problem(&mut self, reason: &str, loc: Location, found: &str, expected: &str) {
-        self.problems.push(
-            InputError::new(WHAT, reason, loc)
-                .found(found)
-                .expected(expected)
-                .into(),
-        );
+        self.problems
+            .push(InputError::new(WHAT, reason, loc).found(found).expected(expected).into());
     }
     fn timestamp(&mut self, v: &Spanned<String>, key: &str) -> Option<Timestamp> {
         match parse_timestamp(v.get_ref(), false) {
@@ -476,7 +472,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         Ok(tz) => tz,
         Err(_) => {
             let loc = c.at(raw.case.timezone.span(), "case.timezone");
-            c.problem("unknown time zone", loc, raw.case.timezone.get_ref(), "an IANA zone such as Europe/London");
+            c.problem(
+                "unknown time zone",
+                loc,
+                raw.case.timezone.get_ref(),
+                "an IANA zone such as Europe/London",
+            );
             Tz::UTC
         }
     };
@@ -536,7 +537,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 "maximum" => EaseOfIdentification::Maximum,
                 _ => {
                     let loc = c.at(e.span(), "gdpr.ease_of_identification");
-                    c.problem("unknown ease-of-identification level", loc, e.get_ref(), "negligible, limited, significant or maximum");
+                    c.problem(
+                        "unknown ease-of-identification level",
+                        loc,
+                        e.get_ref(),
+                        "negligible, limited, significant or maximum",
+                    );
                     return None;
                 }
             };
@@ -544,7 +550,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 Some(r) if !r.trim().is_empty() => Some((level, r.clone())),
                 _ => {
                     let loc = c.at(e.span(), "gdpr.ease_of_identification_reason");
-                    c.problem("missing reason", loc, "", "a reason for the ease-of-identification level (ENISA asks for one)");
+                    c.problem(
+                        "missing reason",
+                        loc,
+                        "",
+                        "a reason for the ease-of-identification level (ENISA asks for one)",
+                    );
                     None
                 }
             }
@@ -558,7 +569,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 "malicious" => CbElement::Malicious,
                 other => {
                     let loc = c.at(o.element.span(), "gdpr.circumstances.element");
-                    c.problem("unknown circumstance", loc, other, "confidentiality, integrity, availability or malicious");
+                    c.problem(
+                        "unknown circumstance",
+                        loc,
+                        other,
+                        "confidentiality, integrity, availability or malicious",
+                    );
                     continue;
                 }
             };
@@ -568,7 +584,11 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 c.problem("invalid ENISA score", loc, &s.to_string(), "0, 0.25 or 0.5");
                 continue;
             }
-            circumstances.push(CbOverride { element, score: s, reason: o.reason.clone() });
+            circumstances.push(CbOverride {
+                element,
+                score: s,
+                reason: o.reason.clone(),
+            });
         }
         Some(GdprInput {
             aware_at,
@@ -594,7 +614,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 "sensitive" => DataClass::Sensitive,
                 other => {
                     let loc = c.at(cat.class.span(), "data.categories.class");
-                    c.problem("unknown data class", loc, other, "simple, behavioural, financial or sensitive (ENISA Annex 1)");
+                    c.problem(
+                        "unknown data class",
+                        loc,
+                        other,
+                        "simple, behavioural, financial or sensitive (ENISA Annex 1)",
+                    );
                     continue;
                 }
             };
@@ -603,7 +628,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 Some(s) if (1..=4).contains(s.get_ref()) => {
                     if *s.get_ref() != class.basic_score() && cat.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
                         let loc = c.at(s.span(), "data.categories.reason");
-                        c.problem("missing reason", loc, &s.get_ref().to_string(), "a reason: ENISA requires one when the basic score is changed");
+                        c.problem(
+                            "missing reason",
+                            loc,
+                            &s.get_ref().to_string(),
+                            "a reason: ENISA requires one when the basic score is changed",
+                        );
                     }
                     *s.get_ref()
                 }
@@ -613,7 +643,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                     continue;
                 }
             };
-            categories.push(DataCategory { name: cat.name.clone(), class, score, reason: cat.reason.clone() });
+            categories.push(DataCategory {
+                name: cat.name.clone(),
+                class,
+                score,
+                reason: cat.reason.clone(),
+            });
         }
         data.push(DataAsset {
             account: d.account.to_lowercase(),
@@ -647,7 +682,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
     let mut response = Vec::new();
     for r in &raw.response {
         let at = r.at.as_ref().and_then(|a| c.timestamp(a, "response.at"));
-        response.push(ReportedAction { action: r.action.clone(), at, by: r.by.clone(), note: r.note.clone() });
+        response.push(ReportedAction {
+            action: r.action.clone(),
+            at,
+            by: r.by.clone(),
+            note: r.note.clone(),
+        });
     }
 
     let mut evidence = Vec::new();
@@ -655,7 +695,12 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         let loc = c.at(e.path.span(), "evidence.path");
         let rel = Path::new(e.path.get_ref());
         if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
-            c.problem("evidence outside the bundle", loc.clone(), e.path.get_ref(), "a path inside the bundle directory");
+            c.problem(
+                "evidence outside the bundle",
+                loc.clone(),
+                e.path.get_ref(),
+                "a path inside the bundle directory",
+            );
         }
         let kind = e.kind.as_ref().map(|k| k.get_ref().to_ascii_lowercase());
         if let (Some(k), Some(span)) = (&kind, e.kind.as_ref().map(|k| k.span())) {
@@ -664,7 +709,11 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 c.problem("unknown evidence kind", loc, k, crate::bundle::SourceKind::EXPECTED);
             }
         }
-        evidence.push(EvidenceFile { path: dir.join(rel), kind, location: loc });
+        evidence.push(EvidenceFile {
+            path: dir.join(rel),
+            kind,
+            location: loc,
+        });
     }
     let recommendations = raw.recommendations.as_ref().map(|r| dir.join(r.get_ref()));
 
@@ -728,10 +777,14 @@ as_of = "2024-03-23T12:00:00Z"
 
     #[test]
     fn every_semantic_problem_is_reported_at_once() {
-        let text = MINIMAL.replace("Europe/London", "Mars/Olympus").replace("2024-03-23T12:00:00Z", "yesterday")
+        let text = MINIMAL
+            .replace("Europe/London", "Mars/Olympus")
+            .replace("2024-03-23T12:00:00Z", "yesterday")
             + "[environment]\ntrusted_ip_ranges = [\"10.0.0.0/33\"]\n";
         let e = parse(&text).unwrap_err();
-        let Error::Many(list) = &e else { panic!("expected several problems: {}", e.render()) };
+        let Error::Many(list) = &e else {
+            panic!("expected several problems: {}", e.render())
+        };
         assert_eq!(list.len(), 3, "{}", e.render());
         assert!(e.render().contains("case.toml:6"));
     }

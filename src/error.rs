@@ -124,11 +124,7 @@ impl InputError {
 
 /// Shortens attacker-sized values for messages and makes control characters visible.
 fn clip(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .collect();
+    let mut out: String = s.chars().take(max).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
     if s.chars().count() > max {
         out.push('…');
     }

@@ -37,7 +37,11 @@ pub struct CaseRun {
 }
 
 fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> Option<PathBuf> {
-    common.recommendations.clone().or_else(|| case.recommendations.clone()).or_else(|| bundle.recommendation_files.first().cloned())
+    common
+        .recommendations
+        .clone()
+        .or_else(|| case.recommendations.clone())
+        .or_else(|| bundle.recommendation_files.first().cloned())
 }
 
 /// The whole pipeline for one bundle.
@@ -45,7 +49,11 @@ pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Opti
     let case = case::load_case(dir)?;
     let catalog = posture::catalog::load_catalog(controls)?;
     let mut bundle = bundle::load(&case)?;
-    let common = Common { bundle: dir.to_path_buf(), recommendations: recommendations.map(Path::to_path_buf), controls: None };
+    let common = Common {
+        bundle: dir.to_path_buf(),
+        recommendations: recommendations.map(Path::to_path_buf),
+        controls: None,
+    };
     let export = match recommendations_path(&common, &case, &bundle) {
         Some(p) => Source::Provided(posture::recommendations::load_recommendations(&p)?),
         None => Source::NotProvided,
@@ -53,12 +61,24 @@ pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Opti
     let prep = analysis::prepare(&case, &bundle);
     let storage = stream_storage(&case, &mut bundle, &prep)?;
     let analysis = analysis::conclude(&case, &bundle, &catalog, export.provided(), prep, storage);
-    Ok(CaseRun { case, bundle, catalog, export, analysis })
+    Ok(CaseRun {
+        case,
+        bundle,
+        catalog,
+        export,
+        analysis,
+    })
 }
 
 /// Streams every storage file through one aggregator; records each file's count and span.
-fn stream_storage(case: &case::Case, bundle: &mut Bundle, prep: &analysis::Prepared) -> Result<Source<analysis::exposure::StorageFindings>> {
-    let Some(files) = bundle.storage.provided().cloned() else { return Ok(Source::NotProvided) };
+fn stream_storage(
+    case: &case::Case,
+    bundle: &mut Bundle,
+    prep: &analysis::Prepared,
+) -> Result<Source<analysis::exposure::StorageFindings>> {
+    let Some(files) = bundle.storage.provided().cloned() else {
+        return Ok(Source::NotProvided);
+    };
     let mut agg = analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     let mut errors = Vec::new();
     for path in &files {
@@ -91,7 +111,10 @@ pub fn run(command: Command) -> Result<String> {
             match format {
                 Format::Json => {
                     let v = report::model_value(&model, &run.case.dir)?;
-                    let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Render { report: "model".into(), message: e.to_string() })?;
+                    let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Render {
+                        report: "model".into(),
+                        message: e.to_string(),
+                    })?;
                     s.push('\n');
                     Ok(s)
                 }
@@ -99,7 +122,13 @@ pub fn run(command: Command) -> Result<String> {
             }
         }
         Command::Validate { common } => validate(&common),
-        Command::Report { common, kind, out, templates, pdf_standard } => {
+        Command::Report {
+            common,
+            kind,
+            out,
+            templates,
+            pdf_standard,
+        } => {
             let run = analyse_bundle(&common.bundle, common.recommendations.as_deref(), common.controls.as_deref())?;
             let model = report::model::build_model(&run);
             report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &run.case.dir)
@@ -113,8 +142,19 @@ fn validate(common: &Common) -> Result<String> {
     let mut out = String::new();
     out.push_str(&format!("case {} — {}\n\n", run.case.id, run.case.title));
     let rel = |p: &Path| p.strip_prefix(&run.case.dir).unwrap_or(p).display().to_string();
-    let w = run.bundle.files.iter().map(|f| rel(&f.path).chars().count()).max().unwrap_or(4).max(4) + 1;
-    out.push_str(&format!("{:<w$} {:<22} {:>8}  {:<36} {}\n", "file", "kind", "records", "time span (UTC)", "notes"));
+    let w = run
+        .bundle
+        .files
+        .iter()
+        .map(|f| rel(&f.path).chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4)
+        + 1;
+    out.push_str(&format!(
+        "{:<w$} {:<22} {:>8}  {:<36} {}\n",
+        "file", "kind", "records", "time span (UTC)", "notes"
+    ));
     for f in &run.bundle.files {
         let name = rel(&f.path);
         let span = match (f.first, f.last) {
@@ -143,15 +183,30 @@ fn validate(common: &Common) -> Result<String> {
             rel(&e.path),
             "recommendations export",
             e.records,
-            e.exported_at.map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M"))).unwrap_or_default(),
-            if e.superseded > 0 { format!("{} superseded rows dropped", e.superseded) } else { String::new() }
+            e.exported_at
+                .map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M")))
+                .unwrap_or_default(),
+            if e.superseded > 0 {
+                format!("{} superseded rows dropped", e.superseded)
+            } else {
+                String::new()
+            }
         ));
     }
     out.push('\n');
     for (kind, consequence) in [
-        (SourceKind::Signins, "the identity compromise (how, from where, with which controls) cannot be shown"),
-        (SourceKind::Activity, "management-plane steps, VM cost and lateral movement cannot be shown"),
-        (SourceKind::Storage, "data exposure (bytes, objects, containers) and the GDPR severity cannot be established"),
+        (
+            SourceKind::Signins,
+            "the identity compromise (how, from where, with which controls) cannot be shown",
+        ),
+        (
+            SourceKind::Activity,
+            "management-plane steps, VM cost and lateral movement cannot be shown",
+        ),
+        (
+            SourceKind::Storage,
+            "data exposure (bytes, objects, containers) and the GDPR severity cannot be established",
+        ),
         (SourceKind::Alerts, "detection times and alert entities cannot be shown"),
     ] {
         if !run.bundle.files.iter().any(|f| f.kind == Some(kind)) {
@@ -161,12 +216,18 @@ fn validate(common: &Common) -> Result<String> {
     if !run.export.is_provided() {
         out.push_str("missing: recommendations export — control gaps can be proven only from the evidence itself\n");
     }
-    out.push_str(&format!("catalog: {} controls ({})\n", run.catalog.controls.len(), run.catalog.source));
+    out.push_str(&format!(
+        "catalog: {} controls ({})\n",
+        run.catalog.controls.len(),
+        run.catalog.source
+    ));
     out.push_str("all inputs read\n");
     Ok(out)
 }
 
 /// An error for a path that must exist.
 pub fn missing_dir(path: &Path) -> Error {
-    InputError::new("case bundle", "not found", Location::file(path)).expected("a directory with case.toml").into()
+    InputError::new("case bundle", "not found", Location::file(path))
+        .expected("a directory with case.toml")
+        .into()
 }

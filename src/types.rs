@@ -86,7 +86,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -260,23 +260,14 @@ const REGION_NAMES: &[(&str, &str)] = &[
 impl Region {
     /// Normalises `Brazil South`, `brazilsouth` or `BRAZILSOUTH` to `brazilsouth`.
     pub fn new(raw: &str) -> Region {
-        Region(
-            raw.chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .to_lowercase(),
-        )
+        Region(raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase())
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
     /// The portal's display name when known ("Brazil South"), else the programmatic name.
     pub fn display_name(&self) -> &str {
-        REGION_NAMES
-            .iter()
-            .find(|(k, _)| *k == self.0)
-            .map(|(_, v)| *v)
-            .unwrap_or(&self.0)
+        REGION_NAMES.iter().find(|(k, _)| *k == self.0).map(|(_, v)| *v).unwrap_or(&self.0)
     }
 }
 

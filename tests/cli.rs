@@ -23,7 +23,10 @@ fn sample_case_names_no_attacker_so_the_analysis_must_find_it() {
     let m = model_json(&sample());
     let scope = &m["analysis"]["scope"];
     assert_eq!(scope["source"], "inferred");
-    assert_eq!(scope["identities"].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["admin@northgateeng.com"]);
+    assert_eq!(
+        scope["identities"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["admin@northgateeng.com"]
+    );
     assert_eq!(scope["ips"].as_object().unwrap().keys().collect::<Vec<_>>(), vec!["198.51.100.77"]);
 }
 
@@ -33,13 +36,30 @@ fn phase1_the_three_sign_ins_of_the_compromised_admin() {
     let s = m["analysis"]["signins_of_compromised"]["value"].as_array().unwrap();
     let rows: Vec<(String, String, String, String)> = s
         .iter()
-        .map(|x| (x["at"].as_str().unwrap()[5..16].to_string(), x["ip"].as_str().unwrap().into(), x["country"].as_str().unwrap().into(), x["resource"].as_str().unwrap().into()))
+        .map(|x| {
+            (
+                x["at"].as_str().unwrap()[5..16].to_string(),
+                x["ip"].as_str().unwrap().into(),
+                x["country"].as_str().unwrap().into(),
+                x["resource"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
         vec![
-            ("03-20T17:30".into(), "10.0.1.10".into(), "GB".into(), "Windows Azure Service Management API".into()),
-            ("03-21T03:12".into(), "198.51.100.77".into(), "US".into(), "Windows Azure Service Management API".into()),
+            (
+                "03-20T17:30".into(),
+                "10.0.1.10".into(),
+                "GB".into(),
+                "Windows Azure Service Management API".into()
+            ),
+            (
+                "03-21T03:12".into(),
+                "198.51.100.77".into(),
+                "US".into(),
+                "Windows Azure Service Management API".into()
+            ),
             ("03-21T03:14".into(), "198.51.100.77".into(), "US".into(), "Azure Storage".into()),
         ]
     );
@@ -61,8 +81,14 @@ fn phase2_arm_operations_with_region_and_status() {
     assert!(vm["target"].as_str().unwrap().contains("rg-brazil-temp"));
     assert!(vm["detail"].as_str().unwrap().contains("Brazil South"));
     assert!(vm["detail"].as_str().unwrap().contains("Standard_NC24ads_A100_v4"));
-    assert!(step(&st, "publicIPAddresses/write", "03:17")["target"].as_str().unwrap().contains("rg-brazil-temp"));
-    assert!(step(&st, "networkSecurityGroups/securityRules/write", "03:18")["target"].as_str().unwrap().contains("rg-brazil-temp"));
+    assert!(step(&st, "publicIPAddresses/write", "03:17")["target"]
+        .as_str()
+        .unwrap()
+        .contains("rg-brazil-temp"));
+    assert!(step(&st, "networkSecurityGroups/securityRules/write", "03:18")["target"]
+        .as_str()
+        .unwrap()
+        .contains("rg-brazil-temp"));
     let lk = step(&st, "storageAccounts/listKeys/action", "03:22");
     assert!(lk["target"].as_str().unwrap().contains("rg-production"));
     for s in st.iter().filter(|s| s["phase"] == "ARM") {
@@ -91,7 +117,12 @@ fn phase3_storage_reads_match_the_seed_exactly() {
     let e = &m["analysis"]["exposure"]["value"];
     assert_eq!(e["bytes"], 2_445_000_000u64);
     assert_eq!(m["figures"]["data_exfiltrated"], "2.45 GB");
-    let cd = e["containers"].as_array().unwrap().iter().find(|c| c["container"] == "customer-data").unwrap();
+    let cd = e["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["container"] == "customer-data")
+        .unwrap();
     assert_eq!(cd["distinct_objects"], 812, "35 blobs were read as two 206 ranges each");
     assert_eq!(cd["read_requests"], 847);
 }
@@ -101,13 +132,26 @@ fn benign_activity_in_the_same_logs_is_excluded_with_reasons() {
     let m = model_json(&sample());
     let ex = m["analysis"]["excluded"].as_array().unwrap();
     let actors: Vec<&str> = ex.iter().filter_map(|e| e["actor"].as_str()).collect();
-    for who in ["k.owen@northgateeng.com", "m.patel@northgateeng.com", "soc.lead@northgateeng.com", "j.smith@northgateeng.com"] {
+    for who in [
+        "k.owen@northgateeng.com",
+        "m.patel@northgateeng.com",
+        "soc.lead@northgateeng.com",
+        "j.smith@northgateeng.com",
+    ] {
         assert!(actors.contains(&who), "{who} not excluded");
     }
     // The admin's own normal activity from the office network is not attacker activity.
-    let admin_normal = ex.iter().find(|e| e["actor"] == "admin@northgateeng.com" && e["what"] == "virtualMachines/write").unwrap();
+    let admin_normal = ex
+        .iter()
+        .find(|e| e["actor"] == "admin@northgateeng.com" && e["what"] == "virtualMachines/write")
+        .unwrap();
     assert!(admin_normal["reason"].as_str().unwrap().contains("trusted address 10.0.1.10"));
-    let storage: u64 = m["analysis"]["storage_excluded"]["value"].as_array().unwrap().iter().map(|g| g["requests"].as_u64().unwrap()).sum();
+    let storage: u64 = m["analysis"]["storage_excluded"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["requests"].as_u64().unwrap())
+        .sum();
     assert_eq!(storage, 170, "150 app reads and 20 backup writes");
     assert_eq!(m["analysis"]["storage_requests"]["value"], serde_json::json!([1055, 885]));
 }
@@ -118,7 +162,13 @@ fn lateral_movement_row_matches_the_seed() {
     let l = &m["analysis"]["lateral"]["value"][0];
     assert_eq!(l["caller"], "admin@northgateeng.com");
     assert_eq!(l["resource_types"].as_array().unwrap().len(), 5);
-    for t in ["virtualMachines", "storageAccounts", "roleAssignments", "networkSecurityGroups", "publicIPAddresses"] {
+    for t in [
+        "virtualMachines",
+        "storageAccounts",
+        "roleAssignments",
+        "networkSecurityGroups",
+        "publicIPAddresses",
+    ] {
         assert!(l["resource_types"].as_array().unwrap().iter().any(|x| x == t), "{t}");
     }
     assert_eq!(l["operations"], 7);
@@ -133,9 +183,21 @@ fn three_alerts_sit_in_the_timeline() {
         .unwrap()
         .iter()
         .filter(|t| t["phase"] == "Alert")
-        .map(|t| (t["at"].as_str().unwrap()[11..16].to_string(), t["detail"].as_str().unwrap().split(" | ").next().unwrap().to_string()))
+        .map(|t| {
+            (
+                t["at"].as_str().unwrap()[11..16].to_string(),
+                t["detail"].as_str().unwrap().split(" | ").next().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(alerts, vec![("03:12".into(), "High".into()), ("03:16".into(), "Medium".into()), ("03:22".into(), "Medium".into())]);
+    assert_eq!(
+        alerts,
+        vec![
+            ("03:12".into(), "High".into()),
+            ("03:16".into(), "Medium".into()),
+            ("03:22".into(), "Medium".into())
+        ]
+    );
 }
 
 #[test]
@@ -165,7 +227,15 @@ fn gdpr_deadline_is_awareness_plus_72_hours_and_severity_is_scored() {
 fn control_verdicts_are_proven_from_the_evidence_and_the_export() {
     let m = model_json(&sample());
     let verdict = |id: &str| {
-        m["analysis"]["gaps"]["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["verdict"].as_str().unwrap().to_string()
+        m["analysis"]["gaps"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["verdict"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(verdict("ca-trusted-location"), "missing-evidence");
     assert_eq!(verdict("allowed-locations"), "missing-evidence");
@@ -185,7 +255,10 @@ fn listed_keys_not_rotated_come_first_in_the_response() {
     let mut rdr = csv::ReaderBuilder::new().from_path(&activity).unwrap();
     let headers = rdr.headers().unwrap().clone();
     let op = headers.iter().position(|h| h == "OperationNameValue").unwrap();
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_path(dir.join("evidence/activity2.csv")).unwrap();
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_path(dir.join("evidence/activity2.csv"))
+        .unwrap();
     w.write_record(&headers).unwrap();
     for r in rdr.records() {
         let r = r.unwrap();
@@ -204,7 +277,9 @@ fn listed_keys_not_rotated_come_first_in_the_response() {
 #[test]
 fn a_missing_source_is_not_provided_never_zero() {
     let dir = copy_sample("no-storage");
-    let case = std::fs::read_to_string(dir.join("case.toml")).unwrap().replace("[[evidence]]\npath = \"evidence/storage.csv\"\n", "");
+    let case = std::fs::read_to_string(dir.join("case.toml"))
+        .unwrap()
+        .replace("[[evidence]]\npath = \"evidence/storage.csv\"\n", "");
     std::fs::write(dir.join("case.toml"), case).unwrap();
     let m = model_json(&dir);
     assert_eq!(m["analysis"]["exposure"]["status"], "not-provided");
@@ -222,7 +297,14 @@ fn validate_describes_each_file_and_exits_zero() {
     let o = run(&["validate", sample().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    for needle in ["evidence/signins.csv", "sign-in log", "1055", "storage log", "recommendations export", "all inputs read"] {
+    for needle in [
+        "evidence/signins.csv",
+        "sign-in log",
+        "1055",
+        "storage log",
+        "recommendations export",
+        "all inputs read",
+    ] {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
 }
@@ -239,7 +321,13 @@ fn exit_codes_distinguish_usage_and_input_errors() {
 #[test]
 fn text_summary_shows_the_seed_timeline() {
     let out = stdout(&run(&["analyze", sample().to_str().unwrap()]));
-    for needle in ["03:12  Identity", "03:14  ARM      roleAssignments/write", "03:24  Storage  GetBlob × 847", "03:38  Storage  GetBlob × 23", "2.45 GB"] {
+    for needle in [
+        "03:12  Identity",
+        "03:14  ARM      roleAssignments/write",
+        "03:24  Storage  GetBlob × 847",
+        "03:38  Storage  GetBlob × 23",
+        "2.45 GB",
+    ] {
         assert!(out.contains(needle), "{needle} missing");
     }
 }

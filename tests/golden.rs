@@ -13,7 +13,12 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                diff(&format!("{path}.{k}"), x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+                diff(
+                    &format!("{path}.{k}"),
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
             }
         }
         (Value::Array(x), Value::Array(y)) => {
@@ -39,10 +44,16 @@ fn northgate_model_matches_the_golden_file() {
         std::fs::write(&golden, text).unwrap();
         return;
     }
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&golden).expect("tests/golden/northgate.json; run with CASEFILE_BLESS=1 to create")).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden).expect("tests/golden/northgate.json; run with CASEFILE_BLESS=1 to create"))
+            .unwrap();
     let mut out = Vec::new();
     diff("$", &got, &expected, &mut out);
-    assert!(out.is_empty(), "model differs from the golden file (CASEFILE_BLESS=1 regenerates):\n{}", out.join("\n"));
+    assert!(
+        out.is_empty(),
+        "model differs from the golden file (CASEFILE_BLESS=1 regenerates):\n{}",
+        out.join("\n")
+    );
 }
 
 #[test]

@@ -23,7 +23,8 @@ fn corpus() -> Vec<(String, PathBuf)> {
     out
 }
 
-const CASE_HEAD: &str = "[case]\nid = \"H-1\"\ntitle = \"hostile\"\norganisation = \"o\"\ntimezone = \"UTC\"\nas_of = \"2024-03-23T00:00:00Z\"\n";
+const CASE_HEAD: &str =
+    "[case]\nid = \"H-1\"\ntitle = \"hostile\"\norganisation = \"o\"\ntimezone = \"UTC\"\nas_of = \"2024-03-23T00:00:00Z\"\n";
 
 /// A bundle holding one hostile evidence file.
 fn bundle_for(source: &str, file: &Path) -> PathBuf {
@@ -43,7 +44,14 @@ fn bundle_for(source: &str, file: &Path) -> PathBuf {
 fn check(source: &str, dir: &Path, expected: &str) {
     let before = hashes(dir);
     let out = dir.join("out");
-    let o = run(&["report", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--kind", "executive"]);
+    let o = run(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--kind",
+        "executive",
+    ]);
     let err = stderr(&o).replace(&dir.display().to_string(), "{bundle}");
     assert!(!err.contains("panicked"), "{source}: panic\n{err}");
     let mut lines = expected.lines();
@@ -56,7 +64,10 @@ fn check(source: &str, dir: &Path, expected: &str) {
         for line in lines {
             assert!(err.contains(line.trim()), "{}: `{line}` not in\n{err}", dir.display());
         }
-        assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "output written despite the error");
+        assert!(
+            !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
+            "output written despite the error"
+        );
     }
     let after: Vec<_> = hashes(dir).into_iter().filter(|(p, _)| !p.starts_with(&out)).collect();
     assert_eq!(before, after, "{source}: inputs changed");
@@ -67,7 +78,8 @@ fn hostile_corpus_fails_cleanly_or_is_accepted() {
     let files = corpus();
     assert!(files.len() >= 20, "hostile corpus has only {} files", files.len());
     for (source, file) in files {
-        let expected = std::fs::read_to_string(file.with_extension("expected")).unwrap_or_else(|_| panic!("{} has no .expected", file.display()));
+        let expected =
+            std::fs::read_to_string(file.with_extension("expected")).unwrap_or_else(|_| panic!("{} has no .expected", file.display()));
         check(&source, &bundle_for(&source, &file), &expected);
     }
 }
@@ -76,9 +88,15 @@ fn hostile_corpus_fails_cleanly_or_is_accepted() {
 fn a_ten_megabyte_field_is_read_without_trouble() {
     let dir = temp_dir("hostile-bigfield");
     let big = "A".repeat(10 * 1024 * 1024);
-    let csv = format!("TimeGenerated [UTC],UserPrincipalName,IPAddress,ResultType,UserAgent\r\n2024-03-21T03:12:40Z,a@x.com,198.51.100.7,0,{big}\r\n");
+    let csv = format!(
+        "TimeGenerated [UTC],UserPrincipalName,IPAddress,ResultType,UserAgent\r\n2024-03-21T03:12:40Z,a@x.com,198.51.100.7,0,{big}\r\n"
+    );
     std::fs::write(dir.join("big.csv"), csv).unwrap();
-    std::fs::write(dir.join("case.toml"), format!("{CASE_HEAD}[[evidence]]\npath = \"big.csv\"\nkind = \"signins\"\n")).unwrap();
+    std::fs::write(
+        dir.join("case.toml"),
+        format!("{CASE_HEAD}[[evidence]]\npath = \"big.csv\"\nkind = \"signins\"\n"),
+    )
+    .unwrap();
     check("signins", &dir, "ok");
 }
 
@@ -92,7 +110,11 @@ fn a_hundred_thousand_columns_are_read_without_trouble() {
         row.push_str(",x");
     }
     std::fs::write(dir.join("wide.csv"), format!("{header}\r\n{row}\r\n")).unwrap();
-    std::fs::write(dir.join("case.toml"), format!("{CASE_HEAD}[[evidence]]\npath = \"wide.csv\"\nkind = \"signins\"\n")).unwrap();
+    std::fs::write(
+        dir.join("case.toml"),
+        format!("{CASE_HEAD}[[evidence]]\npath = \"wide.csv\"\nkind = \"signins\"\n"),
+    )
+    .unwrap();
     check("signins", &dir, "ok");
 }
 
@@ -102,7 +124,11 @@ fn every_broken_file_is_reported_in_one_run() {
     let base = root().join("tests/hostile");
     std::fs::copy(base.join("signins/no_zone.csv"), dir.join("a.csv")).unwrap();
     std::fs::copy(base.join("storage/bad_status.csv"), dir.join("b.csv")).unwrap();
-    std::fs::write(dir.join("case.toml"), format!("{CASE_HEAD}[[evidence]]\npath = \"a.csv\"\nkind = \"signins\"\n[[evidence]]\npath = \"b.csv\"\nkind = \"storage\"\n")).unwrap();
+    std::fs::write(
+        dir.join("case.toml"),
+        format!("{CASE_HEAD}[[evidence]]\npath = \"a.csv\"\nkind = \"signins\"\n[[evidence]]\npath = \"b.csv\"\nkind = \"storage\"\n"),
+    )
+    .unwrap();
     let o = run(&["analyze", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
@@ -121,7 +147,15 @@ fn broken_case_files_report_every_problem_with_lines() {
     let o = run(&["analyze", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    for needle in ["case.toml:5", "unknown time zone", "case.toml:6", "invalid timestamp", "case.toml:8", "invalid IP range", "3 problems found"] {
+    for needle in [
+        "case.toml:5",
+        "unknown time zone",
+        "case.toml:6",
+        "invalid timestamp",
+        "case.toml:8",
+        "invalid IP range",
+        "3 problems found",
+    ] {
         assert!(err.contains(needle), "{needle} not in {err}");
     }
 }

@@ -51,7 +51,14 @@ fn report_writes_four_pdfs_and_the_model() {
 #[test]
 fn executive_report_carries_the_seed_figures() {
     let text = squash(&pdf_text(&rendered().join("executive.pdf")));
-    for needle in ["2.45 GB", "$340", "Brazil South", "2024-03-24 09:30", "CONFIDENTIAL", "NG-2024-0321"] {
+    for needle in [
+        "2.45 GB",
+        "$340",
+        "Brazil South",
+        "2024-03-24 09:30",
+        "CONFIDENTIAL",
+        "NG-2024-0321",
+    ] {
         assert!(has(&text, needle), "executive.pdf lacks {needle:?}");
     }
 }
@@ -60,9 +67,28 @@ fn executive_report_carries_the_seed_figures() {
 fn technical_report_carries_every_phase_of_the_seed() {
     let text = squash(&pdf_text(&rendered().join("technical.pdf")));
     for needle in [
-        "03:12", "03:14", "03:16", "03:17", "03:18", "03:22", "03:24", "03:38", "roleAssignments/write", "virtualMachines/write",
-        "storageAccounts/listKeys/action", "rg-brazil-temp", "rg-production", "847", "2.3 GB", "145 MB", "2.45 GB", "Brazil South",
-        "Standard_NC24ads_A100_v4", "26", "admin@northgateeng.com", "198.51.100.77",
+        "03:12",
+        "03:14",
+        "03:16",
+        "03:17",
+        "03:18",
+        "03:22",
+        "03:24",
+        "03:38",
+        "roleAssignments/write",
+        "virtualMachines/write",
+        "storageAccounts/listKeys/action",
+        "rg-brazil-temp",
+        "rg-production",
+        "847",
+        "2.3 GB",
+        "145 MB",
+        "2.45 GB",
+        "Brazil South",
+        "Standard_NC24ads_A100_v4",
+        "26",
+        "admin@northgateeng.com",
+        "198.51.100.77",
     ] {
         assert!(has(&text, needle), "technical.pdf lacks {needle:?}");
     }
@@ -77,7 +103,15 @@ fn technical_report_carries_every_phase_of_the_seed() {
 #[test]
 fn gdpr_report_states_the_deadline_and_the_decisions() {
     let text = squash(&pdf_text(&rendered().join("gdpr.pdf")));
-    for needle in ["72", "2024-03-24 09:30", "Art. 33", "Art. 34", "Very High", "dpo@northgateeng.com", "148,500"] {
+    for needle in [
+        "72",
+        "2024-03-24 09:30",
+        "Art. 33",
+        "Art. 34",
+        "Very High",
+        "dpo@northgateeng.com",
+        "148,500",
+    ] {
         assert!(has(&text, needle), "gdpr.pdf lacks {needle:?}");
     }
 }
@@ -85,7 +119,14 @@ fn gdpr_report_states_the_deadline_and_the_decisions() {
 #[test]
 fn posture_report_lists_the_seed_improvements() {
     let text = squash(&pdf_text(&rendered().join("posture.pdf")));
-    for needle in ["Conditional Access", "Allowed locations", "RBAC", "PIM", "Defender CSPM", "3b363842-30f5-4056-980d-3a40fa5de8b3"] {
+    for needle in [
+        "Conditional Access",
+        "Allowed locations",
+        "RBAC",
+        "PIM",
+        "Defender CSPM",
+        "3b363842-30f5-4056-980d-3a40fa5de8b3",
+    ] {
         assert!(has(&text.to_lowercase(), &needle.to_lowercase()), "posture.pdf lacks {needle:?}");
     }
 }
@@ -107,7 +148,10 @@ fn the_same_bundle_renders_byte_identical_pdfs() {
         assert!(o.status.success(), "{}", stderr(&o));
     }
     for f in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf", "model.json"] {
-        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs between renders");
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between renders"
+        );
     }
 }
 
@@ -137,7 +181,12 @@ fn attacker_text_stays_literal_in_every_report() {
     let tmp = dir.join("evidence/signins2.csv");
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_path(&tmp).unwrap();
     w.write_record(&headers).unwrap();
-    let hostile = format!("{} \u{202E}cod.exe tail-{} {}", HOSTILE.join(" "), "Z".repeat(5000), "\u{0}NUL 漢字 \u{1F600}");
+    let hostile = format!(
+        "{} \u{202E}cod.exe tail-{} {}",
+        HOSTILE.join(" "),
+        "Z".repeat(5000),
+        "\u{0}NUL 漢字 \u{1F600}"
+    );
     for r in rdr.records() {
         let r = r.unwrap();
         let mut v: Vec<String> = r.iter().map(str::to_string).collect();
@@ -150,7 +199,14 @@ fn attacker_text_stays_literal_in_every_report() {
     drop(w);
     std::fs::rename(&tmp, &signins).unwrap();
     let out = temp_dir("pdf-hostile-out");
-    let o = run(&["report", dir.to_str().unwrap(), "--out", out.to_str().unwrap(), "--kind", "technical"]);
+    let o = run(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--kind",
+        "technical",
+    ]);
     assert!(o.status.success(), "hostile render failed: {}", stderr(&o));
     let text = pdf_text(&out.join("technical.pdf"));
     let flat = squash(&text);
@@ -169,7 +225,16 @@ fn unknown_template_field_is_an_error_not_an_empty_string() {
     let tpl = temp_dir("tpl-strict");
     std::fs::write(tpl.join("executive-summary.hbs"), "Cost: {{figures.no_such_field}}").unwrap();
     let out = temp_dir("tpl-strict-out");
-    let o = run(&["report", sample().to_str().unwrap(), "--out", out.to_str().unwrap(), "--templates", tpl.to_str().unwrap(), "--kind", "executive"]);
+    let o = run(&[
+        "report",
+        sample().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--templates",
+        tpl.to_str().unwrap(),
+        "--kind",
+        "executive",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("executive-summary.hbs"), "{}", stderr(&o));
     assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing may be written");

@@ -10,7 +10,11 @@ use crate::util::public_data;
 
 fn file(name: &str) -> std::path::PathBuf {
     let p = public_data().join(name);
-    assert!(p.exists(), "{} is missing: the shared data folder must sit beside the repository", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: the shared data folder must sit beside the repository",
+        p.display()
+    );
     p
 }
 
@@ -61,7 +65,10 @@ fn sentinel_lab_signin_union_export_reads_56_rows() {
     assert!(first.succeeded);
     assert!(first.single_factor());
     let codes: std::collections::BTreeSet<_> = rows.iter().filter_map(|s| s.result_code.clone()).collect();
-    assert!(codes.contains("0") && codes.contains("50058") && codes.contains("16000"), "{codes:?}");
+    assert!(
+        codes.contains("0") && codes.contains("50058") && codes.contains("16000"),
+        "{codes:?}"
+    );
 }
 
 #[test]

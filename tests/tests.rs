@@ -1,6 +1,9 @@
 //! Integration tests: run the built `casefile` binary on the sample case, on real public
 //! exports and on hostile inputs, and check figures, errors and PDFs.
 
+// Test helpers panic on purpose: a failed setup step is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod golden;
 mod hostile;

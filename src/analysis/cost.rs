@@ -66,12 +66,17 @@ pub struct VmCost {
     pub rate_source: Option<String>,
     /// None when size, region or rate is unknown: the report says "not provided".
     pub cost: Option<Usd>,
+    /// "$340.12", or "not provided" when the cost could not be priced.
+    pub cost_display: String,
     pub arithmetic: Option<String>,
+    /// True for GPU sizes: Azure's N-series (`Standard_N…`) are the GPU families.
+    pub gpu: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IpCost {
     pub name: String,
+    pub cost_display: String,
     pub created: Timestamp,
     pub ended: Timestamp,
     pub end_basis: String,
@@ -92,10 +97,17 @@ pub struct Cost {
     pub assumptions: Vec<Assumption>,
 }
 
-fn lifetime(created: Timestamp, resource: &crate::types::ResourceId, ops: &[ArmOperation], delete_op: &str, as_of: Timestamp) -> (Timestamp, String) {
-    let deleted = ops.iter().filter(|o| o.operation == delete_op && o.outcome == Outcome::Succeeded && o.start >= created).find(|o| {
-        o.resource_id.as_ref().is_some_and(|r| r == resource || resource.is_within(r))
-    });
+fn lifetime(
+    created: Timestamp,
+    resource: &crate::types::ResourceId,
+    ops: &[ArmOperation],
+    delete_op: &str,
+    as_of: Timestamp,
+) -> (Timestamp, String) {
+    let deleted = ops
+        .iter()
+        .filter(|o| o.operation == delete_op && o.outcome == Outcome::Succeeded && o.start >= created)
+        .find(|o| o.resource_id.as_ref().is_some_and(|r| r == resource || resource.is_within(r)));
     match deleted {
         Some(d) => (d.start, format!("deleted {}", d.start)),
         None => (as_of.max(created), "still present at the report's as-of time".into()),
@@ -107,10 +119,16 @@ fn hours(a: Timestamp, b: Timestamp) -> f64 {
 }
 
 /// Estimates the attacker-caused cost.
-pub fn estimate_cost(steps: &[Step], ops: &[ArmOperation], egress: Option<Bytes>, rates: &RateOverrides, as_of: Timestamp) -> Cost {
+/// `ops` is None when the Activity log was not provided: compute cost is then unknown, not 0.
+pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Option<Bytes>, rates: &RateOverrides, as_of: Timestamp) -> Cost {
+    let activity_provided = ops.is_some();
+    let ops = ops.unwrap_or(&[]);
     let mut assumptions = Vec::new();
     let mut vms = Vec::new();
-    for s in steps.iter().filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded) {
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded)
+    {
         let Some(resource) = &s.resource else { continue };
         let (ended, end_basis) = lifetime(s.at, resource, ops, "microsoft.compute/virtualmachines/delete", as_of);
         let d = s.details.clone().unwrap_or_default();
@@ -130,15 +148,25 @@ pub fn estimate_cost(steps: &[Step], ops: &[ArmOperation], egress: Option<Bytes>
             _ => None,
         };
         let cost = rate.as_ref().map(|(r, _)| Usd(r * h));
-        let arithmetic = rate.as_ref().map(|(r, _)| format!("{} h × ${r:.3}/h = ${:.2}", trim_decimals(h, 2), r * h));
+        let arithmetic = rate
+            .as_ref()
+            .map(|(r, _)| format!("{} h × ${r:.3}/h = ${:.2}", trim_decimals(h, 2), r * h));
         if let (Some((r, src)), Some(size), Some(region)) = (&rate, &d.vm_size, &d.region) {
             assumptions.push(Assumption {
                 topic: "VM rate".into(),
-                text: format!("{size} in {} costs ${r:.3} per hour (Linux, pay-as-you-go; Windows or Spot pricing would differ)", region.display_name()),
+                text: format!(
+                    "{size} in {} costs ${r:.3} per hour (Linux, pay-as-you-go; Windows or Spot pricing would differ)",
+                    region.display_name()
+                ),
                 source: src.clone(),
             });
         }
         vms.push(VmCost {
+            cost_display: cost.map(|c| c.to_string()).unwrap_or_else(|| "not provided".into()),
+            gpu: d
+                .vm_size
+                .as_deref()
+                .is_some_and(|s| s.to_ascii_lowercase().starts_with("standard_n")),
             name: resource.name().to_string(),
             resource_group: resource.segment_after("resourceGroups").map(str::to_lowercase),
             size: d.vm_size.clone(),
@@ -162,17 +190,33 @@ pub fn estimate_cost(steps: &[Step], ops: &[ArmOperation], egress: Option<Bytes>
     }
     let ip_rate = rates.public_ip_usd_per_hour.unwrap_or(PUBLIC_IP_USD_PER_HOUR);
     let mut public_ips = Vec::new();
-    for s in steps.iter().filter(|s| s.kind == StepKind::PublicIpCreate && s.outcome == Outcome::Succeeded) {
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::PublicIpCreate && s.outcome == Outcome::Succeeded)
+    {
         let Some(resource) = &s.resource else { continue };
         let (ended, end_basis) = lifetime(s.at, resource, ops, "microsoft.network/publicipaddresses/delete", as_of);
         let h = hours(s.at, ended);
-        public_ips.push(IpCost { name: resource.name().to_string(), created: s.at, ended, end_basis, hours: h, cost: Usd(h * ip_rate) });
+        let cost = Usd(h * ip_rate);
+        public_ips.push(IpCost {
+            name: resource.name().to_string(),
+            cost_display: cost.to_string(),
+            created: s.at,
+            ended,
+            end_basis,
+            hours: h,
+            cost,
+        });
     }
     if !public_ips.is_empty() {
         assumptions.push(Assumption {
             topic: "Public IP rate".into(),
             text: format!("A Standard static public IP costs ${ip_rate:.3} per hour"),
-            source: if rates.public_ip_usd_per_hour.is_some() { "case.toml".into() } else { "Azure list price (UNVERIFIED)".into() },
+            source: if rates.public_ip_usd_per_hour.is_some() {
+                "case.toml".into()
+            } else {
+                "Azure list price (UNVERIFIED)".into()
+            },
         });
     }
     let free = rates.egress_free_gb.unwrap_or(EGRESS_FREE_GB);
@@ -188,14 +232,29 @@ pub fn estimate_cost(steps: &[Step], ops: &[ArmOperation], egress: Option<Bytes>
             source: if rates.egress_usd_per_gb.is_some() { "case.toml".into() } else { "Microsoft Tech Community, Azure routing preference, 2025-09-05 (US rate; other regions UNVERIFIED)".into() },
         });
     }
-    let compute = if vms.iter().all(|v| v.cost.is_some()) { Some(Usd(vms.iter().filter_map(|v| v.cost).map(|c| c.0).sum())) } else { None };
-    let public_ip_total = Usd(public_ips.iter().map(|p| p.cost.0).sum());
+    // Sums start from +0.0: an empty f64 sum is -0.0, which would print as "$-0.00".
+    let compute = if activity_provided && vms.iter().all(|v| v.cost.is_some()) {
+        Some(Usd(vms.iter().filter_map(|v| v.cost).fold(0.0, |a, c| a + c.0)))
+    } else {
+        None
+    };
+    let public_ip_total = Usd(public_ips.iter().fold(0.0, |a, p| a + p.cost.0));
+    // Without the Activity log the attacker's compute is unknown, so the total is too.
     let total = match (compute, egress_cost) {
         (Some(c), Some(e)) => Some(Usd(c.0 + public_ip_total.0 + e.0)),
         (Some(c), None) => Some(Usd(c.0 + public_ip_total.0)),
         _ => None,
     };
-    Cost { vms, public_ips, compute, public_ip_total, egress_bytes: egress, egress: egress_cost, total, assumptions }
+    Cost {
+        vms,
+        public_ips,
+        compute,
+        public_ip_total,
+        egress_bytes: egress,
+        egress: egress_cost,
+        total,
+        assumptions,
+    }
 }
 
 #[cfg(test)]
@@ -205,7 +264,11 @@ mod tests {
     #[test]
     fn seed_vm_rate_times_lifetime_gives_about_340_dollars() {
         // 46 h 18 min of Standard_NC24ads_A100_v4 in Brazil South.
-        let rate = VM_RATES.iter().find(|(s, r, _)| *s == "Standard_NC24ads_A100_v4" && *r == "brazilsouth").map(|r| r.2).unwrap();
+        let rate = VM_RATES
+            .iter()
+            .find(|(s, r, _)| *s == "Standard_NC24ads_A100_v4" && *r == "brazilsouth")
+            .map(|r| r.2)
+            .unwrap();
         let cost = rate * 46.3;
         assert!((cost - 340.12).abs() < 0.01, "{cost}");
     }

@@ -28,13 +28,27 @@ pub struct Detection {
     pub techniques: Vec<String>,
     pub description: String,
     pub kql: String,
+    /// The KQL split into lines, for typesetting (every string reaching a template is
+    /// flattened to one line by the sanitiser).
+    pub kql_lines: Vec<String>,
     /// None when a table the rule needs was not provided.
     pub hits: Option<Vec<Hit>>,
     pub needs: Vec<String>,
 }
 
+impl Detection {
+    fn with_lines(mut self) -> Detection {
+        self.kql_lines = self.kql.lines().map(str::to_string).collect();
+        self
+    }
+}
+
 fn kql_list(items: &[String]) -> String {
-    items.iter().map(|s| format!("\"{}\"", s.replace('"', ""))).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('"', "")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rule 1: a VM created outside the approved regions.
@@ -72,7 +86,9 @@ pub fn vm_unapproved_region(ops: Option<&[ArmOperation]>, env: &Environment) -> 
         ),
         hits,
         needs: vec!["AzureActivity".into()],
+        kql_lines: Vec::new(),
     }
+    .with_lines()
 }
 
 /// Rule 2: key listing followed by account-key access from an address new to the account.
@@ -109,7 +125,9 @@ pub fn key_listing_then_new_ip(hits: Option<&[KeyUseHit]>) -> Detection {
                 .collect()
         }),
         needs: vec!["AzureActivity".into(), "StorageBlobLogs".into()],
+        kql_lines: Vec::new(),
     }
+    .with_lines()
 }
 
 /// Rule 3: one identity touching several resource types in a short window.
@@ -135,5 +153,7 @@ pub fn multi_resource_types(findings: Option<&[LateralFinding]>) -> Detection {
                 .collect()
         }),
         needs: vec!["AzureActivity".into()],
+        kql_lines: Vec::new(),
     }
+    .with_lines()
 }

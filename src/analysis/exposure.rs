@@ -186,9 +186,20 @@ impl<'a> StorageAggregator<'a> {
     /// Takes one request.
     pub fn add(&mut self, r: BlobRequest) {
         if self.is_attacker(&r) {
-            let key = r.request_id.clone().map(|id| format!("{id}|{}|{}", r.operation, r.status_code)).unwrap_or_else(|| {
-                format!("{}|{}|{:?}|{:?}|{}", r.at.0.timestamp_micros(), r.operation, r.blob, r.caller_ip, r.response_bytes.0)
-            });
+            let key = r
+                .request_id
+                .clone()
+                .map(|id| format!("{id}|{}|{}", r.operation, r.status_code))
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}|{}|{:?}|{:?}|{}",
+                        r.at.0.timestamp_micros(),
+                        r.operation,
+                        r.blob,
+                        r.caller_ip,
+                        r.response_bytes.0
+                    )
+                });
             if !self.counted.insert(key) {
                 self.duplicates += 1;
                 return;
@@ -232,7 +243,11 @@ impl<'a> StorageAggregator<'a> {
         let tally = self
             .containers
             .entry((r.account.clone(), container.clone()))
-            .or_insert_with(|| ContainerTally { account: r.account.clone(), container: container.clone(), ..ContainerTally::default() });
+            .or_insert_with(|| ContainerTally {
+                account: r.account.clone(),
+                container: container.clone(),
+                ..ContainerTally::default()
+            });
         tally.first = Some(tally.first.map_or(r.at, |f| f.min(r.at)));
         tally.last = Some(tally.last.map_or(r.at, |l| l.max(r.at)));
         if !ok {
@@ -345,7 +360,7 @@ impl<'a> StorageAggregator<'a> {
                 })
             })
             .collect();
-        key_use_hits.sort_by(|a, b| (a.first_use, a.ip).cmp(&(b.first_use, b.ip)));
+        key_use_hits.sort_by_key(|h| (h.first_use, h.ip));
         StorageFindings {
             requests: self.requests,
             duplicates: self.duplicates,
@@ -388,8 +403,12 @@ fn burst_step(b: &Burst) -> Step {
         ip: b.ips.iter().next().copied(),
         count: b.count,
         bytes: (kind == StepKind::BlobRead).then_some(b.bytes),
+        bytes_human: (kind == StepKind::BlobRead).then(|| b.bytes.human()),
         evidence: b.evidence.clone(),
-        why: format!("from attacker address {}", b.ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")),
+        why: format!(
+            "from attacker address {}",
+            b.ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        ),
         resource: None,
         details: None,
     }
@@ -402,6 +421,8 @@ pub struct ContainerExposure {
     pub container: String,
     pub read_requests: u64,
     pub bytes: Bytes,
+    /// `bytes` in decimal units ("2.3 GB").
+    pub bytes_human: String,
     pub distinct_objects: u64,
     pub listing_requests: u64,
     pub failed_requests: u64,
@@ -426,6 +447,8 @@ pub struct InventoryView {
 pub struct Exposure {
     pub containers: Vec<ContainerExposure>,
     pub bytes: Bytes,
+    /// `bytes` in decimal units ("2.45 GB").
+    pub bytes_human: String,
     pub read_requests: u64,
     pub distinct_objects: u64,
     pub accounts: Vec<String>,
@@ -448,6 +471,7 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
                 container: t.container.clone(),
                 read_requests: t.read_requests,
                 bytes: t.bytes,
+                bytes_human: t.bytes.human(),
                 distinct_objects: t.distinct_objects,
                 listing_requests: t.listing_requests,
                 failed_requests: t.failed_requests,
@@ -476,8 +500,10 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
     let subjects = sum(&|c| c.inventory.as_ref().and_then(|i| i.subjects));
     let mut accounts: Vec<String> = containers.iter().map(|c| c.account.clone()).collect();
     accounts.dedup();
+    let bytes = read.iter().fold(Bytes(0), |a, c| a.saturating_add(c.bytes));
     Exposure {
-        bytes: read.iter().fold(Bytes(0), |a, c| a.saturating_add(c.bytes)),
+        bytes,
+        bytes_human: bytes.human(),
         read_requests: read.iter().map(|c| c.read_requests).sum(),
         distinct_objects: read.iter().map(|c| c.distinct_objects).sum(),
         containers_read: read.iter().map(|c| c.container.clone()).collect(),

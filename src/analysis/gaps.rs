@@ -229,23 +229,55 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
         let verdict = decide(!missing.is_empty(), !present.is_empty(), summary);
         let mut proofs = Vec::new();
         for f in &missing {
-            proofs.push(Proof { basis: "evidence".into(), text: format!("Missing: {}.", f.sentence), evidence: f.evidence.clone() });
+            proofs.push(Proof {
+                basis: "evidence".into(),
+                text: format!("Missing: {}.", f.sentence),
+                evidence: f.evidence.clone(),
+            });
         }
         for r in recs.iter().filter(|r| r.state == RecState::Unhealthy) {
-            let since = r.status_changed.or(r.first_evaluated).map(|t| t.to_string()).unwrap_or_else(|| "an unknown date".into());
+            let since = r
+                .status_changed
+                .or(r.first_evaluated)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "an unknown date".into());
             let text = match (r.relevant, r.timing.as_str()) {
-                (true, "before") => format!("\"{}\" was unhealthy on {} since {since}, before the incident began.", r.name, r.resource),
-                (true, "after") => format!("\"{}\" turned unhealthy on {} only at {since}, after the incident began: not a pre-existing gap.", r.name, r.resource),
-                (true, _) => format!("\"{}\" is unhealthy on {}, but the export gives no date, so it cannot be shown to predate the incident.", r.name, r.resource),
-                (false, _) => format!("\"{}\" is unhealthy on {} (since {since}), a resource the attacker did not use: a posture gap, not the one exploited.", r.name, r.resource),
+                (true, "before") => format!(
+                    "\"{}\" was unhealthy on {} since {since}, before the incident began.",
+                    r.name, r.resource
+                ),
+                (true, "after") => format!(
+                    "\"{}\" turned unhealthy on {} only at {since}, after the incident began: not a pre-existing gap.",
+                    r.name, r.resource
+                ),
+                (true, _) => format!(
+                    "\"{}\" is unhealthy on {}, but the export gives no date, so it cannot be shown to predate the incident.",
+                    r.name, r.resource
+                ),
+                (false, _) => format!(
+                    "\"{}\" is unhealthy on {} (since {since}), a resource the attacker did not use: a posture gap, not the one exploited.",
+                    r.name, r.resource
+                ),
             };
-            proofs.push(Proof { basis: "recommendation".into(), text, evidence: vec![r.evidence.clone()] });
+            proofs.push(Proof {
+                basis: "recommendation".into(),
+                text,
+                evidence: vec![r.evidence.clone()],
+            });
         }
         for f in &present {
-            proofs.push(Proof { basis: "evidence".into(), text: format!("Present: {}.", f.sentence), evidence: f.evidence.clone() });
+            proofs.push(Proof {
+                basis: "evidence".into(),
+                text: format!("Present: {}.", f.sentence),
+                evidence: f.evidence.clone(),
+            });
         }
         for r in recs.iter().filter(|r| r.state == RecState::Healthy && r.relevant) {
-            proofs.push(Proof { basis: "recommendation".into(), text: format!("\"{}\" was healthy on {}.", r.name, r.resource), evidence: vec![r.evidence.clone()] });
+            proofs.push(Proof {
+                basis: "recommendation".into(),
+                text: format!("\"{}\" was healthy on {}.", r.name, r.resource),
+                evidence: vec![r.evidence.clone()],
+            });
         }
         if verdict == Verdict::NotAssessable {
             let why = if c.recommendations.is_empty() {
@@ -257,7 +289,14 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
             } else {
                 "the export does not show it unhealthy before the incident".to_string()
             };
-            proofs.push(Proof { basis: "note".into(), text: format!("{why}, and the evidence proves neither absence nor presence. Settled by: {}", c.settled_by), evidence: Vec::new() });
+            proofs.push(Proof {
+                basis: "note".into(),
+                text: format!(
+                    "{why}, and the evidence proves neither absence nor presence. Settled by: {}",
+                    c.settled_by
+                ),
+                evidence: Vec::new(),
+            });
         }
         let affects: Vec<(StepKind, EffectKind)> = kinds.iter().filter_map(|k| c.effect_on(*k).map(|e| (*k, e.kind))).collect();
         controls.push(ControlAssessment {
@@ -295,7 +334,11 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
                 })
                 .collect();
             list.sort_by_key(|c| (c.effect, c.verdict));
-            StepGap { step: s.id.clone(), kind: s.kind, controls: list }
+            StepGap {
+                step: s.id.clone(),
+                kind: s.kind,
+                controls: list,
+            }
         })
         .collect();
     let covered: Vec<String> = input
@@ -314,7 +357,13 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
                 .collect()
         })
         .unwrap_or_default();
-    Gaps { facts: input.facts, controls, steps, recommendations_provided: input.export.is_some(), unmapped_unhealthy }
+    Gaps {
+        facts: input.facts,
+        controls,
+        steps,
+        recommendations_provided: input.export.is_some(),
+        unmapped_unhealthy,
+    }
 }
 
 #[cfg(test)]

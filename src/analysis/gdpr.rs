@@ -25,8 +25,41 @@ pub struct Factor {
     pub reason: String,
 }
 
+/// One ENISA band with its lower bound and ENISA's description (§3.2).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScaleBand {
+    pub band: Band,
+    pub from: f64,
+    pub description: &'static str,
+}
+
+/// The ENISA scale, printed next to the score.
+pub const SCALE: [ScaleBand; 4] = [
+    ScaleBand {
+        band: Band::Low,
+        from: 0.0,
+        description: "individuals are not affected or may encounter a few inconveniences",
+    },
+    ScaleBand {
+        band: Band::Medium,
+        from: 2.0,
+        description: "significant inconveniences, overcome despite a few difficulties",
+    },
+    ScaleBand {
+        band: Band::High,
+        from: 3.0,
+        description: "significant consequences, overcome albeit with serious difficulties",
+    },
+    ScaleBand {
+        band: Band::VeryHigh,
+        from: 4.0,
+        description: "significant, or even irreversible, consequences",
+    },
+];
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Severity {
+    pub scale: [ScaleBand; 4],
     pub dpc: Factor,
     pub ei: Factor,
     pub cb: Vec<Factor>,
@@ -39,6 +72,8 @@ pub struct Severity {
 /// A deadline in UTC and in the case's zone.
 #[derive(Debug, Clone, Serialize)]
 pub struct Deadline {
+    /// The notification period in hours (Art. 33(1): 72).
+    pub period_hours: i64,
     pub aware_at: Timestamp,
     pub aware_local: String,
     pub deadline: Timestamp,
@@ -127,7 +162,11 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         Source::Provided(exp) => {
             let mut best: Option<Factor> = None;
             for c in exp.containers.iter().filter(|c| c.read_requests > 0) {
-                let Some(asset) = input.inventory.iter().find(|d| d.account == c.account && d.container == c.container) else {
+                let Some(asset) = input
+                    .inventory
+                    .iter()
+                    .find(|d| d.account == c.account && d.container == c.container)
+                else {
                     missing.push(format!("data inventory for {}/{}", c.account, c.container));
                     continue;
                 };
@@ -136,11 +175,26 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
                 }
                 for cat in &asset.categories {
                     let reason = match &cat.reason {
-                        Some(r) => format!("{} in {}/{}: {:?} data, basic score {}, adjusted to {}: {r}", cat.name, c.account, c.container, cat.class, cat.class.basic_score(), cat.score),
-                        None => format!("{} in {}/{}: {:?} data, basic score {}", cat.name, c.account, c.container, cat.class, cat.score),
+                        Some(r) => format!(
+                            "{} in {}/{}: {:?} data, basic score {}, adjusted to {}: {r}",
+                            cat.name,
+                            c.account,
+                            c.container,
+                            cat.class,
+                            cat.class.basic_score(),
+                            cat.score
+                        ),
+                        None => format!(
+                            "{} in {}/{}: {:?} data, basic score {}",
+                            cat.name, c.account, c.container, cat.class, cat.score
+                        ),
                     };
                     if best.as_ref().is_none_or(|b| f64::from(cat.score) > b.score) {
-                        best = Some(Factor { name: "DPC (data processing context)".into(), score: f64::from(cat.score), reason });
+                        best = Some(Factor {
+                            name: "DPC (data processing context)".into(),
+                            score: f64::from(cat.score),
+                            reason,
+                        });
                     }
                 }
             }
@@ -151,7 +205,11 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         }
     };
     let ei = match &g.ease_of_identification {
-        Some((level, reason)) => Some(Factor { name: "EI (ease of identification)".into(), score: level.score(), reason: format!("{}: {reason}", level.name()) }),
+        Some((level, reason)) => Some(Factor {
+            name: "EI (ease of identification)".into(),
+            score: level.score(),
+            reason: format!("{}: {reason}", level.name()),
+        }),
         None => {
             missing.push("ease of identification (gdpr.ease_of_identification in case.toml)".into());
             None
@@ -160,19 +218,59 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
     // CB (ENISA Annex 3): from the evidence unless the controller overrides with a reason.
     let mut cb = Vec::new();
     let evidence_cb = [
-        (CbElement::Confidentiality, "Loss of confidentiality", if input.facts.data_read { 0.5 } else { 0.0 },
-            if input.facts.data_read { "data was downloaded to an attacker-controlled address; the recipients are unknown" } else { "no data reads by the attacker are in the evidence" }),
-        (CbElement::Integrity, "Loss of integrity", if input.facts.data_written { 0.25 } else { 0.0 },
-            if input.facts.data_written { "the attacker wrote to the data store; originals assumed recoverable from backups" } else { "no attacker writes to data are in the evidence" }),
-        (CbElement::Availability, "Loss of availability", if input.facts.data_deleted { 0.25 } else { 0.0 },
-            if input.facts.data_deleted { "the attacker deleted data; temporary unavailability assumed" } else { "no attacker deletions of data are in the evidence" }),
-        (CbElement::Malicious, "Malicious intent", if input.facts.external_attacker { 0.5 } else { 0.0 },
-            if input.facts.external_attacker { "an external attacker acted intentionally (compromised account, alerts fired)" } else { "no evidence of intentional action" }),
+        (
+            CbElement::Confidentiality,
+            "Loss of confidentiality",
+            if input.facts.data_read { 0.5 } else { 0.0 },
+            if input.facts.data_read {
+                "data was downloaded to an attacker-controlled address; the recipients are unknown"
+            } else {
+                "no data reads by the attacker are in the evidence"
+            },
+        ),
+        (
+            CbElement::Integrity,
+            "Loss of integrity",
+            if input.facts.data_written { 0.25 } else { 0.0 },
+            if input.facts.data_written {
+                "the attacker wrote to the data store; originals assumed recoverable from backups"
+            } else {
+                "no attacker writes to data are in the evidence"
+            },
+        ),
+        (
+            CbElement::Availability,
+            "Loss of availability",
+            if input.facts.data_deleted { 0.25 } else { 0.0 },
+            if input.facts.data_deleted {
+                "the attacker deleted data; temporary unavailability assumed"
+            } else {
+                "no attacker deletions of data are in the evidence"
+            },
+        ),
+        (
+            CbElement::Malicious,
+            "Malicious intent",
+            if input.facts.external_attacker { 0.5 } else { 0.0 },
+            if input.facts.external_attacker {
+                "an external attacker acted intentionally (compromised account, alerts fired)"
+            } else {
+                "no evidence of intentional action"
+            },
+        ),
     ];
     for (element, name, score, reason) in evidence_cb {
         match g.circumstances.iter().find(|o| o.element == element) {
-            Some(o) => cb.push(Factor { name: name.into(), score: o.score, reason: format!("{} (set in case.toml; the evidence alone gives {score})", o.reason) }),
-            None => cb.push(Factor { name: name.into(), score, reason: format!("{reason} (from the evidence)") }),
+            Some(o) => cb.push(Factor {
+                name: name.into(),
+                score: o.score,
+                reason: format!("{} (set in case.toml; the evidence alone gives {score})", o.reason),
+            }),
+            None => cb.push(Factor {
+                name: name.into(),
+                score,
+                reason: format!("{reason} (from the evidence)"),
+            }),
         }
     }
     let cb_total: f64 = cb.iter().map(|f| f.score).sum();
@@ -180,6 +278,7 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         (Some(dpc), Some(ei)) if missing.is_empty() => {
             let se = dpc.score * ei.score + cb_total;
             Some(Severity {
+                scale: SCALE,
                 formula: format!("SE = DPC × EI + CB = {} × {} + {} = {}", dpc.score, ei.score, cb_total, se),
                 band: band_of(se),
                 se,
@@ -211,14 +310,24 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
     let duty = |from: Band, art: &str| match &severity {
         Some(s) => Duty {
             required: Some(s.band >= from),
-            reason: format!("severity {} ({}) {} the policy threshold {} for {art}", s.band.name(), s.se, if s.band >= from { "meets" } else { "is below" }, from.name()),
+            reason: format!(
+                "severity {} ({}) {} the policy threshold {} for {art}",
+                s.band.name(),
+                s.se,
+                if s.band >= from { "meets" } else { "is below" },
+                from.name()
+            ),
         },
-        None => Duty { required: None, reason: format!("not decided: severity could not be scored ({} not provided)", missing.join("; ")) },
+        None => Duty {
+            required: None,
+            reason: format!("not decided: severity could not be scored ({} not provided)", missing.join("; ")),
+        },
     };
     let art33 = duty(g.notify_authority_from, "Art. 33");
     let art34 = duty(g.notify_subjects_from, "Art. 34");
     let deadline_t = g.aware_at.plus_seconds(NOTIFICATION_HOURS * 3600);
     let deadline = Deadline {
+        period_hours: NOTIFICATION_HOURS,
         aware_at: g.aware_at,
         aware_local: local(g.aware_at, input.tz),
         deadline: deadline_t,
@@ -258,13 +367,41 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         c.join("; ")
     });
     let fields = vec![
-        NotificationField { article: "33(3)(a)".into(), label: "Nature of the breach".into(), value: Some(input.nature.clone()) },
-        NotificationField { article: "33(3)(a)".into(), label: "Categories of data subjects".into(), value: subject_categories.map(|s| s.join(", ")) },
-        NotificationField { article: "33(3)(a)".into(), label: "Approximate number of data subjects".into(), value: subjects.map(|s| format!("up to {} (inventory of the containers read)", thousands(s))) },
-        NotificationField { article: "33(3)(a)".into(), label: "Categories of personal data records".into(), value: categories.map(|c| c.join(", ")) },
-        NotificationField { article: "33(3)(a)".into(), label: "Approximate number of records".into(), value: records.map(|r| format!("up to {} (inventory of the containers read)", thousands(r))) },
-        NotificationField { article: "33(3)(b)".into(), label: "Data protection officer or contact point".into(), value: g.contact.clone() },
-        NotificationField { article: "33(3)(c)".into(), label: "Likely consequences".into(), value: consequences },
+        NotificationField {
+            article: "33(3)(a)".into(),
+            label: "Nature of the breach".into(),
+            value: Some(input.nature.clone()),
+        },
+        NotificationField {
+            article: "33(3)(a)".into(),
+            label: "Categories of data subjects".into(),
+            value: subject_categories.map(|s| s.join(", ")),
+        },
+        NotificationField {
+            article: "33(3)(a)".into(),
+            label: "Approximate number of data subjects".into(),
+            value: subjects.map(|s| format!("up to {} (inventory of the containers read)", thousands(s))),
+        },
+        NotificationField {
+            article: "33(3)(a)".into(),
+            label: "Categories of personal data records".into(),
+            value: categories.map(|c| c.join(", ")),
+        },
+        NotificationField {
+            article: "33(3)(a)".into(),
+            label: "Approximate number of records".into(),
+            value: records.map(|r| format!("up to {} (inventory of the containers read)", thousands(r))),
+        },
+        NotificationField {
+            article: "33(3)(b)".into(),
+            label: "Data protection officer or contact point".into(),
+            value: g.contact.clone(),
+        },
+        NotificationField {
+            article: "33(3)(c)".into(),
+            label: "Likely consequences".into(),
+            value: consequences,
+        },
         NotificationField {
             article: "33(3)(d)".into(),
             label: "Measures taken or proposed".into(),

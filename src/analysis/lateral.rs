@@ -42,7 +42,10 @@ pub fn find_lateral(ops: &[ArmOperation], in_scope: &dyn Fn(&Upn) -> bool) -> Ve
         list.sort_by_key(|o| o.start);
         let mut best: Option<(usize, usize, usize)> = None; // (types, ops, start index)
         for i in 0..list.len() {
-            let window: Vec<&&ArmOperation> = list[i..].iter().take_while(|o| list[i].start.seconds_until(o.start) <= WINDOW_SECONDS).collect();
+            let window: Vec<&&ArmOperation> = list[i..]
+                .iter()
+                .take_while(|o| list[i].start.seconds_until(o.start) <= WINDOW_SECONDS)
+                .collect();
             let mut types: Vec<String> = Vec::new();
             for o in &window {
                 let t = o.resource_type();

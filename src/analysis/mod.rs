@@ -56,7 +56,11 @@ pub fn prepare(case: &Case, bundle: &Bundle) -> Prepared {
                 .collect()
         })
         .unwrap_or_default();
-    Prepared { scope, operations, key_listings }
+    Prepared {
+        scope,
+        operations,
+        key_listings,
+    }
 }
 
 /// The incident window: first to last attacker step.
@@ -89,7 +93,11 @@ pub struct Analysis {
 }
 
 fn fact(f: Fact, evidence: Vec<crate::error::Location>) -> ProvenFact {
-    ProvenFact { fact: f, sentence: f.sentence().to_string(), evidence }
+    ProvenFact {
+        fact: f,
+        sentence: f.sentence().to_string(),
+        evidence,
+    }
 }
 
 /// Builds the whole analysis.
@@ -139,6 +147,7 @@ pub fn conclude(
                 ip: None,
                 count: l.operations,
                 bytes: None,
+                bytes_human: None,
                 evidence: l.evidence.clone(),
                 why: "one compromised identity touched several resource types within 30 minutes".into(),
                 resource: None,
@@ -151,7 +160,10 @@ pub fn conclude(
         s.id = format!("S{:02}", i + 1);
     }
     excluded.sort_by(|a, b| (a.at, &a.what).cmp(&(b.at, &b.what)));
-    let window = match (all_steps.iter().map(|s| s.at).min(), all_steps.iter().map(|s| s.end.unwrap_or(s.at)).max()) {
+    let window = match (
+        all_steps.iter().map(|s| s.at).min(),
+        all_steps.iter().map(|s| s.end.unwrap_or(s.at)).max(),
+    ) {
         (Some(start), Some(end)) => Some(Window { start, end }),
         _ => None,
     };
@@ -170,20 +182,35 @@ pub fn conclude(
     let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
         .signins
         .provided()
-        .map(|v| v.iter().filter(|s| ok_signins.iter().any(|st| st.evidence[0] == s.origin)).collect())
+        .map(|v| {
+            v.iter()
+                .filter(|s| ok_signins.iter().any(|st| st.evidence[0] == s.origin))
+                .collect()
+        })
         .unwrap_or_default();
-    let ca: Vec<_> = attacker_signins.iter().filter(|s| s.conditional_access == Some(crate::bundle::signins::CaStatus::NotApplied)).map(|s| s.origin.clone()).collect();
+    let ca: Vec<_> = attacker_signins
+        .iter()
+        .filter(|s| s.conditional_access == Some(crate::bundle::signins::CaStatus::NotApplied))
+        .map(|s| s.origin.clone())
+        .collect();
     if !ca.is_empty() {
         facts.push(fact(Fact::SigninCaNotApplied, ca));
     }
-    let sf: Vec<_> = attacker_signins.iter().filter(|s| s.single_factor()).map(|s| s.origin.clone()).collect();
+    let sf: Vec<_> = attacker_signins
+        .iter()
+        .filter(|s| s.single_factor())
+        .map(|s| s.origin.clone())
+        .collect();
     if !sf.is_empty() {
         facts.push(fact(Fact::SigninSingleFactor, sf));
     }
     let ut: Vec<_> = attacker_signins
         .iter()
         .filter(|s| {
-            let country_untrusted = s.country.as_deref().is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
+            let country_untrusted = s
+                .country
+                .as_deref()
+                .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
             let ip_untrusted = s.ip.is_some_and(|ip| !env.trusted_ip_ranges.is_empty() && !env.ip_trusted(&ip));
             country_untrusted || ip_untrusted
         })
@@ -195,7 +222,12 @@ pub fn conclude(
     let region: Vec<_> = all_steps
         .iter()
         .filter(|s| s.phase == steps::Phase::Arm && s.outcome == Outcome::Succeeded)
-        .filter(|s| s.details.as_ref().and_then(|d| d.region.as_ref()).is_some_and(|r| !env.approved_regions.is_empty() && !env.region_approved(r)))
+        .filter(|s| {
+            s.details
+                .as_ref()
+                .and_then(|d| d.region.as_ref())
+                .is_some_and(|r| !env.approved_regions.is_empty() && !env.region_approved(r))
+        })
         .flat_map(|s| s.evidence.iter().take(1).cloned())
         .collect();
     if !region.is_empty() {
@@ -209,7 +241,11 @@ pub fn conclude(
             facts.push(fact(Fact::StorageReachedFromInternet, f.internet_access.clone()));
         }
     }
-    let ra: Vec<_> = all_steps.iter().filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded).map(|s| s.evidence[0].clone()).collect();
+    let ra: Vec<_> = all_steps
+        .iter()
+        .filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded)
+        .map(|s| s.evidence[0].clone())
+        .collect();
     if !ra.is_empty() {
         facts.push(fact(Fact::RoleAssignmentByAttacker, ra));
     }
@@ -219,16 +255,25 @@ pub fn conclude(
             (Fact::AlertDefenderArm, "Defender for Resource Manager"),
             (Fact::AlertIdentityProtection, "Entra ID Protection"),
         ] {
-            let ev: Vec<_> = alerts.iter().filter(|a| a.source_product() == product).map(|a| a.origin.clone()).collect();
+            let ev: Vec<_> = alerts
+                .iter()
+                .filter(|a| a.source_product() == product)
+                .map(|a| a.origin.clone())
+                .collect();
             if !ev.is_empty() {
                 facts.push(fact(f, ev));
             }
         }
     }
     if let Some(w) = window {
-        for (kind, f) in [(SourceKind::Activity, Fact::ActivityLogCoversIncident), (SourceKind::Storage, Fact::StorageLogsCoverIncident)] {
+        for (kind, f) in [
+            (SourceKind::Activity, Fact::ActivityLogCoversIncident),
+            (SourceKind::Storage, Fact::StorageLogsCoverIncident),
+        ] {
             let files: Vec<_> = bundle.files.iter().filter(|r| r.kind == Some(kind)).collect();
-            let covers = files.iter().any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));
+            let covers = files
+                .iter()
+                .any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));
             if covers {
                 facts.push(fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect()));
             }
@@ -238,18 +283,41 @@ pub fn conclude(
     if let Some(f) = storage.provided() {
         for t in &f.containers {
             // The storage account named in the logs; matched by name against resource ids.
-            if let Some(r) = prep.operations.provided().into_iter().flatten().filter_map(|o| o.resource_id.as_ref()).find(|r| r.segment_after("storageAccounts").is_some_and(|n| n.eq_ignore_ascii_case(&t.account))) {
+            if let Some(r) = prep
+                .operations
+                .provided()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.resource_id.as_ref())
+                .find(|r| {
+                    r.segment_after("storageAccounts")
+                        .is_some_and(|n| n.eq_ignore_ascii_case(&t.account))
+                })
+            {
                 let id = r.display.split("/providers/").take(2).collect::<Vec<_>>().join("/providers/");
                 touched.push(crate::types::ResourceId::new(&id));
             }
         }
     }
-    let gaps = gaps::assess_gaps(gaps::GapInput { catalog, steps: &all_steps, facts, export, incident_start: window.map(|w| w.start), touched });
+    let gaps = gaps::assess_gaps(gaps::GapInput {
+        catalog,
+        steps: &all_steps,
+        facts,
+        export,
+        incident_start: window.map(|w| w.start),
+        touched,
+    });
 
     let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
     let egress = exposure.provided().map(|e| e.bytes);
     let ops_slice: &[ArmOperation] = prep.operations.provided().map(|v| v.as_slice()).unwrap_or(&[]);
-    let cost = cost::estimate_cost(&all_steps, ops_slice, egress, &case.rates, case.as_of);
+    let cost = cost::estimate_cost(
+        &all_steps,
+        prep.operations.provided().map(|v| v.as_slice()),
+        egress,
+        &case.rates,
+        case.as_of,
+    );
     let identities: Vec<String> = scope.identities.keys().map(|u| u.to_string()).collect();
     let ips: Vec<String> = scope.ips.keys().map(|i| i.to_string()).collect();
     let response = response::build_response(&all_steps, ops_slice, &case.response, &identities, &ips, case.as_of);
@@ -259,18 +327,29 @@ pub fn conclude(
         let measures: Vec<String> = response
             .actions
             .iter()
-            .map(|a| format!("{} ({})", a.action, match a.status {
-                response::ActionStatus::Done => "done",
-                response::ActionStatus::Reported => "reported done",
-                response::ActionStatus::Partial => "partly done",
-                response::ActionStatus::Outstanding => "proposed",
-            }))
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    a.action,
+                    match a.status {
+                        response::ActionStatus::Done => "done",
+                        response::ActionStatus::Reported => "reported done",
+                        response::ActionStatus::Partial => "partly done",
+                        response::ActionStatus::Outstanding => "proposed",
+                    }
+                )
+            })
             .collect();
         let nature = {
             let mut n = String::from("Confidentiality breach: an external attacker used a compromised Azure administrator account");
             if let Some(e) = exposure.provided() {
                 if e.read_requests > 0 {
-                    n.push_str(&format!(" and stolen storage account keys to download {} ({} objects) from {}", e.bytes, e.distinct_objects, e.containers_read.join(", ")));
+                    n.push_str(&format!(
+                        " and stolen storage account keys to download {} ({} objects) from {}",
+                        e.bytes,
+                        e.distinct_objects,
+                        e.containers_read.join(", ")
+                    ));
                 }
             }
             if let Some(w) = window {
@@ -304,8 +383,17 @@ pub fn conclude(
         detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
     ];
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided());
-    let signins_of_compromised = bundle.signins.as_ref().map(|v| v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect());
-    let operations_of_attacker = prep.operations.as_ref().map(|_| all_steps.iter().filter(|s| s.phase == steps::Phase::Arm && s.kind != StepKind::LateralMovement).map(|s| s.id.clone()).collect());
+    let signins_of_compromised = bundle
+        .signins
+        .as_ref()
+        .map(|v| v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect());
+    let operations_of_attacker = prep.operations.as_ref().map(|_| {
+        all_steps
+            .iter()
+            .filter(|s| s.phase == steps::Phase::Arm && s.kind != StepKind::LateralMovement)
+            .map(|s| s.id.clone())
+            .collect()
+    });
     Analysis {
         window,
         steps: all_steps,

@@ -49,7 +49,9 @@ pub struct Response {
 }
 
 fn done_by<'a>(ops: &'a [ArmOperation], op: &str, after: Timestamp, target: &dyn Fn(&ArmOperation) -> bool) -> Vec<&'a ArmOperation> {
-    ops.iter().filter(|o| o.operation == op && o.outcome == Outcome::Succeeded && o.start >= after && target(o)).collect()
+    ops.iter()
+        .filter(|o| o.operation == op && o.outcome == Outcome::Succeeded && o.start >= after && target(o))
+        .collect()
 }
 
 fn same_or_parent(o: &ArmOperation, s: &Step) -> bool {
@@ -60,7 +62,15 @@ fn same_or_parent(o: &ArmOperation, s: &Step) -> bool {
 }
 
 /// An action derived from the evidence: done when `needed` matching operations were found.
-fn derived(id: &str, priority: u32, action: String, found: Vec<&ArmOperation>, needed: usize, detail_done: String, detail_open: String) -> Action {
+fn derived(
+    id: &str,
+    priority: u32,
+    action: String,
+    found: Vec<&ArmOperation>,
+    needed: usize,
+    detail_done: String,
+    detail_open: String,
+) -> Action {
     let status = if found.len() >= needed {
         ActionStatus::Done
     } else if !found.is_empty() {
@@ -73,25 +83,52 @@ fn derived(id: &str, priority: u32, action: String, found: Vec<&ArmOperation>, n
         priority,
         action,
         status,
-        detail: if status == ActionStatus::Outstanding { detail_open } else { detail_done },
+        detail: if status == ActionStatus::Outstanding {
+            detail_open
+        } else {
+            detail_done
+        },
         at: found.first().map(|o| o.start),
         evidence: found.iter().map(|o| o.events[0].clone()).collect(),
     }
 }
 
-pub fn build_response(steps: &[Step], ops: &[ArmOperation], reported: &[ReportedAction], identities: &[String], ips: &[String], as_of: Timestamp) -> Response {
+pub fn build_response(
+    steps: &[Step],
+    ops: &[ArmOperation],
+    reported: &[ReportedAction],
+    identities: &[String],
+    ips: &[String],
+    as_of: Timestamp,
+) -> Response {
     let mut actions = Vec::new();
     let add = derived;
-    for s in steps.iter().filter(|s| s.kind == StepKind::StorageKeyListing && s.outcome == Outcome::Succeeded) {
-        let account = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_else(|| s.target.clone());
-        let found = done_by(ops, "microsoft.storage/storageaccounts/regeneratekey/action", s.at, &|o| same_or_parent(o, s));
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::StorageKeyListing && s.outcome == Outcome::Succeeded)
+    {
+        let account = s
+            .resource
+            .as_ref()
+            .map(|r| r.name().to_string())
+            .unwrap_or_else(|| s.target.clone());
+        let found = done_by(ops, "microsoft.storage/storageaccounts/regeneratekey/action", s.at, &|o| {
+            same_or_parent(o, s)
+        });
         actions.push(add(
             "rotate-keys",
             1,
-            format!("Rotate both access keys of storage account {account} (listed by the attacker at {})", s.at.hhmm()),
+            format!(
+                "Rotate both access keys of storage account {account} (listed by the attacker at {})",
+                s.at.hhmm()
+            ),
             found.clone(),
             2,
-            format!("{} key regeneration(s) after the listing, first at {}", found.len(), found.first().map(|o| o.start.to_string()).unwrap_or_default()),
+            format!(
+                "{} key regeneration(s) after the listing, first at {}",
+                found.len(),
+                found.first().map(|o| o.start.to_string()).unwrap_or_default()
+            ),
             "No key regeneration after the listing: the stolen keys still work".into(),
         ));
     }
@@ -106,32 +143,85 @@ pub fn build_response(steps: &[Step], ops: &[ArmOperation], reported: &[Reported
             evidence: Vec::new(),
         });
     }
-    for s in steps.iter().filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded) {
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded)
+    {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
         let found = done_by(ops, "microsoft.compute/virtualmachines/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(add("delete-vm", 3, format!("Snapshot the disks of, then delete, attacker VM {name}"), found, 1, "VM deleted".into(), "VM still present".into()));
+        actions.push(add(
+            "delete-vm",
+            3,
+            format!("Snapshot the disks of, then delete, attacker VM {name}"),
+            found,
+            1,
+            "VM deleted".into(),
+            "VM still present".into(),
+        ));
     }
-    for s in steps.iter().filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded) {
-        let found = done_by(ops, "microsoft.authorization/roleassignments/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(add("revert-role-assignment", 4, format!("Remove the role assignment created at {}", s.at.hhmm()), found, 1, "Role assignment removed".into(), "Role assignment still in place".into()));
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded)
+    {
+        let found = done_by(ops, "microsoft.authorization/roleassignments/delete", s.at, &|o| {
+            same_or_parent(o, s)
+        });
+        actions.push(add(
+            "revert-role-assignment",
+            4,
+            format!("Remove the role assignment created at {}", s.at.hhmm()),
+            found,
+            1,
+            "Role assignment removed".into(),
+            "Role assignment still in place".into(),
+        ));
     }
-    for s in steps.iter().filter(|s| s.kind == StepKind::NsgRuleChange && s.outcome == Outcome::Succeeded) {
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::NsgRuleChange && s.outcome == Outcome::Succeeded)
+    {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
-        let found = done_by(ops, "microsoft.network/networksecuritygroups/securityrules/delete", s.at, &|o| same_or_parent(o, s));
-        let found_nsg = done_by(ops, "microsoft.network/networksecuritygroups/delete", s.at, &|o| same_or_parent(o, s));
+        let found = done_by(ops, "microsoft.network/networksecuritygroups/securityrules/delete", s.at, &|o| {
+            same_or_parent(o, s)
+        });
+        let found_nsg = done_by(ops, "microsoft.network/networksecuritygroups/delete", s.at, &|o| {
+            same_or_parent(o, s)
+        });
         let all: Vec<&ArmOperation> = found.into_iter().chain(found_nsg).collect();
-        actions.push(add("revert-nsg", 5, format!("Revert NSG rule {name} written at {}", s.at.hhmm()), all, 1, "Rule or NSG deleted".into(), "Rule still in place".into()));
+        actions.push(add(
+            "revert-nsg",
+            5,
+            format!("Revert NSG rule {name} written at {}", s.at.hhmm()),
+            all,
+            1,
+            "Rule or NSG deleted".into(),
+            "Rule still in place".into(),
+        ));
     }
-    for s in steps.iter().filter(|s| s.kind == StepKind::PublicIpCreate && s.outcome == Outcome::Succeeded) {
+    for s in steps
+        .iter()
+        .filter(|s| s.kind == StepKind::PublicIpCreate && s.outcome == Outcome::Succeeded)
+    {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
         let found = done_by(ops, "microsoft.network/publicipaddresses/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(add("delete-public-ip", 6, format!("Delete public IP {name}"), found, 1, "Public IP deleted".into(), "Public IP still allocated".into()));
+        actions.push(add(
+            "delete-public-ip",
+            6,
+            format!("Delete public IP {name}"),
+            found,
+            1,
+            "Public IP deleted".into(),
+            "Public IP still allocated".into(),
+        ));
     }
     if !ips.is_empty() {
         actions.push(Action {
             id: "block-ips".into(),
             priority: 7,
-            action: format!("Block the attacker addresses {} at Conditional Access and storage firewalls", ips.join(", ")),
+            action: format!(
+                "Block the attacker addresses {} at Conditional Access and storage firewalls",
+                ips.join(", ")
+            ),
             status: ActionStatus::Outstanding,
             detail: "Not visible in the evidence provided".into(),
             at: None,
@@ -153,10 +243,19 @@ pub fn build_response(steps: &[Step], ops: &[ArmOperation], reported: &[Reported
             matched = true;
         }
         if !matched {
-            other_reported.push(format!("{}{}", r.action, r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()));
+            other_reported.push(format!(
+                "{}{}",
+                r.action,
+                r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            ));
         }
     }
-    actions.sort_by_key(|a| (a.status != ActionStatus::Outstanding && a.status != ActionStatus::Partial, a.priority));
+    actions.sort_by_key(|a| {
+        (
+            a.status != ActionStatus::Outstanding && a.status != ActionStatus::Partial,
+            a.priority,
+        )
+    });
 
     let first_attack = steps.iter().map(|s| s.at).min();
     let vm_deleted_without_snapshot = steps.iter().any(|s| s.kind == StepKind::VmCreate)
@@ -188,5 +287,9 @@ pub fn build_response(steps: &[Step], ops: &[ArmOperation], reported: &[Reported
             status: if ops.iter().any(|o| o.operation == "microsoft.compute/virtualmachines/delete") { "Not possible any more: the attacker VM was deleted".into() } else { "Consider before isolation".into() },
         },
     ];
-    Response { actions, other_reported, preservation }
+    Response {
+        actions,
+        other_reported,
+        preservation,
+    }
 }

@@ -130,17 +130,31 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
                 if scope.has_ip(&ip) {
                     scope.saw(s.at);
                     if s.succeeded && !scope.has_identity(&s.upn) {
-                        scope.add_identity(&s.upn, format!("signed in successfully from attacker address {ip} ({})", s.origin.cite()));
+                        scope.add_identity(
+                            &s.upn,
+                            format!("signed in successfully from attacker address {ip} ({})", s.origin.cite()),
+                        );
                     }
                 }
             }
         }
         let start = scope.compromise_start;
         for s in signins {
-            let untrusted_country = s.country.as_deref().is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
+            let untrusted_country = s
+                .country
+                .as_deref()
+                .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
             if let (Some(ip), Some(start)) = (s.ip, start) {
                 if scope.has_identity(&s.upn) && s.at >= start && !trusted(&ip) && untrusted_country && !scope.has_ip(&ip) {
-                    scope.add_ip(ip, format!("used by compromised {} from untrusted country {} after the compromise ({})", s.upn, s.country.as_deref().unwrap_or("?"), s.origin.cite()));
+                    scope.add_ip(
+                        ip,
+                        format!(
+                            "used by compromised {} from untrusted country {} after the compromise ({})",
+                            s.upn,
+                            s.country.as_deref().unwrap_or("?"),
+                            s.origin.cite()
+                        ),
+                    );
                 }
             }
         }
@@ -150,7 +164,13 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
             for e in events {
                 if let (Some(caller), Some(ip)) = (&e.caller, e.caller_ip) {
                     if scope.has_identity(caller) && e.at >= start && !trusted(&ip) && !scope.has_ip(&ip) {
-                        scope.add_ip(ip, format!("management call by compromised {caller} from an untrusted address after the compromise ({})", e.origin.cite()));
+                        scope.add_ip(
+                            ip,
+                            format!(
+                                "management call by compromised {caller} from an untrusted address after the compromise ({})",
+                                e.origin.cite()
+                            ),
+                        );
                     }
                 }
             }

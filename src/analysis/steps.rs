@@ -77,6 +77,8 @@ pub struct Step {
     /// Requests aggregated into this step (1 for a single record).
     pub count: u64,
     pub bytes: Option<Bytes>,
+    /// `bytes` in decimal units, when there are bytes.
+    pub bytes_human: Option<String>,
     /// Records that prove it (the first few of an aggregate).
     pub evidence: Vec<Location>,
     /// Why this is attacker activity.
@@ -305,7 +307,11 @@ pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) ->
             }
             steps.push(Step {
                 id: String::new(),
-                kind: if s.succeeded { StepKind::SigninUntrusted } else { StepKind::SigninFailed },
+                kind: if s.succeeded {
+                    StepKind::SigninUntrusted
+                } else {
+                    StepKind::SigninFailed
+                },
                 phase: Phase::Identity,
                 at: s.at,
                 end: None,
@@ -317,6 +323,7 @@ pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) ->
                 ip: s.ip,
                 count: 1,
                 bytes: None,
+                bytes_human: None,
                 evidence: vec![s.origin.clone()],
                 why: if ip_in {
                     format!("from attacker address {}", s.ip.map(|i| i.to_string()).unwrap_or_default())
@@ -331,14 +338,23 @@ pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) ->
                 let trusted = s.ip.is_some_and(|ip| env.ip_trusted(&ip) || is_internal(&ip))
                     || s.country.as_deref().is_some_and(|c| env.country_trusted(c));
                 if trusted {
-                    format!("compromised identity, but a normal sign-in from trusted {} {}", s.country.as_deref().unwrap_or(""), s.ip.map(|i| i.to_string()).unwrap_or_default())
+                    format!(
+                        "compromised identity, but a normal sign-in from trusted {} {}",
+                        s.country.as_deref().unwrap_or(""),
+                        s.ip.map(|i| i.to_string()).unwrap_or_default()
+                    )
                 } else {
                     "compromised identity, but neither risky nor from an attacker address".into()
                 }
             } else if s.ip.is_some_and(|ip| !env.ip_trusted(&ip) && !is_internal(&ip))
-                && s.country.as_deref().is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c))
+                && s.country
+                    .as_deref()
+                    .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c))
             {
-                format!("untrusted location ({}), but no risk and no link to the attacker", s.country.as_deref().unwrap_or("?"))
+                format!(
+                    "untrusted location ({}), but no risk and no link to the attacker",
+                    s.country.as_deref().unwrap_or("?")
+                )
             } else {
                 "identity and address not in the attacker scope".into()
             };
@@ -376,6 +392,7 @@ pub fn classify_operations(ops: &[ArmOperation], scope: &Scope, env: &Environmen
                 ip: op.caller_ip,
                 count: 1,
                 bytes: None,
+                bytes_human: None,
                 evidence: op.events.clone(),
                 why,
                 resource: op.resource_id.clone(),
@@ -400,11 +417,26 @@ mod tests {
 
     #[test]
     fn operations_map_to_step_kinds() {
-        assert_eq!(kind_of_operation("microsoft.authorization/roleassignments/write"), StepKind::RoleAssignment);
+        assert_eq!(
+            kind_of_operation("microsoft.authorization/roleassignments/write"),
+            StepKind::RoleAssignment
+        );
         assert_eq!(kind_of_operation("microsoft.compute/virtualmachines/write"), StepKind::VmCreate);
-        assert_eq!(kind_of_operation("microsoft.compute/virtualmachines/extensions/write"), StepKind::OtherWrite);
-        assert_eq!(kind_of_operation("microsoft.network/networksecuritygroups/securityrules/write"), StepKind::NsgRuleChange);
-        assert_eq!(kind_of_operation("microsoft.storage/storageaccounts/listkeys/action"), StepKind::StorageKeyListing);
-        assert_eq!(kind_of_operation("microsoft.insights/diagnosticsettings/delete"), StepKind::LoggingTamper);
+        assert_eq!(
+            kind_of_operation("microsoft.compute/virtualmachines/extensions/write"),
+            StepKind::OtherWrite
+        );
+        assert_eq!(
+            kind_of_operation("microsoft.network/networksecuritygroups/securityrules/write"),
+            StepKind::NsgRuleChange
+        );
+        assert_eq!(
+            kind_of_operation("microsoft.storage/storageaccounts/listkeys/action"),
+            StepKind::StorageKeyListing
+        );
+        assert_eq!(
+            kind_of_operation("microsoft.insights/diagnosticsettings/delete"),
+            StepKind::LoggingTamper
+        );
     }
 }

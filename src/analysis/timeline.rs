@@ -12,6 +12,8 @@ use crate::types::{StepKind, Timestamp};
 #[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
     pub at: Timestamp,
+    /// Last record of an aggregated step (a download burst), for drawing its extent.
+    pub end: Option<Timestamp>,
     pub phase: Phase,
     pub action: String,
     pub detail: String,
@@ -26,6 +28,7 @@ pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>) -> Vec<Timeli
         .filter(|s| s.kind != StepKind::LateralMovement)
         .map(|s| TimelineEntry {
             at: s.at,
+            end: s.end,
             phase: s.phase,
             action: s.action.clone(),
             detail: [s.target.clone(), s.detail.clone(), s.outcome.label().to_string()]
@@ -41,6 +44,7 @@ pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>) -> Vec<Timeli
         for a in alerts {
             out.push(TimelineEntry {
                 at: a.at,
+                end: None,
                 phase: Phase::Alert,
                 action: a.name.clone(),
                 detail: [a.severity.clone(), a.tactics.join(", "), a.source_product().to_string()]

@@ -17,12 +17,42 @@ use crate::types::{parse_ip, Region, ResourceId, Timestamp, Upn};
 const WHAT: &str = "activity log";
 
 pub const COLUMNS: &[&str] = &[
-    "timegenerated", "eventtimestamp", "eventsubmissiontimestamp", "operationnamevalue", "operationname",
-    "activitystatusvalue", "activitystatus", "activitysubstatusvalue", "activitysubstatus", "status",
-    "substatus", "caller", "calleripaddress", "httprequest", "correlationid", "operationid", "eventdataid",
-    "resourceid", "_resourceid", "resourcegroup", "resourcegroupname", "subscriptionid", "properties",
-    "properties_d", "authorization", "authorization_d", "categoryvalue", "category", "claims", "claims_d",
-    "event initiated by", "operation name", "time", "resource", "resource group", "correlation id",
+    "timegenerated",
+    "eventtimestamp",
+    "eventsubmissiontimestamp",
+    "operationnamevalue",
+    "operationname",
+    "activitystatusvalue",
+    "activitystatus",
+    "activitysubstatusvalue",
+    "activitysubstatus",
+    "status",
+    "substatus",
+    "caller",
+    "calleripaddress",
+    "httprequest",
+    "correlationid",
+    "operationid",
+    "eventdataid",
+    "resourceid",
+    "_resourceid",
+    "resourcegroup",
+    "resourcegroupname",
+    "subscriptionid",
+    "properties",
+    "properties_d",
+    "authorization",
+    "authorization_d",
+    "categoryvalue",
+    "category",
+    "claims",
+    "claims_d",
+    "event initiated by",
+    "operation name",
+    "time",
+    "resource",
+    "resource group",
+    "correlation id",
 ];
 
 /// The lifecycle state of one Activity log event. Log Analytics writes Start/Accept/Success/
@@ -100,12 +130,47 @@ pub struct ActivityEvent {
 /// Canonical spelling of resource-provider path segments, so that reports show
 /// `virtualMachines/write` whatever case the export used (formats.md Q12).
 const SEGMENTS: &[&str] = &[
-    "Microsoft", "Authorization", "Compute", "Network", "Storage", "Resources", "Insights", "Web", "KeyVault",
-    "roleAssignments", "roleDefinitions", "elevateAccess", "virtualMachines", "extensions", "publicIPAddresses",
-    "networkSecurityGroups", "securityRules", "networkInterfaces", "virtualNetworks", "subnets", "storageAccounts",
-    "listKeys", "regenerateKey", "listAccountSas", "blobServices", "containers", "resourceGroups", "deployments",
-    "diagnosticSettings", "sites", "vaults", "subscriptions", "disks", "snapshots", "runCommand", "locks",
-    "policyAssignments", "write", "delete", "action", "read",
+    "Microsoft",
+    "Authorization",
+    "Compute",
+    "Network",
+    "Storage",
+    "Resources",
+    "Insights",
+    "Web",
+    "KeyVault",
+    "roleAssignments",
+    "roleDefinitions",
+    "elevateAccess",
+    "virtualMachines",
+    "extensions",
+    "publicIPAddresses",
+    "networkSecurityGroups",
+    "securityRules",
+    "networkInterfaces",
+    "virtualNetworks",
+    "subnets",
+    "storageAccounts",
+    "listKeys",
+    "regenerateKey",
+    "listAccountSas",
+    "blobServices",
+    "containers",
+    "resourceGroups",
+    "deployments",
+    "diagnosticSettings",
+    "sites",
+    "vaults",
+    "subscriptions",
+    "disks",
+    "snapshots",
+    "runCommand",
+    "locks",
+    "policyAssignments",
+    "write",
+    "delete",
+    "action",
+    "read",
 ];
 
 /// `MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE` → `Microsoft.Compute/virtualMachines/write`.
@@ -133,12 +198,24 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
     ("delete role assignment", "microsoft.authorization/roleassignments/delete"),
     ("create or update virtual machine", "microsoft.compute/virtualmachines/write"),
     ("delete virtual machine", "microsoft.compute/virtualmachines/delete"),
-    ("create or update virtual machine extension", "microsoft.compute/virtualmachines/extensions/write"),
+    (
+        "create or update virtual machine extension",
+        "microsoft.compute/virtualmachines/extensions/write",
+    ),
     ("create or update public ip address", "microsoft.network/publicipaddresses/write"),
-    ("create or update security rule", "microsoft.network/networksecuritygroups/securityrules/write"),
-    ("create or update network security group", "microsoft.network/networksecuritygroups/write"),
+    (
+        "create or update security rule",
+        "microsoft.network/networksecuritygroups/securityrules/write",
+    ),
+    (
+        "create or update network security group",
+        "microsoft.network/networksecuritygroups/write",
+    ),
     ("list storage account keys", "microsoft.storage/storageaccounts/listkeys/action"),
-    ("regenerate storage account keys", "microsoft.storage/storageaccounts/regeneratekey/action"),
+    (
+        "regenerate storage account keys",
+        "microsoft.storage/storageaccounts/regeneratekey/action",
+    ),
     ("delete diagnostic setting", "microsoft.insights/diagnosticsettings/delete"),
 ];
 
@@ -198,7 +275,12 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         .string(&["operationnamevalue", "operationname.value"])
         .or_else(|| row.string(&["operationname"]).filter(|s| looks_like_operation(s)))
         .or_else(|| authz.as_ref().and_then(|a| json_str(a, "action")))
-        .or_else(|| props.as_ref().and_then(|p| json_str(p, "message")).filter(|s| looks_like_operation(s)))
+        .or_else(|| {
+            props
+                .as_ref()
+                .and_then(|p| json_str(p, "message"))
+                .filter(|s| looks_like_operation(s))
+        })
         .or_else(|| {
             display.as_ref().and_then(|d| {
                 DISPLAY_NAMES
@@ -209,7 +291,12 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         });
     let Some(operation) = operation else {
         let f = row.required(WHAT, &["operationnamevalue", "operationname", "operation name"])?;
-        return Err(row.bad(WHAT, "unknown operation", f, "a resource-provider operation such as Microsoft.Compute/virtualMachines/write"));
+        return Err(row.bad(
+            WHAT,
+            "unknown operation",
+            f,
+            "a resource-provider operation such as Microsoft.Compute/virtualMachines/write",
+        ));
     };
     let status_field = row.required(WHAT, &["activitystatusvalue", "status.value", "activitystatus", "status"])?;
     let status_text = if status_field.value.trim_start().starts_with('{') {
@@ -224,8 +311,17 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
     let caller_ip = row
         .str(&["calleripaddress", "httprequest.clientipaddress"])
         .and_then(parse_ip)
-        .or_else(|| http.as_ref().and_then(|h| json_str(h, "clientIpAddress")).and_then(|s| parse_ip(&s)))
-        .or_else(|| props.as_ref().and_then(|p| json_str(p, "httpRequest.clientIpAddress")).and_then(|s| parse_ip(&s)));
+        .or_else(|| {
+            http.as_ref()
+                .and_then(|h| json_str(h, "clientIpAddress"))
+                .and_then(|s| parse_ip(&s))
+        })
+        .or_else(|| {
+            props
+                .as_ref()
+                .and_then(|p| json_str(p, "httpRequest.clientIpAddress"))
+                .and_then(|s| parse_ip(&s))
+        });
     let resource_id = row
         .string(&["resourceid", "_resourceid", "authorization.scope"])
         .or_else(|| authz.as_ref().and_then(|a| json_str(a, "scope")))
@@ -241,9 +337,11 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         correlation_id: row.string(&["correlationid", "correlation id"]),
         operation_id: row.string(&["operationid"]),
         event_id: row.string(&["eventdataid"]),
-        resource_group: row
-            .string(&["resourcegroup", "resourcegroupname", "resource group"])
-            .or_else(|| resource_id.as_ref().and_then(|r| r.segment_after("resourceGroups").map(str::to_string))),
+        resource_group: row.string(&["resourcegroup", "resourcegroupname", "resource group"]).or_else(|| {
+            resource_id
+                .as_ref()
+                .and_then(|r| r.segment_after("resourceGroups").map(str::to_string))
+        }),
         resource_id,
         category: row.string(&["categoryvalue", "category.value", "category"]),
         details: details_from(props.as_ref()),

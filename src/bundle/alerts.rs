@@ -17,10 +17,29 @@ use crate::types::{parse_ip, Timestamp, Upn};
 const WHAT: &str = "alert export";
 
 pub const COLUMNS: &[&str] = &[
-    "timegenerated", "starttime", "endtime", "alertname", "displayname", "alertdisplayname", "alertseverity",
-    "severity", "alerttype", "productname", "providername", "tactics", "intent", "description", "entities",
-    "resourceid", "azureresourceid", "compromisedentity", "status", "systemalertid", "vendororiginalid",
-    "starttimeutc", "endtimeutc",
+    "timegenerated",
+    "starttime",
+    "endtime",
+    "alertname",
+    "displayname",
+    "alertdisplayname",
+    "alertseverity",
+    "severity",
+    "alerttype",
+    "productname",
+    "providername",
+    "tactics",
+    "intent",
+    "description",
+    "entities",
+    "resourceid",
+    "azureresourceid",
+    "compromisedentity",
+    "status",
+    "systemalertid",
+    "vendororiginalid",
+    "starttimeutc",
+    "endtimeutc",
 ];
 
 /// Entities an alert names, after `$ref` resolution.
@@ -80,7 +99,10 @@ pub fn resolve_refs(v: &Value) -> Value {
         }
         match v {
             Value::Object(m) => {
-                if let Some(id) = m.get("$id").and_then(|i| i.as_str().map(str::to_string).or_else(|| i.as_u64().map(|n| n.to_string()))) {
+                if let Some(id) = m
+                    .get("$id")
+                    .and_then(|i| i.as_str().map(str::to_string).or_else(|| i.as_u64().map(|n| n.to_string())))
+                {
                     ids.entry(id).or_insert_with(|| v.clone());
                 }
                 m.values().for_each(|c| collect(c, ids, depth + 1));
@@ -125,14 +147,17 @@ fn entities_from(v: &Value) -> AlertEntities {
         match node {
             Value::Array(a) => stack.extend(a.iter()),
             Value::Object(m) => {
-                let ty = m.get("Type").or_else(|| m.get("type")).and_then(|t| t.as_str()).unwrap_or("").to_ascii_lowercase();
+                let ty = m
+                    .get("Type")
+                    .or_else(|| m.get("type"))
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
                 match ty.as_str() {
                     "account" => {
-                        let upn = json_str(node, "UPN").or_else(|| {
-                            match (json_str(node, "Name"), json_str(node, "UPNSuffix")) {
-                                (Some(n), Some(s)) => Some(format!("{n}@{s}")),
-                                _ => None,
-                            }
+                        let upn = json_str(node, "UPN").or_else(|| match (json_str(node, "Name"), json_str(node, "UPNSuffix")) {
+                            (Some(n), Some(s)) => Some(format!("{n}@{s}")),
+                            _ => None,
                         });
                         if let Some(u) = upn.map(|u| Upn::new(&u)) {
                             if !e.accounts.contains(&u) {
@@ -171,17 +196,33 @@ pub fn parse_row(row: &Row) -> Result<Alert> {
         Some(t) => t,
         None => row.timestamp(WHAT, &["timegenerated", "starttime"])?,
     };
-    let entities = row.json(WHAT, &["entities", "properties.entities"])?.map(|v| entities_from(&v)).unwrap_or_default();
+    let entities = row
+        .json(WHAT, &["entities", "properties.entities"])?
+        .map(|v| entities_from(&v))
+        .unwrap_or_default();
     let tactics = row
         .string(&["tactics", "intent", "properties.intent"])
-        .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty() && s != "Unknown").collect())
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty() && s != "Unknown")
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Alert {
         at,
         generated,
-        name: row.required(WHAT, &["alertname", "displayname", "alertdisplayname", "properties.alertdisplayname"])?.value.to_string(),
+        name: row
+            .required(
+                WHAT,
+                &["alertname", "displayname", "alertdisplayname", "properties.alertdisplayname"],
+            )?
+            .value
+            .to_string(),
         alert_type: row.string(&["alerttype", "properties.alerttype"]),
-        severity: row.string(&["alertseverity", "severity", "properties.severity"]).unwrap_or_else(|| "Unknown".into()),
+        severity: row
+            .string(&["alertseverity", "severity", "properties.severity"])
+            .unwrap_or_else(|| "Unknown".into()),
         product: row.string(&["productname", "properties.productname"]),
         provider: row.string(&["providername", "properties.providername"]),
         tactics,

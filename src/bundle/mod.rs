@@ -82,8 +82,7 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
-    pub const EXPECTED: &'static str =
-        "signins, activity, storage, alerts, risk-events, recommendations or audit-logs";
+    pub const EXPECTED: &'static str = "signins, activity, storage, alerts, risk-events, recommendations or audit-logs";
 
     pub fn parse(s: &str) -> Option<SourceKind> {
         Some(match s.to_ascii_lowercase().as_str() {
@@ -143,8 +142,7 @@ pub fn detect_kind(columns: &[String]) -> Option<SourceKind> {
     if any(&["riskeventtype"]) && any(&["detecteddatetime", "activitydatetime"]) {
         return Some(SourceKind::RiskEvents);
     }
-    if any(&["alertname", "alertdisplayname", "properties.alertdisplayname"])
-        && any(&["alertseverity", "severity", "properties.severity"])
+    if any(&["alertname", "alertdisplayname", "properties.alertdisplayname"]) && any(&["alertseverity", "severity", "properties.severity"])
     {
         return Some(SourceKind::Alerts);
     }
@@ -229,9 +227,9 @@ pub fn hash_file(path: &Path, what: &str) -> Result<(String, u64)> {
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf).map_err(|e| {
-            Error::from(InputError::new(what, "read error", Location::file(path)).found(&e.to_string()))
-        })?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::from(InputError::new(what, "read error", Location::file(path)).found(&e.to_string())))?;
         if n == 0 {
             break;
         }
@@ -349,25 +347,39 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             let (items, info) = signins::load(path, &mut span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.signins, items, &mut seen.signins, |s| {
-                s.record_id.clone().unwrap_or_else(|| format!("{}|{}|{:?}|{:?}", s.at.rfc3339(), s.upn, s.ip, s.correlation_id))
+                s.record_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{}|{}|{:?}|{:?}", s.at.rfc3339(), s.upn, s.ip, s.correlation_id))
             });
         }
         SourceKind::Activity => {
             let (items, info) = activity::load(path, &mut span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.activity, items, &mut seen.activity, |e| {
-                e.event_id.clone().unwrap_or_else(|| format!("{}|{}|{:?}|{:?}", e.at.0.timestamp_micros(), e.operation, e.status, e.correlation_id))
+                e.event_id.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}|{}|{:?}|{:?}",
+                        e.at.0.timestamp_micros(),
+                        e.operation,
+                        e.status,
+                        e.correlation_id
+                    )
+                })
             });
         }
         SourceKind::Alerts => {
             let (items, info) = alerts::load(path, &mut span)?;
             report.records = info.records;
-            report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name)));
+            report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| {
+                a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
+            });
         }
         SourceKind::RiskEvents => {
             let (items, info) = risk::load(path, &mut span)?;
             report.records = info.records;
-            report.duplicates = push(&mut bundle.risk_events, items, &mut seen.risk, |r| format!("{}|{}|{}|{:?}", r.at.rfc3339(), r.upn, r.risk_type, r.ip));
+            report.duplicates = push(&mut bundle.risk_events, items, &mut seen.risk, |r| {
+                format!("{}|{}|{}|{:?}", r.at.rfc3339(), r.upn, r.risk_type, r.ip)
+            });
         }
         SourceKind::Storage => {
             // Counted when streamed by the analysis.
@@ -404,11 +416,26 @@ mod tests {
 
     #[test]
     fn kinds_are_detected_from_columns() {
-        assert_eq!(detect_kind(&cols("TimeGenerated [UTC],UserPrincipalName,IPAddress,ResultType")), Some(SourceKind::Signins));
-        assert_eq!(detect_kind(&cols("OperationNameValue,Caller,ActivityStatusValue")), Some(SourceKind::Activity));
-        assert_eq!(detect_kind(&cols("TimeGenerated,AccountName,ObjectKey,AuthenticationType")), Some(SourceKind::Storage));
-        assert_eq!(detect_kind(&cols("TimeGenerated,AlertName,AlertSeverity")), Some(SourceKind::Alerts));
+        assert_eq!(
+            detect_kind(&cols("TimeGenerated [UTC],UserPrincipalName,IPAddress,ResultType")),
+            Some(SourceKind::Signins)
+        );
+        assert_eq!(
+            detect_kind(&cols("OperationNameValue,Caller,ActivityStatusValue")),
+            Some(SourceKind::Activity)
+        );
+        assert_eq!(
+            detect_kind(&cols("TimeGenerated,AccountName,ObjectKey,AuthenticationType")),
+            Some(SourceKind::Storage)
+        );
+        assert_eq!(
+            detect_kind(&cols("TimeGenerated,AlertName,AlertSeverity")),
+            Some(SourceKind::Alerts)
+        );
         assert_eq!(detect_kind(&cols("recommendationName,state")), Some(SourceKind::Recommendations));
-        assert_eq!(detect_kind(&cols("StartTime [UTC],EndTime [UTC],IPAddress,disabledAccountLoginAttempts")), None);
+        assert_eq!(
+            detect_kind(&cols("StartTime [UTC],EndTime [UTC],IPAddress,disabledAccountLoginAttempts")),
+            None
+        );
     }
 }

@@ -79,12 +79,15 @@ impl Columns {
             let (key, utc) = normalise_header(h);
             c.original.push(h.trim_start_matches('\u{feff}').to_string());
             c.utc.push(utc);
-            if c.index.contains_key(&key) {
-                if !c.duplicates.contains(&key) {
-                    c.duplicates.push(key);
+            match c.index.entry(key) {
+                std::collections::btree_map::Entry::Occupied(e) => {
+                    if !c.duplicates.contains(e.key()) {
+                        c.duplicates.push(e.key().clone());
+                    }
                 }
-            } else {
-                c.index.insert(key, i);
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
             }
         }
         c
@@ -219,14 +222,10 @@ impl<'a> Row<'a> {
         let f = self.required(what, aliases)?;
         match parse_timestamp(f.value, f.utc) {
             Ok(Some(t)) => Ok(t),
-            Ok(None) => Err(InputError::new(
-                what,
-                "null timestamp",
-                self.location.clone().with_field(f.name),
-            )
-            .found(f.value)
-            .expected("a real date")
-            .into()),
+            Ok(None) => Err(InputError::new(what, "null timestamp", self.location.clone().with_field(f.name))
+                .found(f.value)
+                .expected("a real date")
+                .into()),
             Err(expected) => Err(self.bad(what, "invalid timestamp", f, expected)),
         }
     }
@@ -235,8 +234,7 @@ impl<'a> Row<'a> {
     pub fn opt_timestamp(&self, what: &str, aliases: &[&str]) -> Result<Option<Timestamp>> {
         match self.field(aliases) {
             None => Ok(None),
-            Some(f) => parse_timestamp(f.value, f.utc)
-                .map_err(|expected| self.bad(what, "invalid timestamp", f, expected)),
+            Some(f) => parse_timestamp(f.value, f.utc).map_err(|expected| self.bad(what, "invalid timestamp", f, expected)),
         }
     }
 
@@ -247,10 +245,7 @@ impl<'a> Row<'a> {
             Some(f) => {
                 let t = f.value.trim();
                 // The query API and Excel write integers as floats ("99.0").
-                let parsed = t
-                    .parse::<u64>()
-                    .ok()
-                    .or_else(|| t.strip_suffix(".0").and_then(|s| s.parse().ok()));
+                let parsed = t.parse::<u64>().ok().or_else(|| t.strip_suffix(".0").and_then(|s| s.parse().ok()));
                 parsed
                     .map(Some)
                     .ok_or_else(|| self.bad(what, "invalid number", f, "a whole number of bytes or a code"))
@@ -276,10 +271,7 @@ impl<'a> Row<'a> {
                 location = location.with_path(format!("{sheet}!{}{row}", column_letters(i)));
             }
         }
-        InputError::new(what, reason, location)
-            .found(field.value)
-            .expected(expected)
-            .into()
+        InputError::new(what, reason, location).found(field.value).expected(expected).into()
     }
 }
 
@@ -308,7 +300,11 @@ pub fn open(path: &Path, what: &str) -> Result<Input> {
     })?;
     let mut raw = BufReader::with_capacity(1 << 16, file);
     let gz = raw.fill_buf().map_err(|e| io_error(path, what, e))?.starts_with(&[0x1f, 0x8b]);
-    let inner: Box<dyn Read> = if gz { Box::new(flate2::read::MultiGzDecoder::new(raw)) } else { Box::new(raw) };
+    let inner: Box<dyn Read> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .bom_sniffing(true)
         .strip_bom(true)
@@ -325,7 +321,10 @@ const HEAD_BYTES: usize = 64 * 1024;
 fn open_with_head(path: &Path, what: &str) -> Result<(Vec<u8>, Input)> {
     let mut reader = open(path, what)?;
     let mut head = Vec::with_capacity(HEAD_BYTES);
-    (&mut reader).take(HEAD_BYTES as u64).read_to_end(&mut head).map_err(|e| io_error(path, what, e))?;
+    (&mut reader)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(path, what, e))?;
     let rest: Input = Box::new(BufReader::with_capacity(1 << 16, std::io::Cursor::new(head.clone()).chain(reader)));
     Ok((head, rest))
 }
@@ -338,11 +337,7 @@ fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
 
 /// Sniffs the shape from the first non-whitespace bytes and the file name.
 pub fn sniff_shape(path: &Path, head: &[u8]) -> Shape {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext == "jsonl" || ext == "ndjson" {
         return Shape::JsonLines;
     }
@@ -409,11 +404,7 @@ pub enum Visit {
 
 /// Streams every record of a table file to `visit`. Stops at the first error, which names
 /// the file, line and record.
-pub fn read_table(
-    path: &Path,
-    what: &str,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let (head, reader) = open_with_head(path, what)?;
     match sniff_shape(path, &head) {
         Shape::Csv => read_csv(path, what, reader, visit),
@@ -423,12 +414,7 @@ pub fn read_table(
     }
 }
 
-fn read_csv(
-    path: &Path,
-    what: &str,
-    mut reader: Input,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+fn read_csv(path: &Path, what: &str, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     // PowerShell 5.1's Export-Csv writes a `#TYPE System.Management.Automation...` line
     // before the header (formats.md Q10).
     let mut skipped_lines = 0u64;
@@ -436,9 +422,7 @@ fn read_csv(
         let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
         if head.starts_with(b"#TYPE") {
             let mut line = Vec::new();
-            reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| io_error(path, what, e))?;
+            reader.read_until(b'\n', &mut line).map_err(|e| io_error(path, what, e))?;
             skipped_lines = 1;
         }
     }
@@ -532,10 +516,7 @@ fn csv_error(path: &Path, what: &str, e: csv::Error, skipped: u64) -> Error {
             "wrong number of fields",
             format!("{expected_len} fields like the header, found {len}"),
         ),
-        csv::ErrorKind::Utf8 { err, .. } => (
-            "invalid UTF-8",
-            format!("UTF-8 text (bad byte in field {})", err.field() + 1),
-        ),
+        csv::ErrorKind::Utf8 { err, .. } => ("invalid UTF-8", format!("UTF-8 text (bad byte in field {})", err.field() + 1)),
         _ => ("malformed CSV", "RFC 4180 CSV".to_string()),
     };
     InputError::new(what, reason, loc)
@@ -560,12 +541,7 @@ fn parse_document(path: &Path, what: &str, reader: Input) -> Result<Value> {
     serde_json::from_reader(reader).map_err(|e| json_parse_error(path, what, e))
 }
 
-fn read_la_json(
-    path: &Path,
-    what: &str,
-    reader: Input,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+fn read_la_json(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let doc = parse_document(path, what, reader)?;
     let bad_shape = |p: &str| -> Error {
         InputError::new(what, "unexpected JSON shape", Location::file(path).with_path(p.to_string()))
@@ -650,12 +626,7 @@ fn flatten_into(value: &Value, prefix: &str, out: &mut BTreeMap<String, String>,
     }
 }
 
-fn read_json_records(
-    path: &Path,
-    what: &str,
-    reader: Input,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+fn read_json_records(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let doc = parse_document(path, what, reader)?;
     let (items, base): (Vec<&Value>, &str) = match &doc {
         Value::Array(a) => (a.iter().collect(), ""),
@@ -693,12 +664,7 @@ fn read_json_records(
     Ok(info)
 }
 
-fn read_json_lines(
-    path: &Path,
-    what: &str,
-    reader: Input,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+fn read_json_lines(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let mut info = TableInfo::default();
     let mut line_no = 0u64;
     for line in reader.lines() {
@@ -747,12 +713,7 @@ pub fn column_letters(mut i: usize) -> String {
 
 /// Streams the rows of a worksheet already read into memory (xlsx via calamine). The first
 /// row is the header; errors name the sheet and cell (`Recommendations!D14`).
-pub fn read_sheet(
-    path: &Path,
-    sheet: &str,
-    rows: Vec<Vec<String>>,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+pub fn read_sheet(path: &Path, sheet: &str, rows: Vec<Vec<String>>, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let mut iter = rows.into_iter();
     let header = iter.next().unwrap_or_default();
     let columns = Columns::new(header.iter().map(String::as_str));
@@ -821,9 +782,7 @@ pub fn json_path<'v>(value: &'v Value, path: &str) -> Option<std::borrow::Cow<'v
             _ => None,
         }?;
         current = match next {
-            Cow::Borrowed(Value::String(s)) if s.trim_start().starts_with('{') => {
-                Cow::Owned(unwrap_json_string(Value::String(s.clone())))
-            }
+            Cow::Borrowed(Value::String(s)) if s.trim_start().starts_with('{') => Cow::Owned(unwrap_json_string(Value::String(s.clone()))),
             other => other,
         };
     }
@@ -832,7 +791,9 @@ pub fn json_path<'v>(value: &'v Value, path: &str) -> Option<std::borrow::Cow<'v
 
 /// The string at a dotted JSON path, if it is a non-empty string.
 pub fn json_str(value: &Value, path: &str) -> Option<String> {
-    json_path(value, path).and_then(|v| v.as_str().map(str::to_string)).filter(|s| !s.is_empty())
+    json_path(value, path)
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|s| !s.is_empty())
 }
 
 /// Parses the timestamp forms real exports use (formats.md Q3, Q4, Q9). Returns `Ok(None)`
@@ -880,9 +841,7 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
             return Some(n);
         }
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 /// Reads a whole small file to a string (case.toml, catalog), naming the file on failure.
@@ -907,7 +866,10 @@ mod tests {
     fn log_analytics_headers_normalise() {
         assert_eq!(normalise_header("\u{feff}TimeGenerated [UTC]"), ("timegenerated".into(), true));
         assert_eq!(normalise_header("LocationDetails_dynamic"), ("locationdetails".into(), false));
-        assert_eq!(normalise_header("Autonomous system  number"), ("autonomous system number".into(), false));
+        assert_eq!(
+            normalise_header("Autonomous system  number"),
+            ("autonomous system number".into(), false)
+        );
         assert_eq!(normalise_header("Application ID "), ("application id".into(), false));
     }
 

@@ -14,8 +14,16 @@ use crate::types::{parse_ip, Timestamp, Upn};
 const WHAT: &str = "risk detections";
 
 pub const COLUMNS: &[&str] = &[
-    "activitydatetime", "detecteddatetime", "timegenerated", "userprincipalname", "ipaddress",
-    "riskeventtype", "risklevel", "riskstate", "riskdetail", "source",
+    "activitydatetime",
+    "detecteddatetime",
+    "timegenerated",
+    "userprincipalname",
+    "ipaddress",
+    "riskeventtype",
+    "risklevel",
+    "riskstate",
+    "riskdetail",
+    "source",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,7 +41,10 @@ impl RiskEvent {
     /// Open medium/high risk (not dismissed, remediated or confirmed safe).
     pub fn open_and_serious(&self) -> bool {
         matches!(self.level.as_deref(), Some("high") | Some("medium"))
-            && !matches!(self.state.as_deref(), Some("dismissed") | Some("remediated") | Some("confirmedsafe"))
+            && !matches!(
+                self.state.as_deref(),
+                Some("dismissed") | Some("remediated") | Some("confirmedsafe")
+            )
     }
 }
 

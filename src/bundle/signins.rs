@@ -16,13 +16,44 @@ const WHAT: &str = "sign-in log";
 
 /// Columns this parser reads (normalised names), for the "unknown columns" list.
 pub const COLUMNS: &[&str] = &[
-    "createddatetime", "timegenerated", "date (utc)", "userprincipalname", "username", "userdisplayname",
-    "user", "ipaddress", "ip address", "location", "locationdetails", "appdisplayname", "application",
-    "resourcedisplayname", "resource", "resulttype", "status", "sign-in error code", "resultdescription",
-    "failure reason", "conditionalaccessstatus", "conditional access", "authenticationrequirement",
-    "authentication requirement", "risklevelduringsignin", "risklevelaggregated", "riskstate",
-    "riskeventtypes_v2", "riskeventtypes", "useragent", "user agent", "correlationid", "correlation id",
-    "id", "request id", "isinteractive", "clientappused", "client app",
+    "createddatetime",
+    "timegenerated",
+    "date (utc)",
+    "userprincipalname",
+    "username",
+    "userdisplayname",
+    "user",
+    "ipaddress",
+    "ip address",
+    "location",
+    "locationdetails",
+    "appdisplayname",
+    "application",
+    "resourcedisplayname",
+    "resource",
+    "resulttype",
+    "status",
+    "sign-in error code",
+    "resultdescription",
+    "failure reason",
+    "conditionalaccessstatus",
+    "conditional access",
+    "authenticationrequirement",
+    "authentication requirement",
+    "risklevelduringsignin",
+    "risklevelaggregated",
+    "riskstate",
+    "riskeventtypes_v2",
+    "riskeventtypes",
+    "useragent",
+    "user agent",
+    "correlationid",
+    "correlation id",
+    "id",
+    "request id",
+    "isinteractive",
+    "clientappused",
+    "client app",
 ];
 
 /// Conditional Access outcome of a sign-in.
@@ -159,7 +190,12 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
         None => Vec::new(),
         Some(f) => match records::parse_json_cell(f.value) {
             Ok(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-            _ => f.value.split(',').map(|s| s.trim().trim_matches(['[', ']', '"']).to_string()).filter(|s| !s.is_empty()).collect(),
+            _ => f
+                .value
+                .split(',')
+                .map(|s| s.trim().trim_matches(['[', ']', '"']).to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         },
     };
     Ok(SignIn {

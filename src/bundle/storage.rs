@@ -16,9 +16,26 @@ use crate::types::{parse_ip, Bytes, Timestamp, Upn};
 const WHAT: &str = "storage log";
 
 pub const COLUMNS: &[&str] = &[
-    "timegenerated", "time", "accountname", "operationname", "statuscode", "statustext", "authenticationtype",
-    "authenticationhash", "calleripaddress", "objectkey", "uri", "responsebodysize", "requesterupn",
-    "requesterappid", "requesterobjectid", "useragentheader", "category", "identity", "properties", "correlationid",
+    "timegenerated",
+    "time",
+    "accountname",
+    "operationname",
+    "statuscode",
+    "statustext",
+    "authenticationtype",
+    "authenticationhash",
+    "calleripaddress",
+    "objectkey",
+    "uri",
+    "responsebodysize",
+    "requesterupn",
+    "requesterappid",
+    "requesterobjectid",
+    "useragentheader",
+    "category",
+    "identity",
+    "properties",
+    "correlationid",
 ];
 
 /// How a storage request was authorised (`AuthenticationType`).
@@ -136,7 +153,10 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
         .trim_end_matches(".0")
         .parse::<u16>()
         .map_err(|_| row.bad(WHAT, "invalid status code", status, "an HTTP status code such as 200"))?;
-    let (mut container, mut blob) = row.str(&["objectkey", "properties.objectkey"]).map(split_object_key).unwrap_or((None, None));
+    let (mut container, mut blob) = row
+        .str(&["objectkey", "properties.objectkey"])
+        .map(split_object_key)
+        .unwrap_or((None, None));
     if container.is_none() {
         if let Some(uri) = row.str(&["uri"]) {
             (container, blob) = split_uri(uri);
@@ -151,12 +171,18 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
         account,
         operation: row.string(&["operationname"]).unwrap_or_default(),
         status_code,
-        auth: row.str(&["authenticationtype", "identity.type"]).map(AuthType::parse).unwrap_or(AuthType::Other(String::new())),
+        auth: row
+            .str(&["authenticationtype", "identity.type"])
+            .map(AuthType::parse)
+            .unwrap_or(AuthType::Other(String::new())),
         auth_hash: row.string(&["authenticationhash", "identity.tokenhash"]),
         caller_ip: row.str(&["calleripaddress"]).and_then(parse_ip),
         container,
         blob,
-        response_bytes: Bytes(row.opt_u64(WHAT, &["responsebodysize", "properties.responsebodysize"])?.unwrap_or(0)),
+        response_bytes: Bytes(
+            row.opt_u64(WHAT, &["responsebodysize", "properties.responsebodysize"])?
+                .unwrap_or(0),
+        ),
         requester_upn: row.str(&["requesterupn", "identity.requester.upn"]).map(Upn::new),
         requester_app: row.string(&["requesterappid", "identity.requester.appid"]),
         user_agent: row.string(&["useragentheader", "properties.useragentheader"]),

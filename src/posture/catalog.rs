@@ -160,13 +160,28 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
                 let loc = Location::file(path).with_field("id");
                 if c.id.0 != stem {
-                    problems.push(InputError::new(WHAT, "id does not match file name", loc.clone()).found(&c.id.0).expected(&format!("\"{stem}\"")).into());
+                    problems.push(
+                        InputError::new(WHAT, "id does not match file name", loc.clone())
+                            .found(&c.id.0)
+                            .expected(&format!("\"{stem}\""))
+                            .into(),
+                    );
                 }
                 if c.effects.is_empty() {
-                    problems.push(InputError::new(WHAT, "no effect", loc.clone().with_field("effect")).expected("at least one [[effect]]").into());
+                    problems.push(
+                        InputError::new(WHAT, "no effect", loc.clone().with_field("effect"))
+                            .expected("at least one [[effect]]")
+                            .into(),
+                    );
                 }
-                let expects_missing = c.examples.iter().any(|e| matches!(e.expect, ExpectedVerdict::MissingEvidence | ExpectedVerdict::MissingRecommendation));
-                let expects_other = c.examples.iter().any(|e| matches!(e.expect, ExpectedVerdict::Present | ExpectedVerdict::NotAssessable));
+                let expects_missing = c
+                    .examples
+                    .iter()
+                    .any(|e| matches!(e.expect, ExpectedVerdict::MissingEvidence | ExpectedVerdict::MissingRecommendation));
+                let expects_other = c
+                    .examples
+                    .iter()
+                    .any(|e| matches!(e.expect, ExpectedVerdict::Present | ExpectedVerdict::NotAssessable));
                 if !expects_other || (!expects_missing && (!c.recommendations.is_empty() || !c.evidence.missing_when.is_empty())) {
                     problems.push(
                         InputError::new(WHAT, "examples incomplete", loc.with_field("example"))
@@ -181,7 +196,12 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
                 if let Some(span) = e.span() {
                     loc.line = Some(line_of(text, span.start));
                 }
-                problems.push(InputError::new(WHAT, "invalid control", loc).found(e.message()).expected("the control schema in README.md").into());
+                problems.push(
+                    InputError::new(WHAT, "invalid control", loc)
+                        .found(e.message())
+                        .expected("the control schema in README.md")
+                        .into(),
+                );
             }
         }
     }
@@ -191,15 +211,25 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
     }
     for (p, ids) in &by_priority {
         if ids.len() > 1 {
-            problems.push(InputError::new(WHAT, "duplicate priority", Location::file(Path::new(source)).with_field("priority")).found(&format!("{p} in {}", ids.join(", "))).expected("a unique priority per control").into());
+            problems.push(
+                InputError::new(WHAT, "duplicate priority", Location::file(Path::new(source)).with_field("priority"))
+                    .found(&format!("{p} in {}", ids.join(", ")))
+                    .expected("a unique priority per control")
+                    .into(),
+            );
         }
     }
     Error::collect(problems)?;
     if controls.is_empty() {
-        return Err(InputError::new(WHAT, "no controls", Location::file(Path::new(source))).expected("at least one controls/*.toml").into());
+        return Err(InputError::new(WHAT, "no controls", Location::file(Path::new(source)))
+            .expected("at least one controls/*.toml")
+            .into());
     }
     controls.sort_by_key(|c| c.priority);
-    Ok(Catalog { controls, source: source.to_string() })
+    Ok(Catalog {
+        controls,
+        source: source.to_string(),
+    })
 }
 
 /// Loads the catalog from `dir`, or the embedded one when `dir` is None.
@@ -210,8 +240,13 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
             .map(|(name, bytes)| (PathBuf::from("controls").join(name), String::from_utf8_lossy(bytes).into_owned()))
             .collect(),
         Some(d) => {
-            let rd = std::fs::read_dir(d).map_err(|e| Error::from(InputError::new(WHAT, "cannot read directory", Location::file(d)).found(&e.to_string())))?;
-            let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+            let rd = std::fs::read_dir(d)
+                .map_err(|e| Error::from(InputError::new(WHAT, "cannot read directory", Location::file(d)).found(&e.to_string())))?;
+            let mut paths: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
             paths.sort();
             let mut out = Vec::new();
             for p in paths {
@@ -221,7 +256,10 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
             out
         }
     };
-    let files: Vec<(PathBuf, String)> = files.into_iter().filter(|(p, _)| p.extension().is_some_and(|x| x == "toml")).collect();
+    let files: Vec<(PathBuf, String)> = files
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     parse_catalog(&files, &dir.map(|d| d.display().to_string()).unwrap_or_else(|| "embedded".into()))
 }
 

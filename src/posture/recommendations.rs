@@ -48,13 +48,23 @@ impl Recommendation {
     }
     /// The assessed resource's own name, for tables.
     pub fn resource_name(&self) -> String {
-        self.resource_id.as_ref().map(|r| r.name().to_string()).unwrap_or_else(|| "(no resource)".into())
+        self.resource_id
+            .as_ref()
+            .map(|r| r.name().to_string())
+            .unwrap_or_else(|| "(no resource)".into())
     }
 }
 
 fn is_guid(s: &str) -> bool {
     let s = s.trim();
-    s.len() == 36 && s.chars().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// The GUID after `/assessments/` in an assessment resource id.
@@ -74,7 +84,12 @@ fn parse_row(row: &Row) -> Result<Recommendation> {
         .map(|k| k.to_ascii_lowercase());
     let Some(key) = key else {
         let f = row.required(WHAT, &["recommendationname", "name", "recommendationid"])?;
-        return Err(row.bad(WHAT, "no assessment key", f, "an assessment key GUID (recommendationName) or an id ending in /assessments/<GUID>"));
+        return Err(row.bad(
+            WHAT,
+            "no assessment key",
+            f,
+            "an assessment key GUID (recommendationName) or an id ending in /assessments/<GUID>",
+        ));
     };
     let state_field = row.required(WHAT, &["state", "recommendationstate", "properties.status.code", "status.code"])?;
     let state = match state_field.value.trim().to_ascii_lowercase().as_str() {
@@ -85,11 +100,18 @@ fn parse_row(row: &Row) -> Result<Recommendation> {
         _ => return Err(row.bad(WHAT, "unknown state", state_field, "healthy, unhealthy, notApplicable or removed")),
     };
     let resource_id = row
-        .string(&["resourceid", "assessedresourceid", "properties.resourcedetails.id", "properties.resourcedetails.azureresourceid"])
+        .string(&[
+            "resourceid",
+            "assessedresourceid",
+            "properties.resourcedetails.id",
+            "properties.resourcedetails.azureresourceid",
+        ])
         .or_else(|| {
             id_text.as_deref().and_then(|id| {
                 let lower = id.to_ascii_lowercase();
-                lower.find("/providers/microsoft.security/assessments/").map(|i| id[..i].to_string())
+                lower
+                    .find("/providers/microsoft.security/assessments/")
+                    .map(|i| id[..i].to_string())
             })
         })
         .map(|r| ResourceId::new(&r));
@@ -113,6 +135,8 @@ fn parse_row(row: &Row) -> Result<Recommendation> {
 #[derive(Debug, Clone, Serialize)]
 pub struct RecommendationExport {
     pub path: std::path::PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
     pub records: u64,
     /// Rows superseded by a later row for the same resource and key (continuous export).
     pub superseded: u64,
@@ -145,7 +169,10 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     let total = all.len() as u64;
     let exported_at = all.iter().filter_map(|r| r.observed).max();
     for r in all {
-        let k = (r.resource_id.as_ref().map(|x| x.key().to_string()).unwrap_or_default(), r.key.clone());
+        let k = (
+            r.resource_id.as_ref().map(|x| x.key().to_string()).unwrap_or_default(),
+            r.key.clone(),
+        );
         match latest.get(&k) {
             Some(prev) if prev.observed >= r.observed => {}
             _ => {
@@ -154,8 +181,11 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         }
     }
     let items: Vec<Recommendation> = latest.into_values().collect();
+    let (sha256, bytes) = crate::bundle::hash_file(path, WHAT)?;
     Ok(RecommendationExport {
         path: path.to_path_buf(),
+        sha256,
+        bytes,
         records: total,
         superseded: total - items.len() as u64,
         exported_at,

@@ -28,12 +28,9 @@ pub const KINDS: [(&str, ReportKind); 4] = [
 /// where the bundle sits on disk.
 pub fn relative_paths(v: &mut Value, base: &str) {
     match v {
-        Value::String(s) => {
-            if !base.is_empty() {
-                if let Some(rest) = s.strip_prefix(base) {
-                    *s = rest.trim_start_matches('/').to_string();
-                }
-            }
+        // Whole values (evidence `file`) and citations inside sentences (scope reasons).
+        Value::String(s) if !base.is_empty() && s.contains(base) => {
+            *s = s.replace(&format!("{base}/"), "").replace(base, ".");
         }
         Value::Array(a) => a.iter_mut().for_each(|x| relative_paths(x, base)),
         Value::Object(m) => m.values_mut().for_each(|x| relative_paths(x, base)),
@@ -43,18 +40,29 @@ pub fn relative_paths(v: &mut Value, base: &str) {
 
 /// The model as JSON with bundle-relative paths.
 pub fn model_value(model: &ReportModel, bundle_dir: &Path) -> Result<Value> {
-    let mut v = serde_json::to_value(model).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?;
+    let mut v = serde_json::to_value(model).map_err(|e| Error::Render {
+        report: "model.json".into(),
+        message: e.to_string(),
+    })?;
     relative_paths(&mut v, &bundle_dir.display().to_string());
     Ok(v)
 }
 
+/// Template files as (name, text).
+pub type TemplateFiles = Vec<(String, String)>;
+
 /// Template files: the built-in set, with any file of the same name in `dir` taking its
 /// place. Returns (name, text) and the names that were overridden.
-pub fn load_templates(dir: Option<&Path>) -> Result<(Vec<(String, String)>, Vec<String>)> {
-    let mut files: Vec<(String, String)> = EMBEDDED_TEMPLATES.iter().map(|(n, b)| (n.to_string(), String::from_utf8_lossy(b).into_owned())).collect();
+pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)> {
+    let mut files: Vec<(String, String)> = EMBEDDED_TEMPLATES
+        .iter()
+        .map(|(n, b)| (n.to_string(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
     let mut overridden = Vec::new();
     if let Some(d) = dir {
-        let rd = std::fs::read_dir(d).map_err(|e| Error::from(InputError::new("template directory", "cannot read directory", Location::file(d)).found(&e.to_string())))?;
+        let rd = std::fs::read_dir(d).map_err(|e| {
+            Error::from(InputError::new("template directory", "cannot read directory", Location::file(d)).found(&e.to_string()))
+        })?;
         let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
         paths.sort();
         for p in paths {
@@ -74,22 +82,47 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(Vec<(String, String)>, Vec<
 }
 
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
-pub fn render_reports(model: &ReportModel, kind: ReportKind, out: &Path, templates_dir: Option<&Path>, standard: PdfStandard, bundle_dir: &Path) -> Result<String> {
+pub fn render_reports(
+    model: &ReportModel,
+    kind: ReportKind,
+    out: &Path,
+    templates_dir: Option<&Path>,
+    standard: PdfStandard,
+    bundle_dir: &Path,
+) -> Result<String> {
     let (templates, overridden) = load_templates(templates_dir)?;
     let model_json = model_value(model, bundle_dir)?;
     let model_bytes = {
-        let mut s = serde_json::to_string_pretty(&model_json).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?;
+        let mut s = serde_json::to_string_pretty(&model_json).map_err(|e| Error::Render {
+            report: "model.json".into(),
+            message: e.to_string(),
+        })?;
         s.push('\n');
         s.into_bytes()
     };
     let narrative = narrative::render_narrative(&templates, &model_json)?;
     let mut safe_model = model_json.clone();
     typst::sanitize_value(&mut safe_model);
-    let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render { report: "narrative".into(), message: e.to_string() })?;
+    let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
+        report: "narrative".into(),
+        message: e.to_string(),
+    })?;
     typst::sanitize_value(&mut safe_narrative);
     let data_files = vec![
-        ("model.json".to_string(), serde_json::to_vec(&safe_model).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?),
-        ("narrative.json".to_string(), serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render { report: "narrative".into(), message: e.to_string() })?),
+        (
+            "model.json".to_string(),
+            serde_json::to_vec(&safe_model).map_err(|e| Error::Render {
+                report: "model.json".into(),
+                message: e.to_string(),
+            })?,
+        ),
+        (
+            "narrative.json".to_string(),
+            serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render {
+                report: "narrative".into(),
+                message: e.to_string(),
+            })?,
+        ),
         // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
         ("attachment/model.json".to_string(), model_bytes.clone()),
     ];
@@ -104,8 +137,20 @@ pub fn render_reports(model: &ReportModel, kind: ReportKind, out: &Path, templat
         if kind != ReportKind::All && kind != k {
             continue;
         }
-        let world = typst::CaseWorld::new(&format!("{name}.typ"), &sources, &data_files, model.case.as_of, typst::inputs(matches!(standard, PdfStandard::A3b)))?;
-        let pdf = typst::compile_pdf(&world, &format!("{name}.pdf"), &format!("{}-{name}", model.case.id), model.case.as_of, conformance)?;
+        let world = typst::CaseWorld::new(
+            &format!("{name}.typ"),
+            &sources,
+            &data_files,
+            model.case.as_of,
+            typst::inputs(matches!(standard, PdfStandard::A3b)),
+        )?;
+        let pdf = typst::compile_pdf(
+            &world,
+            &format!("{name}.pdf"),
+            &format!("{}-{name}", model.case.id),
+            model.case.as_of,
+            conformance,
+        )?;
         outputs.push((format!("{name}.pdf"), pdf));
     }
     outputs.push(("model.json".to_string(), model_bytes));
@@ -115,7 +160,11 @@ pub fn render_reports(model: &ReportModel, kind: ReportKind, out: &Path, templat
         summary.push_str(&format!("wrote {}\n", w.display()));
     }
     if !overridden.is_empty() {
-        summary.push_str(&format!("templates taken from {}: {}\n", templates_dir.map(|d| d.display().to_string()).unwrap_or_default(), overridden.join(", ")));
+        summary.push_str(&format!(
+            "templates taken from {}: {}\n",
+            templates_dir.map(|d| d.display().to_string()).unwrap_or_default(),
+            overridden.join(", ")
+        ));
     }
     Ok(summary)
 }

@@ -96,6 +96,8 @@ pub struct ReportModel {
 #[derive(Debug, Clone, Serialize)]
 pub struct RecommendationsInfo {
     pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
     pub rows: u64,
     pub assessments: usize,
     pub exported_at: Option<Timestamp>,
@@ -125,11 +127,23 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let tz = case.timezone;
     let local = |t: Timestamp| analysis::gdpr::local(t, tz);
     let sources: Vec<SourceStatus> = [
-        (SourceKind::Signins, "the identity compromise (how, from where, with which controls) cannot be shown"),
-        (SourceKind::Activity, "management-plane steps, attacker VM cost and lateral movement cannot be shown"),
-        (SourceKind::Storage, "data exposure (bytes, objects, containers) and the GDPR severity cannot be established"),
+        (
+            SourceKind::Signins,
+            "the identity compromise (how, from where, with which controls) cannot be shown",
+        ),
+        (
+            SourceKind::Activity,
+            "management-plane steps, attacker VM cost and lateral movement cannot be shown",
+        ),
+        (
+            SourceKind::Storage,
+            "data exposure (bytes, objects, containers) and the GDPR severity cannot be established",
+        ),
         (SourceKind::Alerts, "detection times and alert entities cannot be shown"),
-        (SourceKind::RiskEvents, "Entra ID Protection risk detections beyond those on sign-ins are not shown"),
+        (
+            SourceKind::RiskEvents,
+            "Entra ID Protection risk detections beyond those on sign-ins are not shown",
+        ),
     ]
     .into_iter()
     .map(|(kind, consequence)| {
@@ -149,18 +163,30 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let np = || NOT_PROVIDED.to_string();
     let data_exfiltrated = exposure.map(|e| e.bytes.human()).unwrap_or_else(np);
     let first = a.window.map(|w| w.start);
-    let detected = run
-        .bundle
-        .alerts
-        .provided()
-        .and_then(|al| al.iter().filter_map(|x| x.generated.or(Some(x.at))).filter(|t| first.is_none_or(|f| *t >= f)).min());
+    let detected = run.bundle.alerts.provided().and_then(|al| {
+        al.iter()
+            .filter_map(|x| x.generated.or(Some(x.at)))
+            .filter(|t| first.is_none_or(|f| *t >= f))
+            .min()
+    });
     let contained = a
         .response
         .actions
         .iter()
         .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported))
         .filter(|x| x.id == "rotate-keys" || x.id == "contain-identity")
-        .filter_map(|x| x.at.map(|t| (t, x.action.clone())))
+        .filter_map(|x| {
+            x.at.map(|t| {
+                (
+                    t,
+                    if x.id == "rotate-keys" {
+                        "storage keys rotated"
+                    } else {
+                        "compromised identity contained"
+                    },
+                )
+            })
+        })
         .min_by_key(|(t, _)| *t);
     let gdpr_status = match &a.gdpr {
         None => "not assessed (no [gdpr] section in case.toml)".to_string(),
@@ -169,8 +195,16 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
                 "Severity {} (SE {}): {}; {}",
                 s.band.name(),
                 trim_decimals(s.se, 2),
-                if a33 { "notify the supervisory authority (Art. 33)" } else { "no Art. 33 notification under the stated policy" },
-                if a34 { "inform data subjects (Art. 34)" } else { "no Art. 34 communication under the stated policy" }
+                if a33 {
+                    "notify the supervisory authority (Art. 33)"
+                } else {
+                    "no Art. 33 notification under the stated policy"
+                },
+                if a34 {
+                    "inform data subjects (Art. 34)"
+                } else {
+                    "no Art. 34 communication under the stated policy"
+                }
             ),
             _ => format!("not scored: {} not provided", g.missing_inputs.join("; ")),
         },
@@ -178,10 +212,24 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let vm_summary = {
         let vms = &a.cost.vms;
         if vms.is_empty() {
-            if a.operations_of_attacker.is_provided() { "none found".to_string() } else { np() }
+            if a.operations_of_attacker.is_provided() {
+                "none found".to_string()
+            } else {
+                np()
+            }
         } else {
             vms.iter()
-                .map(|v| format!("{} ({}, {})", v.name, v.size.as_deref().unwrap_or("size unknown"), v.region.as_ref().map(|r| r.display_name().to_string()).unwrap_or_else(|| "region unknown".into())))
+                .map(|v| {
+                    format!(
+                        "{} ({}, {})",
+                        v.name,
+                        v.size.as_deref().unwrap_or("size unknown"),
+                        v.region
+                            .as_ref()
+                            .map(|r| r.display_name().to_string())
+                            .unwrap_or_else(|| "region unknown".into())
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -190,9 +238,23 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         data_exfiltrated: data_exfiltrated.clone(),
         data_exfiltrated_bytes: exposure.map(|e| e.bytes.0),
         objects: exposure.map(|e| thousands(e.distinct_objects)).unwrap_or_else(np),
-        containers: exposure.map(|e| if e.containers_read.is_empty() { "none".into() } else { e.containers_read.join(", ") }).unwrap_or_else(np),
-        records: exposure.and_then(|e| e.records).map(|r| format!("up to {}", thousands(r))).unwrap_or_else(np),
-        subjects: exposure.and_then(|e| e.subjects).map(|s| format!("up to {}", thousands(s))).unwrap_or_else(np),
+        containers: exposure
+            .map(|e| {
+                if e.containers_read.is_empty() {
+                    "none".into()
+                } else {
+                    e.containers_read.join(", ")
+                }
+            })
+            .unwrap_or_else(np),
+        records: exposure
+            .and_then(|e| e.records)
+            .map(|r| format!("up to {}", thousands(r)))
+            .unwrap_or_else(np),
+        subjects: exposure
+            .and_then(|e| e.subjects)
+            .map(|s| format!("up to {}", thousands(s)))
+            .unwrap_or_else(np),
         attacker_cost: a.cost.total.map(|c| c.to_string()).unwrap_or_else(np),
         compute_cost: match (&a.cost.compute, a.cost.vms.is_empty()) {
             (Some(c), false) => format!("${:.0}", c.0),
@@ -205,15 +267,23 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             _ => np(),
         },
         time_to_contain: match (first, contained) {
-            (Some(f), Some((t, what))) => format!("{} ({})", duration_text(f.seconds_until(t)), what.split(" (").next().unwrap_or(&what)),
+            (Some(f), Some((t, what))) => format!("{} ({what} at {})", duration_text(f.seconds_until(t)), t.hhmm()),
             (Some(_), None) => "not yet contained according to the evidence".into(),
             _ => np(),
         },
         gdpr_status,
         gdpr_deadline: a.gdpr.as_ref().map(|g| g.deadline.deadline.to_string()).unwrap_or_else(np),
         gdpr_deadline_local: a.gdpr.as_ref().map(|g| g.deadline.deadline_local.clone()).unwrap_or_else(np),
-        identity: if a.scope.identities.is_empty() { "none identified".into() } else { a.scope.identities.keys().map(|u| u.to_string()).collect::<Vec<_>>().join(", ") },
-        attacker_ips: if a.scope.ips.is_empty() { "none identified".into() } else { a.scope.ips.keys().map(|i| i.to_string()).collect::<Vec<_>>().join(", ") },
+        identity: if a.scope.identities.is_empty() {
+            "none identified".into()
+        } else {
+            a.scope.identities.keys().map(|u| u.to_string()).collect::<Vec<_>>().join(", ")
+        },
+        attacker_ips: if a.scope.ips.is_empty() {
+            "none identified".into()
+        } else {
+            a.scope.ips.keys().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        },
         vm_summary,
     };
     let done: Vec<String> = a
@@ -234,7 +304,20 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             title: c.title.clone(),
             text: c.improvement.clone(),
             verdict: c.verdict_label.clone(),
-            steps: c.affects.iter().map(|(k, e)| format!("{} ({})", k.label(), serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())).collect(),
+            steps: c
+                .affects
+                .iter()
+                .map(|(k, e)| {
+                    format!(
+                        "{} ({})",
+                        k.label(),
+                        serde_json::to_value(e)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect(),
         })
         .collect();
     for (i, imp) in improvements.iter_mut().enumerate() {
@@ -246,7 +329,11 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             data_quality.push(format!("{}: {w}", f.path.display()));
         }
         if !f.unknown_columns.is_empty() {
-            data_quality.push(format!("{}: {} columns not used by casefile", f.path.display(), f.unknown_columns.len()));
+            data_quality.push(format!(
+                "{}: {} columns not used by casefile",
+                f.path.display(),
+                f.unknown_columns.len()
+            ));
         }
     }
     if let Some(ops) = a.operations_of_attacker.provided() {
@@ -260,6 +347,8 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     }
     let recommendations = run.export.provided().map(|e| RecommendationsInfo {
         file: e.path.display().to_string(),
+        sha256: e.sha256.clone(),
+        bytes: e.bytes,
         rows: e.records,
         assessments: e.items.len(),
         exported_at: e.exported_at,
@@ -269,7 +358,12 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     }
     let step_labels = StepKind::ALL
         .iter()
-        .map(|k| StepLabel { kind: *k, label: k.label().to_string(), technique: k.attack().0.to_string(), technique_name: k.attack().1.to_string() })
+        .map(|k| StepLabel {
+            kind: *k,
+            label: k.label().to_string(),
+            technique: k.attack().0.to_string(),
+            technique_name: k.attack().1.to_string(),
+        })
         .collect();
     let mut evidence = run.bundle.files.clone();
     for f in &mut evidence {
@@ -301,13 +395,17 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         assumptions: a.cost.assumptions.clone(),
         analysis: a.clone(),
         data_quality,
-        units: "Data volumes use decimal units: 1 GB = 1,000,000,000 bytes; 1 MB = 1,000,000 bytes. Times are UTC unless marked local.".into(),
+        units: "Data volumes use decimal units: 1 GB = 1,000,000,000 bytes; 1 MB = 1,000,000 bytes. Times are UTC unless marked local."
+            .into(),
     }
 }
 
 /// Pretty JSON of the model, paths relative to the bundle so output is machine-independent.
 pub fn to_json(model: &ReportModel) -> Result<String> {
-    let mut s = serde_json::to_string_pretty(model).map_err(|e| Error::Render { report: "model.json".into(), message: e.to_string() })?;
+    let mut s = serde_json::to_string_pretty(model).map_err(|e| Error::Render {
+        report: "model.json".into(),
+        message: e.to_string(),
+    })?;
     s.push('\n');
     Ok(s)
 }

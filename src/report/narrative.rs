@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// Renders every `*.hbs` template against the model; returns name (without `.hbs`) → text.
-pub fn render_narrative(templates: &[(String, String)], model: &Value) -> Result<BTreeMap<String, String>> {
+/// Renders every `*.hbs` template against the model; returns name (without `.hbs`) → its
+/// paragraphs (a blank line in the output separates paragraphs).
+pub fn render_narrative(templates: &[(String, String)], model: &Value) -> Result<BTreeMap<String, Vec<String>>> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     // Output goes into JSON strings, never into markup, so no escaping is wanted here.
@@ -19,8 +20,14 @@ pub fn render_narrative(templates: &[(String, String)], model: &Value) -> Result
     let mut out = BTreeMap::new();
     for (name, text) in templates.iter().filter(|(n, _)| n.ends_with(".hbs")) {
         let key = name.trim_end_matches(".hbs").to_string();
-        hb.register_template_string(&key, text).map_err(|e| Error::Render { report: name.clone(), message: e.to_string() })?;
-        let rendered = hb.render(&key, model).map_err(|e| Error::Render { report: name.clone(), message: e.to_string() })?;
+        hb.register_template_string(&key, text).map_err(|e| Error::Render {
+            report: name.clone(),
+            message: e.to_string(),
+        })?;
+        let rendered = hb.render(&key, model).map_err(|e| Error::Render {
+            report: name.clone(),
+            message: e.to_string(),
+        })?;
         // Collapse template indentation and blank lines into flowing paragraphs separated by
         // one blank line.
         let paragraphs: Vec<String> = rendered
@@ -28,7 +35,7 @@ pub fn render_narrative(templates: &[(String, String)], model: &Value) -> Result
             .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|p| !p.is_empty())
             .collect();
-        out.insert(key, paragraphs.join("\n\n"));
+        out.insert(key, paragraphs);
     }
     Ok(out)
 }
@@ -48,6 +55,6 @@ mod tests {
     fn values_are_not_html_escaped() {
         let t = vec![("x.hbs".to_string(), "{{v}}".to_string())];
         let out = render_narrative(&t, &serde_json::json!({"v": "a & <b>"})).unwrap();
-        assert_eq!(out["x"], "a & <b>");
+        assert_eq!(out["x"], vec!["a & <b>".to_string()]);
     }
 }

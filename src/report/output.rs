@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 /// Writes all `(name, bytes)` outputs into `dir` atomically per file. If any temporary write
 /// fails, the temporaries are removed and nothing is renamed.
 pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).map_err(|source| Error::Output { path: dir.to_path_buf(), source })?;
+    fs::create_dir_all(dir).map_err(|source| Error::Output {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
     let cleanup = |temps: &[(PathBuf, PathBuf)]| {
         for (t, _) in temps {
@@ -34,7 +37,10 @@ pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<Pa
     }
     let mut done = Vec::new();
     for (temp, target) in &temps {
-        fs::rename(temp, target).map_err(|source| Error::Output { path: target.clone(), source })?;
+        fs::rename(temp, target).map_err(|source| Error::Output {
+            path: target.clone(),
+            source,
+        })?;
         done.push(target.clone());
     }
     Ok(done)

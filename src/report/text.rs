@@ -48,7 +48,16 @@ pub fn render_text(m: &ReportModel) -> String {
 
     section(&mut out, "Attack steps");
     for s in &a.steps {
-        let _ = writeln!(out, "{} {}  {:<8} {:<46} {:<38} {}", s.id, s.at.hhmm(), s.phase.label(), s.action, s.target, s.outcome.label());
+        let _ = writeln!(
+            out,
+            "{} {}  {:<8} {:<46} {:<38} {}",
+            s.id,
+            s.at.hhmm(),
+            s.phase.label(),
+            s.action,
+            s.target,
+            s.outcome.label()
+        );
     }
 
     section(&mut out, "Cross-product timeline");
@@ -66,7 +75,11 @@ pub fn render_text(m: &ReportModel) -> String {
         }
         Source::Provided(list) => {
             for l in list {
-                let _ = writeln!(out, "{}  types {:?}  count {}  duration {} min", l.caller, l.resource_types, l.operations, l.minutes);
+                let _ = writeln!(
+                    out,
+                    "{}  types {:?}  count {}  duration {} min",
+                    l.caller, l.resource_types, l.operations, l.minutes
+                );
             }
         }
     }
@@ -81,7 +94,13 @@ pub fn render_text(m: &ReportModel) -> String {
                 let _ = writeln!(
                     out,
                     "{}/{:<20} reads {:>5}  {:>10}  objects {:>5}  listings {:>3}  failed {:>3}",
-                    c.account, c.container, c.read_requests, c.bytes.human(), c.distinct_objects, c.listing_requests, c.failed_requests
+                    c.account,
+                    c.container,
+                    c.read_requests,
+                    c.bytes.human(),
+                    c.distinct_objects,
+                    c.listing_requests,
+                    c.failed_requests
                 );
             }
             let _ = writeln!(out, "total {} ({} bytes)", e.bytes.human(), e.bytes.0);
@@ -100,7 +119,10 @@ pub fn render_text(m: &ReportModel) -> String {
             "{} {} {} {:.1} h: {}",
             v.name,
             v.size.as_deref().unwrap_or(NOT_PROVIDED),
-            v.region.as_ref().map(|r| r.display_name().to_string()).unwrap_or_else(|| NOT_PROVIDED.into()),
+            v.region
+                .as_ref()
+                .map(|r| r.display_name().to_string())
+                .unwrap_or_else(|| NOT_PROVIDED.into()),
             v.hours,
             v.arithmetic.as_deref().unwrap_or(NOT_PROVIDED)
         );

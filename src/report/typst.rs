@@ -31,7 +31,10 @@ fn fonts() -> &'static Fonts {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
     FONTS.get_or_init(|| {
         let fonts: Vec<Font> = typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
-        Fonts { book: LazyHash::new(FontBook::from_fonts(&fonts)), fonts }
+        Fonts {
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+        }
     })
 }
 
@@ -93,7 +96,10 @@ pub fn sanitize_value(v: &mut Value) {
 }
 
 fn file_id(path: &str) -> Result<FileId> {
-    let vpath = VirtualPath::new(path).map_err(|e| Error::Render { report: path.into(), message: format!("{e:?}") })?;
+    let vpath = VirtualPath::new(path).map_err(|e| Error::Render {
+        report: path.into(),
+        message: format!("{e:?}"),
+    })?;
     Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
 }
 
@@ -121,11 +127,24 @@ impl CaseWorld {
         }
         let main = file_id(&format!("/{main}"))?;
         if !srcs.contains_key(&main) {
-            return Err(Error::Render { report: main_name(main), message: "template not found".into() });
+            return Err(Error::Render {
+                report: main_name(main),
+                message: "template not found".into(),
+            });
         }
         let t = today.0;
-        let today = Datetime::from_ymd_hms(t.year(), t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8)
-            .ok_or_else(|| Error::Render { report: "date".into(), message: "as-of time out of range".into() })?;
+        let today = Datetime::from_ymd_hms(
+            t.year(),
+            t.month() as u8,
+            t.day() as u8,
+            t.hour() as u8,
+            t.minute() as u8,
+            t.second() as u8,
+        )
+        .ok_or_else(|| Error::Render {
+            report: "date".into(),
+            message: "as-of time out of range".into(),
+        })?;
         Ok(CaseWorld {
             library: LazyHash::new(Library::builder().with_inputs(inputs).build()),
             main,
@@ -154,7 +173,10 @@ impl World for CaseWorld {
         if let VirtualRoot::Package(p) = id.root() {
             return Err(FileError::Package(PackageError::NotFound(p.clone())));
         }
-        self.sources.get(&id).cloned().ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
+        self.sources
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
     }
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if let VirtualRoot::Package(p) = id.root() {
@@ -163,7 +185,10 @@ impl World for CaseWorld {
         if let Some(s) = self.sources.get(&id) {
             return Ok(Bytes::from_string(s.clone()));
         }
-        self.files.get(&id).cloned().ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
+        self.files
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| FileError::NotFound(id.vpath().get_without_slash().into()))
     }
     fn font(&self, index: usize) -> Option<Font> {
         fonts().fonts.get(index).cloned()
@@ -183,10 +208,24 @@ pub enum Conformance {
 
 /// Compiles the world's main template to PDF bytes.
 pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
-    let fail = |msgs: Vec<String>| Error::Render { report: report.to_string(), message: msgs.join("; ") };
+    let fail = |msgs: Vec<String>| Error::Render {
+        report: report.to_string(),
+        message: msgs.join("; "),
+    };
     let warned = typst::compile::<PagedDocument>(world);
     let doc = warned.output.map_err(|diags| {
-        fail(diags.iter().map(|d| format!("{}{}", d.message, d.hints.iter().map(|h| format!(" (hint: {})", h.v)).collect::<String>())).collect())
+        fail(
+            diags
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}{}",
+                        d.message,
+                        d.hints.iter().map(|h| format!(" (hint: {})", h.v)).collect::<String>()
+                    )
+                })
+                .collect(),
+        )
     })?;
     let standards = match conformance {
         Conformance::A2b => vec![PdfStandard::A_2b],
@@ -195,8 +234,15 @@ pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timest
     };
     let standards = PdfStandards::new(&standards).map_err(|e| fail(vec![e.message().to_string()]))?;
     let t = created.0;
-    let dt = Datetime::from_ymd_hms(t.year(), t.month() as u8, t.day() as u8, t.hour() as u8, t.minute() as u8, t.second() as u8)
-        .ok_or_else(|| fail(vec!["creation time out of range".into()]))?;
+    let dt = Datetime::from_ymd_hms(
+        t.year(),
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+    .ok_or_else(|| fail(vec!["creation time out of range".into()]))?;
     let options = PdfOptions {
         ident: typst::foundations::Smart::Custom(ident.to_string()),
         creator: typst::foundations::Smart::Custom(Some(format!("casefile {}", env!("CARGO_PKG_VERSION")))),
