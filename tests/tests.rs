@@ -10,4 +10,5 @@ mod hostile;
 mod pdf;
 mod public;
 mod regression;
+mod shapes;
 mod util;

@@ -1,0 +1,232 @@
+//! The same evidence in other export shapes gives the same analysis: the Northgate sample's
+//! Log Analytics exports are converted here to UTF-16 CSV (Windows PowerShell), Microsoft
+//! Graph `auditLogs/signIns` JSON, `az monitor activity-log list` JSON, gzip, and raw storage
+//! resource-log JSON Lines; the model must match the original in everything but where each
+//! record sits in its file.
+
+use std::path::Path;
+
+use casefile::bundle::records::parse_timestamp;
+use serde_json::{json, Map, Value};
+
+use crate::util::{copy_sample, model_json, sample};
+
+fn rows(path: &Path) -> Vec<Map<String, Value>> {
+    let mut rdr = csv::ReaderBuilder::new().from_path(path).unwrap();
+    let headers: Vec<String> = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').replace(" [UTC]", ""))
+        .collect();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(|v| Value::String(v.to_string())))
+                .collect()
+        })
+        .collect()
+}
+
+fn s<'a>(r: &'a Map<String, Value>, k: &str) -> &'a str {
+    r.get(k).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+fn iso(la: &str) -> String {
+    parse_timestamp(la, true)
+        .unwrap()
+        .unwrap()
+        .0
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parsed(r: &Map<String, Value>, k: &str) -> Value {
+    serde_json::from_str(s(r, k)).unwrap_or(Value::Null)
+}
+
+/// Graph `signIn` objects in a `value` page.
+fn signins_as_graph(csv: &Path) -> Value {
+    let value: Vec<Value> = rows(csv)
+        .iter()
+        .map(|r| {
+            let loc = parsed(r, "LocationDetails");
+            json!({
+                "id": s(r, "Id"), "createdDateTime": iso(s(r, "CreatedDateTime")), "userDisplayName": s(r, "UserDisplayName"),
+                "userPrincipalName": s(r, "UserPrincipalName"), "ipAddress": s(r, "IPAddress"), "appDisplayName": s(r, "AppDisplayName"),
+                "resourceDisplayName": s(r, "ResourceDisplayName"), "correlationId": s(r, "CorrelationId"),
+                "conditionalAccessStatus": s(r, "ConditionalAccessStatus"), "authenticationRequirement": s(r, "AuthenticationRequirement"),
+                "riskLevelDuringSignIn": s(r, "RiskLevelDuringSignIn"), "riskLevelAggregated": s(r, "RiskLevelAggregated"),
+                "riskState": s(r, "RiskState"), "riskEventTypes_v2": parsed(r, "RiskEventTypes_V2"), "userAgent": s(r, "UserAgent"),
+                "clientAppUsed": s(r, "ClientAppUsed"),
+                "status": {"errorCode": s(r, "ResultType").parse::<i64>().unwrap(), "failureReason": s(r, "ResultDescription")},
+                "location": {"city": loc["city"], "state": loc["state"], "countryOrRegion": loc["countryOrRegion"]},
+            })
+        })
+        .collect();
+    json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns", "value": value})
+}
+
+/// `az monitor activity-log list` EventData objects.
+fn activity_as_az(csv: &Path) -> Value {
+    let events: Vec<Value> = rows(csv)
+        .iter()
+        .map(|r| {
+            let authz = parsed(r, "Authorization_d");
+            let status = match s(r, "ActivityStatusValue") {
+                "Start" => "Started",
+                "Success" => "Succeeded",
+                "Failure" => "Failed",
+                other => other,
+            };
+            let mut e = json!({
+                "eventTimestamp": iso(s(r, "TimeGenerated")), "caller": s(r, "Caller"), "correlationId": s(r, "CorrelationId"),
+                "eventDataId": s(r, "EventDataId"), "operationId": s(r, "OperationId"), "resourceId": s(r, "ResourceId"),
+                "resourceGroupName": s(r, "ResourceGroup"), "category": {"value": s(r, "CategoryValue")},
+                "operationName": {"value": authz["action"], "localizedValue": s(r, "OperationName")},
+                "status": {"value": status, "localizedValue": status}, "subStatus": {"value": s(r, "ActivitySubstatusValue")},
+                "authorization": authz, "properties": parsed(r, "Properties_d"),
+            });
+            if !s(r, "CallerIpAddress").is_empty() {
+                e["httpRequest"] = json!({"clientIpAddress": s(r, "CallerIpAddress")});
+            }
+            e
+        })
+        .collect();
+    Value::Array(events)
+}
+
+/// Raw StorageRead/StorageWrite resource-log records, one per line.
+fn storage_as_jsonl(csv: &Path) -> String {
+    let mut out = String::new();
+    for r in rows(csv) {
+        let mut identity = json!({"type": s(&r, "AuthenticationType"), "tokenHash": s(&r, "AuthenticationHash")});
+        if !s(&r, "RequesterAppId").is_empty() || !s(&r, "RequesterUpn").is_empty() {
+            identity["requester"] =
+                json!({"appId": s(&r, "RequesterAppId"), "upn": s(&r, "RequesterUpn"), "objectId": s(&r, "RequesterObjectId")});
+        }
+        let rec = json!({
+            "time": iso(s(&r, "TimeGenerated")), "resourceId": s(&r, "_ResourceId"), "category": s(&r, "Category"),
+            "operationName": s(&r, "OperationName"), "statusCode": s(&r, "StatusCode").parse::<u64>().unwrap(),
+            "statusText": s(&r, "StatusText"), "callerIpAddress": s(&r, "CallerIpAddress"), "correlationId": s(&r, "CorrelationId"),
+            "identity": identity, "uri": s(&r, "Uri"), "location": s(&r, "Location"),
+            "properties": {"accountName": s(&r, "AccountName"), "objectKey": s(&r, "ObjectKey"), "userAgentHeader": s(&r, "UserAgentHeader"),
+                "responseBodySize": s(&r, "ResponseBodySize").parse::<u64>().unwrap_or(0), "serviceType": "blob"},
+        });
+        out.push_str(&rec.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// Drops where records sit (file, line, JSON path), which legitimately differs by shape.
+fn normalise(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for k in ["evidence", "origin", "example", "events", "file", "line", "record", "path"] {
+                m.remove(k);
+            }
+            m.values_mut().for_each(normalise);
+        }
+        Value::Array(a) => a.iter_mut().for_each(normalise),
+        Value::String(s) => {
+            // Citations inside sentences: "(evidence/signins.csv:123)".
+            while let Some(i) = s.find("(evidence/") {
+                let end = s[i..].find(')').map(|j| i + j + 1).unwrap_or(s.len());
+                s.replace_range(i..end, "(…)");
+            }
+        }
+        _ => {}
+    }
+}
+
+fn comparable(bundle: &Path) -> Value {
+    let m = model_json(bundle);
+    let mut v = json!({"figures": m["figures"], "analysis": m["analysis"], "improvements": m["improvements"], "done": m["done"]});
+    normalise(&mut v);
+    v
+}
+
+fn set_evidence(dir: &Path, from: &str, to: &str) {
+    let case = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    assert!(case.contains(from));
+    std::fs::write(dir.join("case.toml"), case.replace(from, to)).unwrap();
+}
+
+#[test]
+fn northgate_in_other_export_shapes_gives_the_same_analysis() {
+    let expected = comparable(&sample());
+    let dir = copy_sample("shapes");
+    let ev = dir.join("evidence");
+    std::fs::write(
+        ev.join("signins.json"),
+        serde_json::to_vec_pretty(&signins_as_graph(&ev.join("signins.csv"))).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        ev.join("activity.json"),
+        serde_json::to_vec_pretty(&activity_as_az(&ev.join("activity.csv"))).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(ev.join("storage.jsonl"), storage_as_jsonl(&ev.join("storage.csv"))).unwrap();
+    set_evidence(&dir, "evidence/signins.csv", "evidence/signins.json");
+    set_evidence(&dir, "evidence/activity.csv", "evidence/activity.json");
+    set_evidence(&dir, "evidence/storage.csv", "evidence/storage.jsonl");
+    let got = comparable(&dir);
+    assert_eq!(got["figures"], expected["figures"]);
+    assert_eq!(got["analysis"]["steps"], expected["analysis"]["steps"]);
+    assert_eq!(got, expected, "Graph / az / raw JSON Lines shapes changed the analysis");
+}
+
+#[test]
+fn utf16_powershell_csv_and_gzip_give_the_same_analysis() {
+    let expected = comparable(&sample());
+    let dir = copy_sample("shapes-utf16");
+    let ev = dir.join("evidence");
+    // Windows PowerShell 5.1 `>` writes UTF-16 LE with a BOM.
+    let text = std::fs::read_to_string(ev.join("signins.csv")).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in text.trim_start_matches('\u{feff}').encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    std::fs::write(ev.join("signins.csv"), utf16).unwrap();
+    // Big-endian too, for the activity log.
+    let text = std::fs::read_to_string(ev.join("activity.csv")).unwrap();
+    let mut be = vec![0xFE, 0xFF];
+    for unit in text.trim_start_matches('\u{feff}').encode_utf16() {
+        be.extend_from_slice(&unit.to_be_bytes());
+    }
+    std::fs::write(ev.join("activity.csv"), be).unwrap();
+    let storage = std::fs::read(ev.join("storage.csv")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &storage).unwrap();
+    std::fs::write(ev.join("storage.csv.gz"), gz.finish().unwrap()).unwrap();
+    set_evidence(&dir, "evidence/storage.csv\"", "evidence/storage.csv.gz\"");
+    assert_eq!(comparable(&dir), expected);
+}
+
+#[test]
+fn overlapping_exports_count_each_record_once() {
+    let expected = comparable(&sample());
+    let dir = copy_sample("shapes-overlap");
+    let ev = dir.join("evidence");
+    // The same storage log twice (once as CSV, once as raw JSON Lines) and sign-ins twice.
+    std::fs::write(ev.join("storage.jsonl"), storage_as_jsonl(&ev.join("storage.csv"))).unwrap();
+    std::fs::write(
+        ev.join("signins.json"),
+        serde_json::to_vec(&signins_as_graph(&ev.join("signins.csv"))).unwrap(),
+    )
+    .unwrap();
+    let mut case = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    case.push_str("\n[[evidence]]\npath = \"evidence/storage.jsonl\"\n\n[[evidence]]\npath = \"evidence/signins.json\"\n");
+    std::fs::write(dir.join("case.toml"), case).unwrap();
+    let got = comparable(&dir);
+    assert_eq!(got["figures"], expected["figures"], "bytes must never be double-counted");
+    assert_eq!(got["analysis"]["exposure"], expected["analysis"]["exposure"]);
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let out = crate::util::stdout(&o);
+    assert!(out.contains("885 duplicate records dropped"), "{out}");
+    assert!(out.contains("10 duplicate records dropped"), "{out}");
+}
