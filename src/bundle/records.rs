@@ -11,6 +11,7 @@
 //! with the number of rows. JSON documents are parsed whole (API pages are bounded by the
 //! service); JSON Lines are streamed line by line.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -116,6 +117,8 @@ pub struct Row<'a> {
     location: Location,
     /// Worksheet name and 1-based sheet row, for `Sheet!D14` cell references.
     sheet: Option<(&'a str, u64)>,
+    /// The file's day/month order, decided once per file.
+    order: &'a Cell<DateOrder>,
 }
 
 enum RowInner<'a> {
@@ -220,13 +223,20 @@ impl<'a> Row<'a> {
     /// A required timestamp.
     pub fn timestamp(&self, what: &str, aliases: &[&str]) -> Result<Timestamp> {
         let f = self.required(what, aliases)?;
-        match parse_timestamp(f.value, f.utc) {
+        match parse_timestamp_in(f.value, f.utc, self.order) {
             Ok(Some(t)) => Ok(t),
             Ok(None) => Err(InputError::new(what, "null timestamp", self.location.clone().with_field(f.name))
                 .found(f.value)
                 .expected("a real date")
                 .into()),
-            Err(expected) => Err(self.bad(what, "invalid timestamp", f, expected)),
+            Err(expected) => {
+                let reason = if expected == AMBIGUOUS {
+                    "ambiguous day/month order"
+                } else {
+                    "invalid timestamp"
+                };
+                Err(self.bad(what, reason, f, expected))
+            }
         }
     }
 
@@ -406,15 +416,22 @@ pub enum Visit {
 /// the file, line and record.
 pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let (head, reader) = open_with_head(path, what)?;
+    let order = Cell::new(decide_date_order(&String::from_utf8_lossy(&head)));
     match sniff_shape(path, &head) {
-        Shape::Csv => read_csv(path, what, reader, visit),
-        Shape::LogAnalyticsJson => read_la_json(path, what, reader, visit),
-        Shape::JsonRecords => read_json_records(path, what, reader, visit),
-        Shape::JsonLines => read_json_lines(path, what, reader, visit),
+        Shape::Csv => read_csv(path, what, reader, &order, visit),
+        Shape::LogAnalyticsJson => read_la_json(path, what, reader, &order, visit),
+        Shape::JsonRecords => read_json_records(path, what, reader, &order, visit),
+        Shape::JsonLines => read_json_lines(path, what, reader, &order, visit),
     }
 }
 
-fn read_csv(path: &Path, what: &str, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+fn read_csv(
+    path: &Path,
+    what: &str,
+    mut reader: Input,
+    order: &Cell<DateOrder>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
     // PowerShell 5.1's Export-Csv writes a `#TYPE System.Management.Automation...` line
     // before the header (formats.md Q10).
     let mut skipped_lines = 0u64;
@@ -472,6 +489,7 @@ fn read_csv(path: &Path, what: &str, mut reader: Input, visit: &mut dyn FnMut(&R
             },
             location: Location::record(path, line, rec),
             sheet: None,
+            order,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -541,7 +559,13 @@ fn parse_document(path: &Path, what: &str, reader: Input) -> Result<Value> {
     serde_json::from_reader(reader).map_err(|e| json_parse_error(path, what, e))
 }
 
-fn read_la_json(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+fn read_la_json(
+    path: &Path,
+    what: &str,
+    reader: Input,
+    order: &Cell<DateOrder>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
     let doc = parse_document(path, what, reader)?;
     let bad_shape = |p: &str| -> Error {
         InputError::new(what, "unexpected JSON shape", Location::file(path).with_path(p.to_string()))
@@ -581,6 +605,7 @@ fn read_la_json(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&R
             inner: RowInner::Map(&map),
             location: Location::file(path).with_path(format!("tables[0].rows[{i}]")),
             sheet: None,
+            order,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -626,7 +651,13 @@ fn flatten_into(value: &Value, prefix: &str, out: &mut BTreeMap<String, String>,
     }
 }
 
-fn read_json_records(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+fn read_json_records(
+    path: &Path,
+    what: &str,
+    reader: Input,
+    order: &Cell<DateOrder>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
     let doc = parse_document(path, what, reader)?;
     let (items, base): (Vec<&Value>, &str) = match &doc {
         Value::Array(a) => (a.iter().collect(), ""),
@@ -656,6 +687,7 @@ fn read_json_records(path: &Path, what: &str, reader: Input, visit: &mut dyn FnM
             inner: RowInner::Map(&map),
             location: Location::file(path).with_path(p),
             sheet: None,
+            order,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -664,7 +696,13 @@ fn read_json_records(path: &Path, what: &str, reader: Input, visit: &mut dyn FnM
     Ok(info)
 }
 
-fn read_json_lines(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+fn read_json_lines(
+    path: &Path,
+    what: &str,
+    reader: Input,
+    order: &Cell<DateOrder>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
     let mut info = TableInfo::default();
     let mut line_no = 0u64;
     for line in reader.lines() {
@@ -689,6 +727,7 @@ fn read_json_lines(path: &Path, what: &str, reader: Input, visit: &mut dyn FnMut
             inner: RowInner::Map(&map),
             location: Location::record(path, line_no, info.records),
             sheet: None,
+            order,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -714,6 +753,7 @@ pub fn column_letters(mut i: usize) -> String {
 /// Streams the rows of a worksheet already read into memory (xlsx via calamine). The first
 /// row is the header; errors name the sheet and cell (`Recommendations!D14`).
 pub fn read_sheet(path: &Path, sheet: &str, rows: Vec<Vec<String>>, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    let order = Cell::new(DateOrder::Unknown);
     let mut iter = rows.into_iter();
     let header = iter.next().unwrap_or_default();
     let columns = Columns::new(header.iter().map(String::as_str));
@@ -736,6 +776,7 @@ pub fn read_sheet(path: &Path, sheet: &str, rows: Vec<Vec<String>>, visit: &mut 
             },
             location: Location::file(path).with_path(format!("{sheet}!A{sheet_row}")),
             sheet: Some((sheet, sheet_row)),
+            order: &order,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -823,6 +864,79 @@ pub fn parse_timestamp(raw: &str, utc: bool) -> std::result::Result<Option<Times
     }
 }
 
+/// Day/month order of numeric dates such as `05/01/2024` in one file (formats.md Q11). It is
+/// decided once per file from the first date that settles it, never guessed per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    Unknown,
+    DayFirst,
+    MonthFirst,
+}
+
+/// The message for a date whose order the file has not settled.
+pub const AMBIGUOUS: &str = "a file whose dates settle day/month order (every numeric date so far has day and month of 12 or less); re-export with ISO 8601 timestamps such as 2024-03-05T10:00:00Z";
+
+/// Splits `21/03/2024 03:12:40` or `21.03.2024 03:12` into (first, second, year, time).
+/// Returns None for anything else, including en-US values with AM/PM (month first, parsed
+/// elsewhere).
+fn split_numeric_date(s: &str) -> Option<(u32, u32, i32, &str)> {
+    let s = s.trim();
+    if s.ends_with("AM") || s.ends_with("PM") {
+        return None;
+    }
+    let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, ""));
+    let date = date.trim_end_matches(',');
+    let parts: Vec<&str> = date.split(['/', '.', '-']).collect();
+    if parts.len() != 3 || parts[2].len() != 4 || parts[0].len() > 2 || parts[1].len() > 2 {
+        return None;
+    }
+    Some((parts[0].parse().ok()?, parts[1].parse().ok()?, parts[2].parse().ok()?, time.trim()))
+}
+
+/// The order settled by the numeric dates in a sample of a file's text, if any.
+pub fn decide_date_order(sample: &str) -> DateOrder {
+    for token in sample.split([',', ';', '\t', '"', '\n']) {
+        if let Some((a, b, _, _)) = split_numeric_date(token) {
+            if a > 12 && b <= 12 {
+                return DateOrder::DayFirst;
+            }
+            if b > 12 && a <= 12 {
+                return DateOrder::MonthFirst;
+            }
+        }
+    }
+    DateOrder::Unknown
+}
+
+/// [`parse_timestamp`], plus numeric day/month dates in the order the file settles.
+pub fn parse_timestamp_in(raw: &str, utc: bool, order: &Cell<DateOrder>) -> std::result::Result<Option<Timestamp>, &'static str> {
+    let first = parse_timestamp(raw, utc);
+    if first.is_ok() {
+        return first;
+    }
+    let Some((a, b, year, time)) = split_numeric_date(raw) else {
+        return first;
+    };
+    let current = match order.get() {
+        DateOrder::Unknown if a > 12 => DateOrder::DayFirst,
+        DateOrder::Unknown if b > 12 => DateOrder::MonthFirst,
+        DateOrder::Unknown => return Err(AMBIGUOUS),
+        known => known,
+    };
+    order.set(current);
+    let (day, month) = if current == DateOrder::DayFirst { (a, b) } else { (b, a) };
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or("a real calendar date")?;
+    let time = ["%H:%M:%S%.f", "%H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveTime::parse_from_str(time, f).ok())
+        .or_else(|| time.is_empty().then(chrono::NaiveTime::default))
+        .ok_or("a time such as 03:12:40")?;
+    if !utc {
+        return Err("a timestamp with a zone (Z or +00:00); this column does not say it is UTC");
+    }
+    Ok(Some(Timestamp(Utc.from_utc_datetime(&date.and_time(time)))))
+}
+
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     // en-US Log Analytics display: "3/21/2024, 3:12:40.221 AM" (month first, 12-hour clock).
     const FORMATS: &[&str] = &[
@@ -895,6 +1009,26 @@ mod tests {
         assert!(parse_timestamp("2024-03-21T03:12:40", false).is_err());
         assert!(parse_timestamp("2024-03-21T03:12:40", true).is_ok());
         assert!(parse_timestamp("21/03/2024 03:12", true).is_err());
+    }
+
+    #[test]
+    fn day_first_files_are_decided_once_and_ambiguity_is_reported() {
+        let order = Cell::new(decide_date_order("x,21/03/2024 03:12:40,y"));
+        assert_eq!(order.get(), DateOrder::DayFirst);
+        let t = parse_timestamp_in("05/01/2024 10:00", true, &order).unwrap().unwrap();
+        assert_eq!(t.rfc3339(), "2024-01-05T10:00:00Z");
+        let us = Cell::new(decide_date_order("1/30/2024 10:00"));
+        assert_eq!(
+            parse_timestamp_in("05/01/2024 10:00", true, &us).unwrap().unwrap().rfc3339(),
+            "2024-05-01T10:00:00Z"
+        );
+        let unknown = Cell::new(DateOrder::Unknown);
+        assert_eq!(parse_timestamp_in("05/01/2024 10:00", true, &unknown), Err(AMBIGUOUS));
+        assert_eq!(
+            parse_timestamp_in("21.03.2024 03:12", true, &unknown).unwrap().unwrap().rfc3339(),
+            "2024-03-21T03:12:00Z"
+        );
+        assert_eq!(unknown.get(), DateOrder::DayFirst);
     }
 
     #[test]
