@@ -206,6 +206,9 @@ pub struct Case {
     pub response: Vec<ReportedAction>,
     pub evidence: Vec<EvidenceFile>,
     pub recommendations: Option<PathBuf>,
+    /// SHA-256 and size of case.toml itself, recorded with the evidence inventory.
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// What the organisation considers normal.
@@ -406,7 +409,11 @@ pub struct EvidenceFile {
 pub fn load_case(dir: &Path) -> Result<Case> {
     let file = dir.join("case.toml");
     let text = read_text(&file, WHAT)?;
-    parse_case(&text, dir, &file)
+    let mut case = parse_case(&text, dir, &file)?;
+    let (sha256, bytes) = crate::bundle::hash_file(&file, WHAT)?;
+    case.sha256 = sha256;
+    case.bytes = bytes;
+    Ok(case)
 }
 
 /// 1-based line of a byte offset.
@@ -738,6 +745,8 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         response,
         evidence,
         recommendations,
+        sha256: String::new(),
+        bytes: text.len() as u64,
     })
 }
 

@@ -94,8 +94,16 @@ fn technical_report_carries_every_phase_of_the_seed() {
     }
     // The evidence inventory prints every input's SHA-256.
     let model: serde_json::Value = serde_json::from_slice(&std::fs::read(rendered().join("model.json")).unwrap()).unwrap();
-    for f in model["evidence"].as_array().unwrap() {
-        let hash = f["sha256"].as_str().unwrap();
+    let mut hashes: Vec<&str> = model["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["sha256"].as_str().unwrap())
+        .collect();
+    hashes.push(model["case"]["file_sha256"].as_str().unwrap());
+    hashes.push(model["recommendations"]["sha256"].as_str().unwrap());
+    for hash in hashes {
+        assert_eq!(hash.len(), 64);
         assert!(has(&text, hash), "technical.pdf lacks hash {hash}");
     }
 }
@@ -137,6 +145,49 @@ fn pdfs_are_pdf_a_with_metadata() {
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("pdfaid:part"), "no PDF/A identification");
     assert!(text.contains("Compromised Azure administrator account"), "no title metadata");
+}
+
+#[test]
+fn pdf_a3b_attaches_the_model_and_ua1_declares_itself() {
+    let a3 = temp_dir("pdf-a3b");
+    let o = run(&[
+        "report",
+        sample().to_str().unwrap(),
+        "--out",
+        a3.to_str().unwrap(),
+        "--kind",
+        "executive",
+        "--pdf-standard",
+        "a3b",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(a3.join("executive.pdf")).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("<pdfaid:part>3</pdfaid:part>") || text.contains("pdfaid:part=\"3\""),
+        "not PDF/A-3"
+    );
+    assert!(
+        text.contains("/EmbeddedFiles") && text.contains("model.json"),
+        "model.json not attached"
+    );
+    let ua = temp_dir("pdf-ua1");
+    let o = run(&[
+        "report",
+        sample().to_str().unwrap(),
+        "--out",
+        ua.to_str().unwrap(),
+        "--kind",
+        "gdpr",
+        "--pdf-standard",
+        "ua1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&std::fs::read(ua.join("gdpr.pdf")).unwrap()).into_owned();
+    assert!(text.contains("pdfuaid:part"), "not PDF/UA");
+    // The default (PDF/A-2b) attaches nothing.
+    let default = String::from_utf8_lossy(&std::fs::read(rendered().join("executive.pdf")).unwrap()).into_owned();
+    assert!(!default.contains("/EmbeddedFiles"));
 }
 
 #[test]

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod formats;
 mod golden;
 mod hostile;
 mod pdf;

@@ -170,7 +170,11 @@ pub fn detect_kind(columns: &[String]) -> Option<SourceKind> {
 /// What a file's columns cannot tell, said once per file so reports can qualify their
 /// findings (the portal's Activity-log CSV, for one, has no caller IP, region or request body).
 fn missing_capabilities(kind: SourceKind, columns: &[String]) -> Vec<String> {
-    let has = |names: &[&str]| names.iter().any(|n| columns.iter().any(|c| c == n || c.starts_with(&format!("{n}."))));
+    let has = |names: &[&str]| {
+        names
+            .iter()
+            .any(|n| columns.iter().any(|c| c == n || c.starts_with(&format!("{n}."))))
+    };
     let mut out = Vec::new();
     let mut lacks = |present: bool, what: &str| {
         if !present {
@@ -179,18 +183,42 @@ fn missing_capabilities(kind: SourceKind, columns: &[String]) -> Vec<String> {
     };
     match kind {
         SourceKind::Signins => {
-            lacks(has(&["conditionalaccessstatus", "conditional access"]), "Conditional Access status: CA gaps cannot be proven from this file");
-            lacks(has(&["risklevelduringsignin", "risklevelaggregated", "riskstate"]), "risk columns: risky sign-ins cannot be recognised from this file");
-            lacks(has(&["authenticationrequirement", "authentication requirement"]), "authentication requirement: single-factor sign-ins cannot be shown");
+            lacks(
+                has(&["conditionalaccessstatus", "conditional access"]),
+                "Conditional Access status: CA gaps cannot be proven from this file",
+            );
+            lacks(
+                has(&["risklevelduringsignin", "risklevelaggregated", "riskstate"]),
+                "risk columns: risky sign-ins cannot be recognised from this file",
+            );
+            lacks(
+                has(&["authenticationrequirement", "authentication requirement"]),
+                "authentication requirement: single-factor sign-ins cannot be shown",
+            );
         }
         SourceKind::Activity => {
-            lacks(has(&["calleripaddress", "httprequest"]), "caller IP address: operations are attributed by caller only");
-            lacks(has(&["properties", "properties_d"]), "request or response bodies: regions and VM sizes (and so VM cost) are unknown");
-            lacks(has(&["resourceid", "_resourceid", "authorization", "authorization_d"]), "resource ids: affected resources are named only by group and name");
+            lacks(
+                has(&["calleripaddress", "httprequest"]),
+                "caller IP address: operations are attributed by caller only",
+            );
+            lacks(
+                has(&["properties", "properties_d"]),
+                "request or response bodies: regions and VM sizes (and so VM cost) are unknown",
+            );
+            lacks(
+                has(&["resourceid", "_resourceid", "authorization", "authorization_d"]),
+                "resource ids: affected resources are named only by group and name",
+            );
         }
         SourceKind::Storage => {
-            lacks(has(&["authenticationtype", "identity"]), "authentication type: account-key use cannot be shown");
-            lacks(has(&["responsebodysize", "properties"]), "response sizes: bytes read cannot be counted");
+            lacks(
+                has(&["authenticationtype", "identity"]),
+                "authentication type: account-key use cannot be shown",
+            );
+            lacks(
+                has(&["responsebodysize", "properties"]),
+                "response sizes: bytes read cannot be counted",
+            );
         }
         _ => {}
     }

@@ -29,6 +29,9 @@ pub struct CaseInfo {
     pub prepared_by: Option<String>,
     /// Optional analyst-written summary from case.toml.
     pub summary: Option<String>,
+    /// SHA-256 and size of case.toml, listed with the evidence inventory.
+    pub file_sha256: String,
+    pub file_bytes: u64,
 }
 
 /// One evidence source and whether it was provided.
@@ -384,6 +387,8 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             as_of_local: local(case.as_of),
             prepared_by: case.prepared_by.clone(),
             summary: case.summary.clone(),
+            file_sha256: case.sha256.clone(),
+            file_bytes: case.bytes,
         },
         sources,
         evidence,
