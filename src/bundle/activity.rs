@@ -217,6 +217,29 @@ const DISPLAY_NAMES: &[(&str, &str)] = &[
         "microsoft.storage/storageaccounts/regeneratekey/action",
     ),
     ("delete diagnostic setting", "microsoft.insights/diagnosticsettings/delete"),
+    ("create or update network interface", "microsoft.network/networkinterfaces/write"),
+    ("delete network interface", "microsoft.network/networkinterfaces/delete"),
+    ("delete public ip address", "microsoft.network/publicipaddresses/delete"),
+    (
+        "delete security rule",
+        "microsoft.network/networksecuritygroups/securityrules/delete",
+    ),
+    ("delete network security group", "microsoft.network/networksecuritygroups/delete"),
+    ("create or update storage account", "microsoft.storage/storageaccounts/write"),
+    (
+        "create or update resource group",
+        "microsoft.resources/subscriptions/resourcegroups/write",
+    ),
+    ("delete resource group", "microsoft.resources/subscriptions/resourcegroups/delete"),
+    ("create deployment", "microsoft.resources/deployments/write"),
+    ("create or update diagnostic setting", "microsoft.insights/diagnosticsettings/write"),
+    (
+        "returns storage account sas token",
+        "microsoft.storage/storageaccounts/listaccountsas/action",
+    ),
+    ("create or update disk", "microsoft.compute/disks/write"),
+    ("create or update snapshot", "microsoft.compute/snapshots/write"),
+    ("create management lock", "microsoft.authorization/locks/write"),
 ];
 
 fn looks_like_operation(s: &str) -> bool {
@@ -324,6 +347,10 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         });
     let resource_id = row
         .string(&["resourceid", "_resourceid", "authorization.scope"])
+        .or_else(|| {
+            row.string(&["resource"])
+                .filter(|r| r.to_ascii_lowercase().starts_with("/subscriptions/"))
+        })
         .or_else(|| authz.as_ref().and_then(|a| json_str(a, "scope")))
         .map(|r| ResourceId::new(&r));
     Ok(ActivityEvent {

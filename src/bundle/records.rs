@@ -786,10 +786,72 @@ pub fn read_sheet(path: &Path, sheet: &str, rows: Vec<Vec<String>>, visit: &mut 
 }
 
 /// Parses a cell holding JSON. Exports nest JSON in strings (`Properties_d.responseBody`), so
-/// a JSON string whose content is itself an object or array is parsed once more.
+/// a JSON string whose content is itself an object or array is parsed once more. Windows
+/// PowerShell's `Export-Csv` writes nested objects as `@{key=value; …}`; that notation is
+/// read too.
 pub fn parse_json_cell(text: &str) -> std::result::Result<Value, serde_json::Error> {
-    let v: Value = serde_json::from_str(text.trim())?;
+    let t = text.trim();
+    if t.starts_with("@{") {
+        if let Some(v) = parse_ps_hashtable(t) {
+            return Ok(v);
+        }
+    }
+    let v: Value = serde_json::from_str(t)?;
     Ok(unwrap_json_string(v))
+}
+
+/// Reads PowerShell's `@{a=1; b=@{c=x}; d=}` text form of an object into JSON. Values stay
+/// strings (PowerShell does not quote them); an empty value is null. Returns None when the
+/// text is not in that form.
+pub fn parse_ps_hashtable(text: &str) -> Option<Value> {
+    fn object(chars: &[char], pos: &mut usize, depth: usize) -> Option<Value> {
+        if depth > 32 || chars.get(*pos) != Some(&'@') || chars.get(*pos + 1) != Some(&'{') {
+            return None;
+        }
+        *pos += 2;
+        let mut map = serde_json::Map::new();
+        loop {
+            while chars.get(*pos).is_some_and(|c| *c == ' ' || *c == ';') {
+                *pos += 1;
+            }
+            match chars.get(*pos) {
+                Some('}') => {
+                    *pos += 1;
+                    return Some(Value::Object(map));
+                }
+                None => return None,
+                _ => {}
+            }
+            let key_start = *pos;
+            while chars.get(*pos).is_some_and(|c| *c != '=' && *c != '}' && *c != ';') {
+                *pos += 1;
+            }
+            if chars.get(*pos) != Some(&'=') {
+                return None;
+            }
+            let key: String = chars[key_start..*pos].iter().collect::<String>().trim().to_string();
+            *pos += 1;
+            let value = if chars.get(*pos) == Some(&'@') && chars.get(*pos + 1) == Some(&'{') {
+                object(chars, pos, depth + 1)?
+            } else {
+                let start = *pos;
+                while chars.get(*pos).is_some_and(|c| *c != ';' && *c != '}') {
+                    *pos += 1;
+                }
+                let v: String = chars[start..*pos].iter().collect::<String>().trim().to_string();
+                if v.is_empty() {
+                    Value::Null
+                } else {
+                    Value::String(v)
+                }
+            };
+            map.insert(key, value);
+        }
+    }
+    let chars: Vec<char> = text.trim().chars().collect();
+    let mut pos = 0;
+    let v = object(&chars, &mut pos, 0)?;
+    (pos == chars.len()).then_some(v)
 }
 
 /// If `v` is a string holding a JSON object/array, returns the parsed inner value.
@@ -1042,6 +1104,17 @@ mod tests {
             json_str(&v, "responseBody.properties.hardwareProfile.vmSize").as_deref(),
             Some("NC24")
         );
+    }
+
+    #[test]
+    fn powershell_object_notation_reads_as_json() {
+        let v =
+            parse_json_cell("@{city=Amsterdam; state=Noord-Holland; countryOrRegion=NL; geoCoordinates=@{altitude=; latitude=52.3676}}")
+                .unwrap();
+        assert_eq!(json_str(&v, "countryOrRegion").as_deref(), Some("NL"));
+        assert_eq!(json_str(&v, "geoCoordinates.latitude").as_deref(), Some("52.3676"));
+        assert!(json_path(&v, "geoCoordinates.altitude").is_some_and(|a| a.is_null()));
+        assert!(parse_ps_hashtable("@{unterminated=1").is_none());
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
     }
     if country.is_none() {
         if let Some(loc) = row.string(&["location"]) {
-            if loc.starts_with('{') {
+            if loc.starts_with('{') || loc.starts_with("@{") {
                 let v = row.json(WHAT, &["location"])?;
                 country = v.as_ref().and_then(|d| json_str(d, "countryOrRegion"));
                 city = city.or_else(|| v.as_ref().and_then(|d| json_str(d, "city")));
@@ -162,19 +162,22 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
             }
         }
     }
-    let result_code = row.string(&["resulttype", "status.errorcode", "sign-in error code"]);
-    let status_text = row.string(&["status"]).filter(|s| !s.starts_with('{'));
+    // `Status` is a dynamic object in Log Analytics and Graph, "Success"/"Failure" text in the
+    // portal download, and `@{errorCode=0; …}` in a PowerShell export.
+    let status_obj = match row.string(&["status"]) {
+        Some(t) if t.starts_with('{') || t.starts_with("@{") => row.json(WHAT, &["status"])?,
+        _ => None,
+    };
+    let result_code = row.string(&["resulttype", "status.errorcode", "sign-in error code"]).or_else(|| {
+        status_obj
+            .as_ref()
+            .and_then(|s| records::json_path(s, "errorCode").map(|c| c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string())))
+    });
+    let status_text = row.string(&["status"]).filter(|s| !s.starts_with('{') && !s.starts_with("@{"));
     let succeeded = match (&result_code, &status_text) {
         (Some(code), _) => code == "0",
         (None, Some(s)) => s.eq_ignore_ascii_case("success"),
-        (None, None) => {
-            let status = row.json(WHAT, &["status"])?;
-            status
-                .as_ref()
-                .and_then(|s| records::json_path(s, "errorCode").and_then(|c| c.as_i64()))
-                .map(|c| c == 0)
-                .unwrap_or(false)
-        }
+        (None, None) => false,
     };
     let conditional_access = match lower(row.string(&["conditionalaccessstatus", "conditional access"])).as_deref() {
         None => None,
@@ -188,6 +191,8 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
     };
     let risk_events = match row.field(&["riskeventtypes_v2", "riskeventtypes"]) {
         None => Vec::new(),
+        // PowerShell's Export-Csv writes an array as its type name: the content is lost.
+        Some(f) if f.value.trim() == "System.Object[]" => Vec::new(),
         Some(f) => match records::parse_json_cell(f.value) {
             Ok(serde_json::Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => f

@@ -126,7 +126,11 @@ fn parse_row(row: &Row) -> Result<Recommendation> {
         resource_id,
         first_evaluated: row.opt_timestamp(WHAT, &["firstevaluationdate", "properties.status.firstevaluationdate"])?,
         status_changed: row.opt_timestamp(WHAT, &["statuschangedate", "properties.status.statuschangedate"])?,
-        observed: row.opt_timestamp(WHAT, &["timegenerated", "exportedtimestamp"])?,
+        // Continuous export has no scan time; the status-change date orders its events.
+        observed: match row.opt_timestamp(WHAT, &["timegenerated", "exportedtimestamp"])? {
+            Some(t) => Some(t),
+            None => row.opt_timestamp(WHAT, &["statuschangedate", "properties.status.statuschangedate"])?,
+        },
         origin: row.location().clone(),
     })
 }
