@@ -416,11 +416,6 @@ pub fn load_case(dir: &Path) -> Result<Case> {
     Ok(case)
 }
 
-/// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> u64 {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() as u64 + 1
-}
-
 struct Checker<'a> {
     text: &'a str,
     file: &'a Path,
@@ -431,7 +426,7 @@ impl Checker<'_> {
     fn at(&self, span: std::ops::Range<usize>, key: &str) -> Location {
         let mut loc = Location::file(self.file).with_field(key);
         if span.end > 0 {
-            loc.line = Some(line_of(self.text, span.start));
+            loc.line = Some(crate::error::line_of(self.text, span.start));
         }
         loc
     }
@@ -461,7 +456,7 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
     let raw: RawCase = toml::from_str(text).map_err(|e| {
         let mut loc = Location::file(file);
         if let Some(span) = e.span() {
-            loc.line = Some(line_of(text, span.start));
+            loc.line = Some(crate::error::line_of(text, span.start));
         }
         Error::from(
             InputError::new(WHAT, "invalid TOML", loc)

@@ -84,6 +84,11 @@ impl fmt::Display for Location {
     }
 }
 
+/// 1-based line of a byte offset in a text (TOML spans are byte offsets).
+pub fn line_of(text: &str, offset: usize) -> u64 {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+}
+
 /// One problem with one input, with everything a person needs to fix it.
 #[derive(Debug)]
 pub struct InputError {

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use bundle::{Bundle, Source, SourceKind};
 use cli::{Command, Common, Format};
-use error::{Error, InputError, Location, Result};
+use error::{Error, Result};
 use posture::recommendations::RecommendationExport;
 
 /// Everything one run produced, before formatting.
@@ -223,11 +223,4 @@ fn validate(common: &Common) -> Result<String> {
     ));
     out.push_str("all inputs read\n");
     Ok(out)
-}
-
-/// An error for a path that must exist.
-pub fn missing_dir(path: &Path) -> Error {
-    InputError::new("case bundle", "not found", Location::file(path))
-        .expected("a directory with case.toml")
-        .into()
 }

@@ -183,6 +183,16 @@ impl ResourceId {
             .position(|p| p.eq_ignore_ascii_case(segment))
             .and_then(|i| parts.get(i + 1).copied())
     }
+    /// The id up to and including `<segment>/<name>` when this id passes through it:
+    /// `…/storageAccounts/proddata/blobServices/default` → `…/storageAccounts/proddata`.
+    pub fn ancestor_through(&self, segment: &str, name: &str) -> Option<ResourceId> {
+        let parts: Vec<&str> = self.display.split('/').collect();
+        let i = parts
+            .windows(2)
+            .position(|w| w[0].eq_ignore_ascii_case(segment) && w[1].eq_ignore_ascii_case(name))?;
+        Some(ResourceId::new(&parts[..i + 2].join("/")))
+    }
+
     /// True when `self` equals `other` or lies beneath it.
     pub fn is_within(&self, other: &ResourceId) -> bool {
         self.key == other.key || self.key.starts_with(&format!("{}/", other.key))
@@ -338,6 +348,13 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.segment_after("resourcegroups"), Some("RG-Brazil-Temp"));
         assert!(a.is_within(&ResourceId::new("/subscriptions/x")));
+        let blob =
+            ResourceId::new("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/ProdData/blobServices/default");
+        assert_eq!(
+            blob.ancestor_through("storageaccounts", "proddata").map(|r| r.display),
+            Some("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/ProdData".to_string())
+        );
+        assert_eq!(blob.ancestor_through("virtualMachines", "proddata"), None);
     }
 
     #[test]

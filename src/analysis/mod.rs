@@ -279,24 +279,17 @@ pub fn conclude(
             }
         }
     }
+    // Resources the attacker used, for judging which recommendations concern this attack:
+    // those its steps name, and the storage accounts it read (whose ids the Activity log
+    // knows; storage logs name accounts only).
     let mut touched: Vec<crate::types::ResourceId> = all_steps.iter().filter_map(|s| s.resource.clone()).collect();
-    if let Some(f) = storage.provided() {
+    if let (Some(f), Some(ops)) = (storage.provided(), prep.operations.provided()) {
         for t in &f.containers {
-            // The storage account named in the logs; matched by name against resource ids.
-            if let Some(r) = prep
-                .operations
-                .provided()
-                .into_iter()
-                .flatten()
+            let account = ops
+                .iter()
                 .filter_map(|o| o.resource_id.as_ref())
-                .find(|r| {
-                    r.segment_after("storageAccounts")
-                        .is_some_and(|n| n.eq_ignore_ascii_case(&t.account))
-                })
-            {
-                let id = r.display.split("/providers/").take(2).collect::<Vec<_>>().join("/providers/");
-                touched.push(crate::types::ResourceId::new(&id));
-            }
+                .find_map(|r| r.ancestor_through("storageAccounts", &t.account));
+            touched.extend(account);
         }
     }
     let gaps = gaps::assess_gaps(gaps::GapInput {

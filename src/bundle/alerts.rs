@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_str, Row, TableInfo, Visit};
+use super::records::{self, json_str, Row, TableInfo};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Timestamp, Upn};
@@ -235,15 +235,9 @@ pub fn parse_row(row: &Row) -> Result<Alert> {
     })
 }
 
+/// Reads every record of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
-    let mut out = Vec::new();
-    let info = records::read_table(path, WHAT, &mut |row| {
-        let a = parse_row(row)?;
-        span.add(a.at);
-        out.push(a);
-        Ok(Visit::Continue)
-    })?;
-    Ok((out, info))
+    records::load_records(path, WHAT, span, parse_row, |x| x.at)
 }
 
 #[cfg(test)]

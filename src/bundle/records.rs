@@ -1020,6 +1020,25 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
+/// Reads every record of a file with `parse`, widening `span` with each record's time. For
+/// the small sources (sign-ins, activity, alerts, risk); storage logs stream instead.
+pub fn load_records<T>(
+    path: &Path,
+    what: &str,
+    span: &mut super::Span,
+    parse: fn(&Row) -> Result<T>,
+    at: fn(&T) -> Timestamp,
+) -> Result<(Vec<T>, TableInfo)> {
+    let mut out = Vec::new();
+    let info = read_table(path, what, &mut |row| {
+        let item = parse(row)?;
+        span.add(at(&item));
+        out.push(item);
+        Ok(Visit::Continue)
+    })?;
+    Ok((out, info))
+}
+
 /// Reads a whole small file to a string (case.toml, catalog), naming the file on failure.
 pub fn read_text(path: &Path, what: &str) -> Result<String> {
     let mut reader = open(path, what)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, TableInfo, Visit};
+use super::records::{self, Row, TableInfo};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Timestamp, Upn};
@@ -48,21 +48,20 @@ impl RiskEvent {
     }
 }
 
+fn parse_row(row: &Row) -> Result<RiskEvent> {
+    let at = row.timestamp(WHAT, &["activitydatetime", "detecteddatetime", "timegenerated"])?;
+    Ok(RiskEvent {
+        at,
+        upn: Upn::new(row.required(WHAT, &["userprincipalname"])?.value),
+        ip: row.str(&["ipaddress"]).and_then(parse_ip),
+        risk_type: row.string(&["riskeventtype"]).unwrap_or_default(),
+        level: row.string(&["risklevel"]).map(|s| s.to_ascii_lowercase()),
+        state: row.string(&["riskstate"]).map(|s| s.to_ascii_lowercase()),
+        origin: row.location().clone(),
+    })
+}
+
+/// Reads every risk detection of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
-    let mut out = Vec::new();
-    let info = records::read_table(path, WHAT, &mut |row| {
-        let at = row.timestamp(WHAT, &["activitydatetime", "detecteddatetime", "timegenerated"])?;
-        span.add(at);
-        out.push(RiskEvent {
-            at,
-            upn: Upn::new(row.required(WHAT, &["userprincipalname"])?.value),
-            ip: row.str(&["ipaddress"]).and_then(parse_ip),
-            risk_type: row.string(&["riskeventtype"]).unwrap_or_default(),
-            level: row.string(&["risklevel"]).map(|s| s.to_ascii_lowercase()),
-            state: row.string(&["riskstate"]).map(|s| s.to_ascii_lowercase()),
-            origin: row.location().clone(),
-        });
-        Ok(Visit::Continue)
-    })?;
-    Ok((out, info))
+    records::load_records(path, WHAT, span, parse_row, |r| r.at)
 }

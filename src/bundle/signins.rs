@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, json_str, Row, TableInfo, Visit};
+use super::records::{self, json_str, Row, TableInfo};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Timestamp, Upn};
@@ -229,13 +229,7 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
 }
 
 /// Reads every sign-in of a file.
+/// Reads every record of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
-    let mut out = Vec::new();
-    let info = records::read_table(path, WHAT, &mut |row| {
-        let s = parse_row(row)?;
-        span.add(s.at);
-        out.push(s);
-        Ok(Visit::Continue)
-    })?;
-    Ok((out, info))
+    records::load_records(path, WHAT, span, parse_row, |x| x.at)
 }

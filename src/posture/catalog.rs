@@ -146,10 +146,6 @@ impl Catalog {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> u64 {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() as u64 + 1
-}
-
 /// Parses and checks a set of (file name, text) pairs; every problem is reported.
 pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalog> {
     let mut problems: Vec<Error> = Vec::new();
@@ -194,7 +190,7 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
             Err(e) => {
                 let mut loc = Location::file(path);
                 if let Some(span) = e.span() {
-                    loc.line = Some(line_of(text, span.start));
+                    loc.line = Some(crate::error::line_of(text, span.start));
                 }
                 problems.push(
                     InputError::new(WHAT, "invalid control", loc)

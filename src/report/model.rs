@@ -339,11 +339,8 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             ));
         }
     }
-    if let Some(ops) = a.operations_of_attacker.provided() {
-        let _ = ops;
-        for s in a.steps.iter().filter(|s| s.outcome == Outcome::Unknown) {
-            data_quality.push(format!("{} {}: started but no final status in the export", s.id, s.action));
-        }
+    for s in a.steps.iter().filter(|s| s.outcome == Outcome::Unknown) {
+        data_quality.push(format!("{} {}: started but no final status in the export", s.id, s.action));
     }
     for s in sources.iter().filter(|s| !s.provided) {
         data_quality.push(format!("{} not provided: {}", s.label, s.consequence));

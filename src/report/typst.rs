@@ -95,6 +95,19 @@ pub fn sanitize_value(v: &mut Value) {
     }
 }
 
+/// A typst date-time for a UTC instant (typst's range is narrower than chrono's).
+fn datetime(t: Timestamp) -> Option<Datetime> {
+    let t = t.0;
+    Datetime::from_ymd_hms(
+        t.year(),
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+}
+
 fn file_id(path: &str) -> Result<FileId> {
     let vpath = VirtualPath::new(path).map_err(|e| Error::Render {
         report: path.into(),
@@ -132,16 +145,7 @@ impl CaseWorld {
                 message: "template not found".into(),
             });
         }
-        let t = today.0;
-        let today = Datetime::from_ymd_hms(
-            t.year(),
-            t.month() as u8,
-            t.day() as u8,
-            t.hour() as u8,
-            t.minute() as u8,
-            t.second() as u8,
-        )
-        .ok_or_else(|| Error::Render {
+        let today = datetime(today).ok_or_else(|| Error::Render {
             report: "date".into(),
             message: "as-of time out of range".into(),
         })?;
@@ -233,16 +237,7 @@ pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timest
         Conformance::A2bUa1 => vec![PdfStandard::A_2b, PdfStandard::Ua_1],
     };
     let standards = PdfStandards::new(&standards).map_err(|e| fail(vec![e.message().to_string()]))?;
-    let t = created.0;
-    let dt = Datetime::from_ymd_hms(
-        t.year(),
-        t.month() as u8,
-        t.day() as u8,
-        t.hour() as u8,
-        t.minute() as u8,
-        t.second() as u8,
-    )
-    .ok_or_else(|| fail(vec!["creation time out of range".into()]))?;
+    let dt = datetime(created).ok_or_else(|| fail(vec!["creation time out of range".into()]))?;
     let options = PdfOptions {
         ident: typst::foundations::Smart::Custom(ident.to_string()),
         creator: typst::foundations::Smart::Custom(Some(format!("casefile {}", env!("CARGO_PKG_VERSION")))),
