@@ -290,3 +290,99 @@ fn unknown_template_field_is_an_error_not_an_empty_string() {
     assert!(stderr(&o).contains("executive-summary.hbs"), "{}", stderr(&o));
     assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing may be written");
 }
+
+/// Rewrites chosen columns of a CSV export with `f(column, old value)`.
+fn rewrite_csv(path: &Path, columns: &[&str], f: &dyn Fn(&str, &str) -> String) {
+    let mut rdr = csv::ReaderBuilder::new().from_path(path).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let idx: Vec<(usize, String)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| columns.contains(&h.trim_start_matches('\u{feff}')))
+        .map(|(i, h)| (i, h.to_string()))
+        .collect();
+    assert_eq!(idx.len(), columns.len(), "columns missing in {}", path.display());
+    let tmp = path.with_extension("tmp");
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_path(&tmp).unwrap();
+    w.write_record(&headers).unwrap();
+    for r in rdr.records() {
+        let mut v: Vec<String> = r.unwrap().iter().map(str::to_string).collect();
+        for (i, name) in &idx {
+            v[*i] = f(name, &v[*i]);
+        }
+        w.write_record(&v).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn markup_in_every_free_text_field_renders_as_text_in_all_reports() {
+    const MARK: &str = "#panic(\"x\") {{y}} $z$ ]";
+    let dir = copy_sample("pdf-markup-everywhere");
+    let ev = dir.join("evidence");
+    rewrite_csv(
+        &ev.join("signins.csv"),
+        &["UserAgent", "UserDisplayName", "AppDisplayName", "ResourceDisplayName"],
+        &|_, v| format!("{v} {MARK}"),
+    );
+    // Blob names: keep the account/container prefix so the request stays attributable.
+    rewrite_csv(&ev.join("storage.csv"), &["ObjectKey", "UserAgentHeader"], &|c, v| {
+        if c == "ObjectKey" && v.matches('/').count() >= 3 {
+            format!("{v}-{}", MARK.replace(' ', "_"))
+        } else {
+            format!("{v} {MARK}")
+        }
+    });
+    let alerts_path = ev.join("alerts.json");
+    let mut alerts: serde_json::Value = serde_json::from_slice(&std::fs::read(&alerts_path).unwrap()).unwrap();
+    let cols: Vec<String> = alerts["tables"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    for row in alerts["tables"][0]["rows"].as_array_mut().unwrap() {
+        for name in ["AlertName", "DisplayName", "Description"] {
+            let i = cols.iter().position(|c| c == name).unwrap();
+            let old = row[i].as_str().unwrap_or("").to_string();
+            row[i] = serde_json::Value::String(format!("{old} {MARK}"));
+        }
+    }
+    std::fs::write(&alerts_path, serde_json::to_vec(&alerts).unwrap()).unwrap();
+    rewrite_csv(
+        &dir.join("recommendations.csv"),
+        &["recommendationDisplayName", "description"],
+        &|_, v| format!("{v} {MARK}"),
+    );
+    let case = std::fs::read_to_string(dir.join("case.toml"))
+        .unwrap()
+        .replace(
+            "title = \"Compromised Azure administrator account\"",
+            "title = \"Compromised account #panic(\\\"x\\\") {{y}} $z$ ]\"",
+        )
+        .replace(
+            "name = \"Names and contact details\"",
+            "name = \"Names {{y}} #panic(\\\"x\\\") $z$ ]\"",
+        );
+    std::fs::write(dir.join("case.toml"), case).unwrap();
+    let out = temp_dir("pdf-markup-everywhere-out");
+    let o = run(&["report", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "render failed: {}", stderr(&o));
+    for report in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"] {
+        let text = squash(&pdf_text(&out.join(report)));
+        assert!(
+            has(&text, "Compromised account #panic(\"x\") {{y}} $z$ ]"),
+            "{report}: title not literal"
+        );
+    }
+    let technical = squash(&pdf_text(&out.join("technical.pdf")));
+    assert!(
+        technical.matches(&squash(MARK)).count() >= 5,
+        "markup from evidence fields not shown literally"
+    );
+    // Blob names reach the model (and its counts) but the reports show containers, not names.
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["figures"]["data_exfiltrated"], "2.45 GB");
+}
