@@ -152,8 +152,8 @@ fn validate(common: &Common) -> Result<String> {
         .max(4)
         + 1;
     out.push_str(&format!(
-        "{:<w$} {:<22} {:>8}  {:<36} {}\n",
-        "file", "kind", "records", "time span (UTC)", "notes"
+        "{:<w$} {:<22} {:>8} {:>10}  {:<36} {}\n",
+        "file", "kind", "records", "duplicates", "time span (UTC)", "notes"
     ));
     for f in &run.bundle.files {
         let name = rel(&f.path);
@@ -166,23 +166,32 @@ fn validate(common: &Common) -> Result<String> {
             notes.push(format!("{} duplicate records dropped", f.duplicates));
         }
         if !f.unknown_columns.is_empty() {
-            notes.push(format!("{} unknown columns ignored", f.unknown_columns.len()));
+            let shown: Vec<&str> = f.unknown_columns.iter().take(5).map(String::as_str).collect();
+            let more = f.unknown_columns.len().saturating_sub(shown.len());
+            notes.push(format!(
+                "{} unknown columns ignored ({}{})",
+                f.unknown_columns.len(),
+                shown.join(", "),
+                if more > 0 { format!(", … {more} more") } else { String::new() }
+            ));
         }
         out.push_str(&format!(
-            "{:<w$} {:<22} {:>8}  {:<36} {}\n",
+            "{:<w$} {:<22} {:>8} {:>10}  {:<36} {}\n",
             name,
             f.kind.map(|k| k.describe()).unwrap_or("unrecognised"),
             f.records,
+            f.duplicates,
             span,
             notes.join("; ")
         ));
     }
     if let Source::Provided(e) = &run.export {
         out.push_str(&format!(
-            "{:<w$} {:<22} {:>8}  {:<36} {}\n",
+            "{:<w$} {:<22} {:>8} {:>10}  {:<36} {}\n",
             rel(&e.path),
             "recommendations export",
             e.records,
+            e.superseded,
             e.exported_at
                 .map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M")))
                 .unwrap_or_default(),

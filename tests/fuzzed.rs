@@ -55,7 +55,12 @@ fn fuzz_crashers_no_longer_panic() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {count} crashers panic:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} crashers panic:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every hostile input (tests/hostile/**, the `.expected` files excepted) through every

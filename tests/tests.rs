@@ -6,6 +6,7 @@
 
 mod cli;
 mod formats;
+mod fuzzed;
 mod golden;
 mod hostile;
 mod pdf;

@@ -267,7 +267,9 @@ pub fn xlsx_from_parts(data: &[u8]) -> Vec<u8> {
         files.push(("xl/sharedStrings.xml", s.to_vec()));
     }
     if let Some(s) = styles {
-        types.push_str(r#"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#);
+        types.push_str(
+            r#"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#,
+        );
         rels.push_str(r#"<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#);
         files.push(("xl/styles.xml", s.to_vec()));
     }
@@ -406,9 +408,10 @@ pub fn controls_toml(data: &[u8]) {
 pub fn sanitize(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let out = casefile::report::typst::sanitize(&text);
-    if let Some(c) = out.chars().find(|&c| {
-        c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-    }) {
+    if let Some(c) = out
+        .chars()
+        .find(|&c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'))
+    {
         panic!("sanitize left U+{:04X} in its output for {text:?}: {out:?}", c as u32);
     }
 }
