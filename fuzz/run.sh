@@ -3,8 +3,11 @@
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     default: 240 s, every target
 #
-# Seeds fuzz/corpus/<target>/ from the repository first if it is missing (fuzz/seed.py),
-# logs each run to fuzz/logs/<target>.log and prints one summary line per target.
+# Builds every target once (`cargo fuzz build -s none`; set FUZZ_NO_BUILD=1 to reuse the
+# binaries already in fuzz/target), seeds fuzz/corpus/<target>/ from the repository if it is
+# missing (fuzz/seed.py), then runs the built binaries directly, exactly as `cargo fuzz run`
+# would, so a source edit during a long session does not rebuild between targets. Each run
+# is logged to fuzz/logs/<target>.log; one summary line per target is printed.
 # A crash leaves its input in fuzz/artifacts/<target>/; minimise it with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s none <target> fuzz/artifacts/<target>/crash-…
 set -uo pipefail
@@ -19,16 +22,20 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 [ -d corpus ] || python3 seed.py
 mkdir -p logs
-nice -n 10 cargo fuzz build -s none || exit 1
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+    nice -n 10 cargo fuzz build -s none || exit 1
+fi
+bin=target/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
     case $t in
         case_toml|controls_toml) dict=(-dict=dict/toml.dict) ;;
         sanitize|recommendations_xlsx) dict=() ;;
         *) dict=(-dict=dict/evidence.dict) ;;
     esac
-    nice -n 10 cargo fuzz run -s none "$t" "corpus/$t" -- \
+    mkdir -p "artifacts/$t" "corpus/$t"
+    nice -n 10 "$bin/$t" -artifact_prefix="artifacts/$t/" \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 "${dict[@]}" > "logs/$t.log" 2>&1
+        -print_final_stats=1 "${dict[@]}" "corpus/$t" > "logs/$t.log" 2>&1
     rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')

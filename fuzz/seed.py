@@ -228,7 +228,7 @@ def main():
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
         b'<row r="1"><c r="A1" t="inlineStr"><is><t>recommendationName</t></is></c><c r="B1" t="inlineStr"><is><t>state</t></is></c>'
         b'<c r="C1" t="inlineStr"><is><t>resourceId</t></is></c><c r="D1" t="inlineStr"><is><t>timeGenerated</t></is></c></row>'
-        b'<row r="2"><c r="A2" t="inlineStr"><is><t>MFA should be enabled</t></is></c><c r="B2" t="inlineStr"><is><t>Unhealthy</t></is></c>'
+        b'<row r="2"><c r="A2" t="inlineStr"><is><t>4fb67663-9ab9-475d-b026-8c544cced439</t></is></c><c r="B2" t="inlineStr"><is><t>Unhealthy</t></is></c>'
         b'<c r="C2" t="inlineStr"><is><t>/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a</t></is></c>'
         b'<c r="D2"><v>45372.5</v></c></row></sheetData></worksheet>')
 

@@ -29,6 +29,8 @@ pub struct Action {
     pub action: String,
     pub status: ActionStatus,
     pub detail: String,
+    /// The action in the past tense, for "what has been done" ("Attacker VM vm-brz-01 deleted").
+    pub done_text: String,
     pub at: Option<Timestamp>,
     pub evidence: Vec<Location>,
 }
@@ -83,6 +85,7 @@ fn derived(
         priority,
         action,
         status,
+        done_text: String::new(),
         detail: if status == ActionStatus::Outstanding {
             detail_open
         } else {
@@ -91,6 +94,11 @@ fn derived(
         at: found.first().map(|o| o.start),
         evidence: found.iter().map(|o| o.events[0].clone()).collect(),
     }
+}
+
+fn with_done(mut a: Action, text: String) -> Action {
+    a.done_text = text;
+    a
 }
 
 pub fn build_response(
@@ -115,21 +123,24 @@ pub fn build_response(
         let found = done_by(ops, "microsoft.storage/storageaccounts/regeneratekey/action", s.at, &|o| {
             same_or_parent(o, s)
         });
-        actions.push(add(
-            "rotate-keys",
-            1,
-            format!(
-                "Rotate both access keys of storage account {account} (listed by the attacker at {})",
-                s.at.hhmm()
+        actions.push(with_done(
+            add(
+                "rotate-keys",
+                1,
+                format!(
+                    "Rotate both access keys of storage account {account} (listed by the attacker at {})",
+                    s.at.hhmm()
+                ),
+                found.clone(),
+                2,
+                format!(
+                    "{} key regeneration(s) after the listing, first at {}",
+                    found.len(),
+                    found.first().map(|o| o.start.to_string()).unwrap_or_default()
+                ),
+                "No key regeneration after the listing: the stolen keys still work".into(),
             ),
-            found.clone(),
-            2,
-            format!(
-                "{} key regeneration(s) after the listing, first at {}",
-                found.len(),
-                found.first().map(|o| o.start.to_string()).unwrap_or_default()
-            ),
-            "No key regeneration after the listing: the stolen keys still work".into(),
+            format!("Both access keys of storage account {account} rotated"),
         ));
     }
     for who in identities {
@@ -139,6 +150,7 @@ pub fn build_response(
             action: format!("Revoke sessions, reset the password and disable {who} until the compromise vector is known"),
             status: ActionStatus::Outstanding,
             detail: "Not visible in the evidence provided (needs the Entra audit log)".into(),
+            done_text: format!("Sessions of {who} revoked, password reset and account disabled"),
             at: None,
             evidence: Vec::new(),
         });
@@ -149,14 +161,17 @@ pub fn build_response(
     {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
         let found = done_by(ops, "microsoft.compute/virtualmachines/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(add(
-            "delete-vm",
-            3,
-            format!("Snapshot the disks of, then delete, attacker VM {name}"),
-            found,
-            1,
-            "VM deleted".into(),
-            "VM still present".into(),
+        actions.push(with_done(
+            add(
+                "delete-vm",
+                3,
+                format!("Snapshot the disks of, then delete, attacker VM {name}"),
+                found,
+                1,
+                "VM deleted".into(),
+                "VM still present".into(),
+            ),
+            format!("Attacker VM {name} deleted"),
         ));
     }
     for s in steps
@@ -166,14 +181,17 @@ pub fn build_response(
         let found = done_by(ops, "microsoft.authorization/roleassignments/delete", s.at, &|o| {
             same_or_parent(o, s)
         });
-        actions.push(add(
-            "revert-role-assignment",
-            4,
-            format!("Remove the role assignment created at {}", s.at.hhmm()),
-            found,
-            1,
-            "Role assignment removed".into(),
-            "Role assignment still in place".into(),
+        actions.push(with_done(
+            add(
+                "revert-role-assignment",
+                4,
+                format!("Remove the role assignment created at {}", s.at.hhmm()),
+                found,
+                1,
+                "Role assignment removed".into(),
+                "Role assignment still in place".into(),
+            ),
+            format!("Role assignment created at {} removed", s.at.hhmm()),
         ));
     }
     for s in steps
@@ -188,14 +206,17 @@ pub fn build_response(
             same_or_parent(o, s)
         });
         let all: Vec<&ArmOperation> = found.into_iter().chain(found_nsg).collect();
-        actions.push(add(
-            "revert-nsg",
-            5,
-            format!("Revert NSG rule {name} written at {}", s.at.hhmm()),
-            all,
-            1,
-            "Rule or NSG deleted".into(),
-            "Rule still in place".into(),
+        actions.push(with_done(
+            add(
+                "revert-nsg",
+                5,
+                format!("Revert NSG rule {name} written at {}", s.at.hhmm()),
+                all,
+                1,
+                "Rule or NSG deleted".into(),
+                "Rule still in place".into(),
+            ),
+            format!("NSG rule {name} removed"),
         ));
     }
     for s in steps
@@ -204,14 +225,17 @@ pub fn build_response(
     {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
         let found = done_by(ops, "microsoft.network/publicipaddresses/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(add(
-            "delete-public-ip",
-            6,
-            format!("Delete public IP {name}"),
-            found,
-            1,
-            "Public IP deleted".into(),
-            "Public IP still allocated".into(),
+        actions.push(with_done(
+            add(
+                "delete-public-ip",
+                6,
+                format!("Delete public IP {name}"),
+                found,
+                1,
+                "Public IP deleted".into(),
+                "Public IP still allocated".into(),
+            ),
+            format!("Public IP {name} deleted"),
         ));
     }
     if !ips.is_empty() {
@@ -224,6 +248,7 @@ pub fn build_response(
             ),
             status: ActionStatus::Outstanding,
             detail: "Not visible in the evidence provided".into(),
+            done_text: format!("Attacker addresses {} blocked", ips.join(", ")),
             at: None,
             evidence: Vec::new(),
         });

@@ -115,7 +115,10 @@ pub struct StepLabel {
 }
 
 fn duration_text(seconds: i64) -> String {
-    let m = seconds.max(0) / 60;
+    if seconds < 60 {
+        return "under 1 min".into();
+    }
+    let m = seconds / 60;
     match (m / 60, m % 60) {
         (0, m) => format!("{m} min"),
         (h, 0) => format!("{h} h"),
@@ -294,7 +297,18 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         .actions
         .iter()
         .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported))
-        .map(|x| format!("{}{}", x.action, x.at.map(|t| format!(" — {}", local(t))).unwrap_or_default()))
+        .map(|x| {
+            let how = if x.status == ActionStatus::Reported {
+                ", reported by the analyst"
+            } else {
+                ""
+            };
+            format!(
+                "{}{}{how}",
+                x.done_text,
+                x.at.map(|t| format!(" ({})", local(t))).unwrap_or_default()
+            )
+        })
         .collect();
     let mut improvements: Vec<Improvement> = a
         .gaps
