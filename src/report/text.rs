@@ -47,6 +47,9 @@ pub fn render_text(m: &ReportModel) -> String {
     }
 
     section(&mut out, "Attack steps");
+    if a.steps.is_empty() {
+        let _ = writeln!(out, "none identified in the evidence provided (see Sources for what is missing)");
+    }
     for s in &a.steps {
         let _ = writeln!(
             out,
@@ -61,6 +64,9 @@ pub fn render_text(m: &ReportModel) -> String {
     }
 
     section(&mut out, "Cross-product timeline");
+    if a.timeline.is_empty() {
+        let _ = writeln!(out, "no entries: no attacker steps or alerts in the evidence provided");
+    }
     for t in &a.timeline {
         let _ = writeln!(out, "{}  {:<8} {:<52} {}", t.at.hhmm(), t.phase.label(), t.action, t.detail);
     }
