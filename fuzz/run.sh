@@ -8,7 +8,9 @@
 # missing (fuzz/seed.py), then runs the built binaries directly, exactly as `cargo fuzz run`
 # would, so a source edit during a long session does not rebuild between targets. Each run
 # is logged to fuzz/logs/<target>.log; one summary line per target is printed.
-# A crash leaves its input in fuzz/artifacts/<target>/; minimise it with
+# A crash stops the run and leaves its input in fuzz/artifacts/<target>/. With FUZZ_FORK=1
+# libFuzzer runs in fork mode and goes on after crashes, OOMs and timeouts, saving each one
+# (use it on a target with a known, unfixed crash). Minimise a crash with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s none <target> fuzz/artifacts/<target>/crash-…
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -33,13 +35,18 @@ for t in "${targets[@]}"; do
         *) dict=(-dict=dict/evidence.dict) ;;
     esac
     mkdir -p "artifacts/$t" "corpus/$t"
+    fork=()
+    [ "${FUZZ_FORK:-0}" = 1 ] && fork=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
     nice -n 10 "$bin/$t" -artifact_prefix="artifacts/$t/" \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 "${dict[@]}" "corpus/$t" > "logs/$t.log" 2>&1
+        -print_final_stats=1 "${fork[@]}" "${dict[@]}" "corpus/$t" > "logs/$t.log" 2>&1
     rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')
+    # fork mode prints no final stats: take the last status line (#execs: cov: … exec/s: …)
+    [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*: cov' "logs/$t.log" | tail -1 | grep -o '[0-9]*')
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "logs/$t.log" | tail -1)
-    crash=$(grep -m1 -o 'Test unit written to .*' "logs/$t.log" || true)
+    [ -n "$rate" ] || rate=$(grep -o 'exec/s: [0-9]*' "logs/$t.log" | tail -1 | grep -o '[0-9]*')
+    crash=$(grep -o 'Test unit written to .*' "logs/$t.log" | tr '\n' ' ' || true)
     echo "$t: rc=$rc execs=${execs:-?} exec/s=${rate:-?} corpus=$(ls "corpus/$t" | wc -l) $cov ${crash}"
 done

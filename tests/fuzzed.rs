@@ -23,7 +23,8 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Runs `data` through `target`; a panic becomes a failure line naming the input.
+/// Runs `data` through `target` in this process; a panic becomes a failure line naming the
+/// input.
 fn replay(target: &str, file: &Path, failures: &mut Vec<String>) {
     let data = std::fs::read(file).unwrap();
     match catch_unwind(AssertUnwindSafe(|| harness::run(target, &data))) {
@@ -40,25 +41,95 @@ fn replay(target: &str, file: &Path, failures: &mut Vec<String>) {
     }
 }
 
-/// Every minimised crasher the fuzzer found, replayed through the target that found it.
+/// Env var that makes [`replay_child`] replay one crasher: `<target>:<path>`.
+const REPLAY_ENV: &str = "CASEFILE_FUZZ_REPLAY";
+
+/// The child side of [`fuzz_crashers_no_longer_panic`]: a no-op unless `REPLAY_ENV` is set.
+#[test]
+fn replay_child() {
+    if let Ok(spec) = std::env::var(REPLAY_ENV) {
+        let (target, path) = spec.split_once(':').unwrap();
+        let data = std::fs::read(path).unwrap();
+        assert!(harness::run(target, &data), "no fuzz target named {target}");
+    }
+}
+
+/// Every saved crasher (`tests/fuzz-crashers/<target>/<name>`), each replayed through the
+/// target that found it in a child process of this test binary, so an abort (a failed
+/// allocation, a stack overflow) fails this test with the file's name instead of killing
+/// every other test. The directory must not be empty: the fuzzer found crashes (see
+/// fuzz/README.md), and a fixed one stays here as a regression test.
 #[test]
 fn fuzz_crashers_no_longer_panic() {
     let dir = root().join("tests/fuzz-crashers");
+    let mut crashers = Vec::new();
+    for target_dir in files_in(&dir).into_iter().filter(|p| p.is_dir()) {
+        let target = target_dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            harness::TARGETS.contains(&target.as_str()),
+            "{}: no fuzz target named {target}",
+            target_dir.display()
+        );
+        for file in files_in(&target_dir).into_iter().filter(|p| p.is_file()) {
+            crashers.push((target.clone(), file));
+        }
+    }
+    assert!(!crashers.is_empty(), "tests/fuzz-crashers holds no crasher");
+    let exe = std::env::current_exe().unwrap();
     let mut failures = Vec::new();
-    let mut count = 0;
-    if dir.is_dir() {
-        for target_dir in files_in(&dir).into_iter().filter(|p| p.is_dir()) {
-            let target = target_dir.file_name().unwrap().to_string_lossy().into_owned();
-            for file in files_in(&target_dir).into_iter().filter(|p| p.is_file()) {
-                count += 1;
-                replay(&target, &file, &mut failures);
+    for (target, file) in &crashers {
+        let mut child = std::process::Command::new(&exe)
+            .args(["fuzzed::replay_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env(REPLAY_ENV, format!("{target}:{}", file.display()))
+            .env("RUST_BACKTRACE", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read stderr on a thread so a chatty child cannot block on a full pipe.
+        let mut stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
             }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let err = reader.join().unwrap();
+        harness::remove_scratch_files(child.id());
+        match status {
+            Some(s) if s.success() => {}
+            Some(s) => {
+                let why: Vec<&str> = err
+                    .lines()
+                    .filter(|l| {
+                        l.contains("panicked")
+                            || l.contains("memory allocation")
+                            || l.contains("overflow")
+                            || l.starts_with("no fuzz target")
+                    })
+                    .take(2)
+                    .collect();
+                failures.push(format!("{target} on {} ({s}): {}", file.display(), why.join(" | ")));
+            }
+            None => failures.push(format!("{target} on {}: still running after 60 s", file.display())),
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {count} crashers panic:\n{}",
+        "{} of {} crashers still fail:\n{}",
         failures.len(),
+        crashers.len(),
         failures.join("\n")
     );
 }

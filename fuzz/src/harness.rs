@@ -62,12 +62,25 @@ thread_local! {
     static THREAD_ID: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
-fn scratch_dir() -> PathBuf {
+/// Where scratch files go: `/dev/shm` when there is one, else the system temp directory.
+pub fn scratch_dir() -> PathBuf {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
+    }
+}
+
+/// Removes the scratch files process `pid` left behind (an aborted process cannot).
+pub fn remove_scratch_files(pid: u32) {
+    let prefix = format!("casefile-fuzz-{pid}-");
+    if let Ok(rd) = std::fs::read_dir(scratch_dir()) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 

@@ -752,23 +752,28 @@ pub fn column_letters(mut i: usize) -> String {
 
 /// Streams the rows of a worksheet already read into memory (xlsx via calamine). The first
 /// row is the header; errors name the sheet and cell (`Recommendations!D14`).
-pub fn read_sheet(path: &Path, sheet: &str, rows: Vec<Vec<String>>, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+/// `rows` carry their 1-based sheet row numbers (empty rows are absent).
+pub fn read_sheet(
+    path: &Path,
+    sheet: &str,
+    rows: Vec<(u64, Vec<String>)>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
     let order = Cell::new(DateOrder::Unknown);
     let mut iter = rows.into_iter();
-    let header = iter.next().unwrap_or_default();
+    let header = iter.next().map(|(_, h)| h).unwrap_or_default();
     let columns = Columns::new(header.iter().map(String::as_str));
     let mut info = TableInfo {
         columns: columns.names(),
         records: 0,
         duplicate_columns: columns.duplicates.clone(),
     };
-    for (i, cells) in iter.enumerate() {
+    for (sheet_row, cells) in iter {
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         let record = csv::StringRecord::from(cells);
         info.records += 1;
-        let sheet_row = i as u64 + 2;
         let row = Row {
             inner: RowInner::Csv {
                 columns: &columns,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook, DataRef, Reader, Xlsx};
 use serde::Serialize;
 
 use crate::bundle::records::{self, Row, Visit};
@@ -156,8 +156,15 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         all.push(parse_row(row)?);
         Ok(Visit::Continue)
     };
-    let info = if ["xlsx", "xlsm", "xls", "ods"].contains(&ext.as_str()) {
-        let (sheet, rows) = read_workbook(path)?;
+    let info = if ["xlsx", "xlsm"].contains(&ext.as_str()) {
+        // calamine's cell-reference arithmetic can overflow on hostile files (fuzzing found
+        // it; a panic in builds with overflow checks): contain a third-party panic as an
+        // input error rather than let it end the run.
+        let (sheet, rows) = std::panic::catch_unwind(|| read_workbook(path)).unwrap_or_else(|_| {
+            Err(InputError::new(WHAT, "unreadable workbook", Location::file(path))
+                .expected("a well-formed .xlsx workbook (the spreadsheet reader failed on this one)")
+                .into())
+        })?;
         records::read_sheet(path, &sheet, rows, &mut visit)?
     } else {
         records::read_table(path, WHAT, &mut visit)?
@@ -197,33 +204,92 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     })
 }
 
-/// The one worksheet holding recommendations, as text cells. Excel turns the export's ISO
-/// timestamps into date serials without a zone; they were UTC in the CSV, so they are
-/// written back as UTC.
-fn read_workbook(path: &Path) -> Result<(String, Vec<Vec<String>>)> {
-    let mut wb = open_workbook_auto(path).map_err(|e| {
-        Error::from(
-            InputError::new(WHAT, "unreadable workbook", Location::file(path))
-                .found(&e.to_string())
-                .expected("an .xlsx workbook"),
-        )
-    })?;
+/// Excel's last column (XFD); a cell reference beyond it is not from a real workbook.
+const MAX_COLUMNS: u32 = 16_384;
+
+/// Cells kept from one sheet (header width × data rows): far above any recommendations
+/// export (the portal caps its report at 13K rows of 27 columns), low enough that a hostile
+/// workbook cannot exhaust memory.
+const MAX_CELLS: u64 = 20_000_000;
+
+/// A worksheet as text rows, each with its 1-based sheet row number.
+type SheetRows = Vec<(u64, Vec<String>)>;
+
+/// The one worksheet holding recommendations, as text cells. Cells are streamed with
+/// calamine's cell reader and kept sparsely: `worksheet_range` would allocate the whole
+/// rectangle a hostile file claims (A1:XFD1048576 is 17 billion cells). Excel turns the
+/// export's ISO timestamps into date serials without a zone; they were UTC in the CSV, so
+/// they are written back as UTC.
+fn read_workbook(path: &Path) -> Result<(String, SheetRows)> {
+    let unreadable = |e: &dyn std::fmt::Display, at: Option<&str>| -> Error {
+        let mut loc = Location::file(path);
+        if let Some(sheet) = at {
+            loc = loc.with_path(sheet.to_string());
+        }
+        InputError::new(WHAT, "unreadable workbook", loc)
+            .found(&e.to_string())
+            .expected("an .xlsx workbook")
+            .into()
+    };
+    let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| unreadable(&e, None))?;
     let names = wb.sheet_names().to_vec();
     let mut candidates = Vec::new();
     for name in &names {
-        let range = wb.worksheet_range(name).map_err(|e| {
-            Error::from(InputError::new(WHAT, "unreadable sheet", Location::file(path).with_path(name.clone())).found(&e.to_string()))
-        })?;
-        let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(cell_text).collect()).collect();
-        let header_ok = rows.first().is_some_and(|h| {
-            h.iter().any(|c| {
-                let k = records::normalise_header(c).0;
-                k == "recommendationname" || k == "recommendationdisplayname" || k == "recommendationid"
-            })
-        });
-        if header_ok {
-            candidates.push((name.clone(), rows));
+        let mut cells: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
+        let mut count = 0u64;
+        let mut reader = wb.worksheet_cells_reader(name).map_err(|e| unreadable(&e, Some(name)))?;
+        while let Some(cell) = reader.next_cell().map_err(|e| unreadable(&e, Some(name)))? {
+            let (row, col) = cell.get_position();
+            if col >= MAX_COLUMNS {
+                return Err(InputError::new(
+                    WHAT,
+                    "cell beyond the last Excel column",
+                    Location::file(path).with_path(format!("{name}!row {}", u64::from(row) + 1)),
+                )
+                .expected("cells within A:XFD")
+                .into());
+            }
+            let text = dataref_text(cell.get_value());
+            if !text.is_empty() {
+                count += 1;
+                cells.entry(row).or_default().insert(col, text);
+            }
+            if count > MAX_CELLS {
+                return Err(
+                    InputError::new(WHAT, "sheet too large", Location::file(path).with_path(name.clone()))
+                        .expected(&format!("at most {MAX_CELLS} cells"))
+                        .into(),
+                );
+            }
         }
+        drop(reader);
+        let Some(header) = cells.values().next() else { continue };
+        let width = header.keys().next_back().map_or(0, |c| *c as usize + 1);
+        if (width as u64).saturating_mul(cells.len() as u64) > MAX_CELLS {
+            return Err(
+                InputError::new(WHAT, "sheet too large", Location::file(path).with_path(name.clone()))
+                    .expected(&format!("at most {MAX_CELLS} cells"))
+                    .into(),
+            );
+        }
+        let header_ok = header.values().any(|c| {
+            let k = records::normalise_header(c).0;
+            k == "recommendationname" || k == "recommendationdisplayname" || k == "recommendationid"
+        });
+        if !header_ok {
+            continue;
+        }
+        let rows: SheetRows = cells
+            .into_iter()
+            .map(|(r, row)| {
+                let mut dense = vec![String::new(); width];
+                for (c, v) in row.into_iter().filter(|(c, _)| (*c as usize) < width) {
+                    dense[c as usize] = v;
+                }
+                (u64::from(r) + 1, dense)
+            })
+            .collect();
+        candidates.push((name.clone(), rows));
     }
     match candidates.len() {
         1 => Ok(candidates.remove(0)),
@@ -239,22 +305,21 @@ fn read_workbook(path: &Path) -> Result<(String, Vec<Vec<String>>)> {
     }
 }
 
-fn cell_text(d: &Data) -> String {
+fn dataref_text(d: &DataRef<'_>) -> String {
     match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(dt) => dt
+        DataRef::Empty => String::new(),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(dt) => dt
             .as_datetime()
             .map(|n| n.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
             .unwrap_or_else(|| dt.as_f64().to_string()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#ERROR {e:?}"),
-        #[allow(unreachable_patterns)]
-        _ => String::new(),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => format!("#ERROR {e:?}"),
     }
 }
 
