@@ -2,6 +2,6 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    casefile_fuzz::harness::signins(data);
+fuzz_target!(init: casefile_fuzz::init(), |data: &[u8]| {
+    casefile_fuzz::check(|| casefile_fuzz::harness::signins(data));
 });
