@@ -38,8 +38,12 @@ fn fonts() -> &'static Fonts {
     })
 }
 
-/// Whether some embedded font can draw `c`.
+/// Whether some embedded font can draw `c`. Printable ASCII always can (every embedded text
+/// font covers it), which spares the font scan for almost every character.
 fn drawable(c: char) -> bool {
+    if c.is_ascii_graphic() {
+        return true;
+    }
     static CACHE: OnceLock<Vec<Font>> = OnceLock::new();
     let fonts = CACHE.get_or_init(|| fonts().fonts.clone());
     fonts.iter().any(|f| f.info().coverage.contains(c as u32))
