@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{hashes, root, run, stderr, temp_dir};
+use crate::util::{hashes, report, root, run, stderr, temp_dir};
 
 fn corpus() -> Vec<(String, PathBuf)> {
     let base = root().join("tests/hostile");
@@ -44,14 +44,7 @@ fn bundle_for(source: &str, file: &Path) -> PathBuf {
 fn check(source: &str, dir: &Path, expected: &str) {
     let before = hashes(dir);
     let out = dir.join("out");
-    let o = run(&[
-        "report",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--kind",
-        "executive",
-    ]);
+    let o = report(dir, &out, &["--kind", "executive"]);
     let err = stderr(&o).replace(&dir.display().to_string(), "{bundle}");
     assert!(!err.contains("panicked"), "{source}: panic\n{err}");
     let mut lines = expected.lines();

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::util::{copy_sample, run, sample, stderr, temp_dir};
+use crate::util::{copy_sample, report, sample, stderr, temp_dir};
 
 /// The text of a PDF. Zero-width spaces (break opportunities in long tokens) are removed.
 fn pdf_text(pdf: &Path) -> String {
@@ -21,7 +21,7 @@ fn rendered() -> &'static PathBuf {
     static OUT: OnceLock<PathBuf> = OnceLock::new();
     OUT.get_or_init(|| {
         let out = temp_dir("pdf-sample");
-        let o = run(&["report", sample().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let o = report(&sample(), &out, &[]);
         assert!(o.status.success(), "report failed: {}", stderr(&o));
         out
     })
@@ -150,16 +150,7 @@ fn pdfs_are_pdf_a_with_metadata() {
 #[test]
 fn pdf_a3b_attaches_the_model_and_ua1_declares_itself() {
     let a3 = temp_dir("pdf-a3b");
-    let o = run(&[
-        "report",
-        sample().to_str().unwrap(),
-        "--out",
-        a3.to_str().unwrap(),
-        "--kind",
-        "executive",
-        "--pdf-standard",
-        "a3b",
-    ]);
+    let o = report(&sample(), &a3, &["--kind", "executive", "--pdf-standard", "a3b"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = std::fs::read(a3.join("executive.pdf")).unwrap();
     let text = String::from_utf8_lossy(&bytes);
@@ -172,16 +163,7 @@ fn pdf_a3b_attaches_the_model_and_ua1_declares_itself() {
         "model.json not attached"
     );
     let ua = temp_dir("pdf-ua1");
-    let o = run(&[
-        "report",
-        sample().to_str().unwrap(),
-        "--out",
-        ua.to_str().unwrap(),
-        "--kind",
-        "gdpr",
-        "--pdf-standard",
-        "ua1",
-    ]);
+    let o = report(&sample(), &ua, &["--kind", "gdpr", "--pdf-standard", "ua1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&std::fs::read(ua.join("gdpr.pdf")).unwrap()).into_owned();
     assert!(text.contains("pdfuaid:part"), "not PDF/UA");
@@ -195,7 +177,7 @@ fn the_same_bundle_renders_byte_identical_pdfs() {
     let a = temp_dir("det-a");
     let b = temp_dir("det-b");
     for d in [&a, &b] {
-        let o = run(&["report", sample().to_str().unwrap(), "--out", d.to_str().unwrap()]);
+        let o = report(&sample(), d, &[]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     for f in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf", "model.json"] {
@@ -250,14 +232,7 @@ fn attacker_text_stays_literal_in_every_report() {
     drop(w);
     std::fs::rename(&tmp, &signins).unwrap();
     let out = temp_dir("pdf-hostile-out");
-    let o = run(&[
-        "report",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--kind",
-        "technical",
-    ]);
+    let o = report(&dir, &out, &["--kind", "technical"]);
     assert!(o.status.success(), "hostile render failed: {}", stderr(&o));
     let text = pdf_text(&out.join("technical.pdf"));
     let flat = squash(&text);
@@ -276,16 +251,7 @@ fn unknown_template_field_is_an_error_not_an_empty_string() {
     let tpl = temp_dir("tpl-strict");
     std::fs::write(tpl.join("executive-summary.hbs"), "Cost: {{figures.no_such_field}}").unwrap();
     let out = temp_dir("tpl-strict-out");
-    let o = run(&[
-        "report",
-        sample().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--templates",
-        tpl.to_str().unwrap(),
-        "--kind",
-        "executive",
-    ]);
+    let o = report(&sample(), &out, &["--templates", tpl.to_str().unwrap(), "--kind", "executive"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("executive-summary.hbs"), "{}", stderr(&o));
     assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing may be written");
@@ -368,7 +334,7 @@ fn markup_in_every_free_text_field_renders_as_text_in_all_reports() {
         );
     std::fs::write(dir.join("case.toml"), case).unwrap();
     let out = temp_dir("pdf-markup-everywhere-out");
-    let o = run(&["report", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = report(&dir, &out, &[]);
     assert!(o.status.success(), "render failed: {}", stderr(&o));
     for report in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"] {
         let text = squash(&pdf_text(&out.join(report)));

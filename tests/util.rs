@@ -37,6 +37,18 @@ pub fn run(args: &[&str]) -> Output {
     casefile().args(args).output().expect("run casefile")
 }
 
+/// `casefile report <bundle> --out <out> [extra…]`.
+pub fn report(bundle: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "report",
+        bundle.to_str().expect("utf-8 path"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
