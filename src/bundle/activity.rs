@@ -103,6 +103,11 @@ pub struct OperationDetails {
     pub principal_id: Option<String>,
     /// A command carried by the request (VM extension `commandToExecute`); attacker text.
     pub command: Option<String>,
+    /// The error code of a failed operation (`statusMessage` → `error.code`, such as
+    /// `RequestDisallowedByPolicy` or `AuthorizationFailed`).
+    pub error_code: Option<String>,
+    /// The key a `regenerateKey` request named (`key1`, `key2`).
+    pub key_name: Option<String>,
 }
 
 /// One Activity log event (a row). Several events with one correlation id form an operation.
@@ -265,6 +270,7 @@ fn details_from(props: Option<&Value>) -> OperationDetails {
         d.sku = d.sku.or_else(|| get("sku.name"));
         d.role_definition = d.role_definition.or_else(|| get("properties.roleDefinitionId"));
         d.principal_id = d.principal_id.or_else(|| get("properties.principalId"));
+        d.key_name = d.key_name.or_else(|| get("keyName"));
         d.command = d.command.or_else(|| {
             get("properties.settings.commandToExecute")
                 .or_else(|| get("properties.protectedSettings.commandToExecute"))
@@ -279,6 +285,10 @@ fn details_from(props: Option<&Value>) -> OperationDetails {
             });
         }
     }
+    d.error_code = props
+        .and_then(|p| json_path(p, "statusMessage"))
+        .map(|v| records::unwrap_json_string(v.into_owned()))
+        .and_then(|v| json_str(&v, "error.code").or_else(|| json_str(&v, "code")));
     // Policy events carry the region here; the resource-log `location` is not the
     // resource's region (activity-log schema doc), so it is never used.
     if d.region.is_none() {

@@ -36,6 +36,7 @@ pub const COLUMNS: &[&str] = &[
     "azureresourceid",
     "compromisedentity",
     "status",
+    "classification",
     "systemalertid",
     "vendororiginalid",
     "starttimeutc",
@@ -64,12 +65,48 @@ pub struct Alert {
     pub description: Option<String>,
     pub resource_id: Option<String>,
     pub status: Option<String>,
+    /// The analyst's classification when the alert was closed (`TruePositive`,
+    /// `BenignPositive`, `FalsePositive`, `Undetermined`), where the export carries it.
+    pub classification: Option<String>,
     pub id: Option<String>,
     pub entities: AlertEntities,
     pub origin: Location,
 }
 
 impl Alert {
+    /// Why the alert was closed as not malicious, when its own record says so: dismissed, or
+    /// resolved with a benign-positive or false-positive classification.
+    pub fn cleared_as(&self) -> Option<String> {
+        let status = self.status.as_deref().unwrap_or("").to_ascii_lowercase();
+        let class = self
+            .classification
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .replace(['_', ' ', '-'], "");
+        let benign = matches!(class.as_str(), "benignpositive" | "falsepositive");
+        if status == "dismissed" {
+            Some(format!(
+                "dismissed{}",
+                self.classification.as_ref().map(|c| format!(" as {c}")).unwrap_or_default()
+            ))
+        } else if benign {
+            Some(format!(
+                "{} as {}",
+                if status.is_empty() { "closed" } else { &status },
+                self.classification.as_deref().unwrap_or_default()
+            ))
+        } else {
+            None
+        }
+    }
+    /// The analyst classified the alert as a true positive.
+    pub fn true_positive(&self) -> bool {
+        self.classification
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().replace(['_', ' ', '-'], "") == "truepositive")
+    }
+
     /// Which product raised it, in words a reader knows.
     pub fn source_product(&self) -> &'static str {
         let t = self.alert_type.as_deref().unwrap_or("");
@@ -229,6 +266,7 @@ pub fn parse_row(row: &Row) -> Result<Alert> {
         description: row.string(&["description", "properties.description"]),
         resource_id: row.string(&["resourceid", "azureresourceid", "properties.azureresourceid"]),
         status: row.string(&["status", "properties.status"]),
+        classification: row.string(&["classification", "properties.classification"]),
         id: row.string(&["systemalertid", "vendororiginalid", "properties.systemalertid"]),
         entities,
         origin: row.location().clone(),
