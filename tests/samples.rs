@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::util::{copy_tree, model_json, report, root, run, stderr, stdout, temp_dir};
+use crate::util::{model_json, report, root, run, stderr, stdout, temp_dir};
 
 pub const QUIET: &str = "samples/quiet";
 pub const BRUNNWALD: &str = "samples/brunnwald";
@@ -22,32 +22,9 @@ pub fn sample_dir(rel: &str) -> PathBuf {
     root().join(rel)
 }
 
-/// The Brunnwald bundle as the current `case.toml` parser accepts it: a copy without the one
-/// `personal_data = false` line (issue 7 item 5 adds that key). Everything else is identical,
-/// evidence paths are relative, so the model is the same apart from that container's flag.
-/// Once `personal_data` is parsed, `bundle(BRUNNWALD)` can return the sample directly.
-pub fn brunnwald_for_current_parser() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = temp_dir("brunnwald-current-parser");
-        copy_tree(&sample_dir(BRUNNWALD), &dir);
-        let toml = std::fs::read_to_string(dir.join("case.toml")).unwrap();
-        assert!(
-            toml.contains("\npersonal_data = false\n"),
-            "the sample declares a container without personal data"
-        );
-        std::fs::write(dir.join("case.toml"), toml.replace("\npersonal_data = false\n", "\n")).unwrap();
-        dir
-    })
-}
-
-/// The bundle directory a sample's figure tests and golden file run on.
+/// The sample's directory.
 pub fn bundle(rel: &str) -> PathBuf {
-    if rel == BRUNNWALD {
-        brunnwald_for_current_parser().clone()
-    } else {
-        sample_dir(rel)
-    }
+    sample_dir(rel)
 }
 
 fn model(rel: &str) -> &'static Value {
@@ -266,7 +243,8 @@ fn brunnwald_vm_lifetimes_and_the_priced_vm() {
     assert_eq!(vms.len(), 2, "the refused VM costs nothing");
     let v7 = vms.iter().find(|v| v["name"] == "vm-etl-07").unwrap();
     assert_eq!(v7["hours"], 57.4);
-    assert_eq!(v7["region"], "Germany West Central");
+    assert_eq!(v7["region"]["name"], "Germany West Central");
+    assert_eq!(v7["region"]["id"], "germanywestcentral");
     assert_eq!(v7["end_basis"], "still present at the report's as-of time");
     let v8 = vms.iter().find(|v| v["name"] == "vm-etl-08").unwrap();
     assert_eq!(v8["hours"], 6.5);
@@ -309,7 +287,7 @@ fn brunnwald_key_rotation_is_found_and_is_partial() {
     assert_eq!(rotate["at"], "2025-06-11T04:05:12Z");
     let role = actions
         .iter()
-        .find(|a| a["action"].as_str().unwrap().contains("role assignment"))
+        .find(|a| a["id"] == "revert-role-assignment")
         .expect("role assignment removal");
     assert_eq!(role["status"], "done");
     let reported = actions.iter().find(|a| a["id"] == "contain-identity").unwrap();

@@ -295,9 +295,9 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         Some(t) if total_is_lower_bound => format!(
             "at least {t}{}",
             match (unpriced.is_empty(), egress_cost.is_none()) {
-                (false, true) => " (unpriced VMs and egress not included)",
-                (false, false) => " (unpriced VMs not included)",
-                _ => " (egress not included: storage logs not provided)",
+                (false, true) => format!(" (not included: egress, and unpriced VMs {})", unpriced.join(", ")),
+                (false, false) => format!(" (not included: unpriced VMs {})", unpriced.join(", ")),
+                _ => " (egress not included: storage logs not provided)".to_string(),
             }
         ),
         Some(t) => t.to_string(),

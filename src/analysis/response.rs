@@ -338,7 +338,7 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
         ));
         let del = action(
             ActionKind::DeleteVm,
-            format!("Delete attacker VM {name} (after the snapshot)"),
+            format!("Delete attacker VM {name} once its disks are preserved"),
             format!("Attacker VM {name} deleted"),
         );
         out.push(settle(

@@ -142,8 +142,13 @@ pub struct AlertJudgement {
     pub severity: String,
     /// True when the alert's entities were taken as leads.
     pub lead: bool,
+    /// True when the alert is not attacker activity: closed by the organisation, or every
+    /// lead it raised was cleared by the evidence.
+    pub cleared: bool,
     /// Why it was, or was not, a lead; and what cleared it.
     pub why: String,
+    /// The identities and addresses it named.
+    pub entities: Vec<String>,
     pub evidence: Location,
 }
 
@@ -266,6 +271,7 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
     find_attempts(&mut scope, bundle, env);
     follow_activity(&mut scope, bundle, env);
     decide(&mut scope, case);
+    settle_alerts(&mut scope);
     scope.verdict = verdict_of(&scope);
     scope.verdict_basis = basis_of(&scope);
     scope
@@ -311,12 +317,21 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
                 },
             )
         };
+        let entities = a
+            .entities
+            .accounts
+            .iter()
+            .map(|u| u.to_string())
+            .chain(a.entities.ips.iter().map(|i| i.to_string()))
+            .collect();
         scope.alerts.push(AlertJudgement {
             at: a.at,
             name: a.name.clone(),
             severity: a.severity.clone(),
+            cleared: !lead,
             lead,
             why,
+            entities,
             evidence: a.origin.clone(),
         });
     }
@@ -583,6 +598,25 @@ fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
         let (Some(caller), Some(ip)) = (&e.caller, e.caller_ip) else {
             continue;
         };
+        // Another identity acting from an attacker address is in the attacker's hands too
+        // (a principal the attacker granted a role, or whose credentials it holds).
+        if scope.has_ip(&ip)
+            && !scope.has_identity(caller)
+            && !scope.identities.get(caller).is_some_and(|m| m.decided_by == ScopeSource::CaseFile)
+        {
+            let (strong, conf) = scope
+                .ips
+                .get(&ip)
+                .map_or((false, Confidence::Suspected), |m| (m.strong, m.confidence));
+            let m = scope.identity(caller);
+            m.add_for(
+                format!("called the management API from attacker address {ip} ({})", e.origin.cite()),
+                strong,
+                Some(e.at),
+            );
+            m.confidence = conf;
+            continue;
+        }
         if !scope.identity_compromised_at(caller, e.at) || own_address(env, &ip).is_some() || scope.has_ip(&ip) {
             continue;
         }
@@ -677,6 +711,7 @@ pub fn apply_history(scope: &mut Scope, case: &Case, history: &BTreeMap<IpAddr, 
         }
     }
     decide(scope, case);
+    settle_alerts(scope);
     scope.verdict = verdict_of(scope);
     scope.verdict_basis = basis_of(scope);
 }
@@ -692,24 +727,65 @@ fn verdict_of(scope: &Scope) -> CaseVerdict {
     }
 }
 
+/// Marks lead alerts whose every lead was cleared, with the reason that cleared the first.
+fn settle_alerts(scope: &mut Scope) {
+    let member = |e: &str| -> Option<&Member> {
+        e.parse::<IpAddr>()
+            .ok()
+            .and_then(|ip| scope.ips.get(&ip))
+            .or_else(|| scope.identities.get(&Upn::new(e)))
+    };
+    let settled: Vec<(bool, String)> = scope
+        .alerts
+        .iter()
+        .map(|a| {
+            if !a.lead {
+                return (true, a.why.clone());
+            }
+            let members: Vec<&Member> = a
+                .entities
+                .iter()
+                .filter_map(|e| member(e))
+                .filter(|m| !m.reasons_for.is_empty())
+                .collect();
+            if !members.is_empty() && members.iter().all(|m| !m.in_scope()) {
+                let why = members.iter().find_map(|m| m.against.first()).cloned().unwrap_or_default();
+                (true, format!("its leads were cleared: {why}"))
+            } else {
+                (false, a.why.clone())
+            }
+        })
+        .collect();
+    for (a, (cleared, why)) in scope.alerts.iter_mut().zip(settled) {
+        a.cleared = cleared;
+        a.why = why;
+    }
+}
+
 fn basis_of(scope: &Scope) -> Vec<String> {
     let mut basis = Vec::new();
-    for (u, m) in &scope.identities {
+    let members = scope
+        .identities
+        .iter()
+        .map(|(u, m)| (u.to_string(), m))
+        .chain(scope.ips.iter().map(|(i, m)| (i.to_string(), m)));
+    for (who, m) in members {
         let first = match m.confidence {
             Confidence::Cleared => m.against.first(),
             _ => m.reasons_for.first(),
         };
         basis.push(format!(
-            "{u}: {}{}",
+            "{who}: {}{}",
             m.confidence.label(),
             first.map(|r| format!(" — {r}")).unwrap_or_default()
         ));
     }
-    let leads = scope.alerts.iter().filter(|a| a.lead).count();
-    let closed = scope.alerts.iter().filter(|a| !a.lead).count();
+    let open = scope.alerts.iter().filter(|a| !a.cleared).count();
+    let cleared = scope.alerts.len() - open;
     if !scope.alerts.is_empty() {
         basis.push(format!(
-            "{leads} alert(s) taken as leads, {closed} not (closed by the organisation, informational, or without entities)"
+            "{} alert(s): {open} point to attacker activity, {cleared} cleared (closed by the organisation, informational, without entities, or their leads cleared)",
+            scope.alerts.len()
         ));
     }
     if scope.identities.is_empty() && scope.ips.is_empty() {

@@ -254,7 +254,7 @@ fn judge_operation(op: &ArmOperation, scope: &Scope, env: &Environment) -> Resul
         Some(c) if scope.has_identity(c) => {
             let own = op.caller_ips.iter().find_map(|ip| own_address(env, ip));
             if let Some(own) = own {
-                Err(format!("compromised identity {caller}, but from {ip_text}, {own}"))
+                Err(format!("compromised identity {caller}, but from trusted address {ip_text} ({own})"))
             } else if scope.identity_compromised_at(c, op.start) {
                 Ok(format!("compromised identity {caller} after the compromise, from {ip_text}"))
             } else {
@@ -566,6 +566,20 @@ pub fn classify_operations(ops: &[ArmOperation], scope: &Scope, env: &Environmen
     let mut excluded = Vec::new();
     for op in ops {
         let (target, detail) = describe_operation(op);
+        // Azure Policy's own records of a deny or audit are not actions of the caller: the
+        // refused operation is the step, with the policy's refusal as its outcome.
+        if op.operation.starts_with("microsoft.authorization/policies/") {
+            excluded.push(Excluded {
+                at: op.start,
+                phase: Phase::Arm,
+                what: op.short_name(),
+                actor: op.caller.as_ref().map(|c| c.to_string()),
+                reason: "Azure Policy's evaluation record, not an action: the operation it refused or audited is listed on its own".into(),
+                review: false,
+                evidence: op.events[0].clone(),
+            });
+            continue;
+        }
         match judge_operation(op, scope, env) {
             Ok(why) => {
                 let kind = kind_of_operation(&op.operation);

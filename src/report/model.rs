@@ -197,12 +197,15 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let np = || NOT_PROVIDED.to_string();
     let data_exfiltrated = exposure.map(|e| e.bytes.human()).unwrap_or_else(np);
     let first = a.window.map(|w| w.start);
+    // Detection and containment are measured from the breach: the first successful attacker
+    // action (failed attempts before it are reconnaissance, not yet a compromise).
+    let breach = a.window.and_then(|w| w.first_success).or(first);
     // The first alert as the timeline shows it: one time per event on every page.
     let detected = a
         .timeline
         .iter()
         .filter(|e| e.phase == crate::analysis::steps::Phase::Alert)
-        .filter(|e| a.scope.alerts.iter().any(|j| j.evidence == e.evidence && j.lead))
+        .filter(|e| a.scope.alerts.iter().any(|j| j.evidence == e.evidence && !j.cleared))
         .map(|e| e.at)
         .filter(|t| first.is_none_or(|f| *t >= f))
         .min();
@@ -313,6 +316,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             None => np(),
         },
         time_to_respond: match (detected, contained.as_ref()) {
+            _ if !established => none_if(np()),
             (Some(d), Some((t, what))) if *t >= d => format!(
                 "{} (first alert {} → {what} at {})",
                 duration_text(d.seconds_until(*t)),
@@ -367,12 +371,13 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         attacker_cost: none_if(a.cost.total_display.clone()),
         compute_cost: none_if(a.cost.compute_display.clone()),
         first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(|| none_if(np())),
-        time_to_detect: match (first, detected) {
+        time_to_detect: match (breach, detected) {
+            (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
             (Some(f), Some(d)) => format!("{} (first alert {})", duration_text(f.seconds_until(d)), d.hhmm()),
             (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
             _ => none_if(np()),
         },
-        time_to_contain: match (first, contained.as_ref(), &a.response.contained_by_effect) {
+        time_to_contain: match (breach, contained.as_ref(), &a.response.contained_by_effect) {
             (Some(f), _, Some(c)) => format!(
                 "{} (contained by effect at {}: {})",
                 duration_text(f.seconds_until(c.at)),
@@ -384,8 +389,16 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             _ => none_if(np()),
         },
         gdpr_status,
-        gdpr_deadline: a.gdpr.as_ref().map(|g| g.deadline.deadline.to_string()).unwrap_or_else(np),
-        gdpr_deadline_local: a.gdpr.as_ref().map(|g| g.deadline.deadline_local.clone()).unwrap_or_else(np),
+        gdpr_deadline: match &a.gdpr {
+            Some(g) if !g.breach_established => "not applicable: no personal data breach established".into(),
+            Some(g) => g.deadline.deadline.to_string(),
+            None => np(),
+        },
+        gdpr_deadline_local: match &a.gdpr {
+            Some(g) if !g.breach_established => "not applicable".into(),
+            Some(g) => g.deadline.deadline_local.clone(),
+            None => np(),
+        },
         identity: {
             let v: Vec<String> = a.scope.identities_in_scope().map(|u| u.to_string()).collect();
             if v.is_empty() {

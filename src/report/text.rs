@@ -22,7 +22,7 @@ pub fn render_text(m: &ReportModel) -> String {
     for b in &a.scope.verdict_basis {
         let _ = writeln!(out, "- {b}");
     }
-    for j in a.scope.alerts.iter().filter(|j| !j.lead) {
+    for j in a.scope.alerts.iter().filter(|j| j.cleared) {
         let _ = writeln!(out, "- alert {} \"{}\": {}", j.at.hhmm(), j.name, j.why);
     }
 
