@@ -691,7 +691,7 @@ fn defender_alert_continuous_export_reads_pascal_case_fields_and_resolves_refs()
         Some("2025-12-04T09:41:17Z".into()),
     );
     c.eq("tactics (Intent)", a.tactics.clone(), vec!["Exfiltration".to_string()]);
-    c.eq("status", a.status.as_deref(), Some("New"));
+    c.eq("status", a.status.clone(), Some(alerts::AlertStatus::New));
     c.eq(
         "id (SystemAlertId)",
         a.id.as_deref(),
