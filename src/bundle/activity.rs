@@ -16,45 +16,6 @@ use crate::types::{parse_ip, Region, ResourceId, Timestamp, Upn};
 
 const WHAT: &str = "activity log";
 
-pub const COLUMNS: &[&str] = &[
-    "timegenerated",
-    "eventtimestamp",
-    "eventsubmissiontimestamp",
-    "operationnamevalue",
-    "operationname",
-    "activitystatusvalue",
-    "activitystatus",
-    "activitysubstatusvalue",
-    "activitysubstatus",
-    "status",
-    "substatus",
-    "caller",
-    "calleripaddress",
-    "httprequest",
-    "correlationid",
-    "operationid",
-    "eventdataid",
-    "resourceid",
-    "_resourceid",
-    "resourcegroup",
-    "resourcegroupname",
-    "subscriptionid",
-    "properties",
-    "properties_d",
-    "authorization",
-    "authorization_d",
-    "categoryvalue",
-    "category",
-    "claims",
-    "claims_d",
-    "event initiated by",
-    "operation name",
-    "time",
-    "resource",
-    "resource group",
-    "correlation id",
-];
-
 /// The lifecycle state of one Activity log event. Log Analytics writes Start/Accept/Success/
 /// Failure; REST and legacy columns write Started/Accepted/Succeeded/Failed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -16,34 +16,6 @@ use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "alert export";
 
-pub const COLUMNS: &[&str] = &[
-    "timegenerated",
-    "starttime",
-    "endtime",
-    "alertname",
-    "displayname",
-    "alertdisplayname",
-    "alertseverity",
-    "severity",
-    "alerttype",
-    "productname",
-    "providername",
-    "tactics",
-    "intent",
-    "description",
-    "entities",
-    "resourceid",
-    "azureresourceid",
-    "compromisedentity",
-    "status",
-    "classification",
-    "extendedproperties",
-    "systemalertid",
-    "vendororiginalid",
-    "starttimeutc",
-    "endtimeutc",
-];
-
 /// Entities an alert names, after `$ref` resolution.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlertEntities {

@@ -19,22 +19,6 @@ use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "risk detections";
 
-pub const COLUMNS: &[&str] = &[
-    "activitydatetime",
-    "detecteddatetime",
-    "lastupdateddatetime",
-    "timegenerated",
-    "userprincipalname",
-    "ipaddress",
-    "riskeventtype",
-    "risktype",
-    "risklevel",
-    "riskstate",
-    "riskdetail",
-    "source",
-    "id",
-];
-
 /// Entra ID Protection's risk state of a detection or user (Graph `riskState`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,8 +63,20 @@ impl RiskState {
     }
 }
 
+/// What a risk record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RiskRecord {
+    /// One risk detection (AADUserRiskEvents, `riskDetections`, UserRiskEvents records).
+    Detection,
+    /// A user's aggregate risk (RiskyUsers records, `riskyUsers`): no IP, no activity time;
+    /// `at` is when the risk was last updated.
+    RiskyUser,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RiskEvent {
+    pub record: RiskRecord,
     /// When the risky activity happened (`activityDateTime`), else when it was detected.
     pub at: Timestamp,
     pub upn: Upn,
@@ -123,16 +119,35 @@ impl RiskEvent {
 }
 
 fn parse_row(row: &Row) -> Result<RiskEvent> {
-    let at = row.timestamp(WHAT, &["activitydatetime", "detecteddatetime", "timegenerated", "time"])?;
+    let risk_type = row.string(&["riskeventtype", "risktype"]);
+    let record = if risk_type.is_none() && row.field(&["risklastupdateddatetime"]).is_some() {
+        RiskRecord::RiskyUser
+    } else {
+        RiskRecord::Detection
+    };
+    let at = row.timestamp(
+        WHAT,
+        &[
+            "activitydatetime",
+            "detecteddatetime",
+            "risklastupdateddatetime",
+            "timegenerated",
+            "time",
+        ],
+    )?;
     Ok(RiskEvent {
+        record,
         at,
         upn: Upn::new(row.required(WHAT, &["userprincipalname"])?.value),
         ip: row.str(&["ipaddress"]).and_then(parse_ip),
-        risk_type: row.string(&["riskeventtype", "risktype"]).unwrap_or_default(),
+        risk_type: risk_type.unwrap_or_else(|| match record {
+            RiskRecord::RiskyUser => "riskyUser".to_string(),
+            RiskRecord::Detection => String::new(),
+        }),
         level: row.string(&["risklevel"]).map(|s| s.to_ascii_lowercase()),
         state: row.str(&["riskstate"]).map(RiskState::parse),
         detail: row.string(&["riskdetail"]),
-        last_updated: row.opt_timestamp(WHAT, &["lastupdateddatetime"])?,
+        last_updated: row.opt_timestamp(WHAT, &["lastupdateddatetime", "risklastupdateddatetime"])?,
         id: row.string(&["id"]),
         origin: row.location().clone(),
     })

@@ -14,56 +14,6 @@ use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "sign-in log";
 
-/// Columns this parser reads (normalised names), for the "unknown columns" list.
-pub const COLUMNS: &[&str] = &[
-    "createddatetime",
-    "timegenerated",
-    "date (utc)",
-    "userprincipalname",
-    "username",
-    "userdisplayname",
-    "user",
-    "ipaddress",
-    "ip address",
-    "location",
-    "locationdetails",
-    "appdisplayname",
-    "application",
-    "resourcedisplayname",
-    "resource",
-    "resulttype",
-    "status",
-    "sign-in error code",
-    "resultdescription",
-    "failure reason",
-    "conditionalaccessstatus",
-    "conditional access",
-    "authenticationrequirement",
-    "authentication requirement",
-    "risklevelduringsignin",
-    "risklevelaggregated",
-    "riskstate",
-    "riskeventtypes_v2",
-    "riskeventtypes",
-    "useragent",
-    "user agent",
-    "correlationid",
-    "correlation id",
-    "id",
-    "request id",
-    "isinteractive",
-    "clientappused",
-    "client app",
-    "originalrequestid",
-    "devicedetail",
-    "compliant",
-    "managed",
-    "mfadetail",
-    "authenticationdetails",
-    "multifactor authentication result",
-    "multifactor authentication auth method",
-];
-
 /// Conditional Access outcome of a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
