@@ -186,6 +186,8 @@ struct RawResponse {
 struct RawEvidence {
     path: Spanned<String>,
     kind: Option<Spanned<String>>,
+    /// The IANA zone of the file's zoneless timestamps.
+    timezone: Option<Spanned<String>>,
 }
 
 /// A checked case: everything the evidence cannot say.
@@ -414,6 +416,8 @@ pub struct ReportedAction {
 pub struct EvidenceFile {
     pub path: PathBuf,
     pub kind: Option<String>,
+    /// The zone of the file's zoneless timestamps, when the analyst declared it.
+    pub timezone: Option<Tz>,
     pub location: Location,
 }
 
@@ -768,9 +772,18 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 c.problem("unknown evidence kind", loc, k, crate::bundle::SourceKind::EXPECTED);
             }
         }
+        let timezone = e.timezone.as_ref().and_then(|z| match z.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let loc = c.at(z.span(), "evidence.timezone");
+                c.problem("unknown time zone", loc, z.get_ref(), "an IANA zone such as UTC or Europe/London");
+                None
+            }
+        });
         evidence.push(EvidenceFile {
             path: dir.join(rel),
             kind,
+            timezone,
             location: loc,
         });
     }

@@ -276,9 +276,11 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         None if !activity_provided => "not provided".to_string(),
         None => format!("not priced: {} VM(s) without a rate ({})", vms.len(), unpriced.join(", ")),
         Some(_) if vms.is_empty() => "no attacker VMs".to_string(),
-        Some(c) if unpriced.is_empty() => c.to_string(),
+        // Whole dollars: the key figure is an estimate; the arithmetic keeps the cents.
+        Some(c) if unpriced.is_empty() => format!("${:.0}", c.0),
         Some(c) => format!(
-            "at least {c} ({} of {} VMs unpriced: {}; add their rates to the case file)",
+            "at least ${:.0} ({} of {} VMs unpriced: {}; add their rates to the case file)",
+            c.0,
             unpriced.len(),
             vms.len(),
             unpriced.join(", ")

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::bundle::alerts::Alert;
-use crate::bundle::signins::{CaStatus, SignIn};
+use crate::bundle::signins::{CaStatus, MfaResult, SignIn};
 use crate::bundle::Bundle;
 use crate::case::{Case, Environment};
 use crate::error::Location;
@@ -227,11 +227,21 @@ fn untrusted_location(env: &Environment, s: &SignIn) -> bool {
 
 /// A successful sign-in that satisfied multifactor authentication and Conditional Access.
 fn strongly_authenticated(s: &SignIn) -> bool {
-    s.succeeded
-        && s.auth_requirement
+    let mfa = s.mfa == Some(MfaResult::Satisfied)
+        || s.auth_requirement
             .as_deref()
-            .is_some_and(|a| a.to_ascii_lowercase().contains("multi"))
-        && s.conditional_access == Some(CaStatus::Success)
+            .is_some_and(|a| a.to_ascii_lowercase().contains("multi"));
+    s.succeeded && mfa && s.conditional_access == Some(CaStatus::Success)
+}
+
+/// "from a compliant, managed device" when the sign-in says so.
+fn device_words(s: &SignIn) -> &'static str {
+    match (s.device_compliant, s.device_managed) {
+        (Some(true), Some(true)) => " from a compliant, managed device",
+        (Some(true), _) => " from a compliant device",
+        (_, Some(true)) => " from a managed device",
+        _ => "",
+    }
 }
 
 /// Builds the scope: the analyst's decisions, then leads weighed against the evidence,
@@ -371,12 +381,8 @@ fn leads_from_risk_detections(scope: &mut Scope, bundle: &Bundle, env: &Environm
                     None => scope.ip(ip).add_for(why, false, Some(r.at)),
                 }
             }
-        } else if let Some(state) = r
-            .state
-            .as_deref()
-            .filter(|s| matches!(*s, "dismissed" | "remediated" | "confirmedsafe"))
-        {
-            let why = format!("risk detection {} was later marked {state} ({cite})", r.risk_type);
+        } else if let Some(state) = r.state.as_ref().filter(|s| s.is_closed()) {
+            let why = format!("risk detection {} was later marked {} ({cite})", r.risk_type, state.label());
             scope.identity(&r.upn).add_against(why.clone());
             if let Some(ip) = r.ip {
                 scope.ip(ip).add_against(why);
@@ -418,7 +424,8 @@ fn weigh_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
                     None => format!(" from {ip}"),
                 };
                 scope.identity(&u).add_against(format!(
-                    "the flagged sign-in passed multifactor authentication and Conditional Access{from} ({cite})"
+                    "the flagged sign-in passed multifactor authentication and Conditional Access{}{from} ({cite})",
+                    device_words(s)
                 ));
             } else if s.succeeded && s.ip.is_some_and(|i| own_address(env, &i).is_some()) {
                 scope.identity(&u).add_against(format!(
