@@ -5,13 +5,19 @@
 //! then builds steps, timeline, lateral movement, control gaps, exposure, cost, GDPR,
 //! response and detections.
 
+pub mod attack;
+pub mod briefing;
 pub mod cost;
 pub mod detections;
 pub mod exposure;
 pub mod gaps;
 pub mod gdpr;
+pub mod gdpr_regime;
+pub mod iocs;
 pub mod lateral;
+pub mod ranking;
 pub mod response;
+pub mod root_cause;
 pub mod scope;
 pub mod steps;
 pub mod timeline;
@@ -90,6 +96,17 @@ pub struct Analysis {
     pub response: response::Response,
     pub detections: Vec<detections::Detection>,
     pub warnings: Vec<String>,
+    /// Indicators of compromise (addresses, accounts, user agents, resources).
+    pub iocs: Vec<iocs::Ioc>,
+    /// ATT&CK techniques the steps show, by tactic.
+    pub attack: Vec<attack::AttackRow>,
+    pub root_cause: root_cause::RootCause,
+    /// Improvements ranked by impact on this incident and effort.
+    pub ranking: Vec<ranking::Ranked>,
+    /// Severity, time to respond and the decisions asked of management.
+    pub briefing: briefing::Briefing,
+    /// Regime wording, deadline day, awareness check and measures for the GDPR report.
+    pub gdpr_regime: Option<gdpr_regime::RegimeView>,
 }
 
 fn fact(f: Fact, evidence: Vec<crate::error::Location>) -> ProvenFact {
@@ -265,6 +282,23 @@ pub fn conclude(
             }
         }
     }
+    let first_containment = {
+        let ids: Vec<String> = scope.identities.keys().map(|u| u.to_string()).collect();
+        let ips: Vec<String> = scope.ips.keys().map(|i| i.to_string()).collect();
+        let ops: &[ArmOperation] = prep.operations.provided().map(|v| v.as_slice()).unwrap_or(&[]);
+        response::build_response(&all_steps, ops, &case.response, &ids, &ips, case.as_of)
+            .actions
+            .into_iter()
+            .filter(|a| matches!(a.status, response::ActionStatus::Done | response::ActionStatus::Reported))
+            .filter_map(|a| a.at.map(|t| (t, a.evidence)))
+            .min_by_key(|(t, _)| *t)
+    };
+    facts.extend(response_facts(
+        &attacker_signins,
+        &all_steps,
+        bundle.alerts.provided().map(|a| a.as_slice()),
+        first_containment,
+    ));
     if let Some(w) = window {
         for (kind, f) in [
             (SourceKind::Activity, Fact::ActivityLogCoversIncident),
@@ -387,7 +421,49 @@ pub fn conclude(
             .map(|s| s.id.clone())
             .collect()
     });
+    let iocs = iocs::build_iocs(
+        &all_steps,
+        &scope,
+        bundle.signins.provided().map(|v| v.as_slice()),
+        bundle.alerts.provided().map(|v| v.as_slice()),
+    );
+    let attack = attack::attack_table(&all_steps);
+    let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
+    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(SourceKind::AuditLogs));
+    let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
+    let first_alert = bundle.alerts.provided().and_then(|al| {
+        al.iter()
+            .map(|x| x.generated.unwrap_or(x.at))
+            .filter(|t| window.is_none_or(|w| *t >= w.start))
+            .min()
+    });
+    let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
+        gdpr_regime::build_regime_view(gdpr_regime::RegimeInput {
+            gdpr: g,
+            deadline: a.deadline.deadline,
+            tz: case.timezone,
+            alerts: bundle.alerts.provided().map(|v| v.as_slice()),
+            inventory: &case.data,
+            exposure: exposure.provided(),
+            response: &response,
+        })
+    });
+    let briefing = briefing::build_briefing(briefing::BriefingInput {
+        case,
+        steps: &all_steps,
+        exposure: exposure.provided(),
+        gdpr: gdpr.as_ref(),
+        response: &response,
+        ranking: &ranking,
+        first_alert,
+    });
     Analysis {
+        iocs,
+        attack,
+        root_cause,
+        ranking,
+        briefing,
+        gdpr_regime,
         window,
         steps: all_steps,
         signins_of_compromised,
@@ -406,4 +482,61 @@ pub fn conclude(
         warnings,
         scope,
     }
+}
+
+/// Facts about how risk and alerts were answered: a risky sign-in let through; the first
+/// alert left without a containment action for over an hour (or attacker steps still
+/// succeeding an hour after it).
+fn response_facts(
+    attacker_signins: &[&crate::bundle::signins::SignIn],
+    all_steps: &[Step],
+    alerts: Option<&[crate::bundle::alerts::Alert]>,
+    first_containment: Option<(Timestamp, Vec<crate::error::Location>)>,
+) -> Vec<ProvenFact> {
+    const HOUR: i64 = 3600;
+    let mut out = Vec::new();
+    let risky: Vec<_> = attacker_signins
+        .iter()
+        .filter(|s| {
+            s.succeeded
+                && matches!(
+                    s.risk_during.as_deref().map(str::to_ascii_lowercase).as_deref(),
+                    Some("medium" | "high")
+                )
+        })
+        .map(|s| s.origin.clone())
+        .collect();
+    if !risky.is_empty() {
+        out.push(fact(Fact::SigninRiskAllowed, risky));
+    }
+    let start = all_steps.iter().map(|s| s.at).min();
+    let first_alert = alerts.and_then(|al| {
+        al.iter()
+            .map(|a| (a.generated.unwrap_or(a.at), &a.origin))
+            .filter(|(t, _)| start.is_some_and(|s| *t >= s))
+            .min_by_key(|(t, _)| *t)
+    });
+    let Some((alert_at, alert_origin)) = first_alert else {
+        return out;
+    };
+    let mut ev = vec![alert_origin.clone()];
+    let slow_containment = match &first_containment {
+        Some((t, e)) if alert_at.seconds_until(*t) > HOUR => {
+            ev.extend(e.iter().take(1).cloned());
+            true
+        }
+        Some(_) => false,
+        None => true,
+    };
+    let late_step = all_steps
+        .iter()
+        .filter(|s| s.outcome == Outcome::Succeeded && alert_at.seconds_until(s.at) > HOUR)
+        .max_by_key(|s| s.at);
+    if let Some(last) = late_step {
+        ev.extend(last.evidence.iter().take(1).cloned());
+    }
+    if slow_containment || late_step.is_some() {
+        out.push(fact(Fact::AttackContinuedAfterAlert, ev));
+    }
+    out
 }
