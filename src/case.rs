@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
 use ipnet::IpNet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::bundle::records::{parse_timestamp, read_text};
 use crate::error::{Error, InputError, Location, Result};
+use crate::posture::catalog::OwnerRole;
 use crate::types::{Region, Timestamp, Upn};
 
 const WHAT: &str = "case file";
@@ -34,6 +35,16 @@ struct RawCase {
     #[serde(default)]
     evidence: Vec<RawEvidence>,
     recommendations: Option<Spanned<String>>,
+    /// Who owns which role (dpo, ciso, cloud-platform …), for decisions and improvements.
+    #[serde(default)]
+    owners: Vec<RawOwner>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOwner {
+    role: Spanned<String>,
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +97,8 @@ struct RawGdpr {
     controller: Option<String>,
     contact: Option<String>,
     lead_authority: Option<String>,
+    /// "uk-gdpr" or "eu-gdpr"; drives wording, articles and the authority's role.
+    regime: Option<Spanned<String>>,
     ease_of_identification: Option<Spanned<String>>,
     ease_of_identification_reason: Option<String>,
     #[serde(default)]
@@ -214,6 +227,8 @@ pub struct Case {
     pub response: Vec<ReportedAction>,
     pub evidence: Vec<EvidenceFile>,
     pub recommendations: Option<PathBuf>,
+    /// Named owners of roles (`[[owners]]`).
+    pub owners: Vec<Owner>,
     /// SHA-256 and size of case.toml itself, recorded with the evidence inventory.
     pub sha256: String,
     pub bytes: u64,
@@ -328,6 +343,10 @@ pub struct CbOverride {
 /// GDPR inputs that only the controller can supply.
 #[derive(Debug, Clone)]
 pub struct GdprInput {
+    /// The regime the controller notifies under; when the case file names none, UK GDPR for
+    /// the UK Information Commissioner, the EU GDPR otherwise (`regime_stated` says which).
+    pub regime: GdprRegime,
+    pub regime_stated: bool,
     pub aware_at: Timestamp,
     pub aware_basis: Option<String>,
     pub controller: Option<String>,
@@ -422,6 +441,27 @@ pub struct EvidenceFile {
 }
 
 /// Reads and checks `<dir>/case.toml`.
+/// One named owner of a role.
+#[derive(Debug, Clone, Serialize)]
+pub struct Owner {
+    pub role: OwnerRole,
+    pub name: String,
+}
+
+/// The data-protection regime a breach is notified under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GdprRegime {
+    UkGdpr,
+    EuGdpr,
+}
+
+/// True when the named authority is the UK Information Commissioner.
+fn is_uk_authority(a: &str) -> bool {
+    let l = a.to_ascii_lowercase();
+    l.contains("information commissioner") || l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "ico")
+}
+
 pub fn load_case(dir: &Path) -> Result<Case> {
     let file = dir.join("case.toml");
     let text = read_text(&file, WHAT)?;
@@ -651,7 +691,31 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 reason: o.reason.clone(),
             });
         }
+        let uk_authority = g.lead_authority.as_deref().is_some_and(is_uk_authority);
+        let regime = match g.regime.as_ref().map(|r| (r, r.get_ref().trim().to_ascii_lowercase())) {
+            None => Some(if uk_authority { GdprRegime::UkGdpr } else { GdprRegime::EuGdpr }),
+            Some((_, v)) if v == "uk-gdpr" => Some(GdprRegime::UkGdpr),
+            Some((r, v)) if v == "eu-gdpr" => {
+                if uk_authority {
+                    let loc = c.at(r.span(), "gdpr.regime");
+                    c.problem(
+                        "regime does not match the authority",
+                        loc,
+                        "eu-gdpr with the UK Information Commissioner as authority",
+                        "regime = \"uk-gdpr\" for a notification to the ICO, or an EU supervisory authority",
+                    );
+                }
+                Some(GdprRegime::EuGdpr)
+            }
+            Some((r, v)) => {
+                let loc = c.at(r.span(), "gdpr.regime");
+                c.problem("unknown GDPR regime", loc, &v, "uk-gdpr or eu-gdpr");
+                None
+            }
+        }?;
         Some(GdprInput {
+            regime,
+            regime_stated: g.regime.is_some(),
             aware_at,
             aware_basis: g.aware_basis.clone(),
             controller: g.controller.clone(),
@@ -788,6 +852,20 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         });
     }
     let recommendations = raw.recommendations.as_ref().map(|r| dir.join(r.get_ref()));
+    let mut owners = Vec::new();
+    for o in &raw.owners {
+        match OwnerRole::parse(o.role.get_ref()) {
+            Some(role) => owners.push(Owner {
+                role,
+                name: o.name.clone(),
+            }),
+            None => {
+                let loc = c.at(o.role.span(), "owners.role");
+                let roles: Vec<&str> = OwnerRole::ALL.iter().map(|r| r.key()).collect();
+                c.problem("unknown owner role", loc, o.role.get_ref(), &roles.join(", "));
+            }
+        }
+    }
 
     Error::collect(std::mem::take(&mut c.problems))?;
     Ok(Case {
@@ -810,6 +888,7 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         response,
         evidence,
         recommendations,
+        owners,
         sha256: String::new(),
         bytes: text.len() as u64,
     })

@@ -433,26 +433,6 @@ impl StepKind {
             StepKind::OtherWrite => "Other attacker write",
         }
     }
-
-    /// ATT&CK technique (v18.1 Enterprise; controls.md §1).
-    pub fn attack(self) -> (&'static str, &'static str) {
-        match self {
-            StepKind::SigninUntrusted => ("T1078.004", "Valid Accounts: Cloud Accounts"),
-            StepKind::SigninFailed => ("T1110.003", "Brute Force: Password Spraying"),
-            StepKind::RoleAssignment => ("T1098.003", "Account Manipulation: Additional Cloud Roles"),
-            StepKind::VmCreate => ("T1578.002", "Modify Cloud Compute Infrastructure: Create Cloud Instance"),
-            // No dedicated technique; controls.md files it under the T1578 parent (judgement).
-            StepKind::PublicIpCreate => ("T1578", "Modify Cloud Compute Infrastructure"),
-            StepKind::NsgRuleChange => ("T1562.007", "Impair Defenses: Disable or Modify Cloud Firewall"),
-            // No sub-technique covers key retrieval via the management API (judgement).
-            StepKind::StorageKeyListing => ("T1552", "Unsecured Credentials"),
-            StepKind::BlobListing => ("T1619", "Cloud Storage Object Discovery"),
-            StepKind::BlobRead => ("T1530", "Data from Cloud Storage"),
-            StepKind::LateralMovement => ("T1526", "Cloud Service Discovery"),
-            StepKind::LoggingTamper => ("T1562.008", "Impair Defenses: Disable or Modify Cloud Logs"),
-            StepKind::OtherWrite => ("T1578", "Modify Cloud Compute Infrastructure"),
-        }
-    }
 }
 
 /// Facts the evidence itself can establish about controls. Control files name these in
@@ -488,6 +468,11 @@ pub enum Fact {
     ActivityLogCoversIncident,
     /// Storage resource logs provided cover the attack window.
     StorageLogsCoverIncident,
+    /// The attacker's successful sign-in carried a medium or high sign-in risk and was let through.
+    SigninRiskAllowed,
+    /// The first alert went unanswered for over an hour: no containment action within the hour,
+    /// or attacker steps still succeeding more than an hour after it.
+    AttackContinuedAfterAlert,
 }
 
 impl Fact {
@@ -508,6 +493,10 @@ impl Fact {
             Fact::AlertIdentityProtection => "an Entra ID Protection alert fired during the incident",
             Fact::ActivityLogCoversIncident => "the Azure Activity log provided covers the attack window",
             Fact::StorageLogsCoverIncident => "storage resource logs provided cover the attack window",
+            Fact::SigninRiskAllowed => {
+                "the attacker's sign-in was rated medium or high risk by Entra ID Protection and was still let through"
+            }
+            Fact::AttackContinuedAfterAlert => "no containment action followed the first alert within an hour",
         }
     }
 }

@@ -138,9 +138,28 @@ pub fn multi_resource_types(findings: Option<&[LateralFinding]>) -> Detection {
         severity: "Medium".into(),
         tactics: vec!["Discovery".into(), "LateralMovement".into()],
         techniques: vec!["T1526".into(), "T1580".into()],
-        description: "A single identity writes to three or more Azure resource types within thirty minutes: management-plane lateral movement.".into(),
+        description: "A single identity changes three or more Azure resource types within any thirty-minute window (sliding, anchored at each operation): management-plane lateral movement.".into(),
+        // A sliding window anchored at every operation (a self-join), not fixed bins: a
+        // 26-minute burst that straddles a bin boundary is still one hit. Per caller the
+        // window with the most types, then operations, then the earliest start is kept,
+        // exactly as the native evaluation below does.
         kql: format!(
-            "AzureActivity\n| where ActivityStatusValue in~ (\"Success\", \"Succeeded\")\n| where OperationNameValue endswith \"/WRITE\" or OperationNameValue endswith \"/ACTION\" or OperationNameValue endswith \"/DELETE\"\n| extend ResourceType = tostring(split(OperationNameValue, \"/\")[1])\n| summarize ResourceTypes = make_set(ResourceType), Count = dcount(CorrelationId), Start = min(TimeGenerated), End = max(TimeGenerated) by Caller, CallerIpAddress, bin(TimeGenerated, {}m)\n| where array_length(ResourceTypes) >= {MIN_TYPES}\n| extend Duration = End - Start",
+            "let window = {}m;\n\
+             let ops = AzureActivity\n\
+             | where OperationNameValue endswith \"/WRITE\" or OperationNameValue endswith \"/ACTION\" or OperationNameValue endswith \"/DELETE\"\n\
+             | summarize Start = min(TimeGenerated), Ok = countif(ActivityStatusValue in~ (\"Success\", \"Succeeded\")) by CorrelationId, OperationNameValue, Caller\n\
+             | where Ok > 0\n\
+             | extend ResourceType = tolower(tostring(split(OperationNameValue, \"/\")[1])), OpKey = strcat(CorrelationId, \"|\", OperationNameValue);\n\
+             ops\n\
+             | join kind=inner (ops | project Caller, Later = Start, LaterType = ResourceType, LaterKey = OpKey) on Caller\n\
+             | where Later between (Start .. (Start + window))\n\
+             | summarize ResourceTypes = make_set(LaterType), Operations = dcount(LaterKey), End = max(Later) by Caller, Start\n\
+             | extend Types = array_length(ResourceTypes)\n\
+             | where Types >= {MIN_TYPES}\n\
+             | sort by Caller asc, Types desc, Operations desc, Start asc\n\
+             | extend Rank = row_number(1, prev(Caller) != Caller)\n\
+             | where Rank == 1\n\
+             | extend Minutes = datetime_diff(\"minute\", End, Start)",
             WINDOW_SECONDS / 60
         ),
         hits: findings.map(|f| {

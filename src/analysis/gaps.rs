@@ -269,7 +269,19 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
         let recs = rec_statuses(c, &input);
         let missing: Vec<&ProvenFact> = c.evidence.missing_when.iter().filter_map(|f| fact_map.get(f).copied()).collect();
         let present: Vec<&ProvenFact> = c.evidence.present_when.iter().filter_map(|f| fact_map.get(f).copied()).collect();
-        let summary = summarise(&recs);
+        let mut summary = summarise(&recs);
+        // A healthy row proves only its own part of the control: "present" needs every
+        // current recommendation of the control healthy on a resource that matters here.
+        let unproven: Vec<&str> = c
+            .recommendations
+            .iter()
+            .filter(|r| !r.deprecated)
+            .filter(|r| !recs.iter().any(|s| s.key == r.key && s.relevant && s.state == RecState::Healthy))
+            .map(|r| r.name.as_str())
+            .collect();
+        if summary == ExampleRecommendation::Healthy && !unproven.is_empty() {
+            summary = ExampleRecommendation::None;
+        }
         let verdict = decide(!missing.is_empty(), !present.is_empty(), summary);
         let mut proofs = Vec::new();
         for f in &missing {
@@ -330,6 +342,11 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
                 "no recommendations export was provided".to_string()
             } else if recs.is_empty() {
                 "the recommendations export has no row for this control's recommendations".to_string()
+            } else if recs.iter().any(|r| r.relevant && r.state == RecState::Healthy) && !unproven.is_empty() {
+                format!(
+                    "the export shows only part of the control healthy; it does not show \"{}\"",
+                    unproven.join("\", \"")
+                )
             } else {
                 "the export does not show it unhealthy before the incident".to_string()
             };

@@ -5,15 +5,20 @@
 //! then builds steps, timeline, lateral movement, control gaps, exposure, cost, GDPR,
 //! response and detections.
 
+pub mod attack;
+pub mod briefing;
 pub mod cost;
 pub mod detections;
 pub mod exposure;
 pub mod gaps;
 pub mod gdpr;
-pub mod indicators;
+pub mod gdpr_regime;
+pub mod iocs;
 pub mod lateral;
 pub mod narrative_facts;
+pub mod ranking;
 pub mod response;
+pub mod root_cause;
 pub mod scope;
 pub mod steps;
 pub mod timeline;
@@ -98,8 +103,18 @@ pub struct Analysis {
     pub gdpr: Option<gdpr::GdprAssessment>,
     pub response: response::Response,
     pub detections: Vec<detections::Detection>,
-    pub indicators: indicators::Iocs,
     pub warnings: Vec<String>,
+    /// Indicators of compromise (addresses, accounts, user agents, resources).
+    pub iocs: Vec<iocs::Ioc>,
+    /// ATT&CK techniques the steps show, by tactic.
+    pub attack: Vec<attack::AttackRow>,
+    pub root_cause: root_cause::RootCause,
+    /// Improvements ranked by impact on this incident and effort.
+    pub ranking: Vec<ranking::Ranked>,
+    /// Severity, time to respond and the decisions asked of management.
+    pub briefing: briefing::Briefing,
+    /// Regime wording, deadline day, awareness check and measures for the GDPR report.
+    pub gdpr_regime: Option<gdpr_regime::RegimeView>,
 }
 
 fn fact(f: Fact, evidence: Vec<crate::error::Location>) -> ProvenFact {
@@ -131,7 +146,17 @@ pub fn conclude(
     let window = window_of(&all_steps);
     flag_for_review(&mut excluded, ops, &all_steps, window);
     let warnings = warnings_of(&scope, &all_steps, storage.provided());
-    let facts = prove_facts(case, bundle, &all_steps, storage.provided(), window);
+    let response = response::build_response(response::ResponseInput {
+        steps: &all_steps,
+        ops,
+        activity_provided: prep.operations.is_provided(),
+        reported: &case.response,
+        scope: &scope,
+        env: &case.environment,
+        as_of: case.as_of,
+    });
+    let mut facts = prove_facts(case, bundle, &all_steps, storage.provided(), window);
+    facts.extend(response_facts(bundle, &all_steps, &response));
     let touched = touched_resources(&all_steps, storage.provided(), ops);
     let gaps = gaps::assess_gaps(gaps::GapInput {
         catalog,
@@ -151,15 +176,6 @@ pub fn conclude(
         &case.rates,
         case.as_of,
     );
-    let response = response::build_response(response::ResponseInput {
-        steps: &all_steps,
-        ops,
-        activity_provided: prep.operations.is_provided(),
-        reported: &case.response,
-        scope: &scope,
-        env: &case.environment,
-        as_of: case.as_of,
-    });
     let gdpr = case.gdpr.as_ref().map(|g| {
         assess_gdpr_for_case(
             case,
@@ -182,7 +198,37 @@ pub fn conclude(
         detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
     ];
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
-    let indicators = indicators::build_iocs(&scope, &all_steps, bundle.signins.provided().map(Vec::as_slice));
+    let iocs = iocs::build_iocs(
+        &all_steps,
+        &scope,
+        bundle.signins.provided().map(|v| v.as_slice()),
+        bundle.alerts.provided().map(|v| v.as_slice()),
+    );
+    let attack = attack::attack_table(&all_steps);
+    let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
+    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(SourceKind::AuditLogs));
+    let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
+    let first_alert = first_lead_alert(bundle, &scope, window);
+    let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
+        gdpr_regime::build_regime_view(gdpr_regime::RegimeInput {
+            gdpr: g,
+            deadline: a.deadline.deadline,
+            tz: case.timezone,
+            alerts: bundle.alerts.provided().map(|v| v.as_slice()),
+            inventory: &case.data,
+            exposure: exposure.provided(),
+            response: &response,
+        })
+    });
+    let briefing = briefing::build_briefing(briefing::BriefingInput {
+        case,
+        steps: &all_steps,
+        exposure: exposure.provided(),
+        gdpr: gdpr.as_ref(),
+        response: &response,
+        ranking: &ranking,
+        first_alert,
+    });
     let signins_of_compromised = bundle
         .signins
         .as_ref()
@@ -210,8 +256,13 @@ pub fn conclude(
         gdpr,
         response,
         detections,
-        indicators,
         warnings,
+        iocs,
+        attack,
+        root_cause,
+        ranking,
+        briefing,
+        gdpr_regime,
         scope,
     }
 }
@@ -528,4 +579,91 @@ fn assess_gdpr_for_case(
         nature: narrative_facts::nature_of_breach(scope, steps, exposure.provided(), window),
         measures: narrative_facts::measures_taken(response),
     })
+}
+
+/// The first alert that points to attacker activity (not cleared), at or after its start.
+fn first_lead_alert(bundle: &Bundle, scope: &Scope, window: Option<Window>) -> Option<Timestamp> {
+    bundle.alerts.provided().and_then(|al| {
+        al.iter()
+            .filter(|x| scope.alerts.iter().any(|j| j.evidence == x.origin && !j.cleared))
+            .map(|x| x.generated.unwrap_or(x.at))
+            .filter(|t| window.is_none_or(|w| *t >= w.start))
+            .min()
+    })
+}
+
+/// Facts about how risk and alerts were answered: a risky sign-in let through; the first
+/// alert left without a containment action for over an hour (or attacker steps still
+/// succeeding an hour after it).
+fn response_facts(bundle: &Bundle, all_steps: &[Step], response: &response::Response) -> Vec<ProvenFact> {
+    const HOUR: i64 = 3600;
+    let mut out = Vec::new();
+    let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
+        .signins
+        .provided()
+        .map(|v| {
+            v.iter()
+                .filter(|s| {
+                    all_steps
+                        .iter()
+                        .any(|st| st.kind == StepKind::SigninUntrusted && st.evidence[0] == s.origin)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let risky: Vec<_> = attacker_signins
+        .iter()
+        .filter(|s| {
+            s.succeeded
+                && matches!(
+                    s.risk_during.as_deref().map(str::to_ascii_lowercase).as_deref(),
+                    Some("medium" | "high")
+                )
+        })
+        .map(|s| s.origin.clone())
+        .collect();
+    if !risky.is_empty() {
+        out.push(fact(Fact::SigninRiskAllowed, risky));
+    }
+    let first_containment = response
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.status,
+                response::ActionStatus::Done | response::ActionStatus::Reported | response::ActionStatus::Partial
+            )
+        })
+        .filter_map(|a| a.at.map(|t| (t, a.evidence.clone())))
+        .min_by_key(|(t, _)| *t);
+    let start = all_steps.iter().map(|s| s.at).min();
+    let first_alert = bundle.alerts.provided().and_then(|al| {
+        al.iter()
+            .map(|a| (a.generated.unwrap_or(a.at), &a.origin))
+            .filter(|(t, _)| start.is_some_and(|s| *t >= s))
+            .min_by_key(|(t, _)| *t)
+    });
+    let Some((alert_at, alert_origin)) = first_alert else {
+        return out;
+    };
+    let mut ev = vec![alert_origin.clone()];
+    let slow_containment = match &first_containment {
+        Some((t, e)) if alert_at.seconds_until(*t) > HOUR => {
+            ev.extend(e.iter().take(1).cloned());
+            true
+        }
+        Some(_) => false,
+        None => true,
+    };
+    let late_step = all_steps
+        .iter()
+        .filter(|s| s.outcome == Outcome::Succeeded && alert_at.seconds_until(s.at) > HOUR)
+        .max_by_key(|s| s.at);
+    if let Some(last) = late_step {
+        ev.extend(last.evidence.iter().take(1).cloned());
+    }
+    if slow_containment || late_step.is_some() {
+        out.push(fact(Fact::AttackContinuedAfterAlert, ev));
+    }
+    out
 }

@@ -104,6 +104,81 @@ pub struct Example {
     pub expect: ExpectedVerdict,
 }
 
+/// What putting a control in place takes (closed set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effort {
+    Low,
+    Medium,
+    High,
+}
+
+impl Effort {
+    pub fn label(self) -> &'static str {
+        match self {
+            Effort::Low => "low",
+            Effort::Medium => "medium",
+            Effort::High => "high",
+        }
+    }
+}
+
+/// The role that owns an improvement; `[[owners]]` in the case file maps roles to names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerRole {
+    Ciso,
+    Dpo,
+    CloudPlatform,
+    Identity,
+    SecurityOperations,
+    Network,
+    Legal,
+    Communications,
+}
+
+impl OwnerRole {
+    pub const ALL: [OwnerRole; 8] = [
+        OwnerRole::Ciso,
+        OwnerRole::Dpo,
+        OwnerRole::CloudPlatform,
+        OwnerRole::Identity,
+        OwnerRole::SecurityOperations,
+        OwnerRole::Network,
+        OwnerRole::Legal,
+        OwnerRole::Communications,
+    ];
+    /// The key used in catalog and case files.
+    pub fn key(self) -> &'static str {
+        match self {
+            OwnerRole::Ciso => "ciso",
+            OwnerRole::Dpo => "dpo",
+            OwnerRole::CloudPlatform => "cloud-platform",
+            OwnerRole::Identity => "identity",
+            OwnerRole::SecurityOperations => "security-operations",
+            OwnerRole::Network => "network",
+            OwnerRole::Legal => "legal",
+            OwnerRole::Communications => "communications",
+        }
+    }
+    /// The role in words, printed when the case file names no person for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            OwnerRole::Ciso => "Chief Information Security Officer",
+            OwnerRole::Dpo => "Data Protection Officer",
+            OwnerRole::CloudPlatform => "Cloud platform team lead",
+            OwnerRole::Identity => "Identity and access team lead",
+            OwnerRole::SecurityOperations => "Security operations lead",
+            OwnerRole::Network => "Network team lead",
+            OwnerRole::Legal => "General counsel",
+            OwnerRole::Communications => "Head of communications",
+        }
+    }
+    pub fn parse(s: &str) -> Option<OwnerRole> {
+        OwnerRole::ALL.into_iter().find(|r| r.key() == s.trim().to_ascii_lowercase())
+    }
+}
+
 /// One control: what it stops, and how its presence or absence can be proven.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,8 +187,14 @@ pub struct Control {
     pub title: String,
     pub summary: String,
     pub improvement: String,
-    /// 1 = most important improvement for an identity-to-data attack chain.
+    /// 1 = most important improvement for an identity-to-data attack chain (catalog order and
+    /// tie-break; the report ranks by impact on the incident and effort).
     pub priority: u32,
+    /// What putting it in place takes, and why.
+    pub effort: Effort,
+    pub effort_reason: String,
+    /// The role that owns the improvement.
+    pub owner: OwnerRole,
     #[serde(default)]
     pub mcsb: Vec<String>,
     #[serde(default)]
@@ -178,6 +259,13 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
                         InputError::new(WHAT, "id does not match file name", loc.clone())
                             .found(&c.id.0)
                             .expected(&format!("\"{stem}\""))
+                            .into(),
+                    );
+                }
+                if c.effort_reason.trim().is_empty() {
+                    problems.push(
+                        InputError::new(WHAT, "missing effort reason", loc.clone().with_field("effort_reason"))
+                            .expected(&format!("why putting the control in place is {} effort", c.effort.label()))
                             .into(),
                     );
                 }

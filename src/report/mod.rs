@@ -154,6 +154,9 @@ pub fn render_reports(
         outputs.push((format!("{name}.pdf"), pdf));
     }
     outputs.push(("model.json".to_string(), model_bytes));
+    if kind == ReportKind::All || kind == ReportKind::Technical {
+        outputs.push(("iocs.csv".to_string(), output::iocs_csv(&model_json)?));
+    }
     let written = output::write_outputs(out, &outputs)?;
     let mut summary = String::new();
     for w in written {

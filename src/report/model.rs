@@ -103,7 +103,15 @@ pub struct Improvement {
     pub title: String,
     pub text: String,
     pub verdict: String,
+    pub verdict_id: Verdict,
     pub steps: Vec<String>,
+    /// Why it ranks where it does (impact on this incident, certainty, effort).
+    pub basis: String,
+    pub effort: String,
+    pub effort_reason: String,
+    pub owner_role: String,
+    /// The named owner from the case file, or the role in words.
+    pub owner: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +160,15 @@ fn duration_text(seconds: i64) -> String {
         (h, 0) => format!("{h} h"),
         (h, m) => format!("{h} h {m} min"),
     }
+}
+
+/// The person the case file names for a role, or the role in words.
+pub fn owner_name(case: &crate::case::Case, role: crate::posture::catalog::OwnerRole) -> String {
+    case.owners
+        .iter()
+        .find(|o| o.role == role)
+        .map(|o| o.name.clone())
+        .unwrap_or_else(|| role.label().to_string())
 }
 
 /// Builds the model from a finished run.
@@ -435,36 +452,40 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             )
         })
         .collect();
-    let mut improvements: Vec<Improvement> = a
-        .gaps
-        .controls
+    let improvements: Vec<Improvement> = a
+        .ranking
         .iter()
-        .filter(|c| c.relevant_to_incident && c.verdict != Verdict::Present)
-        .map(|c| Improvement {
-            rank: 0,
-            control: c.id.0.clone(),
-            title: c.title.clone(),
-            text: c.improvement.clone(),
-            verdict: c.verdict_label.clone(),
-            steps: c
-                .affects
-                .iter()
-                .map(|(k, e)| {
-                    format!(
-                        "{} ({})",
-                        k.label(),
-                        serde_json::to_value(e)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect(),
+        .filter_map(|r| {
+            let c = a.gaps.controls.iter().find(|c| c.id.0 == r.control)?;
+            Some(Improvement {
+                rank: r.rank,
+                control: c.id.0.clone(),
+                title: c.title.clone(),
+                text: c.improvement.clone(),
+                verdict: c.verdict_label.clone(),
+                verdict_id: c.verdict,
+                steps: c
+                    .affects
+                    .iter()
+                    .map(|(k, e)| {
+                        format!(
+                            "{} ({})",
+                            k.label(),
+                            serde_json::to_value(e)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect(),
+                basis: r.basis.clone(),
+                effort: r.effort.label().to_string(),
+                effort_reason: r.effort_reason.clone(),
+                owner_role: r.owner.key().to_string(),
+                owner: owner_name(case, r.owner),
+            })
         })
         .collect();
-    for (i, imp) in improvements.iter_mut().enumerate() {
-        imp.rank = i + 1;
-    }
     let mut data_quality: Vec<String> = a.warnings.clone();
     for f in &run.bundle.files {
         for w in &f.warnings {
@@ -500,8 +521,12 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         .map(|k| StepLabel {
             kind: *k,
             label: k.label().to_string(),
-            technique: k.attack().0.to_string(),
-            technique_name: k.attack().1.to_string(),
+            technique: analysis::attack::techniques(*k).iter().map(|t| t.id).collect::<Vec<_>>().join(", "),
+            technique_name: analysis::attack::techniques(*k)
+                .iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join("; "),
         })
         .collect();
     let mut evidence = run.bundle.files.clone();

@@ -45,3 +45,51 @@ pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<Pa
     }
     Ok(done)
 }
+
+/// The model's indicators of compromise (`analysis.iocs`, paths already bundle-relative) as
+/// CSV, for a SIEM watch list or a block list.
+pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
+    let fail = |e: &dyn std::fmt::Display| Error::Render {
+        report: "iocs.csv".into(),
+        message: e.to_string(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["type", "value", "role", "first_seen_utc", "last_seen_utc", "steps", "evidence"])
+        .map_err(|e| fail(&e))?;
+    let empty = Vec::new();
+    let iocs = model["analysis"]["iocs"].as_array().unwrap_or(&empty);
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    for i in iocs {
+        let list = |key: &str, f: &dyn Fn(&serde_json::Value) -> String, sep: &str| {
+            i[key]
+                .as_array()
+                .map(|a| a.iter().map(f).collect::<Vec<_>>().join(sep))
+                .unwrap_or_default()
+        };
+        let evidence = list(
+            "evidence",
+            &|e| {
+                let mut s = text(&e["file"]);
+                if let Some(l) = e["line"].as_u64() {
+                    s.push_str(&format!(":{l}"));
+                }
+                if let Some(p) = e["path"].as_str() {
+                    s.push_str(&format!(" {p}"));
+                }
+                s
+            },
+            "; ",
+        );
+        w.write_record([
+            text(&i["kind_label"]),
+            text(&i["value"]),
+            text(&i["role"]),
+            text(&i["first_seen"]),
+            text(&i["last_seen"]),
+            list("steps", &text, " "),
+            evidence,
+        ])
+        .map_err(|e| fail(&e))?;
+    }
+    w.into_inner().map_err(|e| fail(&e))
+}

@@ -1,0 +1,245 @@
+//! What an executive needs at the top of the report, derived from the rest of the analysis:
+//! the incident's severity with its basis, the time from the first alert to the first
+//! containment action, and the decisions asked of management, each with an owner and a due
+//! date. Owners come from `[[owners]]` in the case file; without one the role is printed.
+
+use serde::Serialize;
+
+use super::exposure::Exposure;
+use super::gdpr::GdprAssessment;
+use super::ranking::Ranked;
+use super::response::{ActionStatus, Response};
+use super::steps::{Outcome, Phase, Step};
+use crate::case::{Case, GdprRegime};
+use crate::posture::catalog::OwnerRole;
+use crate::types::{thousands, Timestamp};
+
+/// Incident severity (a closed set, highest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncidentSeverity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    None,
+}
+
+impl IncidentSeverity {
+    pub fn label(self) -> &'static str {
+        match self {
+            IncidentSeverity::Critical => "Critical",
+            IncidentSeverity::High => "High",
+            IncidentSeverity::Medium => "Medium",
+            IncidentSeverity::Low => "Low",
+            IncidentSeverity::None => "No incident established",
+        }
+    }
+}
+
+/// A decision management is asked to take.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub decision: String,
+    pub owner_role: OwnerRole,
+    /// The named owner, or the role in words.
+    pub owner: String,
+    pub due: Option<Timestamp>,
+    /// How the due date was set ("legal deadline", "proposed").
+    pub due_basis: String,
+}
+
+/// From the first alert to the first containment action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseTime {
+    pub first_alert: Option<Timestamp>,
+    pub first_containment: Option<Timestamp>,
+    pub first_containment_action: Option<String>,
+    pub seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Briefing {
+    pub severity: IncidentSeverity,
+    pub severity_label: &'static str,
+    /// Why: each part a plain sentence.
+    pub severity_basis: Vec<String>,
+    pub time_to_respond: ResponseTime,
+    pub decisions: Vec<Decision>,
+}
+
+/// What the briefing is built from.
+pub struct BriefingInput<'a> {
+    pub case: &'a Case,
+    pub steps: &'a [Step],
+    pub exposure: Option<&'a Exposure>,
+    pub gdpr: Option<&'a GdprAssessment>,
+    pub response: &'a Response,
+    pub ranking: &'a [Ranked],
+    pub first_alert: Option<Timestamp>,
+}
+
+fn owner(case: &Case, role: OwnerRole) -> String {
+    case.owners
+        .iter()
+        .find(|o| o.role == role)
+        .map(|o| o.name.clone())
+        .unwrap_or_else(|| role.label().to_string())
+}
+
+fn severity(i: &BriefingInput) -> (IncidentSeverity, Vec<String>) {
+    let ok = |p: Phase| i.steps.iter().any(|s| s.phase == p && s.outcome == Outcome::Succeeded);
+    let mut basis = Vec::new();
+    let subjects = i
+        .exposure
+        .and_then(|e| e.subjects)
+        .filter(|_| i.exposure.is_some_and(|e| e.read_requests > 0));
+    let data_taken = i.exposure.is_some_and(|e| e.bytes.0 > 0);
+    if let Some(n) = subjects {
+        basis.push(format!(
+            "personal data of up to {} people was downloaded by the attacker",
+            thousands(n)
+        ));
+    } else if data_taken {
+        basis.push("data was downloaded by the attacker".into());
+    }
+    let gdpr_band = i.gdpr.and_then(|g| g.severity.as_ref()).map(|s| s.band);
+    if let Some(b) = gdpr_band {
+        basis.push(format!("the data-protection severity is {}", b.name()));
+    }
+    if ok(Phase::Arm) {
+        basis.push("the attacker made changes with administrator rights in the Azure subscription".into());
+    } else if ok(Phase::Identity) {
+        basis.push("the attacker signed in to an organisation account".into());
+    }
+    let level = if subjects.is_some_and(|n| n >= 1000) || gdpr_band.is_some_and(|b| b.name().to_ascii_lowercase().contains("high")) {
+        IncidentSeverity::Critical
+    } else if data_taken || ok(Phase::Arm) {
+        IncidentSeverity::High
+    } else if ok(Phase::Identity) || ok(Phase::Storage) {
+        IncidentSeverity::Medium
+    } else if !i.steps.is_empty() {
+        basis.push("only failed attempts were found".into());
+        IncidentSeverity::Low
+    } else {
+        basis.push("no attacker activity was found in the evidence provided".into());
+        IncidentSeverity::None
+    };
+    (level, basis)
+}
+
+fn time_to_respond(i: &BriefingInput) -> ResponseTime {
+    let first = i
+        .response
+        .actions
+        .iter()
+        .filter(|a| matches!(a.status, ActionStatus::Done | ActionStatus::Reported))
+        .filter_map(|a| a.at.map(|t| (t, a.done_text.clone())))
+        .min_by_key(|(t, _)| *t);
+    ResponseTime {
+        first_alert: i.first_alert,
+        first_containment: first.as_ref().map(|f| f.0),
+        first_containment_action: first.as_ref().map(|f| f.1.clone()),
+        seconds: match (i.first_alert, &first) {
+            (Some(a), Some((c, _))) => Some(a.seconds_until(*c)),
+            _ => None,
+        },
+    }
+}
+
+fn authority_words(g: &GdprAssessment, regime: GdprRegime) -> String {
+    g.lead_authority.clone().unwrap_or_else(|| match regime {
+        GdprRegime::UkGdpr => "the Information Commissioner's Office".into(),
+        GdprRegime::EuGdpr => "the lead supervisory authority".into(),
+    })
+}
+
+fn decisions(i: &BriefingInput) -> Vec<Decision> {
+    let case = i.case;
+    let mut out = Vec::new();
+    let regime = case.gdpr.as_ref().map(|g| g.regime).unwrap_or(GdprRegime::EuGdpr);
+    if let Some(g) = i.gdpr {
+        let deadline = g.deadline.deadline;
+        if g.art33.required == Some(true) {
+            out.push(Decision {
+                decision: format!("Approve the personal data breach notification to {}", authority_words(g, regime)),
+                owner_role: OwnerRole::Dpo,
+                owner: owner(case, OwnerRole::Dpo),
+                due: Some(deadline),
+                due_basis: "legal deadline (72 hours from awareness)".into(),
+            });
+        }
+        if g.art34.required == Some(true) {
+            let who = i
+                .exposure
+                .and_then(|e| e.subjects)
+                .map(|n| format!("the up to {} people affected", thousands(n)))
+                .unwrap_or_else(|| "the people affected".into());
+            out.push(Decision {
+                decision: format!("Approve informing {who} directly, and the support offered to them"),
+                owner_role: OwnerRole::Dpo,
+                owner: owner(case, OwnerRole::Dpo),
+                due: Some(deadline),
+                due_basis: "without undue delay; proposed together with the notification".into(),
+            });
+        }
+        if g.art33.required.is_none() {
+            out.push(Decision {
+                decision: "Provide what the data-protection assessment lacks, so the notification duty can be decided".into(),
+                owner_role: OwnerRole::Dpo,
+                owner: owner(case, OwnerRole::Dpo),
+                due: Some(deadline),
+                due_basis: "the notification deadline still runs".into(),
+            });
+        }
+    }
+    let open: Vec<&str> = i
+        .response
+        .actions
+        .iter()
+        .filter(|a| matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial))
+        .map(|a| a.action.as_str())
+        .collect();
+    if !open.is_empty() {
+        out.push(Decision {
+            decision: format!(
+                "Confirm the {} open containment action{} are done today ({})",
+                open.len(),
+                if open.len() == 1 { "" } else { "s" },
+                open.join("; ")
+            ),
+            owner_role: OwnerRole::Ciso,
+            owner: owner(case, OwnerRole::Ciso),
+            due: Some(case.as_of),
+            due_basis: "immediately: the report's as-of date".into(),
+        });
+    }
+    let top: Vec<&Ranked> = i.ranking.iter().take(3).collect();
+    if !top.is_empty() {
+        let nums: Vec<String> = top.iter().map(|r| r.rank.to_string()).collect();
+        out.push(Decision {
+            decision: format!(
+                "Approve and fund improvements {} (effort: {})",
+                nums.join(", "),
+                top.iter().map(|r| r.effort.label()).collect::<Vec<_>>().join(", ")
+            ),
+            owner_role: OwnerRole::Ciso,
+            owner: owner(case, OwnerRole::Ciso),
+            due: Some(Timestamp(case.as_of.0 + chrono::Duration::days(14))),
+            due_basis: "proposed: two weeks from this report".into(),
+        });
+    }
+    out
+}
+
+/// Builds the briefing.
+pub fn build_briefing(i: BriefingInput) -> Briefing {
+    let (level, basis) = severity(&i);
+    Briefing {
+        severity: level,
+        severity_label: level.label(),
+        severity_basis: basis,
+        time_to_respond: time_to_respond(&i),
+        decisions: decisions(&i),
+    }
+}

@@ -1,0 +1,368 @@
+//! What the GDPR report says depends on the regime the controller notifies under: UK GDPR (the
+//! Information Commissioner, no one-stop-shop) or the EU GDPR (a lead supervisory authority
+//! under the one-stop-shop). This module words the regime, checks the deadline's weekday
+//! against weekends and public holidays, checks the stated awareness time against the
+//! earliest alert about the personal data, and states the measures in a regulator's words.
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::exposure::Exposure;
+use super::response::{ActionStatus, Response};
+use crate::bundle::alerts::Alert;
+use crate::case::{DataAsset, DataClass, GdprInput, GdprRegime};
+use crate::error::Location;
+use crate::types::Timestamp;
+
+/// England and Wales bank holidays, from GOV.UK "UK bank holidays" (gov.uk/bank-holidays),
+/// checked 2026-11-30. Extend the table each year; dates outside it are reported as unchecked.
+const ENGLAND_WALES_BANK_HOLIDAYS: &[(i32, u32, u32, &str)] = &[
+    (2023, 1, 2, "New Year's Day (substitute day)"),
+    (2023, 4, 7, "Good Friday"),
+    (2023, 4, 10, "Easter Monday"),
+    (2023, 5, 1, "Early May bank holiday"),
+    (2023, 5, 8, "Bank holiday for the coronation"),
+    (2023, 5, 29, "Spring bank holiday"),
+    (2023, 8, 28, "Summer bank holiday"),
+    (2023, 12, 25, "Christmas Day"),
+    (2023, 12, 26, "Boxing Day"),
+    (2024, 1, 1, "New Year's Day"),
+    (2024, 3, 29, "Good Friday"),
+    (2024, 4, 1, "Easter Monday"),
+    (2024, 5, 6, "Early May bank holiday"),
+    (2024, 5, 27, "Spring bank holiday"),
+    (2024, 8, 26, "Summer bank holiday"),
+    (2024, 12, 25, "Christmas Day"),
+    (2024, 12, 26, "Boxing Day"),
+    (2025, 1, 1, "New Year's Day"),
+    (2025, 4, 18, "Good Friday"),
+    (2025, 4, 21, "Easter Monday"),
+    (2025, 5, 5, "Early May bank holiday"),
+    (2025, 5, 26, "Spring bank holiday"),
+    (2025, 8, 25, "Summer bank holiday"),
+    (2025, 12, 25, "Christmas Day"),
+    (2025, 12, 26, "Boxing Day"),
+    (2026, 1, 1, "New Year's Day"),
+    (2026, 4, 3, "Good Friday"),
+    (2026, 4, 6, "Easter Monday"),
+    (2026, 5, 4, "Early May bank holiday"),
+    (2026, 5, 25, "Spring bank holiday"),
+    (2026, 8, 31, "Summer bank holiday"),
+    (2026, 12, 25, "Christmas Day"),
+    (2026, 12, 28, "Boxing Day (substitute day)"),
+    (2027, 1, 1, "New Year's Day"),
+    (2027, 3, 26, "Good Friday"),
+    (2027, 3, 29, "Easter Monday"),
+    (2027, 5, 3, "Early May bank holiday"),
+    (2027, 5, 31, "Spring bank holiday"),
+    (2027, 8, 30, "Summer bank holiday"),
+    (2027, 12, 27, "Christmas Day (substitute day)"),
+    (2027, 12, 28, "Boxing Day (substitute day)"),
+];
+const HOLIDAY_YEARS: std::ops::RangeInclusive<i32> = 2023..=2027;
+
+/// The regime's words.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegimeWords {
+    pub regime: GdprRegime,
+    /// "UK GDPR" / "GDPR".
+    pub law: &'static str,
+    /// How article references read: "Art. 33 UK GDPR".
+    pub art33: String,
+    pub art34: String,
+    pub art33_5: String,
+    /// "the Information Commissioner's Office (ICO)" / "the lead supervisory authority".
+    pub authority_role: &'static str,
+    pub one_stop_shop: &'static str,
+    /// Whether the case file stated the regime or it was taken from the authority named.
+    pub stated: bool,
+}
+
+fn words(g: &GdprInput) -> RegimeWords {
+    let (law, authority_role, one_stop_shop) = match g.regime {
+        GdprRegime::UkGdpr => (
+            "UK GDPR",
+            "the Information Commissioner's Office (ICO), the UK supervisory authority",
+            "The UK GDPR has no one-stop-shop: the notification goes to the ICO alone. If people in the EU are affected too, the EU GDPR may separately require notifying EU supervisory authorities.",
+        ),
+        GdprRegime::EuGdpr => (
+            "GDPR",
+            "the lead supervisory authority",
+            "Under the one-stop-shop (Art. 56 and 60 GDPR), a controller with its main establishment in the EU notifies its lead supervisory authority, which involves the other authorities concerned; a controller without an EU establishment notifies the authority of each member state where affected people live.",
+        ),
+    };
+    RegimeWords {
+        regime: g.regime,
+        law,
+        art33: format!("Art. 33 {law}"),
+        art34: format!("Art. 34 {law}"),
+        art33_5: format!("Art. 33(5) {law}"),
+        authority_role,
+        one_stop_shop,
+        stated: g.regime_stated,
+    }
+}
+
+/// The deadline's day, and a note when it falls on a weekend or public holiday.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineDay {
+    pub weekday: String,
+    /// None on an ordinary working day.
+    pub note: Option<String>,
+}
+
+fn holiday(regime: GdprRegime, d: NaiveDate) -> Result<Option<&'static str>, String> {
+    match regime {
+        GdprRegime::UkGdpr => {
+            if !HOLIDAY_YEARS.contains(&d.year()) {
+                return Err(format!(
+                    "bank holidays for {} are not in casefile's table (England and Wales, {}–{})",
+                    d.year(),
+                    HOLIDAY_YEARS.start(),
+                    HOLIDAY_YEARS.end()
+                ));
+            }
+            Ok(ENGLAND_WALES_BANK_HOLIDAYS
+                .iter()
+                .find(|(y, m, day, _)| *y == d.year() && *m == d.month() && *day == d.day())
+                .map(|h| h.3))
+        }
+        GdprRegime::EuGdpr => Err("public holidays of the authority's member state are not checked".into()),
+    }
+}
+
+fn deadline_day(regime: GdprRegime, deadline: Timestamp, tz: Tz) -> DeadlineDay {
+    let local = deadline.0.with_timezone(&tz).date_naive();
+    let weekday = local.format("%A").to_string();
+    let weekend = matches!(local.weekday(), Weekday::Sat | Weekday::Sun);
+    let hol = holiday(regime, local);
+    let note = match (weekend, &hol) {
+        (true, _) => Some(format!(
+            "The deadline falls on a {weekday}. The 72 hours run through weekends and holidays: notify before it, and check that the authority's online form or out-of-hours channel is open{}.",
+            match &hol {
+                Ok(Some(h)) => format!(" ({h} is also a public holiday)"),
+                _ => String::new(),
+            }
+        )),
+        (false, Ok(Some(h))) => Some(format!(
+            "The deadline falls on {h}, a public holiday. The 72 hours still apply: notify before it through the authority's online form."
+        )),
+        (false, Err(e)) => Some(format!("The deadline falls on a {weekday}; {e}.")),
+        (false, Ok(None)) => None,
+    };
+    DeadlineDay { weekday, note }
+}
+
+/// The stated awareness time beside the earliest alert that concerned the personal data.
+#[derive(Debug, Clone, Serialize)]
+pub struct AwarenessCheck {
+    pub stated: Timestamp,
+    pub earliest_alert_at: Option<Timestamp>,
+    pub earliest_alert: Option<String>,
+    pub earliest_alert_evidence: Option<Location>,
+    /// The deadline that would follow from the earliest alert, when it is earlier than the
+    /// stated awareness.
+    pub deadline_if_earlier: Option<Timestamp>,
+    pub hours_earlier: Option<i64>,
+    pub note: String,
+}
+
+/// Storage accounts that hold personal data per the inventory.
+fn personal_accounts(inventory: &[DataAsset]) -> Vec<&str> {
+    inventory
+        .iter()
+        .filter(|d| !d.categories.is_empty())
+        .map(|d| d.account.as_str())
+        .collect()
+}
+
+fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
+    let mut hay = a.resource_id.clone().unwrap_or_default().to_ascii_lowercase();
+    hay.push(' ');
+    hay.push_str(&a.entities.resources.join(" ").to_ascii_lowercase());
+    accounts
+        .iter()
+        .any(|acc| hay.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == *acc))
+}
+
+fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -> AwarenessCheck {
+    let accounts = personal_accounts(inventory);
+    let first = alerts.and_then(|al| {
+        al.iter()
+            .filter(|a| concerns_personal_data(a, &accounts))
+            .min_by_key(|a| a.generated.unwrap_or(a.at))
+    });
+    let at = first.map(|a| a.generated.unwrap_or(a.at));
+    let earlier = at.filter(|t| *t < g.aware_at);
+    let hours = earlier.map(|t| t.seconds_until(g.aware_at) / 3600);
+    let note = match (first, earlier) {
+        (None, _) if alerts.is_none() => "No alert export was provided, so the stated awareness time cannot be checked against alerts.".into(),
+        (None, _) => "No alert in the evidence concerns a storage account that holds personal data; the stated awareness time stands.".into(),
+        (Some(_), None) => "The first alert about the personal data came after the stated awareness time; the stated time stands.".into(),
+        (Some(a), Some(t)) => format!(
+            "\"{}\" concerning the personal data fired at {t}, {} hour(s) before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
+            a.name,
+            hours.unwrap_or(0),
+            Timestamp(t.0 + chrono::Duration::hours(72))
+        ),
+    };
+    AwarenessCheck {
+        stated: g.aware_at,
+        earliest_alert_at: at,
+        earliest_alert: first.map(|a| a.name.clone()),
+        earliest_alert_evidence: first.map(|a| a.origin.clone()),
+        deadline_if_earlier: earlier.map(|t| Timestamp(t.0 + chrono::Duration::hours(72))),
+        hours_earlier: hours,
+        note,
+    }
+}
+
+/// One measure in a regulator's words, with its basis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measure {
+    pub text: String,
+    /// "shown by the records", "reported by the organisation", "proposed".
+    pub basis: String,
+}
+
+fn measure_words(id: &str, done_text: &str) -> Option<String> {
+    Some(
+        match id {
+            "rotate-keys" => "The access keys the attacker obtained were revoked and replaced, so they no longer give access to the data.",
+            "contain-identity" => return Some(format!("The compromised account was secured ({done_text}).")),
+            "snapshot-vm" => "Copies of the attacker's virtual machine disks were preserved as evidence.",
+            "delete-vm" => "The computing resources the attacker created were removed.",
+            "revert-role-assignment" => "The permissions the attacker granted itself were withdrawn.",
+            "revert-nsg" => "The network openings the attacker made were closed.",
+            "delete-public-ip" => "The internet addresses the attacker created were released.",
+            "block-ips" => "The network addresses used by the attacker were blocked.",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+fn measures_taken(response: &Response) -> Vec<Measure> {
+    response
+        .actions
+        .iter()
+        .filter(|a| matches!(a.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
+        .filter_map(|a| {
+            // A partly done action is described by what was done, never as complete.
+            let text = if a.status == ActionStatus::Partial {
+                format!("{}: {}", a.done_text, a.detail)
+            } else {
+                measure_words(&a.id, &a.done_text)?
+            };
+            Some(Measure {
+                text,
+                basis: match a.status {
+                    ActionStatus::Done => "shown by the audit records".into(),
+                    ActionStatus::Reported => "reported by the organisation".into(),
+                    _ => "partly done per the audit records".into(),
+                },
+            })
+        })
+        .collect()
+}
+
+/// Proposed measures to mitigate possible adverse effects on the people affected, from the
+/// classes of data in the containers that were read.
+fn mitigation(exposure: Option<&Exposure>, inventory: &[DataAsset]) -> Vec<Measure> {
+    let read: Vec<&DataAsset> = exposure
+        .map(|e| {
+            inventory
+                .iter()
+                .filter(|d| {
+                    e.containers
+                        .iter()
+                        .any(|c| c.read_requests > 0 && c.account == d.account && c.container == d.container)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let has = |k: DataClass| read.iter().any(|d| d.categories.iter().any(|c| c.class == k));
+    let mut out = Vec::new();
+    let mut push = |t: &str| {
+        out.push(Measure {
+            text: t.into(),
+            basis: "proposed".into(),
+        })
+    };
+    if read.iter().all(|d| d.categories.is_empty()) {
+        return out;
+    }
+    push(
+        "Inform the people affected in clear language of what happened and what they can do, with a dedicated contact point for questions.",
+    );
+    if has(DataClass::Simple) || has(DataClass::Behavioural) {
+        push("Warn them that messages using their name and contact details may be phishing, and how to recognise genuine contact from the organisation.");
+    }
+    if has(DataClass::Financial) {
+        push("Advise them to watch their bank and card statements and to tell their bank of any unrecognised payment; offer credit or identity monitoring.");
+    }
+    if has(DataClass::Sensitive) {
+        push("Offer individual support suited to the sensitive data involved, and consider whether other organisations must be told to protect them.");
+    }
+    push("Monitor for publication or sale of the data and seek its removal where it appears.");
+    out
+}
+
+/// The regime-dependent parts of the GDPR report.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegimeView {
+    pub words: RegimeWords,
+    pub deadline_day: DeadlineDay,
+    pub awareness: AwarenessCheck,
+    pub measures_taken: Vec<Measure>,
+    pub measures_to_mitigate: Vec<Measure>,
+}
+
+pub struct RegimeInput<'a> {
+    pub gdpr: &'a GdprInput,
+    pub deadline: Timestamp,
+    pub tz: Tz,
+    pub alerts: Option<&'a [Alert]>,
+    pub inventory: &'a [DataAsset],
+    pub exposure: Option<&'a Exposure>,
+    pub response: &'a Response,
+}
+
+pub fn build_regime_view(i: RegimeInput) -> RegimeView {
+    RegimeView {
+        words: words(i.gdpr),
+        deadline_day: deadline_day(i.gdpr.regime, i.deadline, i.tz),
+        awareness: awareness(i.gdpr, i.alerts, i.inventory),
+        measures_taken: measures_taken(i.response),
+        measures_to_mitigate: mitigation(i.exposure, i.inventory),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bank_holiday_table_is_sorted_and_weekdays() {
+        let mut prev = None;
+        for (y, m, d, name) in ENGLAND_WALES_BANK_HOLIDAYS {
+            let date = NaiveDate::from_ymd_opt(*y, *m, *d).unwrap();
+            assert!(!matches!(date.weekday(), Weekday::Sat | Weekday::Sun), "{date} {name} is a weekend");
+            assert!(prev.is_none_or(|p| p < date));
+            prev = Some(date);
+        }
+    }
+
+    #[test]
+    fn weekend_and_holiday_deadlines_get_a_note() {
+        let t = |s: &str| Timestamp(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc));
+        let sunday = deadline_day(GdprRegime::UkGdpr, t("2024-03-24T09:30:00Z"), chrono_tz::Europe::London);
+        assert_eq!(sunday.weekday, "Sunday");
+        assert!(sunday.note.unwrap().contains("Sunday"));
+        let good_friday = deadline_day(GdprRegime::UkGdpr, t("2024-03-29T09:30:00Z"), chrono_tz::Europe::London);
+        assert!(good_friday.note.unwrap().contains("Good Friday"));
+        let tuesday = deadline_day(GdprRegime::UkGdpr, t("2024-03-26T09:30:00Z"), chrono_tz::Europe::London);
+        assert!(tuesday.note.is_none());
+    }
+}

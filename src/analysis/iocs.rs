@@ -1,0 +1,230 @@
+//! Indicators of compromise: every attacker address, identity, user agent and resource the
+//! attacker created or targeted, with when it was first and last seen, the role it played and
+//! the steps and records that show it. Built from the steps, the scope, the compromised
+//! identities' sign-ins and the alerts; nothing here reads files.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::scope::Scope;
+use super::steps::{Outcome, Phase, Step};
+use crate::bundle::alerts::Alert;
+use crate::bundle::signins::SignIn;
+use crate::error::Location;
+use crate::types::{StepKind, Timestamp};
+
+/// The closed set of indicator kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IocKind {
+    IpAddress,
+    Account,
+    UserAgent,
+    Resource,
+    Url,
+    Hash,
+}
+
+impl IocKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            IocKind::IpAddress => "IP address",
+            IocKind::Account => "Account",
+            IocKind::UserAgent => "User agent",
+            IocKind::Resource => "Azure resource",
+            IocKind::Url => "URL",
+            IocKind::Hash => "Hash",
+        }
+    }
+}
+
+/// One indicator.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ioc {
+    pub kind: IocKind,
+    pub kind_label: &'static str,
+    pub value: String,
+    /// What it did in this incident ("attacker sign-in address; management-plane caller").
+    pub role: String,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    /// Steps (S…) that show it.
+    pub steps: Vec<String>,
+    /// Up to three records that show it.
+    pub evidence: Vec<Location>,
+}
+
+#[derive(Default)]
+struct Acc {
+    roles: BTreeSet<String>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    steps: BTreeSet<String>,
+    evidence: Vec<Location>,
+}
+
+impl Acc {
+    fn see(&mut self, from: Timestamp, to: Timestamp, role: &str, step: Option<&str>, ev: &[Location]) {
+        self.first = Some(self.first.map_or(from, |f| f.min(from)));
+        self.last = Some(self.last.map_or(to, |l| l.max(to)));
+        self.roles.insert(role.to_string());
+        if let Some(s) = step {
+            self.steps.insert(s.to_string());
+        }
+        for e in ev {
+            if self.evidence.len() < 3 && !self.evidence.contains(e) {
+                self.evidence.push(e.clone());
+            }
+        }
+    }
+}
+
+type Table = BTreeMap<(IocKind, String), Acc>;
+
+fn ip_role(step: &Step) -> &'static str {
+    match (step.phase, step.outcome) {
+        (Phase::Identity, Outcome::Succeeded) => "attacker sign-in address",
+        (Phase::Identity, _) => "failed sign-in attempt address",
+        (Phase::Arm, _) => "management-plane (ARM) caller address",
+        (Phase::Storage, _) => "storage data-plane client address",
+        (Phase::Alert, _) => "address named in an alert",
+    }
+}
+
+fn resource_role(step: &Step) -> String {
+    let verb = match step.kind {
+        StepKind::VmCreate | StepKind::PublicIpCreate => "created by the attacker",
+        StepKind::RoleAssignment => "role assignment made by the attacker",
+        StepKind::StorageKeyListing => "keys listed by the attacker",
+        StepKind::NsgRuleChange => "firewall rule changed by the attacker",
+        StepKind::LoggingTamper => "logging changed by the attacker",
+        _ => "changed by the attacker",
+    };
+    match step.outcome {
+        Outcome::Succeeded => verb.to_string(),
+        Outcome::Failed => format!("attempt failed: {verb}"),
+        Outcome::Unknown => format!("{verb} (no final status)"),
+    }
+}
+
+fn from_steps(t: &mut Table, steps: &[Step]) {
+    for s in steps.iter().filter(|s| s.kind != StepKind::LateralMovement) {
+        let end = s.end.unwrap_or(s.at);
+        if let Some(ip) = s.ip {
+            t.entry((IocKind::IpAddress, ip.to_string()))
+                .or_default()
+                .see(s.at, end, ip_role(s), Some(&s.id), &s.evidence);
+        }
+        if let Some(a) = &s.actor {
+            t.entry((IocKind::Account, a.to_string())).or_default().see(
+                s.at,
+                end,
+                "identity used by the attacker",
+                Some(&s.id),
+                &s.evidence,
+            );
+        }
+        if let Some(r) = &s.resource {
+            t.entry((IocKind::Resource, r.to_string()))
+                .or_default()
+                .see(s.at, end, &resource_role(s), Some(&s.id), &s.evidence);
+        }
+    }
+}
+
+fn from_signins(t: &mut Table, signins: &[SignIn], scope: &Scope, steps: &[Step]) {
+    for s in signins.iter().filter(|s| s.ip.is_some_and(|ip| scope.has_ip(&ip))) {
+        let step = steps
+            .iter()
+            .find(|st| st.evidence.first() == Some(&s.origin))
+            .map(|st| st.id.as_str());
+        if let Some(ua) = s.user_agent.as_deref().filter(|u| !u.trim().is_empty()) {
+            t.entry((IocKind::UserAgent, ua.to_string())).or_default().see(
+                s.at,
+                s.at,
+                "user agent of sign-ins from attacker addresses",
+                step,
+                std::slice::from_ref(&s.origin),
+            );
+        }
+    }
+}
+
+fn from_alerts(t: &mut Table, alerts: &[Alert], scope: &Scope) {
+    for a in alerts {
+        let at = a.generated.unwrap_or(a.at);
+        for ip in a.entities.ips.iter().filter(|ip| scope.has_ip(ip)) {
+            t.entry((IocKind::IpAddress, ip.to_string())).or_default().see(
+                at,
+                at,
+                "named in an alert",
+                None,
+                std::slice::from_ref(&a.origin),
+            );
+        }
+        for value in [a.description.as_deref().unwrap_or("")]
+            .iter()
+            .flat_map(|d| d.split_whitespace())
+            .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        {
+            let url = value.trim_end_matches(['.', ',', ')', ';']);
+            t.entry((IocKind::Url, url.to_string())).or_default().see(
+                at,
+                at,
+                "URL named in an alert",
+                None,
+                std::slice::from_ref(&a.origin),
+            );
+        }
+    }
+}
+
+/// Scoped addresses and identities that no step or alert placed on the table still belong on
+/// it: their reasons are their role.
+fn from_scope(t: &mut Table, scope: &Scope) {
+    for ip in scope.ips_in_scope() {
+        let e = t.entry((IocKind::IpAddress, ip.to_string())).or_default();
+        if e.roles.is_empty() {
+            e.roles.insert("in the attacker scope (see the scope reasons)".into());
+        }
+    }
+    for u in scope.identities_in_scope() {
+        t.entry((IocKind::Account, u.to_string()))
+            .or_default()
+            .roles
+            .insert("compromised identity".into());
+    }
+}
+
+/// All indicators, ordered by kind then first sighting.
+pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, alerts: Option<&[Alert]>) -> Vec<Ioc> {
+    let mut t = Table::new();
+    from_steps(&mut t, steps);
+    if let Some(s) = signins {
+        from_signins(&mut t, s, scope, steps);
+    }
+    if let Some(a) = alerts {
+        from_alerts(&mut t, a, scope);
+    }
+    from_scope(&mut t, scope);
+    let mut out: Vec<Ioc> = t
+        .into_iter()
+        .map(|((kind, value), acc)| Ioc {
+            kind,
+            kind_label: kind.label(),
+            value,
+            role: if acc.roles.is_empty() {
+                "in the attacker scope".into()
+            } else {
+                acc.roles.into_iter().collect::<Vec<_>>().join("; ")
+            },
+            first_seen: acc.first,
+            last_seen: acc.last,
+            steps: acc.steps.into_iter().collect(),
+            evidence: acc.evidence,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.kind, a.first_seen, &a.value).cmp(&(b.kind, b.first_seen, &b.value)));
+    out
+}
