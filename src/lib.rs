@@ -18,6 +18,7 @@ pub mod cli;
 pub mod error;
 pub mod posture;
 pub mod report;
+pub mod soc;
 pub mod types;
 
 use std::path::{Path, PathBuf};
@@ -133,6 +134,10 @@ pub fn run(command: Command) -> Result<String> {
             let model = report::model::build_model(&run);
             report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &run.case.dir)
         }
+        Command::Timeline { common, format, out } => soc::run_timeline(&common, format, out.as_deref()),
+        Command::Rules { common, out } => soc::run_rules(&common, &out),
+        Command::Queries { common, out, margin_hours } => soc::run_queries(&common, &out, margin_hours),
+        Command::Prices { common } => soc::run_prices(&common),
     }
 }
 
