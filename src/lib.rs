@@ -47,7 +47,8 @@ fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> 
 
 /// The whole pipeline for one bundle.
 pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Option<&Path>) -> Result<CaseRun> {
-    let case = case::load_case(dir)?;
+    let mut case = case::load_case(dir)?;
+    soc::prices::apply_retail_prices(&mut case)?;
     let catalog = posture::catalog::load_catalog(controls)?;
     let mut bundle = bundle::load(&case)?;
     let common = Common {

@@ -375,3 +375,73 @@ fn prices_prints_the_filtered_api_url() {
     assert!(url.contains("armSkuName%20eq%20%27Standard_"), "{url}");
     assert!(!url.contains(' '));
 }
+
+/// A saved Retail Prices page: the consumption Linux price must be chosen over Spot, Windows,
+/// a reservation and a price that started after the case's as-of time.
+fn price_page() -> Value {
+    let item = |price: f64, product: &str, sku: &str, kind: &str, from: &str| {
+        json!({
+            "currencyCode": "USD", "retailPrice": price, "unitPrice": price, "armRegionName": "brazilsouth",
+            "location": "BR South", "effectiveStartDate": from, "productName": product, "skuName": sku,
+            "serviceName": "Virtual Machines", "unitOfMeasure": "1 Hour", "type": kind,
+            "armSkuName": "Standard_NC24ads_A100_v4", "meterName": sku
+        })
+    };
+    json!({
+        "BillingCurrency": "USD",
+        "Items": [
+            item(1.234, "Virtual Machines NCads A100 v4 Series", "NC24ads A100 v4 Spot", "Consumption", "2023-01-01T00:00:00Z"),
+            item(11.0, "Virtual Machines NCads A100 v4 Series Windows", "NC24ads A100 v4", "Consumption", "2023-01-01T00:00:00Z"),
+            item(4.0, "Virtual Machines NCads A100 v4 Series", "NC24ads A100 v4", "Reservation", "2023-01-01T00:00:00Z"),
+            item(8.125, "Virtual Machines NCads A100 v4 Series", "NC24ads A100 v4", "Consumption", "2023-06-01T00:00:00Z"),
+            item(9.5, "Virtual Machines NCads A100 v4 Series", "NC24ads A100 v4", "Consumption", "2025-01-01T00:00:00Z"),
+        ],
+        "NextPageLink": null,
+        "Count": 5
+    })
+}
+
+fn with_prices(name: &str, page: &Value) -> PathBuf {
+    let dir = crate::util::copy_sample(name);
+    std::fs::write(dir.join("prices.json"), page.to_string()).unwrap();
+    let mut toml = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    assert!(!toml.contains("[rates]"));
+    toml.push_str("\n[rates]\nretail_prices = \"prices.json\"\n");
+    std::fs::write(dir.join("case.toml"), toml).unwrap();
+    dir
+}
+
+#[test]
+fn retail_prices_file_prices_the_vm_and_cites_file_and_date() {
+    let dir = with_prices("retail", &price_page());
+    let o = run(&["analyze", dir.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rate = model["analysis"]["cost"]["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["topic"] == "VM rate")
+        .unwrap()
+        .clone();
+    assert!(rate["text"].as_str().unwrap().contains("$8.125"), "{rate}");
+    let source = rate["source"].as_str().unwrap();
+    assert!(
+        source.contains("prices.json") && source.contains("2023-06-01") && source.contains("Items[3]"),
+        "{source}"
+    );
+}
+
+#[test]
+fn retail_prices_in_another_currency_is_an_error_naming_the_item() {
+    let mut page = price_page();
+    page["Items"][3]["currencyCode"] = json!("EUR");
+    let dir = with_prices("retail-eur", &page);
+    let o = run(&["analyze", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("prices.json") && e.contains("Items[3]") && e.contains("currencyCode") && e.contains("EUR"),
+        "{e}"
+    );
+}
