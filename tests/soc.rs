@@ -222,7 +222,7 @@ fn rules_follow_the_sentinel_schema_with_stable_ids() {
     // Parameterised from case.toml, not constants.
     let region = std::fs::read_to_string(a.join("sentinel/vm-unapproved-region.yaml")).unwrap();
     assert!(region.contains("\"uksouth\"") && region.contains("\"westeurope\""));
-    let signin = std::fs::read_to_string(a.join("sentinel/risky-signin-then-arm-writes.yaml")).unwrap();
+    let signin = std::fs::read_to_string(a.join("sentinel/risky-signin-then-arm-changes.yaml")).unwrap();
     assert!(signin.contains("dynamic([\"GB\"])"));
     let lateral = std::fs::read_to_string(a.join("sentinel/identity-multi-resource-types.yaml")).unwrap();
     assert!(lateral.contains("203.0.113.0/24"));
@@ -444,4 +444,54 @@ fn retail_prices_in_another_currency_is_an_error_naming_the_item() {
         e.contains("prices.json") && e.contains("Items[3]") && e.contains("currencyCode") && e.contains("EUR"),
         "{e}"
     );
+}
+
+#[test]
+fn every_exported_rule_is_evaluated_natively_with_its_timing() {
+    let model = run(&["analyze", sample().to_str().unwrap(), "--format", "json"]);
+    let model: Value = serde_json::from_slice(&model.stdout).unwrap();
+    let detections = model["analysis"]["detections"].as_array().unwrap();
+    let rules = write_rules();
+    for (p, _) in sentinel_rules(&rules) {
+        let id = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let d = detections
+            .iter()
+            .find(|d| d["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("rule {id} has no native evaluation"));
+        let hits = d["hits"].as_array().unwrap();
+        assert!(!hits.is_empty(), "{id} would have fired on northgate");
+        let first = hits.iter().map(|h| h["at"].as_str().unwrap()).min().unwrap();
+        let timing = d["timing"].as_str().unwrap();
+        let shown = chrono::DateTime::parse_from_rfc3339(first)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string();
+        assert!(timing.contains(&shown), "{timing}");
+        assert!(
+            timing.contains("the first alert") && timing.contains("before the stated awareness time"),
+            "{timing}"
+        );
+    }
+}
+
+#[test]
+fn risky_signin_rule_needs_signins_and_activity() {
+    let dir = crate::util::copy_sample("no-signins");
+    let toml = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    let without = toml.replace("[[evidence]]\npath = \"evidence/signins.csv\"\n", "");
+    assert_ne!(toml, without, "sample lists evidence/signins.csv");
+    std::fs::write(dir.join("case.toml"), without).unwrap();
+    std::fs::remove_file(dir.join("evidence/signins.csv")).unwrap();
+    let o = run(&["analyze", dir.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = model["analysis"]["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "risky-signin-then-arm-changes")
+        .unwrap()
+        .clone();
+    assert!(d["hits"].is_null(), "not provided, never 'no hits': {d}");
+    assert!(d["timing"].is_null());
 }

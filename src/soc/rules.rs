@@ -6,12 +6,12 @@
 //!
 //! The queries of the rules the reports already show come from `analysis::detections` (one
 //! text, so the rule deployed is the rule evaluated); this module adds the Sentinel metadata,
-//! the trusted-address filter and the sign-in → ARM rule.
+//! and the trusted-address filter.
 
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::analysis::detections::Detection;
+use crate::analysis::detections::{Detection, SIGNIN_THEN_CHANGE_MINUTES};
 use crate::case::{Case, Environment};
 use crate::error::{Error, Result};
 use crate::CaseRun;
@@ -19,9 +19,6 @@ use crate::CaseRun;
 /// Namespace of casefile's rule GUIDs: `id = UUIDv5(NAMESPACE, "<case id>/<format>/<rule>")`,
 /// so a rule keeps its GUID every time the same case is exported and re-importing updates it.
 const NAMESPACE: Uuid = Uuid::from_u128(0x9c5c_f2fe_9aa0_4c60_80ab_bf0c_ca85_27a6);
-
-/// Minutes between a risky sign-in and the ARM writes that follow it (rule d).
-pub const SIGNIN_THEN_WRITE_MINUTES: u32 = 60;
 
 /// One rule before it is written in either format.
 #[derive(Debug, Clone)]
@@ -309,19 +306,10 @@ fn multi_type_writes(run: &CaseRun) -> std::result::Result<RuleSpec, Skipped> {
 }
 
 fn signin_then_writes(run: &CaseRun) -> std::result::Result<RuleSpec, Skipped> {
-    let id = "risky-signin-then-arm-writes";
-    let env = &run.case.environment;
-    let countries: Vec<String> = env.trusted_countries.clone();
-    let country_clause = if countries.is_empty() {
-        String::new()
-    } else {
-        " or (isnotempty(Location) and Location !in~ (trusted_countries))".to_string()
-    };
-    let query = format!(
-        "let trusted_countries = {};\nlet window = {SIGNIN_THEN_WRITE_MINUTES}m;\nlet suspicious = union SigninLogs, AADNonInteractiveUserSignInLogs\n| where ResultType == \"0\"\n| where RiskLevelDuringSignIn in~ (\"medium\", \"high\") or RiskState =~ \"atRisk\"{country_clause}\n| project SigninTime = TimeGenerated, Upn = tolower(UserPrincipalName), SigninIp = IPAddress, Country = Location, Risk = RiskLevelDuringSignIn;\nAzureActivity\n| where ActivityStatusValue in~ (\"Success\", \"Succeeded\")\n| where OperationNameValue endswith \"/write\" or OperationNameValue endswith \"/action\" or OperationNameValue endswith \"/delete\"\n| extend Upn = tolower(Caller)\n| join kind=inner suspicious on Upn\n| where TimeGenerated between (SigninTime .. (SigninTime + window))\n| summarize Writes = dcount(CorrelationId), Operations = make_set(OperationNameValue, 20), FirstWrite = min(TimeGenerated), WriteIp = take_any(CallerIpAddress) by Caller, SigninIp, Country, Risk, SigninTime",
-        kql_dynamic(&countries)
-    );
-    let mut parameters = vec![format!("window: {SIGNIN_THEN_WRITE_MINUTES} minutes after the sign-in")];
+    let id = "risky-signin-then-arm-changes";
+    let d = detection(run, id).ok_or_else(|| missing_detection(id))?;
+    let countries: Vec<String> = run.case.environment.trusted_countries.clone();
+    let mut parameters = vec![format!("window: {SIGNIN_THEN_CHANGE_MINUTES} minutes after the sign-in")];
     parameters.push(if countries.is_empty() {
         "no trusted countries in case.toml: only risky sign-ins count".into()
     } else {
@@ -329,14 +317,12 @@ fn signin_then_writes(run: &CaseRun) -> std::result::Result<RuleSpec, Skipped> {
     });
     Ok(RuleSpec {
         id,
-        name: "Risky or untrusted-country sign-in followed by ARM writes".into(),
-        description: format!(
-            "A successful sign-in that Entra ID rated medium or high risk, or that came from a country outside the trusted list, is followed within {SIGNIN_THEN_WRITE_MINUTES} minutes by management-plane writes of the same identity: a stolen credential being used."
-        ),
+        name: d.name.clone(),
+        description: d.description.clone(),
         severity: "High",
-        tactics: vec!["InitialAccess".into(), "Persistence".into(), "Impact".into()],
-        techniques: vec!["T1078.004".into(), "T1098".into()],
-        query,
+        tactics: d.tactics.clone(),
+        techniques: d.techniques.clone(),
+        query: d.kql.clone(),
         tables: vec!["SigninLogs", "AADNonInteractiveUserSignInLogs", "AzureActivity"],
         frequency: "1h",
         period: "2h",
@@ -346,7 +332,7 @@ fn signin_then_writes(run: &CaseRun) -> std::result::Result<RuleSpec, Skipped> {
     })
 }
 
-/// The sign-in half of rule d (Sigma has no cross-table sequence the Kusto backend converts).
+/// The sign-in half of rule (d) (Sigma has no cross-table sequence the Kusto backend converts).
 fn signin_sigma(countries: &[String]) -> SigmaSpec {
     let mut success = serde_yaml::Mapping::new();
     // An integer: pySigma's number_as_string validator rejects "0", and Kusto compares the
