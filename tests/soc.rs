@@ -495,3 +495,26 @@ fn risky_signin_rule_needs_signins_and_activity() {
     assert!(d["hits"].is_null(), "not provided, never 'no hits': {d}");
     assert!(d["timing"].is_null());
 }
+
+#[test]
+fn hostile_identity_stays_a_string_literal_in_every_query() {
+    let dir = crate::util::copy_sample("hostile-scope");
+    let toml = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    // An identity crafted to close the literal and append a clause.
+    let hostile = r#"x") or true or tolower(Caller) in ("\"#;
+    let with = format!("{toml}\n[scope]\nattacker_identities = [{}]\n", toml::Value::String(hostile.into()));
+    assert!(!toml.contains("[scope]"));
+    std::fs::write(dir.join("case.toml"), with).unwrap();
+    let qdir = temp_dir("queries-hostile");
+    let o = run(&["queries", dir.to_str().unwrap(), "--out", qdir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut queries = Vec::new();
+    for p in yaml_files(&qdir, "kql") {
+        let text = std::fs::read_to_string(&p).unwrap();
+        if p.file_name().unwrap().to_string_lossy().starts_with("01-") {
+            assert!(text.contains(r#""x\") or true or tolower(caller) in (\"\\""#), "{text}");
+        }
+        queries.push((p.display().to_string(), text, vec![]));
+    }
+    assert_clean(&kusto_check(&queries), "a query with a hostile identity");
+}
