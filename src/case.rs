@@ -174,6 +174,8 @@ struct RawRates {
     egress_free_gb: Option<f64>,
     public_ip_usd_per_hour: Option<f64>,
     source: Option<String>,
+    /// Saved Azure Retail Prices API pages (read by `soc::prices`).
+    retail_prices: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -418,6 +420,8 @@ pub struct RateOverrides {
     pub egress_free_gb: Option<f64>,
     pub public_ip_usd_per_hour: Option<f64>,
     pub source: Option<String>,
+    /// Saved Azure Retail Prices API pages, inside the bundle, with where case.toml names them.
+    pub retail_prices: Option<(PathBuf, Location)>,
 }
 
 /// A response action the analyst reports that the evidence cannot show (e.g. sessions
@@ -804,6 +808,19 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         egress_free_gb: raw.rates.egress_free_gb,
         public_ip_usd_per_hour: raw.rates.public_ip_usd_per_hour,
         source: raw.rates.source.clone(),
+        retail_prices: raw.rates.retail_prices.as_ref().map(|f| {
+            let loc = c.at(f.span(), "rates.retail_prices");
+            let rel = Path::new(f.get_ref());
+            if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
+                c.problem(
+                    "file outside the bundle",
+                    loc.clone(),
+                    f.get_ref(),
+                    "a path inside the bundle directory",
+                );
+            }
+            (dir.join(rel), loc)
+        }),
     };
 
     let mut response = Vec::new();

@@ -40,6 +40,17 @@ pub enum PdfStandard {
     Ua1,
 }
 
+/// `casefile timeline` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// JSON Lines with Timesketch's `message`, `datetime` and `timestamp_desc`.
+    Timesketch,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Common {
     /// The case bundle: a directory holding case.toml and the evidence it lists.
@@ -80,5 +91,39 @@ pub enum Command {
         templates: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "a2b")]
         pdf_standard: PdfStandard,
+    },
+    /// Export the cross-product timeline (stdout, or --out FILE).
+    Timeline {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: TimelineFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write Sentinel analytics rules (DIR/sentinel) and Sigma rules (DIR/sigma) for this case.
+    Rules {
+        #[command(flatten)]
+        common: Common,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write Log Analytics collection and aggregation queries scoped to this case.
+    Queries {
+        #[command(flatten)]
+        common: Common,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Hours added before and after the incident window.
+        #[arg(long, default_value_t = 24)]
+        margin_hours: u32,
+    },
+    /// Print the Azure Retail Prices API URLs for the case's attacker VMs.
+    Prices {
+        #[command(flatten)]
+        common: Common,
     },
 }

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod error;
 pub mod posture;
 pub mod report;
+pub mod soc;
 pub mod types;
 
 use std::path::{Path, PathBuf};
@@ -46,7 +47,8 @@ fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> 
 
 /// The whole pipeline for one bundle.
 pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Option<&Path>) -> Result<CaseRun> {
-    let case = case::load_case(dir)?;
+    let mut case = case::load_case(dir)?;
+    soc::prices::apply_retail_prices(&mut case)?;
     let catalog = posture::catalog::load_catalog(controls)?;
     let mut bundle = bundle::load(&case)?;
     let common = Common {
@@ -153,6 +155,10 @@ pub fn run(command: Command) -> Result<String> {
             let model = report::model::build_model(&run);
             report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &run.case.dir)
         }
+        Command::Timeline { common, format, out } => soc::run_timeline(&common, format, out.as_deref()),
+        Command::Rules { common, out } => soc::run_rules(&common, &out),
+        Command::Queries { common, out, margin_hours } => soc::run_queries(&common, &out, margin_hours),
+        Command::Prices { common } => soc::run_prices(&common),
     }
 }
 

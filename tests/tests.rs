@@ -14,4 +14,5 @@ mod public;
 mod regression;
 mod samples;
 mod shapes;
+mod soc;
 mod util;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::exposure::{KeyUseHit, KEY_USE_WINDOW_SECONDS};
 use super::lateral::{LateralFinding, MIN_TYPES, WINDOW_SECONDS};
 use super::steps::{ArmOperation, Outcome};
+use crate::bundle::signins::SignIn;
 use crate::case::Environment;
 use crate::error::Location;
 use crate::types::Timestamp;
@@ -34,6 +35,9 @@ pub struct Detection {
     /// None when a table the rule needs was not provided.
     pub hits: Option<Vec<Hit>>,
     pub needs: Vec<String>,
+    /// When the rule would first have fired, compared with the first alert and the stated
+    /// awareness time; None without hits.
+    pub timing: Option<String>,
 }
 
 impl Detection {
@@ -87,6 +91,7 @@ pub fn vm_unapproved_region(ops: Option<&[ArmOperation]>, env: &Environment) -> 
         hits,
         needs: vec!["AzureActivity".into()],
         kql_lines: Vec::new(),
+        timing: None,
     }
     .with_lines()
 }
@@ -126,6 +131,7 @@ pub fn key_listing_then_new_ip(hits: Option<&[KeyUseHit]>) -> Detection {
         }),
         needs: vec!["AzureActivity".into(), "StorageBlobLogs".into()],
         kql_lines: Vec::new(),
+        timing: None,
     }
     .with_lines()
 }
@@ -173,6 +179,117 @@ pub fn multi_resource_types(findings: Option<&[LateralFinding]>) -> Detection {
         }),
         needs: vec!["AzureActivity".into()],
         kql_lines: Vec::new(),
+        timing: None,
     }
     .with_lines()
+}
+
+/// Minutes between a risky sign-in and the ARM changes that follow it (rule 4).
+pub const SIGNIN_THEN_CHANGE_MINUTES: i64 = 60;
+
+/// Rule 4: a risky or untrusted-country sign-in followed by ARM changes of the same identity.
+pub fn risky_signin_then_changes(signins: Option<&[SignIn]>, ops: Option<&[ArmOperation]>, env: &Environment) -> Detection {
+    let countries = env.trusted_countries.clone();
+    let suspicious = |s: &SignIn| {
+        s.succeeded
+            && (s.risky()
+                || s.country
+                    .as_deref()
+                    .is_some_and(|c| !countries.is_empty() && !env.country_trusted(c)))
+    };
+    let hits = match (signins, ops) {
+        (Some(signins), Some(ops)) => Some(
+            signins
+                .iter()
+                .filter(|s| suspicious(s))
+                .filter_map(|s| {
+                    let changes: Vec<&ArmOperation> = ops
+                        .iter()
+                        .filter(|o| o.outcome == Outcome::Succeeded && o.is_change())
+                        .filter(|o| o.caller.as_ref() == Some(&s.upn))
+                        .filter(|o| (0..=SIGNIN_THEN_CHANGE_MINUTES * 60).contains(&s.at.seconds_until(o.start)))
+                        .collect();
+                    let first = changes.iter().map(|o| o.start).min()?;
+                    let mut evidence = vec![s.origin.clone()];
+                    evidence.extend(changes.iter().take(3).map(|o| o.events[0].clone()));
+                    Some(Hit {
+                        at: first,
+                        summary: format!(
+                            "{} signed in from {} ({}) at {}; {} ARM changes followed within {} minutes (first at {})",
+                            s.upn,
+                            s.ip.map(|i| i.to_string()).unwrap_or_else(|| "an unknown address".into()),
+                            if s.risky() { "risky sign-in" } else { "untrusted country" },
+                            s.at.hhmm(),
+                            changes.len(),
+                            SIGNIN_THEN_CHANGE_MINUTES,
+                            first.hhmm()
+                        ),
+                        evidence,
+                    })
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    let country_clause = if countries.is_empty() {
+        String::new()
+    } else {
+        " or (isnotempty(Location) and Location !in~ (trusted_countries))".into()
+    };
+    Detection {
+        id: "risky-signin-then-arm-changes".into(),
+        name: "Risky or untrusted-country sign-in followed by ARM changes".into(),
+        severity: "High".into(),
+        tactics: vec!["InitialAccess".into(), "Persistence".into(), "Impact".into()],
+        techniques: vec!["T1078.004".into(), "T1098".into()],
+        description: format!("A successful sign-in that Entra ID rated medium or high risk (not dismissed or remediated), or that came from a country outside the trusted list, is followed within {SIGNIN_THEN_CHANGE_MINUTES} minutes by management-plane changes of the same identity: a stolen credential being used."),
+        kql: format!(
+            "let trusted_countries = dynamic([{}]);\nlet window = {SIGNIN_THEN_CHANGE_MINUTES}m;\nlet suspicious = union SigninLogs, AADNonInteractiveUserSignInLogs\n| where ResultType == \"0\"\n| where ((RiskLevelDuringSignIn in~ (\"medium\", \"high\") or RiskLevelAggregated in~ (\"medium\", \"high\")) and RiskState !in~ (\"dismissed\", \"remediated\", \"confirmedSafe\")){country_clause}\n| project SigninTime = TimeGenerated, Upn = tolower(UserPrincipalName), SigninIp = IPAddress, Country = Location, Risk = RiskLevelDuringSignIn;\nAzureActivity\n| where ActivityStatusValue in~ (\"Success\", \"Succeeded\")\n| where OperationNameValue endswith \"/write\" or OperationNameValue endswith \"/action\" or OperationNameValue endswith \"/delete\"\n| extend Upn = tolower(Caller)\n| join kind=inner suspicious on Upn\n| where TimeGenerated between (SigninTime .. (SigninTime + window))\n| summarize Changes = dcount(CorrelationId), Operations = make_set(OperationNameValue, 20), FirstChange = min(TimeGenerated), ChangeIp = take_any(CallerIpAddress) by Caller, SigninIp, Country, Risk, SigninTime",
+            kql_list(&countries)
+        ),
+        hits,
+        needs: vec!["SigninLogs".into(), "AzureActivity".into()],
+        kql_lines: Vec::new(),
+        timing: None,
+    }
+    .with_lines()
+}
+
+/// `2 h 05 min` / `8 min` for a non-negative number of seconds.
+fn span_text(seconds: i64) -> String {
+    let m = seconds / 60;
+    if m >= 60 {
+        format!("{} h {:02} min", m / 60, m % 60)
+    } else {
+        format!("{m} min")
+    }
+}
+
+/// "N before/after <what> (<time>)".
+fn relative(first: Timestamp, other: Timestamp, what: &str) -> String {
+    let d = first.seconds_until(other);
+    match d {
+        0 => format!("at the same time as {what} ({})", other.hhmm()),
+        d if d > 0 => format!("{} before {what} ({})", span_text(d), other),
+        d => format!("{} after {what} ({})", span_text(-d), other),
+    }
+}
+
+/// States when each rule would first have fired, against the first alert in the evidence and
+/// the controller's stated awareness time (either may be unknown, which is said).
+pub fn add_timing(detections: &mut [Detection], first_alert: Option<Timestamp>, aware_at: Option<Timestamp>) {
+    for d in detections {
+        let Some(first) = d.hits.as_ref().and_then(|h| h.iter().map(|x| x.at).min()) else {
+            continue;
+        };
+        let alert = match first_alert {
+            Some(a) => relative(first, a, "the first alert"),
+            None => "no alert in the evidence to compare with".into(),
+        };
+        let aware = match aware_at {
+            Some(a) => relative(first, a, "the stated awareness time"),
+            None => "no awareness time stated (case.toml [gdpr] aware_at)".into(),
+        };
+        d.timing = Some(format!("First matching event at {first}: {alert}; {aware}."));
+    }
 }

@@ -189,14 +189,24 @@ pub fn conclude(
             window,
         )
     });
-    let detections = vec![
+    let mut detections = vec![
         detections::vm_unapproved_region(prep.operations.provided().map(|v| v.as_slice()), &case.environment),
         detections::key_listing_then_new_ip(match (&prep.operations, storage.provided()) {
             (Source::Provided(_), Some(f)) => Some(f.key_use_hits.as_slice()),
             _ => None,
         }),
         detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
+        detections::risky_signin_then_changes(
+            bundle.signins.provided().map(|v| v.as_slice()),
+            prep.operations.provided().map(|v| v.as_slice()),
+            &case.environment,
+        ),
     ];
+    detections::add_timing(
+        &mut detections,
+        first_lead_alert(bundle, &scope, window),
+        case.gdpr.as_ref().map(|g| g.aware_at),
+    );
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
     let iocs = iocs::build_iocs(
         &all_steps,

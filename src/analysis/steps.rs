@@ -502,6 +502,22 @@ fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, 
     }
 }
 
+/// Plain words for the commonest Entra sign-in error codes (AADSTS; Microsoft's error code
+/// reference); other codes fall back to the log's own failure reason.
+fn signin_error_words(code: &str) -> Option<&'static str> {
+    Some(match code.trim() {
+        "50126" => "wrong user name or password",
+        "50053" => "account locked",
+        "50055" => "password expired",
+        "50057" => "account disabled",
+        "50074" | "50076" | "50079" => "multifactor authentication required",
+        "500121" => "multifactor authentication failed",
+        "53003" => "blocked by Conditional Access",
+        "50140" => "interrupted",
+        _ => return None,
+    })
+}
+
 fn signin_step(s: &SignIn, why: String) -> Step {
     let app = s.app.clone().unwrap_or_else(|| "unknown app".into());
     let mut detail = vec![s.country.clone().unwrap_or_else(|| "country unknown".into())];
@@ -516,8 +532,11 @@ fn signin_step(s: &SignIn, why: String) -> Step {
     }
     let outcome = if s.succeeded { Outcome::Succeeded } else { Outcome::Failed };
     let reason = s
-        .failure_reason
-        .clone()
+        .result_code
+        .as_deref()
+        .and_then(signin_error_words)
+        .map(str::to_string)
+        .or_else(|| s.failure_reason.clone())
         .or_else(|| s.result_code.clone().map(|c| format!("error {c}")));
     let outcome_text = outcome_phrase(outcome, reason.as_deref());
     let from = s.ip.map(|i| format!(" from {i}")).unwrap_or_default();
