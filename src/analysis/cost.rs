@@ -279,8 +279,7 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         // Whole dollars: the key figure is an estimate; the arithmetic keeps the cents.
         Some(c) if unpriced.is_empty() => format!("${:.0}", c.0),
         Some(c) => format!(
-            "at least ${:.0} ({} of {} VMs unpriced: {}; add their rates to the case file)",
-            c.0,
+            "at least {c} ({} of {} VMs unpriced: {}; add their rates to the case file)",
             unpriced.len(),
             vms.len(),
             unpriced.join(", ")

@@ -105,7 +105,7 @@ pub fn key_listing_then_new_ip(hits: Option<&[KeyUseHit]>) -> Detection {
         tactics: vec!["CredentialAccess".into(), "Collection".into()],
         techniques: vec!["T1552".into(), "T1530".into()],
         description: format!(
-            "An identity lists a storage account's keys and within {} minutes the account serves account-key requests from an address that had not used it before the listing. The seed's variant compares with the lister's address; this case's attacker used the same address for both, so the rule keys on addresses new to the account instead.",
+            "An identity lists a storage account's keys and within {} minutes the account serves account-key requests from an address that had not used it before the listing. Keying on addresses new to the account also catches an attacker who lists the keys and uses them from the same address.",
             KEY_USE_WINDOW_SECONDS / 60
         ),
         kql: format!(

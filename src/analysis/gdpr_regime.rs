@@ -188,12 +188,8 @@ fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
 
 fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -> AwarenessCheck {
     let accounts = personal_accounts(inventory);
-    let first = alerts.and_then(|al| {
-        al.iter()
-            .filter(|a| concerns_personal_data(a, &accounts))
-            .min_by_key(|a| a.generated.unwrap_or(a.at))
-    });
-    let at = first.map(|a| a.generated.unwrap_or(a.at));
+    let first = alerts.and_then(|al| al.iter().filter(|a| concerns_personal_data(a, &accounts)).min_by_key(|a| a.at));
+    let at = first.map(|a| a.at);
     let earlier = at.filter(|t| *t < g.aware_at);
     let hours = earlier.map(|t| t.seconds_until(g.aware_at) / 3600);
     let note = match (first, earlier) {

@@ -153,7 +153,7 @@ fn from_signins(t: &mut Table, signins: &[SignIn], scope: &Scope, steps: &[Step]
 
 fn from_alerts(t: &mut Table, alerts: &[Alert], scope: &Scope) {
     for a in alerts {
-        let at = a.generated.unwrap_or(a.at);
+        let at = a.at;
         for ip in a.entities.ips.iter().filter(|ip| scope.has_ip(ip)) {
             t.entry((IocKind::IpAddress, ip.to_string())).or_default().see(
                 at,

@@ -596,7 +596,7 @@ fn first_lead_alert(bundle: &Bundle, scope: &Scope, window: Option<Window>) -> O
     bundle.alerts.provided().and_then(|al| {
         al.iter()
             .filter(|x| scope.alerts.iter().any(|j| j.evidence == x.origin && !j.cleared))
-            .map(|x| x.generated.unwrap_or(x.at))
+            .map(|x| x.at)
             .filter(|t| window.is_none_or(|w| *t >= w.start))
             .min()
     })
@@ -649,7 +649,7 @@ fn response_facts(bundle: &Bundle, all_steps: &[Step], response: &response::Resp
     let start = all_steps.iter().map(|s| s.at).min();
     let first_alert = bundle.alerts.provided().and_then(|al| {
         al.iter()
-            .map(|a| (a.generated.unwrap_or(a.at), &a.origin))
+            .map(|a| (a.at, &a.origin))
             .filter(|(t, _)| start.is_some_and(|s| *t >= s))
             .min_by_key(|(t, _)| *t)
     });

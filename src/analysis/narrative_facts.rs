@@ -100,6 +100,19 @@ pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposur
             e.distinct_objects,
             e.containers_read.join(", ")
         ));
+        let (personal, other): (Vec<_>, Vec<_>) = e
+            .containers
+            .iter()
+            .filter(|c| c.read_requests > 0)
+            .partition(|c| c.inventory.as_ref().is_none_or(|i| i.personal_data));
+        if !other.is_empty() {
+            let bytes = personal.iter().fold(crate::types::Bytes(0), |a, c| a.saturating_add(c.bytes));
+            n.push_str(&format!(
+                "; of this, {bytes} from {} hold personal data, while {} hold none",
+                personal.iter().map(|c| c.container.as_str()).collect::<Vec<_>>().join(", "),
+                other.iter().map(|c| c.container.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
     } else if exposure.is_some() {
         n.push_str("; the storage logs show no successful data read by the attacker");
     }
@@ -123,6 +136,7 @@ pub fn measures_taken(response: &Response) -> Vec<String> {
             ActionStatus::Partial => format!("{} (partly done; {})", a.done_text, a.detail),
             ActionStatus::Reported => format!("{} (reported done by the organisation; not visible in the evidence)", a.done_text),
             ActionStatus::Outstanding => format!("{} (proposed)", a.action),
+            ActionStatus::NoLongerPossible => format!("{} (no longer possible: {})", a.action, a.detail),
         })
         .collect();
     if let Some(c) = &response.contained_by_effect {

@@ -24,6 +24,8 @@ pub enum ActionStatus {
     Reported,
     /// Shown by the evidence.
     Done,
+    /// Can no longer be done (a snapshot of a VM deleted without one).
+    NoLongerPossible,
 }
 
 impl ActionStatus {
@@ -34,6 +36,7 @@ impl ActionStatus {
             ActionStatus::Partial => "partly done per the evidence",
             ActionStatus::Reported => "reported done by the analyst",
             ActionStatus::Done => "done per the evidence",
+            ActionStatus::NoLongerPossible => "no longer possible",
         }
     }
 }
@@ -325,6 +328,18 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
             format!("Snapshot the disks of attacker VM {name} before it is deleted"),
             format!("Disk snapshot written while attacker VM {name} existed"),
         );
+        if snapshots.is_empty() && !deleted.is_empty() {
+            let mut moot = snap;
+            moot.status = ActionStatus::NoLongerPossible;
+            moot.detail = format!(
+                "No longer possible: the VM was deleted at {} and the activity log shows no snapshot before it",
+                deleted[0].start
+            );
+            moot.evidence = vec![deleted[0].events[0].clone()];
+            out.push(moot);
+            continue_delete(input, s, &name, &deleted, &mut out);
+            continue;
+        }
         out.push(settle(
             snap,
             &snapshots,
@@ -336,20 +351,24 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
                 "Not shown by the evidence: no snapshot write before the VM was deleted".into()
             },
         ));
-        let del = action(
-            ActionKind::DeleteVm,
-            format!("Delete attacker VM {name} once its disks are preserved"),
-            format!("Attacker VM {name} deleted"),
-        );
-        out.push(settle(
-            del,
-            &deleted,
-            true,
-            "VM deletion is in the activity log".into(),
-            format!("Not shown by the evidence: the VM still existed at {}", input.as_of),
-        ));
+        continue_delete(input, s, &name, &deleted, &mut out);
     }
     out
+}
+
+fn continue_delete(input: &ResponseInput, _s: &Step, name: &str, deleted: &[&ArmOperation], out: &mut Vec<Action>) {
+    let del = action(
+        ActionKind::DeleteVm,
+        format!("Delete attacker VM {name} once its disks are preserved"),
+        format!("Attacker VM {name} deleted"),
+    );
+    out.push(settle(
+        del,
+        deleted,
+        true,
+        "VM deletion is in the activity log".into(),
+        format!("Not shown by the evidence: the VM still existed at {}", input.as_of),
+    ));
 }
 
 fn reversals(input: &ResponseInput) -> Vec<Action> {
@@ -431,6 +450,10 @@ fn apply_reported(actions: &mut [Action], reported: &[ReportedAction]) -> Vec<St
                 r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
             );
             a.at = r.at;
+            if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
+                // What was reported, in the reporter's words, never the action's template.
+                a.done_text = format!("Reported by the organisation: {note}");
+            }
             matched = true;
         }
         if !matched {

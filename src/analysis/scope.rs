@@ -283,6 +283,9 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
     decide(&mut scope, case);
     settle_alerts(&mut scope);
     scope.verdict = verdict_of(&scope);
+    if scope.verdict == CaseVerdict::NotEstablished {
+        scope.compromise_start = None;
+    }
     scope.verdict_basis = basis_of(&scope);
     scope
 }
@@ -720,6 +723,9 @@ pub fn apply_history(scope: &mut Scope, case: &Case, history: &BTreeMap<IpAddr, 
     decide(scope, case);
     settle_alerts(scope);
     scope.verdict = verdict_of(scope);
+    if scope.verdict == CaseVerdict::NotEstablished {
+        scope.compromise_start = None;
+    }
     scope.verdict_basis = basis_of(scope);
 }
 

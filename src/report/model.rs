@@ -280,12 +280,28 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         .filter(|s| s.kind == StepKind::VmCreate && s.attempt)
         .map(|s| s.summary.clone())
         .collect();
-    let failed_steps: Vec<String> = a
-        .steps
-        .iter()
-        .filter(|s| s.attempt)
-        .map(|s| format!("{} {}", s.at.hhmm(), s.summary))
-        .collect();
+    // Consecutive failed steps with the same sentence (a run of password guesses) read as one.
+    let mut failed_steps: Vec<String> = Vec::new();
+    let mut group: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)> = None;
+    let flush = |g: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)>, out: &mut Vec<String>| {
+        if let Some((first, last, n)) = g {
+            out.push(if n == 1 {
+                format!("{} {}", first.at.hhmm(), first.summary)
+            } else {
+                format!("{}–{} {} × {}", first.at.hhmm(), last.at.hhmm(), n, first.summary)
+            });
+        }
+    };
+    for st in a.steps.iter().filter(|s| s.attempt) {
+        group = match group {
+            Some((first, _, n)) if first.summary == st.summary => Some((first, st, n + 1)),
+            other => {
+                flush(other, &mut failed_steps);
+                Some((st, st, 1))
+            }
+        };
+    }
+    flush(group, &mut failed_steps);
     let vm_summary = {
         let vms = &a.cost.vms;
         if vms.is_empty() {
