@@ -567,6 +567,11 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         unknown_columns: Vec::new(),
         warnings: missing_capabilities(kind, &columns),
     };
+    if raw.first().is_some_and(String::is_empty) {
+        report
+            .warnings
+            .push("leading unnamed column (a pandas to_csv index) ignored".to_string());
+    }
     let read = std::cell::RefCell::new(BTreeSet::new());
     let options = records::TableOptions {
         zone: ev.timezone,
@@ -647,6 +652,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
 fn unread<'a>(columns: &[String], read: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
     let unknown: Vec<String> = columns
         .iter()
+        .filter(|c| !c.is_empty())
         .filter(|c| {
             !read.clone().any(|r| {
                 c.as_str() == r

@@ -146,6 +146,8 @@ pub struct RecommendationExport {
     pub superseded: u64,
     pub exported_at: Option<Timestamp>,
     pub items: Vec<Recommendation>,
+    /// What the export cannot say (e.g. it has no rows), for data quality and `validate`.
+    pub warnings: Vec<String>,
 }
 
 /// Reads a recommendations export of any supported shape.
@@ -169,10 +171,20 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     } else {
         records::read_table(path, WHAT, &mut visit)?
     };
+    let mut warnings = Vec::new();
     if info.records == 0 {
-        return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
-            .expected("at least one assessment row")
-            .into());
+        // A header and no rows is what the portal writes for a subscription with nothing to
+        // report, and an API page can be empty: a valid, empty export. A header that is not a
+        // recommendations header is a different file.
+        let recognised =
+            info.columns.is_empty() || crate::bundle::detect_kind(&info.columns) == Some(crate::bundle::SourceKind::Recommendations);
+        if !recognised {
+            return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
+                .found(&info.columns.iter().take(6).cloned().collect::<Vec<_>>().join(", "))
+                .expected("a recommendations export header (e.g. recommendationName, state) or assessment rows")
+                .into());
+        }
+        warnings.push("the export lists no assessments: no control can be proven missing from it, only from the evidence".to_string());
     }
     // Continuous export repeats an assessment on every change; keep the latest row per
     // (resource, key) (formats.md §1.2).
@@ -201,6 +213,7 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         superseded: total - items.len() as u64,
         exported_at,
         items,
+        warnings,
     })
 }
 
