@@ -207,7 +207,7 @@ fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
     let mut rows = Vec::new();
     let mut export_shown = false;
     for f in &run.bundle.files {
-        if let Some(e) = export.filter(|e| e.path == f.path) {
+        if let Some(e) = export.filter(|e| e.path == f.path && f.kind == Some(SourceKind::Recommendations)) {
             rows.push(export_row(e));
             export_shown = true;
             continue;

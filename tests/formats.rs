@@ -1342,3 +1342,84 @@ fn pandas_alert_csv_needs_a_declared_zone_and_says_how() {
     let err = casefile::case::load_case(&dir).unwrap_err().render();
     assert!(err.contains("unknown time zone") && err.contains("Mars/Olympus"), "{err}");
 }
+
+#[test]
+fn a_mixed_continuous_export_is_classified_record_by_record() {
+    let name = "defender-continuous-export-mixed.json";
+    let mixed = std::fs::read(fixture(name)).unwrap();
+    let dir = bundle_with("mixed-export", &[("export.json", &mixed)], &["path = \"evidence/export.json\""], "");
+    let case = casefile::case::load_case(&dir).unwrap();
+    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let mut c = Check::default();
+    let alerts = bundle.alerts.provided().map(Vec::as_slice).unwrap_or(&[]);
+    c.eq("alerts read", alerts.len(), 1);
+    c.eq(
+        "the alert",
+        alerts.first().map(|a| a.alert_type.clone()),
+        Some(Some("Storage.Blob_GeoAnomaly".to_string())),
+    );
+    c.eq(
+        "handed to the recommendations reader",
+        bundle.recommendation_files.clone(),
+        vec![dir.join("evidence/export.json")],
+    );
+    let notes = &bundle.files[0].warnings;
+    for want in [
+        "1 alerts read as alerts",
+        "2 assessments read as the recommendations export",
+        "1 sub-assessments not used",
+        "1 microsoft.security/securescores events not used",
+    ] {
+        c.ok(&format!("note {want:?} in {notes:?}"), notes.iter().any(|n| n.starts_with(want)));
+    }
+    let export = load_recommendations(&dir.join("evidence/export.json")).unwrap_or_else(|e| panic!("{}", e.render()));
+    c.eq("assessment rows", export.records, 2);
+    c.eq("assessments (latest per resource and key)", export.items.len(), 1);
+    c.eq("latest state", export.items[0].state, RecState::Healthy);
+    c.ok(
+        "the other records are named",
+        export.warnings.iter().any(|w| w.starts_with("3 records are not assessments")),
+    );
+    c.done(name);
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let out = crate::util::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::util::stderr(&o));
+    assert!(out.contains("alert export") && out.contains("recommendations export"), "{out}");
+}
+
+#[test]
+fn per_record_anomalies_are_counted_not_dropped() {
+    let record = |ip: &str, state: &str| {
+        format!(
+            r#"{{"time":"2025-12-04T08:31:07Z","category":"UserRiskEvents","resourceId":"/tenants/x/providers/Microsoft.aadiam","properties":{{"id":"{ip}{state}","riskEventType":"unfamiliarFeatures","riskLevel":"medium","riskState":"{state}","ipAddress":"{ip}","activityDateTime":"2025-12-04T08:28:14Z","userPrincipalName":"priya.raman@kestrelfreight.com.au"}}}}"#
+        )
+    };
+    let text = [
+        record("198.51.100.77", "atRisk"),
+        record("not-an-ip", "atRisk"),
+        record("198.51.100.78", "underReview"),
+    ]
+    .join("\n");
+    let dir = bundle_with(
+        "anomalies",
+        &[("risk.jsonl", text.as_bytes())],
+        &["path = \"evidence/risk.jsonl\""],
+        "",
+    );
+    let case = casefile::case::load_case(&dir).unwrap();
+    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(bundle.risk_events.provided().unwrap().len(), 3, "every record is kept");
+    let w = &bundle.files[0].warnings;
+    assert!(
+        w.iter()
+            .any(|x| x == "1 record with invalid IP address in properties.ipaddress (read as unknown)"),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|x| x == "1 record with unknown riskState value \"underreview\""),
+        "{w:?}"
+    );
+    let m = crate::util::model_json(&dir);
+    let dq = m["data_quality"].to_string();
+    assert!(dq.contains("invalid IP address"), "{dq}");
+}

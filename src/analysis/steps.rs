@@ -218,11 +218,17 @@ fn judge_operation(op: &ArmOperation, scope: &Scope, env: &Environment) -> Resul
     match &op.caller {
         Some(c) if scope.has_identity(c) => {
             let after = scope.compromise_start.is_some_and(|s| op.start >= s);
-            let trusted = op.caller_ip.is_some_and(|ip| env.ip_trusted(&ip) || is_internal(&ip));
-            if after && !trusted {
+            let in_ranges = op.caller_ip.is_some_and(|ip| env.ip_trusted(&ip));
+            let internal = op.caller_ip.is_some_and(|ip| is_internal(&ip));
+            if after && !in_ranges && !internal {
                 Ok(format!("compromised identity {caller} after the compromise, from {ip_text}"))
-            } else if trusted {
+            } else if in_ranges {
                 Err(format!("compromised identity {caller}, but from trusted address {ip_text}"))
+            } else if internal {
+                // Not "trusted": the case does not list it; it is a private (internal) address.
+                Err(format!(
+                    "compromised identity {caller}, but from private address {ip_text} (not in trusted_ip_ranges)"
+                ))
             } else {
                 Err(format!("compromised identity {caller}, but before the compromise began"))
             }

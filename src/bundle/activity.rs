@@ -297,8 +297,7 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
     };
     let http = row.json(WHAT, &["httprequest"])?;
     let caller_ip = row
-        .str(&["calleripaddress", "httprequest.clientipaddress"])
-        .and_then(parse_ip)
+        .ip(&["calleripaddress", "httprequest.clientipaddress"])
         .or_else(|| {
             http.as_ref()
                 .and_then(|h| json_str(h, "clientIpAddress"))
@@ -325,7 +324,13 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         at,
         operation: operation.to_ascii_lowercase(),
         display_name: display,
-        status: ActivityStatus::parse(&status_text),
+        status: match ActivityStatus::parse(&status_text) {
+            ActivityStatus::Other(v) => {
+                row.anomaly(&format!("unknown status value {v:?}"));
+                ActivityStatus::Other(v)
+            }
+            known => known,
+        },
         substatus: row.string(&["activitysubstatusvalue", "substatus.value", "activitysubstatus", "statuscode"]),
         caller: row
             .str(&["caller", "event initiated by"])

@@ -310,8 +310,16 @@ pub fn parse_row(row: &Row) -> Result<Alert> {
         tactics,
         description: row.string(&["description", "properties.description"]),
         resource_id: row.string(&["resourceid", "azureresourceid", "properties.azureresourceid"]),
-        status: row.str(&["status", "properties.status"]).map(AlertStatus::parse),
-        classification: classification(row),
+        status: row.str(&["status", "properties.status"]).map(AlertStatus::parse).inspect(|s| {
+            if let AlertStatus::Other(v) = s {
+                row.anomaly(&format!("unknown alert status {v:?}"));
+            }
+        }),
+        classification: classification(row).inspect(|c| {
+            if let AlertClassification::Other(v) = c {
+                row.anomaly(&format!("unknown alert classification {v:?}"));
+            }
+        }),
         id: row.string(&["systemalertid", "vendororiginalid", "properties.systemalertid"]),
         entities,
         origin: row.location().clone(),

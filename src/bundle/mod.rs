@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod mixed;
 pub mod records;
 pub mod risk;
 pub mod signins;
@@ -573,12 +574,24 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             .push("leading unnamed column (a pandas to_csv index) ignored".to_string());
     }
     let read = std::cell::RefCell::new(BTreeSet::new());
+    let anomalies = std::cell::RefCell::new(BTreeMap::new());
     let options = records::TableOptions {
         zone: ev.timezone,
         track: Some(&read),
+        anomalies: Some(&anomalies),
     };
     let mut span = Span::default();
     let mut result = None;
+    if matches!(kind, SourceKind::Alerts | SourceKind::Recommendations) && shape != Shape::Csv {
+        let census = census(path)?;
+        if census.is_mixed() {
+            load_mixed(path, &options, &census, &mut report, &mut span, bundle, seen)?;
+            report.first = span.first;
+            report.last = span.last;
+            bundle.files.push(report);
+            return Ok(None);
+        }
+    }
     match kind {
         SourceKind::Signins => {
             let (items, info) = signins::load_with(path, &options, &mut span)?;
@@ -641,10 +654,61 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         let read = read.into_inner();
         report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
     }
+    for (what, n) in anomalies.into_inner() {
+        report
+            .warnings
+            .push(format!("{n} record{} with {what}", if n == 1 { "" } else { "s" }));
+    }
     report.first = span.first;
     report.last = span.last;
     bundle.files.push(report);
     Ok(result)
+}
+
+/// The record types of a JSON file that may be a continuous export.
+fn census(path: &Path) -> Result<mixed::Census> {
+    let mut census = mixed::Census::default();
+    records::read_table(path, "evidence file", &mut |row| {
+        if let Some(r) = mixed::ExportRecord::of(row) {
+            census.add(r);
+        }
+        Ok(records::Visit::Continue)
+    })?;
+    Ok(census)
+}
+
+/// Reads a continuous-export file record by record: its alerts as alerts; the file is also
+/// handed to the recommendations reader, which reads its assessments.
+fn load_mixed(
+    path: &Path,
+    options: &records::TableOptions,
+    census: &mixed::Census,
+    report: &mut FileReport,
+    span: &mut Span,
+    bundle: &mut Bundle,
+    seen: &mut Seen,
+) -> Result<()> {
+    let mut items = Vec::new();
+    let info = records::read_table_with(path, "evidence file", options, &mut |row| {
+        if mixed::ExportRecord::of(row) == Some(mixed::ExportRecord::Alert) {
+            let a = alerts::parse_row(row)?;
+            span.add(a.at);
+            items.push(a);
+        }
+        Ok(records::Visit::Continue)
+    })?;
+    report.records = info.records;
+    report.kind = Some(SourceKind::Alerts);
+    report.warnings = census.notes();
+    if !items.is_empty() {
+        report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| {
+            a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
+        });
+    }
+    if census.count(&mixed::ExportRecord::Assessment) > 0 {
+        bundle.recommendation_files.push(path.to_path_buf());
+    }
+    Ok(())
 }
 
 /// The columns none of `read` names (a column is read when a parser asked for it, for one

@@ -135,6 +135,9 @@ pub struct TableOptions<'a> {
     /// When set, every field name a parser asks for is recorded here, so that "unknown
     /// columns" are derived from what the parser actually reads and cannot drift from it.
     pub track: Option<&'a std::cell::RefCell<std::collections::BTreeSet<String>>>,
+    /// When set, per-record anomalies that do not stop the read (an invalid address, a
+    /// value outside a documented set) are counted here by description.
+    pub anomalies: Option<&'a std::cell::RefCell<BTreeMap<String, u64>>>,
 }
 
 impl TableOptions<'_> {
@@ -314,6 +317,24 @@ impl<'a> Row<'a> {
         zone.from_local_datetime(&naive)
             .earliest()
             .map(|t| Some(Timestamp(t.with_timezone(&Utc))))
+    }
+
+    /// Counts an anomaly of this record that does not stop the read; it reaches data quality.
+    pub fn anomaly(&self, description: &str) {
+        if let Some(a) = self.options.anomalies {
+            *a.borrow_mut().entry(description.to_string()).or_default() += 1;
+        }
+    }
+
+    /// An optional IP address. A value that is not one (and not a `<Redacted>`-style
+    /// placeholder) is counted as an anomaly and read as unknown.
+    pub fn ip(&self, aliases: &[&str]) -> Option<std::net::IpAddr> {
+        let f = self.field(aliases)?;
+        let ip = crate::types::parse_ip(f.value);
+        if ip.is_none() && !f.value.trim().starts_with('<') {
+            self.anomaly(&format!("invalid IP address in {} (read as unknown)", f.name));
+        }
+        ip
     }
 
     /// Whether this record is an Azure Monitor resource-log record (fields under `properties`).

@@ -154,8 +154,14 @@ pub struct RecommendationExport {
 pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let mut all = Vec::new();
+    // A continuous-export file also carries alerts and other events: only its assessments
+    // are recommendations; the rest are counted (the evidence reader names them).
+    let mut other_records = 0u64;
     let mut visit = |row: &Row| -> Result<Visit> {
-        all.push(parse_row(row)?);
+        match crate::bundle::mixed::ExportRecord::of(row) {
+            None | Some(crate::bundle::mixed::ExportRecord::Assessment) => all.push(parse_row(row)?),
+            Some(_) => other_records += 1,
+        }
         Ok(Visit::Continue)
     };
     let info = if ["xlsx", "xlsm"].contains(&ext.as_str()) {
@@ -172,6 +178,17 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         records::read_table(path, WHAT, &mut visit)?
     };
     let mut warnings = Vec::new();
+    if other_records > 0 {
+        warnings.push(format!(
+            "{other_records} records are not assessments (alerts, sub-assessments, scores) and are not recommendations"
+        ));
+    }
+    let total = all.len() as u64;
+    if total == 0 && other_records > 0 {
+        return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
+            .expected("assessment records (Microsoft.Security/assessments); this file has only other event types")
+            .into());
+    }
     if info.records == 0 {
         // A header and no rows is what the portal writes for a subscription with nothing to
         // report, and an API page can be empty: a valid, empty export. A header that is not a
@@ -189,7 +206,6 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     // Continuous export repeats an assessment on every change; keep the latest row per
     // (resource, key) (formats.md §1.2).
     let mut latest: BTreeMap<(String, String), Recommendation> = BTreeMap::new();
-    let total = all.len() as u64;
     let exported_at = all.iter().filter_map(|r| r.observed).max();
     for r in all {
         let k = (
