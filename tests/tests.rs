@@ -13,4 +13,5 @@ mod pdf;
 mod public;
 mod regression;
 mod shapes;
+mod templates;
 mod util;
