@@ -248,6 +248,8 @@ fn details_from(props: Option<&Value>) -> OperationDetails {
     d
 }
 
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
     let at = row.timestamp(WHAT, &["timegenerated", "eventtimestamp", "time", "eventsubmissiontimestamp"])?;
     let props = row.json(WHAT, &["properties_d", "properties"])?;
@@ -380,11 +382,17 @@ fn caller_from_claims(row: &Row) -> Option<String> {
 }
 
 /// Reads every record of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }

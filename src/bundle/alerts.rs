@@ -271,6 +271,8 @@ fn entities_from(v: &Value) -> AlertEntities {
     e
 }
 
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn parse_row(row: &Row) -> Result<Alert> {
     let generated = row.opt_timestamp(WHAT, &["timegenerated", "properties.timegeneratedutc"])?;
     let start = row.opt_timestamp(WHAT, &["starttime", "starttimeutc", "properties.starttimeutc"])?;
@@ -342,11 +344,17 @@ fn classification(row: &Row) -> Option<AlertClassification> {
 }
 
 /// Reads every record of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }

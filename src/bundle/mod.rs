@@ -424,6 +424,9 @@ pub struct Bundle {
 }
 
 /// SHA-256 and size of a file, read once, read-only.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn hash_file(path: &Path, what: &str) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| {
         Error::from(
@@ -507,6 +510,9 @@ struct Seen {
 
 /// Reads every evidence file of the case except storage logs (see `storage::stream`).
 /// Errors from all files are gathered, so one run shows every broken file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(case: &Case) -> Result<Bundle> {
     let mut bundle = Bundle {
         files: Vec::new(),
@@ -581,7 +587,6 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         anomalies: Some(&anomalies),
     };
     let mut span = Span::default();
-    let mut result = None;
     if matches!(kind, SourceKind::Alerts | SourceKind::Recommendations) && shape != Shape::Csv {
         let census = census(path)?;
         if census.is_mixed() {
@@ -592,9 +597,40 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             return Ok(None);
         }
     }
+    let result = load_records_of(kind, path, &options, &mut span, &mut report, bundle, seen)?;
+    if kind == SourceKind::Storage {
+        report.unknown_columns = unread(&columns, storage::COLUMNS.iter().copied());
+    }
+    if kind.used() && !matches!(kind, SourceKind::Storage | SourceKind::Recommendations) {
+        let read = read.into_inner();
+        report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
+    }
+    for (what, n) in anomalies.into_inner() {
+        report
+            .warnings
+            .push(format!("{n} record{} with {what}", if n == 1 { "" } else { "s" }));
+    }
+    report.first = span.first;
+    report.last = span.last;
+    bundle.files.push(report);
+    Ok(result)
+}
+
+/// Reads one file's records as `kind` into the bundle; returns its path when it is a
+/// storage log to stream later.
+fn load_records_of(
+    kind: SourceKind,
+    path: &Path,
+    options: &records::TableOptions,
+    span: &mut Span,
+    report: &mut FileReport,
+    bundle: &mut Bundle,
+    seen: &mut Seen,
+) -> Result<Option<PathBuf>> {
+    let mut result = None;
     match kind {
         SourceKind::Signins => {
-            let (items, info) = signins::load_with(path, &options, &mut span)?;
+            let (items, info) = signins::load_with(path, options, span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.signins, items, &mut seen.signins, |s| {
                 s.record_id
@@ -603,7 +639,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
         SourceKind::Activity => {
-            let (items, info) = activity::load_with(path, &options, &mut span)?;
+            let (items, info) = activity::load_with(path, options, span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.activity, items, &mut seen.activity, |e| {
                 e.event_id.clone().unwrap_or_else(|| {
@@ -618,14 +654,14 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
         SourceKind::Alerts => {
-            let (items, info) = alerts::load_with(path, &options, &mut span)?;
+            let (items, info) = alerts::load_with(path, options, span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| {
                 a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
             });
         }
         SourceKind::RiskEvents => {
-            let (items, info) = risk::load_with(path, &options, &mut span)?;
+            let (items, info) = risk::load_with(path, options, span)?;
             report.records = info.records;
             let superseded = push_latest(&mut bundle.risk_events, items, &mut seen.risk);
             if superseded > 0 {
@@ -636,10 +672,9 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         }
         SourceKind::Storage => {
             // Counted when streamed by the analysis.
-            report.unknown_columns = unread(&columns, storage::COLUMNS.iter().copied());
-            result = Some(path.clone());
+            result = Some(path.to_path_buf());
         }
-        SourceKind::Recommendations => bundle.recommendation_files.push(path.clone()),
+        SourceKind::Recommendations => bundle.recommendation_files.push(path.to_path_buf()),
         SourceKind::AuditLogs | SourceKind::Other => {
             let info = records::read_table(path, "evidence file", &mut |_| Ok(records::Visit::Continue))?;
             report.records = info.records;
@@ -650,18 +685,6 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
     }
-    if kind.used() && !matches!(kind, SourceKind::Storage | SourceKind::Recommendations) {
-        let read = read.into_inner();
-        report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
-    }
-    for (what, n) in anomalies.into_inner() {
-        report
-            .warnings
-            .push(format!("{n} record{} with {what}", if n == 1 { "" } else { "s" }));
-    }
-    report.first = span.first;
-    report.last = span.last;
-    bundle.files.push(report);
     Ok(result)
 }
 

@@ -485,6 +485,9 @@ pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
 }
 
 /// Reads the header (or, for JSON, the first record) only.
+///
+/// # Errors
+/// An input error when the file cannot be opened, decoded or parsed up to its first record.
 pub fn peek(path: &Path, what: &str) -> Result<Peek> {
     let (head, _) = open_with_head(path, what)?;
     let shape = sniff_shape(path, &head);
@@ -521,6 +524,9 @@ pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result
 }
 
 /// [`read_table`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// The first input error the reader or `visit` meets, naming the file, line and record.
 pub fn read_table_with(path: &Path, what: &str, options: &TableOptions, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let (head, reader) = open_with_head(path, what)?;
     let order = Cell::new(decide_date_order(&String::from_utf8_lossy(&head)));

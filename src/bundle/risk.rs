@@ -158,11 +158,17 @@ fn parse_row(row: &Row) -> Result<RiskEvent> {
 }
 
 /// Reads every risk detection of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |r| r.at)
 }

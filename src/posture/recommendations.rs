@@ -151,6 +151,9 @@ pub struct RecommendationExport {
 }
 
 /// Reads a recommendations export of any supported shape.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let mut all = Vec::new();
