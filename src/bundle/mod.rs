@@ -557,7 +557,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         names: columns,
         raw,
     } = records::peek(path, "evidence file")?;
-    let kind = match ev.kind.as_deref().and_then(SourceKind::parse) {
+    let kind = match ev.kind {
         Some(k) => k,
         None => detect_kind(&columns).ok_or_else(|| unrecognised(path, &columns))?,
     };
