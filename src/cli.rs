@@ -81,4 +81,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "a2b")]
         pdf_standard: PdfStandard,
     },
+    /// Scan a folder of exports and write a case.toml listing them (never overwrites one).
+    Init {
+        /// The folder holding the exports; case.toml is written there.
+        dir: PathBuf,
+    },
 }

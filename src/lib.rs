@@ -16,6 +16,7 @@ pub mod bundle;
 pub mod case;
 pub mod cli;
 pub mod error;
+pub mod init;
 pub mod posture;
 pub mod report;
 pub mod types;
@@ -122,6 +123,7 @@ pub fn run(command: Command) -> Result<String> {
             }
         }
         Command::Validate { common } => validate(&common),
+        Command::Init { dir } => init::init(&dir),
         Command::Report {
             common,
             kind,

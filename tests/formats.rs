@@ -1423,3 +1423,45 @@ fn per_record_anomalies_are_counted_not_dropped() {
     let dq = m["data_quality"].to_string();
     assert!(dq.contains("invalid IP address"), "{dq}");
 }
+
+// ------------------------------------------------------------------------------ init
+
+#[test]
+fn init_lists_every_export_and_refuses_to_overwrite() {
+    let dir = crate::util::temp_dir("init");
+    crate::util::copy_tree(&crate::util::sample().join("evidence"), &dir.join("exports"));
+    std::fs::copy(crate::util::sample().join("recommendations.csv"), dir.join("recommendations.csv")).unwrap();
+    // A diagnostic archive's tree and a file casefile cannot use.
+    let pt1h = dir.join("insights-logs-signinlogs/y=2025/m=12/d=04/h=08/m=00");
+    std::fs::create_dir_all(&pt1h).unwrap();
+    std::fs::copy(fixture("diag-signinlogs.jsonl"), pt1h.join("PT1H.json")).unwrap();
+    std::fs::write(
+        dir.join("exports/notes.csv"),
+        "StartTime,EndTime,IPAddress\n2025-12-04T08:00:00Z,2025-12-04T09:00:00Z,198.51.100.77\n",
+    )
+    .unwrap();
+    let o = crate::util::run(&["init", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::util::stderr(&o));
+    assert!(
+        crate::util::stdout(&o).contains("6 of 7 files recognised"),
+        "{}",
+        crate::util::stdout(&o)
+    );
+    let case = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    for want in [
+        "recommendations = \"recommendations.csv\"",
+        "path = \"exports/storage.csv\"\nkind = \"storage\"   # storage log: 1055 records, 2024-03-20T08:06:32Z → 2024-03-21T17:54:05Z",
+        "path = \"insights-logs-signinlogs/y=2025/m=12/d=04/h=08/m=00/PT1H.json\"\nkind = \"signins\"   # sign-in log: 2 records",
+        "as_of = \"2025-12-04T08:27:04Z\"",
+        "# path = \"exports/notes.csv\"",
+        "# [gdpr]",
+    ] {
+        assert!(case.contains(want), "{want:?} not in\n{case}");
+    }
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "the written case validates: {}", crate::util::stderr(&o));
+    let o = crate::util::run(&["init", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::util::stderr(&o).contains("case.toml already exists"));
+    assert_eq!(std::fs::read_to_string(dir.join("case.toml")).unwrap(), case, "never overwritten");
+}
