@@ -438,7 +438,7 @@ pub struct ReportedAction {
 #[derive(Debug, Clone)]
 pub struct EvidenceFile {
     pub path: PathBuf,
-    pub kind: Option<String>,
+    pub kind: Option<crate::bundle::SourceKind>,
     /// The zone of the file's zoneless timestamps, when the analyst declared it.
     pub timezone: Option<Tz>,
     pub location: Location,
@@ -846,13 +846,15 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 "a path inside the bundle directory",
             );
         }
-        let kind = e.kind.as_ref().map(|k| k.get_ref().to_ascii_lowercase());
-        if let (Some(k), Some(span)) = (&kind, e.kind.as_ref().map(|k| k.span())) {
-            if crate::bundle::SourceKind::parse(k).is_none() {
-                let loc = c.at(span, "evidence.kind");
-                c.problem("unknown evidence kind", loc, k, crate::bundle::SourceKind::EXPECTED);
+        // Parsed once, here: the bundle receives the enum.
+        let kind = e.kind.as_ref().and_then(|k| match crate::bundle::SourceKind::parse(k.get_ref()) {
+            Some(kind) => Some(kind),
+            None => {
+                let loc = c.at(k.span(), "evidence.kind");
+                c.problem("unknown evidence kind", loc, k.get_ref(), crate::bundle::SourceKind::EXPECTED);
+                None
             }
-        }
+        });
         let timezone = e.timezone.as_ref().and_then(|z| match z.get_ref().parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {

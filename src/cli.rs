@@ -126,4 +126,9 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Scan a folder of exports and write a case.toml listing them (never overwrites one).
+    Init {
+        /// The folder holding the exports; case.toml is written there.
+        dir: PathBuf,
+    },
 }

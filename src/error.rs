@@ -153,6 +153,27 @@ pub enum Error {
     },
     #[error("failed to render {report} ({message})")]
     Render { report: String, message: String },
+    /// A template diagnostic, located in the template file. A template the user supplied
+    /// (`--templates`) is bad input (exit 1); a built-in one is casefile's fault (exit 3).
+    #[error("failed to render {} (template error in {})", .0.report, .0.file)]
+    Template(Box<TemplateError>),
+}
+
+/// One typst diagnostic, with the template file, line, column and text it points at.
+#[derive(Debug)]
+pub struct TemplateError {
+    /// The report being rendered (`executive.pdf`).
+    pub report: String,
+    /// The template file: its path for a user-supplied template, else its built-in name.
+    pub file: String,
+    /// 1-based line and column of the offending text, when the diagnostic has a span.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The offending source text (clipped).
+    pub text: Option<String>,
+    pub message: String,
+    pub hints: Vec<String>,
+    pub user_supplied: bool,
 }
 
 impl From<InputError> for Error {
@@ -171,6 +192,13 @@ impl Error {
             Error::Many(errors) => errors.iter().map(Error::exit_code).max().unwrap_or(1),
             Error::Output { .. } => 3,
             Error::Render { .. } => 3,
+            Error::Template(t) => {
+                if t.user_supplied {
+                    1
+                } else {
+                    3
+                }
+            }
         }
     }
 
@@ -211,6 +239,24 @@ impl Error {
                     s.push_str(&e.render());
                 }
                 s.push_str(&format!("error: {self}\n"));
+                s
+            }
+            Error::Template(t) => {
+                let mut s = format!("error: {self}\n  --> {}", t.file);
+                if let (Some(l), Some(c)) = (t.line, t.column) {
+                    s.push_str(&format!(":{l}:{c}"));
+                }
+                s.push('\n');
+                match &t.text {
+                    Some(text) => s.push_str(&format!("  found \"{}\": {}\n", clip(text, 80), t.message)),
+                    None => s.push_str(&format!("  {}\n", t.message)),
+                }
+                for h in &t.hints {
+                    s.push_str(&format!("hint: {h}\n"));
+                }
+                if !t.user_supplied {
+                    s.push_str("hint: this is a built-in template; please report it\n");
+                }
                 s
             }
             other => {

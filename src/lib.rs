@@ -16,6 +16,7 @@ pub mod bundle;
 pub mod case;
 pub mod cli;
 pub mod error;
+pub mod init;
 pub mod posture;
 pub mod report;
 pub mod soc;
@@ -144,6 +145,7 @@ pub fn run(command: Command) -> Result<String> {
             }
         }
         Command::Validate { common } => validate(&common),
+        Command::Init { dir } => init::init(&dir),
         Command::Report {
             common,
             kind,
@@ -165,70 +167,129 @@ pub fn run(command: Command) -> Result<String> {
 /// `casefile validate`: reads every input and describes it; exit 0 only if all could be read.
 fn validate(common: &Common) -> Result<String> {
     let run = analyse_bundle(&common.bundle, common.recommendations.as_deref(), common.controls.as_deref())?;
-    let mut out = String::new();
-    out.push_str(&format!("case {} — {}\n\n", run.case.id, run.case.title));
-    let rel = |p: &Path| p.strip_prefix(&run.case.dir).unwrap_or(p).display().to_string();
-    let w = run
-        .bundle
-        .files
-        .iter()
-        .map(|f| rel(&f.path).chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4)
-        + 1;
-    out.push_str(&format!(
-        "{:<w$} {:<22} {:>8} {:>10}  {:<36} {}\n",
-        "file", "kind", "records", "duplicates", "time span (UTC)", "notes"
-    ));
-    for f in &run.bundle.files {
-        let name = rel(&f.path);
-        let span = match (f.first, f.last) {
-            (Some(a), Some(b)) => format!("{} → {}", a.0.format("%Y-%m-%d %H:%M"), b.0.format("%Y-%m-%d %H:%M")),
-            _ => "—".into(),
-        };
-        let mut notes = f.warnings.clone();
-        if f.duplicates > 0 {
-            notes.push(format!("{} duplicate records dropped", f.duplicates));
-        }
-        if !f.unknown_columns.is_empty() {
-            let shown: Vec<&str> = f.unknown_columns.iter().take(5).map(String::as_str).collect();
-            let more = f.unknown_columns.len().saturating_sub(shown.len());
-            notes.push(format!(
-                "{} unknown columns ignored ({}{})",
-                f.unknown_columns.len(),
-                shown.join(", "),
-                if more > 0 { format!(", … {more} more") } else { String::new() }
-            ));
-        }
-        out.push_str(&format!(
-            "{:<w$} {:<22} {:>8} {:>10}  {:<36} {}\n",
-            name,
-            f.kind.map(|k| k.describe()).unwrap_or("unrecognised"),
-            f.records,
-            f.duplicates,
-            span,
-            notes.join("; ")
-        ));
-    }
-    if let Source::Provided(e) = &run.export {
-        out.push_str(&format!(
-            "{:<w$} {:<22} {:>8} {:>10}  {:<36} {}\n",
-            rel(&e.path),
-            "recommendations export",
-            e.records,
-            e.superseded,
-            e.exported_at
-                .map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M")))
-                .unwrap_or_default(),
-            if e.superseded > 0 {
-                format!("{} superseded rows dropped", e.superseded)
-            } else {
-                String::new()
-            }
-        ));
-    }
+    let mut out = format!("case {} — {}\n\n", run.case.id, run.case.title);
+    out.push_str(&validate_table(&run));
     out.push('\n');
+    out.push_str(&validate_missing(&run));
+    out.push_str(&format!(
+        "catalog: {} controls ({})\n",
+        run.catalog.controls.len(),
+        run.catalog.source
+    ));
+    out.push_str("all inputs read\n");
+    Ok(out)
+}
+
+/// One row of `validate`'s file table.
+struct FileRow {
+    file: String,
+    kind: String,
+    records: u64,
+    dropped: u64,
+    span: String,
+    notes: Vec<String>,
+}
+
+/// The notes `validate` prints for one evidence file: warnings, what was dropped and why,
+/// and the columns no parser read.
+fn file_notes(f: &bundle::FileReport) -> Vec<String> {
+    let mut notes = f.warnings.clone();
+    if f.duplicates > 0 {
+        notes.push(format!("{} duplicate records dropped", f.duplicates));
+    }
+    if !f.unknown_columns.is_empty() {
+        let shown: Vec<&str> = f.unknown_columns.iter().take(5).map(String::as_str).collect();
+        let more = f.unknown_columns.len().saturating_sub(shown.len());
+        notes.push(format!(
+            "{} unknown columns ignored ({}{})",
+            f.unknown_columns.len(),
+            shown.join(", "),
+            if more > 0 { format!(", … {more} more") } else { String::new() }
+        ));
+    }
+    notes
+}
+
+/// Every input file once, in case order; the recommendations export used by the analysis
+/// is described by its own reader (it may also be listed under `[[evidence]]`).
+fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
+    let rel = |p: &Path| p.strip_prefix(&run.case.dir).unwrap_or(p).display().to_string();
+    let export = run.export.provided();
+    let export_row = |e: &RecommendationExport| {
+        let mut notes = e.warnings.clone();
+        if e.superseded > 0 {
+            notes.push(format!("{} superseded rows dropped", e.superseded));
+        }
+        FileRow {
+            file: rel(&e.path),
+            kind: SourceKind::Recommendations.describe().to_string(),
+            records: e.records,
+            dropped: e.superseded,
+            span: e
+                .exported_at
+                .map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M")))
+                .unwrap_or_else(|| "—".into()),
+            notes,
+        }
+    };
+    let mut rows = Vec::new();
+    let mut export_shown = false;
+    for f in &run.bundle.files {
+        if let Some(e) = export.filter(|e| e.path == f.path && f.kind == Some(SourceKind::Recommendations)) {
+            rows.push(export_row(e));
+            export_shown = true;
+            continue;
+        }
+        let mut notes = file_notes(f);
+        if f.kind == Some(SourceKind::Recommendations) {
+            notes.push("not used: another recommendations export was given".into());
+        }
+        rows.push(FileRow {
+            file: rel(&f.path),
+            kind: f.kind.map(|k| k.describe()).unwrap_or("unrecognised").to_string(),
+            records: f.records,
+            dropped: f.duplicates,
+            span: match (f.first, f.last) {
+                (Some(a), Some(b)) => format!("{} → {}", a.0.format("%Y-%m-%d %H:%M"), b.0.format("%Y-%m-%d %H:%M")),
+                _ => "—".into(),
+            },
+            notes,
+        });
+    }
+    if let (Some(e), false) = (export, export_shown) {
+        rows.push(export_row(e));
+    }
+    rows
+}
+
+/// The file table, its columns as wide as their longest cell.
+fn validate_table(run: &CaseRun) -> String {
+    let rows = validate_rows(run);
+    let width = |head: &str, cell: &dyn Fn(&FileRow) -> usize| rows.iter().map(cell).max().unwrap_or(0).max(head.chars().count());
+    let wf = width("file", &|r| r.file.chars().count());
+    let wk = width("kind", &|r| r.kind.chars().count());
+    let ws = width("time span (UTC)", &|r| r.span.chars().count());
+    let mut out = format!(
+        "{:<wf$}  {:<wk$}  {:>8}  {:>10}  {:<ws$}  {}\n",
+        "file", "kind", "records", "duplicates", "time span (UTC)", "notes"
+    );
+    for r in &rows {
+        out.push_str(&format!(
+            "{:<wf$}  {:<wk$}  {:>8}  {:>10}  {:<ws$}  {}\n",
+            r.file,
+            r.kind,
+            r.records,
+            r.dropped,
+            r.span,
+            r.notes.join("; ")
+        ));
+    }
+    out
+}
+
+/// Which expected sources are missing and what the reports cannot say without them.
+fn validate_missing(run: &CaseRun) -> String {
+    let mut out = String::new();
     for (kind, consequence) in [
         (
             SourceKind::Signins,
@@ -251,11 +312,5 @@ fn validate(common: &Common) -> Result<String> {
     if !run.export.is_provided() {
         out.push_str("missing: recommendations export — control gaps can be proven only from the evidence itself\n");
     }
-    out.push_str(&format!(
-        "catalog: {} controls ({})\n",
-        run.catalog.controls.len(),
-        run.catalog.source
-    ));
-    out.push_str("all inputs read\n");
-    Ok(out)
+    out
 }

@@ -1182,3 +1182,286 @@ fn activity_diagnostic_records_read_upper_case_operations_and_claims() {
 fn audit_log_diagnostic_records_are_recognised() {
     assert_eq!(kind_of(&fixture("diag-auditlogs.jsonl")), Some(SourceKind::AuditLogs));
 }
+
+// ------------------------------------------------- never silently dropped, declared zones
+
+/// A bundle with `files` (name, content) as evidence and `entries` as its `[[evidence]]`
+/// lines (each a TOML table body).
+fn bundle_with(name: &str, files: &[(&str, &[u8])], entries: &[&str], top: &str) -> PathBuf {
+    let dir = crate::util::temp_dir(name);
+    std::fs::create_dir_all(dir.join("evidence")).unwrap();
+    for (file, content) in files {
+        std::fs::write(dir.join("evidence").join(file), content).unwrap();
+    }
+    let mut case = format!(
+        "{top}\n[case]\nid = \"KF-1\"\ntitle = \"Kestrel Freight\"\norganisation = \"Kestrel Freight\"\ntimezone = \"Australia/Melbourne\"\nas_of = \"2025-12-05T00:00:00Z\"\n"
+    );
+    for e in entries {
+        case.push_str(&format!("\n[[evidence]]\n{e}\n"));
+    }
+    std::fs::write(dir.join("case.toml"), case).unwrap();
+    dir
+}
+
+#[test]
+fn a_listed_file_that_matches_no_source_is_an_error_naming_the_closest() {
+    // A sign-in diagnostic record whose exporter dropped the IP address field.
+    let record = r#"{"time":"2025-12-04T08:19:41Z","category":"SignInLogs","resourceId":"/tenants/x/providers/Microsoft.aadiam","properties":{"createdDateTime":"2025-12-04T08:19:41Z","userPrincipalName":"priya.raman@kestrelfreight.com.au"}}"#;
+    let dir = bundle_with(
+        "unmatched",
+        &[("odd.jsonl", record.as_bytes())],
+        &["path = \"evidence/odd.jsonl\""],
+        "",
+    );
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("odd.jsonl"), "{err}");
+    assert!(err.contains("matches no evidence source"), "{err}");
+    assert!(err.contains("looks like sign-in log"), "{err}");
+    assert!(err.contains("has no ipAddress"), "{err}");
+    assert!(err.contains("kind = \"other\""), "{err}");
+    // Declared as other, it is listed, hashed and not read.
+    let dir = bundle_with(
+        "declared-other",
+        &[("odd.jsonl", record.as_bytes())],
+        &["path = \"evidence/odd.jsonl\"\nkind = \"other\""],
+        "",
+    );
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let out = crate::util::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::util::stderr(&o));
+    assert!(out.contains("other file (declared, not used)"), "{out}");
+}
+
+#[test]
+fn a_header_only_recommendations_export_is_a_valid_empty_export() {
+    let header = "subscriptionId,subscriptionName,resourceGroup,resourceType,resourceName,resourceId,recommendationId,recommendationName,description,recommendationDisplayName,remediationSteps,severity,state,notApplicableReason,firstEvaluationDate,statusChangeDate,controls,azurePortalUri,nativeCloudAccountId,tactics,techniques,cloud,owner,eta,dueDate,gracePeriod,isSnapshot\n";
+    let signins = std::fs::read(fixture("diag-signinlogs.jsonl")).unwrap();
+    let dir = bundle_with(
+        "header-only-recs",
+        &[("recommendations.csv", header.as_bytes()), ("signins.jsonl", &signins)],
+        &["path = \"evidence/signins.jsonl\"", "path = \"evidence/recommendations.csv\""],
+        "recommendations = \"evidence/recommendations.csv\"",
+    );
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let out = crate::util::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::util::stderr(&o));
+    assert!(out.contains("the export lists no assessments"), "{out}");
+    assert_eq!(
+        out.matches("evidence/recommendations.csv").count(),
+        1,
+        "listed once although it is also under [[evidence]]:\n{out}"
+    );
+    let export = load_recommendations(&dir.join("evidence/recommendations.csv")).unwrap();
+    assert_eq!(export.records, 0);
+    assert!(export.items.is_empty());
+    // The table stays aligned: every row's kind column starts where the header's does.
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("file") || l.starts_with("evidence/"))
+        .collect();
+    let at = |l: &str, what: &str| l.find(what).unwrap();
+    let kind_col = at(lines[0], "kind");
+    assert_eq!(at(lines[1], "sign-in log"), kind_col, "{out}");
+    assert_eq!(at(lines[2], "recommendations export"), kind_col, "{out}");
+    // A header that is not a recommendations header is still an error.
+    std::fs::write(dir.join("evidence/recommendations.csv"), "a,b,c\n").unwrap();
+    assert!(load_recommendations(&dir.join("evidence/recommendations.csv")).is_err());
+}
+
+#[test]
+fn pandas_alert_csv_needs_a_declared_zone_and_says_how() {
+    let csv = std::fs::read(fixture("pandas-securityalert.csv")).unwrap();
+    let dir = bundle_with(
+        "pandas-undeclared",
+        &[("alerts.csv", &csv)],
+        &["path = \"evidence/alerts.csv\""],
+        "",
+    );
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("alerts.csv:2"), "names the line: {err}");
+    assert!(err.contains("2025-12-04 09:41:17"), "{err}");
+    assert!(err.contains("timezone = \"UTC\""), "says how to declare the zone: {err}");
+
+    let dir = bundle_with(
+        "pandas-declared",
+        &[("alerts.csv", &csv)],
+        &["path = \"evidence/alerts.csv\"\ntimezone = \"UTC\""],
+        "",
+    );
+    let case = casefile::case::load_case(&dir).unwrap();
+    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let alerts = bundle.alerts.provided().unwrap();
+    let mut c = Check::default();
+    c.eq("alerts", alerts.len(), 2);
+    c.eq("[0] at (StartTime, UTC)", alerts[0].at.rfc3339().as_str(), "2025-12-04T08:53:10Z");
+    c.eq(
+        "[0] generated",
+        alerts[0].generated.map(|t| t.rfc3339()),
+        Some("2025-12-04T09:41:17Z".into()),
+    );
+    c.eq("[0] status", alerts[0].status.clone(), Some(alerts::AlertStatus::Resolved));
+    c.eq(
+        "[0] classification (ExtendedProperties)",
+        alerts[0].classification.clone(),
+        Some(alerts::AlertClassification::TruePositive),
+    );
+    c.eq("[0] product", alerts[0].product_kind(), alerts::AlertProduct::DefenderForStorage);
+    c.eq("[1] product", alerts[1].product_kind(), alerts::AlertProduct::EntraIdProtection);
+    c.eq("[1] status", alerts[1].status.clone(), Some(alerts::AlertStatus::New));
+    c.eq("[1] no classification", alerts[1].classification.clone(), None);
+    c.eq("entities", alerts[0].entities.ips.clone(), vec![ip(ATTACKER).unwrap()]);
+    let report = &bundle.files[0];
+    c.ok(
+        "index column named, not listed as unknown",
+        report.warnings.iter().any(|w| w.contains("pandas")) && !report.unknown_columns.iter().any(String::is_empty),
+    );
+    c.done("pandas-securityalert.csv");
+
+    // A declared zone other than UTC shifts the zoneless values, and only them.
+    let dir = bundle_with(
+        "pandas-melbourne",
+        &[("alerts.csv", &csv)],
+        &["path = \"evidence/alerts.csv\"\ntimezone = \"Australia/Melbourne\""],
+        "",
+    );
+    let case = casefile::case::load_case(&dir).unwrap();
+    let bundle = casefile::bundle::load(&case).unwrap();
+    let at = bundle.alerts.provided().unwrap()[0].at.rfc3339();
+    assert_eq!(at, "2025-12-03T21:53:10Z", "08:53:10 in Melbourne (UTC+11)");
+    // An unknown zone is a case-file error at its line.
+    let dir = bundle_with(
+        "pandas-badzone",
+        &[("alerts.csv", &csv)],
+        &["path = \"evidence/alerts.csv\"\ntimezone = \"Mars/Olympus\""],
+        "",
+    );
+    let err = casefile::case::load_case(&dir).unwrap_err().render();
+    assert!(err.contains("unknown time zone") && err.contains("Mars/Olympus"), "{err}");
+}
+
+#[test]
+fn a_mixed_continuous_export_is_classified_record_by_record() {
+    let name = "defender-continuous-export-mixed.json";
+    let mixed = std::fs::read(fixture(name)).unwrap();
+    let dir = bundle_with("mixed-export", &[("export.json", &mixed)], &["path = \"evidence/export.json\""], "");
+    let case = casefile::case::load_case(&dir).unwrap();
+    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let mut c = Check::default();
+    let alerts = bundle.alerts.provided().map(Vec::as_slice).unwrap_or(&[]);
+    c.eq("alerts read", alerts.len(), 1);
+    c.eq(
+        "the alert",
+        alerts.first().map(|a| a.alert_type.clone()),
+        Some(Some("Storage.Blob_GeoAnomaly".to_string())),
+    );
+    c.eq(
+        "handed to the recommendations reader",
+        bundle.recommendation_files.clone(),
+        vec![dir.join("evidence/export.json")],
+    );
+    let notes = &bundle.files[0].warnings;
+    for want in [
+        "1 alerts read as alerts",
+        "2 assessments read as the recommendations export",
+        "1 sub-assessments not used",
+        "1 microsoft.security/securescores events not used",
+    ] {
+        c.ok(&format!("note {want:?} in {notes:?}"), notes.iter().any(|n| n.starts_with(want)));
+    }
+    let export = load_recommendations(&dir.join("evidence/export.json")).unwrap_or_else(|e| panic!("{}", e.render()));
+    c.eq("assessment rows", export.records, 2);
+    c.eq("assessments (latest per resource and key)", export.items.len(), 1);
+    c.eq("latest state", export.items[0].state, RecState::Healthy);
+    c.ok(
+        "the other records are named",
+        export.warnings.iter().any(|w| w.starts_with("3 records are not assessments")),
+    );
+    c.done(name);
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    let out = crate::util::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::util::stderr(&o));
+    assert!(out.contains("alert export") && out.contains("recommendations export"), "{out}");
+}
+
+#[test]
+fn per_record_anomalies_are_counted_not_dropped() {
+    let record = |ip: &str, state: &str| {
+        format!(
+            r#"{{"time":"2025-12-04T08:31:07Z","category":"UserRiskEvents","resourceId":"/tenants/x/providers/Microsoft.aadiam","properties":{{"id":"{ip}{state}","riskEventType":"unfamiliarFeatures","riskLevel":"medium","riskState":"{state}","ipAddress":"{ip}","activityDateTime":"2025-12-04T08:28:14Z","userPrincipalName":"priya.raman@kestrelfreight.com.au"}}}}"#
+        )
+    };
+    let text = [
+        record("198.51.100.77", "atRisk"),
+        record("not-an-ip", "atRisk"),
+        record("198.51.100.78", "underReview"),
+    ]
+    .join("\n");
+    let dir = bundle_with(
+        "anomalies",
+        &[("risk.jsonl", text.as_bytes())],
+        &["path = \"evidence/risk.jsonl\""],
+        "",
+    );
+    let case = casefile::case::load_case(&dir).unwrap();
+    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(bundle.risk_events.provided().unwrap().len(), 3, "every record is kept");
+    let w = &bundle.files[0].warnings;
+    assert!(
+        w.iter()
+            .any(|x| x == "1 record with invalid IP address in properties.ipaddress (read as unknown)"),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|x| x == "1 record with unknown riskState value \"underreview\""),
+        "{w:?}"
+    );
+    let m = crate::util::model_json(&dir);
+    let dq = m["data_quality"].to_string();
+    assert!(dq.contains("invalid IP address"), "{dq}");
+}
+
+// ------------------------------------------------------------------------------ init
+
+#[test]
+fn init_lists_every_export_and_refuses_to_overwrite() {
+    let dir = crate::util::temp_dir("init");
+    crate::util::copy_tree(&crate::util::sample().join("evidence"), &dir.join("exports"));
+    std::fs::copy(crate::util::sample().join("recommendations.csv"), dir.join("recommendations.csv")).unwrap();
+    // A diagnostic archive's tree and a file casefile cannot use.
+    let pt1h = dir.join("insights-logs-signinlogs/y=2025/m=12/d=04/h=08/m=00");
+    std::fs::create_dir_all(&pt1h).unwrap();
+    std::fs::copy(fixture("diag-signinlogs.jsonl"), pt1h.join("PT1H.json")).unwrap();
+    std::fs::write(
+        dir.join("exports/notes.csv"),
+        "StartTime,EndTime,IPAddress\n2025-12-04T08:00:00Z,2025-12-04T09:00:00Z,198.51.100.77\n",
+    )
+    .unwrap();
+    let o = crate::util::run(&["init", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", crate::util::stderr(&o));
+    assert!(
+        crate::util::stdout(&o).contains("6 of 7 files recognised"),
+        "{}",
+        crate::util::stdout(&o)
+    );
+    let case = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    for want in [
+        "recommendations = \"recommendations.csv\"",
+        "path = \"exports/storage.csv\"\nkind = \"storage\"   # storage log: 1055 records, 2024-03-20T08:06:32Z → 2024-03-21T17:54:05Z",
+        "path = \"insights-logs-signinlogs/y=2025/m=12/d=04/h=08/m=00/PT1H.json\"\nkind = \"signins\"   # sign-in log: 2 records",
+        "as_of = \"2025-12-04T08:27:04Z\"",
+        "# path = \"exports/notes.csv\"",
+        "# [gdpr]",
+    ] {
+        assert!(case.contains(want), "{want:?} not in\n{case}");
+    }
+    let o = crate::util::run(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "the written case validates: {}", crate::util::stderr(&o));
+    let o = crate::util::run(&["init", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(crate::util::stderr(&o).contains("case.toml already exists"));
+    assert_eq!(std::fs::read_to_string(dir.join("case.toml")).unwrap(), case, "never overwritten");
+}

@@ -15,4 +15,5 @@ mod regression;
 mod samples;
 mod shapes;
 mod soc;
+mod templates;
 mod util;

@@ -252,9 +252,10 @@ fn judge_operation(op: &ArmOperation, scope: &Scope, env: &Environment) -> Resul
     let caller = op.caller.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "unknown caller".into());
     match &op.caller {
         Some(c) if scope.has_identity(c) => {
-            let own = op.caller_ips.iter().find_map(|ip| own_address(env, ip));
-            if let Some(own) = own {
-                Err(format!("compromised identity {caller}, but from trusted address {ip_text} ({own})"))
+            let own = op.caller_ips.iter().find_map(|ip| own_address(env, ip).map(|why| (ip, why)));
+            if let Some((ip, why)) = own {
+                let kind = if env.ip_trusted(ip) { "trusted" } else { "private" };
+                Err(format!("compromised identity {caller}, but from {kind} address {ip_text} ({why})"))
             } else if scope.identity_compromised_at(c, op.start) {
                 Ok(format!("compromised identity {caller} after the compromise, from {ip_text}"))
             } else {

@@ -258,6 +258,8 @@ fn details_from(props: Option<&Value>) -> OperationDetails {
     d
 }
 
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
     let at = row.timestamp(WHAT, &["timegenerated", "eventtimestamp", "time", "eventsubmissiontimestamp"])?;
     let props = row.json(WHAT, &["properties_d", "properties"])?;
@@ -307,8 +309,7 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
     };
     let http = row.json(WHAT, &["httprequest"])?;
     let caller_ip = row
-        .str(&["calleripaddress", "httprequest.clientipaddress"])
-        .and_then(parse_ip)
+        .ip(&["calleripaddress", "httprequest.clientipaddress"])
         .or_else(|| {
             http.as_ref()
                 .and_then(|h| json_str(h, "clientIpAddress"))
@@ -335,7 +336,13 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         at,
         operation: operation.to_ascii_lowercase(),
         display_name: display,
-        status: ActivityStatus::parse(&status_text),
+        status: match ActivityStatus::parse(&status_text) {
+            ActivityStatus::Other(v) => {
+                row.anomaly(&format!("unknown status value {v:?}"));
+                ActivityStatus::Other(v)
+            }
+            known => known,
+        },
         substatus: row.string(&["activitysubstatusvalue", "substatus.value", "activitysubstatus", "statuscode"]),
         caller: row
             .str(&["caller", "event initiated by"])
@@ -385,11 +392,17 @@ fn caller_from_claims(row: &Row) -> Option<String> {
 }
 
 /// Reads every record of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }

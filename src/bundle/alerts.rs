@@ -292,6 +292,8 @@ fn entities_from(v: &Value) -> AlertEntities {
     e
 }
 
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn parse_row(row: &Row) -> Result<Alert> {
     let generated = row.opt_timestamp(WHAT, &["timegenerated", "properties.timegeneratedutc"])?;
     let start = row.opt_timestamp(WHAT, &["starttime", "starttimeutc", "properties.starttimeutc"])?;
@@ -331,8 +333,16 @@ pub fn parse_row(row: &Row) -> Result<Alert> {
         tactics,
         description: row.string(&["description", "properties.description"]),
         resource_id: row.string(&["resourceid", "azureresourceid", "properties.azureresourceid"]),
-        status: row.str(&["status", "properties.status"]).map(AlertStatus::parse),
-        classification: classification(row),
+        status: row.str(&["status", "properties.status"]).map(AlertStatus::parse).inspect(|s| {
+            if let AlertStatus::Other(v) = s {
+                row.anomaly(&format!("unknown alert status {v:?}"));
+            }
+        }),
+        classification: classification(row).inspect(|c| {
+            if let AlertClassification::Other(v) = c {
+                row.anomaly(&format!("unknown alert classification {v:?}"));
+            }
+        }),
         id: row.string(&["systemalertid", "vendororiginalid", "properties.systemalertid"]),
         entities,
         origin: row.location().clone(),
@@ -355,11 +365,17 @@ fn classification(row: &Row) -> Option<AlertClassification> {
 }
 
 /// Reads every record of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }

@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod mixed;
 pub mod records;
 pub mod risk;
 pub mod signins;
@@ -423,6 +424,9 @@ pub struct Bundle {
 }
 
 /// SHA-256 and size of a file, read once, read-only.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn hash_file(path: &Path, what: &str) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| {
         Error::from(
@@ -506,6 +510,9 @@ struct Seen {
 
 /// Reads every evidence file of the case except storage logs (see `storage::stream`).
 /// Errors from all files are gathered, so one run shows every broken file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(case: &Case) -> Result<Bundle> {
     let mut bundle = Bundle {
         files: Vec::new(),
@@ -550,7 +557,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         names: columns,
         raw,
     } = records::peek(path, "evidence file")?;
-    let kind = match ev.kind.as_deref().and_then(SourceKind::parse) {
+    let kind = match ev.kind {
         Some(k) => k,
         None => detect_kind(&columns).ok_or_else(|| unrecognised(path, &columns))?,
     };
@@ -567,16 +574,63 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         unknown_columns: Vec::new(),
         warnings: missing_capabilities(kind, &columns),
     };
+    if raw.first().is_some_and(String::is_empty) {
+        report
+            .warnings
+            .push("leading unnamed column (a pandas to_csv index) ignored".to_string());
+    }
     let read = std::cell::RefCell::new(BTreeSet::new());
+    let anomalies = std::cell::RefCell::new(BTreeMap::new());
     let options = records::TableOptions {
         zone: ev.timezone,
         track: Some(&read),
+        anomalies: Some(&anomalies),
     };
     let mut span = Span::default();
+    if matches!(kind, SourceKind::Alerts | SourceKind::Recommendations) && shape != Shape::Csv {
+        let census = census(path)?;
+        if census.is_mixed() {
+            load_mixed(path, &options, &census, &mut report, &mut span, bundle, seen)?;
+            report.first = span.first;
+            report.last = span.last;
+            bundle.files.push(report);
+            return Ok(None);
+        }
+    }
+    let result = load_records_of(kind, path, &options, &mut span, &mut report, bundle, seen)?;
+    if kind == SourceKind::Storage {
+        report.unknown_columns = unread(&columns, storage::COLUMNS.iter().copied());
+    }
+    if kind.used() && !matches!(kind, SourceKind::Storage | SourceKind::Recommendations) {
+        let read = read.into_inner();
+        report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
+    }
+    for (what, n) in anomalies.into_inner() {
+        report
+            .warnings
+            .push(format!("{n} record{} with {what}", if n == 1 { "" } else { "s" }));
+    }
+    report.first = span.first;
+    report.last = span.last;
+    bundle.files.push(report);
+    Ok(result)
+}
+
+/// Reads one file's records as `kind` into the bundle; returns its path when it is a
+/// storage log to stream later.
+fn load_records_of(
+    kind: SourceKind,
+    path: &Path,
+    options: &records::TableOptions,
+    span: &mut Span,
+    report: &mut FileReport,
+    bundle: &mut Bundle,
+    seen: &mut Seen,
+) -> Result<Option<PathBuf>> {
     let mut result = None;
     match kind {
         SourceKind::Signins => {
-            let (items, info) = signins::load_with(path, &options, &mut span)?;
+            let (items, info) = signins::load_with(path, options, span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.signins, items, &mut seen.signins, |s| {
                 s.record_id
@@ -585,7 +639,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
         SourceKind::Activity => {
-            let (items, info) = activity::load_with(path, &options, &mut span)?;
+            let (items, info) = activity::load_with(path, options, span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.activity, items, &mut seen.activity, |e| {
                 e.event_id.clone().unwrap_or_else(|| {
@@ -600,14 +654,14 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
         SourceKind::Alerts => {
-            let (items, info) = alerts::load_with(path, &options, &mut span)?;
+            let (items, info) = alerts::load_with(path, options, span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| {
                 a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
             });
         }
         SourceKind::RiskEvents => {
-            let (items, info) = risk::load_with(path, &options, &mut span)?;
+            let (items, info) = risk::load_with(path, options, span)?;
             report.records = info.records;
             let superseded = push_latest(&mut bundle.risk_events, items, &mut seen.risk);
             if superseded > 0 {
@@ -618,10 +672,9 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         }
         SourceKind::Storage => {
             // Counted when streamed by the analysis.
-            report.unknown_columns = unread(&columns, storage::COLUMNS.iter().copied());
-            result = Some(path.clone());
+            result = Some(path.to_path_buf());
         }
-        SourceKind::Recommendations => bundle.recommendation_files.push(path.clone()),
+        SourceKind::Recommendations => bundle.recommendation_files.push(path.to_path_buf()),
         SourceKind::AuditLogs | SourceKind::Other => {
             let info = records::read_table(path, "evidence file", &mut |_| Ok(records::Visit::Continue))?;
             report.records = info.records;
@@ -632,14 +685,53 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
     }
-    if kind.used() && !matches!(kind, SourceKind::Storage | SourceKind::Recommendations) {
-        let read = read.into_inner();
-        report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
-    }
-    report.first = span.first;
-    report.last = span.last;
-    bundle.files.push(report);
     Ok(result)
+}
+
+/// The record types of a JSON file that may be a continuous export.
+fn census(path: &Path) -> Result<mixed::Census> {
+    let mut census = mixed::Census::default();
+    records::read_table(path, "evidence file", &mut |row| {
+        if let Some(r) = mixed::ExportRecord::of(row) {
+            census.add(r);
+        }
+        Ok(records::Visit::Continue)
+    })?;
+    Ok(census)
+}
+
+/// Reads a continuous-export file record by record: its alerts as alerts; the file is also
+/// handed to the recommendations reader, which reads its assessments.
+fn load_mixed(
+    path: &Path,
+    options: &records::TableOptions,
+    census: &mixed::Census,
+    report: &mut FileReport,
+    span: &mut Span,
+    bundle: &mut Bundle,
+    seen: &mut Seen,
+) -> Result<()> {
+    let mut items = Vec::new();
+    let info = records::read_table_with(path, "evidence file", options, &mut |row| {
+        if mixed::ExportRecord::of(row) == Some(mixed::ExportRecord::Alert) {
+            let a = alerts::parse_row(row)?;
+            span.add(a.at);
+            items.push(a);
+        }
+        Ok(records::Visit::Continue)
+    })?;
+    report.records = info.records;
+    report.kind = Some(SourceKind::Alerts);
+    report.warnings = census.notes();
+    if !items.is_empty() {
+        report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| {
+            a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
+        });
+    }
+    if census.count(&mixed::ExportRecord::Assessment) > 0 {
+        bundle.recommendation_files.push(path.to_path_buf());
+    }
+    Ok(())
 }
 
 /// The columns none of `read` names (a column is read when a parser asked for it, for one
@@ -647,6 +739,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
 fn unread<'a>(columns: &[String], read: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
     let unknown: Vec<String> = columns
         .iter()
+        .filter(|c| !c.is_empty())
         .filter(|c| {
             !read.clone().any(|r| {
                 c.as_str() == r

@@ -135,6 +135,9 @@ pub struct TableOptions<'a> {
     /// When set, every field name a parser asks for is recorded here, so that "unknown
     /// columns" are derived from what the parser actually reads and cannot drift from it.
     pub track: Option<&'a std::cell::RefCell<std::collections::BTreeSet<String>>>,
+    /// When set, per-record anomalies that do not stop the read (an invalid address, a
+    /// value outside a documented set) are counted here by description.
+    pub anomalies: Option<&'a std::cell::RefCell<BTreeMap<String, u64>>>,
 }
 
 impl TableOptions<'_> {
@@ -316,6 +319,24 @@ impl<'a> Row<'a> {
             .map(|t| Some(Timestamp(t.with_timezone(&Utc))))
     }
 
+    /// Counts an anomaly of this record that does not stop the read; it reaches data quality.
+    pub fn anomaly(&self, description: &str) {
+        if let Some(a) = self.options.anomalies {
+            *a.borrow_mut().entry(description.to_string()).or_default() += 1;
+        }
+    }
+
+    /// An optional IP address. A value that is not one (and not a `<Redacted>`-style
+    /// placeholder) is counted as an anomaly and read as unknown.
+    pub fn ip(&self, aliases: &[&str]) -> Option<std::net::IpAddr> {
+        let f = self.field(aliases)?;
+        let ip = crate::types::parse_ip(f.value);
+        if ip.is_none() && !f.value.trim().starts_with('<') {
+            self.anomaly(&format!("invalid IP address in {} (read as unknown)", f.name));
+        }
+        ip
+    }
+
     /// Whether this record is an Azure Monitor resource-log record (fields under `properties`).
     pub fn is_resource_log(&self) -> bool {
         self.envelope
@@ -464,6 +485,9 @@ pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
 }
 
 /// Reads the header (or, for JSON, the first record) only.
+///
+/// # Errors
+/// An input error when the file cannot be opened, decoded or parsed up to its first record.
 pub fn peek(path: &Path, what: &str) -> Result<Peek> {
     let (head, _) = open_with_head(path, what)?;
     let shape = sniff_shape(path, &head);
@@ -500,6 +524,9 @@ pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result
 }
 
 /// [`read_table`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// The first input error the reader or `visit` meets, naming the file, line and record.
 pub fn read_table_with(path: &Path, what: &str, options: &TableOptions, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let (head, reader) = open_with_head(path, what)?;
     let order = Cell::new(decide_date_order(&String::from_utf8_lossy(&head)));

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::records::{self, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
-use crate::types::{parse_ip, Timestamp, Upn};
+use crate::types::{Timestamp, Upn};
 
 const WHAT: &str = "risk detections";
 
@@ -139,13 +139,17 @@ fn parse_row(row: &Row) -> Result<RiskEvent> {
         record,
         at,
         upn: Upn::new(row.required(WHAT, &["userprincipalname"])?.value),
-        ip: row.str(&["ipaddress"]).and_then(parse_ip),
+        ip: row.ip(&["ipaddress"]),
         risk_type: risk_type.unwrap_or_else(|| match record {
             RiskRecord::RiskyUser => "riskyUser".to_string(),
             RiskRecord::Detection => String::new(),
         }),
         level: row.string(&["risklevel"]).map(|s| s.to_ascii_lowercase()),
-        state: row.str(&["riskstate"]).map(RiskState::parse),
+        state: row.str(&["riskstate"]).map(RiskState::parse).inspect(|s| {
+            if let RiskState::Other(v) = s {
+                row.anomaly(&format!("unknown riskState value {v:?}"));
+            }
+        }),
         detail: row.string(&["riskdetail"]),
         last_updated: row.opt_timestamp(WHAT, &["lastupdateddatetime", "risklastupdateddatetime"])?,
         id: row.string(&["id"]),
@@ -154,11 +158,17 @@ fn parse_row(row: &Row) -> Result<RiskEvent> {
 }
 
 /// Reads every risk detection of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |r| r.at)
 }

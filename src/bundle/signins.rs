@@ -134,26 +134,9 @@ fn lower(s: Option<String>) -> Option<String> {
     s.map(|v| v.to_ascii_lowercase()).filter(|v| !v.is_empty())
 }
 
-/// Parses one row.
-pub fn parse_row(row: &Row) -> Result<SignIn> {
-    let at = row.timestamp(WHAT, &["createddatetime", "timegenerated", "date (utc)", "date"])?;
-    let upn = Upn::new(
-        row.required(
-            WHAT,
-            &["userprincipalname", "username", "serviceprincipalname", "serviceprincipalid"],
-        )?
-        .value,
-    );
-    let ip = match row.field(&["ipaddress", "ip address"]) {
-        None => None,
-        Some(f) => match parse_ip(f.value) {
-            Some(ip) => Some(ip),
-            None if f.value.trim().starts_with('<') => None,
-            None => return Err(row.bad(WHAT, "invalid IP address", f, "an IPv4 or IPv6 address")),
-        },
-    };
-    // Country and city: LocationDetails (dynamic), Graph `location` object, the 2-letter LA
-    // `Location` column, or the portal's "City, State, CC" cell.
+/// Country and city: LocationDetails (dynamic), Graph `location` object, the 2-letter LA
+/// `Location` column, or the portal's "City, State, CC" cell.
+fn location(row: &Row) -> Result<(Option<String>, Option<String>)> {
     let details = row.json(WHAT, &["locationdetails"])?;
     let mut country = details.as_ref().and_then(|d| json_str(d, "countryOrRegion"));
     let mut city = details.as_ref().and_then(|d| json_str(d, "city"));
@@ -175,6 +158,11 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
             }
         }
     }
+    Ok((country, city))
+}
+
+/// The result code and whether the sign-in succeeded.
+fn outcome(row: &Row) -> Result<(Option<String>, bool)> {
     // `Status` is a dynamic object in Log Analytics and Graph, "Success"/"Failure" text in the
     // portal download, and `@{errorCode=0; …}` in a PowerShell export.
     let status_obj = match row.string(&["status"]) {
@@ -192,6 +180,32 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
         (None, Some(s)) => s.eq_ignore_ascii_case("success"),
         (None, None) => false,
     };
+    Ok((result_code, succeeded))
+}
+
+/// Parses one row.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
+pub fn parse_row(row: &Row) -> Result<SignIn> {
+    let at = row.timestamp(WHAT, &["createddatetime", "timegenerated", "date (utc)", "date"])?;
+    let upn = Upn::new(
+        row.required(
+            WHAT,
+            &["userprincipalname", "username", "serviceprincipalname", "serviceprincipalid"],
+        )?
+        .value,
+    );
+    let ip = match row.field(&["ipaddress", "ip address"]) {
+        None => None,
+        Some(f) => match parse_ip(f.value) {
+            Some(ip) => Some(ip),
+            None if f.value.trim().starts_with('<') => None,
+            None => return Err(row.bad(WHAT, "invalid IP address", f, "an IPv4 or IPv6 address")),
+        },
+    };
+    let (country, city) = location(row)?;
+    let (result_code, succeeded) = outcome(row)?;
     let conditional_access = match lower(row.string(&["conditionalaccessstatus", "conditional access"])).as_deref() {
         None => None,
         Some("success") => Some(CaStatus::Success),
@@ -336,11 +350,17 @@ fn mfa_outcome(row: &Row, code: Option<&str>, succeeded: bool, requirement: Opti
 }
 
 /// Reads every sign-in of a file.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
     load_with(path, &TableOptions::default(), span)
 }
 
 /// [`load`] with reading options (a declared zone, field tracking).
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }

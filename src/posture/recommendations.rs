@@ -146,14 +146,25 @@ pub struct RecommendationExport {
     pub superseded: u64,
     pub exported_at: Option<Timestamp>,
     pub items: Vec<Recommendation>,
+    /// What the export cannot say (e.g. it has no rows), for data quality and `validate`.
+    pub warnings: Vec<String>,
 }
 
 /// Reads a recommendations export of any supported shape.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let mut all = Vec::new();
+    // A continuous-export file also carries alerts and other events: only its assessments
+    // are recommendations; the rest are counted (the evidence reader names them).
+    let mut other_records = 0u64;
     let mut visit = |row: &Row| -> Result<Visit> {
-        all.push(parse_row(row)?);
+        match crate::bundle::mixed::ExportRecord::of(row) {
+            None | Some(crate::bundle::mixed::ExportRecord::Assessment) => all.push(parse_row(row)?),
+            Some(_) => other_records += 1,
+        }
         Ok(Visit::Continue)
     };
     let info = if ["xlsx", "xlsm"].contains(&ext.as_str()) {
@@ -169,15 +180,35 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
     } else {
         records::read_table(path, WHAT, &mut visit)?
     };
-    if info.records == 0 {
+    let mut warnings = Vec::new();
+    if other_records > 0 {
+        warnings.push(format!(
+            "{other_records} records are not assessments (alerts, sub-assessments, scores) and are not recommendations"
+        ));
+    }
+    let total = all.len() as u64;
+    if total == 0 && other_records > 0 {
         return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
-            .expected("at least one assessment row")
+            .expected("assessment records (Microsoft.Security/assessments); this file has only other event types")
             .into());
+    }
+    if info.records == 0 {
+        // A header and no rows is what the portal writes for a subscription with nothing to
+        // report, and an API page can be empty: a valid, empty export. A header that is not a
+        // recommendations header is a different file.
+        let recognised =
+            info.columns.is_empty() || crate::bundle::detect_kind(&info.columns) == Some(crate::bundle::SourceKind::Recommendations);
+        if !recognised {
+            return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
+                .found(&info.columns.iter().take(6).cloned().collect::<Vec<_>>().join(", "))
+                .expected("a recommendations export header (e.g. recommendationName, state) or assessment rows")
+                .into());
+        }
+        warnings.push("the export lists no assessments: no control can be proven missing from it, only from the evidence".to_string());
     }
     // Continuous export repeats an assessment on every change; keep the latest row per
     // (resource, key) (formats.md §1.2).
     let mut latest: BTreeMap<(String, String), Recommendation> = BTreeMap::new();
-    let total = all.len() as u64;
     let exported_at = all.iter().filter_map(|r| r.observed).max();
     for r in all {
         let k = (
@@ -201,6 +232,7 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         superseded: total - items.len() as u64,
         exported_at,
         items,
+        warnings,
     })
 }
 

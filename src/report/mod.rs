@@ -143,7 +143,8 @@ pub fn render_reports(
             &data_files,
             model.case.as_of,
             typst::inputs(matches!(standard, PdfStandard::A3b)),
-        )?;
+        )?
+        .with_user_templates(templates_dir, &overridden);
         let pdf = typst::compile_pdf(
             &world,
             &format!("{name}.pdf"),

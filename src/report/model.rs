@@ -532,6 +532,9 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     if recommendations.is_none() {
         data_quality.push("recommendations export not provided: control gaps rest on the evidence alone".into());
     }
+    if let Some(e) = run.export.provided() {
+        data_quality.extend(e.warnings.iter().map(|w| format!("{}: {w}", e.path.display())));
+    }
     let step_labels = StepKind::ALL
         .iter()
         .map(|k| StepLabel {

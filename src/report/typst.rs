@@ -9,16 +9,16 @@ use std::sync::OnceLock;
 
 use chrono::{Datelike, Timelike};
 use serde_json::Value;
-use typst::diag::{FileError, FileResult, PackageError};
+use typst::diag::{FileError, FileResult, PackageError, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Dict, IntoValue};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
-use typst::{Library, LibraryExt, World};
+use typst::{Library, LibraryExt, World, WorldExt};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TemplateError};
 use crate::types::Timestamp;
 
 struct Fonts {
@@ -117,6 +117,9 @@ pub struct CaseWorld {
     sources: HashMap<FileId, Source>,
     files: HashMap<FileId, Bytes>,
     today: Datetime,
+    /// The directory of user-supplied templates and the names taken from it, so that a
+    /// diagnostic in one of them names its real path and counts as bad input.
+    user: Option<(std::path::PathBuf, Vec<String>)>,
 }
 
 impl CaseWorld {
@@ -149,7 +152,51 @@ impl CaseWorld {
             sources: srcs,
             files: fs,
             today,
+            user: None,
         })
+    }
+
+    /// Marks `names` as taken from the user's template directory `dir`.
+    pub fn with_user_templates(mut self, dir: Option<&std::path::Path>, names: &[String]) -> CaseWorld {
+        self.user = dir.map(|d| (d.to_path_buf(), names.to_vec()));
+        self
+    }
+
+    /// A typst diagnostic as a typed error at its template file, line and column.
+    fn template_error(&self, report: &str, d: &SourceDiagnostic) -> Error {
+        let id = d.span.id();
+        let name = id.map(|i| i.vpath().get_without_slash().to_string());
+        let source = id.and_then(|i| self.sources.get(&i));
+        let range = self.range(d.span);
+        let (line, column) = match (source, &range) {
+            (Some(src), Some(r)) => src
+                .lines()
+                .byte_to_line_column(r.start)
+                .map_or((None, None), |(l, c)| (Some(l + 1), Some(c + 1))),
+            _ => (None, None),
+        };
+        let text = match (source, range) {
+            (Some(src), Some(r)) => src.text().get(r).map(str::to_string),
+            _ => None,
+        };
+        let user = match (&self.user, &name) {
+            (Some((dir, names)), Some(n)) if names.contains(n) => Some(dir.join(n)),
+            _ => None,
+        };
+        Error::Template(Box::new(TemplateError {
+            report: report.to_string(),
+            file: match (&user, name) {
+                (Some(path), _) => path.display().to_string(),
+                (None, Some(n)) => format!("{n} (built-in)"),
+                (None, None) => "(no file)".to_string(),
+            },
+            line,
+            column,
+            text,
+            message: d.message.to_string(),
+            hints: d.hints.iter().map(|h| h.v.to_string()).collect(),
+            user_supplied: user.is_some(),
+        }))
     }
 }
 
@@ -212,18 +259,11 @@ pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timest
     };
     let warned = typst::compile::<PagedDocument>(world);
     let doc = warned.output.map_err(|diags| {
-        fail(
-            diags
-                .iter()
-                .map(|d| {
-                    format!(
-                        "{}{}",
-                        d.message,
-                        d.hints.iter().map(|h| format!(" (hint: {})", h.v)).collect::<String>()
-                    )
-                })
-                .collect(),
-        )
+        let errors: Vec<Error> = diags.iter().map(|d| world.template_error(report, d)).collect();
+        match Error::collect(errors) {
+            Err(e) => e,
+            Ok(()) => fail(vec!["compilation failed without a diagnostic".into()]),
+        }
     })?;
     let standards = match conformance {
         Conformance::A2b => vec![PdfStandard::A_2b],
@@ -257,6 +297,43 @@ pub fn inputs(attach_model: bool) -> Dict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn broken_world(user: bool) -> CaseWorld {
+        let sources = vec![("main.typ".to_string(), "= Title\n\nText #undefined-thing here\n".to_string())];
+        let t = Timestamp(
+            chrono::DateTime::parse_from_rfc3339("2024-03-23T12:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        );
+        let world = CaseWorld::new("main.typ", &sources, &[], t, Dict::new()).unwrap();
+        if user {
+            world.with_user_templates(Some(std::path::Path::new("my-templates")), &["main.typ".to_string()])
+        } else {
+            world
+        }
+    }
+
+    #[test]
+    fn template_errors_name_file_line_column_and_text() {
+        let t = Timestamp(
+            chrono::DateTime::parse_from_rfc3339("2024-03-23T12:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        );
+        let e = compile_pdf(&broken_world(true), "x.pdf", "x", t, Conformance::A2b).unwrap_err();
+        let Error::Template(te) = &e else {
+            panic!("not a template error: {e:?}")
+        };
+        assert_eq!(te.file, std::path::Path::new("my-templates").join("main.typ").display().to_string());
+        assert_eq!((te.line, te.column), (Some(3), Some(7)));
+        assert_eq!(te.text.as_deref(), Some("undefined-thing"));
+        assert!(te.message.contains("unknown variable"), "{}", te.message);
+        assert_eq!(e.exit_code(), 1, "a user's template is bad input");
+        assert!(e.render().contains("main.typ:3:7"), "{}", e.render());
+        let internal = compile_pdf(&broken_world(false), "x.pdf", "x", t, Conformance::A2b).unwrap_err();
+        assert_eq!(internal.exit_code(), 3, "a built-in template error is casefile's");
+        assert!(internal.render().contains("main.typ (built-in):3:7"), "{}", internal.render());
+    }
 
     #[test]
     fn bidi_and_control_characters_become_visible() {
