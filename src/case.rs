@@ -83,6 +83,10 @@ struct RawScope {
     attacker_identities: Vec<String>,
     #[serde(default)]
     attacker_ips: Vec<Spanned<String>>,
+    #[serde(default)]
+    cleared_identities: Vec<String>,
+    #[serde(default)]
+    cleared_ips: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,9 +143,11 @@ struct RawCircumstance {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawData {
-    account: String,
+    account: Spanned<String>,
     container: String,
     description: Option<String>,
+    /// `false` declares a container known to hold no personal data.
+    personal_data: Option<Spanned<bool>>,
     #[serde(default)]
     subject_categories: Vec<String>,
     records: Option<u64>,
@@ -193,6 +199,8 @@ struct RawResponse {
 struct RawEvidence {
     path: Spanned<String>,
     kind: Option<Spanned<String>>,
+    /// The IANA zone of the file's zoneless timestamps.
+    timezone: Option<Spanned<String>>,
 }
 
 /// A checked case: everything the evidence cannot say.
@@ -247,11 +255,14 @@ impl Environment {
     }
 }
 
-/// Attacker identities and IPs the analyst already knows (optional; otherwise inferred).
+/// The analyst's decisions on scope (optional; otherwise inferred): attacker identities and
+/// addresses, and identities and addresses the analyst cleared (overruling the inference).
 #[derive(Debug, Clone, Default)]
 pub struct KnownScope {
     pub identities: Vec<Upn>,
     pub ips: Vec<IpAddr>,
+    pub cleared_identities: Vec<Upn>,
+    pub cleared_ips: Vec<IpAddr>,
 }
 
 /// ENISA band names, lowest first.
@@ -382,6 +393,9 @@ pub struct DataCategory {
 pub struct DataAsset {
     pub account: String,
     pub container: String,
+    /// False for a container declared to hold no personal data (then it has no categories,
+    /// subjects or records); true when its personal data categories are listed.
+    pub personal_data: bool,
     pub description: Option<String>,
     pub subject_categories: Vec<String>,
     pub records: Option<u64>,
@@ -421,6 +435,8 @@ pub struct ReportedAction {
 pub struct EvidenceFile {
     pub path: PathBuf,
     pub kind: Option<String>,
+    /// The zone of the file's zoneless timestamps, when the analyst declared it.
+    pub timezone: Option<Tz>,
     pub location: Location,
 }
 
@@ -474,6 +490,19 @@ impl Checker<'_> {
         self.problems
             .push(InputError::new(WHAT, reason, loc).found(found).expected(expected).into());
     }
+    fn ip_list(&mut self, list: &[Spanned<String>], key: &str) -> Vec<IpAddr> {
+        let mut ips = Vec::new();
+        for ip in list {
+            match ip.get_ref().parse::<IpAddr>() {
+                Ok(a) => ips.push(a),
+                Err(_) => {
+                    let loc = self.at(ip.span(), key);
+                    self.problem("invalid IP address", loc, ip.get_ref(), "an IPv4 or IPv6 address");
+                }
+            }
+        }
+        ips
+    }
     fn timestamp(&mut self, v: &Spanned<String>, key: &str) -> Option<Timestamp> {
         match parse_timestamp(v.get_ref(), false) {
             Ok(Some(t)) => Some(t),
@@ -487,6 +516,42 @@ impl Checker<'_> {
                 );
                 None
             }
+        }
+    }
+}
+
+/// Whether a `[[data]]` entry holds personal data: `personal_data = false` excludes
+/// categories, subjects and records; otherwise the categories must be listed, so that an
+/// empty list is never read as "no personal data" by accident.
+fn check_personal_data(c: &mut Checker, d: &RawData) -> bool {
+    let what = format!("{}/{}", d.account.get_ref(), d.container);
+    match &d.personal_data {
+        Some(flag) if !*flag.get_ref() => {
+            if !d.categories.is_empty() || d.records.is_some() || d.subjects.is_some() || !d.subject_categories.is_empty() {
+                let loc = c.at(flag.span(), "data.personal_data");
+                c.problem(
+                    "contradictory data inventory",
+                    loc,
+                    &format!("personal_data = false for {what} together with categories, subjects or records"),
+                    "either personal_data = false alone, or the container's [[data.categories]], subjects and records",
+                );
+            }
+            false
+        }
+        flag => {
+            if d.categories.is_empty() {
+                let loc = match flag {
+                    Some(f) => c.at(f.span(), "data.categories"),
+                    None => c.at(d.account.span(), "data.categories"),
+                };
+                c.problem(
+                    "data categories missing",
+                    loc,
+                    &format!("no [[data.categories]] for {what}"),
+                    "its personal data categories ([[data.categories]] name and class), or personal_data = false if the container holds no personal data",
+                );
+            }
+            true
         }
     }
 }
@@ -545,19 +610,13 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         trusted_ip_ranges,
     };
 
-    let mut ips = Vec::new();
-    for ip in &raw.scope.attacker_ips {
-        match ip.get_ref().parse::<IpAddr>() {
-            Ok(a) => ips.push(a),
-            Err(_) => {
-                let loc = c.at(ip.span(), "scope.attacker_ips");
-                c.problem("invalid IP address", loc, ip.get_ref(), "an IPv4 or IPv6 address");
-            }
-        }
-    }
+    let ips = c.ip_list(&raw.scope.attacker_ips, "scope.attacker_ips");
+    let cleared_ips = c.ip_list(&raw.scope.cleared_ips, "scope.cleared_ips");
     let scope = KnownScope {
         identities: raw.scope.attacker_identities.iter().map(|u| Upn::new(u)).collect(),
         ips,
+        cleared_identities: raw.scope.cleared_identities.iter().map(|u| Upn::new(u)).collect(),
+        cleared_ips,
     };
 
     let gdpr = raw.gdpr.as_ref().and_then(|g| {
@@ -716,9 +775,11 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 reason: cat.reason.clone(),
             });
         }
+        let personal_data = check_personal_data(&mut c, d);
         data.push(DataAsset {
-            account: d.account.to_lowercase(),
+            account: d.account.get_ref().to_lowercase(),
             container: d.container.to_lowercase(),
+            personal_data,
             description: d.description.clone(),
             subject_categories: d.subject_categories.clone(),
             records: d.records,
@@ -775,9 +836,18 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 c.problem("unknown evidence kind", loc, k, crate::bundle::SourceKind::EXPECTED);
             }
         }
+        let timezone = e.timezone.as_ref().and_then(|z| match z.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let loc = c.at(z.span(), "evidence.timezone");
+                c.problem("unknown time zone", loc, z.get_ref(), "an IANA zone such as UTC or Europe/London");
+                None
+            }
+        });
         evidence.push(EvidenceFile {
             path: dir.join(rel),
             kind,
+            timezone,
             location: loc,
         });
     }

@@ -58,7 +58,8 @@ pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Opti
         Some(p) => Source::Provided(posture::recommendations::load_recommendations(&p)?),
         None => Source::NotProvided,
     };
-    let prep = analysis::prepare(&case, &bundle);
+    let mut prep = analysis::prepare(&case, &bundle);
+    weigh_storage_history(&case, &bundle, &mut prep)?;
     let storage = stream_storage(&case, &mut bundle, &prep)?;
     let analysis = analysis::conclude(&case, &bundle, &catalog, export.provided(), prep, storage);
     Ok(CaseRun {
@@ -68,6 +69,25 @@ pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Opti
         export,
         analysis,
     })
+}
+
+/// When leads rest on addresses nothing corroborates, reads their earlier storage history:
+/// an address that is the organisation's own nightly workload clears the lead. Costs one
+/// extra pass over the storage logs, only in that case.
+fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis::Prepared) -> Result<()> {
+    let mut history = prep.scope.history_targets();
+    let Some(files) = bundle.storage.provided() else { return Ok(()) };
+    if history.is_empty() {
+        return Ok(());
+    }
+    for path in files {
+        bundle::storage::stream(path, &mut |r| {
+            analysis::scope::record_history(&mut history, &r);
+            Ok(())
+        })?;
+    }
+    analysis::scope::apply_history(&mut prep.scope, case, &history);
+    Ok(())
 }
 
 /// Streams every storage file through one aggregator; records each file's count and span.

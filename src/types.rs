@@ -287,9 +287,15 @@ impl fmt::Display for Region {
     }
 }
 
+/// Serialised as `{"id": "brazilsouth", "name": "Brazil South"}`: the canonical ARM id for
+/// machines, the display name for people.
 impl Serialize for Region {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.display_name())
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Region", 2)?;
+        st.serialize_field("id", &self.0)?;
+        st.serialize_field("name", self.display_name())?;
+        st.end()
     }
 }
 
@@ -448,6 +454,10 @@ pub enum Fact {
     StorageReachedFromInternet,
     /// The attacker created a role assignment with standing privilege.
     RoleAssignmentByAttacker,
+    /// The attacker listed a storage account's access keys through the management plane.
+    StorageKeysListed,
+    /// Azure Policy refused an attacker deployment.
+    PolicyRefusedAttacker,
     /// A Defender for Storage alert fired.
     AlertDefenderStorage,
     /// A Defender for Resource Manager alert fired.
@@ -476,6 +486,8 @@ impl Fact {
             Fact::AccountKeyDataAccess => "storage requests authorised with the account key succeeded for the attacker",
             Fact::StorageReachedFromInternet => "the attacker reached the storage account from an untrusted internet address",
             Fact::RoleAssignmentByAttacker => "the attacker created a role assignment using standing privilege",
+            Fact::StorageKeysListed => "the attacker listed a storage account's access keys through the management plane",
+            Fact::PolicyRefusedAttacker => "Azure Policy refused at least one attacker deployment",
             Fact::AlertDefenderStorage => "a Defender for Storage alert fired during the incident",
             Fact::AlertDefenderArm => "a Defender for Resource Manager alert fired during the incident",
             Fact::AlertIdentityProtection => "an Entra ID Protection alert fired during the incident",

@@ -205,7 +205,8 @@ fn attacker_compute_cost_is_about_340_dollars_from_size_lifetime_and_rate() {
     let m = model_json(&sample());
     let vm = &m["analysis"]["cost"]["vms"][0];
     assert_eq!(vm["size"], "Standard_NC24ads_A100_v4");
-    assert_eq!(vm["region"], "Brazil South");
+    assert_eq!(vm["region"]["name"], "Brazil South");
+    assert_eq!(vm["region"]["id"], "brazilsouth");
     assert!((vm["hours"].as_f64().unwrap() - 46.3).abs() < 1e-9);
     assert!((vm["cost"].as_f64().unwrap() - 340.1198).abs() < 1e-6);
     assert_eq!(m["figures"]["compute_cost"], "$340");

@@ -691,7 +691,7 @@ fn defender_alert_continuous_export_reads_pascal_case_fields_and_resolves_refs()
         Some("2025-12-04T09:41:17Z".into()),
     );
     c.eq("tactics (Intent)", a.tactics.clone(), vec!["Exfiltration".to_string()]);
-    c.eq("status", a.status.as_deref(), Some("New"));
+    c.eq("status", a.status.clone(), Some(alerts::AlertStatus::New));
     c.eq(
         "id (SystemAlertId)",
         a.id.as_deref(),
@@ -950,4 +950,235 @@ fn recommendations_xlsx_reads_excel_date_cells_as_utc() {
         }
     }
     c.done(name);
+}
+
+// ------------------------------------------------------ Azure Monitor diagnostic records
+
+fn load_risk(name: &str) -> Vec<casefile::bundle::risk::RiskEvent> {
+    casefile::bundle::risk::load(&fixture(name), &mut Span::default())
+        .unwrap_or_else(|e| panic!("{name}: {}", e.render()))
+        .0
+}
+
+#[test]
+fn signinlogs_diagnostic_json_lines_read_properties_offsets_mfa_and_device() {
+    let name = "diag-signinlogs.jsonl";
+    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    let (rows, records) = load_signins(name);
+    let mut c = Check::default();
+    c.eq("records", records, 2);
+    let office = &rows[0];
+    c.eq(
+        "[0] at from +11:00 createdDateTime",
+        office.at.rfc3339().as_str(),
+        "2025-12-04T08:19:41Z",
+    );
+    c.eq("[0] upn", upn_of(office), UPN);
+    c.eq("[0] principal", office.principal, signins::Principal::User);
+    c.eq("[0] ip", office.ip, ip(OFFICE));
+    c.eq("[0] country (properties.location)", office.country.as_deref(), Some("AU"));
+    c.eq("[0] city", office.city.as_deref(), Some("Melbourne"));
+    c.eq("[0] succeeded", office.succeeded, true);
+    c.eq("[0] CA", office.conditional_access, Some(CaStatus::Success));
+    c.eq("[0] mfa", office.mfa, Some(signins::MfaResult::Satisfied));
+    c.eq("[0] mfa method", office.mfa_method.as_deref(), Some("Mobile app notification"));
+    c.eq("[0] compliant", office.device_compliant, Some(true));
+    c.eq("[0] managed", office.device_managed, Some(true));
+    c.eq(
+        "[0] record id (properties.id)",
+        office.record_id.as_deref(),
+        Some("7c1e4b2a-9d3f-4e8a-b5c6-1a2b3c4d5e01"),
+    );
+    let attacker = &rows[1];
+    c.eq(
+        "[1] at from -05:00 createdDateTime",
+        attacker.at.rfc3339().as_str(),
+        "2025-12-04T08:27:03Z",
+    );
+    c.eq("[1] ip", attacker.ip, ip(ATTACKER));
+    c.eq("[1] failed", attacker.succeeded, false);
+    c.eq("[1] result code (status.errorCode)", attacker.result_code.as_deref(), Some("50126"));
+    c.eq("[1] CA", attacker.conditional_access, Some(CaStatus::NotApplied));
+    c.eq("[1] risk during", attacker.risk_during.as_deref(), Some("medium"));
+    c.eq(
+        "[1] risk events",
+        attacker.risk_events.clone(),
+        vec!["unfamiliarFeatures".to_string()],
+    );
+    c.eq("[1] compliant (absent)", attacker.device_compliant, None);
+    c.eq("[1] mfa (failed password only)", attacker.mfa, None);
+    c.eq("[1] origin line", attacker.origin.line, Some(2));
+    c.done(name);
+}
+
+#[test]
+fn noninteractive_diagnostic_array_reads_refresh_token_sign_ins() {
+    let name = "diag-noninteractive-signins.json";
+    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    let (rows, records) = load_signins(name);
+    let mut c = Check::default();
+    c.eq("records", records, 2);
+    c.eq("[0] at", rows[0].at.rfc3339().as_str(), "2025-12-04T08:41:55Z");
+    c.eq("[0] app", rows[0].app.as_deref(), Some("Microsoft Azure CLI"));
+    c.eq("[0] risk aggregated", rows[0].risk_aggregated.as_deref(), Some("high"));
+    c.eq("[0] risky", rows[0].risky(), true);
+    c.eq(
+        "[0] mfa: single factor, claim in the token",
+        rows[0].mfa,
+        Some(signins::MfaResult::NotRequired),
+    );
+    c.eq("[1] resource", rows[1].resource.as_deref(), Some("Azure Storage"));
+    c.eq("[1] country", rows[1].country.as_deref(), Some("NL"));
+    c.eq("[1] origin path", rows[1].origin.path.as_deref(), Some("[1]"));
+    c.done(name);
+}
+
+#[test]
+fn workload_identity_sign_ins_name_the_service_principal() {
+    let mut c = Check::default();
+    let (sp, records) = load_signins("diag-serviceprincipal-signins.json");
+    c.eq("sp records (records wrapper)", records, 1);
+    c.eq("sp principal", sp[0].principal, signins::Principal::ServicePrincipal);
+    c.eq("sp name", upn_of(&sp[0]), "kf-backup-automation");
+    c.eq("sp ip", sp[0].ip, ip(ATTACKER));
+    c.eq("sp origin path", sp[0].origin.path.as_deref(), Some("records[0]"));
+    let (mi, _) = load_signins("diag-managedidentity-signins.jsonl");
+    c.eq("mi principal", mi[0].principal, signins::Principal::ManagedIdentity);
+    c.eq("mi name", upn_of(&mi[0]), "vm-train-01");
+    c.eq("mi ip (empty)", mi[0].ip, None);
+    c.eq("mi resource", mi[0].resource.as_deref(), Some("Azure Key Vault"));
+    c.done("workload identity sign-ins");
+}
+
+#[test]
+fn user_risk_events_diagnostic_records_read_en_us_time_and_unpadded_hours() {
+    let name = "diag-userriskevents.json";
+    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::RiskEvents));
+    let rows = load_risk(name);
+    let mut c = Check::default();
+    c.eq("records", rows.len(), 4);
+    let first = &rows[0];
+    c.eq("[0] at (activityDateTime)", first.at.rfc3339().as_str(), "2025-12-04T08:28:14Z");
+    c.eq("[0] type", first.risk_type.as_str(), "unfamiliarFeatures");
+    c.eq("[0] level", first.level.as_deref(), Some("medium"));
+    c.eq("[0] state", first.state.clone(), Some(casefile::bundle::risk::RiskState::AtRisk));
+    c.eq(
+        "[0] last updated (unpadded hour)",
+        first.last_updated.map(|t| t.rfc3339()),
+        Some("2025-12-04T08:31:07Z".into()),
+    );
+    c.eq("[0] ip", first.ip, ip(ATTACKER));
+    c.eq("[0] open and serious", first.open_and_serious(), true);
+    c.eq("[1] detail", rows[1].detail.as_deref(), Some("adminConfirmedSigninSafe"));
+    c.done(name);
+}
+
+#[test]
+fn risk_detections_keep_the_latest_update_of_each_detection() {
+    let dir = crate::util::temp_dir("risk-latest");
+    std::fs::create_dir_all(dir.join("evidence")).unwrap();
+    std::fs::copy(fixture("diag-userriskevents.json"), dir.join("evidence/risk.json")).unwrap();
+    std::fs::write(
+        dir.join("case.toml"),
+        "[case]\nid = \"KF-1\"\ntitle = \"t\"\norganisation = \"Kestrel Freight\"\ntimezone = \"Australia/Melbourne\"\nas_of = \"2025-12-05T00:00:00Z\"\n\n[[evidence]]\npath = \"evidence/risk.json\"\n",
+    )
+    .unwrap();
+    let case = casefile::case::load_case(&dir).unwrap_or_else(|e| panic!("{}", e.render()));
+    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let risks = bundle.risk_events.provided().unwrap();
+    let mut c = Check::default();
+    c.eq("detections", risks.len(), 2);
+    let unfamiliar = risks.iter().find(|r| r.risk_type == "unfamiliarFeatures").unwrap();
+    c.eq(
+        "later update wins (confirmedCompromised at 11:12)",
+        unfamiliar.state.clone(),
+        Some(casefile::bundle::risk::RiskState::ConfirmedCompromised),
+    );
+    c.eq("its detail", unfamiliar.detail.as_deref(), Some("adminConfirmedUserCompromised"));
+    let anonymous = risks.iter().find(|r| r.risk_type == "anonymizedIPAddress").unwrap();
+    c.eq(
+        "later update listed first still wins (dismissed at 10:02)",
+        anonymous.state.clone(),
+        Some(casefile::bundle::risk::RiskState::Dismissed),
+    );
+    c.eq(
+        "its last update",
+        anonymous.last_updated.map(|t| t.rfc3339()),
+        Some("2025-12-04T10:02:18Z".into()),
+    );
+    c.ok(
+        "the file's report says rows were superseded",
+        bundle.files[0].warnings.iter().any(|w| w.starts_with("2 rows are earlier")),
+    );
+    c.done("risk latest");
+}
+
+#[test]
+fn risky_users_records_are_user_level_risk() {
+    let name = "diag-riskyusers.jsonl";
+    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::RiskEvents));
+    let rows = load_risk(name);
+    let mut c = Check::default();
+    c.eq("records", rows.len(), 1);
+    c.eq("record", rows[0].record, casefile::bundle::risk::RiskRecord::RiskyUser);
+    c.eq(
+        "at (riskLastUpdatedDateTime)",
+        rows[0].at.rfc3339().as_str(),
+        "2025-12-04T11:12:40Z",
+    );
+    c.eq("level", rows[0].level.as_deref(), Some("high"));
+    c.eq("ip", rows[0].ip, None);
+    c.done(name);
+}
+
+#[test]
+fn activity_diagnostic_records_read_upper_case_operations_and_claims() {
+    let name = "diag-activity-pt1h.json";
+    let p = fixture(name);
+    assert_eq!(kind_of(&p), Some(SourceKind::Activity));
+    let (events, info) = activity::load(&p, &mut Span::default()).unwrap_or_else(|e| panic!("{}", e.render()));
+    let mut c = Check::default();
+    c.eq("records", info.records, 5);
+    let start = &events[0];
+    c.eq("[0] operation", start.operation.as_str(), "microsoft.compute/virtualmachines/write");
+    c.eq("[0] status (resultType Start)", start.status.clone(), ActivityStatus::Started);
+    c.eq(
+        "[0] caller from identity.claims upn",
+        start.caller.as_ref().map(|u| u.as_str()),
+        Some(UPN),
+    );
+    c.eq("[0] caller ip", start.caller_ip, ip(ATTACKER));
+    c.eq(
+        "[0] resource id keeps its case (properties.entity)",
+        start.resource_id.as_ref().map(|r| r.to_string()),
+        Some(vm()),
+    );
+    c.eq("[0] resource group", start.resource_group.as_deref(), Some("rg-ml-sandbox"));
+    c.eq(
+        "[0] region from the request body",
+        start.details.region.clone(),
+        Some(Region::new("brazilsouth")),
+    );
+    c.eq("[0] size", start.details.vm_size.as_deref(), Some("Standard_NC24ads_A100_v4"));
+    c.eq("[1] status (Success)", events[1].status.clone(), ActivityStatus::Succeeded);
+    c.eq(
+        "[1] substatus (properties.statusCode)",
+        events[1].substatus.as_deref(),
+        Some("Created"),
+    );
+    c.eq("[3] status (Failure)", events[3].status.clone(), ActivityStatus::Failed);
+    let sp = &events[4];
+    c.eq(
+        "[4] service principal caller is its object id",
+        sp.caller.as_ref().map(|u| u.as_str()),
+        Some("2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f70"),
+    );
+    c.eq("[4] no caller ip", sp.caller_ip, None);
+    c.eq("[4] category", sp.category.as_deref(), Some("Administrative"));
+    c.done(name);
+}
+
+#[test]
+fn audit_log_diagnostic_records_are_recognised() {
+    assert_eq!(kind_of(&fixture("diag-auditlogs.jsonl")), Some(SourceKind::AuditLogs));
 }

@@ -4,6 +4,9 @@
 
 use serde_json::Value;
 
+use std::path::Path;
+
+use crate::samples;
 use crate::util::{model_json, root, sample};
 
 fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
@@ -34,26 +37,40 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn northgate_model_matches_the_golden_file() {
-    let golden = root().join("tests/golden/northgate.json");
-    let got = model_json(&sample());
+/// Compares (or, with CASEFILE_BLESS, rewrites) `tests/golden/<name>.json` for one bundle.
+fn check_golden(name: &str, bundle: &Path) {
+    let golden = root().join(format!("tests/golden/{name}.json"));
+    let got = model_json(bundle);
     if std::env::var_os("CASEFILE_BLESS").is_some() {
         let mut text = serde_json::to_string_pretty(&got).unwrap();
         text.push('\n');
         std::fs::write(&golden, text).unwrap();
         return;
     }
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(&golden).expect("tests/golden/northgate.json; run with CASEFILE_BLESS=1 to create"))
-            .unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(&golden).unwrap_or_else(|_| panic!("tests/golden/{name}.json; run with CASEFILE_BLESS=1 to create")),
+    )
+    .unwrap();
     let mut out = Vec::new();
     diff("$", &got, &expected, &mut out);
     assert!(
         out.is_empty(),
-        "model differs from the golden file (CASEFILE_BLESS=1 regenerates):\n{}",
+        "{name}: model differs from the golden file (CASEFILE_BLESS=1 regenerates):\n{}",
         out.join("\n")
     );
+}
+
+#[test]
+fn northgate_model_matches_the_golden_file() {
+    check_golden("northgate", &sample());
+}
+
+/// Every further sample bundle has its golden file too (Brunnwald: see `samples::bundle`).
+#[test]
+fn other_sample_models_match_their_golden_files() {
+    for (name, rel) in [("quiet", samples::QUIET), ("brunnwald", samples::BRUNNWALD)] {
+        check_golden(name, &samples::bundle(rel));
+    }
 }
 
 #[test]

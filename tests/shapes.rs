@@ -63,6 +63,7 @@ fn signins_as_graph(csv: &Path) -> Value {
                 "clientAppUsed": s(r, "ClientAppUsed"),
                 "status": {"errorCode": s(r, "ResultType").parse::<i64>().unwrap(), "failureReason": s(r, "ResultDescription")},
                 "location": {"city": loc["city"], "state": loc["state"], "countryOrRegion": loc["countryOrRegion"]},
+                "deviceDetail": parsed(r, "DeviceDetail"), "authenticationDetails": parsed(r, "AuthenticationDetails"),
             })
         })
         .collect();
@@ -119,6 +120,105 @@ fn storage_as_jsonl(csv: &Path) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `createdDateTime` as Entra writes it in diagnostic records: with an explicit offset. Odd
+/// rows are written at -05:00, so the offset must be applied, not ignored.
+fn with_offset(la: &str, odd: bool) -> String {
+    let t = parse_timestamp(la, true).unwrap().unwrap().0;
+    if odd {
+        let zone = chrono::FixedOffset::west_opt(5 * 3600).unwrap();
+        t.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+    } else {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+    }
+}
+
+/// Sign-in diagnostic-setting records (`insights-logs-signinlogs`): the Azure Monitor common
+/// envelope with the Graph `signIn` fields under `properties`.
+fn signins_as_diagnostic(csv: &Path) -> Vec<Value> {
+    rows(csv)
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let tenant = s(r, "AADTenantId");
+            let mut properties = json!({
+                "id": s(r, "Id"), "createdDateTime": with_offset(s(r, "CreatedDateTime"), i % 2 == 1),
+                "userDisplayName": s(r, "UserDisplayName"), "userPrincipalName": s(r, "UserPrincipalName"), "userId": s(r, "UserId"),
+                "appId": s(r, "AppId"), "appDisplayName": s(r, "AppDisplayName"), "ipAddress": s(r, "IPAddress"),
+                "status": parsed(r, "Status"), "clientAppUsed": s(r, "ClientAppUsed"), "userAgent": s(r, "UserAgent"),
+                "deviceDetail": parsed(r, "DeviceDetail"), "location": parsed(r, "LocationDetails"), "mfaDetail": parsed(r, "MfaDetail"),
+                "correlationId": s(r, "CorrelationId"), "conditionalAccessStatus": s(r, "ConditionalAccessStatus"),
+            });
+            let more = json!({
+                "appliedConditionalAccessPolicies": parsed(r, "ConditionalAccessPolicies"), "originalRequestId": s(r, "OriginalRequestId"),
+                "isInteractive": s(r, "IsInteractive") == "true", "authenticationDetails": parsed(r, "AuthenticationDetails"),
+                "authenticationRequirement": s(r, "AuthenticationRequirement"), "riskDetail": s(r, "RiskDetail"),
+                "riskLevelAggregated": s(r, "RiskLevelAggregated"), "riskLevelDuringSignIn": s(r, "RiskLevelDuringSignIn"),
+                "riskState": s(r, "RiskState"), "riskEventTypes": parsed(r, "RiskEventTypes"), "riskEventTypes_v2": parsed(r, "RiskEventTypes_V2"),
+                "resourceDisplayName": s(r, "ResourceDisplayName"), "resourceId": s(r, "ResourceIdentity"),
+                "tokenIssuerType": s(r, "TokenIssuerType"), "userType": s(r, "UserType"),
+            });
+            if let (Some(p), Some(m)) = (properties.as_object_mut(), more.as_object()) {
+                p.extend(m.clone());
+            }
+            json!({
+                "time": iso(s(r, "TimeGenerated")), "resourceId": format!("/tenants/{tenant}/providers/Microsoft.aadiam"),
+                "operationName": "Sign-in activity", "operationVersion": "1.0", "category": s(r, "Category"), "tenantId": tenant,
+                "resultType": s(r, "ResultType"), "resultSignature": "None", "resultDescription": s(r, "ResultDescription"),
+                "durationMs": 0, "callerIpAddress": s(r, "IPAddress"), "correlationId": s(r, "CorrelationId"),
+                "identity": s(r, "UserDisplayName"), "Level": 4, "location": s(r, "Location"),
+                "properties": properties,
+            })
+        })
+        .collect()
+}
+
+/// Activity-log diagnostic-setting records (`insights-activity-logs`): upper-case
+/// `operationName` and `resourceId`, `resultType` Start/Success/Failure, the caller only in
+/// `identity.claims`, and the event's own properties (natural-case `entity`).
+fn activity_as_diagnostic(csv: &Path) -> Vec<Value> {
+    rows(csv)
+        .iter()
+        .map(|r| {
+            let mut props = parsed(r, "Properties_d");
+            if let Some(p) = props.as_object_mut() {
+                // Only the claims name the caller in these records.
+                p.remove("caller");
+                p.remove("eventDataId");
+                p.insert("statusCode".into(), json!(s(r, "ActivitySubstatusValue")));
+            }
+            let signature = match s(r, "ActivityStatusValue") {
+                "Start" => "Started.".to_string(),
+                "Success" => format!("Succeeded.{}", s(r, "ActivitySubstatusValue")),
+                other => format!("Failed.{other}"),
+            };
+            let mut rec = json!({
+                "time": iso(s(r, "TimeGenerated")), "resourceId": s(r, "ResourceId").to_uppercase(),
+                "operationName": s(r, "OperationNameValue").to_uppercase(), "category": s(r, "CategoryValue"),
+                "resultType": s(r, "ActivityStatusValue"), "resultSignature": signature, "durationMs": 0,
+                "correlationId": s(r, "CorrelationId"), "level": "Information", "location": "global",
+                "identity": {"authorization": parsed(r, "Authorization_d"), "claims": parsed(r, "Claims_d")},
+                "properties": props,
+            });
+            if !s(r, "CallerIpAddress").is_empty() {
+                rec["callerIpAddress"] = json!(s(r, "CallerIpAddress"));
+            }
+            rec
+        })
+        .collect()
+}
+
+/// Records in one of the three shapes Azure Monitor writes: JSON Lines (a storage-account
+/// `PT1H.json` today), a JSON array, or the `{"records": [...]}` wrapper (event hubs and the
+/// older `PT1H.json`).
+fn write_records(path: &Path, records: &[Value], shape: &str) {
+    let text = match shape {
+        "jsonl" => records.iter().map(|r| r.to_string() + "\n").collect::<String>(),
+        "array" => serde_json::to_string_pretty(records).unwrap(),
+        _ => json!({ "records": records }).to_string(),
+    };
+    std::fs::write(path, text).unwrap();
 }
 
 /// Drops where records sit (file, line, JSON path), which legitimately differs by shape.
@@ -229,4 +329,33 @@ fn overlapping_exports_count_each_record_once() {
     let out = crate::util::stdout(&o);
     assert!(out.contains("885 duplicate records dropped"), "{out}");
     assert!(out.contains("10 duplicate records dropped"), "{out}");
+}
+
+/// The Northgate sign-ins, activity and storage logs as Azure Monitor diagnostic-setting
+/// records (alerts have no such shape and stay in Defender JSON), in each record shape.
+#[test]
+fn northgate_as_diagnostic_setting_records_gives_the_same_analysis() {
+    let expected = comparable(&sample());
+    for (signins_shape, activity_shape) in [("jsonl", "records"), ("records", "array"), ("array", "jsonl")] {
+        let dir = copy_sample(&format!("shapes-diag-{signins_shape}"));
+        let ev = dir.join("evidence");
+        let signins = signins_as_diagnostic(&ev.join("signins.csv"));
+        let activity = activity_as_diagnostic(&ev.join("activity.csv"));
+        write_records(&ev.join("PT1H-signins.json"), &signins, signins_shape);
+        write_records(&ev.join("PT1H-activity.json"), &activity, activity_shape);
+        std::fs::write(ev.join("PT1H-storage.json"), storage_as_jsonl(&ev.join("storage.csv"))).unwrap();
+        set_evidence(&dir, "evidence/signins.csv", "evidence/PT1H-signins.json");
+        set_evidence(&dir, "evidence/activity.csv", "evidence/PT1H-activity.json");
+        set_evidence(&dir, "evidence/storage.csv", "evidence/PT1H-storage.json");
+        let got = comparable(&dir);
+        assert_eq!(got["figures"], expected["figures"], "{signins_shape}/{activity_shape}");
+        assert_eq!(
+            got["analysis"]["steps"], expected["analysis"]["steps"],
+            "{signins_shape}/{activity_shape}"
+        );
+        assert_eq!(
+            got, expected,
+            "diagnostic records ({signins_shape}/{activity_shape}) changed the analysis"
+        );
+    }
 }

@@ -12,5 +12,6 @@ mod hostile;
 mod pdf;
 mod public;
 mod regression;
+mod samples;
 mod shapes;
 mod util;

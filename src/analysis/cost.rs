@@ -10,7 +10,8 @@ use crate::case::RateOverrides;
 use crate::types::{trim_decimals, Bytes, Region, StepKind, Timestamp, Usd};
 
 /// Where the shipped VM rates come from, and their date.
-pub const RATE_CARD_SOURCE: &str = "Azure pay-as-you-go Linux list prices, infracost pricing dump as republished by coroot/cloud-pricing, last snapshot 2024-08-09 (rates unchanged over 2023-02-20 to 2024-08-09)";
+pub const RATE_CARD_SOURCE: &str =
+    "Azure pay-as-you-go Linux list prices as of 2024-08-09 (unchanged over 2023-02-20 to 2024-08-09), from a public pricing snapshot";
 
 /// Shipped VM rates, USD per hour, Linux pay-as-you-go (anchors-and-methods.md §4.1).
 pub const VM_RATES: &[(&str, &str, f64)] = &[
@@ -31,7 +32,7 @@ pub const VM_RATES: &[(&str, &str, f64)] = &[
 ];
 
 /// Standard static public IPv4 address, USD per hour. Azure's published list price for a
-/// Standard SKU static address; not re-verified against the retail API (UNVERIFIED).
+/// Standard SKU static address; not re-checked against the retail price API.
 pub const PUBLIC_IP_USD_PER_HOUR: f64 = 0.005;
 
 /// Internet egress allowance free each month, GB (several secondary sources agree).
@@ -39,7 +40,7 @@ pub const EGRESS_FREE_GB: f64 = 100.0;
 
 /// Internet egress after the allowance, USD per GB: Microsoft global network routing, first
 /// 10 TB, United States (Microsoft Tech Community, "Azure routing preference", 2025-09-05).
-/// UK South and Brazil South premium rates are UNVERIFIED; this rate is used for all regions.
+/// Other regions' rates were not checked; this rate is used for all regions and said so.
 pub const EGRESS_USD_PER_GB: f64 = 0.087;
 
 /// A stated assumption behind a figure.
@@ -86,10 +87,23 @@ pub struct IpCost {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cost {
+    /// Every figure is in US dollars (Azure's retail price currency).
+    pub currency: &'static str,
     pub vms: Vec<VmCost>,
     pub public_ips: Vec<IpCost>,
-    /// Sum of VM costs; None when any attacker VM could not be priced.
+    /// Sum of the priced VMs' costs; None when no VM could be priced or the activity log is
+    /// missing. A lower bound when `unpriced` is not empty.
     pub compute: Option<Usd>,
+    /// VMs without a rate ("Standard_X in region"), which make `compute` a lower bound.
+    pub unpriced: Vec<String>,
+    /// "$340.12", "at least $120.00 (1 of 3 VMs unpriced: …)", "no attacker VMs" or
+    /// "not provided".
+    pub compute_display: String,
+    /// Hourly cost of attacker VMs still running at the as-of time (priced ones).
+    pub running_usd_per_hour: Option<Usd>,
+    /// True when `total` is a lower bound.
+    pub total_is_lower_bound: bool,
+    pub total_display: String,
     pub public_ip_total: Usd,
     pub egress_bytes: Option<Bytes>,
     pub egress: Option<Usd>,
@@ -138,7 +152,7 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
                 .vm
                 .iter()
                 .find(|r| r.size.eq_ignore_ascii_case(size) && &r.region == region)
-                .map(|r| (r.usd_per_hour, format!("case.toml: {}", r.source)))
+                .map(|r| (r.usd_per_hour, format!("the case file: {}", r.source)))
                 .or_else(|| {
                     VM_RATES
                         .iter()
@@ -162,7 +176,10 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
             });
         }
         vms.push(VmCost {
-            cost_display: cost.map(|c| c.to_string()).unwrap_or_else(|| "not provided".into()),
+            cost_display: cost.map(|c| c.to_string()).unwrap_or_else(|| match (&d.vm_size, &d.region) {
+                (Some(size), Some(region)) => format!("no rate for {size} in {}", region.display_name()),
+                _ => "not priced: size or region not in the log".into(),
+            }),
             gpu: d
                 .vm_size
                 .as_deref()
@@ -213,9 +230,9 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
             topic: "Public IP rate".into(),
             text: format!("A Standard static public IP costs ${ip_rate:.3} per hour"),
             source: if rates.public_ip_usd_per_hour.is_some() {
-                "case.toml".into()
+                "the case file".into()
             } else {
-                "Azure list price (UNVERIFIED)".into()
+                "Azure list price for a Standard static public IPv4 address (not re-checked against the retail price API)".into()
             },
         });
     }
@@ -229,23 +246,71 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
                 "Data read by the attacker ({b}) left Azure over the internet; the first {} GB per month are free and no other egress used that allowance; beyond it ${per_gb:.3}/GB",
                 trim_decimals(free, 2)
             ),
-            source: if rates.egress_usd_per_gb.is_some() { "case.toml".into() } else { "Microsoft Tech Community, Azure routing preference, 2025-09-05 (US rate; other regions UNVERIFIED)".into() },
+            source: if rates.egress_usd_per_gb.is_some() {
+                "the case file".into()
+            } else {
+                "Microsoft Tech Community, Azure routing preference, list price as of 2025-09-05 (US rate, applied to every region)".into()
+            },
         });
     }
     // Sums start from +0.0: an empty f64 sum is -0.0, which would print as "$-0.00".
-    let compute = if activity_provided && vms.iter().all(|v| v.cost.is_some()) {
-        Some(Usd(vms.iter().filter_map(|v| v.cost).fold(0.0, |a, c| a + c.0)))
-    } else {
-        None
+    let unpriced: Vec<String> = vms
+        .iter()
+        .filter(|v| v.cost.is_none())
+        .map(|v| {
+            format!(
+                "{} ({} in {})",
+                v.name,
+                v.size.as_deref().unwrap_or("size unknown"),
+                v.region
+                    .as_ref()
+                    .map(|r| r.display_name().to_string())
+                    .unwrap_or_else(|| "an unknown region".into())
+            )
+        })
+        .collect();
+    let priced = vms.iter().filter(|v| v.cost.is_some()).count();
+    let compute =
+        (activity_provided && (priced > 0 || vms.is_empty())).then(|| Usd(vms.iter().filter_map(|v| v.cost).fold(0.0, |a, c| a + c.0)));
+    let compute_display = match compute {
+        None if !activity_provided => "not provided".to_string(),
+        None => format!("not priced: {} VM(s) without a rate ({})", vms.len(), unpriced.join(", ")),
+        Some(_) if vms.is_empty() => "no attacker VMs".to_string(),
+        // Whole dollars: the key figure is an estimate; the arithmetic keeps the cents.
+        Some(c) if unpriced.is_empty() => format!("${:.0}", c.0),
+        Some(c) => format!(
+            "at least ${:.0} ({} of {} VMs unpriced: {}; add their rates to the case file)",
+            c.0,
+            unpriced.len(),
+            vms.len(),
+            unpriced.join(", ")
+        ),
     };
+    let running: Vec<&VmCost> = vms.iter().filter(|v| !v.end_basis.starts_with("deleted")).collect();
+    let running_usd_per_hour = (!running.is_empty()).then(|| Usd(running.iter().filter_map(|v| v.usd_per_hour).fold(0.0, |a, r| a + r)));
     let public_ip_total = Usd(public_ips.iter().fold(0.0, |a, p| a + p.cost.0));
     // Without the Activity log the attacker's compute is unknown, so the total is too.
-    let total = match (compute, egress_cost) {
-        (Some(c), Some(e)) => Some(Usd(c.0 + public_ip_total.0 + e.0)),
-        (Some(c), None) => Some(Usd(c.0 + public_ip_total.0)),
-        _ => None,
+    let total = compute.map(|c| Usd(c.0 + public_ip_total.0 + egress_cost.map_or(0.0, |e| e.0)));
+    let total_is_lower_bound = !unpriced.is_empty() || egress_cost.is_none();
+    let total_display = match total {
+        None => compute_display.clone(),
+        Some(t) if total_is_lower_bound => format!(
+            "at least {t}{}",
+            match (unpriced.is_empty(), egress_cost.is_none()) {
+                (false, true) => format!(" (not included: egress, and unpriced VMs {})", unpriced.join(", ")),
+                (false, false) => format!(" (not included: unpriced VMs {})", unpriced.join(", ")),
+                _ => " (egress not included: storage logs not provided)".to_string(),
+            }
+        ),
+        Some(t) => t.to_string(),
     };
     Cost {
+        currency: "USD",
+        unpriced,
+        compute_display,
+        running_usd_per_hour,
+        total_is_lower_bound,
+        total_display,
         vms,
         public_ips,
         compute,

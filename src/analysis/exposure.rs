@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::scope::{is_internal, Scope};
-use super::steps::{Outcome, Phase, Step};
+use super::scope::{is_internal, own_address, Scope};
+use super::steps::{outcome_phrase, Outcome, Phase, Step};
 use crate::bundle::storage::BlobRequest;
 use crate::case::{DataAsset, Environment};
 use crate::error::Location;
@@ -81,6 +81,7 @@ struct Burst {
     containers: BTreeSet<String>,
     ips: BTreeSet<IpAddr>,
     auth: BTreeSet<String>,
+    status_codes: BTreeSet<u16>,
     evidence: Vec<Location>,
 }
 
@@ -179,8 +180,16 @@ impl<'a> StorageAggregator<'a> {
         }
     }
 
+    /// From an attacker address, or by a compromised identity inside its compromise window
+    /// and not from the organisation's own addresses (the legitimate user's work is not
+    /// the attacker's, even under the same name).
     fn is_attacker(&self, r: &BlobRequest) -> bool {
-        r.caller_ip.is_some_and(|ip| self.scope.has_ip(&ip)) || r.requester_upn.as_ref().is_some_and(|u| self.scope.has_identity(u))
+        r.caller_ip.is_some_and(|ip| self.scope.has_ip(&ip))
+            || (r
+                .requester_upn
+                .as_ref()
+                .is_some_and(|u| self.scope.identity_compromised_at(u, r.at))
+                && !r.caller_ip.is_some_and(|ip| own_address(self.env, &ip).is_some()))
     }
 
     /// Takes one request.
@@ -289,6 +298,7 @@ impl<'a> StorageAggregator<'a> {
             containers: BTreeSet::new(),
             ips: BTreeSet::new(),
             auth: BTreeSet::new(),
+            status_codes: BTreeSet::new(),
             evidence: Vec::new(),
         });
         b.start = b.start.min(r.at);
@@ -302,6 +312,9 @@ impl<'a> StorageAggregator<'a> {
             b.ips.insert(ip);
         }
         b.auth.insert(r.auth.name());
+        if !ok {
+            b.status_codes.insert(r.status_code);
+        }
         push_sample(&mut b.evidence, &r.origin);
     }
 
@@ -313,7 +326,13 @@ impl<'a> StorageAggregator<'a> {
             .or_else(|| r.requester_app.as_ref().map(|a| format!("app {a}")))
             .unwrap_or_else(|| "an unnamed principal".into());
         let ip = r.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
-        let mut reason = format!("{} requests by {who} from {ip}: not in the attacker scope", r.auth.name());
+        let why = match &r.requester_upn {
+            Some(u) if self.scope.has_identity(u) => {
+                "the compromised identity's own work (before its compromise window or from the organisation's address)"
+            }
+            _ => "not in the attacker scope",
+        };
+        let mut reason = format!("{} requests by {who} from {ip}: {why}", r.auth.name());
         if !self.excluded.contains_key(&reason) && self.excluded.len() >= MAX_EXCLUSION_REASONS {
             reason = "other requests not in the attacker scope".into();
         }
@@ -388,7 +407,22 @@ fn burst_step(b: &Burst) -> Step {
     if kind == StepKind::BlobRead && b.key.succeeded {
         detail.push(format!("{} downloaded", b.bytes));
     }
-    detail.push(format!("auth {}", b.auth.iter().cloned().collect::<Vec<_>>().join(", ")));
+    let auth = b.auth.iter().cloned().collect::<Vec<_>>().join(", ");
+    detail.push(format!("auth {auth}"));
+    let outcome = if b.key.succeeded { Outcome::Succeeded } else { Outcome::Failed };
+    let codes: Vec<String> = b.status_codes.iter().map(|c| format!("HTTP {c}")).collect();
+    let outcome_text = outcome_phrase(outcome, (!codes.is_empty()).then(|| codes.join(", ")).as_deref());
+    let place = format!("{}/{}", b.key.account, containers.join(", "));
+    let n = b.count;
+    let plural = if n == 1 { "" } else { "s" };
+    let summary = match (kind, b.key.succeeded) {
+        (StepKind::BlobRead, true) => format!("{} downloaded from {place} ({n} read{plural}, {auth})", b.bytes),
+        (StepKind::BlobRead, false) => format!("{n} read{plural} of {place} {outcome_text}"),
+        (StepKind::BlobListing, true) => format!("{n} listing{plural} of {place} ({auth})"),
+        (StepKind::BlobListing, false) => format!("{n} listing{plural} of {place} {outcome_text}"),
+        (_, true) => format!("{n} × {} on {place}", b.key.operation),
+        (_, false) => format!("{n} × {} on {place} {outcome_text}", b.key.operation),
+    };
     Step {
         id: String::new(),
         kind,
@@ -398,7 +432,10 @@ fn burst_step(b: &Burst) -> Step {
         action: format!("{} × {}", b.key.operation, b.count),
         target: format!("{} [{}]", b.key.account, containers.join(", ")),
         detail: detail.join(" | "),
-        outcome: if b.key.succeeded { Outcome::Succeeded } else { Outcome::Failed },
+        outcome,
+        attempt: !b.key.succeeded,
+        outcome_text,
+        summary,
         actor: None,
         ip: b.ips.iter().next().copied(),
         count: b.count,
@@ -435,6 +472,8 @@ pub struct ContainerExposure {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InventoryView {
+    /// False when the inventory declares the container holds no personal data.
+    pub personal_data: bool,
     pub description: Option<String>,
     pub categories: Vec<String>,
     pub subject_categories: Vec<String>,
@@ -478,6 +517,7 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
                 first: t.first,
                 last: t.last,
                 inventory: inv.map(|d| InventoryView {
+                    personal_data: d.personal_data,
                     description: d.description.clone(),
                     categories: d.categories.iter().map(|c| c.name.clone()).collect(),
                     subject_categories: d.subject_categories.clone(),
@@ -496,8 +536,15 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
         }
         read.iter().map(|c| f(c)).sum()
     };
-    let records = sum(&|c| c.inventory.as_ref().and_then(|i| i.records));
-    let subjects = sum(&|c| c.inventory.as_ref().and_then(|i| i.subjects));
+    // Records and subjects sum over the personal-data containers read; a container without
+    // personal data adds none, one missing from the inventory makes the sum unknown.
+    let personal = |c: &ContainerExposure, f: &dyn Fn(&InventoryView) -> Option<u64>| match &c.inventory {
+        Some(i) if !i.personal_data => Some(0),
+        Some(i) => f(i),
+        None => None,
+    };
+    let records = sum(&|c| personal(c, &|i| i.records));
+    let subjects = sum(&|c| personal(c, &|i| i.subjects));
     let mut accounts: Vec<String> = containers.iter().map(|c| c.account.clone()).collect();
     accounts.dedup();
     let bytes = read.iter().fold(Bytes(0), |a, c| a.saturating_add(c.bytes));

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::steps::Step;
+use crate::case::Environment;
 use crate::error::Location;
 use crate::posture::catalog::{Catalog, Control, EffectKind, ExampleRecommendation, ExpectedVerdict};
 use crate::posture::recommendations::{RecState, RecommendationExport};
@@ -126,6 +127,9 @@ pub struct ControlAssessment {
     pub recommendations: Vec<RecStatus>,
     /// Observed step kinds this control affects, with the effect.
     pub affects: Vec<(StepKind, EffectKind)>,
+    /// Observed step kinds the control addresses in general, but not in this case: a fact
+    /// its effect rests on does not hold (e.g. the sign-in was not single-factor).
+    pub not_exploited: Vec<StepKind>,
     pub improvement: String,
     pub settled_by: String,
     pub mcsb: Vec<String>,
@@ -168,6 +172,39 @@ pub struct GapInput<'a> {
     pub incident_start: Option<Timestamp>,
     /// Resources the attacker touched (for recommendation relevance).
     pub touched: Vec<ResourceId>,
+    /// The organisation's environment, for the catalog texts' parameters.
+    pub environment: &'a Environment,
+}
+
+/// Fills a catalog text's parameters from the case: `{approved_regions}`,
+/// `{attacker_regions}` (regions of the attacker's successful deployments outside the approved
+/// list) and `{accounts}` (storage accounts the attacker touched).
+pub fn fill_parameters(text: &str, input: &GapInput) -> String {
+    let approved: Vec<&str> = input.environment.approved_regions.iter().map(|r| r.display_name()).collect();
+    let mut outside: Vec<String> = Vec::new();
+    for s in input.steps.iter().filter(|s| s.outcome == super::steps::Outcome::Succeeded) {
+        if let Some(r) = s.details.as_ref().and_then(|d| d.region.as_ref()) {
+            let name = r.display_name().to_string();
+            if !input.environment.region_approved(r) && !outside.contains(&name) {
+                outside.push(name);
+            }
+        }
+    }
+    let mut accounts: Vec<String> = input
+        .touched
+        .iter()
+        .filter(|r| r.key().contains("/microsoft.storage/storageaccounts/"))
+        .filter_map(|r| r.segment_after("storageAccounts").map(str::to_string))
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    let or = |v: Vec<String>, none: &str| if v.is_empty() { none.to_string() } else { v.join(", ") };
+    text.replace(
+        "{approved_regions}",
+        &or(approved.iter().map(|s| s.to_string()).collect(), "the approved regions"),
+    )
+    .replace("{attacker_regions}", &or(outside, "any region outside the approved list"))
+    .replace("{accounts}", &or(accounts, "the storage accounts concerned"))
 }
 
 fn rec_statuses(control: &Control, input: &GapInput) -> Vec<RecStatus> {
@@ -214,12 +251,19 @@ fn to_status(r: &crate::posture::recommendations::Recommendation, input: &GapInp
 /// Assesses every control and maps every step.
 pub fn assess_gaps(input: GapInput) -> Gaps {
     let kinds: Vec<StepKind> = {
-        let mut k: Vec<StepKind> = input.steps.iter().map(|s| s.kind).collect();
+        // Only steps that succeeded needed a control to have been missing.
+        let mut k: Vec<StepKind> = input
+            .steps
+            .iter()
+            .filter(|s| s.outcome == super::steps::Outcome::Succeeded)
+            .map(|s| s.kind)
+            .collect();
         k.sort();
         k.dedup();
         k
     };
     let fact_map: BTreeMap<Fact, &ProvenFact> = input.facts.iter().map(|f| (f.fact, f)).collect();
+    let holds = |f: Fact| fact_map.contains_key(&f);
     let mut controls = Vec::new();
     for c in &input.catalog.controls {
         let recs = rec_statuses(c, &input);
@@ -315,7 +359,8 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
                 evidence: Vec::new(),
             });
         }
-        let affects: Vec<(StepKind, EffectKind)> = kinds.iter().filter_map(|k| c.effect_on(*k).map(|e| (*k, e.kind))).collect();
+        let affects: Vec<(StepKind, EffectKind)> = kinds.iter().filter_map(|k| c.effect_on(*k, &holds).map(|e| (*k, e.kind))).collect();
+        let not_exploited: Vec<StepKind> = kinds.iter().copied().filter(|k| c.not_exploited_on(*k, &holds)).collect();
         controls.push(ControlAssessment {
             id: c.id.clone(),
             title: c.title.clone(),
@@ -325,8 +370,9 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
             proofs,
             relevant_to_incident: !affects.is_empty(),
             affects,
+            not_exploited,
             recommendations: recs,
-            improvement: c.improvement.clone(),
+            improvement: fill_parameters(&c.improvement, &input),
             settled_by: c.settled_by.clone(),
             mcsb: c.mcsb.clone(),
         });
@@ -341,11 +387,11 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
                 .controls
                 .iter()
                 .filter_map(|c| {
-                    c.effect_on(s.kind).map(|e| StepControl {
+                    c.effect_on(s.kind, &holds).map(|e| StepControl {
                         control: c.id.clone(),
                         title: c.title.clone(),
                         effect: e.kind,
-                        why: e.why.clone(),
+                        why: fill_parameters(&e.why, &input),
                         verdict: verdict_of.get(&c.id).copied().unwrap_or(Verdict::NotAssessable),
                     })
                 })

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::exposure::Exposure;
 use crate::bundle::Source;
-use crate::case::{Band, CbElement, DataAsset, GdprInput};
+use crate::case::{Band, CbElement, DataAsset, DataClass, GdprInput};
 use crate::types::{thousands, Timestamp};
 
 /// Art. 33(1): "not later than 72 hours after having become aware of it".
@@ -96,10 +96,30 @@ pub struct Duty {
     pub reason: String,
 }
 
+/// The ENISA score of one container the attacker read.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSeverity {
+    pub account: String,
+    pub container: String,
+    /// False when the inventory declares the container holds no personal data.
+    pub personal_data: bool,
+    /// None when the container holds no personal data or its content is unknown.
+    pub dpc: Option<Factor>,
+    pub se: Option<f64>,
+    pub band: Option<Band>,
+    pub formula: Option<String>,
+    /// Why it was or was not scored.
+    pub note: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GdprAssessment {
-    /// None when a factor is not provided; the report then does not score.
+    /// False when the case verdict is "no compromise established": no breach, no duty.
+    pub breach_established: bool,
+    /// The overall severity (the highest dataset's); None when it could not be scored.
     pub severity: Option<Severity>,
+    /// Every container the attacker read, scored on its own.
+    pub datasets: Vec<DatasetSeverity>,
     pub missing_inputs: Vec<String>,
     pub flags: Vec<String>,
     pub policy: String,
@@ -133,6 +153,8 @@ fn band_of(se: f64) -> Band {
 
 /// What the evidence says about the circumstances of the breach.
 pub struct BreachFacts {
+    /// The case verdict established (or suspects) a compromise.
+    pub established: bool,
     pub data_read: bool,
     pub data_written: bool,
     pub data_deleted: bool,
@@ -150,80 +172,79 @@ pub struct GdprInputs<'a> {
     pub measures: Vec<String>,
 }
 
-pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
-    let g = input.gdpr;
-    let mut missing = Vec::new();
-    // DPC: the highest category score among containers whose data was read (ENISA Annex 1).
-    let dpc = match input.exposure {
-        Source::NotProvided => {
-            missing.push("storage logs (which data was read)".to_string());
-            None
-        }
-        Source::Provided(exp) => {
-            let mut best: Option<Factor> = None;
-            for c in exp.containers.iter().filter(|c| c.read_requests > 0) {
-                let Some(asset) = input
-                    .inventory
-                    .iter()
-                    .find(|d| d.account == c.account && d.container == c.container)
-                else {
-                    missing.push(format!("data inventory for {}/{}", c.account, c.container));
-                    continue;
-                };
-                if asset.categories.is_empty() {
-                    missing.push(format!("data categories for {}/{}", c.account, c.container));
-                }
-                for cat in &asset.categories {
-                    let reason = match &cat.reason {
+/// What the datasets tell: each read container's score, and what is missing.
+struct Datasets {
+    list: Vec<DatasetSeverity>,
+    missing: Vec<String>,
+    /// Some container read holds personal data.
+    personal: bool,
+}
+
+fn score_datasets(exposure: &Exposure, inventory: &[DataAsset], ei: Option<&Factor>, cb_total: f64) -> Datasets {
+    let mut out = Datasets {
+        list: Vec::new(),
+        missing: Vec::new(),
+        personal: false,
+    };
+    for c in exposure.containers.iter().filter(|c| c.read_requests > 0) {
+        let place = format!("{}/{}", c.account, c.container);
+        let asset = inventory.iter().find(|d| d.account == c.account && d.container == c.container);
+        let (personal, dpc, note) = match asset {
+            None => {
+                out.missing.push(format!(
+                    "what {place} holds (add it to the data inventory in the case file: its personal data categories, or that it holds none)"
+                ));
+                (true, None, "content unknown: not in the data inventory".to_string())
+            }
+            Some(a) if !a.personal_data => (false, None, "holds no personal data (data inventory)".to_string()),
+            Some(a) => {
+                let best = a.categories.iter().max_by_key(|cat| cat.score).map(|cat| Factor {
+                    name: "DPC (data processing context)".into(),
+                    score: f64::from(cat.score),
+                    reason: match &cat.reason {
                         Some(r) => format!(
-                            "{} in {}/{}: {:?} data, basic score {}, adjusted to {}: {r}",
+                            "{} in {place}: {:?} data, basic score {}, adjusted to {}: {r}",
                             cat.name,
-                            c.account,
-                            c.container,
                             cat.class,
                             cat.class.basic_score(),
                             cat.score
                         ),
-                        None => format!(
-                            "{} in {}/{}: {:?} data, basic score {}",
-                            cat.name, c.account, c.container, cat.class, cat.score
-                        ),
-                    };
-                    if best.as_ref().is_none_or(|b| f64::from(cat.score) > b.score) {
-                        best = Some(Factor {
-                            name: "DPC (data processing context)".into(),
-                            score: f64::from(cat.score),
-                            reason,
-                        });
-                    }
-                }
+                        None => format!("{} in {place}: {:?} data, basic score {}", cat.name, cat.class, cat.score),
+                    },
+                });
+                (true, best, "scored from its highest data category".to_string())
             }
-            if best.is_none() && exp.containers.iter().all(|c| c.read_requests == 0) {
-                missing.push("evidence that personal data was read (no attacker data reads in the storage logs)".into());
-            }
-            best
-        }
-    };
-    let ei = match &g.ease_of_identification {
-        Some((level, reason)) => Some(Factor {
-            name: "EI (ease of identification)".into(),
-            score: level.score(),
-            reason: format!("{}: {reason}", level.name()),
-        }),
-        None => {
-            missing.push("ease of identification (gdpr.ease_of_identification in case.toml)".into());
-            None
-        }
-    };
-    // CB (ENISA Annex 3): from the evidence unless the controller overrides with a reason.
-    let mut cb = Vec::new();
+        };
+        out.personal |= personal && asset.is_some();
+        let se = match (&dpc, ei) {
+            (Some(d), Some(e)) => Some(d.score * e.score + cb_total),
+            _ => None,
+        };
+        out.list.push(DatasetSeverity {
+            account: c.account.clone(),
+            container: c.container.clone(),
+            personal_data: personal,
+            formula: match (&dpc, ei, se) {
+                (Some(d), Some(e), Some(se)) => Some(format!("{} × {} + {} = {}", d.score, e.score, cb_total, se)),
+                _ => None,
+            },
+            band: se.map(band_of),
+            se,
+            dpc,
+            note,
+        });
+    }
+    out
+}
+
+fn circumstances(g: &GdprInput, facts: &BreachFacts) -> Vec<Factor> {
     let evidence_cb = [
         (
             CbElement::Confidentiality,
             "Loss of confidentiality",
-            if input.facts.data_read { 0.5 } else { 0.0 },
-            if input.facts.data_read {
-                "data was downloaded to an attacker-controlled address; the recipients are unknown"
+            if facts.data_read { 0.5 } else { 0.0 },
+            if facts.data_read {
+                "data was read by the attacker; the recipients are unknown"
             } else {
                 "no data reads by the attacker are in the evidence"
             },
@@ -231,8 +252,8 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         (
             CbElement::Integrity,
             "Loss of integrity",
-            if input.facts.data_written { 0.25 } else { 0.0 },
-            if input.facts.data_written {
+            if facts.data_written { 0.25 } else { 0.0 },
+            if facts.data_written {
                 "the attacker wrote to the data store; originals assumed recoverable from backups"
             } else {
                 "no attacker writes to data are in the evidence"
@@ -241,8 +262,8 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         (
             CbElement::Availability,
             "Loss of availability",
-            if input.facts.data_deleted { 0.25 } else { 0.0 },
-            if input.facts.data_deleted {
+            if facts.data_deleted { 0.25 } else { 0.0 },
+            if facts.data_deleted {
                 "the attacker deleted data; temporary unavailability assumed"
             } else {
                 "no attacker deletions of data are in the evidence"
@@ -251,80 +272,121 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         (
             CbElement::Malicious,
             "Malicious intent",
-            if input.facts.external_attacker { 0.5 } else { 0.0 },
-            if input.facts.external_attacker {
-                "an external attacker acted intentionally (compromised account, alerts fired)"
+            if facts.external_attacker { 0.5 } else { 0.0 },
+            if facts.external_attacker {
+                "an unauthorised party acted intentionally (compromised account, alerts fired)"
             } else {
                 "no evidence of intentional action"
             },
         ),
     ];
-    for (element, name, score, reason) in evidence_cb {
-        match g.circumstances.iter().find(|o| o.element == element) {
-            Some(o) => cb.push(Factor {
-                name: name.into(),
-                score: o.score,
-                reason: format!("{} (set in case.toml; the evidence alone gives {score})", o.reason),
-            }),
-            None => cb.push(Factor {
-                name: name.into(),
-                score,
-                reason: format!("{reason} (from the evidence)"),
-            }),
+    evidence_cb
+        .into_iter()
+        .map(
+            |(element, name, score, reason)| match g.circumstances.iter().find(|o| o.element == element) {
+                Some(o) => Factor {
+                    name: name.into(),
+                    score: o.score,
+                    reason: format!("{} (set by the controller; the evidence alone gives {score})", o.reason),
+                },
+                None => Factor {
+                    name: name.into(),
+                    score,
+                    reason: format!("{reason} (from the evidence)"),
+                },
+            },
+        )
+        .collect()
+}
+
+/// Likely consequences from the classes of data actually read (ENISA Annex 1 classes).
+fn consequences(exposure: &Exposure, inventory: &[DataAsset]) -> Option<String> {
+    let mut classes: Vec<DataClass> = Vec::new();
+    for c in exposure.containers.iter().filter(|c| c.read_requests > 0) {
+        if let Some(a) = inventory.iter().find(|d| d.account == c.account && d.container == c.container) {
+            classes.extend(a.categories.iter().map(|cat| cat.class));
         }
     }
-    let cb_total: f64 = cb.iter().map(|f| f.score).sum();
-    let severity = match (dpc, ei) {
-        (Some(dpc), Some(ei)) if missing.is_empty() => {
+    if classes.is_empty() {
+        return None;
+    }
+    let mut c = Vec::new();
+    if classes.contains(&DataClass::Simple) {
+        c.push("unwanted contact, phishing or impersonation attempts using the disclosed identification data");
+    }
+    if classes.contains(&DataClass::Behavioural) {
+        c.push("profiling or targeted manipulation using the disclosed behavioural data");
+    }
+    if classes.contains(&DataClass::Financial) {
+        c.push("financial fraud or loss using the disclosed financial information");
+    }
+    if classes.contains(&DataClass::Sensitive) {
+        c.push("discrimination, distress or other serious harm from disclosure of special-category data");
+    }
+    Some(c.join("; "))
+}
+
+pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
+    let g = input.gdpr;
+    let mut missing = Vec::new();
+    let ei = match &g.ease_of_identification {
+        Some((level, reason)) => Some(Factor {
+            name: "EI (ease of identification)".into(),
+            score: level.score(),
+            reason: format!("{}: {reason}", level.name()),
+        }),
+        None => {
+            missing.push("the ease of identification of the data subjects (the controller's judgement, in the case file)".into());
+            None
+        }
+    };
+    let cb = circumstances(g, &input.facts);
+    let cb_total: f64 = cb.iter().fold(0.0, |a, f| a + f.score);
+    let data = match input.exposure {
+        Source::Provided(exp) if input.facts.established => Some(score_datasets(exp, input.inventory, ei.as_ref(), cb_total)),
+        Source::NotProvided if input.facts.established => {
+            missing.push("storage logs (which data was read)".to_string());
+            None
+        }
+        _ => None,
+    };
+    if let Some(d) = &data {
+        missing.extend(d.missing.iter().cloned());
+    }
+    let datasets = data.as_ref().map(|d| d.list.clone()).unwrap_or_default();
+    let worst = datasets
+        .iter()
+        .filter(|d| d.se.is_some())
+        .max_by(|a, b| a.se.partial_cmp(&b.se).unwrap_or(std::cmp::Ordering::Equal));
+    let severity = match (worst, &ei) {
+        (Some(w), Some(ei)) if missing.is_empty() => w.dpc.clone().map(|dpc| {
             let se = dpc.score * ei.score + cb_total;
-            Some(Severity {
+            Severity {
                 scale: SCALE,
                 formula: format!("SE = DPC × EI + CB = {} × {} + {} = {}", dpc.score, ei.score, cb_total, se),
                 band: band_of(se),
                 se,
                 dpc,
-                ei,
-                cb,
+                ei: ei.clone(),
+                cb: cb.clone(),
                 cb_total,
-            })
-        }
+            }
+        }),
         _ => None,
     };
-    let subjects = match input.exposure {
-        Source::Provided(e) => e.subjects,
-        Source::NotProvided => None,
-    };
-    let records = match input.exposure {
-        Source::Provided(e) => e.records,
-        Source::NotProvided => None,
-    };
+    let exposure = input.exposure.provided().filter(|_| input.facts.established);
+    let subjects = exposure.and_then(|e| e.subjects);
+    let records = exposure.and_then(|e| e.records);
     let mut flags = Vec::new();
     if subjects.is_some_and(|s| s > 100) {
         flags.push("More than 100 individuals affected (ENISA §3.3 flag)".into());
     }
     let policy = format!(
-        "Notify the supervisory authority (Art. 33) when severity is {} or higher; communicate to data subjects (Art. 34) when {} or higher. ENISA fixes no cut-off; this policy is the controller's, set in case.toml [gdpr.policy].",
+        "The controller's notification policy, recorded in the case file: notify the supervisory authority (Art. 33) when severity is {} or higher; communicate to data subjects (Art. 34) when {} or higher. ENISA fixes no cut-off.",
         g.notify_authority_from.name(),
         g.notify_subjects_from.name()
     );
-    let duty = |from: Band, art: &str| match &severity {
-        Some(s) => Duty {
-            required: Some(s.band >= from),
-            reason: format!(
-                "severity {} ({}) {} the policy threshold {} for {art}",
-                s.band.name(),
-                s.se,
-                if s.band >= from { "meets" } else { "is below" },
-                from.name()
-            ),
-        },
-        None => Duty {
-            required: None,
-            reason: format!("not decided: severity could not be scored ({} not provided)", missing.join("; ")),
-        },
-    };
-    let art33 = duty(g.notify_authority_from, "Art. 33");
-    let art34 = duty(g.notify_subjects_from, "Art. 34");
+    let (art33, art34) = decide_duties(g, &input.facts, data.as_ref(), severity.as_ref(), &missing);
     let deadline_t = g.aware_at.plus_seconds(NOTIFICATION_HOURS * 3600);
     let deadline = Deadline {
         period_hours: NOTIFICATION_HOURS,
@@ -334,12 +396,91 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         deadline_local: local(deadline_t, input.tz),
         hours_left_at_as_of: input.as_of.seconds_until(deadline_t) / 3600,
     };
-    let (categories, subject_categories) = match input.exposure {
-        Source::Provided(e) => {
+    let fields = notification_fields(&input, exposure, subjects, records, g);
+    GdprAssessment {
+        breach_established: input.facts.established,
+        severity,
+        datasets,
+        missing_inputs: missing,
+        flags,
+        policy,
+        art33,
+        art34,
+        deadline,
+        fields,
+        controller: g.controller.clone(),
+        contact: g.contact.clone(),
+        lead_authority: g.lead_authority.clone(),
+        aware_basis: g.aware_basis.clone(),
+    }
+}
+
+/// Art. 33 and Art. 34: decided whenever a read container holds personal data; "not decided"
+/// only when a read container's content is unknown or a factor is missing.
+fn decide_duties(
+    g: &GdprInput,
+    facts: &BreachFacts,
+    data: Option<&Datasets>,
+    severity: Option<&Severity>,
+    missing: &[String],
+) -> (Duty, Duty) {
+    let both = |required: Option<bool>, reason: String| {
+        (
+            Duty {
+                required,
+                reason: reason.clone(),
+            },
+            Duty { required, reason },
+        )
+    };
+    if !facts.established {
+        return both(
+            Some(false),
+            "no personal data breach is established: no compromise was found in the evidence".into(),
+        );
+    }
+    if let Some(s) = severity {
+        let duty = |from: Band, art: &str| Duty {
+            required: Some(s.band >= from),
+            reason: format!(
+                "severity {} ({}) {} the policy threshold {} for {art}",
+                s.band.name(),
+                s.se,
+                if s.band >= from { "meets" } else { "is below" },
+                from.name()
+            ),
+        };
+        return (duty(g.notify_authority_from, "Art. 33"), duty(g.notify_subjects_from, "Art. 34"));
+    }
+    match data {
+        Some(d) if missing.is_empty() && !d.personal && d.list.iter().all(|x| !x.personal_data) => both(
+            Some(false),
+            if d.list.is_empty() {
+                "the storage logs show no data read by the attacker, so no personal data breach is shown".into()
+            } else {
+                "the containers the attacker read hold no personal data (data inventory)".into()
+            },
+        ),
+        _ => both(
+            None,
+            format!("not decided: severity could not be scored ({} not provided)", missing.join("; ")),
+        ),
+    }
+}
+
+fn notification_fields(
+    input: &GdprInputs,
+    exposure: Option<&Exposure>,
+    subjects: Option<u64>,
+    records: Option<u64>,
+    g: &GdprInput,
+) -> Vec<NotificationField> {
+    let (categories, subject_categories) = match exposure {
+        Some(e) => {
             let mut cats = Vec::new();
             let mut subs = Vec::new();
             for c in e.containers.iter().filter(|c| c.read_requests > 0) {
-                if let Some(i) = &c.inventory {
+                if let Some(i) = c.inventory.as_ref().filter(|i| i.personal_data) {
                     for x in &i.categories {
                         if !cats.contains(x) {
                             cats.push(x.clone());
@@ -354,19 +495,11 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
             }
             (Some(cats).filter(|c| !c.is_empty()), Some(subs).filter(|s| !s.is_empty()))
         }
-        Source::NotProvided => (None, None),
+        None => (None, None),
     };
-    let consequences = severity.as_ref().map(|s| {
-        let mut c = vec!["phishing and fraud attempts using the disclosed contact details".to_string()];
-        if s.dpc.score >= 3.0 {
-            c.push("financial fraud or loss using the disclosed financial information".into());
-        }
-        if s.dpc.score >= 4.0 {
-            c.push("discrimination or distress from disclosure of sensitive data".into());
-        }
-        c.join("; ")
-    });
-    let fields = vec![
+    let none_read = exposure.is_some_and(|e| e.read_requests == 0) || !input.facts.established;
+    let zero_or = |v: Option<String>| if none_read { Some("none shown".to_string()) } else { v };
+    vec![
         NotificationField {
             article: "33(3)(a)".into(),
             label: "Nature of the breach".into(),
@@ -375,22 +508,22 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         NotificationField {
             article: "33(3)(a)".into(),
             label: "Categories of data subjects".into(),
-            value: subject_categories.map(|s| s.join(", ")),
+            value: zero_or(subject_categories.map(|s| s.join(", "))),
         },
         NotificationField {
             article: "33(3)(a)".into(),
             label: "Approximate number of data subjects".into(),
-            value: subjects.map(|s| format!("up to {} (inventory of the containers read)", thousands(s))),
+            value: zero_or(subjects.map(|s| format!("up to {} (data inventory of the personal-data containers read)", thousands(s)))),
         },
         NotificationField {
             article: "33(3)(a)".into(),
             label: "Categories of personal data records".into(),
-            value: categories.map(|c| c.join(", ")),
+            value: zero_or(categories.map(|c| c.join(", "))),
         },
         NotificationField {
             article: "33(3)(a)".into(),
             label: "Approximate number of records".into(),
-            value: records.map(|r| format!("up to {} (inventory of the containers read)", thousands(r))),
+            value: zero_or(records.map(|r| format!("up to {} (data inventory of the personal-data containers read)", thousands(r)))),
         },
         NotificationField {
             article: "33(3)(b)".into(),
@@ -400,28 +533,18 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         NotificationField {
             article: "33(3)(c)".into(),
             label: "Likely consequences".into(),
-            value: consequences,
+            value: if none_read {
+                Some("none shown".into())
+            } else {
+                exposure.and_then(|e| consequences(e, input.inventory))
+            },
         },
         NotificationField {
             article: "33(3)(d)".into(),
             label: "Measures taken or proposed".into(),
             value: Some(input.measures.join("; ")).filter(|m| !m.is_empty()),
         },
-    ];
-    GdprAssessment {
-        severity,
-        missing_inputs: missing,
-        flags,
-        policy,
-        art33,
-        art34,
-        deadline,
-        fields,
-        controller: g.controller.clone(),
-        contact: g.contact.clone(),
-        lead_authority: g.lead_authority.clone(),
-        aware_basis: g.aware_basis.clone(),
-    }
+    ]
 }
 
 #[cfg(test)]

@@ -228,17 +228,21 @@ pub struct Measure {
     pub advice: Option<String>,
 }
 
-fn measure_words(id: &str) -> Option<&'static str> {
-    Some(match id {
-        "rotate-keys" => "The access keys the attacker obtained were revoked and replaced, so they no longer give access to the data",
-        "contain-identity" => "The compromised user account was secured: its access was withdrawn and its credentials reset",
-        "delete-vm" => "The computing resources the attacker created were removed",
-        "revert-role-assignment" => "The permissions the attacker granted itself were withdrawn",
-        "revert-nsg" => "The network openings the attacker made were closed",
-        "delete-public-ip" => "The internet addresses the attacker created were released",
-        "block-ips" => "The network addresses used by the attacker were blocked",
-        _ => return None,
-    })
+fn measure_words(id: &str, done_text: &str) -> Option<String> {
+    Some(
+        match id {
+            "rotate-keys" => "The access keys the attacker obtained were revoked and replaced, so they no longer give access to the data",
+            "contain-identity" => return Some(format!("The compromised account was secured ({done_text})")),
+            "snapshot-vm" => "Copies of the attacker's virtual machine disks were preserved as evidence",
+            "delete-vm" => "The computing resources the attacker created were removed",
+            "revert-role-assignment" => "The permissions the attacker granted itself were withdrawn",
+            "revert-nsg" => "The network openings the attacker made were closed",
+            "delete-public-ip" => "The internet addresses the attacker created were released",
+            "block-ips" => "The network addresses used by the attacker were blocked",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 fn measures_taken(response: &Response) -> Vec<Measure> {
@@ -247,10 +251,15 @@ fn measures_taken(response: &Response) -> Vec<Measure> {
         .iter()
         .filter(|a| matches!(a.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
         .filter_map(|a| {
-            let text = measure_words(&a.id)?;
+            // A partly done action is described by what was done, never as complete.
+            let text = if a.status == ActionStatus::Partial {
+                format!("{}: {}", a.done_text, a.detail)
+            } else {
+                measure_words(&a.id, &a.done_text)?
+            };
             Some(Measure {
                 advice: None,
-                text: text.into(),
+                text,
                 basis: match a.status {
                     ActionStatus::Done => "shown by the audit records".into(),
                     ActionStatus::Reported => "reported by the organisation".into(),

@@ -183,13 +183,13 @@ fn from_alerts(t: &mut Table, alerts: &[Alert], scope: &Scope) {
 /// Scoped addresses and identities that no step or alert placed on the table still belong on
 /// it: their reasons are their role.
 fn from_scope(t: &mut Table, scope: &Scope) {
-    for ip in scope.ips.keys() {
+    for ip in scope.ips_in_scope() {
         let e = t.entry((IocKind::IpAddress, ip.to_string())).or_default();
         if e.roles.is_empty() {
             e.roles.insert("in the attacker scope (see the scope reasons)".into());
         }
     }
-    for u in scope.identities.keys() {
+    for u in scope.identities_in_scope() {
         t.entry((IocKind::Account, u.to_string()))
             .or_default()
             .roles

@@ -15,6 +15,7 @@ pub mod gdpr;
 pub mod gdpr_regime;
 pub mod iocs;
 pub mod lateral;
+pub mod narrative_facts;
 pub mod ranking;
 pub mod response;
 pub mod root_cause;
@@ -69,11 +70,18 @@ pub fn prepare(case: &Case, bundle: &Bundle) -> Prepared {
     }
 }
 
-/// The incident window: first to last attacker step.
+/// The incident window. `start`/`end` span every attacker action, attempts included
+/// ("attacker activity"); `first_success` and the data-access period use successful actions
+/// only ("breach" and "data accessed").
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Window {
     pub start: Timestamp,
     pub end: Timestamp,
+    /// First successful attacker action.
+    pub first_success: Option<Timestamp>,
+    /// First and last successful attacker data read.
+    pub data_access_start: Option<Timestamp>,
+    pub data_access_end: Option<Timestamp>,
 }
 
 /// Everything the analysis produced.
@@ -117,7 +125,7 @@ fn fact(f: Fact, evidence: Vec<crate::error::Location>) -> ProvenFact {
     }
 }
 
-/// Builds the whole analysis.
+/// Builds the whole analysis, in named steps.
 pub fn conclude(
     case: &Case,
     bundle: &Bundle,
@@ -126,31 +134,191 @@ pub fn conclude(
     prep: Prepared,
     storage: Source<StorageFindings>,
 ) -> Analysis {
-    let env = &case.environment;
     let scope = prep.scope;
-    let mut warnings = Vec::new();
-    let mut all_steps: Vec<Step> = Vec::new();
-    let mut excluded = Vec::new();
-    if let Some(signins) = bundle.signins.provided() {
-        let c = steps::classify_signins(signins, &scope, env);
-        all_steps.extend(c.steps);
-        excluded.extend(c.excluded);
-    }
-    if let Some(ops) = prep.operations.provided() {
-        let c = steps::classify_operations(ops, &scope, env);
-        all_steps.extend(c.steps);
-        excluded.extend(c.excluded);
-    }
-    if let Some(f) = storage.provided() {
-        all_steps.extend(f.steps.iter().cloned());
-    }
+    let ops: &[ArmOperation] = prep.operations.provided().map(|v| v.as_slice()).unwrap_or(&[]);
+    let (mut all_steps, mut excluded) = classify(bundle, &prep.operations, &scope, &case.environment, storage.provided());
     let lateral = prep
         .operations
         .as_ref()
-        .map(|ops| lateral::find_lateral(ops, &|u| scope.has_identity(u)));
-    if let Some(findings) = lateral.provided() {
-        for l in findings.iter().filter(|l| l.in_scope) {
-            all_steps.push(Step {
+        .map(|all| lateral::find_lateral(all, &|u| scope.has_identity(u)));
+    all_steps.extend(lateral_steps(&prep.operations, &all_steps));
+    number_steps(&mut all_steps);
+    let window = window_of(&all_steps);
+    flag_for_review(&mut excluded, ops, &all_steps, window);
+    let warnings = warnings_of(&scope, &all_steps, storage.provided());
+    let response = response::build_response(response::ResponseInput {
+        steps: &all_steps,
+        ops,
+        activity_provided: prep.operations.is_provided(),
+        reported: &case.response,
+        scope: &scope,
+        env: &case.environment,
+        as_of: case.as_of,
+    });
+    let mut facts = prove_facts(case, bundle, &all_steps, storage.provided(), window);
+    facts.extend(response_facts(bundle, &all_steps, &response));
+    let touched = touched_resources(&all_steps, storage.provided(), ops);
+    let gaps = gaps::assess_gaps(gaps::GapInput {
+        catalog,
+        steps: &all_steps,
+        facts,
+        export,
+        incident_start: window.map(|w| w.start),
+        touched,
+        environment: &case.environment,
+    });
+    let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
+    let egress = exposure.provided().map(|e| e.bytes);
+    let cost = cost::estimate_cost(
+        &all_steps,
+        prep.operations.provided().map(|v| v.as_slice()),
+        egress,
+        &case.rates,
+        case.as_of,
+    );
+    let gdpr = case.gdpr.as_ref().map(|g| {
+        assess_gdpr_for_case(
+            case,
+            g,
+            bundle,
+            &scope,
+            &all_steps,
+            storage.provided(),
+            &exposure,
+            &response,
+            window,
+        )
+    });
+    let detections = vec![
+        detections::vm_unapproved_region(prep.operations.provided().map(|v| v.as_slice()), &case.environment),
+        detections::key_listing_then_new_ip(match (&prep.operations, storage.provided()) {
+            (Source::Provided(_), Some(f)) => Some(f.key_use_hits.as_slice()),
+            _ => None,
+        }),
+        detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
+    ];
+    let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
+    let iocs = iocs::build_iocs(
+        &all_steps,
+        &scope,
+        bundle.signins.provided().map(|v| v.as_slice()),
+        bundle.alerts.provided().map(|v| v.as_slice()),
+    );
+    let attack = attack::attack_table(&all_steps);
+    let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
+    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(SourceKind::AuditLogs));
+    let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
+    let first_alert = first_lead_alert(bundle, &scope, window);
+    let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
+        gdpr_regime::build_regime_view(gdpr_regime::RegimeInput {
+            gdpr: g,
+            deadline: a.deadline.deadline,
+            tz: case.timezone,
+            alerts: bundle.alerts.provided().map(|v| v.as_slice()),
+            inventory: &case.data,
+            exposure: exposure.provided(),
+            response: &response,
+            window: window.map(|w| (w.start, w.end)),
+        })
+    });
+    let briefing = briefing::build_briefing(briefing::BriefingInput {
+        case,
+        steps: &all_steps,
+        exposure: exposure.provided(),
+        gdpr: gdpr.as_ref(),
+        response: &response,
+        ranking: &ranking,
+        first_alert,
+    });
+    let signins_of_compromised = bundle
+        .signins
+        .as_ref()
+        .map(|v| v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect());
+    let operations_of_attacker = prep.operations.as_ref().map(|_| {
+        all_steps
+            .iter()
+            .filter(|s| s.phase == steps::Phase::Arm && s.kind != StepKind::LateralMovement)
+            .map(|s| s.id.clone())
+            .collect()
+    });
+    Analysis {
+        window,
+        steps: all_steps,
+        signins_of_compromised,
+        operations_of_attacker,
+        excluded,
+        storage_excluded: storage.as_ref().map(|f| f.excluded.clone()),
+        storage_requests: storage.as_ref().map(|f| (f.requests, f.attacker_requests)),
+        timeline,
+        lateral,
+        gaps,
+        exposure,
+        cost,
+        gdpr,
+        response,
+        detections,
+        warnings,
+        iocs,
+        attack,
+        root_cause,
+        ranking,
+        briefing,
+        gdpr_regime,
+        scope,
+    }
+}
+
+/// Attacker steps and excluded records from sign-ins, operations and storage bursts.
+fn classify(
+    bundle: &Bundle,
+    operations: &Source<Vec<ArmOperation>>,
+    scope: &Scope,
+    env: &crate::case::Environment,
+    storage: Option<&StorageFindings>,
+) -> (Vec<Step>, Vec<Excluded>) {
+    let mut all = Vec::new();
+    let mut excluded = Vec::new();
+    if let Some(signins) = bundle.signins.provided() {
+        let c = steps::classify_signins(signins, scope, env);
+        all.extend(c.steps);
+        excluded.extend(c.excluded);
+    }
+    if let Some(ops) = operations.provided() {
+        let c = steps::classify_operations(ops, scope, env);
+        all.extend(c.steps);
+        excluded.extend(c.excluded);
+    }
+    if let Some(f) = storage {
+        all.extend(f.steps.iter().cloned());
+    }
+    excluded.sort_by(|a, b| (a.at, &a.what).cmp(&(b.at, &b.what)));
+    (all, excluded)
+}
+
+/// Lateral movement counted over the attacker's own operations only: a step never aggregates
+/// records that are not themselves in scope.
+fn lateral_steps(operations: &Source<Vec<ArmOperation>>, steps: &[Step]) -> Vec<Step> {
+    let Some(ops) = operations.provided() else { return Vec::new() };
+    let attacker_ops: Vec<ArmOperation> = ops
+        .iter()
+        .filter(|o| {
+            steps
+                .iter()
+                .any(|s| s.phase == steps::Phase::Arm && s.evidence.first() == o.events.first())
+        })
+        .cloned()
+        .collect();
+    lateral::find_lateral(&attacker_ops, &|_| true)
+        .into_iter()
+        .map(|l| {
+            let summary = format!(
+                "{} touched {} resource types with {} successful operations in {} minutes",
+                l.caller,
+                l.resource_types.len(),
+                l.operations,
+                l.minutes
+            );
+            Step {
                 id: String::new(),
                 kind: StepKind::LateralMovement,
                 phase: steps::Phase::Arm,
@@ -160,42 +328,90 @@ pub fn conclude(
                 target: l.resource_types.join(", "),
                 detail: format!("{} minutes", l.minutes),
                 outcome: Outcome::Succeeded,
+                outcome_text: "succeeded".into(),
+                attempt: false,
+                summary,
                 actor: Some(l.caller.clone()),
                 ip: None,
                 count: l.operations,
                 bytes: None,
                 bytes_human: None,
                 evidence: l.evidence.clone(),
-                why: "one compromised identity touched several resource types within 30 minutes".into(),
+                why: format!(
+                    "the attacker's own operations touched several resource types within {} minutes",
+                    lateral::WINDOW_SECONDS / 60
+                ),
                 resource: None,
                 details: None,
-            });
-        }
-    }
-    all_steps.sort_by(|a, b| (a.at, a.phase, &a.action).cmp(&(b.at, b.phase, &b.action)));
-    for (i, s) in all_steps.iter_mut().enumerate() {
+            }
+        })
+        .collect()
+}
+
+fn number_steps(steps: &mut [Step]) {
+    steps.sort_by(|a, b| (a.at, a.phase, &a.action).cmp(&(b.at, b.phase, &b.action)));
+    for (i, s) in steps.iter_mut().enumerate() {
         s.id = format!("S{:02}", i + 1);
     }
-    excluded.sort_by(|a, b| (a.at, &a.what).cmp(&(b.at, &b.what)));
-    let window = match (
-        all_steps.iter().map(|s| s.at).min(),
-        all_steps.iter().map(|s| s.end.unwrap_or(s.at)).max(),
-    ) {
-        (Some(start), Some(end)) => Some(Window { start, end }),
-        _ => None,
-    };
-    if all_steps.is_empty() {
-        warnings.push("No attacker activity was identified in the evidence provided; check the scope (case.toml [scope]) and which sources are missing.".into());
+}
+
+fn window_of(steps: &[Step]) -> Option<Window> {
+    let start = steps.iter().map(|s| s.at).min()?;
+    let end = steps.iter().map(|s| s.end.unwrap_or(s.at)).max()?;
+    let ok = || steps.iter().filter(|s| s.outcome == Outcome::Succeeded);
+    let reads = || ok().filter(|s| s.kind == StepKind::BlobRead);
+    Some(Window {
+        start,
+        end,
+        first_success: ok().map(|s| s.at).min(),
+        data_access_start: reads().map(|s| s.at).min(),
+        data_access_end: reads().map(|s| s.end.unwrap_or(s.at)).max(),
+    })
+}
+
+/// Other identities' operations inside the attack window that touch attacker-created
+/// resources are flagged for review rather than silently excluded.
+fn flag_for_review(excluded: &mut [Excluded], ops: &[ArmOperation], steps: &[Step], window: Option<Window>) {
+    let Some(w) = window else { return };
+    let created: Vec<&crate::types::ResourceId> = steps
+        .iter()
+        .filter(|s| s.phase == steps::Phase::Arm && s.outcome == Outcome::Succeeded && s.operation_is_write())
+        .filter_map(|s| s.resource.as_ref())
+        .collect();
+    for e in excluded.iter_mut().filter(|e| e.phase == steps::Phase::Arm && e.at >= w.start) {
+        let Some(op) = ops.iter().find(|o| o.events.first() == Some(&e.evidence)) else {
+            continue;
+        };
+        let Some(r) = &op.resource_id else { continue };
+        if let Some(c) = created.iter().find(|c| r.is_within(c) || *r == ***c) {
+            e.review = true;
+            e.reason = format!(
+                "{}; touches {}, which the attacker created: review (clean-up by responders, or a second actor?)",
+                e.reason,
+                c.name()
+            );
+        }
     }
-    if let Some(f) = storage.provided() {
-        if f.requests > 0 && f.attacker_requests == 0 && !scope.ips.is_empty() {
+}
+
+fn warnings_of(scope: &Scope, steps: &[Step], storage: Option<&StorageFindings>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if steps.is_empty() && scope.verdict != scope::CaseVerdict::NotEstablished {
+        warnings.push("No attacker activity was identified in the evidence provided, although the scope holds leads; check the scope decisions and which sources are missing.".into());
+    }
+    if let Some(f) = storage {
+        if f.requests > 0 && f.attacker_requests == 0 && scope.ips_in_scope().next().is_some() {
             warnings.push("Storage logs were provided but contain no requests from attacker addresses.".into());
         }
     }
+    warnings
+}
 
-    // Facts the evidence proves.
+/// The facts about controls that the evidence proves.
+fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&StorageFindings>, window: Option<Window>) -> Vec<ProvenFact> {
+    let env = &case.environment;
     let mut facts = Vec::new();
-    let ok_signins: Vec<&Step> = all_steps.iter().filter(|s| s.kind == StepKind::SigninUntrusted).collect();
+    let ok_signins: Vec<&Step> = steps.iter().filter(|s| s.kind == StepKind::SigninUntrusted).collect();
     let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
         .signins
         .provided()
@@ -236,7 +452,7 @@ pub fn conclude(
     if !ut.is_empty() {
         facts.push(fact(Fact::SigninUntrustedLocation, ut));
     }
-    let region: Vec<_> = all_steps
+    let region: Vec<_> = steps
         .iter()
         .filter(|s| s.phase == steps::Phase::Arm && s.outcome == Outcome::Succeeded)
         .filter(|s| {
@@ -250,7 +466,15 @@ pub fn conclude(
     if !region.is_empty() {
         facts.push(fact(Fact::VmUnapprovedRegion, region));
     }
-    if let Some(f) = storage.provided() {
+    let refused: Vec<_> = steps
+        .iter()
+        .filter(|s| s.phase == steps::Phase::Arm && s.outcome == Outcome::Failed && s.outcome_text.starts_with("refused by policy"))
+        .flat_map(|s| s.evidence.iter().take(1).cloned())
+        .collect();
+    if !refused.is_empty() {
+        facts.push(fact(Fact::PolicyRefusedAttacker, refused));
+    }
+    if let Some(f) = storage {
         if !f.account_key_use.is_empty() {
             facts.push(fact(Fact::AccountKeyDataAccess, f.account_key_use.clone()));
         }
@@ -258,7 +482,7 @@ pub fn conclude(
             facts.push(fact(Fact::StorageReachedFromInternet, f.internet_access.clone()));
         }
     }
-    let ra: Vec<_> = all_steps
+    let ra: Vec<_> = steps
         .iter()
         .filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded)
         .map(|s| s.evidence[0].clone())
@@ -266,15 +490,25 @@ pub fn conclude(
     if !ra.is_empty() {
         facts.push(fact(Fact::RoleAssignmentByAttacker, ra));
     }
+    let kl: Vec<_> = steps
+        .iter()
+        .filter(|s| s.kind == StepKind::StorageKeyListing && s.outcome == Outcome::Succeeded)
+        .map(|s| s.evidence[0].clone())
+        .collect();
+    if !kl.is_empty() {
+        facts.push(fact(Fact::StorageKeysListed, kl));
+    }
     if let Some(alerts) = bundle.alerts.provided() {
         for (f, product) in [
             (Fact::AlertDefenderStorage, "Defender for Storage"),
             (Fact::AlertDefenderArm, "Defender for Resource Manager"),
             (Fact::AlertIdentityProtection, "Entra ID Protection"),
         ] {
+            // Only alerts about this incident: fired during or after the attacker's activity.
             let ev: Vec<_> = alerts
                 .iter()
                 .filter(|a| a.source_product() == product)
+                .filter(|a| window.is_some_and(|w| a.at >= w.start))
                 .map(|a| a.origin.clone())
                 .collect();
             if !ev.is_empty() {
@@ -282,23 +516,6 @@ pub fn conclude(
             }
         }
     }
-    let first_containment = {
-        let ids: Vec<String> = scope.identities.keys().map(|u| u.to_string()).collect();
-        let ips: Vec<String> = scope.ips.keys().map(|i| i.to_string()).collect();
-        let ops: &[ArmOperation] = prep.operations.provided().map(|v| v.as_slice()).unwrap_or(&[]);
-        response::build_response(&all_steps, ops, &case.response, &ids, &ips, case.as_of)
-            .actions
-            .into_iter()
-            .filter(|a| matches!(a.status, response::ActionStatus::Done | response::ActionStatus::Reported))
-            .filter_map(|a| a.at.map(|t| (t, a.evidence)))
-            .min_by_key(|(t, _)| *t)
-    };
-    facts.extend(response_facts(
-        &attacker_signins,
-        &all_steps,
-        bundle.alerts.provided().map(|a| a.as_slice()),
-        first_containment,
-    ));
     if let Some(w) = window {
         for (kind, f) in [
             (SourceKind::Activity, Fact::ActivityLogCoversIncident),
@@ -313,11 +530,15 @@ pub fn conclude(
             }
         }
     }
-    // Resources the attacker used, for judging which recommendations concern this attack:
-    // those its steps name, and the storage accounts it read (whose ids the Activity log
-    // knows; storage logs name accounts only).
-    let mut touched: Vec<crate::types::ResourceId> = all_steps.iter().filter_map(|s| s.resource.clone()).collect();
-    if let (Some(f), Some(ops)) = (storage.provided(), prep.operations.provided()) {
+    facts
+}
+
+/// Resources the attacker used, for judging which recommendations concern this attack: those
+/// its steps name, and the storage accounts it read (whose ids the Activity log knows;
+/// storage logs name accounts only).
+fn touched_resources(steps: &[Step], storage: Option<&StorageFindings>, ops: &[ArmOperation]) -> Vec<crate::types::ResourceId> {
+    let mut touched: Vec<crate::types::ResourceId> = steps.iter().filter_map(|s| s.resource.clone()).collect();
+    if let Some(f) = storage {
         for t in &f.containers {
             let account = ops
                 .iter()
@@ -326,176 +547,71 @@ pub fn conclude(
             touched.extend(account);
         }
     }
-    let gaps = gaps::assess_gaps(gaps::GapInput {
-        catalog,
-        steps: &all_steps,
-        facts,
-        export,
-        incident_start: window.map(|w| w.start),
-        touched,
-    });
+    touched
+}
 
-    let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
-    let egress = exposure.provided().map(|e| e.bytes);
-    let ops_slice: &[ArmOperation] = prep.operations.provided().map(|v| v.as_slice()).unwrap_or(&[]);
-    let cost = cost::estimate_cost(
-        &all_steps,
-        prep.operations.provided().map(|v| v.as_slice()),
-        egress,
-        &case.rates,
-        case.as_of,
-    );
-    let identities: Vec<String> = scope.identities.keys().map(|u| u.to_string()).collect();
-    let ips: Vec<String> = scope.ips.keys().map(|i| i.to_string()).collect();
-    let response = response::build_response(&all_steps, ops_slice, &case.response, &identities, &ips, case.as_of);
+/// The GDPR assessment with the breach facts this case's evidence establishes.
+#[allow(clippy::too_many_arguments)]
+fn assess_gdpr_for_case(
+    case: &Case,
+    g: &crate::case::GdprInput,
+    bundle: &Bundle,
+    scope: &Scope,
+    steps: &[Step],
+    storage: Option<&StorageFindings>,
+    exposure: &Source<Exposure>,
+    response: &response::Response,
+    window: Option<Window>,
+) -> gdpr::GdprAssessment {
+    let tallies: &[exposure::ContainerTally] = storage.map(|f| f.containers.as_slice()).unwrap_or(&[]);
+    gdpr::assess_gdpr(gdpr::GdprInputs {
+        gdpr: g,
+        exposure,
+        inventory: &case.data,
+        facts: gdpr::BreachFacts {
+            established: scope.verdict != scope::CaseVerdict::NotEstablished,
+            data_read: tallies.iter().any(|t| t.read_requests > 0),
+            data_written: tallies.iter().any(|t| t.write_requests > 0),
+            data_deleted: tallies.iter().any(|t| t.delete_requests > 0),
+            external_attacker: !steps.is_empty() && bundle.alerts.provided().is_some_and(|a| !a.is_empty()),
+        },
+        tz: case.timezone,
+        as_of: case.as_of,
+        nature: narrative_facts::nature_of_breach(scope, steps, exposure.provided(), window),
+        measures: narrative_facts::measures_taken(response),
+    })
+}
 
-    let gdpr = case.gdpr.as_ref().map(|g| {
-        let tallies = storage.provided().map(|f| f.containers.clone()).unwrap_or_default();
-        let measures: Vec<String> = response
-            .actions
-            .iter()
-            .map(|a| {
-                format!(
-                    "{} ({})",
-                    a.action,
-                    match a.status {
-                        response::ActionStatus::Done => "done",
-                        response::ActionStatus::Reported => "reported done",
-                        response::ActionStatus::Partial => "partly done",
-                        response::ActionStatus::Outstanding => "proposed",
-                    }
-                )
-            })
-            .collect();
-        let nature = {
-            let mut n = String::from("Confidentiality breach: an external attacker used a compromised Azure administrator account");
-            if let Some(e) = exposure.provided() {
-                if e.read_requests > 0 {
-                    n.push_str(&format!(
-                        " and stolen storage account keys to download {} ({} objects) from {}",
-                        e.bytes,
-                        e.distinct_objects,
-                        e.containers_read.join(", ")
-                    ));
-                }
-            }
-            if let Some(w) = window {
-                n.push_str(&format!(", between {} and {}", w.start, w.end));
-            }
-            n
-        };
-        gdpr::assess_gdpr(gdpr::GdprInputs {
-            gdpr: g,
-            exposure: &exposure,
-            inventory: &case.data,
-            facts: gdpr::BreachFacts {
-                data_read: tallies.iter().any(|t| t.read_requests > 0),
-                data_written: tallies.iter().any(|t| t.write_requests > 0),
-                data_deleted: tallies.iter().any(|t| t.delete_requests > 0),
-                external_attacker: !all_steps.is_empty() && bundle.alerts.provided().is_some_and(|a| !a.is_empty()),
-            },
-            tz: case.timezone,
-            as_of: case.as_of,
-            nature,
-            measures,
-        })
-    });
-
-    let detections = vec![
-        detections::vm_unapproved_region(prep.operations.provided().map(|v| v.as_slice()), env),
-        detections::key_listing_then_new_ip(match (&prep.operations, storage.provided()) {
-            (Source::Provided(_), Some(f)) => Some(f.key_use_hits.as_slice()),
-            _ => None,
-        }),
-        detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
-    ];
-    let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided());
-    let signins_of_compromised = bundle
-        .signins
-        .as_ref()
-        .map(|v| v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect());
-    let operations_of_attacker = prep.operations.as_ref().map(|_| {
-        all_steps
-            .iter()
-            .filter(|s| s.phase == steps::Phase::Arm && s.kind != StepKind::LateralMovement)
-            .map(|s| s.id.clone())
-            .collect()
-    });
-    let iocs = iocs::build_iocs(
-        &all_steps,
-        &scope,
-        bundle.signins.provided().map(|v| v.as_slice()),
-        bundle.alerts.provided().map(|v| v.as_slice()),
-    );
-    let attack = attack::attack_table(&all_steps);
-    let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
-    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(SourceKind::AuditLogs));
-    let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
-    let first_alert = bundle.alerts.provided().and_then(|al| {
+/// The first alert that points to attacker activity (not cleared), at or after its start.
+fn first_lead_alert(bundle: &Bundle, scope: &Scope, window: Option<Window>) -> Option<Timestamp> {
+    bundle.alerts.provided().and_then(|al| {
         al.iter()
+            .filter(|x| scope.alerts.iter().any(|j| j.evidence == x.origin && !j.cleared))
             .map(|x| x.generated.unwrap_or(x.at))
             .filter(|t| window.is_none_or(|w| *t >= w.start))
             .min()
-    });
-    let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
-        gdpr_regime::build_regime_view(gdpr_regime::RegimeInput {
-            gdpr: g,
-            deadline: a.deadline.deadline,
-            tz: case.timezone,
-            alerts: bundle.alerts.provided().map(|v| v.as_slice()),
-            inventory: &case.data,
-            exposure: exposure.provided(),
-            response: &response,
-            window: window.map(|w| (w.start, w.end)),
-        })
-    });
-    let briefing = briefing::build_briefing(briefing::BriefingInput {
-        case,
-        steps: &all_steps,
-        exposure: exposure.provided(),
-        gdpr: gdpr.as_ref(),
-        response: &response,
-        ranking: &ranking,
-        first_alert,
-    });
-    Analysis {
-        iocs,
-        attack,
-        root_cause,
-        ranking,
-        briefing,
-        gdpr_regime,
-        window,
-        steps: all_steps,
-        signins_of_compromised,
-        operations_of_attacker,
-        excluded,
-        storage_excluded: storage.as_ref().map(|f| f.excluded.clone()),
-        storage_requests: storage.as_ref().map(|f| (f.requests, f.attacker_requests)),
-        timeline,
-        lateral,
-        gaps,
-        exposure,
-        cost,
-        gdpr,
-        response,
-        detections,
-        warnings,
-        scope,
-    }
+    })
 }
 
 /// Facts about how risk and alerts were answered: a risky sign-in let through; the first
 /// alert left without a containment action for over an hour (or attacker steps still
 /// succeeding an hour after it).
-fn response_facts(
-    attacker_signins: &[&crate::bundle::signins::SignIn],
-    all_steps: &[Step],
-    alerts: Option<&[crate::bundle::alerts::Alert]>,
-    first_containment: Option<(Timestamp, Vec<crate::error::Location>)>,
-) -> Vec<ProvenFact> {
+fn response_facts(bundle: &Bundle, all_steps: &[Step], response: &response::Response) -> Vec<ProvenFact> {
     const HOUR: i64 = 3600;
     let mut out = Vec::new();
+    let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
+        .signins
+        .provided()
+        .map(|v| {
+            v.iter()
+                .filter(|s| {
+                    all_steps
+                        .iter()
+                        .any(|st| st.kind == StepKind::SigninUntrusted && st.evidence[0] == s.origin)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let risky: Vec<_> = attacker_signins
         .iter()
         .filter(|s| {
@@ -510,8 +626,19 @@ fn response_facts(
     if !risky.is_empty() {
         out.push(fact(Fact::SigninRiskAllowed, risky));
     }
+    let first_containment = response
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.status,
+                response::ActionStatus::Done | response::ActionStatus::Reported | response::ActionStatus::Partial
+            )
+        })
+        .filter_map(|a| a.at.map(|t| (t, a.evidence.clone())))
+        .min_by_key(|(t, _)| *t);
     let start = all_steps.iter().map(|s| s.at).min();
-    let first_alert = alerts.and_then(|al| {
+    let first_alert = bundle.alerts.provided().and_then(|al| {
         al.iter()
             .map(|a| (a.generated.unwrap_or(a.at), &a.origin))
             .filter(|(t, _)| start.is_some_and(|s| *t >= s))

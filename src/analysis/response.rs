@@ -1,45 +1,127 @@
 //! Containment actions derived from the findings, each marked done (with the Activity log
-//! record that proves it), reported by the analyst (case.toml), or outstanding; outstanding
-//! actions first, stolen keys first among them. Also the evidence-preservation checklist from
-//! the seed's "Cloud-specific evidence preservation".
+//! record that proves it), partly done, reported by the analyst (case file), or not shown by
+//! the evidence; open actions first, stolen keys first among them. Compound actions are split
+//! into their parts (snapshot, then delete), so "done" is claimed only for the part a record
+//! shows. Containment is also recognised from its effect: when access was revoked and every
+//! later attacker attempt failed. The evidence-preservation checklist follows the actual
+//! state of the attacker's resources.
 
 use serde::Serialize;
 
+use super::scope::{own_address, Scope};
 use super::steps::{ArmOperation, Outcome, Step};
-use crate::case::ReportedAction;
+use crate::case::{Environment, ReportedAction};
 use crate::error::Location;
-use crate::types::{StepKind, Timestamp};
+use crate::types::{ResourceId, StepKind, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionStatus {
+    /// Not shown by the evidence and not reported.
     Outstanding,
     Partial,
-    /// Reported in case.toml; the evidence cannot show it.
+    /// Reported in the case file; the evidence cannot show it.
     Reported,
     /// Shown by the evidence.
     Done,
 }
 
+impl ActionStatus {
+    /// How the status reads in a sentence.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            ActionStatus::Outstanding => "not shown by the evidence",
+            ActionStatus::Partial => "partly done per the evidence",
+            ActionStatus::Reported => "reported done by the analyst",
+            ActionStatus::Done => "done per the evidence",
+        }
+    }
+}
+
+/// Closed set of derived actions; the id is what a case file's `[[response]] action` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    RotateKeys,
+    ContainIdentity,
+    SnapshotVm,
+    DeleteVm,
+    RevertRoleAssignment,
+    RevertNsg,
+    DeletePublicIp,
+    BlockIps,
+}
+
+impl ActionKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            ActionKind::RotateKeys => "rotate-keys",
+            ActionKind::ContainIdentity => "contain-identity",
+            ActionKind::SnapshotVm => "snapshot-vm",
+            ActionKind::DeleteVm => "delete-vm",
+            ActionKind::RevertRoleAssignment => "revert-role-assignment",
+            ActionKind::RevertNsg => "revert-nsg",
+            ActionKind::DeletePublicIp => "delete-public-ip",
+            ActionKind::BlockIps => "block-ips",
+        }
+    }
+    fn priority(self) -> u32 {
+        match self {
+            ActionKind::RotateKeys => 1,
+            ActionKind::ContainIdentity => 2,
+            ActionKind::SnapshotVm => 3,
+            ActionKind::DeleteVm => 4,
+            ActionKind::RevertRoleAssignment => 5,
+            ActionKind::RevertNsg => 6,
+            ActionKind::DeletePublicIp => 7,
+            ActionKind::BlockIps => 8,
+        }
+    }
+    /// Actions that revoke the attacker's access (for containment by effect).
+    fn revokes_access(self) -> bool {
+        matches!(
+            self,
+            ActionKind::RotateKeys | ActionKind::ContainIdentity | ActionKind::RevertRoleAssignment
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Action {
-    /// Stable id that case.toml `[[response]] action = "…"` can name.
+    /// Stable id that the case file's `[[response]] action = "…"` can name.
     pub id: String,
+    pub kind: ActionKind,
     pub priority: u32,
     pub action: String,
     pub status: ActionStatus,
     pub detail: String,
-    /// The action in the past tense, for "what has been done" ("Attacker VM vm-brz-01 deleted").
+    /// The action in the past tense, for "what has been done"; only meaningful when done,
+    /// partly done or reported.
     pub done_text: String,
     pub at: Option<Timestamp>,
     pub evidence: Vec<Location>,
 }
 
+/// One item of the evidence-preservation checklist.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preservation {
     pub item: String,
     pub guidance: String,
     pub status: String,
+    /// True when the item needs doing now (a running attacker VM, an export due).
+    pub urgent: bool,
+}
+
+/// Containment recognised from its effect.
+#[derive(Debug, Clone, Serialize)]
+pub struct Containment {
+    pub at: Timestamp,
+    /// What revoked access ("access keys of acct rotated").
+    pub by: String,
+    /// Attacker attempts after it, all failed.
+    pub failed_after: u64,
+    pub text: String,
+    pub evidence: Vec<Location>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +130,18 @@ pub struct Response {
     /// Analyst-reported actions that match no derived action.
     pub other_reported: Vec<String>,
     pub preservation: Vec<Preservation>,
+    /// When every attacker attempt after a revocation failed: the incident was contained then.
+    pub contained_by_effect: Option<Containment>,
+}
+
+pub struct ResponseInput<'a> {
+    pub steps: &'a [Step],
+    pub ops: &'a [ArmOperation],
+    pub activity_provided: bool,
+    pub reported: &'a [ReportedAction],
+    pub scope: &'a Scope,
+    pub env: &'a Environment,
+    pub as_of: Timestamp,
 }
 
 fn done_by<'a>(ops: &'a [ArmOperation], op: &str, after: Timestamp, target: &dyn Fn(&ArmOperation) -> bool) -> Vec<&'a ArmOperation> {
@@ -56,62 +150,73 @@ fn done_by<'a>(ops: &'a [ArmOperation], op: &str, after: Timestamp, target: &dyn
         .collect()
 }
 
-fn same_or_parent(o: &ArmOperation, s: &Step) -> bool {
-    match (&o.resource_id, &s.resource) {
+fn same_or_parent(o: &ArmOperation, r: Option<&ResourceId>) -> bool {
+    match (&o.resource_id, r) {
         (Some(a), Some(b)) => b.is_within(a),
         _ => false,
     }
 }
 
-/// An action derived from the evidence: done when `needed` matching operations were found.
-fn derived(
-    id: &str,
-    priority: u32,
-    action: String,
-    found: Vec<&ArmOperation>,
-    needed: usize,
-    detail_done: String,
-    detail_open: String,
-) -> Action {
-    let status = if found.len() >= needed {
-        ActionStatus::Done
-    } else if !found.is_empty() {
-        ActionStatus::Partial
-    } else {
-        ActionStatus::Outstanding
-    };
+fn action(kind: ActionKind, text: String, done_text: String) -> Action {
     Action {
-        id: id.to_string(),
-        priority,
-        action,
-        status,
-        done_text: String::new(),
-        detail: if status == ActionStatus::Outstanding {
-            detail_open
-        } else {
-            detail_done
-        },
-        at: found.first().map(|o| o.start),
-        evidence: found.iter().map(|o| o.events[0].clone()).collect(),
+        id: kind.id().to_string(),
+        kind,
+        priority: kind.priority(),
+        action: text,
+        status: ActionStatus::Outstanding,
+        detail: String::new(),
+        done_text,
+        at: None,
+        evidence: Vec::new(),
     }
 }
 
-fn with_done(mut a: Action, text: String) -> Action {
-    a.done_text = text;
+/// Marks an action done, partly done or open from the operations that show it.
+fn settle(mut a: Action, found: &[&ArmOperation], complete: bool, done: String, open: String) -> Action {
+    a.status = match (found.is_empty(), complete) {
+        (true, _) => ActionStatus::Outstanding,
+        (false, true) => ActionStatus::Done,
+        (false, false) => ActionStatus::Partial,
+    };
+    a.detail = if found.is_empty() { open } else { done };
+    a.at = found.first().map(|o| o.start);
+    a.evidence = found.iter().map(|o| o.events[0].clone()).collect();
     a
 }
 
-pub fn build_response(
-    steps: &[Step],
-    ops: &[ArmOperation],
-    reported: &[ReportedAction],
-    identities: &[String],
-    ips: &[String],
-    as_of: Timestamp,
-) -> Response {
+pub fn build_response(input: ResponseInput) -> Response {
     let mut actions = Vec::new();
-    let add = derived;
-    for s in steps
+    actions.extend(key_rotations(&input));
+    actions.extend(identity_containment(&input));
+    actions.extend(vm_actions(&input));
+    actions.extend(reversals(&input));
+    actions.extend(address_blocks(&input));
+    if !input.activity_provided {
+        for a in actions
+            .iter_mut()
+            .filter(|a| a.kind != ActionKind::ContainIdentity && a.kind != ActionKind::BlockIps)
+        {
+            a.detail = "Cannot be shown: the activity log was not provided".into();
+        }
+    }
+    let other_reported = apply_reported(&mut actions, input.reported);
+    actions.sort_by_key(|a| (!matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial), a.priority));
+    let contained_by_effect = containment_by_effect(&actions, input.steps);
+    let preservation = preservation(&input);
+    Response {
+        actions,
+        other_reported,
+        preservation,
+        contained_by_effect,
+    }
+}
+
+/// Both keys of every account whose keys the attacker listed: a listing returns both, so
+/// regenerating one is partial.
+fn key_rotations(input: &ResponseInput) -> Vec<Action> {
+    let mut out = Vec::new();
+    for s in input
+        .steps
         .iter()
         .filter(|s| s.kind == StepKind::StorageKeyListing && s.outcome == Outcome::Succeeded)
     {
@@ -120,140 +225,201 @@ pub fn build_response(
             .as_ref()
             .map(|r| r.name().to_string())
             .unwrap_or_else(|| s.target.clone());
-        let found = done_by(ops, "microsoft.storage/storageaccounts/regeneratekey/action", s.at, &|o| {
-            same_or_parent(o, s)
+        let found = done_by(input.ops, "microsoft.storage/storageaccounts/regeneratekey/action", s.at, &|o| {
+            same_or_parent(o, s.resource.as_ref())
         });
-        actions.push(with_done(
-            add(
-                "rotate-keys",
-                1,
-                format!(
-                    "Rotate both access keys of storage account {account} (listed by the attacker at {})",
-                    s.at.hhmm()
-                ),
-                found.clone(),
-                2,
-                format!(
-                    "{} key regeneration(s) after the listing, first at {}",
-                    found.len(),
-                    found.first().map(|o| o.start.to_string()).unwrap_or_default()
-                ),
-                "No key regeneration after the listing: the stolen keys still work".into(),
+        let mut keys: Vec<String> = found
+            .iter()
+            .filter_map(|o| o.details.key_name.clone())
+            .map(|k| k.to_lowercase())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let unnamed = found.iter().filter(|o| o.details.key_name.is_none()).count();
+        let both = (keys.contains(&"key1".to_string()) && keys.contains(&"key2".to_string())) || (keys.is_empty() && unnamed >= 2);
+        let which = if keys.is_empty() {
+            format!("{} regeneration(s), key names not recorded", found.len())
+        } else {
+            keys.join(" and ")
+        };
+        let first = found.first().map(|o| o.start.to_string()).unwrap_or_default();
+        let done = if both {
+            format!("Both keys regenerated after the listing ({which}), first at {first}")
+        } else {
+            let missing = if keys.contains(&"key1".to_string()) { "key2" } else { "key1" };
+            format!(
+                "Only {which} regenerated after the listing (first at {first}); {missing} is not shown regenerated, and the listing returned both keys"
+            )
+        };
+        let a = action(
+            ActionKind::RotateKeys,
+            format!(
+                "Rotate both access keys of storage account {account} (listed by the attacker at {})",
+                s.at.hhmm()
             ),
-            format!("Both access keys of storage account {account} rotated"),
+            if both {
+                format!("Both access keys of storage account {account} rotated")
+            } else {
+                format!("Access key {which} of storage account {account} rotated (partial)")
+            },
+        );
+        out.push(settle(
+            a,
+            &found,
+            both,
+            done,
+            "No key regeneration after the listing is in the evidence: the listed keys may still work".into(),
         ));
     }
-    for who in identities {
-        actions.push(Action {
-            id: "contain-identity".into(),
-            priority: 2,
-            action: format!("Revoke sessions, reset the password and disable {who} until the compromise vector is known"),
-            status: ActionStatus::Outstanding,
-            detail: "Not visible in the evidence provided (needs the Entra audit log)".into(),
-            done_text: format!("Sessions of {who} revoked, password reset and account disabled"),
-            at: None,
-            evidence: Vec::new(),
-        });
-    }
-    for s in steps
+    out
+}
+
+/// Every compromised identity in scope; a non-personal identity is worded as such.
+fn identity_containment(input: &ResponseInput) -> Vec<Action> {
+    input
+        .scope
+        .identities_in_scope()
+        .map(|who| {
+            let person = who.as_str().contains('@');
+            let mut a = if person {
+                action(
+                    ActionKind::ContainIdentity,
+                    format!("Revoke the sessions of {who}, reset its password and disable it until the compromise vector is known"),
+                    format!("Sessions of {who} revoked, password reset and account disabled"),
+                )
+            } else {
+                action(
+                    ActionKind::ContainIdentity,
+                    format!("Remove the credentials and role assignments of the non-personal identity {who} (a service principal or managed identity of the organisation) until the compromise is understood"),
+                    format!("Credentials of {who} removed"),
+                )
+            };
+            a.detail = "Not shown by the evidence provided (the Entra audit log would show it)".into();
+            a
+        })
+        .collect()
+}
+
+/// For every VM the attacker created: snapshot its disks, then delete it — two parts, each
+/// done only when a record shows it.
+fn vm_actions(input: &ResponseInput) -> Vec<Action> {
+    let mut out = Vec::new();
+    for s in input
+        .steps
         .iter()
         .filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded)
     {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
-        let found = done_by(ops, "microsoft.compute/virtualmachines/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(with_done(
-            add(
-                "delete-vm",
-                3,
-                format!("Snapshot the disks of, then delete, attacker VM {name}"),
-                found,
-                1,
-                "VM deleted".into(),
-                "VM still present".into(),
-            ),
+        let deleted = done_by(input.ops, "microsoft.compute/virtualmachines/delete", s.at, &|o| {
+            same_or_parent(o, s.resource.as_ref())
+        });
+        let until = deleted.first().map(|o| o.start).unwrap_or(input.as_of);
+        let snapshots: Vec<&ArmOperation> = input
+            .ops
+            .iter()
+            .filter(|o| o.operation == "microsoft.compute/snapshots/write" && o.outcome == Outcome::Succeeded)
+            .filter(|o| o.start >= s.at && o.start <= until)
+            .collect();
+        let snap = action(
+            ActionKind::SnapshotVm,
+            format!("Snapshot the disks of attacker VM {name} before it is deleted"),
+            format!("Disk snapshot written while attacker VM {name} existed"),
+        );
+        out.push(settle(
+            snap,
+            &snapshots,
+            true,
+            "A snapshot write while the VM existed is in the activity log".into(),
+            if deleted.is_empty() {
+                "Not shown by the evidence; the VM still exists, so it can still be done".into()
+            } else {
+                "Not shown by the evidence: no snapshot write before the VM was deleted".into()
+            },
+        ));
+        let del = action(
+            ActionKind::DeleteVm,
+            format!("Delete attacker VM {name} once its disks are preserved"),
             format!("Attacker VM {name} deleted"),
+        );
+        out.push(settle(
+            del,
+            &deleted,
+            true,
+            "VM deletion is in the activity log".into(),
+            format!("Not shown by the evidence: the VM still existed at {}", input.as_of),
         ));
     }
-    for s in steps
-        .iter()
-        .filter(|s| s.kind == StepKind::RoleAssignment && s.outcome == Outcome::Succeeded)
-    {
-        let found = done_by(ops, "microsoft.authorization/roleassignments/delete", s.at, &|o| {
-            same_or_parent(o, s)
-        });
-        actions.push(with_done(
-            add(
-                "revert-role-assignment",
-                4,
-                format!("Remove the role assignment created at {}", s.at.hhmm()),
-                found,
-                1,
-                "Role assignment removed".into(),
-                "Role assignment still in place".into(),
-            ),
-            format!("Role assignment created at {} removed", s.at.hhmm()),
-        ));
-    }
-    for s in steps
-        .iter()
-        .filter(|s| s.kind == StepKind::NsgRuleChange && s.outcome == Outcome::Succeeded)
-    {
+    out
+}
+
+fn reversals(input: &ResponseInput) -> Vec<Action> {
+    let mut out = Vec::new();
+    for s in input.steps.iter().filter(|s| s.outcome == Outcome::Succeeded) {
         let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
-        let found = done_by(ops, "microsoft.network/networksecuritygroups/securityrules/delete", s.at, &|o| {
-            same_or_parent(o, s)
-        });
-        let found_nsg = done_by(ops, "microsoft.network/networksecuritygroups/delete", s.at, &|o| {
-            same_or_parent(o, s)
-        });
-        let all: Vec<&ArmOperation> = found.into_iter().chain(found_nsg).collect();
-        actions.push(with_done(
-            add(
-                "revert-nsg",
-                5,
-                format!("Revert NSG rule {name} written at {}", s.at.hhmm()),
-                all,
-                1,
-                "Rule or NSG deleted".into(),
-                "Rule still in place".into(),
+        let within = |o: &ArmOperation| same_or_parent(o, s.resource.as_ref());
+        let (kind, ops, text, done_text, done, open): (ActionKind, Vec<&str>, String, String, &str, &str) = match s.kind {
+            StepKind::RoleAssignment => (
+                ActionKind::RevertRoleAssignment,
+                vec!["microsoft.authorization/roleassignments/delete"],
+                format!("Remove the role assignment the attacker created at {} ({})", s.at.hhmm(), s.summary),
+                format!("Role assignment created at {} removed", s.at.hhmm()),
+                "Role assignment deletion is in the activity log",
+                "Not shown by the evidence: the role assignment may still be in place",
             ),
-            format!("NSG rule {name} removed"),
-        ));
-    }
-    for s in steps
-        .iter()
-        .filter(|s| s.kind == StepKind::PublicIpCreate && s.outcome == Outcome::Succeeded)
-    {
-        let name = s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
-        let found = done_by(ops, "microsoft.network/publicipaddresses/delete", s.at, &|o| same_or_parent(o, s));
-        actions.push(with_done(
-            add(
-                "delete-public-ip",
-                6,
+            StepKind::NsgRuleChange => (
+                ActionKind::RevertNsg,
+                vec![
+                    "microsoft.network/networksecuritygroups/securityrules/delete",
+                    "microsoft.network/networksecuritygroups/delete",
+                ],
+                format!("Revert firewall rule {name} written at {}", s.at.hhmm()),
+                format!("Firewall rule {name} removed"),
+                "Rule or network security group deletion is in the activity log",
+                "Not shown by the evidence: the rule may still be in place",
+            ),
+            StepKind::PublicIpCreate => (
+                ActionKind::DeletePublicIp,
+                vec!["microsoft.network/publicipaddresses/delete"],
                 format!("Delete public IP {name}"),
-                found,
-                1,
-                "Public IP deleted".into(),
-                "Public IP still allocated".into(),
+                format!("Public IP {name} deleted"),
+                "Public IP deletion is in the activity log",
+                "Not shown by the evidence: the address may still be allocated",
             ),
-            format!("Public IP {name} deleted"),
-        ));
+            _ => continue,
+        };
+        let found: Vec<&ArmOperation> = ops.iter().flat_map(|op| done_by(input.ops, op, s.at, &within)).collect();
+        out.push(settle(action(kind, text, done_text), &found, true, done.into(), open.into()));
     }
-    if !ips.is_empty() {
-        actions.push(Action {
-            id: "block-ips".into(),
-            priority: 7,
-            action: format!(
-                "Block the attacker addresses {} at Conditional Access and storage firewalls",
-                ips.join(", ")
-            ),
-            status: ActionStatus::Outstanding,
-            detail: "Not visible in the evidence provided".into(),
-            done_text: format!("Attacker addresses {} blocked", ips.join(", ")),
-            at: None,
-            evidence: Vec::new(),
-        });
+    out
+}
+
+/// Blocking advice targets attacker addresses only, never the organisation's own.
+fn address_blocks(input: &ResponseInput) -> Vec<Action> {
+    let ips: Vec<String> = input
+        .scope
+        .ips_in_scope()
+        .filter(|ip| own_address(input.env, ip).is_none())
+        .map(|i| i.to_string())
+        .collect();
+    if ips.is_empty() {
+        return Vec::new();
     }
-    let mut other_reported = Vec::new();
+    let mut a = action(
+        ActionKind::BlockIps,
+        format!(
+            "Block the attacker addresses {} at Conditional Access and the storage firewalls",
+            ips.join(", ")
+        ),
+        format!("Attacker addresses {} blocked", ips.join(", ")),
+    );
+    a.detail = "Not shown by the evidence provided".into();
+    vec![a]
+}
+
+/// The analyst's reported actions: they mark matching derived actions "reported"; the rest
+/// are listed as they were written.
+fn apply_reported(actions: &mut [Action], reported: &[ReportedAction]) -> Vec<String> {
+    let mut other = Vec::new();
     for r in reported {
         let mut matched = false;
         for a in actions.iter_mut().filter(|a| a.id == r.action && a.status != ActionStatus::Done) {
@@ -268,53 +434,134 @@ pub fn build_response(
             matched = true;
         }
         if !matched {
-            other_reported.push(format!(
+            other.push(format!(
                 "{}{}",
                 r.action,
                 r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
             ));
         }
     }
-    actions.sort_by_key(|a| {
-        (
-            a.status != ActionStatus::Outstanding && a.status != ActionStatus::Partial,
-            a.priority,
-        )
-    });
+    other
+}
 
-    let first_attack = steps.iter().map(|s| s.at).min();
-    let vm_deleted_without_snapshot = steps.iter().any(|s| s.kind == StepKind::VmCreate)
-        && ops.iter().any(|o| o.operation == "microsoft.compute/virtualmachines/delete")
-        && !ops.iter().any(|o| o.operation == "microsoft.compute/snapshots/write");
-    let locks = ops.iter().any(|o| o.operation == "microsoft.authorization/locks/write");
-    let preservation = vec![
+/// The earliest revocation after which every attacker attempt failed.
+fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containment> {
+    let mut revocations: Vec<&Action> = actions
+        .iter()
+        .filter(|a| a.kind.revokes_access() && matches!(a.status, ActionStatus::Done | ActionStatus::Partial))
+        .filter(|a| a.at.is_some())
+        .collect();
+    revocations.sort_by_key(|a| a.at);
+    revocations.into_iter().find_map(|a| {
+        let at = a.at?;
+        let later: Vec<&Step> = steps.iter().filter(|s| s.at > at && s.kind != StepKind::LateralMovement).collect();
+        let failed: u64 = later.iter().filter(|s| s.attempt).map(|s| s.count).sum();
+        (!later.is_empty() && later.iter().all(|s| s.attempt)).then(|| Containment {
+            at,
+            by: a.done_text.clone(),
+            failed_after: failed,
+            text: format!(
+                "{failed} attacker request(s) after {} ({}) failed, and none succeeded: the revocation was effective",
+                at.hhmm(),
+                a.done_text
+            ),
+            evidence: later.iter().flat_map(|s| s.evidence.iter().take(1).cloned()).take(5).collect(),
+        })
+    })
+}
+
+/// The preservation checklist, following the state of the attacker's resources.
+fn preservation(input: &ResponseInput) -> Vec<Preservation> {
+    let vms: Vec<(&Step, Option<&ArmOperation>)> = input
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::VmCreate && s.outcome == Outcome::Succeeded)
+        .map(|s| {
+            let deleted = done_by(input.ops, "microsoft.compute/virtualmachines/delete", s.at, &|o| {
+                same_or_parent(o, s.resource.as_ref())
+            });
+            (s, deleted.first().copied())
+        })
+        .collect();
+    let name = |s: &Step| s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
+    let running: Vec<String> = vms.iter().filter(|(_, d)| d.is_none()).map(|(s, _)| name(s)).collect();
+    let gone: Vec<String> = vms.iter().filter(|(_, d)| d.is_some()).map(|(s, _)| name(s)).collect();
+    let snapshot_any = input
+        .ops
+        .iter()
+        .any(|o| o.operation == "microsoft.compute/snapshots/write" && o.outcome == Outcome::Succeeded);
+    let first_attack = input.steps.iter().map(|s| s.at).min();
+    let locks = input.ops.iter().any(|o| o.operation == "microsoft.authorization/locks/write");
+    let unknown = !input.activity_provided;
+    let disks = if unknown {
+        ("Cannot be shown: the activity log was not provided".to_string(), false)
+    } else if vms.is_empty() {
+        ("No attacker VM is in the evidence".to_string(), false)
+    } else {
+        let mut parts = Vec::new();
+        if !running.is_empty() {
+            parts.push(format!("{} still exist(s): snapshot the disks now", running.join(", ")));
+        }
+        if !gone.is_empty() {
+            parts.push(if snapshot_any {
+                format!("{} deleted; a snapshot write is in the activity log", gone.join(", "))
+            } else {
+                format!(
+                    "{} deleted and the activity log shows no snapshot: disk evidence may be lost",
+                    gone.join(", ")
+                )
+            });
+        }
+        (parts.join("; "), !running.is_empty())
+    };
+    let capture = if unknown {
+        ("Cannot be shown: the activity log was not provided".to_string(), false)
+    } else if vms.is_empty() {
+        ("No attacker VM is in the evidence".to_string(), false)
+    } else if !running.is_empty() {
+        (
+            format!(
+                "{} still exist(s): start a packet capture now, before isolating",
+                running.join(", ")
+            ),
+            true,
+        )
+    } else {
+        ("Not possible any more: every attacker VM was deleted".to_string(), false)
+    };
+    vec![
         Preservation {
             item: "VM disk snapshots".into(),
             guidance: "Snapshot the OS and data disks of every attacker VM before deleting it; keep them in a separate, restricted resource group.".into(),
-            status: if vm_deleted_without_snapshot { "The VM was deleted and the Activity log shows no snapshot: disk evidence may be lost".into() } else { "Check that snapshots exist before any deletion".into() },
+            status: disks.0,
+            urgent: disks.1,
         },
         Preservation {
             item: "Activity log export".into(),
-            guidance: "Export the Activity log to storage or a workspace with long retention; the platform keeps 90 days.".into(),
+            guidance: "Export the activity log to storage or a workspace with long retention; the platform keeps 90 days.".into(),
             status: match first_attack {
-                Some(t) => format!("Export before {} (90 days after the first attacker operation)", t.plus_seconds(90 * 86_400).0.format("%Y-%m-%d")),
-                None => "No attacker operations found".into(),
+                Some(t) => format!("Export before {} (90 days after the first attacker activity)", t.plus_seconds(90 * 86_400).0.format("%Y-%m-%d")),
+                None => "No attacker activity found".into(),
             },
+            urgent: false,
         },
         Preservation {
             item: "Resource locks on evidence".into(),
-            guidance: "Place CannotDelete locks on the accessed storage account (its logs are evidence) and on attacker-created resources.".into(),
-            status: if locks { "A lock write appears in the Activity log".into() } else { format!("No lock writes in the Activity log up to {}", as_of) },
+            guidance: "Place CannotDelete locks on the accessed storage accounts (their logs are evidence) and on attacker-created resources.".into(),
+            status: if unknown {
+                "Cannot be shown: the activity log was not provided".into()
+            } else if locks {
+                "A lock write appears in the activity log".into()
+            } else {
+                format!("No lock writes in the activity log up to {}", input.as_of)
+            },
+            urgent: false,
         },
         Preservation {
             item: "Network capture".into(),
-            guidance: "If an attacker VM still runs, start a Network Watcher packet capture before isolating it.".into(),
-            status: if ops.iter().any(|o| o.operation == "microsoft.compute/virtualmachines/delete") { "Not possible any more: the attacker VM was deleted".into() } else { "Consider before isolation".into() },
+            guidance: "While an attacker VM still runs, start a Network Watcher packet capture before isolating it.".into(),
+            status: capture.0,
+            urgent: capture.1,
         },
-    ];
-    Response {
-        actions,
-        other_reported,
-        preservation,
-    }
+    ]
 }

@@ -1,56 +1,198 @@
-//! Decides who and what the attacker is: compromised identities and attacker IP addresses,
-//! taken from case.toml when the analyst named them, otherwise inferred from alert entities,
-//! risky sign-ins and risk detections, then followed across sources. Every member carries
-//! the reasons it is in scope, so the report can say why.
+//! Decides whether there is an attacker at all, and who and what it is: compromised
+//! identities and attacker addresses. An alert is a lead, not proof: every lead (an alert's
+//! entities, a risky sign-in, a risk detection) is weighed against the evidence that clears
+//! it (the alert closed as benign, the detection's latest state confirmed safe, a sign-in that
+//! passed multifactor authentication and Conditional Access from a managed device or from the
+//! organisation's own ranges). The analyst's own decisions in the case file (`[scope]`
+//! attacker and cleared lists) overrule the inference and are printed as the analyst's.
+//! Every member carries its reasons for and against and a confidence; the case gets one
+//! verdict (compromise confirmed, suspected, or not established) that every report opens with.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::bundle::alerts::Alert;
+use crate::bundle::signins::{CaStatus, MfaResult, SignIn};
 use crate::bundle::Bundle;
-use crate::case::Case;
+use crate::case::{Case, Environment};
+use crate::error::Location;
 use crate::types::{Timestamp, Upn};
+
+/// How far before the compromise failed sign-ins on a compromised identity count as the
+/// attacker's attempts (password guessing or spraying usually precedes a takeover by hours to
+/// days).
+pub const ATTEMPT_LOOKBACK_SECONDS: i64 = 7 * 86_400;
 
 /// How the scope was established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScopeSource {
+    /// The analyst's decision in the case file.
     CaseFile,
     Inferred,
 }
 
-/// Attacker identities and addresses, each with its reasons.
+/// How sure the analysis is that a member belongs to the attacker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// Corroborated by attacker activity in the evidence, or named by the analyst.
+    Confirmed,
+    /// A lead nothing clears, but nothing corroborates either.
+    Suspected,
+    /// A lead the evidence (or the analyst) cleared.
+    Cleared,
+}
+
+impl Confidence {
+    pub fn label(self) -> &'static str {
+        match self {
+            Confidence::Confirmed => "confirmed",
+            Confidence::Suspected => "suspected",
+            Confidence::Cleared => "cleared",
+        }
+    }
+}
+
+/// An identity or address that was a lead, with the evidence for and against it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub confidence: Confidence,
+    pub decided_by: ScopeSource,
+    /// Reasons it belongs to the attacker.
+    #[serde(rename = "for")]
+    pub reasons_for: Vec<String>,
+    /// Reasons it does not.
+    pub against: Vec<String>,
+    /// For addresses: only failed attempts came from it.
+    pub attempt_only: bool,
+    /// First attacker evidence for this member; a compromised identity's records count as the
+    /// attacker's only from here on.
+    pub since: Option<Timestamp>,
+    /// A reason for that corroborates the lead (attacker activity, not only an alert).
+    #[serde(skip)]
+    strong: bool,
+}
+
+impl Member {
+    fn new() -> Member {
+        Member {
+            confidence: Confidence::Suspected,
+            decided_by: ScopeSource::Inferred,
+            reasons_for: Vec::new(),
+            against: Vec::new(),
+            attempt_only: false,
+            since: None,
+            strong: false,
+        }
+    }
+    fn add_for(&mut self, why: String, strong: bool, at: Option<Timestamp>) {
+        if !self.reasons_for.contains(&why) {
+            // Corroborating reasons first: the first reason is the one a summary quotes.
+            let first_strong = strong && !self.strong;
+            if first_strong {
+                self.reasons_for.insert(0, why);
+            } else {
+                self.reasons_for.push(why);
+            }
+        }
+        self.strong |= strong;
+        if let Some(t) = at {
+            self.since = Some(self.since.map_or(t, |s| s.min(t)));
+        }
+    }
+    fn add_against(&mut self, why: String) {
+        if !self.against.contains(&why) {
+            self.against.push(why);
+        }
+    }
+    /// In scope: confirmed or suspected.
+    pub fn in_scope(&self) -> bool {
+        self.confidence != Confidence::Cleared
+    }
+}
+
+/// The case's verdict: is there an attacker at all?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseVerdict {
+    CompromiseConfirmed,
+    CompromiseSuspected,
+    NotEstablished,
+}
+
+impl CaseVerdict {
+    /// The headline every report opens with.
+    pub fn headline(self) -> &'static str {
+        match self {
+            CaseVerdict::CompromiseConfirmed => "Compromise confirmed",
+            CaseVerdict::CompromiseSuspected => "Compromise suspected",
+            CaseVerdict::NotEstablished => "No compromise established",
+        }
+    }
+}
+
+/// What became of one alert.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertJudgement {
+    pub at: Timestamp,
+    pub name: String,
+    pub severity: String,
+    /// True when the alert's entities were taken as leads.
+    pub lead: bool,
+    /// True when the alert is not attacker activity: closed by the organisation, or every
+    /// lead it raised was cleared by the evidence.
+    pub cleared: bool,
+    /// Why it was, or was not, a lead; and what cleared it.
+    pub why: String,
+    /// The identities and addresses it named.
+    pub entities: Vec<String>,
+    pub evidence: Location,
+}
+
+/// Attacker identities and addresses, each with its reasons, and the case verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scope {
     pub source: ScopeSource,
-    pub identities: BTreeMap<Upn, Vec<String>>,
-    pub ips: BTreeMap<IpAddr, Vec<String>>,
-    /// Earliest attacker evidence: the start of the incident.
+    pub verdict: CaseVerdict,
+    pub verdict_basis: Vec<String>,
+    pub identities: BTreeMap<Upn, Member>,
+    pub ips: BTreeMap<IpAddr, Member>,
+    pub alerts: Vec<AlertJudgement>,
+    /// Earliest attacker evidence (first attempt or sign-in): the start of the incident.
     pub compromise_start: Option<Timestamp>,
 }
 
 impl Scope {
+    /// A confirmed or suspected identity.
     pub fn has_identity(&self, u: &Upn) -> bool {
-        self.identities.contains_key(u)
+        self.identities.get(u).is_some_and(Member::in_scope)
     }
+    /// A confirmed or suspected address.
     pub fn has_ip(&self, ip: &IpAddr) -> bool {
-        self.ips.contains_key(ip)
+        self.ips.get(ip).is_some_and(Member::in_scope)
     }
-    fn add_identity(&mut self, u: &Upn, why: String) {
-        let v = self.identities.entry(u.clone()).or_default();
-        if !v.contains(&why) {
-            v.push(why);
-        }
+    /// A compromised identity acting at `at`: inside its compromise window.
+    pub fn identity_compromised_at(&self, u: &Upn, at: Timestamp) -> bool {
+        self.identities
+            .get(u)
+            .is_some_and(|m| m.in_scope() && m.since.or(self.compromise_start).is_none_or(|s| at >= s))
     }
-    fn add_ip(&mut self, ip: IpAddr, why: String) {
-        let v = self.ips.entry(ip).or_default();
-        if !v.contains(&why) {
-            v.push(why);
-        }
+    /// Identities in scope.
+    pub fn identities_in_scope(&self) -> impl Iterator<Item = &Upn> {
+        self.identities.iter().filter(|(_, m)| m.in_scope()).map(|(u, _)| u)
     }
-    fn saw(&mut self, t: Timestamp) {
-        self.compromise_start = Some(self.compromise_start.map_or(t, |s| s.min(t)));
+    /// Addresses in scope.
+    pub fn ips_in_scope(&self) -> impl Iterator<Item = &IpAddr> {
+        self.ips.iter().filter(|(_, m)| m.in_scope()).map(|(i, _)| i)
+    }
+    fn identity(&mut self, u: &Upn) -> &mut Member {
+        self.identities.entry(u.clone()).or_insert_with(Member::new)
+    }
+    fn ip(&mut self, ip: IpAddr) -> &mut Member {
+        self.ips.entry(ip).or_insert_with(Member::new)
     }
 }
 
@@ -62,119 +204,623 @@ pub fn is_internal(ip: &IpAddr) -> bool {
     }
 }
 
-/// Builds the scope: from case.toml if it names any attacker, else inferred.
+/// Why an address is the organisation's own: in its trusted ranges, or not routable.
+pub fn own_address(env: &Environment, ip: &IpAddr) -> Option<&'static str> {
+    if env.ip_trusted(ip) {
+        Some("inside the organisation's trusted address ranges")
+    } else if is_internal(ip) {
+        Some("a private (internal) address")
+    } else {
+        None
+    }
+}
+
+/// A sign-in from outside the organisation's trusted ranges and countries.
+fn untrusted_location(env: &Environment, s: &SignIn) -> bool {
+    let ip_untrusted = s.ip.is_some_and(|ip| own_address(env, &ip).is_none());
+    let country_untrusted = s
+        .country
+        .as_deref()
+        .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
+    ip_untrusted && (country_untrusted || env.trusted_countries.is_empty() || s.country.is_none())
+}
+
+/// A successful sign-in that satisfied multifactor authentication and Conditional Access.
+fn strongly_authenticated(s: &SignIn) -> bool {
+    let mfa = s.mfa == Some(MfaResult::Satisfied)
+        || s.auth_requirement
+            .as_deref()
+            .is_some_and(|a| a.to_ascii_lowercase().contains("multi"));
+    s.succeeded && mfa && s.conditional_access == Some(CaStatus::Success)
+}
+
+/// "from a compliant, managed device" when the sign-in says so.
+fn device_words(s: &SignIn) -> &'static str {
+    match (s.device_compliant, s.device_managed) {
+        (Some(true), Some(true)) => " from a compliant, managed device",
+        (Some(true), _) => " from a compliant device",
+        (_, Some(true)) => " from a managed device",
+        _ => "",
+    }
+}
+
+/// Builds the scope: the analyst's decisions, then leads weighed against the evidence,
+/// followed across sources, then the verdict.
 pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
-    let env = &case.environment;
-    let trusted = |ip: &IpAddr| env.ip_trusted(ip) || is_internal(ip);
     let mut scope = Scope {
         source: ScopeSource::Inferred,
+        verdict: CaseVerdict::NotEstablished,
+        verdict_basis: Vec::new(),
         identities: BTreeMap::new(),
         ips: BTreeMap::new(),
+        alerts: Vec::new(),
         compromise_start: None,
     };
-    if !case.scope.identities.is_empty() || !case.scope.ips.is_empty() {
+    let env = &case.environment;
+    let named = !case.scope.identities.is_empty() || !case.scope.ips.is_empty();
+    if named {
         scope.source = ScopeSource::CaseFile;
         for u in &case.scope.identities {
-            scope.add_identity(u, "named in case.toml".into());
+            scope
+                .identity(u)
+                .add_for("named by the analyst in the case file".into(), true, None);
         }
         for ip in &case.scope.ips {
-            scope.add_ip(*ip, "named in case.toml".into());
-        }
-    } else {
-        if let Some(alerts) = bundle.alerts.provided() {
-            for a in alerts.iter().filter(|a| !a.severity.eq_ignore_ascii_case("informational")) {
-                let why = format!("entity of {} alert \"{}\" ({})", a.severity, a.name, a.origin.cite());
-                for u in &a.entities.accounts {
-                    scope.add_identity(u, why.clone());
-                }
-                for ip in a.entities.ips.iter().filter(|ip| !trusted(ip)) {
-                    scope.add_ip(*ip, why.clone());
-                }
-                if !a.entities.accounts.is_empty() || !a.entities.ips.is_empty() {
-                    scope.saw(a.at);
-                }
-            }
-        }
-        if let Some(signins) = bundle.signins.provided() {
-            for s in signins.iter().filter(|s| s.risky()) {
-                let why = format!(
-                    "{} sign-in risk, state {} ({})",
-                    s.risk_during.as_deref().or(s.risk_aggregated.as_deref()).unwrap_or("elevated"),
-                    s.risk_state.as_deref().unwrap_or("unknown"),
-                    s.origin.cite()
-                );
-                scope.add_identity(&s.upn, why.clone());
-                if let Some(ip) = s.ip.filter(|ip| !trusted(ip)) {
-                    scope.add_ip(ip, why);
-                }
-                scope.saw(s.at);
-            }
-        }
-        if let Some(risks) = bundle.risk_events.provided() {
-            for r in risks.iter().filter(|r| r.open_and_serious()) {
-                let why = format!("risk detection {} ({})", r.risk_type, r.origin.cite());
-                scope.add_identity(&r.upn, why.clone());
-                if let Some(ip) = r.ip.filter(|ip| !trusted(ip)) {
-                    scope.add_ip(ip, why);
-                }
-                scope.saw(r.at);
-            }
+            scope.ip(*ip).add_for("named by the analyst in the case file".into(), true, None);
         }
     }
-    // Follow across sources: successful sign-ins from attacker addresses compromise their
-    // identity; a compromised identity's untrusted addresses after the compromise are the
-    // attacker's too.
-    if let Some(signins) = bundle.signins.provided() {
-        for s in signins {
-            if let Some(ip) = s.ip {
-                if scope.has_ip(&ip) {
-                    scope.saw(s.at);
-                    if s.succeeded && !scope.has_identity(&s.upn) {
-                        scope.add_identity(
-                            &s.upn,
-                            format!("signed in successfully from attacker address {ip} ({})", s.origin.cite()),
-                        );
-                    }
-                }
-            }
-        }
-        let start = scope.compromise_start;
-        for s in signins {
-            let untrusted_country = s
-                .country
-                .as_deref()
-                .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
-            if let (Some(ip), Some(start)) = (s.ip, start) {
-                if scope.has_identity(&s.upn) && s.at >= start && !trusted(&ip) && untrusted_country && !scope.has_ip(&ip) {
-                    scope.add_ip(
-                        ip,
-                        format!(
-                            "used by compromised {} from untrusted country {} after the compromise ({})",
-                            s.upn,
-                            s.country.as_deref().unwrap_or("?"),
-                            s.origin.cite()
-                        ),
-                    );
-                }
-            }
-        }
+    judge_alerts(&mut scope, bundle.alerts.provided().map(Vec::as_slice).unwrap_or(&[]), env, !named);
+    if !named {
+        leads_from_signins(&mut scope, bundle, env);
+        leads_from_risk_detections(&mut scope, bundle, env);
     }
-    if let Some(events) = bundle.activity.provided() {
-        if let Some(start) = scope.compromise_start {
-            for e in events {
-                if let (Some(caller), Some(ip)) = (&e.caller, e.caller_ip) {
-                    if scope.has_identity(caller) && e.at >= start && !trusted(&ip) && !scope.has_ip(&ip) {
-                        scope.add_ip(
-                            ip,
-                            format!(
-                                "management call by compromised {caller} from an untrusted address after the compromise ({})",
-                                e.origin.cite()
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-    }
+    weigh_signins(&mut scope, bundle, env);
+    decide(&mut scope, case);
+    follow_signins(&mut scope, bundle, env);
+    set_compromise_start(&mut scope, bundle);
+    find_attempts(&mut scope, bundle, env);
+    follow_activity(&mut scope, bundle, env);
+    decide(&mut scope, case);
+    settle_alerts(&mut scope);
+    scope.verdict = verdict_of(&scope);
+    scope.verdict_basis = basis_of(&scope);
     scope
+}
+
+/// Alerts: open, non-informational alerts make their entities leads; closed-as-benign alerts
+/// count against them.
+fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: bool) {
+    for a in alerts {
+        let cite = a.origin.cite();
+        let (lead, why) = if let Some(closed) = a.cleared_as() {
+            let why = format!("alert \"{}\" was {closed} ({cite})", a.name);
+            for u in &a.entities.accounts {
+                scope.identity(u).add_against(why.clone());
+            }
+            for ip in &a.entities.ips {
+                scope.ip(*ip).add_against(why.clone());
+            }
+            (false, format!("closed by the organisation: {closed}"))
+        } else if a.severity.eq_ignore_ascii_case("informational") {
+            (false, "informational: not a lead".to_string())
+        } else if !infer {
+            (false, "the analyst named the attacker in the case file".to_string())
+        } else {
+            let why = format!("entity of open {} alert \"{}\" ({cite})", a.severity, a.name);
+            let strong = a.true_positive();
+            for u in &a.entities.accounts {
+                scope.identity(u).add_for(why.clone(), strong, Some(a.at));
+            }
+            for ip in &a.entities.ips {
+                match own_address(env, ip) {
+                    Some(own) => scope.ip(*ip).add_against(format!("{ip} is {own}")),
+                    None => scope.ip(*ip).add_for(why.clone(), strong, Some(a.at)),
+                }
+            }
+            let lead = !a.entities.accounts.is_empty() || !a.entities.ips.is_empty();
+            (
+                lead,
+                if lead {
+                    "open: its entities are leads".to_string()
+                } else {
+                    "open, but names no account or address".to_string()
+                },
+            )
+        };
+        let entities = a
+            .entities
+            .accounts
+            .iter()
+            .map(|u| u.to_string())
+            .chain(a.entities.ips.iter().map(|i| i.to_string()))
+            .collect();
+        scope.alerts.push(AlertJudgement {
+            at: a.at,
+            name: a.name.clone(),
+            severity: a.severity.clone(),
+            cleared: !lead,
+            lead,
+            why,
+            entities,
+            evidence: a.origin.clone(),
+        });
+    }
+}
+
+/// Risky sign-ins (medium or high, still open) are leads on the identity and the address.
+fn leads_from_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
+    let Some(signins) = bundle.signins.provided() else { return };
+    for s in signins.iter().filter(|s| s.risky()) {
+        let why = format!(
+            "{} sign-in risk, state {} ({})",
+            s.risk_during.as_deref().or(s.risk_aggregated.as_deref()).unwrap_or("elevated"),
+            s.risk_state.as_deref().unwrap_or("unknown"),
+            s.origin.cite()
+        );
+        scope.identity(&s.upn).add_for(why.clone(), false, Some(s.at));
+        if let Some(ip) = s.ip {
+            match own_address(env, &ip) {
+                Some(own) => scope.ip(ip).add_against(format!("{ip} is {own}")),
+                None => scope.ip(ip).add_for(why, false, Some(s.at)),
+            }
+        }
+    }
+}
+
+/// Risk detections: the latest state of each detection decides whether it is a lead.
+fn leads_from_risk_detections(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
+    let Some(risks) = bundle.risk_events.provided() else { return };
+    for r in risks {
+        let cite = r.origin.cite();
+        if r.open_and_serious() {
+            let why = format!("risk detection {} ({cite})", r.risk_type);
+            scope.identity(&r.upn).add_for(why.clone(), false, Some(r.at));
+            if let Some(ip) = r.ip {
+                match own_address(env, &ip) {
+                    Some(own) => scope.ip(ip).add_against(format!("{ip} is {own}")),
+                    None => scope.ip(ip).add_for(why, false, Some(r.at)),
+                }
+            }
+        } else if let Some(state) = r.state.as_ref().filter(|s| s.is_closed()) {
+            let why = format!("risk detection {} was later marked {} ({cite})", r.risk_type, state.label());
+            scope.identity(&r.upn).add_against(why.clone());
+            if let Some(ip) = r.ip {
+                scope.ip(ip).add_against(why);
+            }
+        }
+    }
+}
+
+/// Weighs each identity lead against its sign-ins: takeover-like sign-ins corroborate it,
+/// sign-ins that passed MFA and Conditional Access or came from the organisation's own
+/// ranges count against it.
+fn weigh_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
+    let Some(signins) = bundle.signins.provided() else { return };
+    let leads: Vec<Upn> = scope.identities.keys().cloned().collect();
+    for u in leads {
+        let theirs: Vec<&SignIn> = signins.iter().filter(|s| s.upn == u).collect();
+        let flagged: Vec<&&SignIn> = theirs
+            .iter()
+            .filter(|s| s.risky() || s.ip.is_some_and(|ip| scope.ips.get(&ip).is_some_and(|m| !m.reasons_for.is_empty())))
+            .collect();
+        for s in &flagged {
+            let cite = s.origin.cite();
+            let ip = s.ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
+            if s.succeeded && untrusted_location(env, s) && !strongly_authenticated(s) {
+                let how = match (s.single_factor(), s.conditional_access) {
+                    (true, Some(CaStatus::NotApplied)) => "single-factor, no Conditional Access policy applied",
+                    (true, _) => "single-factor",
+                    (false, Some(CaStatus::NotApplied)) => "no Conditional Access policy applied",
+                    _ => "without multifactor authentication recorded",
+                };
+                let why = format!("successful {how} sign-in from untrusted {ip} ({cite})");
+                scope.identity(&u).add_for(why.clone(), true, Some(s.at));
+                if let Some(addr) = s.ip {
+                    scope.ip(addr).add_for(format!("{why} by {u}"), true, Some(s.at));
+                }
+            } else if strongly_authenticated(s) {
+                let from = match s.ip.and_then(|i| own_address(env, &i)) {
+                    Some(own) => format!(" from {ip}, {own}"),
+                    None => format!(" from {ip}"),
+                };
+                scope.identity(&u).add_against(format!(
+                    "the flagged sign-in passed multifactor authentication and Conditional Access{}{from} ({cite})",
+                    device_words(s)
+                ));
+            } else if s.succeeded && s.ip.is_some_and(|i| own_address(env, &i).is_some()) {
+                scope.identity(&u).add_against(format!(
+                    "the flagged sign-in came from {ip}, an address of the organisation ({cite})"
+                ));
+            }
+        }
+    }
+}
+
+/// Confidence from the reasons, unless the analyst decided.
+fn decide(scope: &mut Scope, case: &Case) {
+    for (u, m) in scope.identities.iter_mut() {
+        m.confidence = if case.scope.cleared_identities.contains(u) {
+            m.decided_by = ScopeSource::CaseFile;
+            m.add_against("cleared by the analyst in the case file".into());
+            Confidence::Cleared
+        } else if case.scope.identities.contains(u) {
+            m.decided_by = ScopeSource::CaseFile;
+            Confidence::Confirmed
+        } else {
+            weigh(m)
+        };
+    }
+    for (ip, m) in scope.ips.iter_mut() {
+        m.confidence = if case.scope.cleared_ips.contains(ip) {
+            m.decided_by = ScopeSource::CaseFile;
+            m.add_against("cleared by the analyst in the case file".into());
+            Confidence::Cleared
+        } else if case.scope.ips.contains(ip) {
+            m.decided_by = ScopeSource::CaseFile;
+            Confidence::Confirmed
+        } else {
+            weigh(m)
+        };
+    }
+}
+
+/// Corroborated leads are confirmed; leads with evidence against and no corroboration are
+/// cleared; the rest stay suspected.
+fn weigh(m: &Member) -> Confidence {
+    if m.strong {
+        Confidence::Confirmed
+    } else if m.reasons_for.is_empty() || !m.against.is_empty() {
+        Confidence::Cleared
+    } else {
+        Confidence::Suspected
+    }
+}
+
+/// Successful sign-ins from attacker addresses compromise their identity; a compromised
+/// identity's untrusted addresses after the compromise are the attacker's too.
+fn follow_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
+    let Some(signins) = bundle.signins.provided() else { return };
+    for s in signins.iter().filter(|s| s.succeeded) {
+        let Some(ip) = s.ip else { continue };
+        let Some(m) = scope.ips.get(&ip).filter(|m| m.in_scope()) else {
+            continue;
+        };
+        let (strong, conf) = (m.strong, m.confidence);
+        if scope
+            .identities
+            .get(&s.upn)
+            .is_none_or(|m| !m.in_scope() && m.decided_by == ScopeSource::Inferred)
+        {
+            let member = scope.identity(&s.upn);
+            member.add_for(
+                format!("signed in successfully from attacker address {ip} ({})", s.origin.cite()),
+                strong,
+                Some(s.at),
+            );
+            member.confidence = conf;
+        }
+    }
+    for s in signins {
+        let (Some(ip), true) = (s.ip, untrusted_location(env, s)) else {
+            continue;
+        };
+        let Some(m) = scope.identities.get(&s.upn).filter(|m| m.in_scope()) else {
+            continue;
+        };
+        let (strong, conf, since) = (m.strong, m.confidence, m.since);
+        if since.is_some_and(|t| s.at >= t)
+            && s.succeeded
+            && !scope.has_ip(&ip)
+            && !scope.ips.get(&ip).is_some_and(|m| m.decided_by == ScopeSource::CaseFile)
+        {
+            let member = scope.ip(ip);
+            member.add_for(
+                format!(
+                    "used by compromised {} from untrusted {} after the compromise ({})",
+                    s.upn,
+                    s.country.as_deref().unwrap_or("location"),
+                    s.origin.cite()
+                ),
+                strong,
+                Some(s.at),
+            );
+            member.confidence = conf;
+        }
+    }
+}
+
+/// The incident starts at the earliest attacker evidence of any member in scope.
+fn set_compromise_start(scope: &mut Scope, bundle: &Bundle) {
+    let mut start = scope
+        .identities
+        .values()
+        .chain(scope.ips.values())
+        .filter(|m| m.in_scope())
+        .filter_map(|m| m.since)
+        .min();
+    if let Some(signins) = bundle.signins.provided() {
+        for s in signins.iter().filter(|s| s.ip.is_some_and(|ip| scope.has_ip(&ip))) {
+            start = Some(start.map_or(s.at, |t| t.min(s.at)));
+        }
+    }
+    scope.compromise_start = start;
+}
+
+/// Failed sign-ins on a compromised identity in the days before its compromise, from
+/// untrusted locations, are the attacker's attempts; their addresses join the scope as
+/// "attempt only" unless they were already in it.
+fn find_attempts(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
+    let (Some(signins), Some(start)) = (bundle.signins.provided(), scope.compromise_start) else {
+        return;
+    };
+    let attacker_agents: Vec<&str> = signins
+        .iter()
+        .filter(|s| s.ip.is_some_and(|ip| scope.has_ip(&ip)) && s.at >= start)
+        .filter_map(|s| s.user_agent.as_deref())
+        .collect();
+    let mut earliest = start;
+    for s in signins.iter().filter(|s| !s.succeeded && s.at < start) {
+        if start.0.signed_duration_since(s.at.0).num_seconds() > ATTEMPT_LOOKBACK_SECONDS
+            || !scope.has_identity(&s.upn)
+            || !untrusted_location(env, s)
+        {
+            continue;
+        }
+        let Some(ip) = s.ip else { continue };
+        let mut why = format!(
+            "failed sign-in on compromised {} from untrusted {ip} before the compromise ({})",
+            s.upn,
+            s.origin.cite()
+        );
+        if s.user_agent.as_deref().is_some_and(|ua| attacker_agents.contains(&ua)) {
+            why.push_str("; same user agent as the attacker's later sign-ins");
+        }
+        let known = scope.has_ip(&ip);
+        let m = scope.ip(ip);
+        m.add_for(why, true, Some(s.at));
+        if !known {
+            m.attempt_only = true;
+            m.confidence = Confidence::Confirmed;
+        }
+        earliest = earliest.min(s.at);
+        if let Some(id) = scope.identities.get_mut(&s.upn) {
+            id.since = Some(id.since.map_or(s.at, |t| t.min(s.at)));
+        }
+    }
+    scope.compromise_start = Some(earliest);
+    // An address that also succeeded is not "attempt only".
+    for s in signins.iter().filter(|s| s.succeeded) {
+        if let Some(m) = s.ip.and_then(|ip| scope.ips.get_mut(&ip)) {
+            m.attempt_only = false;
+        }
+    }
+}
+
+/// A compromised identity's management calls from untrusted addresses after the compromise
+/// come from the attacker's addresses; every event of an operation counts (its Started and
+/// Succeeded rows can carry different addresses).
+fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
+    let Some(events) = bundle.activity.provided() else { return };
+    for e in events {
+        let (Some(caller), Some(ip)) = (&e.caller, e.caller_ip) else {
+            continue;
+        };
+        // Another identity acting from an attacker address is in the attacker's hands too
+        // (a principal the attacker granted a role, or whose credentials it holds).
+        if scope.has_ip(&ip)
+            && !scope.has_identity(caller)
+            && !scope.identities.get(caller).is_some_and(|m| m.decided_by == ScopeSource::CaseFile)
+        {
+            let (strong, conf) = scope
+                .ips
+                .get(&ip)
+                .map_or((false, Confidence::Suspected), |m| (m.strong, m.confidence));
+            let m = scope.identity(caller);
+            m.add_for(
+                format!("called the management API from attacker address {ip} ({})", e.origin.cite()),
+                strong,
+                Some(e.at),
+            );
+            m.confidence = conf;
+            continue;
+        }
+        if !scope.identity_compromised_at(caller, e.at) || own_address(env, &ip).is_some() || scope.has_ip(&ip) {
+            continue;
+        }
+        if scope.ips.get(&ip).is_some_and(|m| m.decided_by == ScopeSource::CaseFile) {
+            continue;
+        }
+        let conf = scope.identities.get(caller).map_or(Confidence::Suspected, |m| m.confidence);
+        let m = scope.ip(ip);
+        m.add_for(
+            format!(
+                "management call by compromised {caller} from an untrusted address after the compromise ({})",
+                e.origin.cite()
+            ),
+            conf == Confidence::Confirmed,
+            Some(e.at),
+        );
+        m.confidence = conf;
+    }
+}
+
+/// Distinct earlier days on which an address must have made the same non-personal requests
+/// for its activity to count as the organisation's own routine (a nightly job).
+pub const ROUTINE_MIN_DAYS: usize = 3;
+
+/// What the storage logs show about one suspected address before it became a lead.
+#[derive(Debug, Clone, Default)]
+pub struct AddressHistory {
+    /// The lead's time: only requests on earlier days count as history.
+    pub lead_at: Option<Timestamp>,
+    pub days: std::collections::BTreeSet<chrono::NaiveDate>,
+    /// Non-personal principals (application or object ids) that made the requests.
+    pub principals: std::collections::BTreeSet<String>,
+    /// Requests made by a person (a UPN) or without a principal.
+    pub personal_or_unnamed: u64,
+    pub auth: std::collections::BTreeSet<String>,
+}
+
+impl Scope {
+    /// Suspected addresses (leads nothing corroborates) whose storage history could clear
+    /// them, with the time they became leads.
+    pub fn history_targets(&self) -> BTreeMap<IpAddr, AddressHistory> {
+        self.ips
+            .iter()
+            .filter(|(_, m)| m.confidence == Confidence::Suspected && m.decided_by == ScopeSource::Inferred)
+            .map(|(ip, m)| {
+                (
+                    *ip,
+                    AddressHistory {
+                        lead_at: m.since,
+                        ..AddressHistory::default()
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// Adds one storage request to the history of a suspected address.
+pub fn record_history(h: &mut BTreeMap<IpAddr, AddressHistory>, r: &crate::bundle::storage::BlobRequest) {
+    let Some(entry) = r.caller_ip.and_then(|ip| h.get_mut(&ip)) else {
+        return;
+    };
+    let Some(lead) = entry.lead_at else { return };
+    if r.at.0.date_naive() >= lead.0.date_naive() {
+        return;
+    }
+    entry.days.insert(r.at.0.date_naive());
+    match (&r.requester_upn, &r.requester_app) {
+        (None, Some(app)) => {
+            entry.principals.insert(app.clone());
+        }
+        _ => entry.personal_or_unnamed += 1,
+    }
+    entry.auth.insert(r.auth.name());
+}
+
+/// Clears suspected addresses whose requests are the organisation's own routine: the same
+/// non-personal principal on at least [`ROUTINE_MIN_DAYS`] earlier days; then decides again.
+pub fn apply_history(scope: &mut Scope, case: &Case, history: &BTreeMap<IpAddr, AddressHistory>) {
+    for (ip, h) in history {
+        if h.days.len() >= ROUTINE_MIN_DAYS && h.personal_or_unnamed == 0 && !h.principals.is_empty() && h.principals.len() <= 2 {
+            if let Some(m) = scope.ips.get_mut(ip) {
+                m.add_against(format!(
+                    "{ip} is the organisation's own workload: the non-personal principal {} made the same requests ({}) from it on {} earlier days, from {} to {}",
+                    h.principals.iter().cloned().collect::<Vec<_>>().join(", "),
+                    h.auth.iter().cloned().collect::<Vec<_>>().join(", "),
+                    h.days.len(),
+                    h.days.first().map(|d| d.to_string()).unwrap_or_default(),
+                    h.days.last().map(|d| d.to_string()).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    decide(scope, case);
+    settle_alerts(scope);
+    scope.verdict = verdict_of(scope);
+    scope.verdict_basis = basis_of(scope);
+}
+
+fn verdict_of(scope: &Scope) -> CaseVerdict {
+    let members = || scope.identities.values().chain(scope.ips.values());
+    if members().any(|m| m.confidence == Confidence::Confirmed) {
+        CaseVerdict::CompromiseConfirmed
+    } else if members().any(|m| m.confidence == Confidence::Suspected) {
+        CaseVerdict::CompromiseSuspected
+    } else {
+        CaseVerdict::NotEstablished
+    }
+}
+
+/// Marks lead alerts whose every lead was cleared, with the reason that cleared the first.
+fn settle_alerts(scope: &mut Scope) {
+    let member = |e: &str| -> Option<&Member> {
+        e.parse::<IpAddr>()
+            .ok()
+            .and_then(|ip| scope.ips.get(&ip))
+            .or_else(|| scope.identities.get(&Upn::new(e)))
+    };
+    let settled: Vec<(bool, String)> = scope
+        .alerts
+        .iter()
+        .map(|a| {
+            if !a.lead {
+                return (true, a.why.clone());
+            }
+            let members: Vec<&Member> = a
+                .entities
+                .iter()
+                .filter_map(|e| member(e))
+                .filter(|m| !m.reasons_for.is_empty())
+                .collect();
+            if !members.is_empty() && members.iter().all(|m| !m.in_scope()) {
+                let why = members.iter().find_map(|m| m.against.first()).cloned().unwrap_or_default();
+                (true, format!("its leads were cleared: {why}"))
+            } else {
+                (false, a.why.clone())
+            }
+        })
+        .collect();
+    for (a, (cleared, why)) in scope.alerts.iter_mut().zip(settled) {
+        a.cleared = cleared;
+        a.why = why;
+    }
+}
+
+fn basis_of(scope: &Scope) -> Vec<String> {
+    let mut basis = Vec::new();
+    let members = scope
+        .identities
+        .iter()
+        .map(|(u, m)| (u.to_string(), m))
+        .chain(scope.ips.iter().map(|(i, m)| (i.to_string(), m)));
+    for (who, m) in members {
+        let first = match m.confidence {
+            Confidence::Cleared => m.against.first(),
+            _ => m.reasons_for.first(),
+        };
+        basis.push(format!(
+            "{who}: {}{}",
+            m.confidence.label(),
+            first.map(|r| format!(" — {r}")).unwrap_or_default()
+        ));
+    }
+    let open = scope.alerts.iter().filter(|a| !a.cleared).count();
+    let cleared = scope.alerts.len() - open;
+    if !scope.alerts.is_empty() {
+        basis.push(format!(
+            "{} alert(s): {open} point to attacker activity, {cleared} cleared (closed by the organisation, informational, without entities, or their leads cleared)",
+            scope.alerts.len()
+        ));
+    }
+    if scope.identities.is_empty() && scope.ips.is_empty() {
+        basis.push("no alert, risky sign-in or risk detection points to an attacker, and the analyst named none".into());
+    }
+    basis
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(strong: bool, reasons_for: usize, against: usize) -> Member {
+        let mut m = Member::new();
+        for i in 0..reasons_for {
+            m.add_for(format!("for {i}"), strong, None);
+        }
+        for i in 0..against {
+            m.add_against(format!("against {i}"));
+        }
+        m
+    }
+
+    #[test]
+    fn a_lead_is_weighed_not_trusted() {
+        assert_eq!(weigh(&member(true, 1, 1)), Confidence::Confirmed);
+        assert_eq!(weigh(&member(false, 1, 0)), Confidence::Suspected);
+        assert_eq!(weigh(&member(false, 1, 1)), Confidence::Cleared);
+        assert_eq!(weigh(&member(false, 0, 1)), Confidence::Cleared);
+    }
 }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::scope::{is_internal, Scope};
+use super::scope::{own_address, Scope};
 use crate::bundle::activity::{canonical_operation, ActivityEvent, ActivityStatus, OperationDetails};
 use crate::bundle::signins::SignIn;
 use crate::case::Environment;
@@ -72,6 +72,14 @@ pub struct Step {
     pub target: String,
     pub detail: String,
     pub outcome: Outcome,
+    /// The outcome with its reason, in words: "succeeded", "refused by policy
+    /// (RequestDisallowedByPolicy)", "denied (AuthorizationFailed)", "failed (HTTP 403)".
+    pub outcome_text: String,
+    /// True when the step did not succeed: an attempt, never an accomplishment.
+    pub attempt: bool,
+    /// One plain sentence that states what happened and its outcome, for timelines and
+    /// summaries ("VM vm-1 created in East US", "Key listing on acct denied (…)").
+    pub summary: String,
     pub actor: Option<Upn>,
     pub ip: Option<IpAddr>,
     /// Requests aggregated into this step (1 for a single record).
@@ -89,6 +97,13 @@ pub struct Step {
     pub details: Option<OperationDetails>,
 }
 
+impl Step {
+    /// A management-plane write (creates or changes a resource).
+    pub fn operation_is_write(&self) -> bool {
+        self.phase == Phase::Arm && self.action.ends_with("/write")
+    }
+}
+
 /// An Activity log operation: the events of one correlation id and operation name.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArmOperation {
@@ -98,7 +113,11 @@ pub struct ArmOperation {
     pub operation: String,
     pub outcome: Outcome,
     pub caller: Option<Upn>,
+    /// The first recorded caller address.
     pub caller_ip: Option<IpAddr>,
+    /// Every distinct caller address of the operation's events (Started and Succeeded rows
+    /// can carry different ones), in time order.
+    pub caller_ips: Vec<IpAddr>,
     pub resource_id: Option<ResourceId>,
     pub resource_group: Option<String>,
     pub details: OperationDetails,
@@ -156,6 +175,14 @@ pub fn group_operations(events: &[ActivityEvent]) -> Vec<ArmOperation> {
                 details.role_definition = details.role_definition.take().or_else(|| d.role_definition.clone());
                 details.principal_id = details.principal_id.take().or_else(|| d.principal_id.clone());
                 details.command = details.command.take().or_else(|| d.command.clone());
+                details.error_code = details.error_code.take().or_else(|| d.error_code.clone());
+                details.key_name = details.key_name.take().or_else(|| d.key_name.clone());
+            }
+            let mut caller_ips: Vec<IpAddr> = Vec::new();
+            for ip in evs.iter().filter_map(|e| e.caller_ip) {
+                if !caller_ips.contains(&ip) {
+                    caller_ips.push(ip);
+                }
             }
             ArmOperation {
                 start: first.at,
@@ -163,7 +190,8 @@ pub fn group_operations(events: &[ActivityEvent]) -> Vec<ArmOperation> {
                 operation: first.operation.clone(),
                 outcome,
                 caller: evs.iter().find_map(|e| e.caller.clone()),
-                caller_ip: evs.iter().find_map(|e| e.caller_ip),
+                caller_ip: caller_ips.first().copied(),
+                caller_ips,
                 resource_id: evs.iter().find_map(|e| e.resource_id.clone()),
                 resource_group: evs.iter().find_map(|e| e.resource_group.clone()),
                 substatus: last_final.and_then(|e| e.substatus.clone()),
@@ -184,6 +212,9 @@ pub struct Excluded {
     pub what: String,
     pub actor: Option<String>,
     pub reason: String,
+    /// Not attacker activity by the scope, but touching what the attacker created inside the
+    /// attack window: a person should look at it.
+    pub review: bool,
     pub evidence: Location,
 }
 
@@ -206,28 +237,150 @@ pub fn kind_of_operation(op: &str) -> StepKind {
     }
 }
 
-/// Why an ARM operation is the attacker's, or None with the reason it is not.
+/// Why an ARM operation is the attacker's, or Err with the reason it is not. An attacker
+/// address on any of its events puts it in scope; a compromised identity's operations count
+/// only inside its compromise window and not from the organisation's own addresses.
 fn judge_operation(op: &ArmOperation, scope: &Scope, env: &Environment) -> Result<String, String> {
-    let ip_text = op.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "no recorded address".into());
-    if let Some(ip) = op.caller_ip {
-        if scope.has_ip(&ip) {
-            return Ok(format!("called from attacker address {ip}"));
-        }
+    let ip_text = if op.caller_ips.is_empty() {
+        "no recorded address".to_string()
+    } else {
+        op.caller_ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    };
+    if let Some(ip) = op.caller_ips.iter().find(|ip| scope.has_ip(ip)) {
+        return Ok(format!("called from attacker address {ip}"));
     }
     let caller = op.caller.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "unknown caller".into());
     match &op.caller {
         Some(c) if scope.has_identity(c) => {
-            let after = scope.compromise_start.is_some_and(|s| op.start >= s);
-            let trusted = op.caller_ip.is_some_and(|ip| env.ip_trusted(&ip) || is_internal(&ip));
-            if after && !trusted {
+            let own = op.caller_ips.iter().find_map(|ip| own_address(env, ip));
+            if let Some(own) = own {
+                Err(format!("compromised identity {caller}, but from trusted address {ip_text} ({own})"))
+            } else if scope.identity_compromised_at(c, op.start) {
                 Ok(format!("compromised identity {caller} after the compromise, from {ip_text}"))
-            } else if trusted {
-                Err(format!("compromised identity {caller}, but from trusted address {ip_text}"))
             } else {
-                Err(format!("compromised identity {caller}, but before the compromise began"))
+                Err(format!(
+                    "compromised identity {caller}, but before its compromise began: the legitimate user's work"
+                ))
             }
         }
         _ => Err(format!("caller {caller} from {ip_text} is not in the attacker scope")),
+    }
+}
+
+/// The outcome in words, with the reason the log gives for a failure.
+pub fn outcome_phrase(outcome: Outcome, code: Option<&str>) -> String {
+    match (outcome, code) {
+        (Outcome::Succeeded, _) => "succeeded".into(),
+        (Outcome::Unknown, _) => "no final status in the export".into(),
+        (Outcome::Failed, Some(c)) if c.to_ascii_lowercase().contains("policy") => format!("refused by policy ({c})"),
+        (Outcome::Failed, Some(c))
+            if ["authoriz", "forbidden", "denied", "403"]
+                .iter()
+                .any(|k| c.to_ascii_lowercase().contains(k)) =>
+        {
+            format!("denied ({c})")
+        }
+        (Outcome::Failed, Some(c)) => format!("failed ({c})"),
+        (Outcome::Failed, None) => "failed".into(),
+    }
+}
+
+/// Built-in Azure role definition ids → names (Azure built-in roles reference); ids of
+/// custom roles are printed as they are.
+const BUILT_IN_ROLES: &[(&str, &str)] = &[
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
+    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+    ("f58310d9-a9f6-439a-9e8d-f62e7b41a168", "Role Based Access Control Administrator"),
+    ("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner"),
+    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor"),
+    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader"),
+    ("17d1049b-9a84-46fb-8f53-869881c3d3ab", "Storage Account Contributor"),
+    ("81a9662b-bebf-436f-a333-f67b29880f12", "Storage Account Key Operator Service Role"),
+    ("9980e02c-c2be-4d73-94e8-173b1dc7cf3c", "Virtual Machine Contributor"),
+    ("00482a5a-887f-4fb3-b363-3b7fe8e74483", "Key Vault Administrator"),
+];
+
+/// A role definition id or path → the role's name (or its id when not built in).
+pub fn role_name(definition: &str) -> String {
+    let id = definition.rsplit('/').next().unwrap_or(definition).to_ascii_lowercase();
+    BUILT_IN_ROLES
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map(|(_, n)| n.to_string())
+        .unwrap_or(id)
+}
+
+/// Where a role assignment applies, from its resource id.
+pub fn assignment_scope(resource: &ResourceId) -> String {
+    let key = resource.key();
+    let at = key
+        .split("/providers/microsoft.authorization/roleassignments/")
+        .next()
+        .unwrap_or(&key);
+    let parts: Vec<&str> = at.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["subscriptions", sub] => format!("subscription {sub}"),
+        ["subscriptions", _, "resourcegroups", rg] => format!("resource group {rg}"),
+        [.., name] if parts.len() > 4 => format!("resource {name}"),
+        _ => at.to_string(),
+    }
+}
+
+/// One plain sentence for a management-plane step, with its outcome.
+fn operation_summary(op: &ArmOperation, kind: StepKind, outcome_text: &str) -> String {
+    let name = op.resource_id.as_ref().map(|r| r.name().to_string()).unwrap_or_else(|| "—".into());
+    let region = op
+        .details
+        .region
+        .as_ref()
+        .map(|r| format!(" in {}", r.display_name()))
+        .unwrap_or_default();
+    let ok = op.outcome == Outcome::Succeeded;
+    let done = |did: String, tried: String| if ok { did } else { format!("{tried} {outcome_text}") };
+    match kind {
+        StepKind::RoleAssignment => {
+            let role = op
+                .details
+                .role_definition
+                .as_deref()
+                .map(role_name)
+                .unwrap_or_else(|| "a role".into());
+            let who = op
+                .details
+                .principal_id
+                .as_deref()
+                .map(|p| format!("principal {p}"))
+                .unwrap_or_else(|| "a principal".into());
+            let at = op
+                .resource_id
+                .as_ref()
+                .map(assignment_scope)
+                .unwrap_or_else(|| "an unrecorded scope".into());
+            done(
+                format!("{role} granted to {who} at {at}"),
+                format!("Grant of {role} to {who} at {at}"),
+            )
+        }
+        StepKind::VmCreate => {
+            let size = op.details.vm_size.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+            done(
+                format!("VM {name} created{region}{size}"),
+                format!("VM creation ({name}){region}{size}"),
+            )
+        }
+        StepKind::PublicIpCreate => done(format!("Public IP {name} created{region}"), format!("Public IP creation ({name})")),
+        StepKind::NsgRuleChange => done(format!("Firewall rule {name} written"), format!("Firewall rule change ({name})")),
+        StepKind::StorageKeyListing => done(
+            format!("Access keys of storage account {name} listed"),
+            format!("Key listing on storage account {name}"),
+        ),
+        StepKind::LoggingTamper => done(
+            format!("Diagnostic setting {name} changed"),
+            format!("Diagnostic setting change ({name})"),
+        ),
+        _ => done(format!("{} on {name}", op.short_name()), format!("{} on {name}", op.short_name())),
     }
 }
 
@@ -264,14 +417,13 @@ fn describe_operation(op: &ArmOperation) -> (String, String) {
         ));
     }
     if let Some(role) = &d.role_definition {
-        let id = role.rsplit('/').next().unwrap_or(role);
-        let name = match id {
-            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635" => "Owner",
-            "b24988ac-6180-42a0-ab88-20f7382dd24c" => "Contributor",
-            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9" => "User Access Administrator",
-            _ => id,
-        };
-        parts.push(format!("role {name}"));
+        parts.push(format!("role {}", role_name(role)));
+    }
+    if let Some(p) = &d.principal_id {
+        parts.push(format!("to principal {p}"));
+    }
+    if let Some(k) = &d.key_name {
+        parts.push(format!("key {k}"));
     }
     if let Some(cmd) = &d.command {
         parts.push(format!("command: {cmd}"));
@@ -285,90 +437,127 @@ pub struct Classified {
     pub excluded: Vec<Excluded>,
 }
 
-/// Classifies sign-ins.
+/// Classifies sign-ins: those from attacker addresses, risky ones of compromised identities,
+/// and failed ones on a compromised identity from untrusted locations inside its compromise
+/// window (attempts: guessing or spraying before the takeover) are attacker steps.
 pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) -> Classified {
     let mut steps = Vec::new();
     let mut excluded = Vec::new();
     for s in signins {
-        let ip_in = s.ip.is_some_and(|ip| scope.has_ip(&ip));
-        let who_in = scope.has_identity(&s.upn);
-        let attacker = ip_in || (who_in && s.risky());
-        let app = s.app.clone().unwrap_or_else(|| "unknown app".into());
-        if attacker {
-            let mut detail = vec![s.country.clone().unwrap_or_else(|| "country unknown".into())];
-            if let Some(r) = s.risk_during.as_ref().or(s.risk_aggregated.as_ref()) {
-                detail.push(format!("risk: {r}"));
-            }
-            if let Some(ca) = s.conditional_access {
-                detail.push(format!("CA: {}", ca.label()));
-            }
-            if let Some(a) = &s.auth_requirement {
-                detail.push(if s.single_factor() { "single factor".into() } else { a.clone() });
-            }
-            steps.push(Step {
-                id: String::new(),
-                kind: if s.succeeded {
-                    StepKind::SigninUntrusted
-                } else {
-                    StepKind::SigninFailed
-                },
-                phase: Phase::Identity,
-                at: s.at,
-                end: None,
-                action: format!("Sign-in: {app}"),
-                target: s.resource.clone().unwrap_or_else(|| "—".into()),
-                detail: detail.join(" | "),
-                outcome: if s.succeeded { Outcome::Succeeded } else { Outcome::Failed },
-                actor: Some(s.upn.clone()),
-                ip: s.ip,
-                count: 1,
-                bytes: None,
-                bytes_human: None,
-                evidence: vec![s.origin.clone()],
-                why: if ip_in {
-                    format!("from attacker address {}", s.ip.map(|i| i.to_string()).unwrap_or_default())
-                } else {
-                    "risky sign-in of a compromised identity".into()
-                },
-                resource: None,
-                details: None,
-            });
-        } else {
-            let reason = if who_in {
-                let trusted = s.ip.is_some_and(|ip| env.ip_trusted(&ip) || is_internal(&ip))
-                    || s.country.as_deref().is_some_and(|c| env.country_trusted(c));
-                if trusted {
-                    format!(
-                        "compromised identity, but a normal sign-in from trusted {} {}",
-                        s.country.as_deref().unwrap_or(""),
-                        s.ip.map(|i| i.to_string()).unwrap_or_default()
-                    )
-                } else {
-                    "compromised identity, but neither risky nor from an attacker address".into()
-                }
-            } else if s.ip.is_some_and(|ip| !env.ip_trusted(&ip) && !is_internal(&ip))
-                && s.country
-                    .as_deref()
-                    .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c))
-            {
-                format!(
-                    "untrusted location ({}), but no risk and no link to the attacker",
-                    s.country.as_deref().unwrap_or("?")
-                )
-            } else {
-                "identity and address not in the attacker scope".into()
-            };
-            excluded.push(Excluded {
+        match judge_signin(s, scope, env) {
+            Ok(why) => steps.push(signin_step(s, why)),
+            Err(reason) => excluded.push(Excluded {
                 at: s.at,
                 phase: Phase::Identity,
-                what: format!("Sign-in: {app}"),
+                what: format!("Sign-in: {}", s.app.as_deref().unwrap_or("unknown app")),
                 actor: Some(s.upn.to_string()),
                 reason,
+                review: false,
                 evidence: s.origin.clone(),
-            });
+            }),
         }
     }
     Classified { steps, excluded }
+}
+
+fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, String> {
+    let ip_text = s.ip.map(|i| i.to_string()).unwrap_or_default();
+    if s.ip.is_some_and(|ip| scope.has_ip(&ip)) {
+        return Ok(format!("from attacker address {ip_text}"));
+    }
+    let own = s.ip.and_then(|ip| own_address(env, &ip));
+    let country_trusted = s.country.as_deref().is_some_and(|c| env.country_trusted(c));
+    if scope.has_identity(&s.upn) {
+        if own.is_some() || country_trusted {
+            return Err(format!(
+                "compromised identity, but a normal sign-in from {} {ip_text}{}",
+                s.country.as_deref().unwrap_or(""),
+                own.map(|o| format!(", {o}")).unwrap_or_default()
+            ));
+        }
+        if !scope.identity_compromised_at(&s.upn, s.at) {
+            return Err("compromised identity, but before its compromise window: the legitimate user's sign-in".into());
+        }
+        if s.risky() {
+            return Ok("risky sign-in of a compromised identity".into());
+        }
+        if !s.succeeded {
+            return Ok(format!(
+                "failed sign-in on a compromised identity from untrusted {ip_text} inside its compromise window"
+            ));
+        }
+        return Err("compromised identity, but neither risky nor from an attacker address".into());
+    }
+    let untrusted_country = s
+        .country
+        .as_deref()
+        .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
+    if s.ip.is_some() && own.is_none() && untrusted_country {
+        Err(format!(
+            "untrusted location ({}), but no risk and no link to the attacker",
+            s.country.as_deref().unwrap_or("?")
+        ))
+    } else {
+        Err("identity and address not in the attacker scope".into())
+    }
+}
+
+fn signin_step(s: &SignIn, why: String) -> Step {
+    let app = s.app.clone().unwrap_or_else(|| "unknown app".into());
+    let mut detail = vec![s.country.clone().unwrap_or_else(|| "country unknown".into())];
+    if let Some(r) = s.risk_during.as_ref().or(s.risk_aggregated.as_ref()) {
+        detail.push(format!("risk: {r}"));
+    }
+    if let Some(ca) = s.conditional_access {
+        detail.push(format!("CA: {}", ca.label()));
+    }
+    if let Some(a) = &s.auth_requirement {
+        detail.push(if s.single_factor() { "single factor".into() } else { a.clone() });
+    }
+    let outcome = if s.succeeded { Outcome::Succeeded } else { Outcome::Failed };
+    let reason = s
+        .failure_reason
+        .clone()
+        .or_else(|| s.result_code.clone().map(|c| format!("error {c}")));
+    let outcome_text = outcome_phrase(outcome, reason.as_deref());
+    let from = s.ip.map(|i| format!(" from {i}")).unwrap_or_default();
+    let country = s.country.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+    let summary = if s.succeeded {
+        format!("Sign-in of {} to {app}{from}{country} succeeded", s.upn)
+    } else {
+        format!("Sign-in attempt on {} to {app}{from}{country} {outcome_text}", s.upn)
+    };
+    Step {
+        id: String::new(),
+        kind: if s.succeeded {
+            StepKind::SigninUntrusted
+        } else {
+            StepKind::SigninFailed
+        },
+        phase: Phase::Identity,
+        at: s.at,
+        end: None,
+        action: if s.succeeded {
+            format!("Sign-in: {app}")
+        } else {
+            format!("Sign-in attempt: {app}")
+        },
+        target: s.resource.clone().unwrap_or_else(|| "—".into()),
+        detail: detail.join(" | "),
+        outcome,
+        attempt: !s.succeeded,
+        outcome_text,
+        summary,
+        actor: Some(s.upn.clone()),
+        ip: s.ip,
+        count: 1,
+        bytes: None,
+        bytes_human: None,
+        evidence: vec![s.origin.clone()],
+        why,
+        resource: None,
+        details: None,
+    }
 }
 
 /// Classifies Activity operations.
@@ -377,33 +566,55 @@ pub fn classify_operations(ops: &[ArmOperation], scope: &Scope, env: &Environmen
     let mut excluded = Vec::new();
     for op in ops {
         let (target, detail) = describe_operation(op);
-        match judge_operation(op, scope, env) {
-            Ok(why) => steps.push(Step {
-                id: String::new(),
-                kind: kind_of_operation(&op.operation),
-                phase: Phase::Arm,
+        // Azure Policy's own records of a deny or audit are not actions of the caller: the
+        // refused operation is the step, with the policy's refusal as its outcome.
+        if op.operation.starts_with("microsoft.authorization/policies/") {
+            excluded.push(Excluded {
                 at: op.start,
-                end: Some(op.end),
-                action: op.short_name(),
-                target,
-                detail,
-                outcome: op.outcome,
-                actor: op.caller.clone(),
-                ip: op.caller_ip,
-                count: 1,
-                bytes: None,
-                bytes_human: None,
-                evidence: op.events.clone(),
-                why,
-                resource: op.resource_id.clone(),
-                details: Some(op.details.clone()),
-            }),
+                phase: Phase::Arm,
+                what: op.short_name(),
+                actor: op.caller.as_ref().map(|c| c.to_string()),
+                reason: "Azure Policy's evaluation record, not an action: the operation it refused or audited is listed on its own".into(),
+                review: false,
+                evidence: op.events[0].clone(),
+            });
+            continue;
+        }
+        match judge_operation(op, scope, env) {
+            Ok(why) => {
+                let kind = kind_of_operation(&op.operation);
+                let outcome_text = outcome_phrase(op.outcome, op.details.error_code.as_deref().or(op.substatus.as_deref()));
+                steps.push(Step {
+                    id: String::new(),
+                    kind,
+                    phase: Phase::Arm,
+                    at: op.start,
+                    end: Some(op.end),
+                    action: op.short_name(),
+                    target,
+                    detail,
+                    outcome: op.outcome,
+                    attempt: op.outcome != Outcome::Succeeded,
+                    summary: operation_summary(op, kind, &outcome_text),
+                    outcome_text,
+                    actor: op.caller.clone(),
+                    ip: op.caller_ips.iter().find(|ip| scope.has_ip(ip)).copied().or(op.caller_ip),
+                    count: 1,
+                    bytes: None,
+                    bytes_human: None,
+                    evidence: op.events.clone(),
+                    why,
+                    resource: op.resource_id.clone(),
+                    details: Some(op.details.clone()),
+                })
+            }
             Err(reason) => excluded.push(Excluded {
                 at: op.start,
                 phase: Phase::Arm,
                 what: op.short_name(),
                 actor: op.caller.as_ref().map(|c| c.to_string()),
                 reason,
+                review: false,
                 evidence: op.events[0].clone(),
             }),
         }

@@ -1,10 +1,12 @@
-//! Merges attacker steps and alerts into one ordered, cross-product timeline (seed Phase 4):
-//! identity → ARM → storage, with alerts where they fired. Orders by time, then by phase,
-//! then by action, so the same input always gives the same order.
+//! Merges attacker steps and alerts into one ordered, cross-product timeline: identity → ARM →
+//! storage, with alerts where they fired. Every entry carries its outcome; alerts carry how
+//! the scope judged them. Orders by time, then by phase, then by action, so the same input
+//! always gives the same order.
 
 use serde::Serialize;
 
-use super::steps::{Phase, Step};
+use super::scope::Scope;
+use super::steps::{Outcome, Phase, Step};
 use crate::bundle::alerts::Alert;
 use crate::error::Location;
 use crate::types::{StepKind, Timestamp};
@@ -17,12 +19,19 @@ pub struct TimelineEntry {
     pub phase: Phase,
     pub action: String,
     pub detail: String,
+    /// One plain sentence with the outcome ("Key listing on acct denied (…)").
+    pub summary: String,
+    /// For steps: their outcome; None for alerts.
+    pub outcome: Option<Outcome>,
+    /// The outcome in words ("succeeded", "refused by policy (…)"); for alerts, whether the
+    /// alert was taken as a lead or closed.
+    pub outcome_text: String,
     /// The step id for attacker steps; None for alerts.
     pub step: Option<String>,
     pub evidence: Location,
 }
 
-pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>) -> Vec<TimelineEntry> {
+pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>, scope: &Scope) -> Vec<TimelineEntry> {
     let mut out: Vec<TimelineEntry> = steps
         .iter()
         .filter(|s| s.kind != StepKind::LateralMovement)
@@ -31,31 +40,37 @@ pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>) -> Vec<Timeli
             end: s.end,
             phase: s.phase,
             action: s.action.clone(),
-            detail: [s.target.clone(), s.detail.clone(), s.outcome.label().to_string()]
+            detail: [s.target.clone(), s.detail.clone(), s.outcome_text.clone()]
                 .into_iter()
                 .filter(|p| !p.is_empty() && p != "—")
                 .collect::<Vec<_>>()
                 .join(" | "),
+            summary: s.summary.clone(),
+            outcome: Some(s.outcome),
+            outcome_text: s.outcome_text.clone(),
             step: Some(s.id.clone()),
             evidence: s.evidence[0].clone(),
         })
         .collect();
-    if let Some(alerts) = alerts {
-        for a in alerts {
-            out.push(TimelineEntry {
-                at: a.at,
-                end: None,
-                phase: Phase::Alert,
-                action: a.name.clone(),
-                detail: [a.severity.clone(), a.tactics.join(", "), a.source_product().to_string()]
-                    .into_iter()
-                    .filter(|p| !p.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-                step: None,
-                evidence: a.origin.clone(),
-            });
-        }
+    for a in alerts.into_iter().flatten() {
+        let judged = scope.alerts.iter().find(|j| j.evidence == a.origin);
+        let status = judged.map(|j| j.why.clone()).unwrap_or_default();
+        out.push(TimelineEntry {
+            at: a.at,
+            end: None,
+            phase: Phase::Alert,
+            action: a.name.clone(),
+            detail: [a.severity.clone(), a.tactics.join(", "), a.source_product().to_string()]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | "),
+            summary: format!("Alert: {} ({}, {})", a.name, a.severity, a.source_product()),
+            outcome: None,
+            outcome_text: status,
+            step: None,
+            evidence: a.origin.clone(),
+        });
     }
     out.sort_by(|a, b| (a.at, a.phase, &a.action).cmp(&(b.at, b.phase, &b.action)));
     out

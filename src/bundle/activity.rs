@@ -9,51 +9,12 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_path, json_str, Row, TableInfo};
+use super::records::{self, json_path, json_str, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Region, ResourceId, Timestamp, Upn};
 
 const WHAT: &str = "activity log";
-
-pub const COLUMNS: &[&str] = &[
-    "timegenerated",
-    "eventtimestamp",
-    "eventsubmissiontimestamp",
-    "operationnamevalue",
-    "operationname",
-    "activitystatusvalue",
-    "activitystatus",
-    "activitysubstatusvalue",
-    "activitysubstatus",
-    "status",
-    "substatus",
-    "caller",
-    "calleripaddress",
-    "httprequest",
-    "correlationid",
-    "operationid",
-    "eventdataid",
-    "resourceid",
-    "_resourceid",
-    "resourcegroup",
-    "resourcegroupname",
-    "subscriptionid",
-    "properties",
-    "properties_d",
-    "authorization",
-    "authorization_d",
-    "categoryvalue",
-    "category",
-    "claims",
-    "claims_d",
-    "event initiated by",
-    "operation name",
-    "time",
-    "resource",
-    "resource group",
-    "correlation id",
-];
 
 /// The lifecycle state of one Activity log event. Log Analytics writes Start/Accept/Success/
 /// Failure; REST and legacy columns write Started/Accepted/Succeeded/Failed.
@@ -103,6 +64,11 @@ pub struct OperationDetails {
     pub principal_id: Option<String>,
     /// A command carried by the request (VM extension `commandToExecute`); attacker text.
     pub command: Option<String>,
+    /// The error code of a failed operation (`statusMessage` → `error.code`, such as
+    /// `RequestDisallowedByPolicy` or `AuthorizationFailed`).
+    pub error_code: Option<String>,
+    /// The key a `regenerateKey` request named (`key1`, `key2`).
+    pub key_name: Option<String>,
 }
 
 /// One Activity log event (a row). Several events with one correlation id form an operation.
@@ -265,6 +231,7 @@ fn details_from(props: Option<&Value>) -> OperationDetails {
         d.sku = d.sku.or_else(|| get("sku.name"));
         d.role_definition = d.role_definition.or_else(|| get("properties.roleDefinitionId"));
         d.principal_id = d.principal_id.or_else(|| get("properties.principalId"));
+        d.key_name = d.key_name.or_else(|| get("keyName"));
         d.command = d.command.or_else(|| {
             get("properties.settings.commandToExecute")
                 .or_else(|| get("properties.protectedSettings.commandToExecute"))
@@ -279,6 +246,10 @@ fn details_from(props: Option<&Value>) -> OperationDetails {
             });
         }
     }
+    d.error_code = props
+        .and_then(|p| json_path(p, "statusMessage"))
+        .map(|v| records::unwrap_json_string(v.into_owned()))
+        .and_then(|v| json_str(&v, "error.code").or_else(|| json_str(&v, "code")));
     // Policy events carry the region here; the resource-log `location` is not the
     // resource's region (activity-log schema doc), so it is never used.
     if d.region.is_none() {
@@ -321,7 +292,11 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
             "a resource-provider operation such as Microsoft.Compute/virtualMachines/write",
         ));
     };
-    let status_field = row.required(WHAT, &["activitystatusvalue", "status.value", "activitystatus", "status"])?;
+    // Diagnostic-setting records (`insights-activity-logs`) carry the status as `resultType`.
+    let status_field = row.required(
+        WHAT,
+        &["activitystatusvalue", "status.value", "activitystatus", "status", "resulttype"],
+    )?;
     let status_text = if status_field.value.trim_start().starts_with('{') {
         records::parse_json_cell(status_field.value)
             .ok()
@@ -345,8 +320,11 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
                 .and_then(|p| json_str(p, "httpRequest.clientIpAddress"))
                 .and_then(|s| parse_ip(&s))
         });
-    let resource_id = row
-        .string(&["resourceid", "_resourceid", "authorization.scope"])
+    // A diagnostic record's top-level `resourceId` is upper-cased; `properties.entity` keeps
+    // the resource's own spelling.
+    let entity = if row.is_resource_log() { row.string(&["entity"]) } else { None };
+    let resource_id = entity
+        .or_else(|| row.string(&["resourceid", "_resourceid", "authorization.scope"]))
         .or_else(|| {
             row.string(&["resource"])
                 .filter(|r| r.to_ascii_lowercase().starts_with("/subscriptions/"))
@@ -358,8 +336,11 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         operation: operation.to_ascii_lowercase(),
         display_name: display,
         status: ActivityStatus::parse(&status_text),
-        substatus: row.string(&["activitysubstatusvalue", "substatus.value", "activitysubstatus"]),
-        caller: row.str(&["caller", "event initiated by"]).map(Upn::new),
+        substatus: row.string(&["activitysubstatusvalue", "substatus.value", "activitysubstatus", "statuscode"]),
+        caller: row
+            .str(&["caller", "event initiated by"])
+            .map(Upn::new)
+            .or_else(|| caller_from_claims(row).map(|c| Upn::new(&c))),
         caller_ip,
         correlation_id: row.string(&["correlationid", "correlation id"]),
         operation_id: row.string(&["operationid"]),
@@ -376,9 +357,41 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
     })
 }
 
+/// The claims that name the caller, most specific first: a user's UPN, then the object id
+/// of a service principal or managed identity, then its application id.
+const CALLER_CLAIMS: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "upn",
+    // A service principal's object id is what Log Analytics' `Caller` shows for it.
+    "http://schemas.microsoft.com/identity/claims/objectidentifier",
+    "oid",
+    "appid",
+];
+
+/// The caller from the token claims (`identity.claims` in a diagnostic record, `Claims_d` in
+/// Log Analytics, `claims` in REST), for exports without a `Caller` column. Claim names hold
+/// dots, so the claims object is searched by exact key, not by dotted path.
+fn caller_from_claims(row: &Row) -> Option<String> {
+    let claims = row.json(WHAT, &["identity.claims", "claims_d", "claims"]).ok().flatten()?;
+    let map = claims.as_object()?;
+    CALLER_CLAIMS.iter().find_map(|c| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(c))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    })
+}
+
 /// Reads every record of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
-    records::load_records(path, WHAT, span, parse_row, |x| x.at)
+    load_with(path, &TableOptions::default(), span)
+}
+
+/// [`load`] with reading options (a declared zone, field tracking).
+pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
+    records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }
 
 #[cfg(test)]

@@ -9,38 +9,12 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_str, Row, TableInfo};
+use super::records::{self, json_str, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "alert export";
-
-pub const COLUMNS: &[&str] = &[
-    "timegenerated",
-    "starttime",
-    "endtime",
-    "alertname",
-    "displayname",
-    "alertdisplayname",
-    "alertseverity",
-    "severity",
-    "alerttype",
-    "productname",
-    "providername",
-    "tactics",
-    "intent",
-    "description",
-    "entities",
-    "resourceid",
-    "azureresourceid",
-    "compromisedentity",
-    "status",
-    "systemalertid",
-    "vendororiginalid",
-    "starttimeutc",
-    "endtimeutc",
-];
 
 /// Entities an alert names, after `$ref` resolution.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -48,6 +22,107 @@ pub struct AlertEntities {
     pub accounts: Vec<Upn>,
     pub ips: Vec<IpAddr>,
     pub resources: Vec<String>,
+}
+
+/// The alert's triage status: SecurityAlert `Status` (New, InProgress, Resolved, Dismissed),
+/// Defender for Cloud alert JSON `properties.status` (Active, InProgress, Resolved,
+/// Dismissed), Graph `status` (new, inProgress, resolved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertStatus {
+    New,
+    Active,
+    InProgress,
+    Resolved,
+    Dismissed,
+    /// A value not in the documented set; kept verbatim.
+    Other(String),
+}
+
+impl AlertStatus {
+    pub fn parse(s: &str) -> AlertStatus {
+        match s.trim().to_ascii_lowercase().replace([' ', '_'], "").as_str() {
+            "new" => AlertStatus::New,
+            "active" => AlertStatus::Active,
+            "inprogress" => AlertStatus::InProgress,
+            "resolved" | "closed" => AlertStatus::Resolved,
+            "dismissed" => AlertStatus::Dismissed,
+            _ => AlertStatus::Other(s.trim().to_string()),
+        }
+    }
+    /// Resolved or dismissed: someone closed it.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, AlertStatus::Resolved | AlertStatus::Dismissed)
+    }
+    pub fn label(&self) -> &str {
+        match self {
+            AlertStatus::New => "New",
+            AlertStatus::Active => "Active",
+            AlertStatus::InProgress => "InProgress",
+            AlertStatus::Resolved => "Resolved",
+            AlertStatus::Dismissed => "Dismissed",
+            AlertStatus::Other(s) => s,
+        }
+    }
+}
+
+/// How an analyst classified the alert when closing it (Sentinel `Classification`, Graph
+/// `classification`, or `Classification` in SecurityAlert `ExtendedProperties`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertClassification {
+    TruePositive,
+    /// Real activity, but expected (Graph `informationalExpectedActivity`).
+    BenignPositive,
+    FalsePositive,
+    Undetermined,
+    Other(String),
+}
+
+impl AlertClassification {
+    pub fn parse(s: &str) -> AlertClassification {
+        match s.trim().to_ascii_lowercase().replace([' ', '_', '-'], "").as_str() {
+            "truepositive" => AlertClassification::TruePositive,
+            "benignpositive" | "informationalexpectedactivity" => AlertClassification::BenignPositive,
+            "falsepositive" => AlertClassification::FalsePositive,
+            "undetermined" | "unknown" => AlertClassification::Undetermined,
+            _ => AlertClassification::Other(s.trim().to_string()),
+        }
+    }
+    pub fn label(&self) -> &str {
+        match self {
+            AlertClassification::TruePositive => "TruePositive",
+            AlertClassification::BenignPositive => "BenignPositive",
+            AlertClassification::FalsePositive => "FalsePositive",
+            AlertClassification::Undetermined => "Undetermined",
+            AlertClassification::Other(s) => s,
+        }
+    }
+}
+
+/// Which product raised an alert, in words a reader knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertProduct {
+    DefenderForStorage,
+    DefenderForResourceManager,
+    EntraIdProtection,
+    Sentinel,
+    DefenderForCloud,
+    Other,
+}
+
+impl AlertProduct {
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertProduct::DefenderForStorage => "Defender for Storage",
+            AlertProduct::DefenderForResourceManager => "Defender for Resource Manager",
+            AlertProduct::EntraIdProtection => "Entra ID Protection",
+            AlertProduct::Sentinel => "Microsoft Sentinel",
+            AlertProduct::DefenderForCloud => "Defender for Cloud",
+            AlertProduct::Other => "alert",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,31 +138,59 @@ pub struct Alert {
     pub tactics: Vec<String>,
     pub description: Option<String>,
     pub resource_id: Option<String>,
-    pub status: Option<String>,
+    /// Triage status, where the export carries it.
+    pub status: Option<AlertStatus>,
+    /// Analyst classification, where the export carries it.
+    pub classification: Option<AlertClassification>,
     pub id: Option<String>,
     pub entities: AlertEntities,
     pub origin: Location,
 }
 
 impl Alert {
-    /// Which product raised it, in words a reader knows.
-    pub fn source_product(&self) -> &'static str {
+    /// Which product raised it.
+    pub fn product_kind(&self) -> AlertProduct {
         let t = self.alert_type.as_deref().unwrap_or("");
         let p = self.product.as_deref().unwrap_or("").to_ascii_lowercase();
         let prov = self.provider.as_deref().unwrap_or("").to_ascii_lowercase();
         if t.starts_with("Storage.") {
-            "Defender for Storage"
+            AlertProduct::DefenderForStorage
         } else if t.starts_with("ARM_") {
-            "Defender for Resource Manager"
+            AlertProduct::DefenderForResourceManager
         } else if prov == "ipc" || p.contains("identity protection") {
-            "Entra ID Protection"
+            AlertProduct::EntraIdProtection
         } else if p.contains("sentinel") {
-            "Microsoft Sentinel"
+            AlertProduct::Sentinel
         } else if p.contains("defender") || p.contains("security center") {
-            "Defender for Cloud"
+            AlertProduct::DefenderForCloud
         } else {
-            "alert"
+            AlertProduct::Other
         }
+    }
+    /// Which product raised it, in words a reader knows.
+    pub fn source_product(&self) -> &'static str {
+        self.product_kind().label()
+    }
+    /// Why the alert was closed as not malicious, when its own record says so: dismissed, or
+    /// closed with a benign-positive or false-positive classification. A "Resolved" status
+    /// alone clears nothing: true positives are resolved too.
+    pub fn cleared_as(&self) -> Option<String> {
+        let class = self.classification.as_ref();
+        let benign = matches!(
+            class,
+            Some(AlertClassification::BenignPositive | AlertClassification::FalsePositive)
+        );
+        let as_class = class.map(|c| format!(" as {}", c.label())).unwrap_or_default();
+        match &self.status {
+            Some(AlertStatus::Dismissed) => Some(format!("dismissed{as_class}")),
+            Some(s) if benign => Some(format!("{}{as_class}", s.label().to_ascii_lowercase())),
+            None if benign => Some(format!("classified{as_class}")),
+            _ => None,
+        }
+    }
+    /// The analyst classified the alert as a true positive.
+    pub fn true_positive(&self) -> bool {
+        self.classification == Some(AlertClassification::TruePositive)
     }
 }
 
@@ -228,16 +331,37 @@ pub fn parse_row(row: &Row) -> Result<Alert> {
         tactics,
         description: row.string(&["description", "properties.description"]),
         resource_id: row.string(&["resourceid", "azureresourceid", "properties.azureresourceid"]),
-        status: row.string(&["status", "properties.status"]),
+        status: row.str(&["status", "properties.status"]).map(AlertStatus::parse),
+        classification: classification(row),
         id: row.string(&["systemalertid", "vendororiginalid", "properties.systemalertid"]),
         entities,
         origin: row.location().clone(),
     })
 }
 
+/// The classification column, or `Classification` inside `ExtendedProperties`.
+fn classification(row: &Row) -> Option<AlertClassification> {
+    if let Some(c) = row.str(&["classification", "properties.classification"]) {
+        return Some(AlertClassification::parse(c));
+    }
+    // ExtendedProperties is free-form; a cell that is not JSON simply has no classification.
+    let extended = row
+        .str(&["extendedproperties", "properties.extendedproperties"])
+        .and_then(|t| records::parse_json_cell(t).ok());
+    extended
+        .as_ref()
+        .and_then(|e| json_str(e, "Classification"))
+        .map(|c| AlertClassification::parse(&c))
+}
+
 /// Reads every record of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
-    records::load_records(path, WHAT, span, parse_row, |x| x.at)
+    load_with(path, &TableOptions::default(), span)
+}
+
+/// [`load`] with reading options (a declared zone, field tracking).
+pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
+    records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub mod risk;
 pub mod signins;
 pub mod storage;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -77,12 +77,12 @@ pub enum SourceKind {
     Recommendations,
     /// Entra audit log: recognised, not used yet.
     AuditLogs,
-    /// A hunting query's own projection: recognised as not a raw table, not used.
-    CustomProjection,
+    /// A file the analyst declared `kind = "other"`: listed and hashed, never read as evidence.
+    Other,
 }
 
 impl SourceKind {
-    pub const EXPECTED: &'static str = "signins, activity, storage, alerts, risk-events, recommendations or audit-logs";
+    pub const EXPECTED: &'static str = "signins, activity, storage, alerts, risk-events, recommendations, audit-logs or other";
 
     pub fn parse(s: &str) -> Option<SourceKind> {
         Some(match s.to_ascii_lowercase().as_str() {
@@ -93,6 +93,7 @@ impl SourceKind {
             "risk-events" | "aaduserriskevents" => SourceKind::RiskEvents,
             "recommendations" | "securityrecommendation" => SourceKind::Recommendations,
             "audit-logs" | "auditlogs" => SourceKind::AuditLogs,
+            "other" => SourceKind::Other,
             _ => return None,
         })
     }
@@ -107,64 +108,213 @@ impl SourceKind {
             SourceKind::RiskEvents => "risk detections",
             SourceKind::Recommendations => "recommendations export",
             SourceKind::AuditLogs => "audit log",
-            SourceKind::CustomProjection => "custom query output",
+            SourceKind::Other => "other file (declared, not used)",
         }
     }
 
     /// Whether casefile reads this kind's records.
     pub fn used(self) -> bool {
-        !matches!(self, SourceKind::AuditLogs | SourceKind::CustomProjection)
+        !matches!(self, SourceKind::AuditLogs | SourceKind::Other)
     }
+}
 
-    /// Known columns, to list the ones a file has that casefile ignores.
-    fn known_columns(self) -> &'static [&'static str] {
-        match self {
-            SourceKind::Signins => signins::COLUMNS,
-            SourceKind::Activity => activity::COLUMNS,
-            SourceKind::Storage => storage::COLUMNS,
-            SourceKind::Alerts => alerts::COLUMNS,
-            SourceKind::RiskEvents => risk::COLUMNS,
-            _ => &[],
-        }
+/// One requirement of a [`Signature`]: any of these (normalised) names, and how to say that
+/// none was there.
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    pub any: &'static [&'static str],
+    pub what: &'static str,
+}
+
+/// How one export shape of one source is recognised from its column (field) names.
+#[derive(Debug, Clone, Copy)]
+pub struct Signature {
+    pub kind: SourceKind,
+    /// The shape in words, for "looks like …" messages.
+    pub shape: &'static str,
+    pub needs: &'static [Need],
+}
+
+const fn need(any: &'static [&'static str], what: &'static str) -> Need {
+    Need { any, what }
+}
+
+/// Every recognised shape, most specific first. A resource-log record's `properties.*`
+/// fields are matched by their bare names (see `records::record_names`).
+pub const SIGNATURES: &[Signature] = &[
+    Signature {
+        kind: SourceKind::Recommendations,
+        shape: "Defender for Cloud recommendations (portal CSV, SecurityRecommendation)",
+        needs: &[need(
+            &["recommendationname", "recommendationdisplayname", "recommendationstate"],
+            "recommendation name or state",
+        )],
+    },
+    Signature {
+        kind: SourceKind::Recommendations,
+        shape: "Defender for Cloud assessments (REST, Resource Graph, continuous export)",
+        needs: &[
+            need(&["properties.status.code", "status.code"], "properties.status.code"),
+            need(
+                &[
+                    "properties.displayname",
+                    "properties.resourcedetails.id",
+                    "displayname",
+                    "resourcedetails.id",
+                ],
+                "properties.displayName or properties.resourceDetails.id",
+            ),
+        ],
+    },
+    Signature {
+        kind: SourceKind::RiskEvents,
+        shape: "risk detections (AADUserRiskEvents, riskDetections, UserRiskEvents records)",
+        needs: &[
+            need(&["riskeventtype"], "riskEventType"),
+            need(&["detecteddatetime", "activitydatetime"], "detectedDateTime or activityDateTime"),
+            need(&["userprincipalname"], "userPrincipalName"),
+        ],
+    },
+    Signature {
+        kind: SourceKind::RiskEvents,
+        shape: "risky users (RiskyUsers records, riskyUsers)",
+        needs: &[
+            need(&["risklastupdateddatetime"], "riskLastUpdatedDateTime"),
+            need(&["risklevel"], "riskLevel"),
+            need(&["userprincipalname"], "userPrincipalName"),
+        ],
+    },
+    Signature {
+        kind: SourceKind::Alerts,
+        shape: "alerts (SecurityAlert, Defender for Cloud alert JSON)",
+        needs: &[
+            need(
+                &["alertname", "alertdisplayname", "properties.alertdisplayname"],
+                "an alert name (AlertName, properties.alertDisplayName)",
+            ),
+            need(
+                &["alertseverity", "severity", "properties.severity"],
+                "a severity (AlertSeverity, properties.severity)",
+            ),
+        ],
+    },
+    Signature {
+        kind: SourceKind::Storage,
+        shape: "storage logs (StorageBlobLogs, StorageRead/StorageWrite records)",
+        needs: &[need(&["objectkey", "properties.objectkey"], "ObjectKey")],
+    },
+    Signature {
+        kind: SourceKind::Storage,
+        shape: "storage logs (StorageBlobLogs)",
+        needs: &[
+            need(&["accountname"], "AccountName"),
+            need(&["authenticationtype"], "AuthenticationType"),
+        ],
+    },
+    Signature {
+        kind: SourceKind::Activity,
+        shape: "activity log (AzureActivity, REST, az CLI)",
+        needs: &[need(
+            &["operationnamevalue", "operationname.value"],
+            "OperationNameValue or operationName.value",
+        )],
+    },
+    Signature {
+        kind: SourceKind::Activity,
+        shape: "activity log (legacy columns)",
+        needs: &[
+            need(&["caller"], "Caller"),
+            need(&["activitystatus", "activitystatusvalue", "status.value"], "ActivityStatus"),
+        ],
+    },
+    Signature {
+        kind: SourceKind::Activity,
+        shape: "activity log (portal CSV)",
+        needs: &[
+            need(&["event initiated by"], "Event initiated by"),
+            need(&["operation name"], "Operation name"),
+        ],
+    },
+    Signature {
+        kind: SourceKind::Activity,
+        shape: "activity log diagnostic records (insights-activity-logs)",
+        needs: &[
+            need(&["operationname"], "operationName"),
+            need(&["resulttype"], "resultType"),
+            need(
+                &["identity.claims", "identity.authorization"],
+                "identity.claims or identity.authorization",
+            ),
+        ],
+    },
+    Signature {
+        kind: SourceKind::Signins,
+        shape: "sign-in log (SigninLogs, portal, Graph, sign-in diagnostic records)",
+        needs: &[
+            need(
+                &["userprincipalname", "username", "serviceprincipalname", "serviceprincipalid"],
+                "userPrincipalName (or servicePrincipalName)",
+            ),
+            need(&["ipaddress", "ip address"], "ipAddress"),
+            need(
+                &["createddatetime", "date (utc)", "conditionalaccessstatus", "resulttype"],
+                "createdDateTime",
+            ),
+        ],
+    },
+    Signature {
+        kind: SourceKind::AuditLogs,
+        shape: "Entra audit log (AuditLogs)",
+        needs: &[
+            need(&["activitydisplayname"], "activityDisplayName"),
+            need(&["targetresources", "initiatedby"], "targetResources or initiatedBy"),
+        ],
+    },
+];
+
+impl Signature {
+    fn met(&self, columns: &[String]) -> usize {
+        self.needs
+            .iter()
+            .filter(|n| n.any.iter().any(|a| columns.iter().any(|c| c == a)))
+            .count()
+    }
+    /// The first requirement the columns do not meet.
+    fn lacks(&self, columns: &[String]) -> Option<&'static str> {
+        self.needs
+            .iter()
+            .find(|n| !n.any.iter().any(|a| columns.iter().any(|c| c == a)))
+            .map(|n| n.what)
     }
 }
 
 /// Decides a table's kind from its (normalised) column names. Returns None when the columns
 /// match no kind; the caller then reports the file instead of guessing.
 pub fn detect_kind(columns: &[String]) -> Option<SourceKind> {
-    let has = |n: &str| columns.iter().any(|c| c == n);
-    let any = |ns: &[&str]| ns.iter().any(|n| has(n));
-    if any(&["recommendationname", "recommendationdisplayname", "recommendationstate"])
-        || (has("properties.status.code") && any(&["properties.displayname", "properties.resourcedetails.id"]))
-    {
-        return Some(SourceKind::Recommendations);
-    }
-    if any(&["riskeventtype"]) && any(&["detecteddatetime", "activitydatetime"]) {
-        return Some(SourceKind::RiskEvents);
-    }
-    if any(&["alertname", "alertdisplayname", "properties.alertdisplayname"]) && any(&["alertseverity", "severity", "properties.severity"])
-    {
-        return Some(SourceKind::Alerts);
-    }
-    if any(&["objectkey", "properties.objectkey"]) || (has("accountname") && has("authenticationtype")) {
-        return Some(SourceKind::Storage);
-    }
-    if any(&["operationnamevalue", "operationname.value"])
-        || (has("caller") && any(&["activitystatus", "activitystatusvalue", "status.value"]))
-        || (has("event initiated by") && has("operation name"))
-    {
-        return Some(SourceKind::Activity);
-    }
-    if any(&["userprincipalname", "username"])
-        && any(&["ipaddress", "ip address"])
-        && any(&["createddatetime", "date (utc)", "conditionalaccessstatus", "resulttype"])
-    {
-        return Some(SourceKind::Signins);
-    }
-    if has("activitydisplayname") && any(&["targetresources", "initiatedby"]) {
-        return Some(SourceKind::AuditLogs);
-    }
-    None
+    SIGNATURES.iter().find(|s| s.met(columns) == s.needs.len()).map(|s| s.kind)
+}
+
+/// For a file that matches no shape: the shape it comes closest to and what it lacks.
+pub fn closest_shape(columns: &[String]) -> Option<(&'static Signature, &'static str)> {
+    SIGNATURES
+        .iter()
+        .filter(|s| s.met(columns) > 0)
+        .max_by_key(|s| (s.met(columns) * 100 / s.needs.len(), s.met(columns)))
+        .and_then(|s| s.lacks(columns).map(|l| (s, l)))
+}
+
+/// The error for a listed file that matches no source: never silently dropped.
+fn unrecognised(path: &Path, columns: &[String]) -> Error {
+    let shown = columns.iter().take(6).cloned().collect::<Vec<_>>().join(", ");
+    let expected = match closest_shape(columns) {
+        Some((sig, lacks)) => format!("an export casefile reads; it looks like {} but has no {lacks}", sig.shape),
+        None => "an export casefile reads (sign-ins, activity, storage, alerts, risk detections, recommendations)".to_string(),
+    };
+    InputError::new("evidence file", "matches no evidence source", Location::file(path))
+        .found(&format!("fields {shown}"))
+        .expected(&expected)
+        .hint("if this file is not meant to be read (a hunting query's output, notes), declare it under its [[evidence]] entry with kind = \"other\"")
+        .into()
 }
 
 /// What a file's columns cannot tell, said once per file so reports can qualify their
@@ -202,7 +352,7 @@ fn missing_capabilities(kind: SourceKind, columns: &[String]) -> Vec<String> {
                 "caller IP address: operations are attributed by caller only",
             );
             lacks(
-                has(&["properties", "properties_d"]),
+                has(&["properties", "properties_d", "requestbody", "responsebody"]),
                 "request or response bodies: regions and VM sizes (and so VM cost) are unknown",
             );
             lacks(
@@ -317,6 +467,32 @@ fn push<T>(source: &mut Source<Vec<T>>, items: Vec<T>, seen: &mut BTreeSet<Strin
     dropped
 }
 
+/// Adds risk detections keeping one row per detection: the one with the latest
+/// `lastUpdatedDateTime` (a detection is exported again on every update, e.g. when it is
+/// confirmed safe). Returns how many rows were replaced or not taken.
+fn push_latest(source: &mut Source<Vec<risk::RiskEvent>>, items: Vec<risk::RiskEvent>, index: &mut BTreeMap<String, usize>) -> u64 {
+    if let Source::NotProvided = source {
+        *source = Source::Provided(Vec::new());
+    }
+    let Source::Provided(kept) = source else { return 0 };
+    let mut superseded = 0;
+    for item in items {
+        match index.get(&item.detection_key()) {
+            Some(&i) => {
+                superseded += 1;
+                if item.supersedes(&kept[i]) {
+                    kept[i] = item;
+                }
+            }
+            None => {
+                index.insert(item.detection_key(), kept.len());
+                kept.push(item);
+            }
+        }
+    }
+    superseded
+}
+
 /// Record keys for de-duplication: the record's own id where the export has one, else the
 /// fields that identify the event.
 #[derive(Default)]
@@ -324,7 +500,8 @@ struct Seen {
     signins: BTreeSet<String>,
     activity: BTreeSet<String>,
     alerts: BTreeSet<String>,
-    risk: BTreeSet<String>,
+    /// Detection key → index in `Bundle::risk_events`.
+    risk: BTreeMap<String, usize>,
 }
 
 /// Reads every evidence file of the case except storage logs (see `storage::stream`).
@@ -368,14 +545,18 @@ pub fn load(case: &Case) -> Result<Bundle> {
 fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut Seen) -> Result<Option<PathBuf>> {
     let path = &ev.path;
     let (sha256, bytes) = hash_file(path, "evidence file")?;
-    let (shape, columns) = records::peek_columns(path, "evidence file")?;
-    let kind = match &ev.kind {
-        Some(k) => SourceKind::parse(k),
-        None => detect_kind(&columns),
+    let records::Peek {
+        shape,
+        names: columns,
+        raw,
+    } = records::peek(path, "evidence file")?;
+    let kind = match ev.kind.as_deref().and_then(SourceKind::parse) {
+        Some(k) => k,
+        None => detect_kind(&columns).ok_or_else(|| unrecognised(path, &columns))?,
     };
     let mut report = FileReport {
         path: path.clone(),
-        kind,
+        kind: Some(kind),
         shape: Some(shape),
         records: 0,
         duplicates: 0,
@@ -384,26 +565,18 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         first: None,
         last: None,
         unknown_columns: Vec::new(),
-        warnings: Vec::new(),
+        warnings: missing_capabilities(kind, &columns),
     };
-    // A table that matches no raw schema is most likely a hunting query's own projection
-    // (aggregates, renamed columns): named as such and not used, never guessed at.
-    let kind = kind.unwrap_or(SourceKind::CustomProjection);
-    report.kind = Some(kind);
-    let known = kind.known_columns();
-    if !known.is_empty() {
-        report.unknown_columns = columns
-            .iter()
-            .filter(|c| !known.iter().any(|k| c == k || c.starts_with(&format!("{k}."))))
-            .cloned()
-            .collect();
-    }
-    report.warnings.extend(missing_capabilities(kind, &columns));
+    let read = std::cell::RefCell::new(BTreeSet::new());
+    let options = records::TableOptions {
+        zone: ev.timezone,
+        track: Some(&read),
+    };
     let mut span = Span::default();
     let mut result = None;
     match kind {
         SourceKind::Signins => {
-            let (items, info) = signins::load(path, &mut span)?;
+            let (items, info) = signins::load_with(path, &options, &mut span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.signins, items, &mut seen.signins, |s| {
                 s.record_id
@@ -412,7 +585,7 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
         SourceKind::Activity => {
-            let (items, info) = activity::load(path, &mut span)?;
+            let (items, info) = activity::load_with(path, &options, &mut span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.activity, items, &mut seen.activity, |e| {
                 e.event_id.clone().unwrap_or_else(|| {
@@ -427,42 +600,68 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
             });
         }
         SourceKind::Alerts => {
-            let (items, info) = alerts::load(path, &mut span)?;
+            let (items, info) = alerts::load_with(path, &options, &mut span)?;
             report.records = info.records;
             report.duplicates = push(&mut bundle.alerts, items, &mut seen.alerts, |a| {
                 a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
             });
         }
         SourceKind::RiskEvents => {
-            let (items, info) = risk::load(path, &mut span)?;
+            let (items, info) = risk::load_with(path, &options, &mut span)?;
             report.records = info.records;
-            report.duplicates = push(&mut bundle.risk_events, items, &mut seen.risk, |r| {
-                format!("{}|{}|{}|{:?}", r.at.rfc3339(), r.upn, r.risk_type, r.ip)
-            });
+            let superseded = push_latest(&mut bundle.risk_events, items, &mut seen.risk);
+            if superseded > 0 {
+                report.warnings.push(format!(
+                    "{superseded} rows are earlier or repeated states of a detection read elsewhere; the latest (by lastUpdatedDateTime) is used"
+                ));
+            }
         }
         SourceKind::Storage => {
             // Counted when streamed by the analysis.
+            report.unknown_columns = unread(&columns, storage::COLUMNS.iter().copied());
             result = Some(path.clone());
         }
         SourceKind::Recommendations => bundle.recommendation_files.push(path.clone()),
-        SourceKind::AuditLogs | SourceKind::CustomProjection => {
+        SourceKind::AuditLogs | SourceKind::Other => {
             let info = records::read_table(path, "evidence file", &mut |_| Ok(records::Visit::Continue))?;
             report.records = info.records;
-            let detail = if kind == SourceKind::CustomProjection {
-                format!(
-                    "columns match no raw table (first: {}); looks like a custom query's output; not used",
-                    columns.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
-                )
+            report.warnings.push(if kind == SourceKind::Other {
+                "declared kind = \"other\": listed and hashed, not read as evidence".to_string()
             } else {
                 format!("recognised as {}; casefile does not use it yet", kind.describe())
-            };
-            report.warnings.push(detail);
+            });
         }
+    }
+    if kind.used() && !matches!(kind, SourceKind::Storage | SourceKind::Recommendations) {
+        let read = read.into_inner();
+        report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
     }
     report.first = span.first;
     report.last = span.last;
     bundle.files.push(report);
     Ok(result)
+}
+
+/// The columns none of `read` names (a column is read when a parser asked for it, for one
+/// of its sub-fields, or for an object that contains it).
+fn unread<'a>(columns: &[String], read: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    let unknown: Vec<String> = columns
+        .iter()
+        .filter(|c| {
+            !read.clone().any(|r| {
+                c.as_str() == r
+                    || c.strip_prefix(r).is_some_and(|rest| rest.starts_with('.'))
+                    || r.strip_prefix(c.as_str()).is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
+        .cloned()
+        .collect();
+    // An unread object is listed once, not with each of its fields.
+    unknown
+        .iter()
+        .filter(|c| !c.match_indices('.').any(|(i, _)| unknown.iter().any(|u| u.as_str() == &c[..i])))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

@@ -119,6 +119,38 @@ pub struct Row<'a> {
     sheet: Option<(&'a str, u64)>,
     /// The file's day/month order, decided once per file.
     order: &'a Cell<DateOrder>,
+    /// The reading options of the file (declared zone, field tracking).
+    options: &'a TableOptions<'a>,
+    /// An Azure Monitor resource-log record (`time`, `category`, `properties` object, as a
+    /// diagnostic setting writes to a storage account or event hub): a field is looked up
+    /// under `properties.` first, then at the top level.
+    envelope: bool,
+}
+
+/// How a table file is read, beyond its own content.
+#[derive(Default)]
+pub struct TableOptions<'a> {
+    /// The zone declared for the file's zoneless timestamps (`[[evidence]] timezone`).
+    pub zone: Option<chrono_tz::Tz>,
+    /// When set, every field name a parser asks for is recorded here, so that "unknown
+    /// columns" are derived from what the parser actually reads and cannot drift from it.
+    pub track: Option<&'a std::cell::RefCell<std::collections::BTreeSet<String>>>,
+}
+
+impl TableOptions<'_> {
+    fn note(&self, alias: &str) {
+        if let Some(t) = self.track {
+            let mut t = t.borrow_mut();
+            if !t.contains(alias) {
+                t.insert(alias.to_string());
+            }
+        }
+    }
+}
+
+/// Whether a flattened JSON record follows the Azure Monitor resource-log common schema.
+fn is_envelope(map: &BTreeMap<String, String>) -> bool {
+    map.contains_key("time") && map.contains_key("category") && map.get("properties").is_some_and(|p| p.starts_with('{'))
 }
 
 enum RowInner<'a> {
@@ -140,7 +172,28 @@ pub struct Field<'a> {
 impl<'a> Row<'a> {
     /// The first non-empty value among `aliases` (normalised, lower-case names).
     pub fn field(&self, aliases: &[&str]) -> Option<Field<'a>> {
+        if self.options.track.is_some() {
+            for a in aliases {
+                self.options.note(a);
+                if self.envelope {
+                    self.options.note(&format!("properties.{a}"));
+                }
+            }
+        }
         for alias in aliases {
+            if self.envelope && !alias.starts_with("properties.") {
+                if let RowInner::Map(map) = &self.inner {
+                    if let Some((k, v)) = map.get_key_value(&format!("properties.{alias}")) {
+                        if !v.is_empty() {
+                            return Some(Field {
+                                name: k,
+                                value: v,
+                                utc: false,
+                            });
+                        }
+                    }
+                }
+            }
             match &self.inner {
                 RowInner::Csv { columns, record } => {
                     if let Some(i) = columns.find(alias) {
@@ -158,12 +211,13 @@ impl<'a> Row<'a> {
                     if let Some((k, v)) = map.get_key_value(*alias) {
                         if !v.is_empty() {
                             // JSON exports carry ISO timestamps with their own zone; a value
-                            // without a zone is treated as UTC only in the API's datetime
-                            // columns, which always end in Z.
+                            // without a zone is an error, except in a resource-log record's
+                            // `time`, which the common schema defines as UTC (UserRiskEvents
+                            // records write it en-US without a zone).
                             return Some(Field {
                                 name: k,
                                 value: v,
-                                utc: false,
+                                utc: self.envelope && k == "time",
                             });
                         }
                     }
@@ -223,7 +277,7 @@ impl<'a> Row<'a> {
     /// A required timestamp.
     pub fn timestamp(&self, what: &str, aliases: &[&str]) -> Result<Timestamp> {
         let f = self.required(what, aliases)?;
-        match parse_timestamp_in(f.value, f.utc, self.order) {
+        match parse_timestamp_in(f.value, f.utc, self.order).or_else(|e| self.in_declared_zone(f.value).ok_or(e)) {
             Ok(Some(t)) => Ok(t),
             Ok(None) => Err(InputError::new(what, "null timestamp", self.location.clone().with_field(f.name))
                 .found(f.value)
@@ -244,8 +298,27 @@ impl<'a> Row<'a> {
     pub fn opt_timestamp(&self, what: &str, aliases: &[&str]) -> Result<Option<Timestamp>> {
         match self.field(aliases) {
             None => Ok(None),
-            Some(f) => parse_timestamp(f.value, f.utc).map_err(|expected| self.bad(what, "invalid timestamp", f, expected)),
+            Some(f) => parse_timestamp(f.value, f.utc)
+                .or_else(|e| self.in_declared_zone(f.value).ok_or(e))
+                .map_err(|expected| self.bad(what, "invalid timestamp", f, expected)),
         }
+    }
+
+    /// A zoneless timestamp read in the zone declared for the file, if one was declared.
+    fn in_declared_zone(&self, raw: &str) -> Option<Option<Timestamp>> {
+        let zone = self.options.zone?;
+        let naive = match parse_timestamp_in(raw, true, self.order) {
+            Ok(Some(t)) => t.0.naive_utc(),
+            _ => return None,
+        };
+        zone.from_local_datetime(&naive)
+            .earliest()
+            .map(|t| Some(Timestamp(t.with_timezone(&Utc))))
+    }
+
+    /// Whether this record is an Azure Monitor resource-log record (fields under `properties`).
+    pub fn is_resource_log(&self) -> bool {
+        self.envelope
     }
 
     /// An optional unsigned integer (sizes, status codes).
@@ -374,33 +447,41 @@ pub fn sniff_shape(path: &Path, head: &[u8]) -> Shape {
     }
 }
 
+/// What the first record of a file shows, for kind detection and "unknown columns".
+#[derive(Debug, Clone)]
+pub struct Peek {
+    pub shape: Shape,
+    /// Field names as parsers ask for them (a resource-log record's `properties.*` fields
+    /// without the prefix), for kind detection.
+    pub names: Vec<String>,
+    /// Field names as they are in the file, for listing the ones no parser read.
+    pub raw: Vec<String>,
+}
+
 /// Reads the header (or, for JSON, the first record's keys) only, for kind detection.
 pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
+    peek(path, what).map(|p| (p.shape, p.names))
+}
+
+/// Reads the header (or, for JSON, the first record) only.
+pub fn peek(path: &Path, what: &str) -> Result<Peek> {
     let (head, _) = open_with_head(path, what)?;
     let shape = sniff_shape(path, &head);
-    let mut names = Vec::new();
-    let mut first = true;
-    // Reading one record is enough; stop early through a sentinel error-free flag.
-    read_table(path, what, &mut |row: &Row| {
-        if first {
-            names = row.names();
-            first = false;
-        }
+    let mut found = None;
+    let info = read_table(path, what, &mut |row: &Row| {
+        found = Some(row.names());
         Ok(Visit::Stop)
-    })
-    .map(|info| {
-        if names.is_empty() {
-            names = info.columns;
-        }
     })?;
-    Ok((shape, names))
+    let (names, raw) = found.unwrap_or_else(|| (info.columns.clone(), info.columns));
+    Ok(Peek { shape, names, raw })
 }
 
 impl Row<'_> {
-    fn names(&self) -> Vec<String> {
+    /// (names for detection, names as in the file).
+    fn names(&self) -> (Vec<String>, Vec<String>) {
         match &self.inner {
-            RowInner::Csv { columns, .. } => columns.names(),
-            RowInner::Map(m) => m.keys().cloned().collect(),
+            RowInner::Csv { columns, .. } => (columns.names(), columns.names()),
+            RowInner::Map(m) => (record_names(m), m.keys().cloned().collect()),
         }
     }
 }
@@ -415,23 +496,50 @@ pub enum Visit {
 /// Streams every record of a table file to `visit`. Stops at the first error, which names
 /// the file, line and record.
 pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    read_table_with(path, what, &TableOptions::default(), visit)
+}
+
+/// [`read_table`] with reading options (a declared zone, field tracking).
+pub fn read_table_with(path: &Path, what: &str, options: &TableOptions, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let (head, reader) = open_with_head(path, what)?;
     let order = Cell::new(decide_date_order(&String::from_utf8_lossy(&head)));
+    let ctx = ReadCtx {
+        path,
+        what,
+        order: &order,
+        options,
+    };
     match sniff_shape(path, &head) {
-        Shape::Csv => read_csv(path, what, reader, &order, visit),
-        Shape::LogAnalyticsJson => read_la_json(path, what, reader, &order, visit),
-        Shape::JsonRecords => read_json_records(path, what, reader, &order, visit),
-        Shape::JsonLines => read_json_lines(path, what, reader, &order, visit),
+        Shape::Csv => read_csv(&ctx, reader, visit),
+        Shape::LogAnalyticsJson => read_la_json(&ctx, reader, visit),
+        Shape::JsonRecords => read_json_records(&ctx, reader, visit),
+        Shape::JsonLines => read_json_lines(&ctx, reader, visit),
     }
 }
 
-fn read_csv(
-    path: &Path,
-    what: &str,
-    mut reader: Input,
-    order: &Cell<DateOrder>,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+/// What every reader needs besides the text: where it is, what it is, and how to read it.
+struct ReadCtx<'a> {
+    path: &'a Path,
+    what: &'a str,
+    order: &'a Cell<DateOrder>,
+    options: &'a TableOptions<'a>,
+}
+
+impl<'a> ReadCtx<'a> {
+    fn map_row<'r>(&'r self, map: &'r BTreeMap<String, String>, location: Location) -> Row<'r> {
+        Row {
+            inner: RowInner::Map(map),
+            location,
+            sheet: None,
+            order: self.order,
+            options: self.options,
+            envelope: is_envelope(map),
+        }
+    }
+}
+
+fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    let (path, what) = (ctx.path, ctx.what);
     // PowerShell 5.1's Export-Csv writes a `#TYPE System.Management.Automation...` line
     // before the header (formats.md Q10).
     let mut skipped_lines = 0u64;
@@ -489,7 +597,9 @@ fn read_csv(
             },
             location: Location::record(path, line, rec),
             sheet: None,
-            order,
+            order: ctx.order,
+            options: ctx.options,
+            envelope: false,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -559,13 +669,8 @@ fn parse_document(path: &Path, what: &str, reader: Input) -> Result<Value> {
     serde_json::from_reader(reader).map_err(|e| json_parse_error(path, what, e))
 }
 
-fn read_la_json(
-    path: &Path,
-    what: &str,
-    reader: Input,
-    order: &Cell<DateOrder>,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+fn read_la_json(ctx: &ReadCtx, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    let (path, what) = (ctx.path, ctx.what);
     let doc = parse_document(path, what, reader)?;
     let bad_shape = |p: &str| -> Error {
         InputError::new(what, "unexpected JSON shape", Location::file(path).with_path(p.to_string()))
@@ -605,7 +710,9 @@ fn read_la_json(
             inner: RowInner::Map(&map),
             location: Location::file(path).with_path(format!("tables[0].rows[{i}]")),
             sheet: None,
-            order,
+            order: ctx.order,
+            options: ctx.options,
+            envelope: false,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -651,23 +758,14 @@ fn flatten_into(value: &Value, prefix: &str, out: &mut BTreeMap<String, String>,
     }
 }
 
-fn read_json_records(
-    path: &Path,
-    what: &str,
-    reader: Input,
-    order: &Cell<DateOrder>,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+fn read_json_records(ctx: &ReadCtx, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    let (path, what) = (ctx.path, ctx.what);
     let doc = parse_document(path, what, reader)?;
-    let (items, base): (Vec<&Value>, &str) = match &doc {
-        Value::Array(a) => (a.iter().collect(), ""),
-        Value::Object(o) => match o.get("value").or_else(|| o.get("data")) {
-            Some(Value::Array(a)) => (a.iter().collect(), "value"),
-            _ => (vec![&doc], ""),
-        },
-        _ => {
+    let (items, base) = match record_list(&doc) {
+        Some(found) => found,
+        None => {
             return Err(InputError::new(what, "unexpected JSON shape", Location::file(path))
-                .expected("an array of records or an object with a `value` array")
+                .expected("an array of records, or an object with a `value`, `data` or `records` array")
                 .into())
         }
     };
@@ -675,7 +773,7 @@ fn read_json_records(
     for (i, item) in items.iter().enumerate() {
         let map = flatten(item);
         if i == 0 {
-            info.columns = map.keys().cloned().collect();
+            info.columns = record_names(&map);
         }
         info.records += 1;
         let p = if base.is_empty() {
@@ -683,12 +781,7 @@ fn read_json_records(
         } else {
             format!("{base}[{i}]")
         };
-        let row = Row {
-            inner: RowInner::Map(&map),
-            location: Location::file(path).with_path(p),
-            sheet: None,
-            order,
-        };
+        let row = ctx.map_row(&map, Location::file(path).with_path(p));
         if visit(&row)? == Visit::Stop {
             break;
         }
@@ -696,13 +789,44 @@ fn read_json_records(
     Ok(info)
 }
 
-fn read_json_lines(
-    path: &Path,
-    what: &str,
-    reader: Input,
-    order: &Cell<DateOrder>,
-    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
-) -> Result<TableInfo> {
+/// The records of a JSON document: an array; the `value` array of a Graph/REST page; the
+/// `data` array of a Resource Graph response; the `records` array that Azure Monitor writes
+/// to storage (`PT1H.json`) and event hubs; or one object on its own.
+fn record_list(doc: &Value) -> Option<(Vec<&Value>, &'static str)> {
+    match doc {
+        Value::Array(a) => Some((a.iter().collect(), "")),
+        Value::Object(o) => Some(
+            match ["value", "data", "records"].iter().find_map(|k| match o.get(*k) {
+                Some(Value::Array(a)) => Some((a, *k)),
+                _ => None,
+            }) {
+                Some((a, k)) => (a.iter().collect(), k),
+                None => (vec![doc], ""),
+            },
+        ),
+        _ => None,
+    }
+}
+
+/// The field names of a flattened record, for kind detection and "unknown columns": a
+/// resource-log record's `properties.*` fields are named without the prefix (that is how
+/// its parser reads them), its envelope fields as they are.
+pub fn record_names(map: &BTreeMap<String, String>) -> Vec<String> {
+    if !is_envelope(map) {
+        return map.keys().cloned().collect();
+    }
+    let mut names: Vec<String> = map
+        .keys()
+        .filter(|k| k.as_str() != "properties")
+        .map(|k| k.strip_prefix("properties.").unwrap_or(k).to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn read_json_lines(ctx: &ReadCtx, reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    let (path, what) = (ctx.path, ctx.what);
     let mut info = TableInfo::default();
     let mut line_no = 0u64;
     for line in reader.lines() {
@@ -718,19 +842,22 @@ fn read_json_lines(
             }
             err
         })?;
-        let map = flatten(&value);
-        if info.records == 0 {
-            info.columns = map.keys().cloned().collect();
-        }
-        info.records += 1;
-        let row = Row {
-            inner: RowInner::Map(&map),
-            location: Location::record(path, line_no, info.records),
-            sheet: None,
-            order,
+        // An event hub capture or a `PT1H.json` of the older layout holds one
+        // `{"records": [...]}` batch per line.
+        let batch: Vec<&Value> = match value.get("records") {
+            Some(Value::Array(a)) if value.as_object().is_some_and(|o| o.len() == 1) => a.iter().collect(),
+            _ => vec![&value],
         };
-        if visit(&row)? == Visit::Stop {
-            break;
+        for item in batch {
+            let map = flatten(item);
+            if info.records == 0 {
+                info.columns = record_names(&map);
+            }
+            info.records += 1;
+            let row = ctx.map_row(&map, Location::record(path, line_no, info.records));
+            if visit(&row)? == Visit::Stop {
+                return Ok(info);
+            }
         }
     }
     Ok(info)
@@ -760,6 +887,7 @@ pub fn read_sheet(
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
     let order = Cell::new(DateOrder::Unknown);
+    let options = TableOptions::default();
     let mut iter = rows.into_iter();
     let header = iter.next().map(|(_, h)| h).unwrap_or_default();
     let columns = Columns::new(header.iter().map(String::as_str));
@@ -782,6 +910,8 @@ pub fn read_sheet(
             location: Location::file(path).with_path(format!("{sheet}!A{sheet_row}")),
             sheet: Some((sheet, sheet_row)),
             order: &order,
+            options: &options,
+            envelope: false,
         };
         if visit(&row)? == Visit::Stop {
             break;
@@ -923,13 +1053,20 @@ pub fn parse_timestamp(raw: &str, utc: bool) -> std::result::Result<Option<Times
             return Ok(Some(Timestamp(dt.with_timezone(&Utc))));
         }
     }
+    // `2024-03-21T3:12:40.22Z`: an unpadded hour (UserRiskEvents records) with a Z.
+    if let Some(zoned) = s.strip_suffix('Z').and_then(parse_naive) {
+        return Ok(Some(Timestamp(Utc.from_utc_datetime(&zoned))));
+    }
     let naive = parse_naive(s);
     match naive {
         Some(n) if utc => Ok(Some(Timestamp(Utc.from_utc_datetime(&n)))),
-        Some(_) => Err("a timestamp with a zone (Z or +00:00); this column does not say it is UTC"),
+        Some(_) => Err(ZONELESS),
         None => Err(EXPECTED),
     }
 }
+
+/// The message for a zoneless timestamp in a column that does not say its zone.
+pub const ZONELESS: &str = "a timestamp with a zone (Z or +00:00); this column does not say it is UTC. If you know the zone the file was written in, declare it in case.toml under the file's [[evidence]] entry, e.g. timezone = \"UTC\" (any IANA zone)";
 
 /// Day/month order of numeric dates such as `05/01/2024` in one file (formats.md Q11). It is
 /// decided once per file from the first date that settles it, never guessed per value.
@@ -999,7 +1136,7 @@ pub fn parse_timestamp_in(raw: &str, utc: bool, order: &Cell<DateOrder>) -> std:
         .or_else(|| time.is_empty().then(chrono::NaiveTime::default))
         .ok_or("a time such as 03:12:40")?;
     if !utc {
-        return Err("a timestamp with a zone (Z or +00:00); this column does not say it is UTC");
+        return Err(ZONELESS);
     }
     Ok(Some(Timestamp(Utc.from_utc_datetime(&date.and_time(time)))))
 }
@@ -1030,12 +1167,13 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
 pub fn load_records<T>(
     path: &Path,
     what: &str,
+    options: &TableOptions,
     span: &mut super::Span,
     parse: fn(&Row) -> Result<T>,
     at: fn(&T) -> Timestamp,
 ) -> Result<(Vec<T>, TableInfo)> {
     let mut out = Vec::new();
-    let info = read_table(path, what, &mut |row| {
+    let info = read_table_with(path, what, options, &mut |row| {
         let item = parse(row)?;
         span.add(at(&item));
         out.push(item);

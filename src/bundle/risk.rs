@@ -1,67 +1,164 @@
-//! Entra ID Protection risk detections (AADUserRiskEvents, Graph `riskDetections`). Each
-//! names a user, an IP and a risk type; scope inference uses them like risky sign-ins.
+//! Entra ID Protection risk detections: AADUserRiskEvents (Log Analytics), Graph
+//! `riskDetections`, and the `UserRiskEvents` diagnostic-setting records (fields under
+//! `properties`). Each names a user, an IP and a risk type; scope inference uses them like
+//! risky sign-ins.
+//!
+//! A detection is exported once per update: the first row says `atRisk`, a later one with a
+//! newer `lastUpdatedDateTime` may say `dismissed` or `confirmedSafe`. The bundle keeps the
+//! latest row of each detection id ([`RiskEvent::supersedes`]).
 
 use std::net::IpAddr;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, Row, TableInfo};
+use super::records::{self, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "risk detections";
 
-pub const COLUMNS: &[&str] = &[
-    "activitydatetime",
-    "detecteddatetime",
-    "timegenerated",
-    "userprincipalname",
-    "ipaddress",
-    "riskeventtype",
-    "risklevel",
-    "riskstate",
-    "riskdetail",
-    "source",
-];
+/// Entra ID Protection's risk state of a detection or user (Graph `riskState`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RiskState {
+    None,
+    AtRisk,
+    ConfirmedCompromised,
+    ConfirmedSafe,
+    Remediated,
+    Dismissed,
+    /// A value Entra added after this was written; kept verbatim.
+    Other(String),
+}
+
+impl RiskState {
+    pub fn parse(s: &str) -> RiskState {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => RiskState::None,
+            "atrisk" => RiskState::AtRisk,
+            "confirmedcompromised" => RiskState::ConfirmedCompromised,
+            "confirmedsafe" => RiskState::ConfirmedSafe,
+            "remediated" => RiskState::Remediated,
+            "dismissed" => RiskState::Dismissed,
+            other => RiskState::Other(other.to_string()),
+        }
+    }
+    /// Closed by an administrator, a user's remediation or Entra itself.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, RiskState::ConfirmedSafe | RiskState::Remediated | RiskState::Dismissed)
+    }
+    /// Entra's own spelling.
+    pub fn label(&self) -> &str {
+        match self {
+            RiskState::None => "none",
+            RiskState::AtRisk => "atRisk",
+            RiskState::ConfirmedCompromised => "confirmedCompromised",
+            RiskState::ConfirmedSafe => "confirmedSafe",
+            RiskState::Remediated => "remediated",
+            RiskState::Dismissed => "dismissed",
+            RiskState::Other(s) => s,
+        }
+    }
+}
+
+/// What a risk record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RiskRecord {
+    /// One risk detection (AADUserRiskEvents, `riskDetections`, UserRiskEvents records).
+    Detection,
+    /// A user's aggregate risk (RiskyUsers records, `riskyUsers`): no IP, no activity time;
+    /// `at` is when the risk was last updated.
+    RiskyUser,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RiskEvent {
+    pub record: RiskRecord,
+    /// When the risky activity happened (`activityDateTime`), else when it was detected.
     pub at: Timestamp,
     pub upn: Upn,
     pub ip: Option<IpAddr>,
     pub risk_type: String,
+    /// `low`, `medium`, `high`, `none` (lower-cased).
     pub level: Option<String>,
-    pub state: Option<String>,
+    /// `riskState` of this row: the latest row per detection is the one kept.
+    pub state: Option<RiskState>,
+    /// `riskDetail` as Entra spells it (`adminConfirmedSigninSafe`, `userPassedMFADrivenByRiskBasedPolicy`, …).
+    pub detail: Option<String>,
+    /// `lastUpdatedDateTime`: when Entra last changed this detection.
+    pub last_updated: Option<Timestamp>,
+    /// The detection's own id (`Id`, Graph `id`), shared by every update of one detection.
+    pub id: Option<String>,
     pub origin: Location,
 }
 
 impl RiskEvent {
     /// Open medium/high risk (not dismissed, remediated or confirmed safe).
     pub fn open_and_serious(&self) -> bool {
-        matches!(self.level.as_deref(), Some("high") | Some("medium"))
-            && !matches!(
-                self.state.as_deref(),
-                Some("dismissed") | Some("remediated") | Some("confirmedsafe")
-            )
+        matches!(self.level.as_deref(), Some("high") | Some("medium")) && !self.state.as_ref().is_some_and(RiskState::is_closed)
+    }
+    /// The key that identifies one detection across its updates.
+    pub fn detection_key(&self) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| format!("{}|{}|{}|{:?}", self.at.rfc3339(), self.upn, self.risk_type, self.ip))
+    }
+    /// Whether this row is a later state of the same detection than `other` (rows without
+    /// `lastUpdatedDateTime` never replace one that has it; equal times keep the later row).
+    pub fn supersedes(&self, other: &RiskEvent) -> bool {
+        match (self.last_updated, other.last_updated) {
+            (Some(a), Some(b)) => a >= b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => false,
+        }
     }
 }
 
 fn parse_row(row: &Row) -> Result<RiskEvent> {
-    let at = row.timestamp(WHAT, &["activitydatetime", "detecteddatetime", "timegenerated"])?;
+    let risk_type = row.string(&["riskeventtype", "risktype"]);
+    let record = if risk_type.is_none() && row.field(&["risklastupdateddatetime"]).is_some() {
+        RiskRecord::RiskyUser
+    } else {
+        RiskRecord::Detection
+    };
+    let at = row.timestamp(
+        WHAT,
+        &[
+            "activitydatetime",
+            "detecteddatetime",
+            "risklastupdateddatetime",
+            "timegenerated",
+            "time",
+        ],
+    )?;
     Ok(RiskEvent {
+        record,
         at,
         upn: Upn::new(row.required(WHAT, &["userprincipalname"])?.value),
         ip: row.str(&["ipaddress"]).and_then(parse_ip),
-        risk_type: row.string(&["riskeventtype"]).unwrap_or_default(),
+        risk_type: risk_type.unwrap_or_else(|| match record {
+            RiskRecord::RiskyUser => "riskyUser".to_string(),
+            RiskRecord::Detection => String::new(),
+        }),
         level: row.string(&["risklevel"]).map(|s| s.to_ascii_lowercase()),
-        state: row.string(&["riskstate"]).map(|s| s.to_ascii_lowercase()),
+        state: row.str(&["riskstate"]).map(RiskState::parse),
+        detail: row.string(&["riskdetail"]),
+        last_updated: row.opt_timestamp(WHAT, &["lastupdateddatetime", "risklastupdateddatetime"])?,
+        id: row.string(&["id"]),
         origin: row.location().clone(),
     })
 }
 
 /// Reads every risk detection of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
-    records::load_records(path, WHAT, span, parse_row, |r| r.at)
+    load_with(path, &TableOptions::default(), span)
+}
+
+/// [`load`] with reading options (a declared zone, field tracking).
+pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
+    records::load_records(path, WHAT, options, span, parse_row, |r| r.at)
 }

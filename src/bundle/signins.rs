@@ -7,54 +7,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, json_str, Row, TableInfo};
+use super::records::{self, json_str, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "sign-in log";
-
-/// Columns this parser reads (normalised names), for the "unknown columns" list.
-pub const COLUMNS: &[&str] = &[
-    "createddatetime",
-    "timegenerated",
-    "date (utc)",
-    "userprincipalname",
-    "username",
-    "userdisplayname",
-    "user",
-    "ipaddress",
-    "ip address",
-    "location",
-    "locationdetails",
-    "appdisplayname",
-    "application",
-    "resourcedisplayname",
-    "resource",
-    "resulttype",
-    "status",
-    "sign-in error code",
-    "resultdescription",
-    "failure reason",
-    "conditionalaccessstatus",
-    "conditional access",
-    "authenticationrequirement",
-    "authentication requirement",
-    "risklevelduringsignin",
-    "risklevelaggregated",
-    "riskstate",
-    "riskeventtypes_v2",
-    "riskeventtypes",
-    "useragent",
-    "user agent",
-    "correlationid",
-    "correlation id",
-    "id",
-    "request id",
-    "isinteractive",
-    "clientappused",
-    "client app",
-];
 
 /// Conditional Access outcome of a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,11 +34,52 @@ impl CaStatus {
     }
 }
 
+/// What a sign-in's record says about multi-factor authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MfaResult {
+    /// A second factor was completed in this sign-in, or satisfied by an MFA claim in the
+    /// token (`MFA requirement satisfied by claim in the token`).
+    Satisfied,
+    /// A second factor was attempted and failed (`succeeded: false`, AADSTS500121).
+    Failed,
+    /// Entra demanded MFA and the sign-in stopped there (AADSTS50074/50076/50079).
+    Interrupted,
+    /// Only single-factor authentication was required and performed.
+    NotRequired,
+}
+
+/// Who signed in: a user, or a workload identity (its sign-ins come from
+/// `ServicePrincipalSignInLogs` / `ManagedIdentitySignInLogs` and name no user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Principal {
+    User,
+    ServicePrincipal,
+    ManagedIdentity,
+}
+
+impl Principal {
+    /// From the record's category or table name, else from which name it carries.
+    fn of(row: &Row) -> Principal {
+        let table = row.string(&["category", "type"]).unwrap_or_default().to_ascii_lowercase();
+        if table.contains("managedidentity") {
+            Principal::ManagedIdentity
+        } else if table.contains("serviceprincipal") || row.field(&["userprincipalname", "username"]).is_none() {
+            Principal::ServicePrincipal
+        } else {
+            Principal::User
+        }
+    }
+}
+
 /// One Entra ID sign-in.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignIn {
     pub at: Timestamp,
+    /// The user's UPN, or a workload identity's service principal name (see `principal`).
     pub upn: Upn,
+    pub principal: Principal,
     pub display_name: Option<String>,
     pub ip: Option<IpAddr>,
     /// ISO 3166 alpha-2 as Entra reports it.
@@ -95,6 +94,14 @@ pub struct SignIn {
     pub conditional_access: Option<CaStatus>,
     /// `singleFactorAuthentication` or `multiFactorAuthentication`.
     pub auth_requirement: Option<String>,
+    /// The MFA outcome, where the record carries enough to tell (None: it does not say).
+    pub mfa: Option<MfaResult>,
+    /// The second factor used (`MfaDetail.authMethod`, the portal's auth method column).
+    pub mfa_method: Option<String>,
+    /// `DeviceDetail.isCompliant` (portal: Compliant); None when the record does not say.
+    pub device_compliant: Option<bool>,
+    /// `DeviceDetail.isManaged` (portal: Managed); None when the record does not say.
+    pub device_managed: Option<bool>,
     pub risk_during: Option<String>,
     pub risk_aggregated: Option<String>,
     pub risk_state: Option<String>,
@@ -130,7 +137,13 @@ fn lower(s: Option<String>) -> Option<String> {
 /// Parses one row.
 pub fn parse_row(row: &Row) -> Result<SignIn> {
     let at = row.timestamp(WHAT, &["createddatetime", "timegenerated", "date (utc)", "date"])?;
-    let upn = Upn::new(row.required(WHAT, &["userprincipalname", "username"])?.value);
+    let upn = Upn::new(
+        row.required(
+            WHAT,
+            &["userprincipalname", "username", "serviceprincipalname", "serviceprincipalid"],
+        )?
+        .value,
+    );
     let ip = match row.field(&["ipaddress", "ip address"]) {
         None => None,
         Some(f) => match parse_ip(f.value) {
@@ -203,9 +216,21 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
                 .collect(),
         },
     };
+    let device = row.json(WHAT, &["devicedetail"]).ok().flatten();
+    let device_flag = |key: &str, column: &[&str]| {
+        device
+            .as_ref()
+            .and_then(|d| records::json_path(d, key).and_then(|v| json_bool(&v)))
+            .or_else(|| row.str(column).and_then(text_bool))
+    };
+    let device_compliant = device_flag("isCompliant", &["devicedetail.iscompliant", "compliant"]);
+    let device_managed = device_flag("isManaged", &["devicedetail.ismanaged", "managed"]);
+    let auth_requirement = row.string(&["authenticationrequirement", "authentication requirement"]);
+    let (mfa, mfa_method) = mfa_outcome(row, result_code.as_deref(), succeeded, auth_requirement.as_deref());
     Ok(SignIn {
         at,
         upn,
+        principal: Principal::of(row),
         display_name: row.string(&["userdisplayname", "user"]),
         ip,
         country: country.map(|c| c.to_uppercase()),
@@ -216,7 +241,11 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
         result_code,
         failure_reason: row.string(&["resultdescription", "status.failurereason", "failure reason"]),
         conditional_access,
-        auth_requirement: row.string(&["authenticationrequirement", "authentication requirement"]),
+        auth_requirement,
+        mfa,
+        mfa_method,
+        device_compliant,
+        device_managed,
         risk_during: lower(row.string(&["risklevelduringsignin"])),
         risk_aggregated: lower(row.string(&["risklevelaggregated"])),
         risk_state: lower(row.string(&["riskstate"])),
@@ -228,8 +257,90 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
     })
 }
 
+/// A JSON boolean, or its text form.
+fn json_bool(v: &serde_json::Value) -> Option<bool> {
+    v.as_bool().or_else(|| v.as_str().and_then(text_bool))
+}
+
+/// `true`/`false` (JSON, PowerShell's `True`) or the portal's `Yes`/`No`.
+fn text_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Error codes that mean Entra asked for a second factor and the sign-in stopped there.
+const MFA_INTERRUPTS: &[&str] = &["50074", "50076", "50079"];
+/// Error code: the second factor was attempted and failed.
+const MFA_FAILED: &str = "500121";
+
+/// The MFA outcome and method from `AuthenticationDetails` (LA, Graph), `MfaDetail`, the
+/// portal's MFA columns, the result code and the authentication requirement, in that order.
+fn mfa_outcome(row: &Row, code: Option<&str>, succeeded: bool, requirement: Option<&str>) -> (Option<MfaResult>, Option<String>) {
+    let mfa_detail = row.json(WHAT, &["mfadetail"]).ok().flatten();
+    let mut method = mfa_detail
+        .as_ref()
+        .and_then(|d| json_str(d, "authMethod"))
+        .or_else(|| row.string(&["mfadetail.authmethod", "multifactor authentication auth method"]));
+    let steps = row.json(WHAT, &["authenticationdetails"]).ok().flatten();
+    let mut outcome = None;
+    for step in steps.iter().flat_map(|s| s.as_array().into_iter().flatten()) {
+        let step_method = json_str(step, "authenticationMethod").unwrap_or_default();
+        let detail = json_str(step, "authenticationStepResultDetail")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let second_factor =
+            !matches!(step_method.to_ascii_lowercase().as_str(), "" | "password" | "previously satisfied") || detail.contains("mfa");
+        if !second_factor {
+            continue;
+        }
+        let ok = records::json_path(step, "succeeded").and_then(|v| json_bool(&v));
+        if ok == Some(false) && outcome.is_none() {
+            outcome = Some(MfaResult::Failed);
+        } else if ok == Some(true) {
+            outcome = Some(MfaResult::Satisfied);
+        }
+        if method.is_none() && !step_method.eq_ignore_ascii_case("previously satisfied") && !step_method.is_empty() {
+            method = Some(step_method);
+        }
+    }
+    let portal = row.string(&["multifactor authentication result"]).map(|r| r.to_ascii_lowercase());
+    let outcome = outcome
+        .or_else(|| {
+            portal.as_deref().and_then(|r| {
+                if r.contains("satisfied") || r.contains("completed") || r.contains("success") {
+                    Some(MfaResult::Satisfied)
+                } else if r.contains("fail") || r.contains("denied") {
+                    Some(MfaResult::Failed)
+                } else {
+                    None
+                }
+            })
+        })
+        .or_else(|| match code {
+            Some(c) if c == MFA_FAILED => Some(MfaResult::Failed),
+            Some(c) if MFA_INTERRUPTS.contains(&c) => Some(MfaResult::Interrupted),
+            _ => None,
+        })
+        .or_else(|| {
+            let req = requirement?.to_ascii_lowercase();
+            match (succeeded, req.contains("multi"), req.contains("single")) {
+                (true, true, _) => Some(MfaResult::Satisfied),
+                (true, _, true) => Some(MfaResult::NotRequired),
+                _ => None,
+            }
+        });
+    (outcome, method)
+}
+
 /// Reads every sign-in of a file.
-/// Reads every record of a file.
 pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
-    records::load_records(path, WHAT, span, parse_row, |x| x.at)
+    load_with(path, &TableOptions::default(), span)
+}
+
+/// [`load`] with reading options (a declared zone, field tracking).
+pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
+    records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
 }

@@ -40,7 +40,13 @@ impl EffectKind {
 pub struct Effect {
     pub kind: EffectKind,
     pub steps: Vec<StepKind>,
+    /// May name `{approved_regions}`, `{attacker_regions}` and `{accounts}`, filled from the
+    /// case; a control text never carries a particular case's values.
     pub why: String,
+    /// Facts this effect rests on: it applies to a step only when every one holds in the case
+    /// (MFA stops a password-only takeover only if the sign-in was single-factor).
+    #[serde(default)]
+    pub requires: Vec<Fact>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,9 +213,21 @@ pub struct Control {
 }
 
 impl Control {
-    /// The strongest effect this control has on a step kind, if any.
-    pub fn effect_on(&self, step: StepKind) -> Option<&Effect> {
-        self.effects.iter().filter(|e| e.steps.contains(&step)).min_by_key(|e| e.kind)
+    /// The strongest effect this control has on a step kind, if any, among the effects whose
+    /// required facts hold.
+    pub fn effect_on(&self, step: StepKind, holds: &dyn Fn(Fact) -> bool) -> Option<&Effect> {
+        self.effects
+            .iter()
+            .filter(|e| e.steps.contains(&step) && e.requires.iter().all(|f| holds(*f)))
+            .min_by_key(|e| e.kind)
+    }
+    /// Effects on a step kind that do not apply because a fact they rest on does not hold.
+    pub fn not_exploited_on(&self, step: StepKind, holds: &dyn Fn(Fact) -> bool) -> bool {
+        self.effect_on(step, holds).is_none()
+            && self
+                .effects
+                .iter()
+                .any(|e| e.steps.contains(&step) && !e.requires.iter().all(|f| holds(*f)))
     }
 }
 

@@ -5,7 +5,13 @@
 
 use serde::Serialize;
 
-use crate::analysis::{self, gaps::Verdict, response::ActionStatus, steps::Outcome};
+use crate::analysis::{
+    self,
+    gaps::Verdict,
+    response::{ActionKind, ActionStatus},
+    scope::CaseVerdict,
+    steps::Outcome,
+};
 use crate::bundle::{FileReport, SourceKind};
 use crate::error::{Error, Result};
 use crate::types::{thousands, trim_decimals, Bytes, StepKind, Timestamp};
@@ -49,6 +55,28 @@ pub struct SourceStatus {
 /// Figures on the executive page, as display strings ("not provided" when unknown).
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyFigures {
+    /// "Compromise confirmed", "Compromise suspected" or "No compromise established".
+    pub verdict: String,
+    /// `compromise-confirmed`, `compromise-suspected` or `not-established`.
+    pub verdict_id: crate::analysis::scope::CaseVerdict,
+    /// First successful attacker action ("breach"), as opposed to first activity.
+    pub first_success: String,
+    /// The period in which the attacker read data successfully.
+    pub data_accessed: String,
+    /// Time from the first alert to the first containment action.
+    pub time_to_respond: String,
+    /// Successful attacker VMs outside the approved regions ("vm-a (Brazil South)").
+    pub vms_outside_approved: Vec<String>,
+    /// Attacker VM creations that failed, with their reason.
+    pub vm_attempts_failed: Vec<String>,
+    /// Failed attacker steps, as sentences with their outcome.
+    pub failed_steps: Vec<String>,
+    /// "Containment confirmed by its effect: …" when it was.
+    pub containment_effect: Option<String>,
+    /// The compromised identities with what they were observed doing.
+    pub identity_described: String,
+    /// More than one compromised identity.
+    pub identities_plural: bool,
     pub data_exfiltrated: String,
     pub data_exfiltrated_bytes: Option<u64>,
     pub objects: String,
@@ -186,34 +214,36 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let np = || NOT_PROVIDED.to_string();
     let data_exfiltrated = exposure.map(|e| e.bytes.human()).unwrap_or_else(np);
     let first = a.window.map(|w| w.start);
-    let detected = run.bundle.alerts.provided().and_then(|al| {
-        al.iter()
-            .filter_map(|x| x.generated.or(Some(x.at)))
-            .filter(|t| first.is_none_or(|f| *t >= f))
-            .min()
-    });
+    // Detection and containment are measured from the breach: the first successful attacker
+    // action (failed attempts before it are reconnaissance, not yet a compromise).
+    let breach = a.window.and_then(|w| w.first_success).or(first);
+    // The first alert as the timeline shows it: one time per event on every page.
+    let detected = a
+        .timeline
+        .iter()
+        .filter(|e| e.phase == crate::analysis::steps::Phase::Alert)
+        .filter(|e| a.scope.alerts.iter().any(|j| j.evidence == e.evidence && !j.cleared))
+        .map(|e| e.at)
+        .filter(|t| first.is_none_or(|f| *t >= f))
+        .min();
     let contained = a
         .response
         .actions
         .iter()
-        .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported))
-        .filter(|x| x.id == "rotate-keys" || x.id == "contain-identity")
-        .filter_map(|x| {
-            x.at.map(|t| {
-                (
-                    t,
-                    if x.id == "rotate-keys" {
-                        "storage keys rotated"
-                    } else {
-                        "compromised identity contained"
-                    },
-                )
-            })
+        .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
+        .filter(|x| {
+            matches!(
+                x.kind,
+                ActionKind::RotateKeys | ActionKind::ContainIdentity | ActionKind::RevertRoleAssignment
+            )
         })
+        .filter_map(|x| x.at.map(|t| (t, x.done_text.clone())))
         .min_by_key(|(t, _)| *t);
     let gdpr_status = match &a.gdpr {
-        None => "not assessed (no [gdpr] section in case.toml)".to_string(),
+        None => "not assessed: the case file records no GDPR details (awareness time, controller, policy)".to_string(),
+        Some(g) if !g.breach_established => "no personal data breach established: no notification duty".to_string(),
         Some(g) => match (&g.severity, g.art33.required, g.art34.required) {
+            (None, Some(false), Some(false)) => format!("no notification duty: {}", g.art33.reason),
             (Some(s), Some(a33), Some(a34)) => format!(
                 "Severity {} (SE {}): {}; {}",
                 s.band.name(),
@@ -232,6 +262,30 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             _ => format!("not scored: {} not provided", g.missing_inputs.join("; ")),
         },
     };
+    let env = &case.environment;
+    let vms_outside_approved: Vec<String> = a
+        .cost
+        .vms
+        .iter()
+        .filter(|v| {
+            v.region
+                .as_ref()
+                .is_some_and(|r| !env.approved_regions.is_empty() && !env.region_approved(r))
+        })
+        .map(|v| format!("{} ({})", v.name, v.region.as_ref().map(|r| r.display_name()).unwrap_or("")))
+        .collect();
+    let vm_attempts_failed: Vec<String> = a
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::VmCreate && s.attempt)
+        .map(|s| s.summary.clone())
+        .collect();
+    let failed_steps: Vec<String> = a
+        .steps
+        .iter()
+        .filter(|s| s.attempt)
+        .map(|s| format!("{} {}", s.at.hhmm(), s.summary))
+        .collect();
     let vm_summary = {
         let vms = &a.cost.vms;
         if vms.is_empty() {
@@ -257,10 +311,60 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
                 .join(", ")
         }
     };
+    let established = a.scope.verdict != CaseVerdict::NotEstablished;
+    let none_if = |v: String| {
+        if established {
+            v
+        } else {
+            "none: no compromise established".to_string()
+        }
+    };
     let figures = KeyFigures {
-        data_exfiltrated: data_exfiltrated.clone(),
-        data_exfiltrated_bytes: exposure.map(|e| e.bytes.0),
-        objects: exposure.map(|e| thousands(e.distinct_objects)).unwrap_or_else(np),
+        verdict: a.scope.verdict.headline().to_string(),
+        verdict_id: a.scope.verdict,
+        first_success: a
+            .window
+            .and_then(|w| w.first_success)
+            .map(|f| format!("{} ({})", f, local(f)))
+            .unwrap_or_else(|| none_if(np())),
+        data_accessed: match a.window.and_then(|w| w.data_access_start.zip(w.data_access_end)) {
+            Some((x, y)) => format!("{x} to {y}"),
+            None if exposure.is_some() => none_if("no successful data read by the attacker".into()),
+            None => np(),
+        },
+        time_to_respond: match (detected, contained.as_ref()) {
+            _ if !established => none_if(np()),
+            (Some(d), Some((t, what))) if *t >= d => format!(
+                "{} (first alert {} → {what} at {})",
+                duration_text(d.seconds_until(*t)),
+                d.hhmm(),
+                t.hhmm()
+            ),
+            (Some(_), Some((t, what))) => format!("contained before the first alert ({what} at {})", t.hhmm()),
+            (Some(d), None) => format!("no containment action shown since the first alert at {}", d.hhmm()),
+            _ => none_if(np()),
+        },
+        vms_outside_approved,
+        vm_attempts_failed,
+        failed_steps,
+        containment_effect: a.response.contained_by_effect.as_ref().map(|c| c.text.clone()),
+        identities_plural: a.scope.identities_in_scope().count() > 1,
+        identity_described: a
+            .scope
+            .identities_in_scope()
+            .map(|u| match analysis::narrative_facts::observed_role(&a.steps, u) {
+                Some(r) => format!("{u} (observed: {r})"),
+                None => u.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        data_exfiltrated: if established {
+            data_exfiltrated.clone()
+        } else {
+            "none: no compromise established".into()
+        },
+        data_exfiltrated_bytes: exposure.filter(|_| established).map(|e| e.bytes.0),
+        objects: exposure.map(|e| thousands(e.distinct_objects)).map(none_if).unwrap_or_else(np),
         containers: exposure
             .map(|e| {
                 if e.containers_read.is_empty() {
@@ -269,43 +373,64 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
                     e.containers_read.join(", ")
                 }
             })
+            .map(none_if)
             .unwrap_or_else(np),
-        records: exposure
-            .and_then(|e| e.records)
-            .map(|r| format!("up to {}", thousands(r)))
-            .unwrap_or_else(np),
-        subjects: exposure
-            .and_then(|e| e.subjects)
-            .map(|s| format!("up to {}", thousands(s)))
-            .unwrap_or_else(np),
-        attacker_cost: a.cost.total.map(|c| c.to_string()).unwrap_or_else(np),
-        compute_cost: match (&a.cost.compute, a.cost.vms.is_empty()) {
-            (Some(c), false) => format!("${:.0}", c.0),
-            (_, true) if a.operations_of_attacker.is_provided() => "no attacker VMs".into(),
-            _ => np(),
+        records: match exposure {
+            Some(e) if e.read_requests == 0 || !established => none_if("none".into()),
+            Some(e) => e.records.map(|r| format!("up to {}", thousands(r))).unwrap_or_else(np),
+            None => np(),
         },
-        first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(np),
-        time_to_detect: match (first, detected) {
+        subjects: match exposure {
+            Some(e) if e.read_requests == 0 || !established => none_if("none".into()),
+            Some(e) => e.subjects.map(|r| format!("up to {}", thousands(r))).unwrap_or_else(np),
+            None => np(),
+        },
+        attacker_cost: none_if(a.cost.total_display.clone()),
+        compute_cost: none_if(a.cost.compute_display.clone()),
+        first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(|| none_if(np())),
+        time_to_detect: match (breach, detected) {
+            (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
             (Some(f), Some(d)) => format!("{} (first alert {})", duration_text(f.seconds_until(d)), d.hhmm()),
-            _ => np(),
+            (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
+            _ => none_if(np()),
         },
-        time_to_contain: match (first, contained) {
-            (Some(f), Some((t, what))) => format!("{} ({what} at {})", duration_text(f.seconds_until(t)), t.hhmm()),
-            (Some(_), None) => "not yet contained according to the evidence".into(),
-            _ => np(),
+        time_to_contain: match (breach, contained.as_ref(), &a.response.contained_by_effect) {
+            (Some(f), _, Some(c)) => format!(
+                "{} (contained by effect at {}: {})",
+                duration_text(f.seconds_until(c.at)),
+                c.at.hhmm(),
+                c.by
+            ),
+            (Some(f), Some((t, what)), None) => format!("{} ({what} at {})", duration_text(f.seconds_until(*t)), t.hhmm()),
+            (Some(_), None, None) => "not yet contained according to the evidence".into(),
+            _ => none_if(np()),
         },
         gdpr_status,
-        gdpr_deadline: a.gdpr.as_ref().map(|g| g.deadline.deadline.to_string()).unwrap_or_else(np),
-        gdpr_deadline_local: a.gdpr.as_ref().map(|g| g.deadline.deadline_local.clone()).unwrap_or_else(np),
-        identity: if a.scope.identities.is_empty() {
-            "none identified".into()
-        } else {
-            a.scope.identities.keys().map(|u| u.to_string()).collect::<Vec<_>>().join(", ")
+        gdpr_deadline: match &a.gdpr {
+            Some(g) if !g.breach_established => "not applicable: no personal data breach established".into(),
+            Some(g) => g.deadline.deadline.to_string(),
+            None => np(),
         },
-        attacker_ips: if a.scope.ips.is_empty() {
-            "none identified".into()
-        } else {
-            a.scope.ips.keys().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+        gdpr_deadline_local: match &a.gdpr {
+            Some(g) if !g.breach_established => "not applicable".into(),
+            Some(g) => g.deadline.deadline_local.clone(),
+            None => np(),
+        },
+        identity: {
+            let v: Vec<String> = a.scope.identities_in_scope().map(|u| u.to_string()).collect();
+            if v.is_empty() {
+                "none identified".into()
+            } else {
+                v.join(", ")
+            }
+        },
+        attacker_ips: {
+            let v: Vec<String> = a.scope.ips_in_scope().map(|u| u.to_string()).collect();
+            if v.is_empty() {
+                "none identified".into()
+            } else {
+                v.join(", ")
+            }
         },
         vm_summary,
     };
@@ -313,12 +438,12 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         .response
         .actions
         .iter()
-        .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported))
+        .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
         .map(|x| {
-            let how = if x.status == ActionStatus::Reported {
-                ", reported by the analyst"
-            } else {
-                ""
+            let how = match x.status {
+                ActionStatus::Reported => ", reported by the analyst",
+                ActionStatus::Partial => ", partly",
+                _ => "",
             };
             format!(
                 "{}{}{how}",

@@ -18,11 +18,21 @@ pub fn render_text(m: &ReportModel) -> String {
     let _ = writeln!(out, "{} — {} ({})", m.case.id, m.case.title, m.case.organisation);
     let _ = writeln!(out, "as of {} ({})", m.case.as_of, m.case.as_of_local);
 
+    section(&mut out, &f.verdict);
+    for b in &a.scope.verdict_basis {
+        let _ = writeln!(out, "- {b}");
+    }
+    for j in a.scope.alerts.iter().filter(|j| j.cleared) {
+        let _ = writeln!(out, "- alert {} \"{}\": {}", j.at.hhmm(), j.name, j.why);
+    }
+
     section(&mut out, "Key figures");
     for (k, v) in [
         ("Compromised identity", &f.identity),
         ("Attacker addresses", &f.attacker_ips),
         ("First attacker activity", &f.first_attacker_activity),
+        ("First successful action", &f.first_success),
+        ("Data accessed", &f.data_accessed),
         ("Data exfiltrated", &f.data_exfiltrated),
         ("Objects / containers", &format!("{} / {}", f.objects, f.containers)),
         ("Records / data subjects", &format!("{} / {}", f.records, f.subjects)),
@@ -30,6 +40,7 @@ pub fn render_text(m: &ReportModel) -> String {
         ("Attacker compute cost", &f.compute_cost),
         ("Attacker-caused cost (total)", &f.attacker_cost),
         ("Time to detect", &f.time_to_detect),
+        ("Time to respond", &f.time_to_respond),
         ("Time to contain", &f.time_to_contain),
         ("GDPR", &f.gdpr_status),
         ("GDPR deadline", &format!("{} ({})", f.gdpr_deadline, f.gdpr_deadline_local)),
@@ -59,7 +70,7 @@ pub fn render_text(m: &ReportModel) -> String {
             s.phase.label(),
             s.action,
             s.target,
-            s.outcome.label()
+            s.outcome_text
         );
     }
 
@@ -68,7 +79,12 @@ pub fn render_text(m: &ReportModel) -> String {
         let _ = writeln!(out, "no entries: no attacker steps or alerts in the evidence provided");
     }
     for t in &a.timeline {
-        let _ = writeln!(out, "{}  {:<8} {:<52} {}", t.at.hhmm(), t.phase.label(), t.action, t.detail);
+        let status = if t.outcome.is_none() {
+            format!("  [{}]", t.outcome_text)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{}  {:<8} {}{status}", t.at.hhmm(), t.phase.label(), t.summary);
     }
 
     section(&mut out, "Lateral movement");
@@ -136,7 +152,10 @@ pub fn render_text(m: &ReportModel) -> String {
 
     section(&mut out, "Response");
     for x in &a.response.actions {
-        let _ = writeln!(out, "[{:?}] {} — {}", x.status, x.action, x.detail);
+        let _ = writeln!(out, "[{}] {} — {}", x.status.phrase(), x.action, x.detail);
+    }
+    if let Some(c) = &a.response.contained_by_effect {
+        let _ = writeln!(out, "Contained by effect: {}", c.text);
     }
     if !m.data_quality.is_empty() {
         section(&mut out, "Data quality");
