@@ -931,6 +931,35 @@ as_of = "2024-03-23T12:00:00Z"
     }
 
     #[test]
+    fn gdpr_regime_is_validated_against_the_authority() {
+        let gdpr = |regime: &str| {
+            format!(
+                "{MINIMAL}\n[gdpr]\naware_at = \"2024-03-21T09:30:00Z\"\nlead_authority = \"Information Commissioner's Office (UK)\"\n{regime}\n"
+            )
+        };
+        let e = parse(&gdpr("regime = \"eu-gdpr\"")).unwrap_err().render();
+        assert!(e.contains("gdpr.regime") && e.contains("uk-gdpr"), "{e}");
+        let e = parse(&gdpr("regime = \"us-hipaa\"")).unwrap_err().render();
+        assert!(e.contains("unknown GDPR regime"), "{e}");
+        let c = parse(&gdpr("")).unwrap();
+        let g = c.gdpr.unwrap();
+        assert_eq!((g.regime, g.regime_stated), (GdprRegime::UkGdpr, false));
+        let c = parse(&gdpr("regime = \"uk-gdpr\"")).unwrap();
+        assert!(c.gdpr.unwrap().regime_stated);
+    }
+
+    #[test]
+    fn owners_map_roles_to_names_and_unknown_roles_are_errors() {
+        let c = parse(&format!("{MINIMAL}\n[[owners]]\nrole = \"dpo\"\nname = \"J. Doe\"\n")).unwrap();
+        assert_eq!(c.owners[0].role, OwnerRole::Dpo);
+        assert_eq!(c.owners[0].name, "J. Doe");
+        let e = parse(&format!("{MINIMAL}\n[[owners]]\nrole = \"cfo\"\nname = \"X\"\n"))
+            .unwrap_err()
+            .render();
+        assert!(e.contains("owners.role") && e.contains("cloud-platform"), "{e}");
+    }
+
+    #[test]
     fn minimal_case_parses() {
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.id, "C-1");

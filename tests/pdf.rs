@@ -7,13 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::util::{copy_sample, report, sample, stderr, temp_dir};
+use crate::util::{copy_sample, report, sample, stderr, stdout, temp_dir};
 
-/// The text of a PDF. Zero-width spaces (break opportunities in long tokens) are removed.
+/// The text of a PDF, exactly as a reader copying it would get it (nothing removed: long
+/// tokens wrap in the layout, never by characters inserted into the text).
 fn pdf_text(pdf: &Path) -> String {
     let text = pdf_extract::extract_text(pdf).unwrap_or_else(|e| panic!("cannot extract text from {}: {e}", pdf.display()));
     assert!(!text.trim().is_empty(), "{} has no extractable text", pdf.display());
-    text.replace('\u{200B}', "")
+    text
 }
 
 /// The sample's reports, rendered once for all tests.
@@ -351,4 +352,222 @@ fn markup_in_every_free_text_field_renders_as_text_in_all_reports() {
     // Blob names reach the model (and its counts) but the reports show containers, not names.
     let model: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["figures"]["data_exfiltrated"], "2.45 GB");
+}
+
+#[test]
+fn no_inserted_characters_in_the_text_layer_so_hashes_copy_as_they_are() {
+    for f in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"] {
+        let text = pdf_text(&rendered().join(f));
+        for c in ['\u{200B}', '\u{200C}', '\u{2060}', '\u{00AD}', '\u{FEFF}'] {
+            assert!(!text.contains(c), "{f} carries U+{:04X} in its text layer", c as u32);
+        }
+    }
+    // Every evidence hash is one unbroken run once line breaks (the only thing wrapping adds
+    // to a copy) are removed.
+    let text = squash(&pdf_text(&rendered().join("technical.pdf")));
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(rendered().join("model.json")).unwrap()).unwrap();
+    for f in model["evidence"].as_array().unwrap() {
+        let hash = f["sha256"].as_str().unwrap();
+        assert!(text.contains(hash), "technical.pdf does not carry {hash} as one copyable run");
+    }
+}
+
+#[test]
+fn technical_report_has_iocs_attack_table_root_cause_and_open_questions() {
+    let text = squash(&pdf_text(&rendered().join("technical.pdf")));
+    for needle in [
+        "Root cause and open questions",
+        "A password-only sign-in to a privileged account",
+        "Entra ID audit log",
+        "NSG or virtual network flow logs",
+        "Indicators of compromise",
+        "198.51.100.77",
+        "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0",
+        "ATT&CK mapping",
+        "T1496.001",
+        "Resource Hijacking: Compute Hijacking",
+        "Impact (TA0040)",
+        "T1651",
+    ] {
+        assert!(has(&text, needle), "technical.pdf lacks {needle:?}");
+    }
+    // The lateral-movement summary row carries no technique of its own.
+    assert!(
+        !has(&text, "T1526 Cloud Service Discovery"),
+        "lateral movement still mapped to T1526"
+    );
+    // The detection shown returns the hit shown: a sliding window, not fixed bins.
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(rendered().join("model.json")).unwrap()).unwrap();
+    let rule = model["analysis"]["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "identity-multi-resource-types")
+        .unwrap();
+    let kql = rule["kql"].as_str().unwrap();
+    assert!(!kql.contains("bin(TimeGenerated"), "fixed bins: {kql}");
+    assert!(
+        kql.contains("join kind=inner") && kql.contains("between (Start .. (Start + window))"),
+        "{kql}"
+    );
+}
+
+#[test]
+fn iocs_csv_is_written_beside_the_pdfs() {
+    let csv_text = std::fs::read_to_string(rendered().join("iocs.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["type", "value", "role", "first_seen_utc", "last_seen_utc", "steps", "evidence"]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let ip = rows.iter().find(|r| &r[1] == "198.51.100.77").expect("attacker address row");
+    assert_eq!(&ip[0], "IP address");
+    assert_eq!(&ip[3], "2024-03-21T03:12:40Z");
+    assert!(ip[4] > ip[3], "last seen after first seen");
+    assert!(rows.iter().any(|r| &r[0] == "User agent"), "no user agent row");
+    assert!(rows
+        .iter()
+        .any(|r| &r[0] == "Azure resource" && r[1].ends_with("/virtualMachines/vm-brz-01")));
+    assert!(!csv_text.contains(env!("CARGO_MANIFEST_DIR")), "absolute paths in iocs.csv");
+}
+
+#[test]
+fn executive_report_opens_with_severity_root_cause_decisions_and_time_to_respond() {
+    let text = squash(&pdf_text(&rendered().join("executive.pdf")));
+    for needle in [
+        "Incident severity: CRITICAL",
+        "Personal data of up to 150,600 people",
+        "A password-only sign-in to a privileged account, with no multi-factor authentication",
+        "Decisions needed from you",
+        "Approve the personal data breach notification",
+        "Data Protection Officer",
+        "Time to respond",
+        "6 h 29 min from the first alert",
+        "Sunday 2024-03-24 09:30 GMT",
+        "Glossary",
+    ] {
+        assert!(has(&text, needle), "executive.pdf lacks {needle:?}");
+    }
+    // People affected come before money.
+    let people = text.find("PEOPLEAFFECTED").unwrap();
+    let cost = text.find("ESTIMATEDATTACKER").unwrap();
+    assert!(people < cost, "people affected must precede the cost figures");
+}
+
+#[test]
+fn posture_report_ranks_by_impact_and_effort_with_owners_and_prints_each_recommendation_once() {
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(rendered().join("model.json")).unwrap()).unwrap();
+    let imps = model["improvements"].as_array().unwrap();
+    let rank = |id: &str| imps.iter().find(|i| i["control"] == id).map(|i| i["rank"].as_u64().unwrap());
+    assert_eq!(rank("mfa-azure-mgmt"), Some(1), "MFA must rank first");
+    assert!(rank("risk-based-conditional-access").is_some(), "risk-based CA missing");
+    assert!(rank("alert-triage-response").is_some(), "alert triage missing");
+    // A proven gap outranks an unassessed control with the same effort and effects.
+    assert!(rank("mfa-azure-mgmt") < rank("defender-cspm"));
+    for i in imps {
+        assert!(["low", "medium", "high"].contains(&i["effort"].as_str().unwrap()));
+        assert!(!i["owner"].as_str().unwrap().is_empty());
+    }
+    // "Present" only with proof: logs in the bundle do not prove an export; one healthy row
+    // does not prove a control with three recommendations.
+    let verdict = |id: &str| {
+        model["analysis"]["gaps"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("activity-log-export"), "not-assessable");
+    assert_eq!(verdict("security-contacts"), "not-assessable");
+    let text = squash(&pdf_text(&rendered().join("posture.pdf")));
+    assert!(has(&text, "Attack path and the controls that break it"));
+    assert!(!has(&text, "· priority"), "a second numbering (priority) is printed");
+    let rec = squash("\"Microsoft Defender for Storage should be enabled\" was healthy");
+    assert!(text.matches(&rec).count() <= 1, "a recommendation is printed twice");
+}
+
+#[test]
+fn gdpr_report_speaks_the_regime_checks_awareness_and_drafts_the_art34_letter() {
+    let text = squash(&pdf_text(&rendered().join("gdpr.pdf")));
+    for needle in [
+        "Art. 33 UK GDPR",
+        "no one-stop-shop",
+        "Awareness check",
+        "2024-03-24 03:22:40 UTC",
+        "The deadline falls on a Sunday",
+        "Measures taken to address the breach",
+        "The access keys the attacker obtained were revoked and replaced",
+        "Draft communication to the people affected",
+        "What you can do",
+        "Check your bank and card statements",
+    ] {
+        assert!(has(&text, needle), "gdpr.pdf lacks {needle:?}");
+    }
+    assert!(!has(&text, "lead supervisory authority"), "EU wording in a UK GDPR report");
+}
+
+#[test]
+fn eighty_character_identifiers_wrap_inside_their_columns_in_every_report() {
+    let dir = copy_sample("pdf-long-ids");
+    let upn = format!("{}@{}.example.com", "a".repeat(40), "northgate-engineering-subsidiary-emea-ops");
+    assert!(upn.len() >= 80, "{}", upn.len());
+    let rg = format!("rg-{}", "x".repeat(77));
+    let container = format!("c{}", "d".repeat(62));
+    for f in [
+        "case.toml",
+        "evidence/signins.csv",
+        "evidence/activity.csv",
+        "evidence/storage.csv",
+        "evidence/alerts.json",
+        "recommendations.csv",
+    ] {
+        let p = dir.join(f);
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("admin@northgateeng.com", &upn)
+            .replace("rg-brazil-temp", &rg)
+            .replace("customer-data", &container);
+        std::fs::write(&p, t).unwrap();
+    }
+    let out = temp_dir("pdf-long-ids-out");
+    let o = report(&dir, &out, &[]);
+    assert!(o.status.success(), "render failed: {}", stderr(&o));
+    // casefile measures every laid-out text run (typst frames) and warns when one prints over
+    // another or past the page edge.
+    assert!(!stdout(&o).contains("layout warning"), "{}", stdout(&o));
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert!(
+        model["figures"]["identity"].as_str().unwrap().contains(&upn),
+        "the long UPN did not carry through"
+    );
+    for f in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"] {
+        let text = squash(&pdf_text(&out.join(f)));
+        assert!(
+            text.contains(&upn) || f == "posture.pdf",
+            "{f} does not carry the UPN as one copyable run"
+        );
+    }
+}
+
+#[test]
+fn the_layout_check_catches_a_column_overrun() {
+    // Without the templates' wrapping rule, a long UPN runs into the next column and casefile
+    // says so: the check above can fail.
+    let dir = copy_sample("pdf-overrun");
+    let upn = format!("{}@example.com", "b".repeat(70));
+    let p = dir.join("evidence/signins.csv");
+    let t = std::fs::read_to_string(&p).unwrap().replace("admin@northgateeng.com", &upn);
+    std::fs::write(&p, t).unwrap();
+    let tpl = temp_dir("pdf-overrun-tpl");
+    let common = std::fs::read_to_string(crate::util::root().join("report-templates/common.typ")).unwrap();
+    let without: String = common.lines().filter(|l| !l.contains("show regex(")).collect::<Vec<_>>().join("\n");
+    assert_ne!(without.len(), common.len(), "the wrapping rule moved; update this test");
+    std::fs::write(tpl.join("common.typ"), without).unwrap();
+    let out = temp_dir("pdf-overrun-out");
+    let o = report(&dir, &out, &["--kind", "technical", "--templates", tpl.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("layout warning: technical.pdf"), "{}", stdout(&o));
 }

@@ -148,10 +148,13 @@ fn time_to_respond(i: &BriefingInput) -> ResponseTime {
 }
 
 fn authority_words(g: &GdprAssessment, regime: GdprRegime) -> String {
-    g.lead_authority.clone().unwrap_or_else(|| match regime {
-        GdprRegime::UkGdpr => "the Information Commissioner's Office".into(),
-        GdprRegime::EuGdpr => "the lead supervisory authority".into(),
-    })
+    g.lead_authority
+        .as_ref()
+        .map(|a| format!("the {}", a.trim_start_matches("the ")))
+        .unwrap_or_else(|| match regime {
+            GdprRegime::UkGdpr => "the Information Commissioner's Office".into(),
+            GdprRegime::EuGdpr => "the lead supervisory authority".into(),
+        })
 }
 
 fn decisions(i: &BriefingInput) -> Vec<Decision> {

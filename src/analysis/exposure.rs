@@ -189,7 +189,7 @@ impl<'a> StorageAggregator<'a> {
                 .requester_upn
                 .as_ref()
                 .is_some_and(|u| self.scope.identity_compromised_at(u, r.at))
-                && !r.caller_ip.is_some_and(|ip| own_address(self.env, &ip).is_some()))
+                && r.caller_ip.is_none_or(|ip| own_address(self.env, &ip).is_none()))
     }
 
     /// Takes one request.

@@ -214,25 +214,27 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -
     }
 }
 
-/// One measure in a regulator's words, with its basis.
+/// One measure in a regulator's words (a sentence without its final full stop), with its basis.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measure {
     pub text: String,
     /// "shown by the records", "reported by the organisation", "proposed".
     pub basis: String,
+    /// The same measure as advice to the people affected ("what you can do"), when it has one.
+    pub advice: Option<String>,
 }
 
 fn measure_words(id: &str, done_text: &str) -> Option<String> {
     Some(
         match id {
-            "rotate-keys" => "The access keys the attacker obtained were revoked and replaced, so they no longer give access to the data.",
-            "contain-identity" => return Some(format!("The compromised account was secured ({done_text}).")),
-            "snapshot-vm" => "Copies of the attacker's virtual machine disks were preserved as evidence.",
-            "delete-vm" => "The computing resources the attacker created were removed.",
-            "revert-role-assignment" => "The permissions the attacker granted itself were withdrawn.",
-            "revert-nsg" => "The network openings the attacker made were closed.",
-            "delete-public-ip" => "The internet addresses the attacker created were released.",
-            "block-ips" => "The network addresses used by the attacker were blocked.",
+            "rotate-keys" => "The access keys the attacker obtained were revoked and replaced, so they no longer give access to the data",
+            "contain-identity" => return Some(format!("The compromised account was secured ({done_text})")),
+            "snapshot-vm" => "Copies of the attacker's virtual machine disks were preserved as evidence",
+            "delete-vm" => "The computing resources the attacker created were removed",
+            "revert-role-assignment" => "The permissions the attacker granted itself were withdrawn",
+            "revert-nsg" => "The network openings the attacker made were closed",
+            "delete-public-ip" => "The internet addresses the attacker created were released",
+            "block-ips" => "The network addresses used by the attacker were blocked",
             _ => return None,
         }
         .to_string(),
@@ -252,6 +254,7 @@ fn measures_taken(response: &Response) -> Vec<Measure> {
                 measure_words(&a.id, &a.done_text)?
             };
             Some(Measure {
+                advice: None,
                 text,
                 basis: match a.status {
                     ActionStatus::Done => "shown by the audit records".into(),
@@ -280,28 +283,42 @@ fn mitigation(exposure: Option<&Exposure>, inventory: &[DataAsset]) -> Vec<Measu
         .unwrap_or_default();
     let has = |k: DataClass| read.iter().any(|d| d.categories.iter().any(|c| c.class == k));
     let mut out = Vec::new();
-    let mut push = |t: &str| {
+    let mut push = |t: &str, advice: Option<&str>| {
         out.push(Measure {
             text: t.into(),
             basis: "proposed".into(),
+            advice: advice.map(str::to_string),
         })
     };
     if read.iter().all(|d| d.categories.is_empty()) {
         return out;
     }
     push(
-        "Inform the people affected in clear language of what happened and what they can do, with a dedicated contact point for questions.",
+        "Inform the people affected in clear language of what happened and what they can do, with a dedicated contact point for questions",
+        None,
     );
     if has(DataClass::Simple) || has(DataClass::Behavioural) {
-        push("Warn them that messages using their name and contact details may be phishing, and how to recognise genuine contact from the organisation.");
+        push(
+            "Warn them that messages using their name and contact details may be phishing, and how to recognise genuine contact from the organisation",
+            Some("Be careful with e-mails, letters and calls that use your name and contact details and ask you to click a link, open a file or give information: they may not come from us."),
+        );
     }
     if has(DataClass::Financial) {
-        push("Advise them to watch their bank and card statements and to tell their bank of any unrecognised payment; offer credit or identity monitoring.");
+        push(
+            "Advise them to watch their bank and card statements and to tell their bank of any unrecognised payment; offer credit or identity monitoring",
+            Some("Check your bank and card statements over the coming months and tell your bank at once about any payment you do not recognise."),
+        );
     }
     if has(DataClass::Sensitive) {
-        push("Offer individual support suited to the sensitive data involved, and consider whether other organisations must be told to protect them.");
+        push(
+            "Offer individual support suited to the sensitive data involved, and consider whether other organisations must be told to protect them",
+            Some("If you are worried about how this affects you, contact us and we will discuss the support we can offer you."),
+        );
     }
-    push("Monitor for publication or sale of the data and seek its removal where it appears.");
+    push(
+        "Monitor for publication or sale of the data and seek its removal where it appears",
+        None,
+    );
     out
 }
 
@@ -309,6 +326,8 @@ fn mitigation(exposure: Option<&Exposure>, inventory: &[DataAsset]) -> Vec<Measu
 #[derive(Debug, Clone, Serialize)]
 pub struct RegimeView {
     pub words: RegimeWords,
+    /// The days of the incident in the case's zone, in words ("21 March 2024").
+    pub incident_dates: Option<String>,
     pub deadline_day: DeadlineDay,
     pub awareness: AwarenessCheck,
     pub measures_taken: Vec<Measure>,
@@ -323,10 +342,22 @@ pub struct RegimeInput<'a> {
     pub inventory: &'a [DataAsset],
     pub exposure: Option<&'a Exposure>,
     pub response: &'a Response,
+    pub window: Option<(Timestamp, Timestamp)>,
+}
+
+fn dates(window: Option<(Timestamp, Timestamp)>, tz: Tz) -> Option<String> {
+    let (a, b) = window?;
+    let (a, b) = (a.0.with_timezone(&tz).date_naive(), b.0.with_timezone(&tz).date_naive());
+    Some(if a == b {
+        a.format("%-d %B %Y").to_string()
+    } else {
+        format!("{} to {}", a.format("%-d %B %Y"), b.format("%-d %B %Y"))
+    })
 }
 
 pub fn build_regime_view(i: RegimeInput) -> RegimeView {
     RegimeView {
+        incident_dates: dates(i.window, i.tz),
         words: words(i.gdpr),
         deadline_day: deadline_day(i.gdpr.regime, i.deadline, i.tz),
         awareness: awareness(i.gdpr, i.alerts, i.inventory),

@@ -228,6 +228,7 @@ pub fn conclude(
             inventory: &case.data,
             exposure: exposure.provided(),
             response: &response,
+            window: window.map(|w| (w.start, w.end)),
         })
     });
     let briefing = briefing::build_briefing(briefing::BriefingInput {

@@ -319,7 +319,7 @@ pub fn assignment_scope(resource: &ResourceId) -> String {
     let at = key
         .split("/providers/microsoft.authorization/roleassignments/")
         .next()
-        .unwrap_or(&key);
+        .unwrap_or(key);
     let parts: Vec<&str> = at.trim_matches('/').split('/').collect();
     match parts.as_slice() {
         ["subscriptions", sub] => format!("subscription {sub}"),

@@ -133,6 +133,7 @@ pub fn render_reports(
         PdfStandard::Ua1 => typst::Conformance::A2bUa1,
     };
     let mut outputs = Vec::new();
+    let mut layout = Vec::new();
     for (name, k) in KINDS {
         if kind != ReportKind::All && kind != k {
             continue;
@@ -145,8 +146,17 @@ pub fn render_reports(
             typst::inputs(matches!(standard, PdfStandard::A3b)),
         )?
         .with_user_templates(templates_dir, &overridden);
-        let pdf = typst::compile_pdf(
-            &world,
+        let doc = typst::compile_document(&world, &format!("{name}.pdf"))?;
+        let problems = typst::overprints(&doc);
+        if !problems.is_empty() {
+            layout.push(format!(
+                "layout warning: {name}.pdf has {} text run(s) printing over others or past the page edge; first: {}",
+                problems.len(),
+                problems[0]
+            ));
+        }
+        let pdf = typst::export_pdf(
+            &doc,
             &format!("{name}.pdf"),
             &format!("{}-{name}", model.case.id),
             model.case.as_of,
@@ -162,6 +172,10 @@ pub fn render_reports(
     let mut summary = String::new();
     for w in written {
         summary.push_str(&format!("wrote {}\n", w.display()));
+    }
+    for l in &layout {
+        summary.push_str(l);
+        summary.push('\n');
     }
     if !overridden.is_empty() {
         summary.push_str(&format!(

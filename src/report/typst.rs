@@ -251,20 +251,96 @@ pub enum Conformance {
     A2bUa1,
 }
 
-/// Compiles the world's main template to PDF bytes.
-pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
+/// Lays out the world's main template.
+pub fn compile_document(world: &CaseWorld, report: &str) -> Result<PagedDocument> {
     let fail = |msgs: Vec<String>| Error::Render {
         report: report.to_string(),
         message: msgs.join("; "),
     };
     let warned = typst::compile::<PagedDocument>(world);
-    let doc = warned.output.map_err(|diags| {
+    warned.output.map_err(|diags| {
         let errors: Vec<Error> = diags.iter().map(|d| world.template_error(report, d)).collect();
         match Error::collect(errors) {
             Err(e) => e,
             Ok(()) => fail(vec!["compilation failed without a diagnostic".into()]),
         }
-    })?;
+    })
+}
+
+/// One run of text as laid out: page (1-based), left, right, top and baseline in points.
+#[derive(Debug, Clone)]
+pub struct TextBox {
+    pub page: usize,
+    pub x0: f64,
+    pub x1: f64,
+    pub top: f64,
+    pub baseline: f64,
+    pub text: String,
+}
+
+fn collect_text(frame: &typst::layout::Frame, ts: typst::layout::Transform, page: usize, out: &mut Vec<TextBox>) {
+    use typst::layout::{FrameItem, Transform};
+    for (pos, item) in frame.items() {
+        match item {
+            FrameItem::Group(g) => {
+                let inner = ts.pre_concat(Transform::translate(pos.x, pos.y)).pre_concat(g.transform);
+                collect_text(&g.frame, inner, page, out);
+            }
+            FrameItem::Text(t) => {
+                let origin = pos.transform(ts);
+                let scale = ts.sx.get();
+                let size = t.size.to_pt() * scale;
+                out.push(TextBox {
+                    page,
+                    x0: origin.x.to_pt(),
+                    x1: origin.x.to_pt() + t.width().to_pt() * scale,
+                    top: origin.y.to_pt() - 0.7 * size,
+                    baseline: origin.y.to_pt(),
+                    text: t.text.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Text that prints over other text (a cell running into the next column) or past the page's
+/// right edge: a layout defect, whatever the content. Each entry names the page and the two
+/// runs.
+pub fn overprints(doc: &PagedDocument) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, page) in doc.pages().iter().enumerate() {
+        let mut boxes = Vec::new();
+        collect_text(&page.frame, typst::layout::Transform::identity(), i + 1, &mut boxes);
+        let width = page.frame.width().to_pt();
+        boxes.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        for (j, a) in boxes.iter().enumerate() {
+            if a.x1 > width + 0.5 {
+                problems.push(format!("page {}: \"{}\" runs past the page edge", a.page, a.text));
+            }
+            for b in boxes[j + 1..].iter().take_while(|b| b.x0 < a.x1 - 0.5) {
+                let v = a.baseline.min(b.baseline) - a.top.max(b.top);
+                if v > 0.5 && a.x1 - b.x0 > 0.5 {
+                    problems.push(format!("page {}: \"{}\" prints over \"{}\"", a.page, a.text, b.text));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Compiles the world's main template to PDF bytes.
+pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
+    let doc = compile_document(world, report)?;
+    export_pdf(&doc, report, ident, created, conformance)
+}
+
+/// Exports a laid-out document as PDF bytes.
+pub fn export_pdf(doc: &PagedDocument, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
+    let fail = |msgs: Vec<String>| Error::Render {
+        report: report.to_string(),
+        message: msgs.join("; "),
+    };
     let standards = match conformance {
         Conformance::A2b => vec![PdfStandard::A_2b],
         Conformance::A3b => vec![PdfStandard::A_3b],
@@ -281,7 +357,7 @@ pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timest
         tagged: true,
         pretty: false,
     };
-    let pdf = typst_pdf::pdf(&doc, &options).map_err(|diags| fail(diags.iter().map(|d| d.message.to_string()).collect()))?;
+    let pdf = typst_pdf::pdf(doc, &options).map_err(|diags| fail(diags.iter().map(|d| d.message.to_string()).collect()))?;
     // Keep memory flat when several reports render in one process (typst-notes §4).
     comemo::evict(0);
     Ok(pdf)
