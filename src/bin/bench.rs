@@ -31,8 +31,11 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// The sample's storage rows, split into the attacker's (198.51.100.0/24) and the rest.
-fn templates() -> Result<(csv::StringRecord, Vec<csv::StringRecord>, Vec<csv::StringRecord>), Box<dyn std::error::Error>> {
+/// The sample's header, then its storage rows split into the attacker's (198.51.100.0/24)
+/// and the rest.
+type Templates = (csv::StringRecord, Vec<csv::StringRecord>, Vec<csv::StringRecord>);
+
+fn templates() -> Result<Templates, Box<dyn std::error::Error>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/northgate/evidence/storage.csv");
     let text = std::fs::read_to_string(path)?;
     let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
@@ -52,7 +55,7 @@ fn templates() -> Result<(csv::StringRecord, Vec<csv::StringRecord>, Vec<csv::St
 
 /// The `i`-th generated request, as (column, value) pairs in header order.
 fn row(i: u64, header: &csv::StringRecord, attacker: &[csv::StringRecord], other: &[csv::StringRecord]) -> Vec<String> {
-    let template = if i % 1000 == 0 {
+    let template = if i.is_multiple_of(1000) {
         &attacker[(i / 1000) as usize % attacker.len()]
     } else {
         &other[i as usize % other.len()]
