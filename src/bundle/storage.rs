@@ -277,7 +277,10 @@ impl<'a> Fields<'a> {
 /// `parse_row` over [`Fields`]; None wherever `parse_row` would return an error.
 fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> Option<BlobRequest> {
     let (time, utc) = f.get(G_TIME)?;
-    let at = records::parse_timestamp_in(time, utc, order).ok()??;
+    let at = match la_export_time(time, utc) {
+        Some(t) => t,
+        None => records::parse_timestamp_in(time, utc, order).ok()??,
+    };
     let status_code = f.str(G_STATUS)?.trim().trim_end_matches(".0").parse::<u16>().ok()?;
     let (mut container, mut blob) = f.str(G_OBJECT).map(split_object_key).unwrap_or((None, None));
     if container.is_none() {
@@ -311,6 +314,24 @@ fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> Option<BlobRe
         request_id: f.string(G_REQUEST),
         origin,
     })
+}
+
+/// The Log Analytics export's own form (`3/21/2024, 3:12:40.221 AM` in a `[UTC]` column),
+/// parsed with format items prepared once. It is the form `records::parse_timestamp` reaches
+/// first for such text (after the .NET null placeholders, handled there), so the result is
+/// the same; anything else goes the general way.
+fn la_export_time(raw: &str, utc: bool) -> Option<Timestamp> {
+    use chrono::format::{parse, Item, Parsed, StrftimeItems};
+    static ITEMS: std::sync::OnceLock<Vec<Item<'static>>> = std::sync::OnceLock::new();
+    let s = raw.trim();
+    if !utc || s.starts_with("1/1/1,") || s.starts_with("1/1/0001") {
+        return None;
+    }
+    let items = ITEMS.get_or_init(|| StrftimeItems::new("%m/%d/%Y, %I:%M:%S%.f %p").collect());
+    let mut parsed = Parsed::new();
+    parse(&mut parsed, s, items.iter()).ok()?;
+    let naive = parsed.to_naive_datetime_with_offset(0).ok()?;
+    Some(Timestamp(chrono::TimeZone::from_utc_datetime(&chrono::Utc, &naive)))
 }
 
 /// A CSV file's header, resolved once: which column holds each wanted field.
