@@ -807,10 +807,33 @@ impl<'de> serde::Deserialize<'de> for Scalar<'de> {
 /// Streams every request of a file to `visit`, in order, on this thread; returns the file's
 /// record count and span. (`crate::input::ingest` reads many files on every core.)
 pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest) -> Result<()>) -> Result<(TableInfo, Span)> {
+    stream_with(visit, |on_chunk| {
+        crate::input::ingest::read_file_sequentially(path, Limits::default(), on_chunk)
+    })
+}
+
+/// [`stream`] over bytes already open (`name` stands for the file in messages), so a parser
+/// can be driven from memory (the fuzz harness).
+pub fn stream_from(
+    name: &Path,
+    raw: Box<dyn std::io::Read>,
+    visit: &mut dyn FnMut(BlobRequest) -> Result<()>,
+) -> Result<(TableInfo, Span)> {
+    stream_with(visit, |on_chunk| {
+        crate::input::ingest::read_sequentially_from(name, raw, Limits::default(), on_chunk)
+    })
+}
+
+type OnChunk<'a> = &'a mut dyn FnMut(ChunkStats, Vec<BlobRequest>);
+
+fn stream_with(
+    visit: &mut dyn FnMut(BlobRequest) -> Result<()>,
+    read: impl FnOnce(OnChunk) -> Result<(String, u64)>,
+) -> Result<(TableInfo, Span)> {
     let mut span = Span::default();
     let mut records = 0u64;
     let mut failure = None;
-    crate::input::ingest::read_file_sequentially(path, Limits::default(), &mut |stats, requests| {
+    read(&mut |stats, requests| {
         if failure.is_some() {
             return;
         }

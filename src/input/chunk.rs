@@ -151,9 +151,11 @@ impl<R: Read> Splitter<R> {
     /// Reads until `buf` holds `target` bytes or the input ends.
     fn fill(&mut self, buf: &mut Vec<u8>, target: usize) -> io::Result<()> {
         let cap = target.min(self.limits.max_record_bytes.saturating_add(self.limits.chunk_bytes));
+        // Reserved, not zeroed: a small input costs a small buffer (the fuzzer's inputs).
+        buf.reserve(cap.saturating_sub(buf.len()));
         while buf.len() < cap {
             let start = buf.len();
-            buf.resize(cap, 0);
+            buf.resize(cap.min(start + (1 << 16)), 0);
             match self.inner.read(&mut buf[start..]) {
                 Ok(0) => {
                     buf.truncate(start);

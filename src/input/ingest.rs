@@ -65,6 +65,7 @@ struct FileReader {
     /// Chunk 0's data after the header, waiting to be handed out.
     pending: Option<(Vec<u8>, u64)>,
     hash: Rc<RefCell<HashState>>,
+    on_disk: bool,
 }
 
 fn open_error(path: &Path, e: std::io::Error) -> Error {
@@ -98,7 +99,14 @@ fn split_error(path: &Path, e: SplitError) -> Error {
 impl FileReader {
     fn open(path: &Path, limits: Limits) -> Result<FileReader> {
         let file = File::open(path).map_err(|e| open_error(path, e))?;
-        let (hashing, hash) = HashingReader::new(file);
+        FileReader::from_reader(path, Box::new(file), limits, true)
+    }
+
+    /// `raw` holds the file's bytes; `path` names it in messages (and its extension helps
+    /// tell the shape). `on_disk`: whether `finish` may reopen `path` to hash what the decoder
+    /// left unread.
+    fn from_reader(path: &Path, raw: Box<dyn Read>, limits: Limits, on_disk: bool) -> Result<FileReader> {
+        let (hashing, hash) = HashingReader::new(raw);
         let mut input = records::decode(hashing).map_err(|e| read_error(path, e))?;
         let mut head = Vec::with_capacity(records::HEAD_BYTES);
         (&mut input)
@@ -117,6 +125,7 @@ impl FileReader {
             document: None,
             pending: None,
             hash,
+            on_disk,
         };
         let boundary = match &layout {
             Layout::Csv(_) => Some(super::chunk::Boundary::CsvRecords),
@@ -180,6 +189,10 @@ impl FileReader {
         drop(self.splitter);
         drop(self.document);
         let mut state = Rc::try_unwrap(self.hash).map_or_else(|rc| std::mem::take(&mut *rc.borrow_mut()), RefCell::into_inner);
+        if !self.on_disk {
+            let bytes = state.bytes;
+            return Ok((state.hex(), bytes));
+        }
         let mut file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
         file.seek(SeekFrom::Start(state.bytes)).map_err(|e| read_error(&self.path, e))?;
         let mut buf = vec![0u8; 1 << 16];
@@ -217,7 +230,21 @@ pub fn read_file_sequentially(
     limits: Limits,
     on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
 ) -> Result<(String, u64)> {
-    let mut reader = FileReader::open(path, limits)?;
+    read_sequentially(FileReader::open(path, limits)?, on_chunk)
+}
+
+/// [`read_file_sequentially`] over bytes already open (in memory, for the fuzz harness);
+/// `name` stands for the file in messages.
+pub fn read_sequentially_from(
+    name: &Path,
+    raw: Box<dyn Read>,
+    limits: Limits,
+    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
+) -> Result<(String, u64)> {
+    read_sequentially(FileReader::from_reader(name, raw, limits, false)?, on_chunk)
+}
+
+fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>)) -> Result<(String, u64)> {
     let format = Arc::clone(&reader.format);
     let mut records = 0u64;
     while let Some((data, line)) = reader.next()? {
