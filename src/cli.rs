@@ -61,6 +61,22 @@ pub struct Common {
     /// Use this control catalog directory instead of the built-in one.
     #[arg(long)]
     pub controls: Option<PathBuf>,
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+}
+
+/// How evidence is read.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct IngestArgs {
+    /// No progress bar (it is shown only on a terminal, for inputs over 100 MB).
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Threads parsing storage logs (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// The largest record accepted, in bytes (default 64 MiB); a longer one is an input error.
+    #[arg(long)]
+    pub max_record_bytes: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,7 @@ pub mod case;
 pub mod cli;
 pub mod error;
 pub mod init;
+pub mod input;
 pub mod posture;
 pub mod report;
 pub mod soc;
@@ -48,6 +49,16 @@ fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> 
 
 /// The whole pipeline for one bundle.
 pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Option<&Path>) -> Result<CaseRun> {
+    analyse_bundle_with(dir, recommendations, controls, &input::ingest::Options::default())
+}
+
+/// [`analyse_bundle`] with explicit ingest options (threads, record limit, progress).
+pub fn analyse_bundle_with(
+    dir: &Path,
+    recommendations: Option<&Path>,
+    controls: Option<&Path>,
+    ingest: &input::ingest::Options,
+) -> Result<CaseRun> {
     let mut case = case::load_case(dir)?;
     soc::prices::apply_retail_prices(&mut case)?;
     let catalog = posture::catalog::load_catalog(controls)?;
@@ -56,6 +67,7 @@ pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Opti
         bundle: dir.to_path_buf(),
         recommendations: recommendations.map(Path::to_path_buf),
         controls: None,
+        ingest: cli::IngestArgs::default(),
     };
     let export = match recommendations_path(&common, &case, &bundle) {
         Some(p) => Source::Provided(posture::recommendations::load_recommendations(&p)?),
@@ -63,7 +75,7 @@ pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Opti
     };
     let mut prep = analysis::prepare(&case, &bundle);
     weigh_storage_history(&case, &bundle, &mut prep)?;
-    let storage = stream_storage(&case, &mut bundle, &prep)?;
+    let storage = stream_storage(&case, &mut bundle, &prep, ingest)?;
     let analysis = analysis::conclude(&case, &bundle, &catalog, export.provided(), prep, storage);
     Ok(CaseRun {
         case,
@@ -93,29 +105,57 @@ fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis
     Ok(())
 }
 
-/// Streams every storage file through one aggregator; records each file's count and span.
-fn stream_storage(
+/// Streams every storage file through the aggregator, on every core (see `input::ingest`):
+/// requests whose effect depends on order reach the main aggregator in log order, the rest
+/// are aggregated per chunk and merged in chunk order. Records each file's hash, count and
+/// span.
+pub fn stream_storage(
     case: &case::Case,
     bundle: &mut Bundle,
     prep: &analysis::Prepared,
+    options: &input::ingest::Options,
 ) -> Result<Source<analysis::exposure::StorageFindings>> {
+    use analysis::exposure::StorageAggregator;
     let Some(files) = bundle.storage.provided().cloned() else {
         return Ok(Source::NotProvided);
     };
-    let mut agg = analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
+    let mut agg = StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
+    let template = agg.part();
+    let mut duplicates = vec![0u64; files.len()];
+    let results = input::ingest::ingest(
+        &files,
+        options,
+        &|| (template.part(), Vec::new()),
+        &|(part, ordered): &mut (StorageAggregator, Vec<bundle::storage::BlobRequest>), r| {
+            if part.must_see_in_order(&r) {
+                ordered.push(r);
+            } else {
+                part.add(r);
+            }
+        },
+        &mut |file, (part, ordered), offset| {
+            let before = agg.duplicates;
+            agg.merge(part, offset);
+            for mut r in ordered {
+                if let Some(n) = r.origin.record.as_mut() {
+                    *n += offset;
+                }
+                agg.add(r);
+            }
+            duplicates[file] += agg.duplicates - before;
+        },
+    );
     let mut errors = Vec::new();
-    for path in &files {
-        let before = agg.duplicates;
-        match bundle::storage::stream(path, &mut |r| {
-            agg.add(r);
-            Ok(())
-        }) {
-            Ok((info, span)) => {
+    for ((path, result), dups) in files.iter().zip(results).zip(duplicates) {
+        match result {
+            Ok(r) => {
                 if let Some(report) = bundle.files.iter_mut().find(|f| &f.path == path) {
-                    report.records = info.records;
-                    report.duplicates = agg.duplicates - before;
-                    report.first = span.first;
-                    report.last = span.last;
+                    report.records = r.records;
+                    report.duplicates = dups;
+                    report.first = r.span.first;
+                    report.last = r.span.last;
+                    report.sha256 = r.sha256;
+                    report.bytes = r.bytes;
                 }
             }
             Err(e) => errors.push(e),
@@ -125,11 +165,55 @@ fn stream_storage(
     Ok(Source::Provided(agg.finish()))
 }
 
+/// The pipeline with the command line's options.
+fn analyse_common(common: &Common) -> Result<CaseRun> {
+    let mut options = input::ingest::Options {
+        threads: common.ingest.threads.unwrap_or(0),
+        progress: !common.ingest.quiet,
+        ..Default::default()
+    };
+    if let Some(max) = common.ingest.max_record_bytes {
+        options.limits.max_record_bytes = max;
+    }
+    analyse_bundle_with(
+        &common.bundle,
+        common.recommendations.as_deref(),
+        common.controls.as_deref(),
+        &options,
+    )
+}
+
+/// `validate`'s lines for an evidence directory or glob.
+fn describe_tree(t: &input::tree::TreeSummary) -> String {
+    let fmt = |ts: Option<types::Timestamp>| ts.map_or("—".to_string(), |t| t.0.format("%Y-%m-%d %H:%M").to_string());
+    let mut s = format!(
+        "tree {}: {} files, {} records, {} bytes, {} → {} (UTC), list digest {}\n",
+        t.pattern,
+        t.files,
+        t.records,
+        t.bytes,
+        fmt(t.first),
+        fmt(t.last),
+        t.digest
+    );
+    if t.gaps.is_empty() {
+        s.push_str("  hourly sequence: no gaps\n");
+    }
+    for (a, b) in &t.gaps {
+        s.push_str(&format!(
+            "  gap in the hourly sequence: no file for {} → {} (UTC)\n",
+            a.0.format("%Y-%m-%d %H:00"),
+            b.0.format("%Y-%m-%d %H:59")
+        ));
+    }
+    s
+}
+
 /// Runs one command and returns what to print on stdout.
 pub fn run(command: Command) -> Result<String> {
     match command {
         Command::Analyze { common, format } => {
-            let run = analyse_bundle(&common.bundle, common.recommendations.as_deref(), common.controls.as_deref())?;
+            let run = analyse_common(&common)?;
             let model = report::model::build_model(&run);
             match format {
                 Format::Json => {
@@ -153,7 +237,7 @@ pub fn run(command: Command) -> Result<String> {
             templates,
             pdf_standard,
         } => {
-            let run = analyse_bundle(&common.bundle, common.recommendations.as_deref(), common.controls.as_deref())?;
+            let run = analyse_common(&common)?;
             let model = report::model::build_model(&run);
             report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &run.case.dir)
         }
@@ -166,10 +250,13 @@ pub fn run(command: Command) -> Result<String> {
 
 /// `casefile validate`: reads every input and describes it; exit 0 only if all could be read.
 fn validate(common: &Common) -> Result<String> {
-    let run = analyse_bundle(&common.bundle, common.recommendations.as_deref(), common.controls.as_deref())?;
+    let run = analyse_common(common)?;
     let mut out = format!("case {} — {}\n\n", run.case.id, run.case.title);
     out.push_str(&validate_table(&run));
     out.push('\n');
+    for tree in &run.bundle.trees {
+        out.push_str(&describe_tree(&input::tree::summarise(tree, &run.case.dir, &run.bundle.files)));
+    }
     out.push_str(&validate_missing(&run));
     out.push_str(&format!(
         "catalog: {} controls ({})\n",

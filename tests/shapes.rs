@@ -100,7 +100,7 @@ fn activity_as_az(csv: &Path) -> Value {
 }
 
 /// Raw StorageRead/StorageWrite resource-log records, one per line.
-fn storage_as_jsonl(csv: &Path) -> String {
+pub fn storage_as_jsonl(csv: &Path) -> String {
     let mut out = String::new();
     for r in rows(csv) {
         let mut identity = json!({"type": s(&r, "AuthenticationType"), "tokenHash": s(&r, "AuthenticationHash")});
@@ -222,7 +222,7 @@ fn write_records(path: &Path, records: &[Value], shape: &str) {
 }
 
 /// Drops where records sit (file, line, JSON path), which legitimately differs by shape.
-fn normalise(v: &mut Value) {
+pub fn normalise(v: &mut Value) {
     match v {
         Value::Object(m) => {
             for k in ["evidence", "origin", "example", "events", "file", "line", "record", "path"] {

@@ -9,6 +9,7 @@ mod formats;
 mod fuzzed;
 mod golden;
 mod hostile;
+mod ingest;
 mod pdf;
 mod public;
 mod regression;

@@ -4,8 +4,9 @@
 //! `fuzz/src/lib.rs`) and the regression test `tests/fuzzed.rs` (through `#[path]`), so a saved
 //! crasher is replayed exactly as the fuzzer ran it. Uses only `std` and `casefile`.
 //!
-//! Parsers take paths, so the input is written to a scratch file (in `/dev/shm` when there is
-//! one) named per process and thread, with the extension the target is about.
+//! The storage, csv_table and json_lines targets run in memory (the parsers take readers);
+//! the others still take paths, so their input is written to a scratch file (in `/dev/shm`
+//! when there is one) named per process and thread, with the extension the target is about.
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -155,8 +156,49 @@ fn table(path: &Path) {
     show(&r);
 }
 
+/// [`table`] from memory: `records::read_table_from` over the decoded bytes, no scratch file.
+fn table_in_memory(data: &[u8], name: &str) {
+    let path = Path::new(name);
+    let open = || records::decode(std::io::Cursor::new(data.to_vec()));
+    let mut columns = Vec::new();
+    match open() {
+        Ok(input) => {
+            let r = records::read_table_from(path, "fuzz input", input, &mut |_: &Row| Ok(Visit::Stop));
+            if let Ok(info) = &r {
+                columns = info.columns.iter().take(32).cloned().collect();
+            }
+            show(&r);
+        }
+        Err(e) => show::<(), _>(&Err(e)),
+    }
+    let _ = casefile::bundle::detect_kind(&columns);
+    let Ok(input) = open() else { return };
+    let r = records::read_table_from(path, "fuzz input", input, &mut |row: &Row| {
+        for c in &columns {
+            let one = [c.as_str()];
+            let _ = row.field(&one);
+            let _ = row.string(&one);
+            show(&row.timestamp("fuzz input", &one));
+            show(&row.opt_timestamp("fuzz input", &one));
+            show(&row.opt_u64("fuzz input", &one));
+            match row.json("fuzz input", &one) {
+                Ok(Some(v)) => {
+                    let _ = records::json_str(&v, "properties.responsebody.id");
+                    let _ = records::json_path(&v, "a.b");
+                    let _ = records::flatten(&v);
+                }
+                other => show(&other),
+            }
+        }
+        show(&row.required("fuzz input", &["no such column", "nor this"]));
+        let _ = row.location().to_string();
+        Ok(Visit::Continue)
+    });
+    show(&r);
+}
+
 pub fn csv_table(data: &[u8]) {
-    table(&Scratch::new(data, "csv").0);
+    table_in_memory(data, "fuzz-input.csv");
 }
 
 pub fn la_json(data: &[u8]) {
@@ -164,7 +206,7 @@ pub fn la_json(data: &[u8]) {
 }
 
 pub fn json_lines(data: &[u8]) {
-    table(&Scratch::new(data, "jsonl").0);
+    table_in_memory(data, "fuzz-input.jsonl");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,9 +237,9 @@ pub fn activity(data: &[u8]) {
 /// Storage logs are streamed; raw resource logs come as JSON Lines, so both the sniffed path
 /// and the forced JSON Lines path are run on every input.
 pub fn storage(data: &[u8]) {
-    for ext in ["csv", "jsonl"] {
-        let f = Scratch::new(data, ext);
-        let r = casefile::bundle::storage::stream(&f.0, &mut |req| {
+    for name in ["fuzz-input.csv", "fuzz-input.jsonl"] {
+        let raw: Box<dyn std::io::Read> = Box::new(std::io::Cursor::new(data.to_vec()));
+        let r = casefile::bundle::storage::stream_from(Path::new(name), raw, &mut |req| {
             let _ = (req.succeeded(), req.is_data_read(), req.is_listing(), req.auth.name());
             let _ = req.auth.uses_account_key(req.auth_hash.as_deref());
             Ok(())

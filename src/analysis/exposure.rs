@@ -149,6 +149,9 @@ pub struct StorageAggregator<'a> {
     counted: BTreeSet<String>,
     /// Attacker requests dropped as duplicates.
     pub duplicates: u64,
+    /// Distinct exclusion reasons kept before the rest count as "other" (unbounded in a
+    /// chunk's part, whose records are bounded; see [`StorageAggregator::merge`]).
+    max_exclusion_reasons: usize,
 }
 
 fn push_sample(v: &mut Vec<Location>, l: &Location) {
@@ -177,13 +180,14 @@ impl<'a> StorageAggregator<'a> {
             last: None,
             counted: BTreeSet::new(),
             duplicates: 0,
+            max_exclusion_reasons: MAX_EXCLUSION_REASONS,
         }
     }
 
     /// From an attacker address, or by a compromised identity inside its compromise window
     /// and not from the organisation's own addresses (the legitimate user's work is not
     /// the attacker's, even under the same name).
-    fn is_attacker(&self, r: &BlobRequest) -> bool {
+    pub fn is_attacker(&self, r: &BlobRequest) -> bool {
         r.caller_ip.is_some_and(|ip| self.scope.has_ip(&ip))
             || (r
                 .requester_upn
@@ -333,7 +337,7 @@ impl<'a> StorageAggregator<'a> {
             _ => "not in the attacker scope",
         };
         let mut reason = format!("{} requests by {who} from {ip}: {why}", r.auth.name());
-        if !self.excluded.contains_key(&reason) && self.excluded.len() >= MAX_EXCLUSION_REASONS {
+        if !self.excluded.contains_key(&reason) && self.excluded.len() >= self.max_exclusion_reasons {
             reason = "other requests not in the attacker scope".into();
         }
         let g = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
@@ -346,6 +350,84 @@ impl<'a> StorageAggregator<'a> {
         g.requests += 1;
         g.first = g.first.min(r.at);
         g.last = g.last.max(r.at);
+    }
+
+    /// An empty aggregator for one chunk of a parallel ingest: same scope, environment and
+    /// key listings, no cap on exclusion reasons (a chunk's records are bounded).
+    pub fn part(&self) -> StorageAggregator<'a> {
+        let mut part = StorageAggregator::new(self.scope, self.env, self.listings.clone());
+        part.max_exclusion_reasons = usize::MAX;
+        part
+    }
+
+    /// Whether a request must reach [`add`](Self::add) of the main aggregator in log order,
+    /// because what it adds depends on the requests before it: attacker requests
+    /// (de-duplication, bursts, evidence samples) and account-key requests inside a key
+    /// listing's window (their evidence samples). Every other request can go to a chunk's
+    /// [`part`](Self::part), merged later with [`merge`](Self::merge). Keep in step with `add`.
+    pub fn must_see_in_order(&self, r: &BlobRequest) -> bool {
+        self.is_attacker(r)
+            || (r.caller_ip.is_some()
+                && r.succeeded()
+                && r.auth.uses_account_key(r.auth_hash.as_deref())
+                && self
+                    .listings
+                    .iter()
+                    .any(|l| l.account == r.account && (0..=KEY_USE_WINDOW_SECONDS).contains(&l.at.seconds_until(r.at))))
+    }
+
+    /// Folds in a chunk's part that saw only requests for which
+    /// [`must_see_in_order`](Self::must_see_in_order) is false, as if its requests had been
+    /// added here in order. `record_offset` is the number of records of the same file before
+    /// the chunk (the part counted records from the chunk's start). Parts merged in chunk
+    /// order give the same findings as one sequential pass, whatever the number of threads.
+    pub fn merge(&mut self, later: StorageAggregator<'a>, record_offset: u64) {
+        debug_assert_eq!(later.attacker_requests, 0, "a part must not see attacker requests");
+        let shifted = |mut l: Location| {
+            if let Some(r) = l.record.as_mut() {
+                *r += record_offset;
+            }
+            l
+        };
+        self.requests += later.requests;
+        self.duplicates += later.duplicates;
+        for t in [later.first, later.last].into_iter().flatten() {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+        for (key, at) in later.first_seen {
+            let e = self.first_seen.entry(key).or_insert(at);
+            *e = (*e).min(at);
+        }
+        for (key, (at, n, samples)) in later.key_use {
+            let e = self.key_use.entry(key).or_insert((at, 0, Vec::new()));
+            e.0 = e.0.min(at);
+            e.1 += n;
+            for l in samples {
+                push_sample(&mut e.2, &shifted(l));
+            }
+        }
+        // Groups in order of their first request, so the cap admits the same reasons as a
+        // sequential pass would.
+        let mut groups: Vec<ExcludedGroup> = later.excluded.into_values().collect();
+        groups.sort_by_key(|g| (g.example.record, g.example.line));
+        for g in groups {
+            let mut reason = g.reason;
+            if !self.excluded.contains_key(&reason) && self.excluded.len() >= self.max_exclusion_reasons {
+                reason = "other requests not in the attacker scope".into();
+            }
+            let example = shifted(g.example);
+            let e = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
+                reason,
+                requests: 0,
+                first: g.first,
+                last: g.last,
+                example,
+            });
+            e.requests += g.requests;
+            e.first = e.first.min(g.first);
+            e.last = e.last.max(g.last);
+        }
     }
 
     /// Closes open bursts and returns the findings.

@@ -1,17 +1,24 @@
-//! Benchmarks, not tests: how fast casefile streams storage logs and how much memory that
-//! takes as the log grows, and how long each report takes to render. Timings belong here,
-//! never in `cargo test`.
+//! Benchmarks, not tests: how fast casefile reads storage logs against DuckDB on the same
+//! files, how much memory that takes as the log grows, and how long each report takes to
+//! render. Timings belong here, never in `cargo test`.
 //!
 //! ```text
-//! cargo run --release --bin bench -- [--records N] [--keep]
+//! cargo run --release --bin bench -- [--records N] [--big M] [--repeat R] [--keep] [--baseline]
 //! ```
-//! It writes synthetic StorageBlobLogs exports of N/10 and N records (default 1,000,000;
-//! the target is 10,000,000) into `target/bench`, analyses the sample case with each in place
-//! of its storage log, and prints records per second and peak resident memory after each
-//! size. Memory that stays flat between the two sizes is the point.
+//! It builds N (default 1,000,000) storage requests from the Northgate sample's real rows
+//! (its attacker's reads every 1000th request, its application's reads otherwise) in both
+//! shapes: a Log Analytics `StorageBlobLogs` CSV export and raw `insights-logs-storageread`
+//! JSON Lines. Each is analysed in a fresh process (so its peak RSS is its own), R times
+//! (default 3), best time kept. When `python3 -c "import duckdb"` works, DuckDB runs the
+//! equivalent query on the same file (the attacker's successful GetBlob requests: count,
+//! bytes and distinct objects per container) and the ratio is printed. With `--big M` the
+//! CSV is also built with M records for the memory check (peak RSS must stay flat).
+//! `--baseline` also times the reading casefile did before issue 10 (hash, then one thread
+//! through the general record reader), for before/after figures.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use casefile::cli::PdfStandard;
@@ -24,30 +31,130 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn rss() -> String {
-    peak_rss_mb().map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "unknown".into())
-}
+/// The sample's header, then its storage rows split into the attacker's (198.51.100.0/24)
+/// and the rest.
+type Templates = (csv::StringRecord, Vec<csv::StringRecord>, Vec<csv::StringRecord>);
 
-/// Writes `n` storage requests: the sample's attacker reads every 1000th record, the rest an
-/// application's OAuth reads, all in time order.
-fn write_storage_log(path: &Path, n: u64) -> std::io::Result<()> {
-    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    w.write_all(b"TimeGenerated [UTC],AccountName,OperationName,AuthenticationType,StatusCode,CallerIpAddress,ObjectKey,ResponseBodySize,RequesterAppId,CorrelationId,UserAgentHeader\r\n")?;
-    let start = chrono::DateTime::parse_from_rfc3339("2024-03-20T00:00:00Z").map_err(std::io::Error::other)?;
-    for i in 0..n {
-        let t = start + chrono::Duration::milliseconds((i * 50) as i64);
-        let ts = t.format("%Y-%m-%dT%H:%M:%S%.3fZ");
-        if i % 1000 == 0 {
-            writeln!(w, "{ts},proddata,GetBlob,AccountKey,200,198.51.100.77:{},/proddata/customer-data/bench/{i}.parquet,{},,req-{i},azsdk-python-storage-blob/12.19.0\r", 40000 + i % 20000, 1000 + i % 5000)?;
+fn templates() -> Result<Templates, Box<dyn std::error::Error>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/northgate/evidence/storage.csv");
+    let text = std::fs::read_to_string(path)?;
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers()?.clone();
+    let ip = header.iter().position(|h| h == "CallerIpAddress").ok_or("no CallerIpAddress")?;
+    let (mut attacker, mut other) = (Vec::new(), Vec::new());
+    for r in reader.records() {
+        let r = r?;
+        if r.get(ip).is_some_and(|v| v.starts_with("198.51.100.")) {
+            attacker.push(r);
         } else {
-            writeln!(w, "{ts},proddata,GetBlob,OAuth,200,20.50.12.34:{},/proddata/customer-data/app/{}.parquet,{},a7e1c0de-1111-4222-8333-944455556666,req-{i},azsdk-net-Storage.Blobs/12.19.1\r", 50000 + i % 10000, i % 50_000, 2000 + i % 9000)?;
+            other.push(r);
         }
     }
-    w.flush()
+    Ok((header, attacker, other))
 }
 
-/// A copy of the sample bundle without its storage log, which the caller generates.
-fn bundle_with(dir: &Path) -> std::io::Result<PathBuf> {
+/// The `i`-th generated request, as (column, value) pairs in header order.
+fn row(i: u64, header: &csv::StringRecord, attacker: &[csv::StringRecord], other: &[csv::StringRecord]) -> Vec<String> {
+    let template = if i.is_multiple_of(1000) {
+        &attacker[(i / 1000) as usize % attacker.len()]
+    } else {
+        &other[i as usize % other.len()]
+    };
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-20T00:00:00Z").map(|t| t.with_timezone(&chrono::Utc));
+    let at = start
+        .map(|s| s + chrono::Duration::milliseconds((i * 50) as i64))
+        .unwrap_or_default();
+    header
+        .iter()
+        .zip(template.iter())
+        .map(|(h, v)| match h {
+            "TimeGenerated [UTC]" => at.format("%-m/%-d/%Y, %-I:%M:%S%.3f %p").to_string(),
+            "CorrelationId" => format!("{i:08x}-bench-0000-0000-000000000000"),
+            _ => v.to_string(),
+        })
+        .collect()
+}
+
+fn write_csv(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let (header, attacker, other) = templates()?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?));
+    w.write_record(&header)?;
+    for i in 0..n {
+        w.write_record(row(i, &header, &attacker, &other))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Raw resource-log records (`insights-logs-storageread`), one per line, with the fields a
+/// diagnostic setting writes.
+fn write_jsonl(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let (header, attacker, other) = templates()?;
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let cols: Vec<Option<usize>> = [
+        "TimeGenerated [UTC]",
+        "_ResourceId",
+        "OperationName",
+        "StatusCode",
+        "StatusText",
+        "DurationMs",
+        "CallerIpAddress",
+        "CorrelationId",
+        "AuthenticationType",
+        "AuthenticationHash",
+        "RequesterAppId",
+        "RequesterUpn",
+        "RequesterObjectId",
+        "Location",
+        "AccountName",
+        "UserAgentHeader",
+        "ClientRequestId",
+        "ObjectKey",
+        "ResponseBodySize",
+        "Uri",
+        "ServerLatencyMs",
+        "RequestHeaderSize",
+        "ResponseHeaderSize",
+        "Etag",
+    ]
+    .iter()
+    .map(|c| col(c))
+    .collect();
+    for i in 0..n {
+        let r = row(i, &header, &attacker, &other);
+        let v = |k: usize| cols[k].and_then(|c| r.get(c)).map(String::as_str).unwrap_or("");
+        let num = |k: usize| v(k).parse::<u64>().unwrap_or(0);
+        let at = chrono::NaiveDateTime::parse_from_str(v(0), "%m/%d/%Y, %I:%M:%S%.f %p")?.and_utc();
+        let mut identity = serde_json::json!({"type": v(8), "tokenHash": v(9)});
+        if !v(10).is_empty() || !v(11).is_empty() {
+            identity["requester"] = serde_json::json!({"appId": v(10), "upn": v(11), "objectId": v(12)});
+        }
+        let rec = serde_json::json!({
+            "time": at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "resourceId": v(1), "category": "StorageRead", "operationName": v(2),
+            "operationVersion": "2023-11-03", "schemaVersion": "1.0",
+            "statusCode": num(3), "statusText": v(4), "durationMs": num(5),
+            "callerIpAddress": v(6), "correlationId": v(7), "identity": identity, "location": v(13),
+            "properties": {
+                "accountName": v(14), "userAgentHeader": v(15), "clientRequestId": v(16), "etag": v(23),
+                "serviceType": "blob", "objectKey": v(17), "metricResponseType": "Success",
+                "serverLatencyMs": num(20), "requestHeaderSize": num(21), "responseHeaderSize": num(22),
+                "responseBodySize": num(18), "tlsVersion": "TLS 1.2"
+            },
+            "uri": v(19), "protocol": "HTTPS", "resourceType": "Microsoft.Storage/storageAccounts/blobServices"
+        });
+        serde_json::to_writer(&mut w, &rec)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// A copy of the sample bundle whose storage evidence is `log` (moved into it).
+fn bundle_with(dir: &Path, log_name: &str) -> std::io::Result<PathBuf> {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/northgate");
     std::fs::create_dir_all(dir.join("evidence"))?;
     for f in [
@@ -58,45 +165,192 @@ fn bundle_with(dir: &Path) -> std::io::Result<PathBuf> {
     ] {
         std::fs::copy(sample.join(f), dir.join(f))?;
     }
-    std::fs::copy(sample.join("case.toml"), dir.join("case.toml"))?;
+    let toml = std::fs::read_to_string(sample.join("case.toml"))?
+        .replace("path = \"evidence/storage.csv\"", &format!("path = \"evidence/{log_name}\""));
+    std::fs::write(dir.join("case.toml"), toml)?;
     Ok(dir.to_path_buf())
+}
+
+/// Child mode: analyse one bundle, print "seconds peak_rss_mb requests".
+fn child(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    let run = casefile::analyse_bundle(bundle, None, None).map_err(|e| e.render())?;
+    let secs = t.elapsed().as_secs_f64();
+    let counted = run.analysis.storage_requests.provided().map(|r| r.0).unwrap_or(0);
+    println!("{secs} {} {counted}", peak_rss_mb().unwrap_or(0.0));
+    Ok(())
+}
+
+/// Child mode `--baseline`: the reading before issue 10, for before/after figures: the file
+/// hashed in one read, then every record through the general reader (`records::read_table`,
+/// `storage::parse_row`) into one aggregator on one thread.
+fn child_baseline(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    use casefile::bundle::records::{self, Visit};
+    let t = Instant::now();
+    let case = casefile::case::load_case(bundle).map_err(|e| e.render())?;
+    let data = casefile::bundle::load(&case).map_err(|e| e.render())?;
+    let prep = casefile::analysis::prepare(&case, &data);
+    let mut agg = casefile::analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
+    for f in data.storage.provided().cloned().unwrap_or_default() {
+        casefile::bundle::hash_file(&f, "storage log").map_err(|e| e.render())?;
+        records::read_table(&f, "storage log", &mut |row| {
+            agg.add(casefile::bundle::storage::parse_row(row)?);
+            Ok(Visit::Continue)
+        })
+        .map_err(|e| e.render())?;
+    }
+    let counted = agg.finish().requests;
+    println!("{} {} {counted}", t.elapsed().as_secs_f64(), peak_rss_mb().unwrap_or(0.0));
+    Ok(())
+}
+
+/// Runs the child `repeat` times; the best time and its peak RSS.
+fn measure(bundle: &Path, repeat: usize, expect: u64, mode: &str) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    let mut best: Option<(f64, f64)> = None;
+    for _ in 0..repeat.max(1) {
+        let out = Command::new(std::env::current_exe()?).arg(mode).arg(bundle).output()?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let f: Vec<f64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let (secs, rss, counted) = (f[0], f[1], f[2] as u64);
+        if counted != expect {
+            return Err(format!("read {counted} requests, expected {expect}").into());
+        }
+        if best.is_none_or(|b| secs < b.0) {
+            best = Some((secs, rss));
+        }
+    }
+    best.ok_or_else(|| "no run".into())
+}
+
+/// DuckDB's best time on the equivalent query, when its Python module is installed.
+fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64)> {
+    let source = if json {
+        format!("read_json('{}', format='newline_delimited')", path.display())
+    } else {
+        format!("read_csv('{}', header=true)", path.display())
+    };
+    let (ip, op, status, key, size) = if json {
+        (
+            "callerIpAddress",
+            "operationName",
+            "statusCode",
+            "properties.objectKey",
+            "properties.responseBodySize",
+        )
+    } else {
+        ("CallerIpAddress", "OperationName", "StatusCode", "ObjectKey", "ResponseBodySize")
+    };
+    let query = format!(
+        "SELECT split_part({key}, '/', 3) AS container, count(*), sum({size}), count(DISTINCT {key}) \
+         FROM {source} WHERE {ip} LIKE '198.51.100.%' AND {op} = 'GetBlob' AND {status} IN (200, 206) \
+         GROUP BY 1 ORDER BY 1"
+    );
+    let script = format!(
+        "import duckdb, time, resource\nbest = None\nfor _ in range({repeat}):\n    t = time.perf_counter()\n    con = duckdb.connect()\n    con.execute(\"\"\"{query}\"\"\").fetchall()\n    con.close()\n    s = time.perf_counter() - t\n    best = s if best is None or s < best else best\nprint(best, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    );
+    let out = Command::new("python3").arg("-c").arg(script).output().ok()?;
+    if !out.status.success() {
+        eprintln!("duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<f64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    Some((*f.first()?, *f.get(1)?))
+}
+
+fn has_duckdb() -> bool {
+    Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let records: u64 = args
-        .iter()
-        .position(|a| a == "--records")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    if let Some(bundle) = arg::<PathBuf>(&args, "--child") {
+        return child(&bundle);
+    }
+    if let Some(bundle) = arg::<PathBuf>(&args, "--child-baseline") {
+        return child_baseline(&bundle);
+    }
+    let records: u64 = arg(&args, "--records").unwrap_or(1_000_000);
+    let big: Option<u64> = arg(&args, "--big");
+    let repeat: usize = arg(&args, "--repeat").unwrap_or(3);
     let keep = args.iter().any(|a| a == "--keep");
+    let baseline = args.iter().any(|a| a == "--baseline");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir)?;
-    println!("casefile bench — storage streaming and report rendering (release build expected)\n");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("casefile bench — storage ingest and report rendering (release build expected)");
     println!(
-        "{:>12} {:>10} {:>10} {:>14} {:>12} {:>14}",
-        "records", "file MB", "seconds", "records/s", "MB/s", "peak RSS"
+        "{cores} cores, load average {}, best of {repeat}\n",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
-    for n in [records / 10, records] {
-        let bundle = bundle_with(&dir.join(format!("bundle-{n}")))?;
-        let log = bundle.join("evidence/storage.csv");
-        write_storage_log(&log, n)?;
-        let size = std::fs::metadata(&log)?.len() as f64 / 1e6;
-        let t = Instant::now();
-        let run = casefile::analyse_bundle(&bundle, None, None).map_err(|e| e.render())?;
-        let secs = t.elapsed().as_secs_f64();
-        let counted = run.analysis.storage_requests.provided().map(|r| r.0).unwrap_or(0);
-        assert_eq!(counted, n, "every record must be read");
+    let duck = has_duckdb();
+    if !duck {
+        println!("(DuckDB not installed: `pip install duckdb` to compare)\n");
+    }
+    println!(
+        "{:<22} {:>10} {:>8} {:>8} {:>12} {:>8} {:>9} {:>9} {:>7}",
+        "shape", "records", "MB", "seconds", "records/s", "MB/s", "peak RSS", "DuckDB s", "ratio"
+    );
+    let mut cases = vec![("csv", records, false), ("jsonl", records, true)];
+    if let Some(m) = big {
+        cases.push(("csv", m, false));
+    }
+    for (ext, n, json) in cases {
+        let name = format!("storage.{ext}");
+        let bundle = bundle_with(&dir.join(format!("bundle-{ext}-{n}")), &name)?;
+        let log = bundle.join("evidence").join(&name);
+        if !log.exists() {
+            if json {
+                write_jsonl(&log, n)?;
+            } else {
+                write_csv(&log, n)?;
+            }
+        }
+        let mb = std::fs::metadata(&log)?.len() as f64 / 1e6;
+        let (secs, rss) = measure(&bundle, repeat, n, "--child")?;
+        let d = if duck { duckdb(&log, json, repeat) } else { None };
+        let shape = if json { "raw JSON Lines" } else { "Log Analytics CSV" };
         println!(
-            "{:>12} {:>10.0} {:>10.2} {:>14.0} {:>12.0} {:>14}",
+            "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB {:>9} {:>7}",
+            shape,
             n,
-            size,
+            mb,
             secs,
             n as f64 / secs,
-            size / secs,
-            rss()
+            mb / secs,
+            rss,
+            d.map_or("—".into(), |d| format!("{:.2}", d.0)),
+            d.map_or("—".into(), |d| format!("{:.2}", secs / d.0)),
         );
+        if baseline {
+            let (secs, rss) = measure(&bundle, repeat, n, "--child-baseline")?;
+            println!(
+                "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB {:>9} {:>7}",
+                "  before (1 thread)",
+                n,
+                mb,
+                secs,
+                n as f64 / secs,
+                mb / secs,
+                rss,
+                "",
+                d.map_or("—".into(), |d| format!("{:.2}", secs / d.0)),
+            );
+        }
         if !keep {
             std::fs::remove_file(&log)?;
         }
@@ -111,6 +365,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         casefile::report::render_reports(&model, kind, &out, None, PdfStandard::A2b, &run.case.dir).map_err(|e| e.render())?;
         println!("  {name:<10} {:>6.0} ms", t.elapsed().as_secs_f64() * 1000.0);
     }
-    println!("peak RSS {}", rss());
     Ok(())
 }

@@ -421,6 +421,9 @@ pub struct Bundle {
     pub storage: Source<Vec<PathBuf>>,
     /// Recommendation exports found among the evidence (the CLI option takes precedence).
     pub recommendation_files: Vec<PathBuf>,
+    /// Evidence entries that named a directory or glob, with the files each matched (every
+    /// one of which is also in `files`).
+    pub trees: Vec<crate::input::tree::Tree>,
 }
 
 /// SHA-256 and size of a file, read once, read-only.
@@ -522,12 +525,13 @@ pub fn load(case: &Case) -> Result<Bundle> {
         risk_events: Source::NotProvided,
         storage: Source::NotProvided,
         recommendation_files: Vec::new(),
+        trees: Vec::new(),
     };
     let mut errors = Vec::new();
     let mut storage_files = Vec::new();
     let mut seen = Seen::default();
-    for ev in &case.evidence {
-        match load_file(ev, &mut bundle, &mut seen) {
+    for ev in expand_evidence(case, &mut bundle.trees, &mut errors) {
+        match load_file(&ev, &mut bundle, &mut seen) {
             Ok(Some(path)) => storage_files.push(path),
             Ok(None) => {}
             Err(e) => errors.push(e),
@@ -548,10 +552,35 @@ pub fn load(case: &Case) -> Result<Bundle> {
     Ok(bundle)
 }
 
+/// The evidence entries with directories and globs replaced by the files they match, in
+/// sorted order (see `input::tree`); an entry that matches nothing is an error at its line.
+fn expand_evidence(case: &Case, trees: &mut Vec<crate::input::tree::Tree>, errors: &mut Vec<Error>) -> Vec<crate::case::EvidenceFile> {
+    let mut out = Vec::new();
+    for ev in &case.evidence {
+        let rel = ev.path.strip_prefix(&case.dir).unwrap_or(&ev.path).to_string_lossy().into_owned();
+        match crate::input::tree::expand(&case.dir, &rel) {
+            Ok(None) => out.push(ev.clone()),
+            Ok(Some(files)) => {
+                out.extend(files.iter().map(|path| crate::case::EvidenceFile {
+                    path: path.clone(),
+                    ..ev.clone()
+                }));
+                trees.push(crate::input::tree::Tree { pattern: rel, files });
+            }
+            Err(reason) => errors.push(
+                InputError::new("case file", "evidence not found", ev.location.clone())
+                    .found(&format!("{rel}: {reason}"))
+                    .expected("a file, a directory or a glob (such as logs/**/PT1H.json) matching at least one file")
+                    .into(),
+            ),
+        }
+    }
+    out
+}
+
 /// Loads one file into the bundle; returns its path when it is a storage log to stream.
 fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut Seen) -> Result<Option<PathBuf>> {
     let path = &ev.path;
-    let (sha256, bytes) = hash_file(path, "evidence file")?;
     let records::Peek {
         shape,
         names: columns,
@@ -560,6 +589,12 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
     let kind = match ev.kind {
         Some(k) => k,
         None => detect_kind(&columns).ok_or_else(|| unrecognised(path, &columns))?,
+    };
+    // Storage logs are hashed while they stream (one read of a large file, not two).
+    let (sha256, bytes) = if kind == SourceKind::Storage {
+        (String::new(), 0)
+    } else {
+        hash_file(path, "evidence file")?
     };
     let mut report = FileReport {
         path: path.clone(),

@@ -141,6 +141,13 @@ pub struct TableOptions<'a> {
 }
 
 impl TableOptions<'_> {
+    /// No declared zone, no tracking: the defaults, for readers with no options.
+    pub const NONE: TableOptions<'static> = TableOptions {
+        zone: None,
+        track: None,
+        anomalies: None,
+    };
+
     fn note(&self, alias: &str) {
         if let Some(t) = self.track {
             let mut t = t.borrow_mut();
@@ -173,6 +180,31 @@ pub struct Field<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// A CSV record as a row (the storage reader parses chunks itself and falls back to
+    /// [`Row`] for anything irregular, so messages stay the same).
+    pub fn csv(columns: &'a Columns, record: &'a csv::StringRecord, location: Location, order: &'a Cell<DateOrder>) -> Row<'a> {
+        Row {
+            inner: RowInner::Csv { columns, record },
+            location,
+            sheet: None,
+            order,
+            options: &TableOptions::NONE,
+            envelope: false,
+        }
+    }
+
+    /// A flattened JSON record as a row (see [`flatten`]).
+    pub fn map(map: &'a BTreeMap<String, String>, location: Location, order: &'a Cell<DateOrder>) -> Row<'a> {
+        Row {
+            inner: RowInner::Map(map),
+            location,
+            sheet: None,
+            order,
+            options: &TableOptions::NONE,
+            envelope: false,
+        }
+    }
+
     /// The first non-empty value among `aliases` (normalised, lower-case names).
     pub fn field(&self, aliases: &[&str]) -> Option<Field<'a>> {
         if self.options.track.is_some() {
@@ -402,8 +434,14 @@ pub fn open(path: &Path, what: &str) -> Result<Input> {
                 .expected("a readable file"),
         )
     })?;
-    let mut raw = BufReader::with_capacity(1 << 16, file);
-    let gz = raw.fill_buf().map_err(|e| io_error(path, what, e))?.starts_with(&[0x1f, 0x8b]);
+    decode(file).map_err(|e| io_error(path, what, e))
+}
+
+/// [`open`]'s decoding (gzip, UTF-16, BOM) over any byte reader, for inputs already open
+/// (a hashing reader, bytes in memory).
+pub fn decode(raw: impl Read + 'static) -> std::io::Result<Input> {
+    let mut raw = BufReader::with_capacity(1 << 16, raw);
+    let gz = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let inner: Box<dyn Read> = if gz {
         Box::new(flate2::read::MultiGzDecoder::new(raw))
     } else {
@@ -418,12 +456,16 @@ pub fn open(path: &Path, what: &str) -> Result<Input> {
 }
 
 /// How much decoded text shape and delimiter sniffing look at.
-const HEAD_BYTES: usize = 64 * 1024;
+pub const HEAD_BYTES: usize = 64 * 1024;
 
 /// Opens an input and reads its first [`HEAD_BYTES`] of decoded text for sniffing; the
 /// returned reader still yields the whole text from the start.
 fn open_with_head(path: &Path, what: &str) -> Result<(Vec<u8>, Input)> {
-    let mut reader = open(path, what)?;
+    with_head(path, what, open(path, what)?)
+}
+
+/// Reads the first [`HEAD_BYTES`] of `reader`; the returned reader still yields everything.
+fn with_head(path: &Path, what: &str, mut reader: Input) -> Result<(Vec<u8>, Input)> {
     let mut head = Vec::with_capacity(HEAD_BYTES);
     (&mut reader)
         .take(HEAD_BYTES as u64)
@@ -528,7 +570,23 @@ pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result
 /// # Errors
 /// The first input error the reader or `visit` meets, naming the file, line and record.
 pub fn read_table_with(path: &Path, what: &str, options: &TableOptions, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
-    let (head, reader) = open_with_head(path, what)?;
+    read_table_from_with(path, what, open(path, what)?, options, visit)
+}
+
+/// [`read_table`] over decoded text already open (see [`decode`]); `path` names it in
+/// messages and, by its extension, helps tell the shape.
+pub fn read_table_from(path: &Path, what: &str, input: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
+    read_table_from_with(path, what, input, &TableOptions::default(), visit)
+}
+
+fn read_table_from_with(
+    path: &Path,
+    what: &str,
+    input: Input,
+    options: &TableOptions,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<TableInfo> {
+    let (head, reader) = with_head(path, what, input)?;
     let order = Cell::new(decide_date_order(&String::from_utf8_lossy(&head)));
     let ctx = ReadCtx {
         path,
@@ -637,7 +695,7 @@ fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Res
 
 /// `,` unless the header line has more `;` or tabs outside quotes (fr-FR/de-DE exports and
 /// `ConvertTo-Csv -Delimiter ";"`, formats.md Q11).
-fn sniff_delimiter(head: &[u8]) -> u8 {
+pub(crate) fn sniff_delimiter(head: &[u8]) -> u8 {
     let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     let (mut comma, mut semi, mut tab, mut quoted) = (0, 0, 0, false);
     for &b in &head[..line_end] {
@@ -658,7 +716,7 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     }
 }
 
-fn csv_error(path: &Path, what: &str, e: csv::Error, skipped: u64) -> Error {
+pub(crate) fn csv_error(path: &Path, what: &str, e: csv::Error, skipped: u64) -> Error {
     let (line, record) = e
         .position()
         .map(|p| (Some(p.line() + skipped), Some(p.record())))
@@ -680,7 +738,7 @@ fn csv_error(path: &Path, what: &str, e: csv::Error, skipped: u64) -> Error {
         .into()
 }
 
-fn json_parse_error(path: &Path, what: &str, e: serde_json::Error) -> Error {
+pub(crate) fn json_parse_error(path: &Path, what: &str, e: serde_json::Error) -> Error {
     let mut loc = Location::file(path);
     loc.line = Some(e.line() as u64);
     let reason = if e.is_eof() { "truncated JSON" } else { "malformed JSON" };

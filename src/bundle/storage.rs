@@ -3,14 +3,17 @@
 //! record). Records are streamed one at a time to a visitor and never collected, so a log of
 //! ten million requests needs no more memory than one of ten.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::records::{self, Row, TableInfo, Visit};
+use super::records::{self, Columns, DateOrder, Row, Shape, TableInfo, Visit};
 use super::Span;
-use crate::error::{Location, Result};
+use crate::error::{InputError, Location, Result};
+use crate::input::chunk::{Boundary, Limits};
 use crate::types::{parse_ip, Bytes, Timestamp, Upn};
 
 const WHAT: &str = "storage log";
@@ -191,15 +194,671 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
     })
 }
 
-/// Streams every request of a file to `visit`; returns the file's record count and span.
-pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest) -> Result<()>) -> Result<(TableInfo, Span)> {
-    let mut span = Span::default();
-    let info = records::read_table(path, WHAT, &mut |row| {
+// ---------------------------------------------------------------------------------------------
+// Fast, field-selective reading
+//
+// `parse_row` reads a record through `Row`, which allocates a map per JSON record and looks
+// every alias up by name. The readers below fetch only the fields `parse_row` reads, by
+// column index (CSV) or by a borrowed, case-insensitive walk of the JSON (serde with
+// borrowed strings, everything else skipped with `IgnoredAny`). Anything irregular — a
+// value `parse_row` would reject, a float, a duplicate or dotted key, invalid UTF-8 — sends
+// that one record through `Row` and `parse_row`, so results and messages are the same.
+
+/// Every name `parse_row` reads, normalised; a field's slot is its index here.
+const NAMES: [&str; 23] = [
+    "timegenerated",
+    "time",
+    "accountname",
+    "properties.accountname",
+    "operationname",
+    "statuscode",
+    "authenticationtype",
+    "identity.type",
+    "authenticationhash",
+    "identity.tokenhash",
+    "calleripaddress",
+    "objectkey",
+    "properties.objectkey",
+    "uri",
+    "responsebodysize",
+    "properties.responsebodysize",
+    "requesterupn",
+    "identity.requester.upn",
+    "requesterappid",
+    "identity.requester.appid",
+    "useragentheader",
+    "properties.useragentheader",
+    "correlationid",
+];
+const SLOTS: usize = NAMES.len();
+// Alias groups, in `parse_row`'s order of preference.
+const G_TIME: &[usize] = &[0, 1];
+const G_ACCOUNT: &[usize] = &[2, 3];
+const G_OPERATION: &[usize] = &[4];
+const G_STATUS: &[usize] = &[5];
+const G_AUTH: &[usize] = &[6, 7];
+const G_HASH: &[usize] = &[8, 9];
+const G_IP: &[usize] = &[10];
+const G_OBJECT: &[usize] = &[11, 12];
+const G_URI: &[usize] = &[13];
+const G_SIZE: &[usize] = &[14, 15];
+const G_UPN: &[usize] = &[16, 17];
+const G_APP: &[usize] = &[18, 19];
+const G_AGENT: &[usize] = &[20, 21];
+const G_REQUEST: &[usize] = &[22];
+
+/// The values of one record's wanted fields.
+struct Fields<'a> {
+    values: [Option<Cow<'a, str>>; SLOTS],
+    utc: [bool; SLOTS],
+}
+
+impl<'a> Fields<'a> {
+    fn new() -> Self {
+        Fields {
+            values: std::array::from_fn(|_| None),
+            utc: [false; SLOTS],
+        }
+    }
+    /// The first non-empty value of a group, as `Row::field` finds it.
+    fn get(&self, group: &[usize]) -> Option<(&str, bool)> {
+        group
+            .iter()
+            .find_map(|&i| self.values[i].as_deref().filter(|v| !v.is_empty()).map(|v| (v, self.utc[i])))
+    }
+    fn str(&self, group: &[usize]) -> Option<&str> {
+        self.get(group).map(|f| f.0)
+    }
+    fn string(&self, group: &[usize]) -> Option<String> {
+        self.str(group).map(|s| s.trim().to_string())
+    }
+}
+
+/// `parse_row` over [`Fields`]; None wherever `parse_row` would return an error.
+fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> Option<BlobRequest> {
+    let (time, utc) = f.get(G_TIME)?;
+    let at = match la_export_time(time, utc) {
+        Some(t) => t,
+        None => records::parse_timestamp_in(time, utc, order).ok()??,
+    };
+    let status_code = f.str(G_STATUS)?.trim().trim_end_matches(".0").parse::<u16>().ok()?;
+    let (mut container, mut blob) = f.str(G_OBJECT).map(split_object_key).unwrap_or((None, None));
+    if container.is_none() {
+        if let Some(uri) = f.str(G_URI) {
+            (container, blob) = split_uri(uri);
+        }
+    }
+    let response_bytes = match f.str(G_SIZE) {
+        None => 0,
+        Some(v) => {
+            let t = v.trim();
+            t.parse::<u64>()
+                .ok()
+                .or_else(|| t.strip_suffix(".0").and_then(|s| s.parse().ok()))?
+        }
+    };
+    Some(BlobRequest {
+        at,
+        account: f.string(G_ACCOUNT).map(|a| a.to_lowercase()).unwrap_or_default(),
+        operation: f.string(G_OPERATION).unwrap_or_default(),
+        status_code,
+        auth: f.str(G_AUTH).map(AuthType::parse).unwrap_or(AuthType::Other(String::new())),
+        auth_hash: f.string(G_HASH),
+        caller_ip: f.str(G_IP).and_then(parse_ip),
+        container,
+        blob,
+        response_bytes: Bytes(response_bytes),
+        requester_upn: f.str(G_UPN).map(Upn::new),
+        requester_app: f.string(G_APP),
+        user_agent: f.string(G_AGENT),
+        request_id: f.string(G_REQUEST),
+        origin,
+    })
+}
+
+/// The Log Analytics export's own form (`3/21/2024, 3:12:40.221 AM` in a `[UTC]` column),
+/// parsed with format items prepared once. It is the form `records::parse_timestamp` reaches
+/// first for such text (after the .NET null placeholders, handled there), so the result is
+/// the same; anything else goes the general way.
+fn la_export_time(raw: &str, utc: bool) -> Option<Timestamp> {
+    use chrono::format::{parse, Item, Parsed, StrftimeItems};
+    static ITEMS: std::sync::OnceLock<Vec<Item<'static>>> = std::sync::OnceLock::new();
+    let s = raw.trim();
+    if !utc || s.starts_with("1/1/1,") || s.starts_with("1/1/0001") {
+        return None;
+    }
+    let items = ITEMS.get_or_init(|| StrftimeItems::new("%m/%d/%Y, %I:%M:%S%.f %p").collect());
+    let mut parsed = Parsed::new();
+    parse(&mut parsed, s, items.iter()).ok()?;
+    let naive = parsed.to_naive_datetime_with_offset(0).ok()?;
+    Some(Timestamp(chrono::TimeZone::from_utc_datetime(&chrono::Utc, &naive)))
+}
+
+/// A CSV file's header, resolved once: which column holds each wanted field.
+pub struct CsvLayout {
+    delimiter: u8,
+    columns: Columns,
+    width: usize,
+    slots: [Option<usize>; SLOTS],
+    utc: [bool; SLOTS],
+}
+
+/// How one storage file's text is read.
+pub enum Layout {
+    Csv(Box<CsvLayout>),
+    JsonLines,
+    /// A JSON document (array, `value` page, query API tables), read whole.
+    Document,
+}
+
+/// What the reader learned from a file's head, shared by the workers parsing its chunks.
+pub struct FileFormat {
+    pub path: PathBuf,
+    pub layout: Layout,
+    /// Day/month order decided from the head, as `records::read_table` decides it.
+    pub order: DateOrder,
+}
+
+impl FileFormat {
+    /// How the file's records end, or None for a document read whole.
+    pub fn boundary(&self) -> Option<Boundary> {
+        match self.layout {
+            Layout::Csv(_) => Some(Boundary::CsvRecords),
+            Layout::JsonLines => Some(Boundary::Lines),
+            Layout::Document => None,
+        }
+    }
+}
+
+/// Records and time span of one chunk.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ChunkStats {
+    pub records: u64,
+    pub span: Span,
+}
+
+/// Decides a file's layout from its first [`records::HEAD_BYTES`] of decoded text.
+pub fn sniff(path: &Path, head: &[u8]) -> (Layout, DateOrder) {
+    let head = &head[..head.len().min(records::HEAD_BYTES)];
+    let order = records::decide_date_order(&String::from_utf8_lossy(head));
+    let layout = match records::sniff_shape(path, head) {
+        Shape::Csv => Layout::Csv(Box::new(CsvLayout {
+            delimiter: b',',
+            columns: Columns::default(),
+            width: 0,
+            slots: [None; SLOTS],
+            utc: [false; SLOTS],
+        })),
+        Shape::JsonLines => Layout::JsonLines,
+        Shape::LogAnalyticsJson | Shape::JsonRecords => Layout::Document,
+    };
+    (layout, order)
+}
+
+/// Reads the CSV header at the start of `first` (the first chunk); returns how many bytes
+/// the header (and a PowerShell `#TYPE` line) took, for the data to start after them.
+pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Result<usize> {
+    let type_line = if first.starts_with(b"#TYPE") {
+        memchr::memchr(b'\n', first).map_or(first.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let text = &first[type_line..];
+    layout.delimiter = records::sniff_delimiter(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter)
+        .has_headers(true)
+        .from_reader(text);
+    let skipped = u64::from(type_line > 0);
+    let headers = reader.headers().map_err(|e| records::csv_error(path, WHAT, e, skipped))?.clone();
+    let end = type_line + reader.position().byte() as usize;
+    if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.trim().is_empty())) {
+        return Err(InputError::new(WHAT, "empty file", Location::file(path))
+            .expected("a header row naming the columns")
+            .into());
+    }
+    layout.columns = Columns::new(headers.iter());
+    layout.width = headers.len();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, h) in headers.iter().enumerate() {
+        let (key, utc) = records::normalise_header(h);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if let Some(slot) = NAMES.iter().position(|n| *n == key) {
+            layout.slots[slot] = Some(i);
+            layout.utc[slot] = utc;
+        }
+    }
+    Ok(end)
+}
+
+/// Parses one chunk of a file, calling `visit` with each request in order. Record numbers
+/// in locations and errors count from the chunk's start; the caller shifts them.
+pub fn parse_chunk(format: &FileFormat, data: Vec<u8>, first_line: u64, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+    match &format.layout {
+        Layout::Csv(layout) => parse_csv_chunk(format, layout, &data, first_line, visit),
+        Layout::JsonLines => parse_jsonl_chunk(format, &data, first_line, visit),
+        Layout::Document => parse_document(format, data, visit),
+    }
+}
+
+fn parse_document(format: &FileFormat, data: Vec<u8>, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+    let mut stats = ChunkStats::default();
+    let input: records::Input = Box::new(std::io::Cursor::new(data));
+    records::read_table_from(&format.path, WHAT, input, &mut |row| {
         let r = parse_row(row)?;
-        span.add(r.at);
-        visit(r)?;
+        stats.records += 1;
+        stats.span.add(r.at);
+        visit(r);
         Ok(Visit::Continue)
     })?;
+    Ok(stats)
+}
+
+fn parse_csv_chunk(
+    format: &FileFormat,
+    layout: &CsvLayout,
+    data: &[u8],
+    first_line: u64,
+    visit: &mut dyn FnMut(BlobRequest),
+) -> Result<ChunkStats> {
+    let path = &format.path;
+    let order = Cell::new(format.order);
+    let valid_utf8 = std::str::from_utf8(data).is_ok();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(data);
+    let mut record = csv::ByteRecord::new();
+    let mut stats = ChunkStats::default();
+    let (mut line, mut counted_to) = (first_line, 0usize);
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(records::csv_error(path, WHAT, e, first_line - 1)),
+        }
+        // The record's first byte (csv may place the position on a preceding line break).
+        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        while start < data.len() && matches!(data[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        line += memchr::memchr_iter(b'\n', &data[counted_to..start.max(counted_to)]).count() as u64;
+        counted_to = counted_to.max(start);
+        stats.records += 1;
+        let origin = Location::record(path, line, stats.records);
+        if record.len() != layout.width {
+            return Err(InputError::new(WHAT, "wrong number of fields", origin)
+                .expected(&format!("{} fields like the header, found {}", layout.width, record.len()))
+                .hint("export again from Log Analytics (Export → CSV, all columns) and do not edit the file")
+                .into());
+        }
+        let fast = valid_utf8
+            .then(|| {
+                let mut f = Fields::new();
+                for (slot, col) in layout.slots.iter().enumerate() {
+                    if let Some(i) = col {
+                        f.values[slot] = record.get(*i).and_then(|b| std::str::from_utf8(b).ok()).map(Cow::Borrowed);
+                        f.utc[slot] = layout.utc[slot];
+                    }
+                }
+                build(&f, &order, origin.clone())
+            })
+            .flatten();
+        let r = match fast {
+            Some(r) => r,
+            None => csv_row_slowly(layout, &record, origin, &order)?,
+        };
+        stats.span.add(r.at);
+        visit(r);
+    }
+    Ok(stats)
+}
+
+/// One CSV record through `Row` and `parse_row`, for its exact result or message.
+fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest> {
+    let text = csv::StringRecord::from_byte_record(record.clone()).map_err(|e| {
+        crate::error::Error::from(
+            InputError::new(WHAT, "invalid UTF-8", origin.clone())
+                .expected(&format!("UTF-8 text (bad byte in field {})", e.utf8_error().field() + 1)),
+        )
+    })?;
+    parse_row(&Row::csv(&layout.columns, &text, origin, order))
+}
+
+fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+    let path = &format.path;
+    let order = Cell::new(format.order);
+    let text = std::str::from_utf8(data).map_err(|e| {
+        let line = first_line + memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64;
+        let mut loc = Location::file(path);
+        loc.line = Some(line);
+        crate::error::Error::from(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text"))
+    })?;
+    let mut stats = ChunkStats::default();
+    for (i, line) in text.split('\n').enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = first_line + i as u64;
+        stats.records += 1;
+        let origin = Location::record(path, line_no, stats.records);
+        let fast = serde_json::from_str::<JsonFields>(line)
+            .ok()
+            .filter(|f| !f.irregular)
+            .and_then(|f| build(&f.fields, &order, origin.clone()));
+        let r = match fast {
+            Some(r) => r,
+            None => json_line_slowly(path, line, origin, &order)?,
+        };
+        stats.span.add(r.at);
+        visit(r);
+    }
+    Ok(stats)
+}
+
+/// One JSON line through `flatten`, `Row` and `parse_row`, for its exact result or message.
+fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+        let mut err = records::json_parse_error(path, WHAT, e);
+        if let crate::error::Error::Input(ie) = &mut err {
+            ie.location.line = origin.line;
+        }
+        err
+    })?;
+    let map = records::flatten(&value);
+    parse_row(&Row::map(&map, origin, order))
+}
+
+/// The wanted fields of one raw resource-log record, read without building the JSON tree.
+/// `irregular` marks what only the general path reads exactly (see the section note).
+struct JsonFields<'de> {
+    fields: Fields<'de>,
+    irregular: bool,
+}
+
+/// Which object the walk is in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Top,
+    Properties,
+    Identity,
+    Requester,
+}
+
+enum KeyAction {
+    Slot(usize),
+    Descend(Level),
+    Skip,
+}
+
+fn key_action(level: Level, key: &str) -> KeyAction {
+    // (name in this object, slot) per level; see NAMES.
+    const TOP: &[(&str, usize)] = &[
+        ("timegenerated", 0),
+        ("time", 1),
+        ("accountname", 2),
+        ("operationname", 4),
+        ("statuscode", 5),
+        ("authenticationtype", 6),
+        ("authenticationhash", 8),
+        ("calleripaddress", 10),
+        ("objectkey", 11),
+        ("uri", 13),
+        ("responsebodysize", 14),
+        ("requesterupn", 16),
+        ("requesterappid", 18),
+        ("useragentheader", 20),
+        ("correlationid", 22),
+    ];
+    const PROPERTIES: &[(&str, usize)] = &[
+        ("accountname", 3),
+        ("objectkey", 12),
+        ("responsebodysize", 15),
+        ("useragentheader", 21),
+    ];
+    const IDENTITY: &[(&str, usize)] = &[("type", 7), ("tokenhash", 9)];
+    const REQUESTER: &[(&str, usize)] = &[("upn", 17), ("appid", 19)];
+    let table = match level {
+        Level::Top if key.eq_ignore_ascii_case("properties") => return KeyAction::Descend(Level::Properties),
+        Level::Top if key.eq_ignore_ascii_case("identity") => return KeyAction::Descend(Level::Identity),
+        Level::Identity if key.eq_ignore_ascii_case("requester") => return KeyAction::Descend(Level::Requester),
+        Level::Top => TOP,
+        Level::Properties => PROPERTIES,
+        Level::Identity => IDENTITY,
+        Level::Requester => REQUESTER,
+    };
+    table
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(key))
+        .map_or(KeyAction::Skip, |(_, slot)| KeyAction::Slot(*slot))
+}
+
+impl<'de> serde::Deserialize<'de> for JsonFields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let mut out = JsonFields {
+            fields: Fields::new(),
+            irregular: false,
+        };
+        d.deserialize_map(ObjectSeed {
+            out: &mut out,
+            level: Level::Top,
+            seen: &mut 0,
+        })?;
+        Ok(out)
+    }
+}
+
+/// Walks one object of the record.
+struct ObjectSeed<'o, 'de> {
+    out: &'o mut JsonFields<'de>,
+    level: Level,
+    /// Nested objects already walked (bit per level), to spot duplicate keys.
+    seen: &'o mut u8,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let key = key.0;
+            // Dotted or non-ASCII keys flatten in ways only the general path reproduces.
+            if key.bytes().any(|b| b == b'.' || b >= 0x80) {
+                self.out.irregular = true;
+            }
+            match key_action(self.level, &key) {
+                KeyAction::Slot(slot) => {
+                    if self.out.fields.values[slot].is_some() {
+                        self.out.irregular = true;
+                    }
+                    let v = map.next_value::<Scalar<'de>>()?;
+                    match v {
+                        Scalar::Text(t) => self.out.fields.values[slot] = Some(t),
+                        Scalar::Irregular => self.out.irregular = true,
+                    }
+                }
+                KeyAction::Descend(level) => {
+                    let bit = 1u8 << (level as u8);
+                    if *self.seen & bit != 0 {
+                        self.out.irregular = true;
+                    }
+                    *self.seen |= bit;
+                    map.next_value_seed(ObjectSeed {
+                        out: &mut *self.out,
+                        level,
+                        seen: &mut *self.seen,
+                    })?;
+                }
+                KeyAction::Skip => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+    // A nested member that is not an object is not descended (as `flatten` does not).
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A wanted field's value as `records::flatten` would write it, when that is plain.
+enum Scalar<'de> {
+    Text(Cow<'de, str>),
+    /// Floats, objects and arrays: left to the general path.
+    Irregular,
+}
+
+impl<'de> serde::Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Owned(s.to_string())))
+            }
+            fn visit_u64<E>(self, n: u64) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Owned(n.to_string())))
+            }
+            fn visit_i64<E>(self, n: i64) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Owned(n.to_string())))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Irregular)
+            }
+            fn visit_bool<E>(self, b: bool) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Borrowed(if b { "true" } else { "false" })))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Scalar<'de>, E> {
+                Ok(Scalar::Text(Cow::Borrowed("")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Scalar<'de>, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Irregular)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Scalar<'de>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Irregular)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Streams every request of a file to `visit`, in order, on this thread; returns the file's
+/// record count and span. (`crate::input::ingest` reads many files on every core.)
+pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest) -> Result<()>) -> Result<(TableInfo, Span)> {
+    stream_with(visit, |on_chunk| {
+        crate::input::ingest::read_file_sequentially(path, Limits::default(), on_chunk)
+    })
+}
+
+/// [`stream`] over bytes already open (`name` stands for the file in messages), so a parser
+/// can be driven from memory (the fuzz harness).
+pub fn stream_from(
+    name: &Path,
+    raw: Box<dyn std::io::Read>,
+    visit: &mut dyn FnMut(BlobRequest) -> Result<()>,
+) -> Result<(TableInfo, Span)> {
+    stream_with(visit, |on_chunk| {
+        crate::input::ingest::read_sequentially_from(name, raw, Limits::default(), on_chunk)
+    })
+}
+
+type OnChunk<'a> = &'a mut dyn FnMut(ChunkStats, Vec<BlobRequest>);
+
+fn stream_with(
+    visit: &mut dyn FnMut(BlobRequest) -> Result<()>,
+    read: impl FnOnce(OnChunk) -> Result<(String, u64)>,
+) -> Result<(TableInfo, Span)> {
+    let mut span = Span::default();
+    let mut records = 0u64;
+    let mut failure = None;
+    read(&mut |stats, requests| {
+        if failure.is_some() {
+            return;
+        }
+        for mut r in requests {
+            if let Some(rec) = r.origin.record.as_mut() {
+                *rec += records;
+            }
+            if let Err(e) = visit(r) {
+                failure = Some(e);
+                return;
+            }
+        }
+        records += stats.records;
+        if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
+            span.add(a);
+            span.add(b);
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let info = TableInfo {
+        records,
+        ..TableInfo::default()
+    };
     Ok((info, span))
 }
 

@@ -1,0 +1,323 @@
+//! Record-aligned chunks of a text stream, so one large file can be parsed on every core.
+//!
+//! A [`Splitter`] reads decoded text into buffers of about [`Limits::chunk_bytes`] and cuts
+//! each at the last record boundary in it: the last newline for JSON Lines, and for CSV the
+//! last newline outside quotes (quote parity: a record boundary is a newline preceded by an
+//! even number of `"` since the chunk started, which also holds for `""` escapes). A record
+//! longer than a chunk makes the buffer grow, up to [`Limits::max_record_bytes`]; beyond that
+//! the file is an input error naming its line, never an allocation of the file's size.
+//!
+//! [`HashingReader`] hashes the raw bytes as they are read, so a file is read once: for its
+//! SHA-256 and for its records.
+
+use std::cell::RefCell;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+/// Bounds on what one record may take, and the size chunks aim at.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes of decoded text handed to a worker at a time.
+    pub chunk_bytes: usize,
+    /// The largest record (line, or CSV record with quoted newlines) accepted.
+    pub max_record_bytes: usize,
+}
+
+/// 64 MiB: far above any real storage log record, far below a file's size.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            chunk_bytes: 4 << 20,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+/// How records end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// Every newline ends a record (JSON Lines).
+    Lines,
+    /// A newline outside double quotes ends a record (RFC 4180 CSV).
+    CsvRecords,
+}
+
+/// A record-aligned piece of a file's decoded text.
+#[derive(Debug)]
+pub struct Chunk {
+    /// 0-based position of the chunk in its file.
+    pub index: usize,
+    pub data: Vec<u8>,
+    /// 1-based line of the chunk's first byte.
+    pub first_line: u64,
+}
+
+/// A record that outgrew [`Limits::max_record_bytes`].
+#[derive(Debug)]
+pub struct RecordTooLong {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    pub limit: usize,
+}
+
+/// Why the splitter stopped.
+#[derive(Debug)]
+pub enum SplitError {
+    Io(io::Error),
+    TooLong(RecordTooLong),
+}
+
+/// Cuts a reader's text into record-aligned chunks.
+pub struct Splitter<R: Read> {
+    inner: R,
+    boundary: Boundary,
+    limits: Limits,
+    carry: Vec<u8>,
+    next_line: u64,
+    index: usize,
+    eof: bool,
+}
+
+impl<R: Read> Splitter<R> {
+    /// `prefix` is text already read from `inner` (a sniffed head); `first_line` the line
+    /// it starts on.
+    pub fn new(inner: R, prefix: Vec<u8>, first_line: u64, boundary: Boundary, mut limits: Limits) -> Self {
+        // Chunks no larger than the record limit, so any record over it makes the buffer
+        // outgrow the limit and is reported.
+        limits.chunk_bytes = limits.chunk_bytes.min(limits.max_record_bytes).max(1);
+        Splitter {
+            inner,
+            boundary,
+            limits,
+            carry: prefix,
+            next_line: first_line,
+            index: 0,
+            eof: false,
+        }
+    }
+
+    /// The next chunk, or None at the end of the text.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, SplitError> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut target = self.limits.chunk_bytes.max(1);
+        loop {
+            if !self.eof && buf.len() < target {
+                self.fill(&mut buf, target).map_err(SplitError::Io)?;
+            }
+            if self.eof {
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                let last = self.split_point(&buf).unwrap_or(0);
+                if buf.len() - last > self.limits.max_record_bytes {
+                    self.next_line += memchr::memchr_iter(b'\n', &buf[..last]).count() as u64;
+                    return Err(self.too_long());
+                }
+                return Ok(Some(self.emit(buf)));
+            }
+            if let Some(cut) = self.split_point(&buf) {
+                self.carry = buf.split_off(cut);
+                return Ok(Some(self.emit(buf)));
+            }
+            if buf.len() > self.limits.max_record_bytes {
+                return Err(self.too_long());
+            }
+            target = buf.len() + self.limits.chunk_bytes.max(1);
+        }
+    }
+
+    fn too_long(&self) -> SplitError {
+        SplitError::TooLong(RecordTooLong {
+            line: self.next_line,
+            limit: self.limits.max_record_bytes,
+        })
+    }
+
+    fn emit(&mut self, data: Vec<u8>) -> Chunk {
+        let chunk = Chunk {
+            index: self.index,
+            first_line: self.next_line,
+            data,
+        };
+        self.index += 1;
+        self.next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
+        chunk
+    }
+
+    /// Reads until `buf` holds `target` bytes or the input ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, target: usize) -> io::Result<()> {
+        let cap = target.min(self.limits.max_record_bytes.saturating_add(self.limits.chunk_bytes));
+        // Reserved, not zeroed: a small input costs a small buffer (the fuzzer's inputs).
+        buf.reserve(cap.saturating_sub(buf.len()));
+        while buf.len() < cap {
+            let start = buf.len();
+            buf.resize(cap.min(start + (1 << 16)), 0);
+            match self.inner.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    buf.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Byte offset just after the last record boundary in `buf`, if there is one.
+    fn split_point(&self, buf: &[u8]) -> Option<usize> {
+        match self.boundary {
+            Boundary::Lines => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+            Boundary::CsvRecords => csv_split_point(buf),
+        }
+    }
+}
+
+/// The offset after the last newline that has an even number of quotes before it.
+pub fn csv_split_point(buf: &[u8]) -> Option<usize> {
+    let total = memchr::memchr_iter(b'"', buf).count();
+    let mut quotes_after = 0usize;
+    for i in memchr::memrchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            quotes_after += 1;
+        } else if (total - quotes_after).is_multiple_of(2) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// SHA-256 and size of the bytes that passed through a [`HashingReader`].
+#[derive(Default)]
+pub struct HashState {
+    hasher: Sha256,
+    pub bytes: u64,
+}
+
+impl HashState {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.bytes += bytes.len() as u64;
+    }
+    /// Lower-case hex digest.
+    pub fn hex(self) -> String {
+        hex(&self.hasher.finalize())
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(digest: &[u8]) -> String {
+    use std::fmt::Write;
+    digest.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Hashes everything read through it; the state is shared so it can be read after the
+/// reader has been handed to decoders.
+pub struct HashingReader<R: Read> {
+    inner: R,
+    state: Rc<RefCell<HashState>>,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> (Self, Rc<RefCell<HashState>>) {
+        let state = Rc::new(RefCell::new(HashState::default()));
+        (
+            HashingReader {
+                inner,
+                state: Rc::clone(&state),
+            },
+            state,
+        )
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.state.borrow_mut().update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str, boundary: Boundary, chunk: usize) -> Vec<(u64, String)> {
+        let limits = Limits {
+            chunk_bytes: chunk,
+            max_record_bytes: 1 << 20,
+        };
+        let mut s = Splitter::new(text.as_bytes(), Vec::new(), 1, boundary, limits);
+        let mut out = Vec::new();
+        while let Some(c) = s.next_chunk().unwrap() {
+            out.push((c.first_line, String::from_utf8(c.data).unwrap()));
+        }
+        out
+    }
+
+    #[test]
+    fn csv_chunks_never_cut_a_quoted_newline() {
+        let text = "a,\"x\ny\",b\nc,\"\"\"q\"\"\n\",d\ne,f,g\n";
+        for size in 1..text.len() + 2 {
+            let chunks = split(text, Boundary::CsvRecords, size);
+            let joined: String = chunks.iter().map(|c| c.1.as_str()).collect();
+            assert_eq!(joined, text, "chunk size {size}");
+            for (_, c) in &chunks {
+                assert!(c.matches('"').count() % 2 == 0, "chunk {c:?} at size {size}");
+                assert!(c.ends_with('\n'));
+            }
+            let mut line = 1;
+            for (first, c) in &chunks {
+                assert_eq!(*first, line);
+                line += c.matches('\n').count() as u64;
+            }
+        }
+    }
+
+    #[test]
+    fn line_chunks_keep_a_record_longer_than_a_chunk_whole() {
+        let long = "x".repeat(100);
+        let text = format!("a\n{long}\nb\r\nc");
+        let chunks = split(&text, Boundary::Lines, 8);
+        assert!(chunks.iter().any(|c| c.1.starts_with(&format!("{long}\n"))));
+        assert_eq!(chunks.last().map(|c| (c.0, c.1.as_str())), Some((4, "c")));
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_an_error_with_its_line() {
+        let text = format!("ok\nok\n\"{}", "x".repeat(5000));
+        let limits = Limits {
+            chunk_bytes: 64,
+            max_record_bytes: 1000,
+        };
+        let mut s = Splitter::new(text.as_bytes(), Vec::new(), 1, Boundary::CsvRecords, limits);
+        let mut err = None;
+        loop {
+            match s.next_chunk() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        match err {
+            Some(SplitError::TooLong(t)) => assert_eq!(t.line, 3),
+            other => panic!("expected a too-long error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,452 @@
+//! Storage logs on every core, read once.
+//!
+//! One reader thread walks the files in their given order: it reads each file once through a
+//! [`HashingReader`] (its SHA-256 comes from the same pass), decodes it (gzip, UTF-16, BOM),
+//! reads the head to learn the layout and cuts the text into record-aligned chunks. Worker
+//! threads parse chunks into per-chunk parts. The calling thread merges the parts in file and
+//! chunk order, so the result does not depend on the number of threads or on which worker
+//! finished first. At most `threads` chunks wait in the queue, so memory is bounded by
+//! `threads × chunk size` whatever the size of the input.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use super::chunk::{HashState, HashingReader, Limits, SplitError, Splitter};
+use super::progress::Progress;
+use crate::bundle::records::{self, Input};
+use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
+use crate::bundle::Span;
+use crate::error::{Error, InputError, Location, Result};
+
+const WHAT: &str = "storage log";
+
+/// How to ingest (the default: a thread per core, default limits, no progress bar).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Parsing threads (besides the reader); 0 means one per core.
+    pub threads: usize,
+    pub limits: Limits,
+    /// Show a progress bar on stderr when it is a terminal and the input is large.
+    pub progress: bool,
+}
+
+impl Options {
+    fn workers(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// What reading one file established.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub sha256: String,
+    pub bytes: u64,
+    pub records: u64,
+    pub span: Span,
+}
+
+/// One file, open: its layout and the rest of its text.
+struct FileReader {
+    path: PathBuf,
+    format: Arc<FileFormat>,
+    splitter: Option<Splitter<Input>>,
+    document: Option<Input>,
+    /// Chunk 0's data after the header, waiting to be handed out.
+    pending: Option<(Vec<u8>, u64)>,
+    hash: Rc<RefCell<HashState>>,
+    on_disk: bool,
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> Error {
+    InputError::new(WHAT, "cannot open file", Location::file(path))
+        .found(&e.to_string())
+        .expected("a readable file")
+        .into()
+}
+
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    InputError::new(WHAT, "read error", Location::file(path))
+        .found(&e.to_string())
+        .into()
+}
+
+fn split_error(path: &Path, e: SplitError) -> Error {
+    match e {
+        SplitError::Io(e) => read_error(path, e),
+        SplitError::TooLong(t) => {
+            let mut loc = Location::file(path);
+            loc.line = Some(t.line);
+            InputError::new(WHAT, "record too long", loc)
+                .found(&format!("a record of more than {} bytes", t.limit))
+                .expected("records shorter than the limit")
+                .hint("raise the limit with --max-record-bytes if the record is genuine")
+                .into()
+        }
+    }
+}
+
+impl FileReader {
+    fn open(path: &Path, limits: Limits) -> Result<FileReader> {
+        let file = File::open(path).map_err(|e| open_error(path, e))?;
+        FileReader::from_reader(path, Box::new(file), limits, true)
+    }
+
+    /// `raw` holds the file's bytes; `path` names it in messages (and its extension helps
+    /// tell the shape). `on_disk`: whether `finish` may reopen `path` to hash what the decoder
+    /// left unread.
+    fn from_reader(path: &Path, raw: Box<dyn Read>, limits: Limits, on_disk: bool) -> Result<FileReader> {
+        let (hashing, hash) = HashingReader::new(raw);
+        let mut input = records::decode(hashing).map_err(|e| read_error(path, e))?;
+        let mut head = Vec::with_capacity(records::HEAD_BYTES);
+        (&mut input)
+            .take(records::HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| read_error(path, e))?;
+        let (mut layout, order) = storage::sniff(path, &head);
+        let mut reader = FileReader {
+            path: path.to_path_buf(),
+            format: Arc::new(FileFormat {
+                path: path.to_path_buf(),
+                layout: Layout::Document,
+                order,
+            }),
+            splitter: None,
+            document: None,
+            pending: None,
+            hash,
+            on_disk,
+        };
+        let boundary = match &layout {
+            Layout::Csv(_) => Some(super::chunk::Boundary::CsvRecords),
+            Layout::JsonLines => Some(super::chunk::Boundary::Lines),
+            Layout::Document => None,
+        };
+        match boundary {
+            None => {
+                reader.document = Some(Box::new(std::io::Cursor::new(head).chain(input)));
+            }
+            Some(b) => {
+                let mut splitter = Splitter::new(input, head, 1, b, limits);
+                let first = splitter.next_chunk().map_err(|e| split_error(path, e))?;
+                if let Layout::Csv(csv) = &mut layout {
+                    let data = first.as_ref().map_or(&[][..], |c| &c.data[..]);
+                    let end = storage::read_csv_header(path, csv, data)?;
+                    if let Some(c) = first {
+                        let line = c.first_line + memchr::memchr_iter(b'\n', &c.data[..end]).count() as u64;
+                        reader.pending = Some((c.data[end..].to_vec(), line));
+                    }
+                } else {
+                    reader.pending = first.map(|c| (c.data, c.first_line));
+                }
+                reader.splitter = Some(splitter);
+            }
+        }
+        reader.format = Arc::new(FileFormat {
+            path: path.to_path_buf(),
+            layout,
+            order,
+        });
+        Ok(reader)
+    }
+
+    /// The next chunk's text and first line.
+    fn next(&mut self) -> Result<Option<(Vec<u8>, u64)>> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
+        }
+        if let Some(mut doc) = self.document.take() {
+            let mut all = Vec::new();
+            doc.read_to_end(&mut all).map_err(|e| read_error(&self.path, e))?;
+            return Ok(Some((all, 1)));
+        }
+        match &mut self.splitter {
+            Some(s) => Ok(s
+                .next_chunk()
+                .map_err(|e| split_error(&self.path, e))?
+                .map(|c| (c.data, c.first_line))),
+            None => Ok(None),
+        }
+    }
+
+    /// Raw bytes read so far.
+    fn bytes_read(&self) -> u64 {
+        self.hash.borrow().bytes
+    }
+
+    /// The file's SHA-256 and size, hashing whatever the decoder left unread.
+    fn finish(self) -> Result<(String, u64)> {
+        drop(self.splitter);
+        drop(self.document);
+        let mut state = Rc::try_unwrap(self.hash).map_or_else(|rc| std::mem::take(&mut *rc.borrow_mut()), RefCell::into_inner);
+        if !self.on_disk {
+            let bytes = state.bytes;
+            return Ok((state.hex(), bytes));
+        }
+        let mut file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
+        file.seek(SeekFrom::Start(state.bytes)).map_err(|e| read_error(&self.path, e))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| read_error(&self.path, e))?;
+            if n == 0 {
+                break;
+            }
+            state.update(&buf[..n]);
+        }
+        let bytes = state.bytes;
+        Ok((state.hex(), bytes))
+    }
+}
+
+/// Adds the chunk's record offset to a location's record number.
+fn shift(loc: &mut Location, by: u64) {
+    if let Some(r) = loc.record.as_mut() {
+        *r += by;
+    }
+}
+
+fn shift_error(mut e: Error, by: u64) -> Error {
+    if let Error::Input(ie) = &mut e {
+        shift(&mut ie.location, by);
+    }
+    e
+}
+
+/// Reads one file on this thread, chunk by chunk: `on_chunk` gets each chunk's statistics
+/// and its requests with record numbers counted from the file's start. Returns the file's
+/// SHA-256 and size.
+pub fn read_file_sequentially(
+    path: &Path,
+    limits: Limits,
+    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
+) -> Result<(String, u64)> {
+    read_sequentially(FileReader::open(path, limits)?, on_chunk)
+}
+
+/// [`read_file_sequentially`] over bytes already open (in memory, for the fuzz harness);
+/// `name` stands for the file in messages.
+pub fn read_sequentially_from(
+    name: &Path,
+    raw: Box<dyn Read>,
+    limits: Limits,
+    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
+) -> Result<(String, u64)> {
+    read_sequentially(FileReader::from_reader(name, raw, limits, false)?, on_chunk)
+}
+
+fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>)) -> Result<(String, u64)> {
+    let format = Arc::clone(&reader.format);
+    let mut records = 0u64;
+    while let Some((data, line)) = reader.next()? {
+        let mut requests = Vec::new();
+        let stats = storage::parse_chunk(&format, data, line, &mut |r| requests.push(r)).map_err(|e| shift_error(e, records))?;
+        for r in &mut requests {
+            shift(&mut r.origin, records);
+        }
+        records += stats.records;
+        on_chunk(stats, requests);
+    }
+    reader.finish()
+}
+
+struct Job {
+    file: usize,
+    index: usize,
+    format: Arc<FileFormat>,
+    data: Vec<u8>,
+    first_line: u64,
+}
+
+/// A parsed chunk, or None when its file had already failed and it was skipped.
+type ChunkResult<P> = Option<Result<(P, ChunkStats)>>;
+
+enum Msg<P> {
+    Chunk {
+        file: usize,
+        index: usize,
+        result: ChunkResult<P>,
+    },
+    FileEnd {
+        file: usize,
+        chunks: usize,
+        result: Result<(String, u64)>,
+    },
+}
+
+/// Per-file merge state on the calling thread.
+#[derive(Default)]
+struct Tally {
+    next: usize,
+    chunks: Option<usize>,
+    end: Option<Result<(String, u64)>>,
+    records: u64,
+    span: Span,
+    error: Option<Error>,
+}
+
+/// Ingests `files` on `options.threads` workers. Each chunk's requests go to a fresh part
+/// (`new_part`, `add`); parts reach `merge` in file and chunk order with the number of
+/// records of that file before them (to shift record numbers). Returns each file's outcome;
+/// a file's first error (in record order) stops that file only.
+pub fn ingest<P: Send>(
+    files: &[PathBuf],
+    options: &Options,
+    new_part: &(dyn Fn() -> P + Sync),
+    add: &(dyn Fn(&mut P, BlobRequest) + Sync),
+    merge: &mut dyn FnMut(usize, P, u64),
+) -> Vec<Result<FileResult>> {
+    let workers = options.workers();
+    let cancelled: Vec<AtomicBool> = files.iter().map(|_| AtomicBool::new(false)).collect();
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let progress = Progress::new(options.progress, total);
+    let done_bytes = AtomicU64::new(0);
+    let mut tallies: Vec<Tally> = files.iter().map(|_| Tally::default()).collect();
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers);
+    let job_rx = Mutex::new(job_rx);
+    let (msg_tx, msg_rx) = mpsc::channel::<Msg<P>>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (msg_tx, job_rx, cancelled) = (msg_tx.clone(), &job_rx, &cancelled);
+            s.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = job else { return };
+                let result = (!cancelled[job.file].load(Ordering::Relaxed)).then(|| {
+                    let mut part = new_part();
+                    storage::parse_chunk(&job.format, job.data, job.first_line, &mut |r| add(&mut part, r)).map(|st| (part, st))
+                });
+                let _ = msg_tx.send(Msg::Chunk {
+                    file: job.file,
+                    index: job.index,
+                    result,
+                });
+            });
+        }
+        {
+            let (msg_tx, cancelled, progress, done_bytes) = (msg_tx.clone(), &cancelled, &progress, &done_bytes);
+            let limits = options.limits;
+            s.spawn(move || {
+                for (file, path) in files.iter().enumerate() {
+                    progress.file(path);
+                    let (chunks, result) = read_one(file, path, limits, &job_tx, &cancelled[file], &|n| {
+                        progress.set(done_bytes.load(Ordering::Relaxed) + n)
+                    });
+                    if let Ok((_, bytes)) = &result {
+                        done_bytes.fetch_add(*bytes, Ordering::Relaxed);
+                    }
+                    let _ = msg_tx.send(Msg::FileEnd { file, chunks, result });
+                }
+            });
+        }
+        drop(msg_tx);
+        let mut pending: BTreeMap<(usize, usize), ChunkResult<P>> = BTreeMap::new();
+        let mut current = 0usize;
+        for msg in msg_rx {
+            match msg {
+                Msg::Chunk { file, index, result } => {
+                    pending.insert((file, index), result);
+                }
+                Msg::FileEnd { file, chunks, result } => {
+                    tallies[file].chunks = Some(chunks);
+                    tallies[file].end = Some(result);
+                }
+            }
+            while current < files.len() {
+                let t = &mut tallies[current];
+                if let Some(result) = pending.remove(&(current, t.next)) {
+                    t.next += 1;
+                    match result {
+                        _ if t.error.is_some() => {}
+                        Some(Ok((part, stats))) => {
+                            merge(current, part, t.records);
+                            t.records += stats.records;
+                            if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
+                                t.span.add(a);
+                                t.span.add(b);
+                            }
+                        }
+                        Some(Err(e)) => {
+                            t.error = Some(shift_error(e, t.records));
+                            cancelled[current].store(true, Ordering::Relaxed);
+                        }
+                        None => {}
+                    }
+                } else if t.chunks == Some(t.next) {
+                    current += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+    });
+    progress.finish();
+    tallies
+        .into_iter()
+        .map(|t| {
+            if let Some(e) = t.error {
+                return Err(e);
+            }
+            let (sha256, bytes) = t
+                .end
+                .unwrap_or_else(|| Err(InputError::new(WHAT, "not read", Location::file(Path::new(""))).into()))?;
+            Ok(FileResult {
+                sha256,
+                bytes,
+                records: t.records,
+                span: t.span,
+            })
+        })
+        .collect()
+}
+
+/// The reader thread's work for one file: chunks to the queue until the end, an error or a
+/// worker's error cancels the file. Returns how many chunks were queued and the hash.
+fn read_one(
+    file: usize,
+    path: &Path,
+    limits: Limits,
+    jobs: &mpsc::SyncSender<Job>,
+    cancelled: &AtomicBool,
+    progress: &dyn Fn(u64),
+) -> (usize, Result<(String, u64)>) {
+    let mut reader = match FileReader::open(path, limits) {
+        Ok(r) => r,
+        Err(e) => return (0, Err(e)),
+    };
+    let mut index = 0;
+    loop {
+        if cancelled.load(Ordering::Relaxed) {
+            return (index, reader.finish());
+        }
+        match reader.next() {
+            Ok(Some((data, first_line))) => {
+                let job = Job {
+                    file,
+                    index,
+                    format: Arc::clone(&reader.format),
+                    data,
+                    first_line,
+                };
+                if jobs.send(job).is_err() {
+                    return (index, reader.finish());
+                }
+                index += 1;
+                progress(reader.bytes_read());
+            }
+            Ok(None) => return (index, reader.finish()),
+            Err(e) => return (index, Err(e)),
+        }
+    }
+}

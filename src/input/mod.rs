@@ -1,0 +1,9 @@
+//! Input plumbing shared by the evidence readers: record-aligned chunking with bounded
+//! record size and a hash taken in the same pass ([`chunk`]), the parallel ingest of storage
+//! logs with a deterministic merge ([`ingest`]), evidence given as a directory or glob
+//! ([`tree`]) and the progress bar ([`progress`]).
+
+pub mod chunk;
+pub mod ingest;
+pub mod progress;
+pub mod tree;

@@ -1,0 +1,247 @@
+//! Parallel storage ingest (issue 10): results identical for any thread count and chunk size,
+//! identical to the record-by-record reader (`records::read_table` + `storage::parse_row`),
+//! chunk boundaries in awkward places, evidence as a directory or glob, a record over the
+//! limit as an input error, and no progress bar off a terminal.
+
+use std::path::{Path, PathBuf};
+
+use casefile::analysis::{self, exposure::StorageAggregator};
+use casefile::bundle::records::{self, Visit};
+use casefile::bundle::storage::{self, BlobRequest};
+use casefile::input::chunk::Limits;
+use casefile::input::ingest::Options;
+
+use crate::util::{copy_sample, run, sample, stderr, stdout, temp_dir};
+
+/// The analysis and inventory of a bundle with the given ingest options, as JSON.
+fn analyse(bundle: &Path, threads: usize, chunk_bytes: usize) -> serde_json::Value {
+    let options = Options {
+        threads,
+        limits: Limits {
+            chunk_bytes,
+            ..Limits::default()
+        },
+        progress: false,
+    };
+    let run = casefile::analyse_bundle_with(bundle, None, None, &options)
+        .map_err(|e| e.render())
+        .unwrap();
+    let model = casefile::report::model::build_model(&run);
+    serde_json::json!({
+        "model": casefile::report::model_value(&model, &run.case.dir).unwrap(),
+        "files": serde_json::to_value(&run.bundle.files).unwrap(),
+    })
+}
+
+/// Every request of a file through the general, record-by-record reader.
+fn reference(path: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    records::read_table(path, "storage log", &mut |row| {
+        out.push(format!("{:?}", storage::parse_row(row)?));
+        Ok(Visit::Continue)
+    })
+    .map_err(|e| e.render())
+    .unwrap();
+    out
+}
+
+fn fast(path: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    storage::stream(path, &mut |r: BlobRequest| {
+        out.push(format!("{r:?}"));
+        Ok(())
+    })
+    .map_err(|e| e.render())
+    .unwrap();
+    out
+}
+
+#[test]
+fn results_do_not_depend_on_threads_or_chunk_size() {
+    let one = analyse(&sample(), 1, 4 << 20);
+    for (threads, chunk) in [(1, 4096), (2, 4096), (3, 777), (2, 4 << 20), (4, 100_000)] {
+        assert_eq!(analyse(&sample(), threads, chunk), one, "{threads} threads, {chunk}-byte chunks");
+    }
+}
+
+#[test]
+fn parallel_merge_equals_one_sequential_pass_of_the_general_reader() {
+    let case = casefile::case::load_case(&sample()).unwrap();
+    let mut bundle = casefile::bundle::load(&case).unwrap();
+    let prep = analysis::prepare(&case, &bundle);
+    let mut agg = StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
+    let files: Vec<PathBuf> = bundle.storage.provided().cloned().unwrap();
+    for f in &files {
+        records::read_table(f, "storage log", &mut |row| {
+            agg.add(storage::parse_row(row)?);
+            Ok(Visit::Continue)
+        })
+        .unwrap();
+    }
+    let expected = serde_json::to_value(agg.finish()).unwrap();
+    let options = Options {
+        threads: 2,
+        limits: Limits {
+            chunk_bytes: 3000,
+            ..Limits::default()
+        },
+        progress: false,
+    };
+    let got = casefile::stream_storage(&case, &mut bundle, &prep, &options).unwrap();
+    assert_eq!(serde_json::to_value(got.provided().unwrap()).unwrap(), expected);
+}
+
+#[test]
+fn fast_readers_give_the_general_readers_requests() {
+    let dir = temp_dir("ingest-shapes");
+    let csv = sample().join("evidence/storage.csv");
+    let gz = crate::util::root().join("tests/fixtures/storageread.jsonl.gz");
+    // Quoted newlines, CRLF, a BOM, escapes, a float size, a duplicate key, a dotted key,
+    // nulls, blank JSON lines and a `#TYPE` line: each either on the fast path or sent to the
+    // general one, never read differently.
+    let odd_csv = dir.join("odd.csv");
+    std::fs::write(
+        &odd_csv,
+        "#TYPE Selected.System.Management.Automation.PSCustomObject\r\n\u{feff}TimeGenerated [UTC],AccountName,OperationName,AuthenticationType,StatusCode,CallerIpAddress,ObjectKey,ResponseBodySize,UserAgentHeader\r\n\
+         \"3/20/2024, 8:06:32.729 AM\",ProdData,GetBlob,OAuth,200,20.50.12.34:51303,\"/proddata/c/a\"\"b\nc.txt\",12.0,\"agent, with comma\"\r\n\
+         2024-03-20T08:07:00Z,proddata,ListBlobs,SAS,206.0,[2001:db8::1]:443,,,\r\n",
+    )
+    .unwrap();
+    let odd_jsonl = dir.join("odd.jsonl");
+    std::fs::write(
+        &odd_jsonl,
+        concat!(
+            "{\"time\":\"2024-03-20T08:06:32Z\",\"operationName\":\"GetBlob\",\"statusCode\":200,\"properties\":{\"accountName\":\"A\",\"objectKey\":\"/a/c/\\u00e9.txt\",\"responseBodySize\":10.0}}\r\n",
+            "\n",
+            "{\"TIME\":\"2024-03-20T08:06:33Z\",\"OperationName\":\"GetBlob\",\"statusCode\":\"404\",\"identity\":{\"type\":\"SAS\",\"tokenHash\":\"key1(X)\",\"requester\":{\"upn\":\"A@B.com\"}},\"uri\":\"https://a.blob.core.windows.net/c/x\"}\n",
+            "{\"time\":\"2024-03-20T08:06:34Z\",\"time\":\"2024-03-20T08:06:35Z\",\"statusCode\":200,\"properties\":null,\"identity\":[1]}\n",
+            "{\"time\":\"2024-03-20T08:06:36Z\",\"properties.objectKey\":\"/a/dotted/x\",\"statusCode\":200,\"callerIpAddress\":null}\n",
+            "{\"time\":\"2024-03-20T08:06:37Z\",\"statusCode\":200,\"properties\":{\"objectKey\":\"/a/b/c\"},\"properties\":{\"accountName\":\"twice\"}}\n",
+        ),
+    )
+    .unwrap();
+    let jsonl = dir.join("storage.jsonl");
+    std::fs::write(&jsonl, crate::shapes::storage_as_jsonl(&csv)).unwrap();
+    for path in [&csv, &gz, &odd_csv, &odd_jsonl, &jsonl] {
+        let expected = reference(path);
+        assert!(!expected.is_empty(), "{}", path.display());
+        assert_eq!(fast(path), expected, "{}", path.display());
+    }
+}
+
+#[test]
+fn errors_name_the_same_record_as_the_general_reader() {
+    let dir = temp_dir("ingest-errors");
+    let bad = dir.join("bad.jsonl");
+    let mut text = String::new();
+    for i in 0..2000 {
+        text.push_str(&format!("{{\"time\":\"2024-03-20T08:06:32Z\",\"statusCode\":200,\"n\":{i}}}\n"));
+    }
+    text.push_str("{\"time\":\"not a time\",\"statusCode\":200}\n");
+    std::fs::write(&bad, &text).unwrap();
+    let general = records::read_table(&bad, "storage log", &mut |row| {
+        storage::parse_row(row)?;
+        Ok(Visit::Continue)
+    })
+    .unwrap_err()
+    .render();
+    let got = storage::stream(&bad, &mut |_| Ok(())).unwrap_err().render();
+    assert_eq!(got, general);
+    assert!(got.contains(":2001 (record 2001)"), "{got}");
+}
+
+/// The sample split into hourly files laid out like a diagnostic-settings archive.
+fn hourly_tree(bundle: &Path) -> usize {
+    let csv = std::fs::read_to_string(bundle.join("evidence/storage.csv")).unwrap();
+    let header = csv.split_inclusive('\n').next().unwrap().to_string();
+    let mut by_hour: std::collections::BTreeMap<String, String> = Default::default();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(csv.as_bytes());
+    let mut pos = Vec::new();
+    for r in reader.records() {
+        let r = r.unwrap();
+        pos.push((r.position().unwrap().byte() as usize, r.get(2).unwrap().to_string()));
+    }
+    for (i, (start, time)) in pos.iter().enumerate() {
+        let end = pos.get(i + 1).map_or(csv.len(), |p| p.0);
+        let t = chrono::NaiveDateTime::parse_from_str(time, "%m/%d/%Y, %I:%M:%S%.f %p").unwrap();
+        let key = t.format("y=%Y/m=%m/d=%d/h=%H/m=00").to_string();
+        by_hour.entry(key).or_insert_with(|| header.clone()).push_str(&csv[*start..end]);
+    }
+    for (key, body) in &by_hour {
+        let d = bundle.join("evidence/archive/resourceId=/SUBS/X").join(key);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("PT1H.csv"), body).unwrap();
+    }
+    std::fs::remove_file(bundle.join("evidence/storage.csv")).unwrap();
+    by_hour.len()
+}
+
+fn set_storage(bundle: &Path, path: &str) {
+    let toml = std::fs::read_to_string(bundle.join("case.toml")).unwrap();
+    let toml = toml.replace("path = \"evidence/storage.csv\"", &format!("path = \"{path}\""));
+    std::fs::write(bundle.join("case.toml"), toml).unwrap();
+}
+
+fn storage_figures(v: &serde_json::Value) -> serde_json::Value {
+    let mut f = serde_json::json!({
+        "exposure": v["model"]["analysis"]["exposure"],
+        "requests": v["model"]["analysis"]["storage_requests"],
+        "excluded": v["model"]["analysis"]["storage_excluded"],
+    });
+    crate::shapes::normalise(&mut f);
+    f
+}
+
+#[test]
+fn a_directory_or_glob_of_hourly_files_reads_like_the_one_file() {
+    let expected = storage_figures(&analyse(&sample(), 2, 4 << 20));
+    for pattern in ["evidence/archive/", "evidence/archive/**/PT1H.csv"] {
+        let dir = copy_sample("ingest-tree");
+        let hours = hourly_tree(&dir);
+        set_storage(&dir, pattern);
+        let got = analyse(&dir, 2, 4096);
+        assert_eq!(storage_figures(&got), expected, "{pattern}");
+        let files = got["files"].as_array().unwrap();
+        let parts: Vec<&serde_json::Value> = files.iter().filter(|f| f["path"].as_str().unwrap().ends_with("PT1H.csv")).collect();
+        assert_eq!(parts.len(), hours);
+        assert!(parts.iter().all(|f| f["sha256"].as_str().unwrap().len() == 64));
+        let o = run(&["validate", dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        let shown = pattern.trim_end_matches('/');
+        assert!(text.contains(&format!("tree {shown}: {hours} files, 1055 records")), "{text}");
+        assert!(text.contains("list digest "), "{text}");
+    }
+}
+
+#[test]
+fn a_glob_that_matches_nothing_is_an_error_at_its_line() {
+    let dir = copy_sample("ingest-nomatch");
+    set_storage(&dir, "evidence/nothing/**/PT1H.json");
+    let o = run(&["validate", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("evidence not found") && err.contains("case.toml:"), "{err}");
+}
+
+#[test]
+fn a_record_over_the_limit_is_an_input_error_naming_file_and_line() {
+    let dir = copy_sample("ingest-long");
+    let path = dir.join("evidence/storage.csv");
+    let mut csv = std::fs::read_to_string(&path).unwrap();
+    csv.push_str(&format!("x,\"{}", "y".repeat(300_000)));
+    std::fs::write(&path, csv).unwrap();
+    let o = run(&["analyze", dir.to_str().unwrap(), "--max-record-bytes", "100000"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("record too long") && err.contains("storage.csv:1057"), "{err}");
+}
+
+#[test]
+fn no_progress_bar_when_stderr_is_not_a_terminal() {
+    // The test harness captures stderr: not a terminal, so nothing may be drawn.
+    let o = run(&["analyze", sample().to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    assert!(!casefile::input::progress::Progress::new(true, u64::MAX).shown());
+}
