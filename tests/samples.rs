@@ -586,3 +586,63 @@ fn truth_brunnwald_timeline_rows_of_failed_steps_carry_their_outcome() {
 fn truth_northgate_timeline_rows_of_failed_steps_carry_their_outcome() {
     assert_failed_rows_carry_outcome("samples/northgate");
 }
+
+/// The identifiers a sample's model names: organisation, case id, storage accounts and
+/// containers, identities and addresses that were leads, attacker VM names and the
+/// inventory's accounts and containers.
+fn identifiers(m: &Value) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut add = |v: &Value| {
+        if let Some(s) = v.as_str().filter(|s| s.len() >= 6) {
+            out.insert(s.to_string());
+        }
+    };
+    add(&m["case"]["organisation"]);
+    add(&m["case"]["id"]);
+    for key in ["identities", "ips"] {
+        if let Some(map) = m["analysis"]["scope"][key].as_object() {
+            for k in map.keys() {
+                add(&Value::String(k.clone()));
+            }
+        }
+    }
+    if let Some(e) = m["analysis"]["exposure"]["value"]["containers"].as_array() {
+        for c in e {
+            add(&c["account"]);
+            add(&c["container"]);
+        }
+    }
+    for v in m["analysis"]["cost"]["vms"].as_array().into_iter().flatten() {
+        add(&v["name"]);
+    }
+    out
+}
+
+/// Issue 7 item 2: no report of a sample carries an identifier that occurs only in another
+/// sample (a value of one case leaking through the catalog, the templates or the code).
+#[test]
+fn no_report_names_another_samples_identifiers() {
+    const SAMPLES: [&str; 3] = ["samples/northgate", BRUNNWALD, QUIET];
+    let ids: Vec<std::collections::BTreeSet<String>> = SAMPLES.iter().map(|s| identifiers(&model_json(&sample_dir(s)))).collect();
+    let mut checked = 0;
+    for (i, s) in SAMPLES.iter().enumerate() {
+        let own = &ids[i];
+        let foreign: Vec<&String> = ids
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, set)| set.iter())
+            .filter(|x| !own.contains(*x))
+            .collect();
+        assert!(foreign.len() >= 5, "too few foreign identifiers to test {s}: {foreign:?}");
+        let dir = rendered(s);
+        for pdf in REPORTS {
+            let text = squash(&pdf_text(&dir.join(pdf)));
+            for x in &foreign {
+                assert!(!text.contains(&squash(x)), "{s}/{pdf} names {x:?}, which belongs to another sample");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} checks");
+}
