@@ -796,9 +796,10 @@ fn basis_of(scope: &Scope) -> Vec<String> {
     let open = scope.alerts.iter().filter(|a| !a.cleared).count();
     let cleared = scope.alerts.len() - open;
     if !scope.alerts.is_empty() {
+        let n = scope.alerts.len();
         basis.push(format!(
-            "{} alert(s): {open} point to attacker activity, {cleared} cleared (closed by the organisation, informational, without entities, or their leads cleared)",
-            scope.alerts.len()
+            "{n} alert{}: {open} pointing to attacker activity, {cleared} cleared (closed by the organisation, informational, without entities, or their leads cleared)",
+            if n == 1 { "" } else { "s" }
         ));
     }
     if scope.identities.is_empty() && scope.ips.is_empty() {
