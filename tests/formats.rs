@@ -1179,8 +1179,30 @@ fn activity_diagnostic_records_read_upper_case_operations_and_claims() {
 }
 
 #[test]
-fn audit_log_diagnostic_records_are_recognised() {
-    assert_eq!(kind_of(&fixture("diag-auditlogs.jsonl")), Some(SourceKind::AuditLogs));
+fn audit_log_diagnostic_records_give_response_actions() {
+    let name = "diag-auditlogs.jsonl";
+    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::AuditLogs));
+    let (events, _) = casefile::bundle::audit::load_with(&fixture(name), &Default::default(), &mut Span::default())
+        .unwrap_or_else(|e| panic!("{}", e.render()));
+    use casefile::bundle::audit::AuditAction;
+    let mut c = Check::default();
+    c.eq("events", events.len(), 2);
+    c.eq("[0] action", events[0].action, AuditAction::RevokeSessions);
+    c.eq("[0] at", events[0].at.map(|t| t.rfc3339()), Some("2025-12-04T11:05:12Z".into()));
+    c.eq("[0] by", events[0].initiated_by.as_deref(), Some("soc.lead@kestrelfreight.com.au"));
+    c.eq("[0] target", events[0].targets.clone(), vec![UPN.to_string()]);
+    c.eq("[0] succeeded", events[0].succeeded(), true);
+    c.eq("[1] action", events[1].action, AuditAction::ResetPassword);
+    c.done(name);
+}
+
+#[test]
+fn public_audit_log_export_reads_as_audit_events() {
+    let p = crate::util::public_data().join("AuditLogs_Hunting.csv");
+    let (events, info) =
+        casefile::bundle::audit::load_with(&p, &Default::default(), &mut Span::default()).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(events.len() as u64, info.records);
+    assert!(!events.is_empty());
 }
 
 // ------------------------------------------------- never silently dropped, declared zones

@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod audit;
 pub mod mixed;
 pub mod records;
 pub mod risk;
@@ -76,7 +77,7 @@ pub enum SourceKind {
     RiskEvents,
     /// Defender for Cloud recommendations; read by `posture`, not as evidence.
     Recommendations,
-    /// Entra audit log: recognised, not used yet.
+    /// Entra audit log: read as response evidence (the analysis does not use it yet).
     AuditLogs,
     /// A file the analyst declared `kind = "other"`: listed and hashed, never read as evidence.
     Other,
@@ -115,7 +116,7 @@ impl SourceKind {
 
     /// Whether casefile reads this kind's records.
     pub fn used(self) -> bool {
-        !matches!(self, SourceKind::AuditLogs | SourceKind::Other)
+        !matches!(self, SourceKind::Other)
     }
 }
 
@@ -419,6 +420,8 @@ pub struct Bundle {
     pub risk_events: Source<Vec<risk::RiskEvent>>,
     /// Storage files are streamed later; `files` holds their reports once streamed.
     pub storage: Source<Vec<PathBuf>>,
+    /// Entra audit events (response evidence: sessions revoked, passwords reset, roles removed).
+    pub audit: Source<Vec<audit::AuditEvent>>,
     /// Recommendation exports found among the evidence (the CLI option takes precedence).
     pub recommendation_files: Vec<PathBuf>,
     /// Evidence entries that named a directory or glob, with the files each matched (every
@@ -507,6 +510,7 @@ struct Seen {
     signins: BTreeSet<String>,
     activity: BTreeSet<String>,
     alerts: BTreeSet<String>,
+    audit: BTreeSet<String>,
     /// Detection key → index in `Bundle::risk_events`.
     risk: BTreeMap<String, usize>,
 }
@@ -523,6 +527,7 @@ pub fn load(case: &Case) -> Result<Bundle> {
         activity: Source::NotProvided,
         alerts: Source::NotProvided,
         risk_events: Source::NotProvided,
+        audit: Source::NotProvided,
         storage: Source::NotProvided,
         recommendation_files: Vec::new(),
         trees: Vec::new(),
@@ -710,14 +715,24 @@ fn load_records_of(
             result = Some(path.to_path_buf());
         }
         SourceKind::Recommendations => bundle.recommendation_files.push(path.to_path_buf()),
-        SourceKind::AuditLogs | SourceKind::Other => {
+        SourceKind::AuditLogs => {
+            let (items, info) = audit::load_with(path, options, span)?;
+            report.records = info.records;
+            let actions = items.iter().filter(|a| a.action != audit::AuditAction::Other).count();
+            report.warnings.push(format!(
+                "read as audit events ({actions} response actions such as session revocation or password reset)"
+            ));
+            report.duplicates = push(&mut bundle.audit, items, &mut seen.audit, |a| {
+                a.id.clone()
+                    .unwrap_or_else(|| format!("{:?}|{}|{:?}", a.at, a.activity, a.targets))
+            });
+        }
+        SourceKind::Other => {
             let info = records::read_table(path, "evidence file", &mut |_| Ok(records::Visit::Continue))?;
             report.records = info.records;
-            report.warnings.push(if kind == SourceKind::Other {
-                "declared kind = \"other\": listed and hashed, not read as evidence".to_string()
-            } else {
-                format!("recognised as {}; casefile does not use it yet", kind.describe())
-            });
+            report
+                .warnings
+                .push("declared kind = \"other\": listed and hashed, not read as evidence".to_string());
         }
     }
     Ok(result)
