@@ -723,8 +723,7 @@ fn load_records_of(
                 "read as audit events ({actions} response actions such as session revocation or password reset)"
             ));
             report.duplicates = push(&mut bundle.audit, items, &mut seen.audit, |a| {
-                a.id.clone()
-                    .unwrap_or_else(|| format!("{:?}|{}|{:?}", a.at, a.activity, a.targets))
+                a.id.clone().unwrap_or_else(|| format!("{:?}|{}|{:?}", a.at, a.activity, a.targets))
             });
         }
         SourceKind::Other => {
