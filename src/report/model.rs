@@ -328,6 +328,18 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         }
     };
     let established = a.scope.verdict != CaseVerdict::NotEstablished;
+    // Containment of access is not the end of the response: say what is still open.
+    let open_actions = a
+        .response
+        .actions
+        .iter()
+        .filter(|x| matches!(x.status, ActionStatus::Outstanding | ActionStatus::Partial))
+        .count();
+    let still_open = match open_actions {
+        0 => String::new(),
+        1 => "; 1 containment action still open".to_string(),
+        n => format!("; {n} containment actions still open"),
+    };
     let none_if = |v: String| {
         if established {
             v
@@ -412,12 +424,14 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         },
         time_to_contain: match (breach, contained.as_ref(), &a.response.contained_by_effect) {
             (Some(f), _, Some(c)) => format!(
-                "{} (contained by effect at {}: {})",
+                "{} (contained by effect at {}: {}{still_open})",
                 duration_text(f.seconds_until(c.at)),
                 c.at.hhmm(),
                 c.by
             ),
-            (Some(f), Some((t, what)), None) => format!("{} ({what} at {})", duration_text(f.seconds_until(*t)), t.hhmm()),
+            (Some(f), Some((t, what)), None) => {
+                format!("{} ({what} at {}{still_open})", duration_text(f.seconds_until(*t)), t.hhmm())
+            }
             (Some(_), None, None) => "not yet contained according to the evidence".into(),
             _ => none_if(np()),
         },
