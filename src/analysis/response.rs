@@ -337,7 +337,7 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
             );
             moot.evidence = vec![deleted[0].events[0].clone()];
             out.push(moot);
-            continue_delete(input, s, &name, &deleted, &mut out);
+            delete_vm_action(input, &name, &deleted, &mut out);
             continue;
         }
         out.push(settle(
@@ -351,12 +351,12 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
                 "Not shown by the evidence: no snapshot write before the VM was deleted".into()
             },
         ));
-        continue_delete(input, s, &name, &deleted, &mut out);
+        delete_vm_action(input, &name, &deleted, &mut out);
     }
     out
 }
 
-fn continue_delete(input: &ResponseInput, _s: &Step, name: &str, deleted: &[&ArmOperation], out: &mut Vec<Action>) {
+fn delete_vm_action(input: &ResponseInput, name: &str, deleted: &[&ArmOperation], out: &mut Vec<Action>) {
     let del = action(
         ActionKind::DeleteVm,
         format!("Delete attacker VM {name} once its disks are preserved"),
