@@ -99,6 +99,8 @@ struct RawGdpr {
     lead_authority: Option<String>,
     /// "uk-gdpr" or "eu-gdpr"; drives wording, articles and the authority's role.
     regime: Option<Spanned<String>>,
+    /// ISO 3166-1 alpha-2 code of the authority's country, for the deadline's holiday check.
+    authority_country: Option<Spanned<String>>,
     ease_of_identification: Option<Spanned<String>>,
     ease_of_identification_reason: Option<String>,
     #[serde(default)]
@@ -349,6 +351,9 @@ pub struct GdprInput {
     /// the UK Information Commissioner, the EU GDPR otherwise (`regime_stated` says which).
     pub regime: GdprRegime,
     pub regime_stated: bool,
+    /// The authority's country (ISO 3166-1 alpha-2, upper case); GB under UK GDPR when the
+    /// case file names none.
+    pub authority_country: Option<String>,
     pub aware_at: Timestamp,
     pub aware_basis: Option<String>,
     pub controller: Option<String>,
@@ -717,9 +722,11 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
                 None
             }
         }?;
+        let authority_country = authority_country(&mut c, g.authority_country.as_ref(), regime);
         Some(GdprInput {
             regime,
             regime_stated: g.regime.is_some(),
+            authority_country,
             aware_at,
             aware_basis: g.aware_basis.clone(),
             controller: g.controller.clone(),
@@ -913,6 +920,41 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
     })
 }
 
+/// The authority's country: two letters, and consistent with the regime (GB is the ICO's
+/// country under UK GDPR and no EU member state's).
+fn authority_country(c: &mut Checker<'_>, raw: Option<&Spanned<String>>, regime: GdprRegime) -> Option<String> {
+    let Some(raw) = raw else {
+        return (regime == GdprRegime::UkGdpr).then(|| "GB".to_string());
+    };
+    let code = raw.get_ref().trim().to_ascii_uppercase();
+    let loc = c.at(raw.span(), "gdpr.authority_country");
+    if code.len() != 2 || !code.chars().all(|ch| ch.is_ascii_uppercase()) {
+        c.problem(
+            "not a country code",
+            loc,
+            raw.get_ref(),
+            "an ISO 3166-1 alpha-2 code such as \"NL\" or \"DE\"",
+        );
+        return None;
+    }
+    match (regime, code.as_str()) {
+        (GdprRegime::UkGdpr, c2) if c2 != "GB" => {
+            c.problem("country does not match the regime", loc, &code, "\"GB\" under uk-gdpr");
+            None
+        }
+        (GdprRegime::EuGdpr, "GB") => {
+            c.problem(
+                "country does not match the regime",
+                loc,
+                &code,
+                "an EU or EEA member state under eu-gdpr, or regime = \"uk-gdpr\"",
+            );
+            None
+        }
+        _ => Some(code),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -928,6 +970,34 @@ as_of = "2024-03-23T12:00:00Z"
 
     fn parse(text: &str) -> Result<Case> {
         parse_case(text, Path::new("b"), Path::new("b/case.toml"))
+    }
+
+    #[test]
+    fn authority_country_is_a_code_that_matches_the_regime() {
+        let gdpr = |extra: &str| format!("{MINIMAL}\n[gdpr]\naware_at = \"2024-03-21T09:30:00Z\"\n{extra}\n");
+        let c = parse(&gdpr("regime = \"eu-gdpr\"\nauthority_country = \"nl\"")).unwrap();
+        assert_eq!(c.gdpr.unwrap().authority_country.as_deref(), Some("NL"));
+        let c = parse(&gdpr("regime = \"uk-gdpr\"")).unwrap();
+        assert_eq!(
+            c.gdpr.unwrap().authority_country.as_deref(),
+            Some("GB"),
+            "GB by default under UK GDPR"
+        );
+        let c = parse(&gdpr("regime = \"eu-gdpr\"")).unwrap();
+        assert_eq!(c.gdpr.unwrap().authority_country, None, "no EU default: the deadline note says so");
+        let e = parse(&gdpr("regime = \"eu-gdpr\"\nauthority_country = \"GB\""))
+            .unwrap_err()
+            .render();
+        assert!(
+            e.contains("gdpr.authority_country") && e.contains("does not match the regime"),
+            "{e}"
+        );
+        let e = parse(&gdpr("regime = \"uk-gdpr\"\nauthority_country = \"DE\""))
+            .unwrap_err()
+            .render();
+        assert!(e.contains("\"GB\" under uk-gdpr"), "{e}");
+        let e = parse(&gdpr("authority_country = \"Germany\"")).unwrap_err().render();
+        assert!(e.contains("not a country code") && e.contains("case.toml:"), "{e}");
     }
 
     #[test]

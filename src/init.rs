@@ -124,7 +124,7 @@ fn case_text(dir: &Path, found: &[Found]) -> String {
     s.push_str(
         "\n# [environment]                     # what is normal here; proves gaps such as a VM in a foreign region\n# approved_regions = [\"westeurope\"]\n# trusted_countries = [\"GB\"]\n# trusted_ip_ranges = [\"203.0.113.0/24\"]\n\
          \n# [scope]                           # the attacker, if known; otherwise inferred from alerts and risk\n# attacker_identities = []\n# attacker_ips = []\n\
-         \n# [gdpr]                            # without it GDPR is \"not assessed\"\n# aware_at = \"2024-01-01T00:00:00Z\"\n# controller = \"…\"\n\
+         \n# [gdpr]                            # without it GDPR is \"not assessed\"\n# aware_at = \"2024-01-01T00:00:00Z\"\n# controller = \"…\"\n# lead_authority = \"…\"\n# authority_country = \"…\"          # ISO 3166-1 alpha-2, for the deadline's holiday check\n\
          \n# [[data]]                          # the data inventory, per storage container\n# account = \"…\"\n# container = \"…\"\n# records = 0\n# subjects = 0\n",
     );
     for f in found {

@@ -81,6 +81,31 @@ impl Bytes {
     }
 }
 
+/// A count with its noun in the right number: `counted(1, "request", "requests")` → "1 request".
+pub fn counted(n: impl Into<u64>, singular: &str, plural: &str) -> String {
+    let n = n.into();
+    format!("{} {}", thousands(n), if n == 1 { singular } else { plural })
+}
+
+/// A sentence as a phrase: its first character in lower case.
+pub fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// A duration in report words: "under 1 min", "26 min", "6 h", "6 h 12 min".
+pub fn duration_words(seconds: i64) -> String {
+    if seconds < 60 {
+        return "under 1 min".into();
+    }
+    let m = seconds / 60;
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
 /// Thousands separators for counts in reports: 154300 → "154,300".
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -646,3 +646,52 @@ fn no_report_names_another_samples_identifiers() {
     }
     assert!(checked > 50, "only {checked} checks");
 }
+
+/// Issue 8: a case with no compromise is not described as an attack on any cover or lead.
+#[test]
+fn truth_quiet_reports_do_not_presume_an_attack() {
+    let out = rendered(QUIET);
+    for (pdf, wrong) in [
+        ("executive.pdf", "What was compromised"),
+        ("technical.pdf", "Rules that would have caught this attack"),
+        ("technical.pdf", "Identity compromise, management-plane operations"),
+        ("posture.pdf", "Which controls would have stopped or limited this attack"),
+        ("posture.pdf", "bear on the steps of this attack"),
+    ] {
+        let text = squash(&pdf_text(&out.join(pdf)));
+        assert!(
+            !text.contains(&squash(wrong)),
+            "{pdf} says {wrong:?} although no compromise is established"
+        );
+    }
+    // The same sentences are there when there was an attack.
+    let text = squash(&pdf_text(&rendered("samples/northgate").join("technical.pdf")));
+    assert!(text.contains(&squash("Rules that would have caught this attack")));
+}
+
+/// Issue 8: one reported action that covers two identities is stated once, and both
+/// identities are in it.
+#[test]
+fn truth_brunnwald_one_report_for_two_identities_is_stated_once() {
+    let m = model_json(&sample_dir(BRUNNWALD));
+    let actions = m["analysis"]["response"]["actions"].as_array().unwrap();
+    let contain: Vec<&Value> = actions.iter().filter(|a| a["kind"] == "contain-identity").collect();
+    assert_eq!(contain.len(), 1, "{contain:?}");
+    let text = contain[0]["action"].as_str().unwrap();
+    assert!(text.contains("j.keller@") && text.contains("non-personal identity"), "{text}");
+    assert_eq!(contain[0]["status"], "reported");
+    let exec = pdf_text(&rendered(BRUNNWALD).join("executive.pdf"));
+    let said = squash(&exec).matches(&squash("sessions revoked and password reset")).count();
+    // Once in the response sentence of the summary, once in "what has been done", once in the
+    // timeline key, once as the first containment action (time to respond); never doubled.
+    let doubled = squash("password reset; the client secret of sp-routing-batch removed (Entra audit log not in this bundle) (2025-06-11 06:02 CEST), reported by the analyst; Reported by the organisation");
+    assert!(!squash(&exec).contains(&doubled), "the reported note is repeated");
+    assert!(said >= 1);
+}
+
+/// Issue 8: the sign-in table states each sign-in's result next to its facts.
+#[test]
+fn brunnwald_sign_in_table_has_a_result_column() {
+    let text = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
+    assert!(text.contains(&squash("Resource Result CA status")), "no Result column");
+}

@@ -274,7 +274,11 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         (activity_provided && (priced > 0 || vms.is_empty())).then(|| Usd(vms.iter().filter_map(|v| v.cost).fold(0.0, |a, c| a + c.0)));
     let compute_display = match compute {
         None if !activity_provided => "not provided".to_string(),
-        None => format!("not priced: {} VM(s) without a rate ({})", vms.len(), unpriced.join(", ")),
+        None => format!(
+            "not priced: {} without a rate ({})",
+            crate::types::counted(vms.len() as u64, "VM", "VMs"),
+            unpriced.join(", ")
+        ),
         Some(_) if vms.is_empty() => "no attacker VMs".to_string(),
         // Whole dollars: the key figure is an estimate; the arithmetic keeps the cents.
         Some(c) if unpriced.is_empty() => format!("${:.0}", c.0),

@@ -15,52 +15,26 @@ use crate::case::{DataAsset, DataClass, GdprInput, GdprRegime};
 use crate::error::Location;
 use crate::types::Timestamp;
 
-/// England and Wales bank holidays, from GOV.UK "UK bank holidays" (gov.uk/bank-holidays),
-/// checked 2026-11-30. Extend the table each year; dates outside it are reported as unchecked.
-const ENGLAND_WALES_BANK_HOLIDAYS: &[(i32, u32, u32, &str)] = &[
-    (2023, 1, 2, "New Year's Day (substitute day)"),
-    (2023, 4, 7, "Good Friday"),
-    (2023, 4, 10, "Easter Monday"),
-    (2023, 5, 1, "Early May bank holiday"),
-    (2023, 5, 8, "Bank holiday for the coronation"),
-    (2023, 5, 29, "Spring bank holiday"),
-    (2023, 8, 28, "Summer bank holiday"),
-    (2023, 12, 25, "Christmas Day"),
-    (2023, 12, 26, "Boxing Day"),
-    (2024, 1, 1, "New Year's Day"),
-    (2024, 3, 29, "Good Friday"),
-    (2024, 4, 1, "Easter Monday"),
-    (2024, 5, 6, "Early May bank holiday"),
-    (2024, 5, 27, "Spring bank holiday"),
-    (2024, 8, 26, "Summer bank holiday"),
-    (2024, 12, 25, "Christmas Day"),
-    (2024, 12, 26, "Boxing Day"),
-    (2025, 1, 1, "New Year's Day"),
-    (2025, 4, 18, "Good Friday"),
-    (2025, 4, 21, "Easter Monday"),
-    (2025, 5, 5, "Early May bank holiday"),
-    (2025, 5, 26, "Spring bank holiday"),
-    (2025, 8, 25, "Summer bank holiday"),
-    (2025, 12, 25, "Christmas Day"),
-    (2025, 12, 26, "Boxing Day"),
-    (2026, 1, 1, "New Year's Day"),
-    (2026, 4, 3, "Good Friday"),
-    (2026, 4, 6, "Easter Monday"),
-    (2026, 5, 4, "Early May bank holiday"),
-    (2026, 5, 25, "Spring bank holiday"),
-    (2026, 8, 31, "Summer bank holiday"),
-    (2026, 12, 25, "Christmas Day"),
-    (2026, 12, 28, "Boxing Day (substitute day)"),
-    (2027, 1, 1, "New Year's Day"),
-    (2027, 3, 26, "Good Friday"),
-    (2027, 3, 29, "Easter Monday"),
-    (2027, 5, 3, "Early May bank holiday"),
-    (2027, 5, 31, "Spring bank holiday"),
-    (2027, 8, 30, "Summer bank holiday"),
-    (2027, 12, 27, "Christmas Day (substitute day)"),
-    (2027, 12, 28, "Boxing Day (substitute day)"),
-];
-const HOLIDAY_YEARS: std::ops::RangeInclusive<i32> = 2023..=2027;
+/// National public holidays of the EU and EEA states and the United Kingdom (England and
+/// Wales bank holidays), generated from the python-holidays package by
+/// `public_holidays/generate.py` (which states the version and the years covered).
+const HOLIDAY_TABLE: &str = include_str!("public_holidays/holidays.csv");
+
+/// The table by country, then date; read once.
+static HOLIDAYS: std::sync::LazyLock<std::collections::BTreeMap<(String, NaiveDate), String>> = std::sync::LazyLock::new(|| {
+    csv::Reader::from_reader(HOLIDAY_TABLE.as_bytes())
+        .records()
+        .filter_map(Result::ok)
+        .filter_map(|r| Some(((r.get(0)?.to_string(), r.get(1)?.parse().ok()?), r.get(2)?.to_string())))
+        .collect()
+});
+
+/// The years the table covers, for one country.
+fn covered_years(country: &str) -> Option<(i32, i32)> {
+    let years = HOLIDAYS.keys().filter(|(c, _)| c == country).map(|(_, d)| d.year());
+    let (lo, hi) = years.fold((i32::MAX, i32::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    (lo <= hi).then_some((lo, hi))
+}
 
 /// The regime's words.
 #[derive(Debug, Clone, Serialize)]
@@ -112,31 +86,33 @@ pub struct DeadlineDay {
     pub note: Option<String>,
 }
 
-fn holiday(regime: GdprRegime, d: NaiveDate) -> Result<Option<&'static str>, String> {
-    match regime {
-        GdprRegime::UkGdpr => {
-            if !HOLIDAY_YEARS.contains(&d.year()) {
-                return Err(format!(
-                    "bank holidays for {} are not in casefile's table (England and Wales, {}–{})",
-                    d.year(),
-                    HOLIDAY_YEARS.start(),
-                    HOLIDAY_YEARS.end()
-                ));
-            }
-            Ok(ENGLAND_WALES_BANK_HOLIDAYS
-                .iter()
-                .find(|(y, m, day, _)| *y == d.year() && *m == d.month() && *day == d.day())
-                .map(|h| h.3))
-        }
-        GdprRegime::EuGdpr => Err("public holidays of the authority's member state are not checked".into()),
+fn holiday(country: Option<&str>, d: NaiveDate) -> Result<Option<String>, String> {
+    let Some(country) = country else {
+        return Err("public holidays are not checked: the case file names no authority country ([gdpr] authority_country)".into());
+    };
+    let Some((first, last)) = covered_years(country) else {
+        return Err(format!("public holidays of {country} are not in casefile's table"));
+    };
+    if !(first..=last).contains(&d.year()) {
+        return Err(format!(
+            "public holidays of {country} for {} are not in casefile's table ({first}–{last})",
+            d.year()
+        ));
     }
+    Ok(HOLIDAYS.get(&(country.to_string(), d)).map(|name| {
+        if country == "GB" {
+            format!("{name} (an England and Wales bank holiday)")
+        } else {
+            format!("{name} ({country})")
+        }
+    }))
 }
 
-fn deadline_day(regime: GdprRegime, deadline: Timestamp, tz: Tz) -> DeadlineDay {
+fn deadline_day(country: Option<&str>, deadline: Timestamp, tz: Tz) -> DeadlineDay {
     let local = deadline.0.with_timezone(&tz).date_naive();
     let weekday = local.format("%A").to_string();
     let weekend = matches!(local.weekday(), Weekday::Sat | Weekday::Sun);
-    let hol = holiday(regime, local);
+    let hol = holiday(country, local);
     let note = match (weekend, &hol) {
         (true, _) => Some(format!(
             "The deadline falls on a {weekday}. The 72 hours run through weekends and holidays: notify before it, and check that the authority's online form or out-of-hours channel is open{}.",
@@ -192,14 +168,15 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -
     let at = first.map(|a| a.at);
     let earlier = at.filter(|t| *t < g.aware_at);
     let hours = earlier.map(|t| t.seconds_until(g.aware_at) / 3600);
+    let lead = earlier.map(|t| crate::types::duration_words(t.seconds_until(g.aware_at)));
     let note = match (first, earlier) {
         (None, _) if alerts.is_none() => "No alert export was provided, so the stated awareness time cannot be checked against alerts.".into(),
         (None, _) => "No alert in the evidence concerns a storage account that holds personal data; the stated awareness time stands.".into(),
         (Some(_), None) => "The first alert about the personal data came after the stated awareness time; the stated time stands.".into(),
         (Some(a), Some(t)) => format!(
-            "\"{}\" concerning the personal data fired at {t}, {} hour(s) before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
+            "\"{}\" concerning the personal data fired at {t}, {} before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
             a.name,
-            hours.unwrap_or(0),
+            lead.as_deref().unwrap_or_default(),
             Timestamp(t.0 + chrono::Duration::hours(72))
         ),
     };
@@ -359,7 +336,7 @@ pub fn build_regime_view(i: RegimeInput) -> RegimeView {
     RegimeView {
         incident_dates: dates(i.window, i.tz),
         words: words(i.gdpr),
-        deadline_day: deadline_day(i.gdpr.regime, i.deadline, i.tz),
+        deadline_day: deadline_day(i.gdpr.authority_country.as_deref(), i.deadline, i.tz),
         awareness: awareness(i.gdpr, i.alerts, i.inventory),
         measures_taken: measures_taken(i.response),
         measures_to_mitigate: mitigation(i.exposure, i.inventory),
@@ -371,25 +348,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bank_holiday_table_is_sorted_and_weekdays() {
-        let mut prev = None;
-        for (y, m, d, name) in ENGLAND_WALES_BANK_HOLIDAYS {
-            let date = NaiveDate::from_ymd_opt(*y, *m, *d).unwrap();
-            assert!(!matches!(date.weekday(), Weekday::Sat | Weekday::Sun), "{date} {name} is a weekend");
-            assert!(prev.is_none_or(|p| p < date));
-            prev = Some(date);
+    fn holiday_table_covers_every_eu_eea_state_and_gb() {
+        for c in "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO GB".split(' ') {
+            let (first, last) = covered_years(c).unwrap_or_else(|| panic!("{c} missing"));
+            assert!(first <= 2023 && last >= 2030, "{c}: {first}-{last}");
         }
+        assert_eq!(HOLIDAYS.len() + 1, HOLIDAY_TABLE.lines().count(), "every row of the table parses");
     }
 
     #[test]
     fn weekend_and_holiday_deadlines_get_a_note() {
         let t = |s: &str| Timestamp(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc));
-        let sunday = deadline_day(GdprRegime::UkGdpr, t("2024-03-24T09:30:00Z"), chrono_tz::Europe::London);
+        let gb = Some("GB");
+        let sunday = deadline_day(gb, t("2024-03-24T09:30:00Z"), chrono_tz::Europe::London);
         assert_eq!(sunday.weekday, "Sunday");
         assert!(sunday.note.unwrap().contains("Sunday"));
-        let good_friday = deadline_day(GdprRegime::UkGdpr, t("2024-03-29T09:30:00Z"), chrono_tz::Europe::London);
+        let good_friday = deadline_day(gb, t("2024-03-29T09:30:00Z"), chrono_tz::Europe::London);
         assert!(good_friday.note.unwrap().contains("Good Friday"));
-        let tuesday = deadline_day(GdprRegime::UkGdpr, t("2024-03-26T09:30:00Z"), chrono_tz::Europe::London);
+        let tuesday = deadline_day(gb, t("2024-03-26T09:30:00Z"), chrono_tz::Europe::London);
         assert!(tuesday.note.is_none());
+        // An EU authority's country: German Unity Day, and the Dutch King's Day.
+        let unity = deadline_day(Some("DE"), t("2025-10-03T08:00:00Z"), chrono_tz::Europe::Berlin);
+        assert!(unity.note.unwrap().contains("German Unity Day (DE)"));
+        let kings_day = deadline_day(Some("NL"), t("2024-04-27T08:00:00Z"), chrono_tz::Europe::Amsterdam);
+        assert!(
+            kings_day.note.unwrap().contains("King's Day (NL)"),
+            "a Saturday holiday is named too"
+        );
+        let unnamed = deadline_day(None, t("2025-10-03T08:00:00Z"), chrono_tz::Europe::Berlin);
+        assert!(unnamed.note.unwrap().contains("authority_country"));
     }
 }

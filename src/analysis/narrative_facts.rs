@@ -136,7 +136,7 @@ pub fn measures_taken(response: &Response) -> Vec<String> {
             ActionStatus::Partial => format!("{} (partly done; {})", a.done_text, a.detail),
             ActionStatus::Reported => format!("{} (reported done by the organisation; not visible in the evidence)", a.done_text),
             ActionStatus::Outstanding => format!("{} (proposed)", a.action),
-            ActionStatus::NoLongerPossible => format!("{} (no longer possible: {})", a.action, a.detail),
+            ActionStatus::NoLongerPossible => format!("{} ({})", a.action, crate::types::lower_first(&a.detail)),
         })
         .collect();
     if let Some(c) = &response.contained_by_effect {

@@ -241,7 +241,10 @@ fn key_rotations(input: &ResponseInput) -> Vec<Action> {
         let unnamed = found.iter().filter(|o| o.details.key_name.is_none()).count();
         let both = (keys.contains(&"key1".to_string()) && keys.contains(&"key2".to_string())) || (keys.is_empty() && unnamed >= 2);
         let which = if keys.is_empty() {
-            format!("{} regeneration(s), key names not recorded", found.len())
+            format!(
+                "{}, key names not recorded",
+                crate::types::counted(found.len() as u64, "regeneration", "regenerations")
+            )
         } else {
             keys.join(" and ")
         };
@@ -436,35 +439,54 @@ fn address_blocks(input: &ResponseInput) -> Vec<Action> {
 }
 
 /// The analyst's reported actions: they mark matching derived actions "reported"; the rest
-/// are listed as they were written.
-fn apply_reported(actions: &mut [Action], reported: &[ReportedAction]) -> Vec<String> {
+/// are listed as they were written. One report that covers several derived actions (one note
+/// for two identities) becomes one action, so the reporter's words are stated once.
+fn apply_reported(actions: &mut Vec<Action>, reported: &[ReportedAction]) -> Vec<String> {
     let mut other = Vec::new();
     for r in reported {
-        let mut matched = false;
-        for a in actions.iter_mut().filter(|a| a.id == r.action && a.status != ActionStatus::Done) {
-            a.status = ActionStatus::Reported;
-            a.detail = format!(
-                "Reported by {}{}{}",
-                r.by.as_deref().unwrap_or("the analyst"),
-                r.at.map(|t| format!(" at {t}")).unwrap_or_default(),
-                r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
-            );
-            a.at = r.at;
-            if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
-                // What was reported, in the reporter's words, never the action's template.
-                a.done_text = format!("Reported by the organisation: {note}");
-            }
-            matched = true;
-        }
-        if !matched {
+        let matched: Vec<usize> = (0..actions.len())
+            .filter(|&i| actions[i].id == r.action && actions[i].status != ActionStatus::Done)
+            .collect();
+        let Some((&first, rest)) = matched.split_first() else {
             other.push(format!(
                 "{}{}",
                 r.action,
                 r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
             ));
-        }
+            continue;
+        };
+        merge_covered(actions, first, rest);
+        mark_reported(&mut actions[first], r);
     }
     other
+}
+
+/// Folds the actions one report covers into the first, then drops them.
+fn merge_covered(actions: &mut Vec<Action>, first: usize, rest: &[usize]) {
+    for &i in rest {
+        let (action, evidence) = (actions[i].action.clone(), actions[i].evidence.clone());
+        let target = &mut actions[first];
+        target.action = format!("{}; {}", target.action, crate::types::lower_first(&action));
+        target.evidence.extend(evidence);
+    }
+    for &i in rest.iter().rev() {
+        actions.remove(i);
+    }
+}
+
+fn mark_reported(a: &mut Action, r: &ReportedAction) {
+    a.status = ActionStatus::Reported;
+    a.detail = format!(
+        "Reported by {}{}{}",
+        r.by.as_deref().unwrap_or("the analyst"),
+        r.at.map(|t| format!(" at {t}")).unwrap_or_default(),
+        r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+    );
+    a.at = r.at;
+    if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
+        // What was reported, in the reporter's words, never the action's template.
+        a.done_text = format!("Reported by the organisation: {note}");
+    }
 }
 
 /// The earliest revocation after which every attacker attempt failed.
@@ -484,13 +506,22 @@ fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containme
             by: a.done_text.clone(),
             failed_after: failed,
             text: format!(
-                "{failed} attacker request(s) after {} ({}) failed, and none succeeded: the revocation was effective",
+                "{} after {} ({}) failed, and none succeeded: the revocation was effective",
+                crate::types::counted(failed, "attacker request", "attacker requests"),
                 at.hhmm(),
                 a.done_text
             ),
             evidence: later.iter().flat_map(|s| s.evidence.iter().take(1).cloned()).take(5).collect(),
         })
     })
+}
+
+fn exist_word(n: usize) -> &'static str {
+    if n == 1 {
+        "exists"
+    } else {
+        "exist"
+    }
 }
 
 /// The preservation checklist, following the state of the attacker's resources.
@@ -523,7 +554,11 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
     } else {
         let mut parts = Vec::new();
         if !running.is_empty() {
-            parts.push(format!("{} still exist(s): snapshot the disks now", running.join(", ")));
+            parts.push(format!(
+                "{} still {}: snapshot the disks now",
+                running.join(", "),
+                exist_word(running.len())
+            ));
         }
         if !gone.is_empty() {
             parts.push(if snapshot_any {
@@ -544,8 +579,9 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
     } else if !running.is_empty() {
         (
             format!(
-                "{} still exist(s): start a packet capture now, before isolating",
-                running.join(", ")
+                "{} still {}: start a packet capture now, before isolating",
+                running.join(", "),
+                exist_word(running.len())
             ),
             true,
         )

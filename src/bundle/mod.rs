@@ -706,7 +706,12 @@ fn load_records_of(
             let superseded = push_latest(&mut bundle.risk_events, items, &mut seen.risk);
             if superseded > 0 {
                 report.warnings.push(format!(
-                    "{superseded} rows are earlier or repeated states of a detection read elsewhere; the latest (by lastUpdatedDateTime) is used"
+                    "{} of a detection read elsewhere; the latest (by lastUpdatedDateTime) is used",
+                    if superseded == 1 {
+                        "1 row is an earlier or repeated state".to_string()
+                    } else {
+                        format!("{superseded} rows are earlier or repeated states")
+                    }
                 ));
             }
         }

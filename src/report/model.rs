@@ -150,18 +150,6 @@ pub struct StepLabel {
     pub technique_name: String,
 }
 
-fn duration_text(seconds: i64) -> String {
-    if seconds < 60 {
-        return "under 1 min".into();
-    }
-    let m = seconds / 60;
-    match (m / 60, m % 60) {
-        (0, m) => format!("{m} min"),
-        (h, 0) => format!("{h} h"),
-        (h, m) => format!("{h} h {m} min"),
-    }
-}
-
 /// The person the case file names for a role, or the role in words.
 pub fn owner_name(case: &crate::case::Case, role: crate::posture::catalog::OwnerRole) -> String {
     case.owners
@@ -364,7 +352,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             _ if !established => none_if(np()),
             (Some(d), Some((t, what))) if *t >= d => format!(
                 "{} (first alert {} → {what} at {})",
-                duration_text(d.seconds_until(*t)),
+                crate::types::duration_words(d.seconds_until(*t)),
                 d.hhmm(),
                 t.hhmm()
             ),
@@ -418,19 +406,23 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(|| none_if(np())),
         time_to_detect: match (breach, detected) {
             (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
-            (Some(f), Some(d)) => format!("{} (first alert {})", duration_text(f.seconds_until(d)), d.hhmm()),
+            (Some(f), Some(d)) => format!("{} (first alert {})", crate::types::duration_words(f.seconds_until(d)), d.hhmm()),
             (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
             _ => none_if(np()),
         },
         time_to_contain: match (breach, contained.as_ref(), &a.response.contained_by_effect) {
             (Some(f), _, Some(c)) => format!(
                 "{} (contained by effect at {}: {}{still_open})",
-                duration_text(f.seconds_until(c.at)),
+                crate::types::duration_words(f.seconds_until(c.at)),
                 c.at.hhmm(),
                 c.by
             ),
             (Some(f), Some((t, what)), None) => {
-                format!("{} ({what} at {}{still_open})", duration_text(f.seconds_until(*t)), t.hhmm())
+                format!(
+                    "{} ({what} at {}{still_open})",
+                    crate::types::duration_words(f.seconds_until(*t)),
+                    t.hhmm()
+                )
             }
             (Some(_), None, None) => "not yet contained according to the evidence".into(),
             _ => none_if(np()),

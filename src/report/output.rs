@@ -58,7 +58,9 @@ pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
         .map_err(|e| fail(&e))?;
     let empty = Vec::new();
     let iocs = model["analysis"]["iocs"].as_array().unwrap_or(&empty);
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    // Values and evidence paths are attacker-controlled: a leading `=`, `+`, `-` or `@` must
+    // not become a spreadsheet formula.
+    let text = |v: &serde_json::Value| crate::soc::timeline::spreadsheet_safe(v.as_str().unwrap_or(""));
     for i in iocs {
         let list = |key: &str, f: &dyn Fn(&serde_json::Value) -> String, sep: &str| {
             i[key]
@@ -69,7 +71,7 @@ pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
         let evidence = list(
             "evidence",
             &|e| {
-                let mut s = text(&e["file"]);
+                let mut s = e["file"].as_str().unwrap_or("").to_string();
                 if let Some(l) = e["line"].as_u64() {
                     s.push_str(&format!(":{l}"));
                 }
@@ -87,9 +89,32 @@ pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
             text(&i["first_seen"]),
             text(&i["last_seen"]),
             list("steps", &text, " "),
-            evidence,
+            crate::soc::timeline::spreadsheet_safe(&evidence),
         ])
         .map_err(|e| fail(&e))?;
     }
     w.into_inner().map_err(|e| fail(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iocs_csv;
+
+    #[test]
+    fn ioc_values_that_look_like_formulas_stay_text() {
+        let model = serde_json::json!({"analysis": {"iocs": [{
+            "kind_label": "User agent",
+            "value": "=HYPERLINK(\"http://x\",\"y\")",
+            "role": "@SUM(1)",
+            "first_seen": "2024-01-01T00:00:00Z",
+            "last_seen": "2024-01-01T00:00:00Z",
+            "steps": ["S1"],
+            "evidence": [{"file": "+evil.csv", "line": 2}]
+        }]}});
+        let csv = String::from_utf8(iocs_csv(&model).unwrap()).unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        assert!(row.contains("\"'=HYPERLINK"), "{row}");
+        assert!(row.contains(",'@SUM(1),"), "{row}");
+        assert!(row.ends_with(",'+evil.csv:2"), "{row}");
+    }
 }

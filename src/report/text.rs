@@ -51,7 +51,13 @@ pub fn render_text(m: &ReportModel) -> String {
     section(&mut out, "Sources");
     for s in &m.sources {
         if s.provided {
-            let _ = writeln!(out, "{:<22} {} file(s), {} records", s.label, s.files, s.records);
+            let _ = writeln!(
+                out,
+                "{:<22} {}, {}",
+                s.label,
+                crate::types::counted(s.files as u64, "file", "files"),
+                crate::types::counted(s.records, "record", "records")
+            );
         } else {
             let _ = writeln!(out, "{:<22} {NOT_PROVIDED}: {}", s.label, s.consequence);
         }

@@ -113,7 +113,7 @@ fn location(run: &CaseRun, at: &Location) -> String {
 
 /// A spreadsheet runs a cell starting with one of these as a formula; attacker-controlled
 /// text (user agents, names) must stay text, so such cells get a leading apostrophe.
-fn spreadsheet_safe(s: &str) -> String {
+pub(crate) fn spreadsheet_safe(s: &str) -> String {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
         _ => s.to_string(),
