@@ -496,7 +496,7 @@ fn gdpr_report_speaks_the_regime_checks_awareness_and_drafts_the_art34_letter() 
         "Art. 33 UK GDPR",
         "no one-stop-shop",
         "Awareness check",
-        "2024-03-24 03:22:10 UTC",
+        "2024-03-24 03:22:40 UTC", // counted from when the alert was raised (TimeGenerated)
         "The deadline falls on a Sunday",
         "Measures taken to address the breach",
         "The access keys the attacker obtained were revoked and replaced",

@@ -87,6 +87,34 @@ fn owner(case: &Case, role: OwnerRole) -> String {
         .unwrap_or_else(|| role.label().to_string())
 }
 
+/// Where the attacker's successful management-plane changes landed: " in resource group a",
+/// " in resource groups a, b", " at subscription level"; empty when no record names it.
+fn where_changed(steps: &[Step]) -> String {
+    let mut groups: Vec<String> = Vec::new();
+    let mut subscription = false;
+    for s in steps.iter().filter(|s| s.phase == Phase::Arm && s.outcome == Outcome::Succeeded) {
+        match s.resource.as_ref().map(|r| (r.segment_after("resourceGroups"), r)) {
+            Some((Some(rg), _)) => {
+                if !groups.iter().any(|g| g.eq_ignore_ascii_case(rg)) {
+                    groups.push(rg.to_string());
+                }
+            }
+            Some((None, r)) if r.segment_after("subscriptions").is_some() => subscription = true,
+            _ => {}
+        }
+    }
+    let rg = match groups.len() {
+        0 => String::new(),
+        1 => format!(" in resource group {}", groups[0]),
+        n => format!(" in resource groups {} and {}", groups[..n - 1].join(", "), groups[n - 1]),
+    };
+    match (rg.is_empty(), subscription) {
+        (true, true) => " at subscription level".into(),
+        (false, true) => format!("{rg}, and at subscription level"),
+        _ => rg,
+    }
+}
+
 fn severity(i: &BriefingInput) -> (IncidentSeverity, Vec<String>) {
     let ok = |p: Phase| i.steps.iter().any(|s| s.phase == p && s.outcome == Outcome::Succeeded);
     let mut basis = Vec::new();
@@ -108,7 +136,7 @@ fn severity(i: &BriefingInput) -> (IncidentSeverity, Vec<String>) {
         basis.push(format!("the data-protection severity is {}", b.name()));
     }
     if ok(Phase::Arm) {
-        basis.push("the attacker made changes with administrator rights in the Azure subscription".into());
+        basis.push(format!("the attacker made changes in Azure{}", where_changed(i.steps)));
     } else if ok(Phase::Identity) {
         basis.push("the attacker signed in to an organisation account".into());
     }

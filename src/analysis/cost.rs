@@ -239,7 +239,8 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
     let free = rates.egress_free_gb.unwrap_or(EGRESS_FREE_GB);
     let per_gb = rates.egress_usd_per_gb.unwrap_or(EGRESS_USD_PER_GB);
     let egress_cost = egress.map(|b| Usd((b.gb() - free).max(0.0) * per_gb));
-    if let Some(b) = egress {
+    // No assumption about data the attacker did not read.
+    if let Some(b) = egress.filter(|b| b.0 > 0) {
         assumptions.push(Assumption {
             topic: "Egress".into(),
             text: format!(

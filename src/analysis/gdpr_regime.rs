@@ -164,8 +164,12 @@ fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
 
 fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -> AwarenessCheck {
     let accounts = personal_accounts(inventory);
-    let first = alerts.and_then(|al| al.iter().filter(|a| concerns_personal_data(a, &accounts)).min_by_key(|a| a.at));
-    let at = first.map(|a| a.at);
+    let first = alerts.and_then(|al| {
+        al.iter()
+            .filter(|a| concerns_personal_data(a, &accounts))
+            .min_by_key(|a| a.raised_at())
+    });
+    let at = first.map(crate::bundle::alerts::Alert::raised_at);
     let earlier = at.filter(|t| *t < g.aware_at);
     let hours = earlier.map(|t| t.seconds_until(g.aware_at) / 3600);
     let lead = earlier.map(|t| crate::types::duration_words(t.seconds_until(g.aware_at)));
@@ -174,7 +178,7 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -
         (None, _) => "No alert in the evidence concerns a storage account that holds personal data; the stated awareness time stands.".into(),
         (Some(_), None) => "The first alert about the personal data came after the stated awareness time; the stated time stands.".into(),
         (Some(a), Some(t)) => format!(
-            "\"{}\" concerning the personal data fired at {t}, {} before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
+            "\"{}\" concerning the personal data was raised at {t}, {} before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
             a.name,
             lead.as_deref().unwrap_or_default(),
             Timestamp(t.0 + chrono::Duration::hours(72))

@@ -144,7 +144,8 @@ pub fn conclude(
     all_steps.extend(lateral_steps(&prep.operations, &all_steps));
     number_steps(&mut all_steps);
     let window = window_of(&all_steps);
-    flag_for_review(&mut excluded, ops, &all_steps, window);
+    let responders: Vec<&str> = case.response.iter().filter_map(|r| r.by.as_deref()).collect();
+    flag_for_review(&mut excluded, ops, &all_steps, window, &responders);
     let warnings = warnings_of(&scope, &all_steps, storage.provided());
     let response = response::build_response(response::ResponseInput {
         steps: &all_steps,
@@ -240,10 +241,12 @@ pub fn conclude(
         ranking: &ranking,
         first_alert,
     });
-    let signins_of_compromised = bundle
-        .signins
-        .as_ref()
-        .map(|v| v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect());
+    let signins_of_compromised = bundle.signins.as_ref().map(|v| {
+        // In time order, whatever order the export had (Graph pages run newest first).
+        let mut own: Vec<crate::bundle::signins::SignIn> = v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect();
+        own.sort_by_key(|s| s.at);
+        own
+    });
     let operations_of_attacker = prep.operations.as_ref().map(|_| {
         all_steps
             .iter()
@@ -381,7 +384,9 @@ fn window_of(steps: &[Step]) -> Option<Window> {
 
 /// Other identities' operations inside the attack window that touch attacker-created
 /// resources are flagged for review rather than silently excluded.
-fn flag_for_review(excluded: &mut [Excluded], ops: &[ArmOperation], steps: &[Step], window: Option<Window>) {
+/// Operations by others on what the attacker created: a responder named in the case file's
+/// `[[response]] by` is cleaning up; anyone else is flagged for review.
+fn flag_for_review(excluded: &mut [Excluded], ops: &[ArmOperation], steps: &[Step], window: Option<Window>, responders: &[&str]) {
     let Some(w) = window else { return };
     let created: Vec<&crate::types::ResourceId> = steps
         .iter()
@@ -393,7 +398,20 @@ fn flag_for_review(excluded: &mut [Excluded], ops: &[ArmOperation], steps: &[Ste
             continue;
         };
         let Some(r) = &op.resource_id else { continue };
-        if let Some(c) = created.iter().find(|c| r.is_within(c) || *r == ***c) {
+        let Some(c) = created.iter().find(|c| r.is_within(c) || *r == ***c) else {
+            continue;
+        };
+        let responder = op
+            .caller
+            .as_ref()
+            .and_then(|who| responders.iter().find(|r| r.eq_ignore_ascii_case(who.as_str())));
+        if let Some(who) = responder {
+            e.reason = format!(
+                "{}; touches {}, which the attacker created: a response action by {who}, who the case file names as a responder",
+                e.reason,
+                c.name()
+            );
+        } else {
             e.review = true;
             e.reason = format!(
                 "{}; touches {}, which the attacker created: review (clean-up by responders, or a second actor?)",
@@ -597,7 +615,7 @@ fn first_lead_alert(bundle: &Bundle, scope: &Scope, window: Option<Window>) -> O
     bundle.alerts.provided().and_then(|al| {
         al.iter()
             .filter(|x| scope.alerts.iter().any(|j| j.evidence == x.origin && !j.cleared))
-            .map(|x| x.at)
+            .map(crate::bundle::alerts::Alert::raised_at)
             .filter(|t| window.is_none_or(|w| *t >= w.start))
             .min()
     })
@@ -650,7 +668,7 @@ fn response_facts(bundle: &Bundle, all_steps: &[Step], response: &response::Resp
     let start = all_steps.iter().map(|s| s.at).min();
     let first_alert = bundle.alerts.provided().and_then(|al| {
         al.iter()
-            .map(|a| (a.at, &a.origin))
+            .map(|a| (a.raised_at(), &a.origin))
             .filter(|(t, _)| start.is_some_and(|s| *t >= s))
             .min_by_key(|(t, _)| *t)
     });

@@ -123,6 +123,11 @@ pub struct Containment {
     pub by: String,
     /// Attacker attempts after it, all failed.
     pub failed_after: u64,
+    /// False while a revocation is partial or still open, or an attacker VM still exists:
+    /// requests stopped succeeding, but the attacker may still hold access.
+    pub complete: bool,
+    /// What still leaves the attacker access, in words.
+    pub remaining: Vec<String>,
     pub text: String,
     pub evidence: Vec<Location>,
 }
@@ -501,19 +506,48 @@ fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containme
         let at = a.at?;
         let later: Vec<&Step> = steps.iter().filter(|s| s.at > at && s.kind != StepKind::LateralMovement).collect();
         let failed: u64 = later.iter().filter(|s| s.attempt).map(|s| s.count).sum();
-        (!later.is_empty() && later.iter().all(|s| s.attempt)).then(|| Containment {
-            at,
-            by: a.done_text.clone(),
-            failed_after: failed,
-            text: format!(
-                "{} after {} ({}) failed, and none succeeded: the revocation was effective",
-                crate::types::counted(failed, "attacker request", "attacker requests"),
-                at.hhmm(),
-                a.done_text
-            ),
-            evidence: later.iter().flat_map(|s| s.evidence.iter().take(1).cloned()).take(5).collect(),
+        (!later.is_empty() && later.iter().all(|s| s.attempt)).then(|| {
+            let remaining = access_remaining(actions);
+            let requests = crate::types::counted(failed, "attacker request", "attacker requests");
+            let text = if remaining.is_empty() {
+                format!(
+                    "{requests} after {} ({}) failed, and none succeeded: access was revoked",
+                    at.hhmm(),
+                    a.done_text
+                )
+            } else {
+                format!(
+                    "{requests} after {} ({}) failed, and none succeeded; containment is not complete: {}",
+                    at.hhmm(),
+                    a.done_text,
+                    remaining.join("; ")
+                )
+            };
+            Containment {
+                at,
+                by: a.done_text.clone(),
+                failed_after: failed,
+                complete: remaining.is_empty(),
+                remaining,
+                text,
+                evidence: later.iter().flat_map(|s| s.evidence.iter().take(1).cloned()).take(5).collect(),
+            }
         })
     })
+}
+
+/// Revocations that are partial or open, and attacker VMs that still exist: what may still
+/// give the attacker access after their requests stopped succeeding.
+fn access_remaining(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter(|a| a.kind.revokes_access() || a.kind == ActionKind::DeleteVm)
+        .filter_map(|a| match a.status {
+            ActionStatus::Partial => Some(crate::types::lower_first(&a.detail)),
+            ActionStatus::Outstanding => Some(format!("open: {}", crate::types::lower_first(&a.action))),
+            _ => None,
+        })
+        .collect()
 }
 
 fn exist_word(n: usize) -> &'static str {

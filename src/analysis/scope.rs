@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::bundle::activity::ActivityEvent;
 use crate::bundle::alerts::Alert;
 use crate::bundle::signins::{CaStatus, MfaResult, SignIn};
 use crate::bundle::Bundle;
@@ -290,6 +291,20 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
     scope
 }
 
+/// The alert's triage state in words: a resolved alert without a benign classification is
+/// still a lead, but it is not "open".
+fn triage_state(a: &Alert) -> String {
+    use crate::bundle::alerts::AlertStatus;
+    match &a.status {
+        None => "not closed".into(),
+        Some(AlertStatus::New | AlertStatus::Active) => "open".into(),
+        Some(AlertStatus::InProgress) => "in-progress".into(),
+        Some(AlertStatus::Resolved) => "resolved (not classified benign)".into(),
+        Some(AlertStatus::Dismissed) => "dismissed".into(),
+        Some(AlertStatus::Other(s)) => format!("{s}-status"),
+    }
+}
+
 /// Alerts: open, non-informational alerts make their entities leads; closed-as-benign alerts
 /// count against them.
 fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: bool) {
@@ -309,7 +324,8 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
         } else if !infer {
             (false, "the analyst named the attacker in the case file".to_string())
         } else {
-            let why = format!("entity of open {} alert \"{}\" ({cite})", a.severity, a.name);
+            let state = triage_state(a);
+            let why = format!("entity of {state} {} alert \"{}\" ({cite})", a.severity, a.name);
             let strong = a.true_positive();
             for u in &a.entities.accounts {
                 scope.identity(u).add_for(why.clone(), strong, Some(a.at));
@@ -324,9 +340,9 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
             (
                 lead,
                 if lead {
-                    "open: its entities are leads".to_string()
+                    format!("{state}: its entities are leads")
                 } else {
-                    "open, but names no account or address".to_string()
+                    format!("{state}, but names no account or address")
                 },
             )
         };
@@ -601,33 +617,28 @@ fn find_attempts(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
 
 /// A compromised identity's management calls from untrusted addresses after the compromise
 /// come from the attacker's addresses; every event of an operation counts (its Started and
-/// Succeeded rows can carry different addresses).
+/// Succeeded rows can carry different addresses). Events are taken in time order, whatever
+/// the file's order: identities that act from attacker addresses join first, then the
+/// addresses of their calls.
 fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
     let Some(events) = bundle.activity.provided() else { return };
+    let mut events: Vec<&ActivityEvent> = events.iter().collect();
+    events.sort_by_key(|e| e.at);
+    join_identities_acting_from_attacker_addresses(scope, &events);
+    // Operations with an event from an attacker address: their other events are the
+    // attacker's too, even a Started row seconds before the identity is known compromised.
+    let attacker_operations: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e.caller_ip.is_some_and(|ip| scope.has_ip(&ip)))
+        .filter_map(|e| e.correlation_id.as_deref())
+        .collect();
     for e in events {
         let (Some(caller), Some(ip)) = (&e.caller, e.caller_ip) else {
             continue;
         };
-        // Another identity acting from an attacker address is in the attacker's hands too
-        // (a principal the attacker granted a role, or whose credentials it holds).
-        if scope.has_ip(&ip)
-            && !scope.has_identity(caller)
-            && !scope.identities.get(caller).is_some_and(|m| m.decided_by == ScopeSource::CaseFile)
-        {
-            let (strong, conf) = scope
-                .ips
-                .get(&ip)
-                .map_or((false, Confidence::Suspected), |m| (m.strong, m.confidence));
-            let m = scope.identity(caller);
-            m.add_for(
-                format!("called the management API from attacker address {ip} ({})", e.origin.cite()),
-                strong,
-                Some(e.at),
-            );
-            m.confidence = conf;
-            continue;
-        }
-        if !scope.identity_compromised_at(caller, e.at) || own_address(env, &ip).is_some() || scope.has_ip(&ip) {
+        let same_operation = e.correlation_id.as_deref().is_some_and(|c| attacker_operations.contains(c));
+        let acting = scope.has_identity(caller) && (same_operation || scope.identity_compromised_at(caller, e.at));
+        if !acting || own_address(env, &ip).is_some() || scope.has_ip(&ip) {
             continue;
         }
         if scope.ips.get(&ip).is_some_and(|m| m.decided_by == ScopeSource::CaseFile) {
@@ -641,6 +652,33 @@ fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
                 e.origin.cite()
             ),
             conf == Confidence::Confirmed,
+            Some(e.at),
+        );
+        m.confidence = conf;
+    }
+}
+
+/// Another identity acting from an attacker address is in the attacker's hands too (a
+/// principal the attacker granted a role, or whose credentials it holds).
+fn join_identities_acting_from_attacker_addresses(scope: &mut Scope, events: &[&ActivityEvent]) {
+    for e in events {
+        let (Some(caller), Some(ip)) = (&e.caller, e.caller_ip) else {
+            continue;
+        };
+        if !scope.has_ip(&ip)
+            || scope.has_identity(caller)
+            || scope.identities.get(caller).is_some_and(|m| m.decided_by == ScopeSource::CaseFile)
+        {
+            continue;
+        }
+        let (strong, conf) = scope
+            .ips
+            .get(&ip)
+            .map_or((false, Confidence::Suspected), |m| (m.strong, m.confidence));
+        let m = scope.identity(caller);
+        m.add_for(
+            format!("called the management API from attacker address {ip} ({})", e.origin.cite()),
+            strong,
             Some(e.at),
         );
         m.confidence = conf;

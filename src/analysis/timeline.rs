@@ -56,15 +56,26 @@ pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>, scope: &Scope
         let judged = scope.alerts.iter().find(|j| j.evidence == a.origin);
         let status = judged.map(|j| j.why.clone()).unwrap_or_default();
         out.push(TimelineEntry {
-            at: a.at,
+            // On the timeline an alert stands where it was raised; the activity it reports
+            // began at `a.at`, which the detail states when it differs.
+            at: a.raised_at(),
             end: None,
             phase: Phase::Alert,
             action: a.name.clone(),
-            detail: [a.severity.clone(), a.tactics.join(", "), a.source_product().to_string()]
-                .into_iter()
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .join(" | "),
+            detail: [
+                a.severity.clone(),
+                a.tactics.join(", "),
+                a.source_product().to_string(),
+                if a.raised_at() == a.at {
+                    String::new()
+                } else {
+                    format!("activity from {}", a.at)
+                },
+            ]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" | "),
             summary: format!("Alert: {} ({}, {})", a.name, a.severity, a.source_product()),
             outcome: None,
             outcome_text: status,

@@ -148,6 +148,13 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// When the alert was raised (TimeGenerated), which is when anyone could have seen it;
+    /// `at` (StartTime) is when the activity it describes began. Time to detect, time to
+    /// respond and the awareness check count from this.
+    pub fn raised_at(&self) -> Timestamp {
+        self.generated.filter(|g| *g >= self.at).unwrap_or(self.at)
+    }
+
     /// Which product raised it.
     pub fn product_kind(&self) -> AlertProduct {
         let t = self.alert_type.as_deref().unwrap_or("");

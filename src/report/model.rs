@@ -411,10 +411,16 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             _ => none_if(np()),
         },
         time_to_contain: match (breach, contained.as_ref(), &a.response.contained_by_effect) {
-            (Some(f), _, Some(c)) => format!(
+            (Some(f), _, Some(c)) if c.complete => format!(
                 "{} (contained by effect at {}: {}{still_open})",
                 crate::types::duration_words(f.seconds_until(c.at)),
                 c.at.hhmm(),
+                c.by
+            ),
+            (Some(f), _, Some(c)) => format!(
+                "not yet complete (attacker requests stopped succeeding after {}, {} in: {}{still_open})",
+                c.at.hhmm(),
+                crate::types::duration_words(f.seconds_until(c.at)),
                 c.by
             ),
             (Some(f), Some((t, what)), None) => {
