@@ -94,11 +94,7 @@ fn where_changed(steps: &[Step]) -> String {
     let mut subscription = false;
     for s in steps.iter().filter(|s| s.phase == Phase::Arm && s.outcome == Outcome::Succeeded) {
         match s.resource.as_ref().map(|r| (r.segment_after("resourceGroups"), r)) {
-            Some((Some(rg), _)) => {
-                if !groups.iter().any(|g| g.eq_ignore_ascii_case(rg)) {
-                    groups.push(rg.to_string());
-                }
-            }
+            Some((Some(rg), _)) if !groups.iter().any(|g| g.eq_ignore_ascii_case(rg)) => groups.push(rg.to_string()),
             Some((None, r)) if r.segment_after("subscriptions").is_some() => subscription = true,
             _ => {}
         }
