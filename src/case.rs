@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::bundle::records::{parse_timestamp, read_text};
+use crate::input::table::{parse_timestamp, read_text};
 use crate::error::{Error, InputError, Location, Result};
 use crate::posture::catalog::OwnerRole;
 use crate::types::{Region, Timestamp, Upn};

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::bundle::{self, records, SourceKind, Span};
+use crate::bundle::{self, SourceKind, Span};
+use crate::input::table as records;
 use crate::error::{Error, InputError, Location, Result};
 use crate::types::Timestamp;
 

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use casefile::bundle::activity::{self, ActivityEvent, ActivityStatus};
-use casefile::bundle::records::{peek_columns, read_table, Visit};
+use casefile::input::table::{peek_columns, read_table, Visit};
 use casefile::bundle::signins::{self, CaStatus, SignIn};
 use casefile::bundle::storage::{self, AuthType, BlobRequest};
 use casefile::bundle::{alerts, detect_kind, SourceKind, Span};

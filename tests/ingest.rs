@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use casefile::analysis::{self, exposure::StorageAggregator};
-use casefile::bundle::records::{self, Visit};
+use casefile::input::table::{self as records, Visit};
 use casefile::bundle::storage::{self, BlobRequest};
 use casefile::input::chunk::Limits;
 use casefile::input::ingest::Options;

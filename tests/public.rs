@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use casefile::bundle::records::{peek_columns, read_table, Visit};
+use casefile::input::table::{peek_columns, read_table, Visit};
 use casefile::bundle::{activity, alerts, detect_kind, signins, storage, SourceKind, Span};
 
 use crate::util::public_data;

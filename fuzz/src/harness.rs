@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use casefile::bundle::records::{self, Row, Visit};
+use casefile::input::table::{self as records, Row, Visit};
 use casefile::bundle::Span;
 
 /// Every target, in the order of fuzz/README.md.

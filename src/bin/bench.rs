@@ -185,7 +185,7 @@ fn child(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
 /// hashed in one read, then every record through the general reader (`records::read_table`,
 /// `storage::parse_row`) into one aggregator on one thread.
 fn child_baseline(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    use casefile::bundle::records::{self, Visit};
+    use casefile::input::table::{self as records, Visit};
     let t = Instant::now();
     let case = casefile::case::load_case(bundle).map_err(|e| e.render())?;
     let data = casefile::bundle::load(&case).map_err(|e| e.render())?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_path, json_str, Row, TableInfo, TableOptions};
+use crate::input::table::{self as records, json_path, json_str, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{parse_ip, Region, ResourceId, Timestamp, Upn};

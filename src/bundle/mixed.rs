@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::records::Row;
+use crate::input::table::Row;
 
 /// What one continuous-export record is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,7 +10,7 @@ pub mod activity;
 pub mod alerts;
 pub mod audit;
 pub mod mixed;
-pub mod records;
+use crate::input::table as records;
 pub mod risk;
 pub mod signins;
 pub mod storage;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, Row, TableInfo, TableOptions};
+use crate::input::table::{self as records, Row, TableInfo, TableOptions};
 use super::Span;
 use crate::error::{Location, Result};
 use crate::types::{Timestamp, Upn};

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::records::{self, Columns, DateOrder, Row, Shape, TableInfo, Visit};
+use crate::input::table::{self as records, Columns, DateOrder, Row, Shape, TableInfo, Visit};
 use super::Span;
 use crate::error::{InputError, Location, Result};
 use crate::input::chunk::{Boundary, Limits};

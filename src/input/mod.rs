@@ -6,4 +6,5 @@
 pub mod chunk;
 pub mod ingest;
 pub mod progress;
+pub mod table;
 pub mod tree;

@@ -352,7 +352,7 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
             paths.sort();
             let mut out = Vec::new();
             for p in paths {
-                let text = crate::bundle::records::read_text(&p, WHAT)?;
+                let text = crate::input::table::read_text(&p, WHAT)?;
                 out.push((p, text));
             }
             out

@@ -8,7 +8,7 @@ use std::path::Path;
 use calamine::{open_workbook, DataRef, Reader, Xlsx};
 use serde::Serialize;
 
-use crate::bundle::records::{self, Row, Visit};
+use crate::input::table::{self as records, Row, Visit};
 use crate::error::{Error, InputError, Location, Result};
 use crate::types::{ResourceId, Timestamp};
 

@@ -70,7 +70,7 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
             if !(name.ends_with(".typ") || name.ends_with(".hbs")) {
                 continue;
             }
-            let text = crate::bundle::records::read_text(&p, "template")?;
+            let text = crate::input::table::read_text(&p, "template")?;
             match files.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = text,
                 None => files.push((name.clone(), text)),
