@@ -188,7 +188,7 @@ fn child_baseline(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
     use casefile::input::table::{self as records, Visit};
     let t = Instant::now();
     let case = casefile::case::load_case(bundle).map_err(|e| e.render())?;
-    let data = casefile::bundle::load(&case).map_err(|e| e.render())?;
+    let data = casefile::bundle::load(&case.dir, &case.evidence).map_err(|e| e.render())?;
     let prep = casefile::analysis::prepare(&case, &data);
     let mut agg = casefile::analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     for f in data.storage.provided().cloned().unwrap_or_default() {

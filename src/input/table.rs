@@ -1253,7 +1253,7 @@ pub fn load_records<T>(
     path: &Path,
     what: &str,
     options: &TableOptions,
-    span: &mut crate::bundle::Span,
+    span: &mut crate::types::Span,
     parse: fn(&Row) -> Result<T>,
     at: fn(&T) -> Timestamp,
 ) -> Result<(Vec<T>, TableInfo)> {

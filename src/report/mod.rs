@@ -100,7 +100,11 @@ pub fn render_reports(
         s.push('\n');
         s.into_bytes()
     };
-    let narrative = narrative::render_narrative(&templates, &model_json)?;
+    let origin = narrative::TemplateOrigin {
+        dir: templates_dir,
+        user: &overridden,
+    };
+    let narrative = narrative::render_narrative(&templates, &model_json, origin)?;
     let mut safe_model = model_json.clone();
     typst::sanitize_value(&mut safe_model);
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {

@@ -177,38 +177,21 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let a = &run.analysis;
     let tz = case.timezone;
     let local = |t: Timestamp| analysis::gdpr::local(t, tz);
-    let sources: Vec<SourceStatus> = [
-        (
-            SourceKind::Signins,
-            "the identity compromise (how, from where, with which controls) cannot be shown",
-        ),
-        (
-            SourceKind::Activity,
-            "management-plane steps, attacker VM cost and lateral movement cannot be shown",
-        ),
-        (
-            SourceKind::Storage,
-            "data exposure (bytes, objects, containers) and the GDPR severity cannot be established",
-        ),
-        (SourceKind::Alerts, "detection times and alert entities cannot be shown"),
-        (
-            SourceKind::RiskEvents,
-            "Entra ID Protection risk detections beyond those on sign-ins are not shown",
-        ),
-    ]
-    .into_iter()
-    .map(|(kind, consequence)| {
-        let files: Vec<&FileReport> = run.bundle.files.iter().filter(|f| f.kind == Some(kind)).collect();
-        SourceStatus {
-            kind,
-            label: kind.describe().to_string(),
-            provided: !files.is_empty(),
-            files: files.len(),
-            records: files.iter().map(|f| f.records).sum(),
-            consequence: if files.is_empty() { consequence.to_string() } else { String::new() },
-        }
-    })
-    .collect();
+    let sources: Vec<SourceStatus> = run
+        .sources
+        .expected()
+        .map(|(kind, consequence)| {
+            let files: Vec<&FileReport> = run.bundle.files.iter().filter(|f| f.kind == Some(kind)).collect();
+            SourceStatus {
+                kind,
+                label: kind.describe().to_string(),
+                provided: !files.is_empty(),
+                files: files.len(),
+                records: files.iter().map(|f| f.records).sum(),
+                consequence: if files.is_empty() { consequence.to_string() } else { String::new() },
+            }
+        })
+        .collect();
 
     let exposure = a.exposure.provided();
     let np = || NOT_PROVIDED.to_string();

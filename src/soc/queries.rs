@@ -61,13 +61,12 @@ pub const ACTIVITY_COLUMNS: &[&str] = &[
     "Authorization",
     "CategoryValue",
 ];
-/// Log Analytics columns the storage reader uses.
+/// Log Analytics columns the storage reader uses (its `NAMES`, as Log Analytics spells them).
 pub const STORAGE_COLUMNS: &[&str] = &[
     "TimeGenerated",
     "AccountName",
     "OperationName",
     "StatusCode",
-    "StatusText",
     "AuthenticationType",
     "AuthenticationHash",
     "CallerIpAddress",
@@ -76,9 +75,7 @@ pub const STORAGE_COLUMNS: &[&str] = &[
     "ResponseBodySize",
     "RequesterUpn",
     "RequesterAppId",
-    "RequesterObjectId",
     "UserAgentHeader",
-    "Category",
     "CorrelationId",
 ];
 /// Log Analytics columns the alert reader uses.
