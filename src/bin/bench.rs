@@ -192,7 +192,7 @@ fn child_baseline(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let prep = casefile::analysis::prepare(&case, &data);
     let mut agg = casefile::analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     for f in data.storage.provided().cloned().unwrap_or_default() {
-        casefile::bundle::hash_file(&f, "storage log").map_err(|e| e.render())?;
+        casefile::input::hash::hash_file(&f, "storage log").map_err(|e| e.render())?;
         records::read_table(&f, "storage log", &mut |row| {
             agg.add(casefile::bundle::storage::parse_row(row)?);
             Ok(Visit::Continue)

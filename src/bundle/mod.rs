@@ -29,7 +29,6 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::error::{Error, InputError, Location, Result};
-pub use crate::input::hash::hash_file;
 use crate::input::table::{self, Shape, TableOptions};
 use crate::input::tree::Tree;
 pub use crate::types::Span;
@@ -255,7 +254,7 @@ fn load_file(registry: &Registry, ev: &EvidenceFile, bundle: &mut Bundle, seen: 
     let source = kind.source();
     let mut report = FileReport::new(path, Some(kind), shape);
     if !source.streamed() {
-        (report.sha256, report.bytes) = hash_file(path, "evidence file")?;
+        (report.sha256, report.bytes) = crate::input::hash::hash_file(path, "evidence file")?;
     }
     report.warnings = source::missing_capabilities(kind, &names);
     if raw.first().is_some_and(String::is_empty) {
