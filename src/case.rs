@@ -458,6 +458,8 @@ fn is_uk_authority(a: &str) -> bool {
     l.contains("information commissioner") || l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "ico")
 }
 
+/// # Errors
+/// An input error when case.toml cannot be read, or every problem in it at once (each at its line).
 pub fn load_case(dir: &Path) -> Result<Case> {
     let file = dir.join("case.toml");
     let text = read_text(&file, WHAT)?;
@@ -553,6 +555,9 @@ fn check_personal_data(c: &mut Checker, d: &RawData) -> bool {
 }
 
 /// Parses case.toml text; `dir` resolves relative evidence paths.
+///
+/// # Errors
+/// Every problem in the case file at once, each naming its line and key.
 pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
     let raw: RawCase = toml::from_str(text).map_err(|e| {
         let mut loc = Location::file(file);

@@ -50,11 +50,17 @@ fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> 
 }
 
 /// The whole pipeline for one bundle.
+///
+/// # Errors
+/// An input error naming file, record and field for the case file, the catalog, the recommendations export or any evidence file.
 pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Option<&Path>) -> Result<CaseRun> {
     analyse_bundle_with(dir, recommendations, controls, &input::ingest::Options::default())
 }
 
 /// [`analyse_bundle`] with explicit ingest options (threads, record limit, progress).
+///
+/// # Errors
+/// As [`analyse_bundle`].
 pub fn analyse_bundle_with(
     dir: &Path,
     recommendations: Option<&Path>,
@@ -65,6 +71,9 @@ pub fn analyse_bundle_with(
 }
 
 /// [`analyse_bundle_with`] reading the evidence with the sources of `sources`.
+///
+/// # Errors
+/// As [`analyse_bundle`].
 pub fn analyse_bundle_in(
     sources: &Registry,
     dir: &Path,
@@ -123,6 +132,9 @@ fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis
 /// requests whose effect depends on order reach the main aggregator in log order, the rest
 /// are aggregated per chunk and merged in chunk order. Records each file's hash, count and
 /// span.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first unreadable request, in every storage file that has one.
 pub fn stream_storage(
     case: &case::Case,
     bundle: &mut Bundle,
@@ -224,6 +236,9 @@ fn describe_tree(t: &input::tree::TreeSummary) -> String {
 }
 
 /// Runs one command and returns what to print on stdout.
+///
+/// # Errors
+/// The command's error: bad input (exit 1), output that cannot be produced or written (exit 3).
 pub fn run(command: Command) -> Result<String> {
     match command {
         Command::Analyze { common, format } => {

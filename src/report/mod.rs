@@ -39,6 +39,9 @@ pub fn relative_paths(v: &mut Value, base: &str) {
 }
 
 /// The model as JSON with bundle-relative paths.
+///
+/// # Errors
+/// A render error when the model cannot be serialised.
 pub fn model_value(model: &ReportModel, bundle_dir: &Path) -> Result<Value> {
     let mut v = serde_json::to_value(model).map_err(|e| Error::Render {
         report: "model.json".into(),
@@ -53,6 +56,9 @@ pub type TemplateFiles = Vec<(String, String)>;
 
 /// Template files: the built-in set, with any file of the same name in `dir` taking its
 /// place. Returns (name, text) and the names that were overridden.
+///
+/// # Errors
+/// An input error when the template directory or one of its files cannot be read.
 pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)> {
     let mut files: Vec<(String, String)> = EMBEDDED_TEMPLATES
         .iter()
@@ -82,6 +88,9 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
 }
 
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
+///
+/// # Errors
+/// A template error (exit 1 for a `--templates` file, 3 for a built-in one), or an output error when a file cannot be written.
 pub fn render_reports(
     model: &ReportModel,
     kind: ReportKind,

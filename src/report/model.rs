@@ -699,6 +699,9 @@ fn evidence_inventory(run: &CaseRun) -> Vec<FileReport> {
 }
 
 /// Pretty JSON of the model, paths relative to the bundle so output is machine-independent.
+///
+/// # Errors
+/// A render error when the model cannot be serialised.
 pub fn to_json(model: &ReportModel) -> Result<String> {
     let mut s = serde_json::to_string_pretty(model).map_err(|e| Error::Render {
         report: "model.json".into(),

@@ -338,6 +338,9 @@ fn readme(run: &CaseRun, s: &QueryScope, queries: &[Query]) -> String {
 }
 
 /// Every file `casefile queries` writes, as (relative path, bytes).
+///
+/// # Errors
+/// A render error when a query file cannot be serialised.
 pub fn render(run: &CaseRun, margin_hours: u32) -> Result<Vec<(String, Vec<u8>)>> {
     let scope = scope_of(run, margin_hours);
     let queries = build_queries(&scope);
