@@ -370,4 +370,33 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn shapes_shared_with_sign_ins_are_tried_first() {
+        let registry = Registry::default();
+        // A risk detection has a user, an address and a result type, as a sign-in does.
+        assert_eq!(
+            registry.detect(&cols("RiskEventType,DetectedDateTime,UserPrincipalName,IpAddress,ResultType")),
+            Some(risk::KIND)
+        );
+        assert_eq!(
+            registry.detect(&cols("OperationName,ResultType,identity.claims,UserPrincipalName,IpAddress")),
+            Some(activity::KIND)
+        );
+    }
+
+    #[test]
+    fn kinds_are_named_by_key_or_table_name_and_listed_in_report_order() {
+        let registry = Registry::default();
+        assert_eq!(registry.parse_kind("SigninLogs"), Some(signins::KIND));
+        assert_eq!(registry.parse_kind("risk-events"), Some(risk::KIND));
+        assert_eq!(registry.parse_kind("nonsense"), None);
+        assert_eq!(
+            registry.expected_kinds(),
+            "signins, activity, storage, alerts, risk-events, audit-logs, recommendations or other"
+        );
+        let expected: Vec<&str> = registry.expected().map(|(k, _)| k.key()).collect();
+        assert_eq!(expected, ["signins", "activity", "storage", "alerts", "risk-events"]);
+        assert_eq!(serde_json::to_string(&risk::KIND).unwrap(), "\"risk-events\"");
+    }
 }
