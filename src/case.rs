@@ -10,8 +10,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::bundle::records::{parse_timestamp, read_text};
 use crate::error::{Error, InputError, Location, Result};
+use crate::input::table::{parse_timestamp, read_text};
 use crate::posture::catalog::OwnerRole;
 use crate::types::{Region, Timestamp, Upn};
 
@@ -439,15 +439,7 @@ pub struct ReportedAction {
     pub note: Option<String>,
 }
 
-/// One evidence file and, when stated, its table kind.
-#[derive(Debug, Clone)]
-pub struct EvidenceFile {
-    pub path: PathBuf,
-    pub kind: Option<crate::bundle::SourceKind>,
-    /// The zone of the file's zoneless timestamps, when the analyst declared it.
-    pub timezone: Option<Tz>,
-    pub location: Location,
-}
+pub use crate::bundle::EvidenceFile;
 
 /// Reads and checks `<dir>/case.toml`.
 /// One named owner of a role.
@@ -471,11 +463,13 @@ fn is_uk_authority(a: &str) -> bool {
     l.contains("information commissioner") || l.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "ico")
 }
 
+/// # Errors
+/// An input error when case.toml cannot be read, or every problem in it at once (each at its line).
 pub fn load_case(dir: &Path) -> Result<Case> {
     let file = dir.join("case.toml");
     let text = read_text(&file, WHAT)?;
     let mut case = parse_case(&text, dir, &file)?;
-    let (sha256, bytes) = crate::bundle::hash_file(&file, WHAT)?;
+    let (sha256, bytes) = crate::input::hash::hash_file(&file, WHAT)?;
     case.sha256 = sha256;
     case.bytes = bytes;
     Ok(case)
@@ -566,6 +560,9 @@ fn check_personal_data(c: &mut Checker, d: &RawData) -> bool {
 }
 
 /// Parses case.toml text; `dir` resolves relative evidence paths.
+///
+/// # Errors
+/// Every problem in the case file at once, each naming its line and key.
 pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
     let raw: RawCase = toml::from_str(text).map_err(|e| {
         let mut loc = Location::file(file);
@@ -584,314 +581,23 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         problems: Vec::new(),
     };
 
-    let timezone = match raw.case.timezone.get_ref().parse::<Tz>() {
-        Ok(tz) => tz,
-        Err(_) => {
-            let loc = c.at(raw.case.timezone.span(), "case.timezone");
-            c.problem(
-                "unknown time zone",
-                loc,
-                raw.case.timezone.get_ref(),
-                "an IANA zone such as Europe/London",
-            );
-            Tz::UTC
-        }
-    };
+    let timezone = check_timezone(&mut c, &raw.case.timezone);
     let as_of = c.timestamp(&raw.case.as_of, "case.as_of");
 
-    let mut trusted_ip_ranges = Vec::new();
-    for r in &raw.environment.trusted_ip_ranges {
-        let parsed = r
-            .get_ref()
-            .parse::<IpNet>()
-            .or_else(|_| r.get_ref().parse::<IpAddr>().map(IpNet::from));
-        match parsed {
-            Ok(n) => trusted_ip_ranges.push(n),
-            Err(_) => {
-                let loc = c.at(r.span(), "environment.trusted_ip_ranges");
-                c.problem("invalid IP range", loc, r.get_ref(), "CIDR such as 203.0.113.0/24");
-            }
-        }
-    }
-    let environment = Environment {
-        approved_regions: raw.environment.approved_regions.iter().map(|r| Region::new(r)).collect(),
-        trusted_countries: raw.environment.trusted_countries.iter().map(|c| c.trim().to_uppercase()).collect(),
-        trusted_ip_ranges,
-    };
+    let environment = check_environment(&mut c, &raw.environment);
+    let scope = check_scope(&mut c, &raw.scope);
 
-    let ips = c.ip_list(&raw.scope.attacker_ips, "scope.attacker_ips");
-    let cleared_ips = c.ip_list(&raw.scope.cleared_ips, "scope.cleared_ips");
-    let scope = KnownScope {
-        identities: raw.scope.attacker_identities.iter().map(|u| Upn::new(u)).collect(),
-        ips,
-        cleared_identities: raw.scope.cleared_identities.iter().map(|u| Upn::new(u)).collect(),
-        cleared_ips,
-    };
+    let gdpr = raw.gdpr.as_ref().and_then(|g| check_gdpr(&mut c, g));
 
-    let gdpr = raw.gdpr.as_ref().and_then(|g| {
-        let aware_at = c.timestamp(&g.aware_at, "gdpr.aware_at")?;
-        let band = |c: &mut Checker, v: &Spanned<String>, key: &str| {
-            Band::parse(v.get_ref()).unwrap_or_else(|| {
-                let loc = c.at(v.span(), key);
-                c.problem("unknown severity band", loc, v.get_ref(), "low, medium, high or very-high");
-                Band::Medium
-            })
-        };
-        let notify_authority_from = band(&mut c, &g.policy.notify_authority_from, "gdpr.policy.notify_authority_from");
-        let notify_subjects_from = band(&mut c, &g.policy.notify_subjects_from, "gdpr.policy.notify_subjects_from");
-        let ease = g.ease_of_identification.as_ref().and_then(|e| {
-            let level = match e.get_ref().to_ascii_lowercase().as_str() {
-                "negligible" => EaseOfIdentification::Negligible,
-                "limited" => EaseOfIdentification::Limited,
-                "significant" => EaseOfIdentification::Significant,
-                "maximum" => EaseOfIdentification::Maximum,
-                _ => {
-                    let loc = c.at(e.span(), "gdpr.ease_of_identification");
-                    c.problem(
-                        "unknown ease-of-identification level",
-                        loc,
-                        e.get_ref(),
-                        "negligible, limited, significant or maximum",
-                    );
-                    return None;
-                }
-            };
-            match &g.ease_of_identification_reason {
-                Some(r) if !r.trim().is_empty() => Some((level, r.clone())),
-                _ => {
-                    let loc = c.at(e.span(), "gdpr.ease_of_identification_reason");
-                    c.problem(
-                        "missing reason",
-                        loc,
-                        "",
-                        "a reason for the ease-of-identification level (ENISA asks for one)",
-                    );
-                    None
-                }
-            }
-        });
-        let mut circumstances = Vec::new();
-        for o in &g.circumstances {
-            let element = match o.element.get_ref().as_str() {
-                "confidentiality" => CbElement::Confidentiality,
-                "integrity" => CbElement::Integrity,
-                "availability" => CbElement::Availability,
-                "malicious" => CbElement::Malicious,
-                other => {
-                    let loc = c.at(o.element.span(), "gdpr.circumstances.element");
-                    c.problem(
-                        "unknown circumstance",
-                        loc,
-                        other,
-                        "confidentiality, integrity, availability or malicious",
-                    );
-                    continue;
-                }
-            };
-            let s = *o.score.get_ref();
-            if ![0.0, 0.25, 0.5].contains(&s) {
-                let loc = c.at(o.score.span(), "gdpr.circumstances.score");
-                c.problem("invalid ENISA score", loc, &s.to_string(), "0, 0.25 or 0.5");
-                continue;
-            }
-            circumstances.push(CbOverride {
-                element,
-                score: s,
-                reason: o.reason.clone(),
-            });
-        }
-        let uk_authority = g.lead_authority.as_deref().is_some_and(is_uk_authority);
-        let regime = match g.regime.as_ref().map(|r| (r, r.get_ref().trim().to_ascii_lowercase())) {
-            None => Some(if uk_authority { GdprRegime::UkGdpr } else { GdprRegime::EuGdpr }),
-            Some((_, v)) if v == "uk-gdpr" => Some(GdprRegime::UkGdpr),
-            Some((r, v)) if v == "eu-gdpr" => {
-                if uk_authority {
-                    let loc = c.at(r.span(), "gdpr.regime");
-                    c.problem(
-                        "regime does not match the authority",
-                        loc,
-                        "eu-gdpr with the UK Information Commissioner as authority",
-                        "regime = \"uk-gdpr\" for a notification to the ICO, or an EU supervisory authority",
-                    );
-                }
-                Some(GdprRegime::EuGdpr)
-            }
-            Some((r, v)) => {
-                let loc = c.at(r.span(), "gdpr.regime");
-                c.problem("unknown GDPR regime", loc, &v, "uk-gdpr or eu-gdpr");
-                None
-            }
-        }?;
-        let authority_country = authority_country(&mut c, g.authority_country.as_ref(), regime);
-        Some(GdprInput {
-            regime,
-            regime_stated: g.regime.is_some(),
-            authority_country,
-            aware_at,
-            aware_basis: g.aware_basis.clone(),
-            controller: g.controller.clone(),
-            contact: g.contact.clone(),
-            lead_authority: g.lead_authority.clone(),
-            ease_of_identification: ease,
-            notify_authority_from,
-            notify_subjects_from,
-            circumstances,
-        })
-    });
+    let data: Vec<DataAsset> = raw.data.iter().map(|d| check_data_asset(&mut c, d)).collect();
 
-    let mut data = Vec::new();
-    for d in &raw.data {
-        let mut categories = Vec::new();
-        for cat in &d.categories {
-            let class = match cat.class.get_ref().to_ascii_lowercase().as_str() {
-                "simple" => DataClass::Simple,
-                "behavioural" | "behavioral" => DataClass::Behavioural,
-                "financial" => DataClass::Financial,
-                "sensitive" => DataClass::Sensitive,
-                other => {
-                    let loc = c.at(cat.class.span(), "data.categories.class");
-                    c.problem(
-                        "unknown data class",
-                        loc,
-                        other,
-                        "simple, behavioural, financial or sensitive (ENISA Annex 1)",
-                    );
-                    continue;
-                }
-            };
-            let score = match &cat.score {
-                None => class.basic_score(),
-                Some(s) if (1..=4).contains(s.get_ref()) => {
-                    if *s.get_ref() != class.basic_score() && cat.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                        let loc = c.at(s.span(), "data.categories.reason");
-                        c.problem(
-                            "missing reason",
-                            loc,
-                            &s.get_ref().to_string(),
-                            "a reason: ENISA requires one when the basic score is changed",
-                        );
-                    }
-                    *s.get_ref()
-                }
-                Some(s) => {
-                    let loc = c.at(s.span(), "data.categories.score");
-                    c.problem("invalid DPC score", loc, &s.get_ref().to_string(), "1 to 4");
-                    continue;
-                }
-            };
-            categories.push(DataCategory {
-                name: cat.name.clone(),
-                class,
-                score,
-                reason: cat.reason.clone(),
-            });
-        }
-        let personal_data = check_personal_data(&mut c, d);
-        data.push(DataAsset {
-            account: d.account.get_ref().to_lowercase(),
-            container: d.container.to_lowercase(),
-            personal_data,
-            description: d.description.clone(),
-            subject_categories: d.subject_categories.clone(),
-            records: d.records,
-            subjects: d.subjects,
-            categories,
-        });
-    }
+    let rates = check_rates(&mut c, &raw.rates, dir);
 
-    let rates = RateOverrides {
-        vm: raw
-            .rates
-            .vm
-            .iter()
-            .map(|v| VmRateOverride {
-                size: v.size.clone(),
-                region: Region::new(&v.region),
-                usd_per_hour: v.usd_per_hour,
-                source: v.source.clone(),
-            })
-            .collect(),
-        egress_usd_per_gb: raw.rates.egress_usd_per_gb,
-        egress_free_gb: raw.rates.egress_free_gb,
-        public_ip_usd_per_hour: raw.rates.public_ip_usd_per_hour,
-        source: raw.rates.source.clone(),
-        retail_prices: raw.rates.retail_prices.as_ref().map(|f| {
-            let loc = c.at(f.span(), "rates.retail_prices");
-            let rel = Path::new(f.get_ref());
-            if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
-                c.problem(
-                    "file outside the bundle",
-                    loc.clone(),
-                    f.get_ref(),
-                    "a path inside the bundle directory",
-                );
-            }
-            (dir.join(rel), loc)
-        }),
-    };
+    let response = check_response(&mut c, &raw.response);
 
-    let mut response = Vec::new();
-    for r in &raw.response {
-        let at = r.at.as_ref().and_then(|a| c.timestamp(a, "response.at"));
-        response.push(ReportedAction {
-            action: r.action.clone(),
-            at,
-            by: r.by.clone(),
-            note: r.note.clone(),
-        });
-    }
-
-    let mut evidence = Vec::new();
-    for e in &raw.evidence {
-        let loc = c.at(e.path.span(), "evidence.path");
-        let rel = Path::new(e.path.get_ref());
-        if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
-            c.problem(
-                "evidence outside the bundle",
-                loc.clone(),
-                e.path.get_ref(),
-                "a path inside the bundle directory",
-            );
-        }
-        // Parsed once, here: the bundle receives the enum.
-        let kind = e.kind.as_ref().and_then(|k| match crate::bundle::SourceKind::parse(k.get_ref()) {
-            Some(kind) => Some(kind),
-            None => {
-                let loc = c.at(k.span(), "evidence.kind");
-                c.problem("unknown evidence kind", loc, k.get_ref(), crate::bundle::SourceKind::EXPECTED);
-                None
-            }
-        });
-        let timezone = e.timezone.as_ref().and_then(|z| match z.get_ref().parse::<Tz>() {
-            Ok(tz) => Some(tz),
-            Err(_) => {
-                let loc = c.at(z.span(), "evidence.timezone");
-                c.problem("unknown time zone", loc, z.get_ref(), "an IANA zone such as UTC or Europe/London");
-                None
-            }
-        });
-        evidence.push(EvidenceFile {
-            path: dir.join(rel),
-            kind,
-            timezone,
-            location: loc,
-        });
-    }
+    let evidence = check_evidence(&mut c, &raw.evidence, dir);
     let recommendations = raw.recommendations.as_ref().map(|r| dir.join(r.get_ref()));
-    let mut owners = Vec::new();
-    for o in &raw.owners {
-        match OwnerRole::parse(o.role.get_ref()) {
-            Some(role) => owners.push(Owner {
-                role,
-                name: o.name.clone(),
-            }),
-            None => {
-                let loc = c.at(o.role.span(), "owners.role");
-                let roles: Vec<&str> = OwnerRole::ALL.iter().map(|r| r.key()).collect();
-                c.problem("unknown owner role", loc, o.role.get_ref(), &roles.join(", "));
-            }
-        }
-    }
+    let owners = check_owners(&mut c, &raw.owners);
 
     Error::collect(std::mem::take(&mut c.problems))?;
     Ok(Case {
@@ -918,6 +624,353 @@ pub fn parse_case(text: &str, dir: &Path, file: &Path) -> Result<Case> {
         sha256: String::new(),
         bytes: text.len() as u64,
     })
+}
+
+/// `case.timezone`: an IANA zone (UTC after a recorded problem).
+fn check_timezone(c: &mut Checker, tz: &Spanned<String>) -> Tz {
+    match tz.get_ref().parse::<Tz>() {
+        Ok(tz) => tz,
+        Err(_) => {
+            let loc = c.at(tz.span(), "case.timezone");
+            c.problem("unknown time zone", loc, tz.get_ref(), "an IANA zone such as Europe/London");
+            Tz::UTC
+        }
+    }
+}
+
+/// `[environment]`: approved regions, trusted countries and address ranges.
+fn check_environment(c: &mut Checker, env: &RawEnvironment) -> Environment {
+    let mut trusted_ip_ranges = Vec::new();
+    for r in &env.trusted_ip_ranges {
+        let parsed = r
+            .get_ref()
+            .parse::<IpNet>()
+            .or_else(|_| r.get_ref().parse::<IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(n) => trusted_ip_ranges.push(n),
+            Err(_) => {
+                let loc = c.at(r.span(), "environment.trusted_ip_ranges");
+                c.problem("invalid IP range", loc, r.get_ref(), "CIDR such as 203.0.113.0/24");
+            }
+        }
+    }
+    Environment {
+        approved_regions: env.approved_regions.iter().map(|r| Region::new(r)).collect(),
+        trusted_countries: env.trusted_countries.iter().map(|c| c.trim().to_uppercase()).collect(),
+        trusted_ip_ranges,
+    }
+}
+
+/// `[scope]`: the attacker's and the cleared identities and addresses.
+fn check_scope(c: &mut Checker, raw: &RawScope) -> KnownScope {
+    let ips = c.ip_list(&raw.attacker_ips, "scope.attacker_ips");
+    let cleared_ips = c.ip_list(&raw.cleared_ips, "scope.cleared_ips");
+    KnownScope {
+        identities: raw.attacker_identities.iter().map(|u| Upn::new(u)).collect(),
+        ips,
+        cleared_identities: raw.cleared_identities.iter().map(|u| Upn::new(u)).collect(),
+        cleared_ips,
+    }
+}
+
+/// `[gdpr]`: the awareness time, policy bands, ease of identification, circumstances and
+/// regime. None when a required part is unusable (the problem is recorded).
+fn check_gdpr(c: &mut Checker, g: &RawGdpr) -> Option<GdprInput> {
+    let aware_at = c.timestamp(&g.aware_at, "gdpr.aware_at")?;
+    let band = |c: &mut Checker, v: &Spanned<String>, key: &str| {
+        Band::parse(v.get_ref()).unwrap_or_else(|| {
+            let loc = c.at(v.span(), key);
+            c.problem("unknown severity band", loc, v.get_ref(), "low, medium, high or very-high");
+            Band::Medium
+        })
+    };
+    let notify_authority_from = band(c, &g.policy.notify_authority_from, "gdpr.policy.notify_authority_from");
+    let notify_subjects_from = band(c, &g.policy.notify_subjects_from, "gdpr.policy.notify_subjects_from");
+    let ease = check_ease(c, g);
+    let circumstances = check_circumstances(c, &g.circumstances);
+    let regime = check_regime(c, g)?;
+    let authority_country = authority_country(c, g.authority_country.as_ref(), regime);
+    Some(GdprInput {
+        regime,
+        regime_stated: g.regime.is_some(),
+        authority_country,
+        aware_at,
+        aware_basis: g.aware_basis.clone(),
+        controller: g.controller.clone(),
+        contact: g.contact.clone(),
+        lead_authority: g.lead_authority.clone(),
+        ease_of_identification: ease,
+        notify_authority_from,
+        notify_subjects_from,
+        circumstances,
+    })
+}
+
+/// `gdpr.ease_of_identification` and the reason ENISA asks for.
+fn check_ease(c: &mut Checker, g: &RawGdpr) -> Option<(EaseOfIdentification, String)> {
+    g.ease_of_identification.as_ref().and_then(|e| {
+        let level = match e.get_ref().to_ascii_lowercase().as_str() {
+            "negligible" => EaseOfIdentification::Negligible,
+            "limited" => EaseOfIdentification::Limited,
+            "significant" => EaseOfIdentification::Significant,
+            "maximum" => EaseOfIdentification::Maximum,
+            _ => {
+                let loc = c.at(e.span(), "gdpr.ease_of_identification");
+                c.problem(
+                    "unknown ease-of-identification level",
+                    loc,
+                    e.get_ref(),
+                    "negligible, limited, significant or maximum",
+                );
+                return None;
+            }
+        };
+        match &g.ease_of_identification_reason {
+            Some(r) if !r.trim().is_empty() => Some((level, r.clone())),
+            _ => {
+                let loc = c.at(e.span(), "gdpr.ease_of_identification_reason");
+                c.problem(
+                    "missing reason",
+                    loc,
+                    "",
+                    "a reason for the ease-of-identification level (ENISA asks for one)",
+                );
+                None
+            }
+        }
+    })
+}
+
+/// `[[gdpr.circumstances]]`: ENISA circumstances-of-breach overrides.
+fn check_circumstances(c: &mut Checker, raw: &[RawCircumstance]) -> Vec<CbOverride> {
+    let mut circumstances = Vec::new();
+    for o in raw {
+        let element = match o.element.get_ref().as_str() {
+            "confidentiality" => CbElement::Confidentiality,
+            "integrity" => CbElement::Integrity,
+            "availability" => CbElement::Availability,
+            "malicious" => CbElement::Malicious,
+            other => {
+                let loc = c.at(o.element.span(), "gdpr.circumstances.element");
+                c.problem(
+                    "unknown circumstance",
+                    loc,
+                    other,
+                    "confidentiality, integrity, availability or malicious",
+                );
+                continue;
+            }
+        };
+        let s = *o.score.get_ref();
+        if ![0.0, 0.25, 0.5].contains(&s) {
+            let loc = c.at(o.score.span(), "gdpr.circumstances.score");
+            c.problem("invalid ENISA score", loc, &s.to_string(), "0, 0.25 or 0.5");
+            continue;
+        }
+        circumstances.push(CbOverride {
+            element,
+            score: s,
+            reason: o.reason.clone(),
+        });
+    }
+    circumstances
+}
+
+/// `gdpr.regime`: UK or EU GDPR, by default from the lead authority; a stated regime must
+/// match it.
+fn check_regime(c: &mut Checker, g: &RawGdpr) -> Option<GdprRegime> {
+    let uk_authority = g.lead_authority.as_deref().is_some_and(is_uk_authority);
+    match g.regime.as_ref().map(|r| (r, r.get_ref().trim().to_ascii_lowercase())) {
+        None => Some(if uk_authority { GdprRegime::UkGdpr } else { GdprRegime::EuGdpr }),
+        Some((_, v)) if v == "uk-gdpr" => Some(GdprRegime::UkGdpr),
+        Some((r, v)) if v == "eu-gdpr" => {
+            if uk_authority {
+                let loc = c.at(r.span(), "gdpr.regime");
+                c.problem(
+                    "regime does not match the authority",
+                    loc,
+                    "eu-gdpr with the UK Information Commissioner as authority",
+                    "regime = \"uk-gdpr\" for a notification to the ICO, or an EU supervisory authority",
+                );
+            }
+            Some(GdprRegime::EuGdpr)
+        }
+        Some((r, v)) => {
+            let loc = c.at(r.span(), "gdpr.regime");
+            c.problem("unknown GDPR regime", loc, &v, "uk-gdpr or eu-gdpr");
+            None
+        }
+    }
+}
+
+/// One `[[data]]` asset and its categories (ENISA data-processing context).
+fn check_data_asset(c: &mut Checker, d: &RawData) -> DataAsset {
+    let mut categories = Vec::new();
+    for cat in &d.categories {
+        let class = match cat.class.get_ref().to_ascii_lowercase().as_str() {
+            "simple" => DataClass::Simple,
+            "behavioural" | "behavioral" => DataClass::Behavioural,
+            "financial" => DataClass::Financial,
+            "sensitive" => DataClass::Sensitive,
+            other => {
+                let loc = c.at(cat.class.span(), "data.categories.class");
+                c.problem(
+                    "unknown data class",
+                    loc,
+                    other,
+                    "simple, behavioural, financial or sensitive (ENISA Annex 1)",
+                );
+                continue;
+            }
+        };
+        let score = match &cat.score {
+            None => class.basic_score(),
+            Some(s) if (1..=4).contains(s.get_ref()) => {
+                if *s.get_ref() != class.basic_score() && cat.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                    let loc = c.at(s.span(), "data.categories.reason");
+                    c.problem(
+                        "missing reason",
+                        loc,
+                        &s.get_ref().to_string(),
+                        "a reason: ENISA requires one when the basic score is changed",
+                    );
+                }
+                *s.get_ref()
+            }
+            Some(s) => {
+                let loc = c.at(s.span(), "data.categories.score");
+                c.problem("invalid DPC score", loc, &s.get_ref().to_string(), "1 to 4");
+                continue;
+            }
+        };
+        categories.push(DataCategory {
+            name: cat.name.clone(),
+            class,
+            score,
+            reason: cat.reason.clone(),
+        });
+    }
+    let personal_data = check_personal_data(c, d);
+    DataAsset {
+        account: d.account.get_ref().to_lowercase(),
+        container: d.container.to_lowercase(),
+        personal_data,
+        description: d.description.clone(),
+        subject_categories: d.subject_categories.clone(),
+        records: d.records,
+        subjects: d.subjects,
+        categories,
+    }
+}
+
+/// `[rates]`: cost-rate overrides and the saved Retail Prices pages, inside the bundle.
+fn check_rates(c: &mut Checker, rates: &RawRates, dir: &Path) -> RateOverrides {
+    RateOverrides {
+        vm: rates
+            .vm
+            .iter()
+            .map(|v| VmRateOverride {
+                size: v.size.clone(),
+                region: Region::new(&v.region),
+                usd_per_hour: v.usd_per_hour,
+                source: v.source.clone(),
+            })
+            .collect(),
+        egress_usd_per_gb: rates.egress_usd_per_gb,
+        egress_free_gb: rates.egress_free_gb,
+        public_ip_usd_per_hour: rates.public_ip_usd_per_hour,
+        source: rates.source.clone(),
+        retail_prices: rates.retail_prices.as_ref().map(|f| {
+            let loc = c.at(f.span(), "rates.retail_prices");
+            let rel = Path::new(f.get_ref());
+            if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
+                c.problem(
+                    "file outside the bundle",
+                    loc.clone(),
+                    f.get_ref(),
+                    "a path inside the bundle directory",
+                );
+            }
+            (dir.join(rel), loc)
+        }),
+    }
+}
+
+/// `[[response]]`: actions the organisation reports having taken.
+fn check_response(c: &mut Checker, raw: &[RawResponse]) -> Vec<ReportedAction> {
+    let mut response = Vec::new();
+    for r in raw {
+        let at = r.at.as_ref().and_then(|a| c.timestamp(a, "response.at"));
+        response.push(ReportedAction {
+            action: r.action.clone(),
+            at,
+            by: r.by.clone(),
+            note: r.note.clone(),
+        });
+    }
+    response
+}
+
+/// `[[evidence]]`: each file inside the bundle, its declared kind (checked against the
+/// registry of evidence sources) and zone.
+fn check_evidence(c: &mut Checker, raw: &[RawEvidence], dir: &Path) -> Vec<EvidenceFile> {
+    let mut evidence = Vec::new();
+    let registry = crate::bundle::Registry::default();
+    for e in raw {
+        let loc = c.at(e.path.span(), "evidence.path");
+        let rel = Path::new(e.path.get_ref());
+        if rel.is_absolute() || rel.components().any(|p| matches!(p, std::path::Component::ParentDir)) {
+            c.problem(
+                "evidence outside the bundle",
+                loc.clone(),
+                e.path.get_ref(),
+                "a path inside the bundle directory",
+            );
+        }
+        // Parsed once, here: the bundle receives the enum.
+        let kind = e.kind.as_ref().and_then(|k| match registry.parse_kind(k.get_ref()) {
+            Some(kind) => Some(kind),
+            None => {
+                let loc = c.at(k.span(), "evidence.kind");
+                c.problem("unknown evidence kind", loc, k.get_ref(), &registry.expected_kinds());
+                None
+            }
+        });
+        let timezone = e.timezone.as_ref().and_then(|z| match z.get_ref().parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let loc = c.at(z.span(), "evidence.timezone");
+                c.problem("unknown time zone", loc, z.get_ref(), "an IANA zone such as UTC or Europe/London");
+                None
+            }
+        });
+        evidence.push(EvidenceFile {
+            path: dir.join(rel),
+            kind,
+            timezone,
+            location: loc,
+        });
+    }
+    evidence
+}
+
+/// `[[owners]]`: who owns each role named in the recommendations.
+fn check_owners(c: &mut Checker, raw: &[RawOwner]) -> Vec<Owner> {
+    let mut owners = Vec::new();
+    for o in raw {
+        match OwnerRole::parse(o.role.get_ref()) {
+            Some(role) => owners.push(Owner {
+                role,
+                name: o.name.clone(),
+            }),
+            None => {
+                let loc = c.at(o.role.span(), "owners.role");
+                let roles: Vec<&str> = OwnerRole::ALL.iter().map(|r| r.key()).collect();
+                c.problem("unknown owner role", loc, o.role.get_ref(), &roles.join(", "));
+            }
+        }
+    }
+    owners
 }
 
 /// The authority's country: two letters, and consistent with the regime (GB is the ICO's

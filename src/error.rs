@@ -203,6 +203,9 @@ impl Error {
     }
 
     /// Collapses a list of errors: none → Ok, one → itself, several → `Many`.
+    ///
+    /// # Errors
+    /// The one error, or all of them as [`Error::Many`].
     pub fn collect(mut errors: Vec<Error>) -> Result<()> {
         match errors.len() {
             0 => Ok(()),

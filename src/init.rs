@@ -6,8 +6,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::bundle::{self, records, SourceKind, Span};
+use crate::bundle::{recommendations, Registry, SourceKind, Span};
 use crate::error::{Error, InputError, Location, Result};
+use crate::input::table;
 use crate::types::Timestamp;
 
 /// What init learnt about one file.
@@ -40,33 +41,23 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
 }
 
 /// Recognises one file and reads its records for their count and time span.
-fn recognise(path: &Path) -> Found {
-    let mut span = Span::default();
-    let peeked = records::peek(path, "export");
-    let kind = match &peeked {
+fn recognise(registry: &Registry, path: &Path) -> Found {
+    let kind = match table::peek(path, "export") {
         Err(e) => Err(format!("cannot be read: {e}")),
-        Ok(p) => bundle::detect_kind(&p.names).ok_or_else(|| match bundle::closest_shape(&p.names) {
+        Ok(p) => registry.detect(&p.names).ok_or_else(|| match registry.closest(&p.names) {
             Some((sig, lacks)) => format!("matches no source; looks like {} but has no {lacks}", sig.shape),
             None => "matches no source".to_string(),
         }),
     };
-    let records = match &kind {
-        Ok(SourceKind::Signins) => bundle::signins::load(path, &mut span).map(|(_, i)| i.records),
-        Ok(SourceKind::Activity) => bundle::activity::load(path, &mut span).map(|(_, i)| i.records),
-        Ok(SourceKind::Alerts) => bundle::alerts::load(path, &mut span).map(|(_, i)| i.records),
-        Ok(SourceKind::RiskEvents) => bundle::risk::load(path, &mut span).map(|(_, i)| i.records),
-        Ok(SourceKind::Storage) => bundle::storage::stream(path, &mut |_| Ok(())).map(|(i, s)| {
-            span = s;
-            i.records
-        }),
-        Ok(_) => records::read_table(path, "export", &mut |_| Ok(records::Visit::Continue)).map(|i| i.records),
-        Err(_) => Ok(0),
+    let survey = match &kind {
+        Ok(k) => k.source().survey(path),
+        Err(_) => Ok((0, Span::default())),
     };
-    match records {
-        Ok(n) => Found {
+    match survey {
+        Ok((records, span)) => Found {
             path: path.to_path_buf(),
             kind,
-            records: n,
+            records,
             span,
         },
         Err(e) => Found {
@@ -78,19 +69,6 @@ fn recognise(path: &Path) -> Found {
             records: 0,
             span: Span::default(),
         },
-    }
-}
-
-fn kind_key(kind: SourceKind) -> &'static str {
-    match kind {
-        SourceKind::Signins => "signins",
-        SourceKind::Activity => "activity",
-        SourceKind::Storage => "storage",
-        SourceKind::Alerts => "alerts",
-        SourceKind::RiskEvents => "risk-events",
-        SourceKind::Recommendations => "recommendations",
-        SourceKind::AuditLogs => "audit-logs",
-        SourceKind::Other => "other",
     }
 }
 
@@ -110,7 +88,7 @@ fn case_text(dir: &Path, found: &[Found]) -> String {
         |t| Timestamp(t.0 + chrono::Duration::seconds(1)).rfc3339(),
     );
     let mut s = String::from("# Written by `casefile init`: check every value, then run `casefile validate`.\n");
-    if let Some(r) = found.iter().find(|f| f.kind == Ok(SourceKind::Recommendations)) {
+    if let Some(r) = found.iter().find(|f| f.kind == Ok(recommendations::KIND)) {
         let _ = writeln!(
             s,
             "recommendations = {:?}   # Defender for Cloud recommendations export",
@@ -129,13 +107,13 @@ fn case_text(dir: &Path, found: &[Found]) -> String {
     );
     for f in found {
         match &f.kind {
-            Ok(SourceKind::Recommendations) => {}
+            Ok(k) if *k == recommendations::KIND => {}
             Ok(k) => {
                 let _ = write!(
                     s,
                     "\n[[evidence]]\npath = {:?}\nkind = {:?}   # {}: {} records{}\n",
                     rel(&f.path),
-                    kind_key(*k),
+                    k.key(),
                     k.describe(),
                     f.records,
                     span_text(&f.span)
@@ -167,7 +145,8 @@ pub fn init(dir: &Path) -> Result<String> {
     }
     let mut paths = Vec::new();
     files_under(dir, &mut paths, 0)?;
-    let found: Vec<Found> = paths.iter().map(|p| recognise(p)).collect();
+    let registry = Registry::default();
+    let found: Vec<Found> = paths.iter().map(|p| recognise(&registry, p)).collect();
     let text = case_text(dir, &found);
     crate::report::output::write_outputs(dir, &[("case.toml".to_string(), text.into_bytes())])?;
     let recognised = found.iter().filter(|f| f.kind.is_ok()).count();

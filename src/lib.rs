@@ -25,7 +25,7 @@ pub mod types;
 
 use std::path::{Path, PathBuf};
 
-use bundle::{Bundle, Source, SourceKind};
+use bundle::{recommendations, Bundle, Registry, Source};
 use cli::{Command, Common, Format};
 use error::{Error, Result};
 use posture::recommendations::RecommendationExport;
@@ -33,6 +33,8 @@ use posture::recommendations::RecommendationExport;
 /// Everything one run produced, before formatting.
 pub struct CaseRun {
     pub case: case::Case,
+    /// The evidence sources the bundle was read with.
+    pub sources: Registry,
     pub bundle: Bundle,
     pub catalog: posture::catalog::Catalog,
     pub export: Source<RecommendationExport>,
@@ -48,12 +50,32 @@ fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> 
 }
 
 /// The whole pipeline for one bundle.
+///
+/// # Errors
+/// An input error naming file, record and field for the case file, the catalog, the recommendations export or any evidence file.
 pub fn analyse_bundle(dir: &Path, recommendations: Option<&Path>, controls: Option<&Path>) -> Result<CaseRun> {
     analyse_bundle_with(dir, recommendations, controls, &input::ingest::Options::default())
 }
 
 /// [`analyse_bundle`] with explicit ingest options (threads, record limit, progress).
+///
+/// # Errors
+/// As [`analyse_bundle`].
 pub fn analyse_bundle_with(
+    dir: &Path,
+    recommendations: Option<&Path>,
+    controls: Option<&Path>,
+    ingest: &input::ingest::Options,
+) -> Result<CaseRun> {
+    analyse_bundle_in(&Registry::default(), dir, recommendations, controls, ingest)
+}
+
+/// [`analyse_bundle_with`] reading the evidence with the sources of `sources`.
+///
+/// # Errors
+/// As [`analyse_bundle`].
+pub fn analyse_bundle_in(
+    sources: &Registry,
     dir: &Path,
     recommendations: Option<&Path>,
     controls: Option<&Path>,
@@ -62,7 +84,7 @@ pub fn analyse_bundle_with(
     let mut case = case::load_case(dir)?;
     soc::prices::apply_retail_prices(&mut case)?;
     let catalog = posture::catalog::load_catalog(controls)?;
-    let mut bundle = bundle::load(&case)?;
+    let mut bundle = bundle::load_with(sources, &case.dir, &case.evidence)?;
     let common = Common {
         bundle: dir.to_path_buf(),
         recommendations: recommendations.map(Path::to_path_buf),
@@ -79,6 +101,7 @@ pub fn analyse_bundle_with(
     let analysis = analysis::conclude(&case, &bundle, &catalog, export.provided(), prep, storage);
     Ok(CaseRun {
         case,
+        sources: sources.clone(),
         bundle,
         catalog,
         export,
@@ -109,6 +132,9 @@ fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis
 /// requests whose effect depends on order reach the main aggregator in log order, the rest
 /// are aggregated per chunk and merged in chunk order. Records each file's hash, count and
 /// span.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first unreadable request, in every storage file that has one.
 pub fn stream_storage(
     case: &case::Case,
     bundle: &mut Bundle,
@@ -210,6 +236,9 @@ fn describe_tree(t: &input::tree::TreeSummary) -> String {
 }
 
 /// Runs one command and returns what to print on stdout.
+///
+/// # Errors
+/// The command's error: bad input (exit 1), output that cannot be produced or written (exit 3).
 pub fn run(command: Command) -> Result<String> {
     match command {
         Command::Analyze { common, format } => {
@@ -250,21 +279,25 @@ pub fn run(command: Command) -> Result<String> {
 
 /// `casefile validate`: reads every input and describes it; exit 0 only if all could be read.
 fn validate(common: &Common) -> Result<String> {
-    let run = analyse_common(common)?;
+    Ok(validate_text(&analyse_common(common)?))
+}
+
+/// What `validate` prints for a run: every file read, directory trees, what is missing.
+pub fn validate_text(run: &CaseRun) -> String {
     let mut out = format!("case {} — {}\n\n", run.case.id, run.case.title);
-    out.push_str(&validate_table(&run));
+    out.push_str(&validate_table(run));
     out.push('\n');
     for tree in &run.bundle.trees {
         out.push_str(&describe_tree(&input::tree::summarise(tree, &run.case.dir, &run.bundle.files)));
     }
-    out.push_str(&validate_missing(&run));
+    out.push_str(&validate_missing(run));
     out.push_str(&format!(
         "catalog: {} controls ({})\n",
         run.catalog.controls.len(),
         run.catalog.source
     ));
     out.push_str("all inputs read\n");
-    Ok(out)
+    out
 }
 
 /// One row of `validate`'s file table.
@@ -309,7 +342,7 @@ fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
         }
         FileRow {
             file: rel(&e.path),
-            kind: SourceKind::Recommendations.describe().to_string(),
+            kind: recommendations::KIND.describe().to_string(),
             records: e.records,
             dropped: e.superseded,
             span: e
@@ -322,13 +355,13 @@ fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
     let mut rows = Vec::new();
     let mut export_shown = false;
     for f in &run.bundle.files {
-        if let Some(e) = export.filter(|e| e.path == f.path && f.kind == Some(SourceKind::Recommendations)) {
+        if let Some(e) = export.filter(|e| e.path == f.path && f.kind == Some(recommendations::KIND)) {
             rows.push(export_row(e));
             export_shown = true;
             continue;
         }
         let mut notes = file_notes(f);
-        if f.kind == Some(SourceKind::Recommendations) {
+        if f.kind == Some(recommendations::KIND) {
             notes.push("not used: another recommendations export was given".into());
         }
         rows.push(FileRow {
@@ -377,21 +410,7 @@ fn validate_table(run: &CaseRun) -> String {
 /// Which expected sources are missing and what the reports cannot say without them.
 fn validate_missing(run: &CaseRun) -> String {
     let mut out = String::new();
-    for (kind, consequence) in [
-        (
-            SourceKind::Signins,
-            "the identity compromise (how, from where, with which controls) cannot be shown",
-        ),
-        (
-            SourceKind::Activity,
-            "management-plane steps, VM cost and lateral movement cannot be shown",
-        ),
-        (
-            SourceKind::Storage,
-            "data exposure (bytes, objects, containers) and the GDPR severity cannot be established",
-        ),
-        (SourceKind::Alerts, "detection times and alert entities cannot be shown"),
-    ] {
+    for (kind, consequence) in run.sources.expected() {
         if !run.bundle.files.iter().any(|f| f.kind == Some(kind)) {
             out.push_str(&format!("missing: {} — {consequence}\n", kind.describe()));
         }

@@ -8,6 +8,21 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+/// The first and last instant of a set of records (UTC), widened one record at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl Span {
+    /// Widens the span to include `t`.
+    pub fn add(&mut self, t: Timestamp) {
+        self.first = Some(self.first.map_or(t, |f| f.min(t)));
+        self.last = Some(self.last.map_or(t, |l| l.max(t)));
+    }
+}
+
 /// An instant, always UTC. The case's IANA zone is applied only when a report displays it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub DateTime<Utc>);

@@ -12,10 +12,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use casefile::bundle::activity::{self, ActivityEvent, ActivityStatus};
-use casefile::bundle::records::{peek_columns, read_table, Visit};
 use casefile::bundle::signins::{self, CaStatus, SignIn};
 use casefile::bundle::storage::{self, AuthType, BlobRequest};
-use casefile::bundle::{alerts, detect_kind, SourceKind, Span};
+use casefile::bundle::{alerts, SourceKind, Span};
+use casefile::input::table::{peek_columns, read_table, Visit};
 use casefile::posture::recommendations::{load_recommendations, RecState, Recommendation, RecommendationExport};
 use casefile::types::Region;
 
@@ -33,7 +33,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn kind_of(p: &Path) -> Option<SourceKind> {
-    detect_kind(&peek_columns(p, "test").unwrap().1)
+    casefile::bundle::Registry::default().detect(&peek_columns(p, "test").unwrap().1)
 }
 
 fn ip(s: &str) -> Option<IpAddr> {
@@ -88,7 +88,7 @@ fn upn_of(s: &SignIn) -> &str {
 fn entra_portal_csv_reads_location_cell_and_not_applied_ca() {
     let name = "entra-portal-signins.csv";
     let p = fixture(name);
-    assert_eq!(kind_of(&p), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records", records, 4);
@@ -171,7 +171,7 @@ fn entra_portal_csv_reads_location_cell_and_not_applied_ca() {
 #[test]
 fn entra_portal_json_reads_graph_objects_with_beta_risk_fields() {
     let name = "entra-portal-signins.json";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records", records, 3);
@@ -225,7 +225,7 @@ fn entra_portal_json_reads_graph_objects_with_beta_risk_fields() {
 #[test]
 fn graph_signins_page_reads_value_array_with_int_error_codes_and_risk_arrays() {
     let name = "graph-signins-page.json";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records (only `value`, not @odata.*)", records, 3);
@@ -258,7 +258,7 @@ fn graph_signins_page_reads_value_array_with_int_error_codes_and_risk_arrays() {
 #[test]
 fn noninteractive_la_csv_reads_string_json_columns_and_en_us_times() {
     let name = "noninteractive-signins.csv";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records (multi-line JSON cells are one record)", records, 3);
@@ -314,7 +314,7 @@ fn powershell_51_export_csv_skips_type_line_and_reads_semicolon_fields() {
     let p = fixture(name);
     let head = std::fs::read(&p).unwrap();
     assert!(head.starts_with(b"#TYPE System.Management.Automation.PSCustomObject\r\n"));
-    assert_eq!(kind_of(&p), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records", records, 3);
@@ -486,7 +486,7 @@ fn check_az_events(c: &mut Check, events: &[ActivityEvent]) {
 fn az_activity_log_json_reads_rest_statuses_offsets_and_vm_details() {
     let name = "az-activity-log.json";
     let p = fixture(name);
-    assert_eq!(kind_of(&p), Some(SourceKind::Activity));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::activity::KIND));
     let (events, info) = activity::load(&p, &mut Span::default()).unwrap_or_else(|e| panic!("{}", e.render()));
     let mut c = Check::default();
     c.eq("records", info.records, 5);
@@ -500,7 +500,7 @@ fn az_activity_log_redirected_by_windows_powershell_reads_as_utf16() {
     let p = fixture(name);
     let bytes = std::fs::read(&p).unwrap();
     assert!(bytes.starts_with(&[0xFF, 0xFE, b'[', 0]), "UTF-16 LE with BOM");
-    assert_eq!(kind_of(&p), Some(SourceKind::Activity));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::activity::KIND));
     let (events, _) = activity::load(&p, &mut Span::default()).unwrap_or_else(|e| panic!("{}", e.render()));
     let mut c = Check::default();
     check_az_events(&mut c, &events);
@@ -513,7 +513,7 @@ fn az_activity_log_redirected_by_windows_powershell_reads_as_utf16() {
 fn portal_activity_csv_maps_display_names_to_operations() {
     let name = "portal-activity-log.csv";
     let p = fixture(name);
-    assert_eq!(kind_of(&p), Some(SourceKind::Activity));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::activity::KIND));
     // Row by row first, so one unmapped display name does not hide what the other rows give.
     let mut parsed: Vec<Result<ActivityEvent, String>> = Vec::new();
     read_table(&p, "test", &mut |row| {
@@ -590,7 +590,7 @@ fn raw_storageread_jsonl_gz_reads_ranged_key_and_oauth_requests() {
     let name = "storageread.jsonl.gz";
     let p = fixture(name);
     assert!(std::fs::read(&p).unwrap().starts_with(&[0x1f, 0x8b]), "gzip");
-    assert_eq!(kind_of(&p), Some(SourceKind::Storage));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::storage::KIND));
     let mut got: Vec<BlobRequest> = Vec::new();
     let (info, span) = storage::stream(&p, &mut |r| {
         got.push(r);
@@ -670,7 +670,7 @@ fn raw_storageread_jsonl_gz_reads_ranged_key_and_oauth_requests() {
 fn defender_alert_continuous_export_reads_pascal_case_fields_and_resolves_refs() {
     let name = "defender-alert-continuous-export.json";
     let p = fixture(name);
-    assert_eq!(kind_of(&p), Some(SourceKind::Alerts));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::alerts::KIND));
     let (alerts, info) = alerts::load(&p, &mut Span::default()).unwrap_or_else(|e| panic!("{}", e.render()));
     let mut c = Check::default();
     c.eq("records", info.records, 1);
@@ -732,7 +732,7 @@ const VMSS_EP: &str = "21300918-b2e3-0346-785f-c77ff57d243b";
 #[test]
 fn defender_assessments_continuous_export_keeps_the_latest_state_per_resource() {
     let name = "defender-assessments-continuous-export.json";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Recommendations));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::recommendations::KIND));
     let e = recs(name);
     let mut c = Check::default();
     c.eq("records", e.records, 4);
@@ -799,7 +799,7 @@ fn defender_assessments_continuous_export_keeps_the_latest_state_per_resource() 
 #[test]
 fn rest_assessments_list_reads_value_page_and_not_applicable_off_by_policy() {
     let name = "rest-assessments.json";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Recommendations));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::recommendations::KIND));
     let e = recs(name);
     let mut c = Check::default();
     c.eq("records", e.records, 3);
@@ -839,7 +839,7 @@ fn rest_assessments_list_reads_value_page_and_not_applicable_off_by_policy() {
 #[test]
 fn securityrecommendation_csv_keeps_latest_row_and_reads_min_value_as_null() {
     let name = "securityrecommendation.csv";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Recommendations));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::recommendations::KIND));
     let e = recs(name);
     let mut c = Check::default();
     c.eq("records", e.records, 4);
@@ -963,7 +963,7 @@ fn load_risk(name: &str) -> Vec<casefile::bundle::risk::RiskEvent> {
 #[test]
 fn signinlogs_diagnostic_json_lines_read_properties_offsets_mfa_and_device() {
     let name = "diag-signinlogs.jsonl";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records", records, 2);
@@ -1014,7 +1014,7 @@ fn signinlogs_diagnostic_json_lines_read_properties_offsets_mfa_and_device() {
 #[test]
 fn noninteractive_diagnostic_array_reads_refresh_token_sign_ins() {
     let name = "diag-noninteractive-signins.json";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::Signins));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::signins::KIND));
     let (rows, records) = load_signins(name);
     let mut c = Check::default();
     c.eq("records", records, 2);
@@ -1053,7 +1053,7 @@ fn workload_identity_sign_ins_name_the_service_principal() {
 #[test]
 fn user_risk_events_diagnostic_records_read_en_us_time_and_unpadded_hours() {
     let name = "diag-userriskevents.json";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::RiskEvents));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::risk::KIND));
     let rows = load_risk(name);
     let mut c = Check::default();
     c.eq("records", rows.len(), 4);
@@ -1084,7 +1084,7 @@ fn risk_detections_keep_the_latest_update_of_each_detection() {
     )
     .unwrap();
     let case = casefile::case::load_case(&dir).unwrap_or_else(|e| panic!("{}", e.render()));
-    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let bundle = casefile::bundle::load(&case.dir, &case.evidence).unwrap_or_else(|e| panic!("{}", e.render()));
     let risks = bundle.risk_events.provided().unwrap();
     let mut c = Check::default();
     c.eq("detections", risks.len(), 2);
@@ -1116,7 +1116,7 @@ fn risk_detections_keep_the_latest_update_of_each_detection() {
 #[test]
 fn risky_users_records_are_user_level_risk() {
     let name = "diag-riskyusers.jsonl";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::RiskEvents));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::risk::KIND));
     let rows = load_risk(name);
     let mut c = Check::default();
     c.eq("records", rows.len(), 1);
@@ -1135,7 +1135,7 @@ fn risky_users_records_are_user_level_risk() {
 fn activity_diagnostic_records_read_upper_case_operations_and_claims() {
     let name = "diag-activity-pt1h.json";
     let p = fixture(name);
-    assert_eq!(kind_of(&p), Some(SourceKind::Activity));
+    assert_eq!(kind_of(&p), Some(casefile::bundle::activity::KIND));
     let (events, info) = activity::load(&p, &mut Span::default()).unwrap_or_else(|e| panic!("{}", e.render()));
     let mut c = Check::default();
     c.eq("records", info.records, 5);
@@ -1181,7 +1181,7 @@ fn activity_diagnostic_records_read_upper_case_operations_and_claims() {
 #[test]
 fn audit_log_diagnostic_records_give_response_actions() {
     let name = "diag-auditlogs.jsonl";
-    assert_eq!(kind_of(&fixture(name)), Some(SourceKind::AuditLogs));
+    assert_eq!(kind_of(&fixture(name)), Some(casefile::bundle::audit::KIND));
     let (events, _) = casefile::bundle::audit::load_with(&fixture(name), &Default::default(), &mut Span::default())
         .unwrap_or_else(|e| panic!("{}", e.render()));
     use casefile::bundle::audit::AuditAction;
@@ -1315,7 +1315,7 @@ fn pandas_alert_csv_needs_a_declared_zone_and_says_how() {
         "",
     );
     let case = casefile::case::load_case(&dir).unwrap();
-    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let bundle = casefile::bundle::load(&case.dir, &case.evidence).unwrap_or_else(|e| panic!("{}", e.render()));
     let alerts = bundle.alerts.provided().unwrap();
     let mut c = Check::default();
     c.eq("alerts", alerts.len(), 2);
@@ -1351,7 +1351,7 @@ fn pandas_alert_csv_needs_a_declared_zone_and_says_how() {
         "",
     );
     let case = casefile::case::load_case(&dir).unwrap();
-    let bundle = casefile::bundle::load(&case).unwrap();
+    let bundle = casefile::bundle::load(&case.dir, &case.evidence).unwrap();
     let at = bundle.alerts.provided().unwrap()[0].at.rfc3339();
     assert_eq!(at, "2025-12-03T21:53:10Z", "08:53:10 in Melbourne (UTC+11)");
     // An unknown zone is a case-file error at its line.
@@ -1371,7 +1371,7 @@ fn a_mixed_continuous_export_is_classified_record_by_record() {
     let mixed = std::fs::read(fixture(name)).unwrap();
     let dir = bundle_with("mixed-export", &[("export.json", &mixed)], &["path = \"evidence/export.json\""], "");
     let case = casefile::case::load_case(&dir).unwrap();
-    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let bundle = casefile::bundle::load(&case.dir, &case.evidence).unwrap_or_else(|e| panic!("{}", e.render()));
     let mut c = Check::default();
     let alerts = bundle.alerts.provided().map(Vec::as_slice).unwrap_or(&[]);
     c.eq("alerts read", alerts.len(), 1);
@@ -1429,7 +1429,7 @@ fn per_record_anomalies_are_counted_not_dropped() {
         "",
     );
     let case = casefile::case::load_case(&dir).unwrap();
-    let bundle = casefile::bundle::load(&case).unwrap_or_else(|e| panic!("{}", e.render()));
+    let bundle = casefile::bundle::load(&case.dir, &case.evidence).unwrap_or_else(|e| panic!("{}", e.render()));
     assert_eq!(bundle.risk_events.provided().unwrap().len(), 3, "every record is kept");
     let w = &bundle.files[0].warnings;
     assert!(

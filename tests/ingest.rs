@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use casefile::analysis::{self, exposure::StorageAggregator};
-use casefile::bundle::records::{self, Visit};
 use casefile::bundle::storage::{self, BlobRequest};
 use casefile::input::chunk::Limits;
 use casefile::input::ingest::Options;
+use casefile::input::table::{self as records, Visit};
 
 use crate::util::{copy_sample, run, sample, stderr, stdout, temp_dir};
 
@@ -67,7 +67,7 @@ fn results_do_not_depend_on_threads_or_chunk_size() {
 #[test]
 fn parallel_merge_equals_one_sequential_pass_of_the_general_reader() {
     let case = casefile::case::load_case(&sample()).unwrap();
-    let mut bundle = casefile::bundle::load(&case).unwrap();
+    let mut bundle = casefile::bundle::load(&case.dir, &case.evidence).unwrap();
     let prep = analysis::prepare(&case, &bundle);
     let mut agg = StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     let files: Vec<PathBuf> = bundle.storage.provided().cloned().unwrap();

@@ -253,8 +253,9 @@ fn unknown_template_field_is_an_error_not_an_empty_string() {
     std::fs::write(tpl.join("executive-summary.hbs"), "Cost: {{figures.no_such_field}}").unwrap();
     let out = temp_dir("tpl-strict-out");
     let o = report(&sample(), &out, &["--templates", tpl.to_str().unwrap(), "--kind", "executive"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("executive-summary.hbs"), "{}", stderr(&o));
+    // The user's template is bad input (exit 1), named with its line (issue 9).
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("executive-summary.hbs:1:"), "{}", stderr(&o));
     assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing may be written");
 }
 

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use casefile::bundle::records::{peek_columns, read_table, Visit};
-use casefile::bundle::{activity, alerts, detect_kind, signins, storage, SourceKind, Span};
+use casefile::bundle::{activity, alerts, signins, storage, SourceKind, Span};
+use casefile::input::table::{peek_columns, read_table, Visit};
 
 use crate::util::public_data;
 
@@ -19,20 +19,20 @@ fn file(name: &str) -> std::path::PathBuf {
 }
 
 fn kind_of(p: &Path) -> Option<SourceKind> {
-    detect_kind(&peek_columns(p, "test").unwrap().1)
+    casefile::bundle::Registry::default().detect(&peek_columns(p, "test").unwrap().1)
 }
 
 #[test]
 fn every_public_file_is_read_or_named() {
     let expected = [
-        ("azureActivity_adele.csv", Some(SourceKind::Activity)),
-        ("sign-in_adelete.csv", Some(SourceKind::Signins)),
+        ("azureActivity_adele.csv", Some(casefile::bundle::activity::KIND)),
+        ("sign-in_adelete.csv", Some(casefile::bundle::signins::KIND)),
         ("signinLogs.csv", None),
-        ("AuditLogs_Hunting.csv", Some(SourceKind::AuditLogs)),
-        ("az_mon_raw_query_SecurityAlert.json", Some(SourceKind::Alerts)),
-        ("GetBlob_SAS.json", Some(SourceKind::Storage)),
-        ("ListBlobs_AccountKey.json", Some(SourceKind::Storage)),
-        ("storageAccounts_write_BeginRequest.json", Some(SourceKind::Activity)),
+        ("AuditLogs_Hunting.csv", Some(casefile::bundle::audit::KIND)),
+        ("az_mon_raw_query_SecurityAlert.json", Some(casefile::bundle::alerts::KIND)),
+        ("GetBlob_SAS.json", Some(casefile::bundle::storage::KIND)),
+        ("ListBlobs_AccountKey.json", Some(casefile::bundle::storage::KIND)),
+        ("storageAccounts_write_BeginRequest.json", Some(casefile::bundle::activity::KIND)),
     ];
     let on_disk = std::fs::read_dir(public_data()).unwrap().count();
     assert_eq!(on_disk, expected.len(), "a public file has no expectation here");

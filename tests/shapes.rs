@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use casefile::bundle::records::parse_timestamp;
+use casefile::input::table::parse_timestamp;
 use serde_json::{json, Map, Value};
 
 use crate::util::{copy_sample, model_json, sample};

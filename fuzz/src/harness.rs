@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use casefile::bundle::records::{self, Row, Visit};
 use casefile::bundle::Span;
+use casefile::input::table::{self as records, Row, Visit};
 
 /// Every target, in the order of fuzz/README.md.
 pub const TARGETS: &[&str] = &[
@@ -130,7 +130,7 @@ fn table(path: &Path) {
             Vec::new()
         }
     };
-    let _ = casefile::bundle::detect_kind(&columns);
+    let _ = casefile::bundle::Registry::default().detect(&columns);
     let columns: Vec<String> = columns.into_iter().take(32).collect();
     let r = records::read_table(path, "fuzz input", &mut |row: &Row| {
         for c in &columns {
@@ -171,7 +171,7 @@ fn table_in_memory(data: &[u8], name: &str) {
         }
         Err(e) => show::<(), _>(&Err(e)),
     }
-    let _ = casefile::bundle::detect_kind(&columns);
+    let _ = casefile::bundle::Registry::default().detect(&columns);
     let Ok(input) = open() else { return };
     let r = records::read_table_from(path, "fuzz input", input, &mut |row: &Row| {
         for c in &columns {

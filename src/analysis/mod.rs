@@ -25,7 +25,7 @@ pub mod timeline;
 
 use serde::Serialize;
 
-use crate::bundle::{Bundle, Source, SourceKind};
+use crate::bundle::{Bundle, Source};
 use crate::case::Case;
 use crate::posture::catalog::Catalog;
 use crate::posture::recommendations::RecommendationExport;
@@ -217,7 +217,7 @@ pub fn conclude(
     );
     let attack = attack::attack_table(&all_steps);
     let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
-    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(SourceKind::AuditLogs));
+    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(crate::bundle::audit::KIND));
     let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
     let first_alert = first_lead_alert(bundle, &scope, window);
     let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
@@ -546,8 +546,8 @@ fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&St
     }
     if let Some(w) = window {
         for (kind, f) in [
-            (SourceKind::Activity, Fact::ActivityLogCoversIncident),
-            (SourceKind::Storage, Fact::StorageLogsCoverIncident),
+            (crate::bundle::activity::KIND, Fact::ActivityLogCoversIncident),
+            (crate::bundle::storage::KIND, Fact::StorageLogsCoverIncident),
         ] {
             let files: Vec<_> = bundle.files.iter().filter(|r| r.kind == Some(kind)).collect();
             let covers = files

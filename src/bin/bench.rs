@@ -185,14 +185,14 @@ fn child(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
 /// hashed in one read, then every record through the general reader (`records::read_table`,
 /// `storage::parse_row`) into one aggregator on one thread.
 fn child_baseline(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    use casefile::bundle::records::{self, Visit};
+    use casefile::input::table::{self as records, Visit};
     let t = Instant::now();
     let case = casefile::case::load_case(bundle).map_err(|e| e.render())?;
-    let data = casefile::bundle::load(&case).map_err(|e| e.render())?;
+    let data = casefile::bundle::load(&case.dir, &case.evidence).map_err(|e| e.render())?;
     let prep = casefile::analysis::prepare(&case, &data);
     let mut agg = casefile::analysis::exposure::StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     for f in data.storage.provided().cloned().unwrap_or_default() {
-        casefile::bundle::hash_file(&f, "storage log").map_err(|e| e.render())?;
+        casefile::input::hash::hash_file(&f, "storage log").map_err(|e| e.render())?;
         records::read_table(&f, "storage log", &mut |row| {
             agg.add(casefile::bundle::storage::parse_row(row)?);
             Ok(Visit::Continue)

@@ -9,9 +9,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_path, json_str, Row, TableInfo, TableOptions};
+use super::source::{need, Capability, EvidenceSource, FileIn, Intake, Signature, SourceKind};
 use super::Span;
 use crate::error::{Location, Result};
+use crate::input::table::{self as records, json_path, json_str, Row, TableInfo, TableOptions};
 use crate::types::{parse_ip, Region, ResourceId, Timestamp, Upn};
 
 const WHAT: &str = "activity log";
@@ -405,6 +406,106 @@ pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableIn
 /// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
+}
+
+/// How a file of this source is recognised, most specific shape first.
+const SIGNATURES: &[Signature] = &[
+    Signature {
+        shape: "activity log (AzureActivity, REST, az CLI)",
+        needs: &[need(
+            &["operationnamevalue", "operationname.value"],
+            "OperationNameValue or operationName.value",
+        )],
+    },
+    Signature {
+        shape: "activity log (legacy columns)",
+        needs: &[
+            need(&["caller"], "Caller"),
+            need(&["activitystatus", "activitystatusvalue", "status.value"], "ActivityStatus"),
+        ],
+    },
+    Signature {
+        shape: "activity log (portal CSV)",
+        needs: &[
+            need(&["event initiated by"], "Event initiated by"),
+            need(&["operation name"], "Operation name"),
+        ],
+    },
+    Signature {
+        shape: "activity log diagnostic records (insights-activity-logs)",
+        needs: &[
+            need(&["operationname"], "operationName"),
+            need(&["resulttype"], "resultType"),
+            need(
+                &["identity.claims", "identity.authorization"],
+                "identity.claims or identity.authorization",
+            ),
+        ],
+    },
+];
+
+/// The Azure Activity log as an evidence source (AzureActivity, REST, az CLI, portal CSV,
+/// diagnostic archive).
+pub struct Activity;
+
+/// The kind of [`Activity`].
+pub const KIND: SourceKind = SourceKind::of(&Activity);
+
+impl EvidenceSource for Activity {
+    fn key(&self) -> &'static str {
+        "activity"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["azureactivity"]
+    }
+    fn describe(&self) -> &'static str {
+        WHAT
+    }
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+    fn precedence(&self) -> u8 {
+        50
+    }
+    fn capabilities(&self) -> &'static [Capability] {
+        &[
+            Capability {
+                any: &["calleripaddress", "httprequest"],
+                without: "caller IP address: operations are attributed by caller only",
+            },
+            Capability {
+                any: &["properties", "properties_d", "requestbody", "responsebody"],
+                without: "request or response bodies: regions and VM sizes (and so VM cost) are unknown",
+            },
+            Capability {
+                any: &["resourceid", "_resourceid", "authorization", "authorization_d"],
+                without: "resource ids: affected resources are named only by group and name",
+            },
+        ]
+    }
+    fn consequence(&self) -> Option<&'static str> {
+        Some("management-plane steps, attacker VM cost and lateral movement cannot be shown")
+    }
+    fn load(&self, file: &FileIn, intake: &mut Intake) -> Result<()> {
+        let items = intake.read_all(file, WHAT, parse_row, |e| Some(e.at))?;
+        intake.keep_unique(
+            KIND,
+            items,
+            |b| &mut b.activity,
+            |e| {
+                e.event_id.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}|{}|{:?}|{:?}",
+                        e.at.0.timestamp_micros(),
+                        e.operation,
+                        e.status,
+                        e.correlation_id
+                    )
+                })
+            },
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]

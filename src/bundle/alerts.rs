@@ -9,9 +9,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_str, Row, TableInfo, TableOptions};
+use super::source::{need, EvidenceSource, FileIn, Intake, Signature, SourceKind};
 use super::Span;
 use crate::error::{Location, Result};
+use crate::input::table::{self as records, json_str, Row, TableInfo, TableOptions};
 use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "alert export";
@@ -385,6 +386,62 @@ pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
 /// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<Alert>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
+}
+
+/// How a file of this source is recognised, most specific shape first.
+const SIGNATURES: &[Signature] = &[Signature {
+    shape: "alerts (SecurityAlert, Defender for Cloud alert JSON)",
+    needs: &[
+        need(
+            &["alertname", "alertdisplayname", "properties.alertdisplayname"],
+            "an alert name (AlertName, properties.alertDisplayName)",
+        ),
+        need(
+            &["alertseverity", "severity", "properties.severity"],
+            "a severity (AlertSeverity, properties.severity)",
+        ),
+    ],
+}];
+
+/// Defender / Sentinel alerts as an evidence source (SecurityAlert, Defender for Cloud alert
+/// JSON, continuous export).
+pub struct Alerts;
+
+/// The kind of [`Alerts`].
+pub const KIND: SourceKind = SourceKind::of(&Alerts);
+
+/// How alerts are told apart when the same alert is exported twice.
+pub(crate) fn dedup_key(a: &Alert) -> String {
+    a.id.clone().unwrap_or_else(|| format!("{}|{}", a.at.rfc3339(), a.name))
+}
+
+impl EvidenceSource for Alerts {
+    fn key(&self) -> &'static str {
+        "alerts"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["securityalert"]
+    }
+    fn describe(&self) -> &'static str {
+        WHAT
+    }
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+    fn precedence(&self) -> u8 {
+        30
+    }
+    fn consequence(&self) -> Option<&'static str> {
+        Some("detection times and alert entities cannot be shown")
+    }
+    fn load(&self, file: &FileIn, intake: &mut Intake) -> Result<()> {
+        if super::mixed::load_if_mixed(file, intake)? {
+            return Ok(());
+        }
+        let items = intake.read_all(file, WHAT, parse_row, |a| Some(a.at))?;
+        intake.keep_unique(KIND, items, |b| &mut b.alerts, dedup_key);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::records::{self, json_str, Row, TableInfo, TableOptions};
+use super::source::{need, EvidenceSource, FileIn, Intake, Signature, SourceKind};
 use super::Span;
 use crate::error::{Location, Result};
+use crate::input::table::{self as records, json_str, Row, TableInfo, TableOptions};
 use crate::types::Timestamp;
 
 const WHAT: &str = "audit log";
@@ -129,4 +130,51 @@ pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result
         Ok(records::Visit::Continue)
     })?;
     Ok((out, info))
+}
+/// How a file of this source is recognised, most specific shape first.
+const SIGNATURES: &[Signature] = &[Signature {
+    shape: "Entra audit log (AuditLogs)",
+    needs: &[
+        need(&["activitydisplayname"], "activityDisplayName"),
+        need(&["targetresources", "initiatedby"], "targetResources or initiatedBy"),
+    ],
+}];
+
+/// The Entra audit log as an evidence source: response evidence (session revocation,
+/// password reset, role removal).
+pub struct AuditLogs;
+
+/// The kind of [`AuditLogs`].
+pub const KIND: SourceKind = SourceKind::of(&AuditLogs);
+
+impl EvidenceSource for AuditLogs {
+    fn key(&self) -> &'static str {
+        "audit-logs"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["auditlogs"]
+    }
+    fn describe(&self) -> &'static str {
+        WHAT
+    }
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+    fn precedence(&self) -> u8 {
+        70
+    }
+    fn load(&self, file: &FileIn, intake: &mut Intake) -> Result<()> {
+        let items = intake.read_all(file, WHAT, parse_row, |a| a.at)?;
+        let actions = items.iter().filter(|a| a.action != AuditAction::Other).count();
+        intake.report.warnings.push(format!(
+            "read as audit events ({actions} response actions such as session revocation or password reset)"
+        ));
+        intake.keep_unique(
+            KIND,
+            items,
+            |b| &mut b.audit,
+            |a| a.id.clone().unwrap_or_else(|| format!("{:?}|{}|{:?}", a.at, a.activity, a.targets)),
+        );
+        Ok(())
+    }
 }

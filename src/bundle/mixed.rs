@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use super::records::Row;
+use super::source::{FileIn, Intake};
+use crate::error::Result;
+use crate::input::table::{self, Row, Shape, Visit};
 
 /// What one continuous-export record is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,4 +92,52 @@ impl Census {
             })
             .collect()
     }
+}
+
+/// The record types of a JSON file that may be a continuous export.
+fn census(file: &FileIn) -> Result<Census> {
+    let mut census = Census::default();
+    table::read_table(file.path, "evidence file", &mut |row| {
+        if let Some(r) = ExportRecord::of(row) {
+            census.add(r);
+        }
+        Ok(Visit::Continue)
+    })?;
+    Ok(census)
+}
+
+/// Reads a continuous-export file record by record when it is one (a JSON file holding
+/// more than one record type): its alerts as alerts; the file is also handed to the
+/// recommendations reader, which reads its assessments. Returns false, having read
+/// nothing, when the file is not mixed.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first alert that cannot be read.
+pub fn load_if_mixed(file: &FileIn, intake: &mut Intake) -> Result<bool> {
+    if file.shape == Shape::Csv {
+        return Ok(false);
+    }
+    let census = census(file)?;
+    if !census.is_mixed() {
+        return Ok(false);
+    }
+    let items = intake.read_all(
+        file,
+        "evidence file",
+        |row| match ExportRecord::of(row) {
+            Some(ExportRecord::Alert) => super::alerts::parse_row(row).map(Some),
+            _ => Ok(None),
+        },
+        |a| a.as_ref().map(|a| a.at),
+    )?;
+    let alerts: Vec<_> = items.into_iter().flatten().collect();
+    intake.report.kind = Some(super::alerts::KIND);
+    intake.report.warnings = census.notes();
+    if !alerts.is_empty() {
+        intake.keep_unique(super::alerts::KIND, alerts, |b| &mut b.alerts, super::alerts::dedup_key);
+    }
+    if census.count(&ExportRecord::Assessment) > 0 {
+        intake.bundle().recommendation_files.push(file.path.to_path_buf());
+    }
+    Ok(true)
 }

@@ -12,9 +12,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, Row, TableInfo, TableOptions};
+use super::source::{need, EvidenceSource, FileIn, Intake, Signature, SourceKind};
 use super::Span;
 use crate::error::{Location, Result};
+use crate::input::table::{self as records, Row, TableInfo, TableOptions};
 use crate::types::{Timestamp, Upn};
 
 const WHAT: &str = "risk detections";
@@ -171,4 +172,67 @@ pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)>
 /// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<RiskEvent>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |r| r.at)
+}
+/// How a file of this source is recognised, most specific shape first.
+const SIGNATURES: &[Signature] = &[
+    Signature {
+        shape: "risk detections (AADUserRiskEvents, riskDetections, UserRiskEvents records)",
+        needs: &[
+            need(&["riskeventtype"], "riskEventType"),
+            need(&["detecteddatetime", "activitydatetime"], "detectedDateTime or activityDateTime"),
+            need(&["userprincipalname"], "userPrincipalName"),
+        ],
+    },
+    Signature {
+        shape: "risky users (RiskyUsers records, riskyUsers)",
+        needs: &[
+            need(&["risklastupdateddatetime"], "riskLastUpdatedDateTime"),
+            need(&["risklevel"], "riskLevel"),
+            need(&["userprincipalname"], "userPrincipalName"),
+        ],
+    },
+];
+
+/// Entra ID Protection risk detections and risky users as an evidence source.
+pub struct RiskEvents;
+
+/// The kind of [`RiskEvents`].
+pub const KIND: SourceKind = SourceKind::of(&RiskEvents);
+
+impl EvidenceSource for RiskEvents {
+    fn key(&self) -> &'static str {
+        "risk-events"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["aaduserriskevents"]
+    }
+    fn describe(&self) -> &'static str {
+        WHAT
+    }
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+    fn precedence(&self) -> u8 {
+        20
+    }
+    fn consequence(&self) -> Option<&'static str> {
+        Some("Entra ID Protection risk detections beyond those on sign-ins are not shown")
+    }
+    // A detection is exported again on every update (e.g. when it is confirmed safe): one
+    // row per detection is kept, the one with the latest `lastUpdatedDateTime`.
+    fn load(&self, file: &FileIn, intake: &mut Intake) -> Result<()> {
+        let items = intake.read_all(file, WHAT, parse_row, |r| Some(r.at))?;
+        let superseded = intake.keep_latest(KIND, items, |b| &mut b.risk_events, RiskEvent::detection_key, RiskEvent::supersedes);
+        if superseded > 0 {
+            let rows = if superseded == 1 {
+                "1 row is an earlier or repeated state".to_string()
+            } else {
+                format!("{superseded} rows are earlier or repeated states")
+            };
+            intake.report.warnings.push(format!(
+                "{rows} of a detection read elsewhere; the latest (by lastUpdatedDateTime) is used"
+            ));
+        }
+        Ok(())
+    }
 }

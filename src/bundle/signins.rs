@@ -7,9 +7,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::records::{self, json_str, Row, TableInfo, TableOptions};
+use super::source::{need, Capability, EvidenceSource, FileIn, Intake, Signature, SourceKind};
 use super::Span;
 use crate::error::{Location, Result};
+use crate::input::table::{self as records, json_str, Row, TableInfo, TableOptions};
 use crate::types::{parse_ip, Timestamp, Upn};
 
 const WHAT: &str = "sign-in log";
@@ -363,4 +364,77 @@ pub fn load(path: &Path, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
 /// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_with(path: &Path, options: &TableOptions, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
     records::load_records(path, WHAT, options, span, parse_row, |x| x.at)
+}
+/// How a file of this source is recognised, most specific shape first.
+const SIGNATURES: &[Signature] = &[Signature {
+    shape: "sign-in log (SigninLogs, portal, Graph, sign-in diagnostic records)",
+    needs: &[
+        need(
+            &["userprincipalname", "username", "serviceprincipalname", "serviceprincipalid"],
+            "userPrincipalName (or servicePrincipalName)",
+        ),
+        need(&["ipaddress", "ip address"], "ipAddress"),
+        need(
+            &["createddatetime", "date (utc)", "conditionalaccessstatus", "resulttype"],
+            "createdDateTime",
+        ),
+    ],
+}];
+
+/// The Entra ID sign-in log as an evidence source (SigninLogs, AADNonInteractiveUserSignInLogs,
+/// portal, Graph, sign-in diagnostic records).
+pub struct SignIns;
+
+/// The kind of [`SignIns`].
+pub const KIND: SourceKind = SourceKind::of(&SignIns);
+
+impl EvidenceSource for SignIns {
+    fn key(&self) -> &'static str {
+        "signins"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["signinlogs", "sign-ins"]
+    }
+    fn describe(&self) -> &'static str {
+        WHAT
+    }
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+    fn precedence(&self) -> u8 {
+        60
+    }
+    fn capabilities(&self) -> &'static [Capability] {
+        &[
+            Capability {
+                any: &["conditionalaccessstatus", "conditional access"],
+                without: "Conditional Access status: CA gaps cannot be proven from this file",
+            },
+            Capability {
+                any: &["risklevelduringsignin", "risklevelaggregated", "riskstate"],
+                without: "risk columns: risky sign-ins cannot be recognised from this file",
+            },
+            Capability {
+                any: &["authenticationrequirement", "authentication requirement"],
+                without: "authentication requirement: single-factor sign-ins cannot be shown",
+            },
+        ]
+    }
+    fn consequence(&self) -> Option<&'static str> {
+        Some("the identity compromise (how, from where, with which controls) cannot be shown")
+    }
+    fn load(&self, file: &FileIn, intake: &mut Intake) -> Result<()> {
+        let items = intake.read_all(file, WHAT, parse_row, |s| Some(s.at))?;
+        intake.keep_unique(
+            KIND,
+            items,
+            |b| &mut b.signins,
+            |s| {
+                s.record_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{}|{}|{:?}|{:?}", s.at.rfc3339(), s.upn, s.ip, s.correlation_id))
+            },
+        );
+        Ok(())
+    }
 }

@@ -10,36 +10,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::records::{self, Columns, DateOrder, Row, Shape, TableInfo, Visit};
-use super::Span;
+use super::source::{need, Capability, EvidenceSource, FieldList, FileIn, Intake, Signature, SourceKind};
+use super::{Source, Span};
 use crate::error::{InputError, Location, Result};
 use crate::input::chunk::{Boundary, Limits};
+use crate::input::table::{self as records, Columns, DateOrder, Row, Shape, TableInfo, Visit};
 use crate::types::{parse_ip, Bytes, Timestamp, Upn};
 
 const WHAT: &str = "storage log";
-
-pub const COLUMNS: &[&str] = &[
-    "timegenerated",
-    "time",
-    "accountname",
-    "operationname",
-    "statuscode",
-    "statustext",
-    "authenticationtype",
-    "authenticationhash",
-    "calleripaddress",
-    "objectkey",
-    "uri",
-    "responsebodysize",
-    "requesterupn",
-    "requesterappid",
-    "requesterobjectid",
-    "useragentheader",
-    "category",
-    "identity",
-    "properties",
-    "correlationid",
-];
 
 /// How a storage request was authorised (`AuthenticationType`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -862,6 +840,81 @@ fn stream_with(
     Ok((info, span))
 }
 
+/// How a file of this source is recognised, most specific shape first.
+const SIGNATURES: &[Signature] = &[
+    Signature {
+        shape: "storage logs (StorageBlobLogs, StorageRead/StorageWrite records)",
+        needs: &[need(&["objectkey", "properties.objectkey"], "ObjectKey")],
+    },
+    Signature {
+        shape: "storage logs (StorageBlobLogs)",
+        needs: &[
+            need(&["accountname"], "AccountName"),
+            need(&["authenticationtype"], "AuthenticationType"),
+        ],
+    },
+];
+
+/// Storage blob resource logs as an evidence source (StorageBlobLogs, StorageRead/Write
+/// records). Its files are streamed through the analysis, not held in the bundle.
+pub struct StorageLogs;
+
+/// The kind of [`StorageLogs`].
+pub const KIND: SourceKind = SourceKind::of(&StorageLogs);
+
+impl EvidenceSource for StorageLogs {
+    fn key(&self) -> &'static str {
+        "storage"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["storagebloblogs"]
+    }
+    fn describe(&self) -> &'static str {
+        WHAT
+    }
+    fn signatures(&self) -> &'static [Signature] {
+        SIGNATURES
+    }
+    fn precedence(&self) -> u8 {
+        40
+    }
+    // The fast path reads exactly `NAMES` (and falls back to `parse_row`, which reads the
+    // same names; see `parse_row_reads_exactly_the_fast_path_names`).
+    fn fields(&self) -> FieldList {
+        FieldList::Declared(&NAMES)
+    }
+    fn capabilities(&self) -> &'static [Capability] {
+        &[
+            Capability {
+                any: &["authenticationtype", "identity"],
+                without: "authentication type: account-key use cannot be shown",
+            },
+            Capability {
+                any: &["responsebodysize", "properties"],
+                without: "response sizes: bytes read cannot be counted",
+            },
+        ]
+    }
+    fn consequence(&self) -> Option<&'static str> {
+        Some("data exposure (bytes, objects, containers) and the GDPR severity cannot be established")
+    }
+    fn streamed(&self) -> bool {
+        true
+    }
+    // Counted, spanned and hashed when the analysis streams the file.
+    fn load(&self, file: &FileIn, intake: &mut Intake) -> Result<()> {
+        let path = file.path.to_path_buf();
+        match &mut intake.bundle().storage {
+            Source::Provided(files) => files.push(path),
+            storage @ Source::NotProvided => *storage = Source::Provided(vec![path]),
+        }
+        Ok(())
+    }
+    fn survey(&self, path: &Path) -> Result<(u64, Span)> {
+        stream(path, &mut |_| Ok(())).map(|(info, span)| (info.records, span))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,6 +934,35 @@ mod tests {
             split_uri("https://acct.blob.core.windows.net:443/securacontainer/passwords.txt?sig=XXXXX"),
             (Some("securacontainer".into()), Some("passwords.txt".into()))
         );
+    }
+
+    #[test]
+    fn parse_row_reads_exactly_the_fast_path_names() {
+        use crate::input::table::{read_table_with, TableOptions, Visit};
+        let dir = std::env::temp_dir().join(format!("casefile-storage-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("storage.csv");
+        // One row with an object key, one with only a URI, so every branch asks its fields.
+        std::fs::write(
+            &path,
+            "TimeGenerated [UTC],AccountName,OperationName,StatusCode,AuthenticationType,AuthenticationHash,CallerIpAddress,ObjectKey,Uri,ResponseBodySize,RequesterUpn,RequesterAppId,UserAgentHeader,CorrelationId\n\
+             3/21/2024 3:12:40.221 AM,acct,GetBlob,200,AccountKey,key1(ABCD),203.0.113.9,/acct/c/b.txt,,10,a@example.org,app,ua,id1\n\
+             3/21/2024 3:12:41.221 AM,acct,GetBlob,200,AccountKey,key1(ABCD),203.0.113.9,,https://acct.blob.core.windows.net/c/b,10,a@example.org,app,ua,id2\n",
+        )
+        .unwrap();
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let options = TableOptions {
+            track: Some(&asked),
+            ..TableOptions::default()
+        };
+        read_table_with(&path, WHAT, &options, &mut |row| {
+            parse_row(row)?;
+            Ok(Visit::Continue)
+        })
+        .unwrap();
+        let names: std::collections::BTreeSet<String> = NAMES.iter().map(|n| (*n).to_string()).collect();
+        assert_eq!(asked.into_inner(), names);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -20,10 +20,10 @@ use std::sync::{Arc, Mutex};
 
 use super::chunk::{HashState, HashingReader, Limits, SplitError, Splitter};
 use super::progress::Progress;
-use crate::bundle::records::{self, Input};
 use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
 use crate::bundle::Span;
 use crate::error::{Error, InputError, Location, Result};
+use crate::input::table::{self as records, Input};
 
 const WHAT: &str = "storage log";
 

@@ -4,6 +4,8 @@
 //! ([`tree`]) and the progress bar ([`progress`]).
 
 pub mod chunk;
+pub mod hash;
 pub mod ingest;
 pub mod progress;
+pub mod table;
 pub mod tree;

@@ -38,6 +38,9 @@ pub fn is_directory(bundle: &Path, rel: &str) -> bool {
 
 /// The files an evidence entry names, sorted: None when it names one file. An error says
 /// why the entry cannot be expanded (a bad glob, an unreadable directory, no match).
+///
+/// # Errors
+/// Why the pattern matches nothing (no such directory, no file matching the glob).
 pub fn expand(bundle: &Path, rel: &str) -> Result<Option<Vec<PathBuf>>, String> {
     let glob = is_glob(rel);
     if !glob && !is_directory(bundle, rel) {

@@ -246,6 +246,9 @@ impl Catalog {
 }
 
 /// Parses and checks a set of (file name, text) pairs; every problem is reported.
+///
+/// # Errors
+/// Every problem in every control file at once, each at its file and line.
 pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalog> {
     let mut problems: Vec<Error> = Vec::new();
     let mut controls: Vec<Control> = Vec::new();
@@ -335,6 +338,9 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
 }
 
 /// Loads the catalog from `dir`, or the embedded one when `dir` is None.
+///
+/// # Errors
+/// An input error when a control file cannot be read, or every problem in the catalog at once.
 pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
     let files: Vec<(PathBuf, String)> = match dir {
         None => embedded::CONTROLS
@@ -352,7 +358,7 @@ pub fn load_catalog(dir: Option<&Path>) -> Result<Catalog> {
             paths.sort();
             let mut out = Vec::new();
             for p in paths {
-                let text = crate::bundle::records::read_text(&p, WHAT)?;
+                let text = crate::input::table::read_text(&p, WHAT)?;
                 out.push((p, text));
             }
             out

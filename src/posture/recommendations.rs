@@ -8,8 +8,8 @@ use std::path::Path;
 use calamine::{open_workbook, DataRef, Reader, Xlsx};
 use serde::Serialize;
 
-use crate::bundle::records::{self, Row, Visit};
 use crate::error::{Error, InputError, Location, Result};
+use crate::input::table::{self as records, Row, Visit};
 use crate::types::{ResourceId, Timestamp};
 
 const WHAT: &str = "recommendations export";
@@ -196,8 +196,8 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         // A header and no rows is what the portal writes for a subscription with nothing to
         // report, and an API page can be empty: a valid, empty export. A header that is not a
         // recommendations header is a different file.
-        let recognised =
-            info.columns.is_empty() || crate::bundle::detect_kind(&info.columns) == Some(crate::bundle::SourceKind::Recommendations);
+        let recognised = info.columns.is_empty()
+            || crate::bundle::Registry::default().detect(&info.columns) == Some(crate::bundle::recommendations::KIND);
         if !recognised {
             return Err(InputError::new(WHAT, "no recommendations", Location::file(path))
                 .found(&info.columns.iter().take(6).cloned().collect::<Vec<_>>().join(", "))
@@ -223,7 +223,7 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         }
     }
     let items: Vec<Recommendation> = latest.into_values().collect();
-    let (sha256, bytes) = crate::bundle::hash_file(path, WHAT)?;
+    let (sha256, bytes) = crate::input::hash::hash_file(path, WHAT)?;
     Ok(RecommendationExport {
         path: path.to_path_buf(),
         sha256,

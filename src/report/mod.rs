@@ -39,6 +39,9 @@ pub fn relative_paths(v: &mut Value, base: &str) {
 }
 
 /// The model as JSON with bundle-relative paths.
+///
+/// # Errors
+/// A render error when the model cannot be serialised.
 pub fn model_value(model: &ReportModel, bundle_dir: &Path) -> Result<Value> {
     let mut v = serde_json::to_value(model).map_err(|e| Error::Render {
         report: "model.json".into(),
@@ -53,6 +56,9 @@ pub type TemplateFiles = Vec<(String, String)>;
 
 /// Template files: the built-in set, with any file of the same name in `dir` taking its
 /// place. Returns (name, text) and the names that were overridden.
+///
+/// # Errors
+/// An input error when the template directory or one of its files cannot be read.
 pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)> {
     let mut files: Vec<(String, String)> = EMBEDDED_TEMPLATES
         .iter()
@@ -70,7 +76,7 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
             if !(name.ends_with(".typ") || name.ends_with(".hbs")) {
                 continue;
             }
-            let text = crate::bundle::records::read_text(&p, "template")?;
+            let text = crate::input::table::read_text(&p, "template")?;
             match files.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = text,
                 None => files.push((name.clone(), text)),
@@ -82,6 +88,9 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
 }
 
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
+///
+/// # Errors
+/// A template error (exit 1 for a `--templates` file, 3 for a built-in one), or an output error when a file cannot be written.
 pub fn render_reports(
     model: &ReportModel,
     kind: ReportKind,
@@ -100,7 +109,11 @@ pub fn render_reports(
         s.push('\n');
         s.into_bytes()
     };
-    let narrative = narrative::render_narrative(&templates, &model_json)?;
+    let origin = narrative::TemplateOrigin {
+        dir: templates_dir,
+        user: &overridden,
+    };
+    let narrative = narrative::render_narrative(&templates, &model_json, origin)?;
     let mut safe_model = model_json.clone();
     typst::sanitize_value(&mut safe_model);
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {

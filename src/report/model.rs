@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::analysis::Analysis;
 use crate::analysis::{
     self,
     gaps::Verdict,
@@ -165,39 +166,51 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     let a = &run.analysis;
     let tz = case.timezone;
     let local = |t: Timestamp| analysis::gdpr::local(t, tz);
-    let sources: Vec<SourceStatus> = [
-        (
-            SourceKind::Signins,
-            "the identity compromise (how, from where, with which controls) cannot be shown",
-        ),
-        (
-            SourceKind::Activity,
-            "management-plane steps, attacker VM cost and lateral movement cannot be shown",
-        ),
-        (
-            SourceKind::Storage,
-            "data exposure (bytes, objects, containers) and the GDPR severity cannot be established",
-        ),
-        (SourceKind::Alerts, "detection times and alert entities cannot be shown"),
-        (
-            SourceKind::RiskEvents,
-            "Entra ID Protection risk detections beyond those on sign-ins are not shown",
-        ),
-    ]
-    .into_iter()
-    .map(|(kind, consequence)| {
-        let files: Vec<&FileReport> = run.bundle.files.iter().filter(|f| f.kind == Some(kind)).collect();
-        SourceStatus {
-            kind,
-            label: kind.describe().to_string(),
-            provided: !files.is_empty(),
-            files: files.len(),
-            records: files.iter().map(|f| f.records).sum(),
-            consequence: if files.is_empty() { consequence.to_string() } else { String::new() },
-        }
-    })
-    .collect();
+    let sources = source_statuses(run);
 
+    let figures = key_figures(run);
+    let done = done_actions(a, &local);
+    let improvements = improvements(a, case);
+    let (data_quality, recommendations) = data_quality(run, &sources);
+    let step_labels = step_labels();
+    let evidence = evidence_inventory(run);
+    ReportModel {
+        schema: SCHEMA,
+        generator: format!("casefile {}", env!("CARGO_PKG_VERSION")),
+        case: CaseInfo {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            organisation: case.organisation.clone(),
+            classification: case.classification.clone(),
+            timezone: case.timezone.name().to_string(),
+            as_of: case.as_of,
+            as_of_local: local(case.as_of),
+            prepared_by: case.prepared_by.clone(),
+            summary: case.summary.clone(),
+            file_sha256: case.sha256.clone(),
+            file_bytes: case.bytes,
+        },
+        sources,
+        evidence,
+        recommendations,
+        figures,
+        done,
+        improvements,
+        step_labels,
+        assumptions: a.cost.assumptions.clone(),
+        analysis: a.clone(),
+        data_quality,
+        units: "Data volumes use decimal units: 1 GB = 1,000,000,000 bytes; 1 MB = 1,000,000 bytes. Times are UTC unless marked local."
+            .into(),
+    }
+}
+
+/// The figures on the executive page, as display strings.
+fn key_figures(run: &CaseRun) -> KeyFigures {
+    let case = &run.case;
+    let a = &run.analysis;
+    let tz = case.timezone;
+    let local = |t: Timestamp| analysis::gdpr::local(t, tz);
     let exposure = a.exposure.provided();
     let np = || NOT_PROVIDED.to_string();
     let data_exfiltrated = exposure.map(|e| e.bytes.human()).unwrap_or_else(np);
@@ -205,129 +218,20 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     // Detection and containment are measured from the breach: the first successful attacker
     // action (failed attempts before it are reconnaissance, not yet a compromise).
     let breach = a.window.and_then(|w| w.first_success).or(first);
-    // The first alert as the timeline shows it: one time per event on every page.
-    let detected = a
-        .timeline
-        .iter()
-        .filter(|e| e.phase == crate::analysis::steps::Phase::Alert)
-        .filter(|e| a.scope.alerts.iter().any(|j| j.evidence == e.evidence && !j.cleared))
-        .map(|e| e.at)
-        .filter(|t| first.is_none_or(|f| *t >= f))
-        .min();
-    let contained = a
-        .response
-        .actions
-        .iter()
-        .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
-        .filter(|x| {
-            matches!(
-                x.kind,
-                ActionKind::RotateKeys | ActionKind::ContainIdentity | ActionKind::RevertRoleAssignment
-            )
-        })
-        .filter_map(|x| x.at.map(|t| (t, x.done_text.clone())))
-        .min_by_key(|(t, _)| *t);
-    let gdpr_status = match &a.gdpr {
-        None => "not assessed: the case file records no GDPR details (awareness time, controller, policy)".to_string(),
-        Some(g) if !g.breach_established => "no personal data breach established: no notification duty".to_string(),
-        Some(g) => match (&g.severity, g.art33.required, g.art34.required) {
-            (None, Some(false), Some(false)) => format!("no notification duty: {}", g.art33.reason),
-            (Some(s), Some(a33), Some(a34)) => format!(
-                "Severity {} (SE {}): {}; {}",
-                s.band.name(),
-                trim_decimals(s.se, 2),
-                if a33 {
-                    "notify the supervisory authority (Art. 33)"
-                } else {
-                    "no Art. 33 notification under the stated policy"
-                },
-                if a34 {
-                    "inform data subjects (Art. 34)"
-                } else {
-                    "no Art. 34 communication under the stated policy"
-                }
-            ),
-            _ => format!("not scored: {} not provided", g.missing_inputs.join("; ")),
-        },
-    };
-    let env = &case.environment;
-    let vms_outside_approved: Vec<String> = a
-        .cost
-        .vms
-        .iter()
-        .filter(|v| {
-            v.region
-                .as_ref()
-                .is_some_and(|r| !env.approved_regions.is_empty() && !env.region_approved(r))
-        })
-        .map(|v| format!("{} ({})", v.name, v.region.as_ref().map(|r| r.display_name()).unwrap_or("")))
-        .collect();
+    let detected = first_alert(a, first);
+    let contained = first_containment(a);
+    let gdpr_status = gdpr_status(a);
+    let vms_outside_approved = vms_outside_approved(a, &case.environment);
     let vm_attempts_failed: Vec<String> = a
         .steps
         .iter()
         .filter(|s| s.kind == StepKind::VmCreate && s.attempt)
         .map(|s| s.summary.clone())
         .collect();
-    // Consecutive failed steps with the same sentence (a run of password guesses) read as one.
-    let mut failed_steps: Vec<String> = Vec::new();
-    let mut group: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)> = None;
-    let flush = |g: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)>, out: &mut Vec<String>| {
-        if let Some((first, last, n)) = g {
-            out.push(if n == 1 {
-                format!("{} {}", first.at.hhmm(), first.summary)
-            } else {
-                format!("{}–{} {} × {}", first.at.hhmm(), last.at.hhmm(), n, first.summary)
-            });
-        }
-    };
-    for st in a.steps.iter().filter(|s| s.attempt) {
-        group = match group {
-            Some((first, _, n)) if first.summary == st.summary => Some((first, st, n + 1)),
-            other => {
-                flush(other, &mut failed_steps);
-                Some((st, st, 1))
-            }
-        };
-    }
-    flush(group, &mut failed_steps);
-    let vm_summary = {
-        let vms = &a.cost.vms;
-        if vms.is_empty() {
-            if a.operations_of_attacker.is_provided() {
-                "none found".to_string()
-            } else {
-                np()
-            }
-        } else {
-            vms.iter()
-                .map(|v| {
-                    format!(
-                        "{} ({}, {})",
-                        v.name,
-                        v.size.as_deref().unwrap_or("size unknown"),
-                        v.region
-                            .as_ref()
-                            .map(|r| r.display_name().to_string())
-                            .unwrap_or_else(|| "region unknown".into())
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
+    let failed_steps = failed_steps(a);
+    let vm_summary = vm_summary(a);
     let established = a.scope.verdict != CaseVerdict::NotEstablished;
-    // Containment of access is not the end of the response: say what is still open.
-    let open_actions = a
-        .response
-        .actions
-        .iter()
-        .filter(|x| matches!(x.status, ActionStatus::Outstanding | ActionStatus::Partial))
-        .count();
-    let still_open = match open_actions {
-        0 => String::new(),
-        1 => "; 1 containment action still open".to_string(),
-        n => format!("; {n} containment actions still open"),
-    };
+    let still_open = still_open(a);
     let none_if = |v: String| {
         if established {
             v
@@ -335,7 +239,8 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             "none: no compromise established".to_string()
         }
     };
-    let figures = KeyFigures {
+    let (gdpr_deadline, gdpr_deadline_local) = gdpr_deadlines(a);
+    KeyFigures {
         verdict: a.scope.verdict.headline().to_string(),
         verdict_id: a.scope.verdict,
         first_success: a
@@ -348,18 +253,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             None if exposure.is_some() => none_if("no successful data read by the attacker".into()),
             None => np(),
         },
-        time_to_respond: match (detected, contained.as_ref()) {
-            _ if !established => none_if(np()),
-            (Some(d), Some((t, what))) if *t >= d => format!(
-                "{} (first alert {} → {what} at {})",
-                crate::types::duration_words(d.seconds_until(*t)),
-                d.hhmm(),
-                t.hhmm()
-            ),
-            (Some(_), Some((t, what))) => format!("contained before the first alert ({what} at {})", t.hhmm()),
-            (Some(d), None) => format!("no containment action shown since the first alert at {}", d.hhmm()),
-            _ => none_if(np()),
-        },
+        time_to_respond: time_to_respond(detected, contained.as_ref(), established),
         vms_outside_approved,
         vm_attempts_failed,
         failed_steps,
@@ -382,88 +276,303 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         data_exfiltrated_bytes: exposure.filter(|_| established).map(|e| e.bytes.0),
         objects: exposure.map(|e| thousands(e.distinct_objects)).map(none_if).unwrap_or_else(np),
         containers: exposure
-            .map(|e| {
-                if e.containers_read.is_empty() {
-                    "none".into()
-                } else {
-                    e.containers_read.join(", ")
-                }
-            })
+            .map(|e| listed_or(e.containers_read.iter(), "none"))
             .map(none_if)
             .unwrap_or_else(np),
-        records: match exposure {
-            Some(e) if e.read_requests == 0 || !established => none_if("none".into()),
-            Some(e) => e.records.map(|r| format!("up to {}", thousands(r))).unwrap_or_else(np),
-            None => np(),
-        },
-        subjects: match exposure {
-            Some(e) if e.read_requests == 0 || !established => none_if("none".into()),
-            Some(e) => e.subjects.map(|r| format!("up to {}", thousands(r))).unwrap_or_else(np),
-            None => np(),
-        },
+        records: up_to(exposure, |e| e.records, established),
+        subjects: up_to(exposure, |e| e.subjects, established),
         attacker_cost: none_if(a.cost.total_display.clone()),
         compute_cost: none_if(a.cost.compute_display.clone()),
         first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(|| none_if(np())),
-        time_to_detect: match (breach, detected) {
-            (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
-            (Some(f), Some(d)) => format!("{} (first alert {})", crate::types::duration_words(f.seconds_until(d)), d.hhmm()),
-            (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
-            _ => none_if(np()),
-        },
-        time_to_contain: match (breach, contained.as_ref(), &a.response.contained_by_effect) {
-            (Some(f), _, Some(c)) if c.complete => format!(
-                "{} (contained by effect at {}: {}{still_open})",
-                crate::types::duration_words(f.seconds_until(c.at)),
-                c.at.hhmm(),
-                c.by
-            ),
-            (Some(f), _, Some(c)) => format!(
-                "not yet complete (attacker requests stopped succeeding after {}, {} in: {}{still_open})",
-                c.at.hhmm(),
-                crate::types::duration_words(f.seconds_until(c.at)),
-                c.by
-            ),
-            (Some(f), Some((t, what)), None) => {
-                format!(
-                    "{} ({what} at {}{still_open})",
-                    crate::types::duration_words(f.seconds_until(*t)),
-                    t.hhmm()
-                )
-            }
-            (Some(_), None, None) => "not yet contained according to the evidence".into(),
-            _ => none_if(np()),
-        },
+        time_to_detect: time_to_detect(breach, detected, established),
+        time_to_contain: time_to_contain(a, breach, contained.as_ref(), &still_open, established),
         gdpr_status,
-        gdpr_deadline: match &a.gdpr {
-            Some(g) if !g.breach_established => "not applicable: no personal data breach established".into(),
-            Some(g) => g.deadline.deadline.to_string(),
-            None => np(),
-        },
-        gdpr_deadline_local: match &a.gdpr {
-            Some(g) if !g.breach_established => "not applicable".into(),
-            Some(g) => g.deadline.deadline_local.clone(),
-            None => np(),
-        },
-        identity: {
-            let v: Vec<String> = a.scope.identities_in_scope().map(|u| u.to_string()).collect();
-            if v.is_empty() {
-                "none identified".into()
-            } else {
-                v.join(", ")
-            }
-        },
-        attacker_ips: {
-            let v: Vec<String> = a.scope.ips_in_scope().map(|u| u.to_string()).collect();
-            if v.is_empty() {
-                "none identified".into()
-            } else {
-                v.join(", ")
-            }
-        },
+        gdpr_deadline,
+        gdpr_deadline_local,
+        identity: listed(a.scope.identities_in_scope()),
+        attacker_ips: listed(a.scope.ips_in_scope()),
         vm_summary,
+    }
+}
+
+/// "none: no compromise established" in place of `v` when no compromise was established.
+fn unless_established(established: bool, v: String) -> String {
+    if established {
+        v
+    } else {
+        "none: no compromise established".to_string()
+    }
+}
+
+/// From the first alert to the first containment action.
+fn time_to_respond(detected: Option<Timestamp>, contained: Option<&(Timestamp, String)>, established: bool) -> String {
+    let none_if = |v: String| unless_established(established, v);
+    let np = || NOT_PROVIDED.to_string();
+    match (detected, contained) {
+        _ if !established => none_if(np()),
+        (Some(d), Some((t, what))) if *t >= d => format!(
+            "{} (first alert {} → {what} at {})",
+            crate::types::duration_words(d.seconds_until(*t)),
+            d.hhmm(),
+            t.hhmm()
+        ),
+        (Some(_), Some((t, what))) => format!("contained before the first alert ({what} at {})", t.hhmm()),
+        (Some(d), None) => format!("no containment action shown since the first alert at {}", d.hhmm()),
+        _ => none_if(np()),
+    }
+}
+
+/// From the breach to the first alert about the attacker.
+fn time_to_detect(breach: Option<Timestamp>, detected: Option<Timestamp>, established: bool) -> String {
+    let none_if = |v: String| unless_established(established, v);
+    let np = || NOT_PROVIDED.to_string();
+    match (breach, detected) {
+        (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
+        (Some(f), Some(d)) => format!("{} (first alert {})", crate::types::duration_words(f.seconds_until(d)), d.hhmm()),
+        (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
+        _ => none_if(np()),
+    }
+}
+
+/// From the breach to containment (by effect, else by the first containment action), with
+/// what is still open.
+fn time_to_contain(
+    a: &Analysis,
+    breach: Option<Timestamp>,
+    contained: Option<&(Timestamp, String)>,
+    still_open: &str,
+    established: bool,
+) -> String {
+    let none_if = |v: String| unless_established(established, v);
+    let np = || NOT_PROVIDED.to_string();
+    match (breach, contained, &a.response.contained_by_effect) {
+        (Some(f), _, Some(c)) if c.complete => format!(
+            "{} (contained by effect at {}: {}{still_open})",
+            crate::types::duration_words(f.seconds_until(c.at)),
+            c.at.hhmm(),
+            c.by
+        ),
+        (Some(f), _, Some(c)) => format!(
+            "not yet complete (attacker requests stopped succeeding after {}, {} in: {}{still_open})",
+            c.at.hhmm(),
+            crate::types::duration_words(f.seconds_until(c.at)),
+            c.by
+        ),
+        (Some(f), Some((t, what)), None) => {
+            format!(
+                "{} ({what} at {}{still_open})",
+                crate::types::duration_words(f.seconds_until(*t)),
+                t.hhmm()
+            )
+        }
+        (Some(_), None, None) => "not yet contained according to the evidence".into(),
+        _ => none_if(np()),
+    }
+}
+
+/// A comma-separated list, or "none identified".
+fn listed<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
+    listed_or(items, "none identified")
+}
+
+/// A comma-separated list, or `empty`.
+fn listed_or<T: std::fmt::Display>(items: impl Iterator<Item = T>, empty: &str) -> String {
+    let v: Vec<String> = items.map(|u| u.to_string()).collect();
+    if v.is_empty() {
+        empty.into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// "up to N" records or subjects read, "none" when nothing was read.
+fn up_to(
+    exposure: Option<&crate::analysis::exposure::Exposure>,
+    figure: impl Fn(&crate::analysis::exposure::Exposure) -> Option<u64>,
+    established: bool,
+) -> String {
+    let np = || NOT_PROVIDED.to_string();
+    match exposure {
+        Some(e) if e.read_requests == 0 || !established => unless_established(established, "none".into()),
+        Some(e) => figure(e).map(|r| format!("up to {}", thousands(r))).unwrap_or_else(np),
+        None => np(),
+    }
+}
+
+/// The Art. 33 deadline in UTC and local time, or why there is none.
+fn gdpr_deadlines(a: &Analysis) -> (String, String) {
+    match &a.gdpr {
+        Some(g) if !g.breach_established => (
+            "not applicable: no personal data breach established".into(),
+            "not applicable".into(),
+        ),
+        Some(g) => (g.deadline.deadline.to_string(), g.deadline.deadline_local.clone()),
+        None => (NOT_PROVIDED.to_string(), NOT_PROVIDED.to_string()),
+    }
+}
+
+/// Each source the reports expect, whether it was provided and what is lost without it.
+fn source_statuses(run: &CaseRun) -> Vec<SourceStatus> {
+    run.sources
+        .expected()
+        .map(|(kind, consequence)| {
+            let files: Vec<&FileReport> = run.bundle.files.iter().filter(|f| f.kind == Some(kind)).collect();
+            SourceStatus {
+                kind,
+                label: kind.describe().to_string(),
+                provided: !files.is_empty(),
+                files: files.len(),
+                records: files.iter().map(|f| f.records).sum(),
+                consequence: if files.is_empty() { consequence.to_string() } else { String::new() },
+            }
+        })
+        .collect()
+}
+
+/// The first alert about the attacker, as the timeline shows it (not before `first`).
+fn first_alert(a: &Analysis, first: Option<Timestamp>) -> Option<Timestamp> {
+    // The first alert as the timeline shows it: one time per event on every page.
+    a.timeline
+        .iter()
+        .filter(|e| e.phase == crate::analysis::steps::Phase::Alert)
+        .filter(|e| a.scope.alerts.iter().any(|j| j.evidence == e.evidence && !j.cleared))
+        .map(|e| e.at)
+        .filter(|t| first.is_none_or(|f| *t >= f))
+        .min()
+}
+
+/// The first containment action done (rotated keys, contained identity, reverted role)
+/// and its wording.
+fn first_containment(a: &Analysis) -> Option<(Timestamp, String)> {
+    a.response
+        .actions
+        .iter()
+        .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
+        .filter(|x| {
+            matches!(
+                x.kind,
+                ActionKind::RotateKeys | ActionKind::ContainIdentity | ActionKind::RevertRoleAssignment
+            )
+        })
+        .filter_map(|x| x.at.map(|t| (t, x.done_text.clone())))
+        .min_by_key(|(t, _)| *t)
+}
+
+/// One sentence on the GDPR assessment: severity and the Art. 33/34 duties, or why not.
+fn gdpr_status(a: &Analysis) -> String {
+    match &a.gdpr {
+        None => "not assessed: the case file records no GDPR details (awareness time, controller, policy)".to_string(),
+        Some(g) if !g.breach_established => "no personal data breach established: no notification duty".to_string(),
+        Some(g) => match (&g.severity, g.art33.required, g.art34.required) {
+            (None, Some(false), Some(false)) => format!("no notification duty: {}", g.art33.reason),
+            (Some(s), Some(a33), Some(a34)) => format!(
+                "Severity {} (SE {}): {}; {}",
+                s.band.name(),
+                trim_decimals(s.se, 2),
+                if a33 {
+                    "notify the supervisory authority (Art. 33)"
+                } else {
+                    "no Art. 33 notification under the stated policy"
+                },
+                if a34 {
+                    "inform data subjects (Art. 34)"
+                } else {
+                    "no Art. 34 communication under the stated policy"
+                }
+            ),
+            _ => format!("not scored: {} not provided", g.missing_inputs.join("; ")),
+        },
+    }
+}
+
+/// The attacker's VMs in a region the case does not approve.
+fn vms_outside_approved(a: &Analysis, env: &crate::case::Environment) -> Vec<String> {
+    a.cost
+        .vms
+        .iter()
+        .filter(|v| {
+            v.region
+                .as_ref()
+                .is_some_and(|r| !env.approved_regions.is_empty() && !env.region_approved(r))
+        })
+        .map(|v| format!("{} ({})", v.name, v.region.as_ref().map(|r| r.display_name()).unwrap_or("")))
+        .collect()
+}
+
+/// The attacker's failed steps; consecutive ones with the same sentence (a run of
+/// password guesses) read as one.
+fn failed_steps(a: &Analysis) -> Vec<String> {
+    // Consecutive failed steps with the same sentence (a run of password guesses) read as one.
+    let mut failed_steps: Vec<String> = Vec::new();
+    let mut group: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)> = None;
+    let flush = |g: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)>, out: &mut Vec<String>| {
+        if let Some((first, last, n)) = g {
+            out.push(if n == 1 {
+                format!("{} {}", first.at.hhmm(), first.summary)
+            } else {
+                format!("{}–{} {} × {}", first.at.hhmm(), last.at.hhmm(), n, first.summary)
+            });
+        }
     };
-    let done: Vec<String> = a
+    for st in a.steps.iter().filter(|s| s.attempt) {
+        group = match group {
+            Some((first, _, n)) if first.summary == st.summary => Some((first, st, n + 1)),
+            other => {
+                flush(other, &mut failed_steps);
+                Some((st, st, 1))
+            }
+        };
+    }
+    flush(group, &mut failed_steps);
+    failed_steps
+}
+
+/// The attacker's VMs with size and region ("none found" only when the Activity log was read).
+fn vm_summary(a: &Analysis) -> String {
+    let np = || NOT_PROVIDED.to_string();
+    let vms = &a.cost.vms;
+    if vms.is_empty() {
+        if a.operations_of_attacker.is_provided() {
+            "none found".to_string()
+        } else {
+            np()
+        }
+    } else {
+        vms.iter()
+            .map(|v| {
+                format!(
+                    "{} ({}, {})",
+                    v.name,
+                    v.size.as_deref().unwrap_or("size unknown"),
+                    v.region
+                        .as_ref()
+                        .map(|r| r.display_name().to_string())
+                        .unwrap_or_else(|| "region unknown".into())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Containment of access is not the end of the response: what is still open, as a clause.
+fn still_open(a: &Analysis) -> String {
+    let open_actions = a
         .response
+        .actions
+        .iter()
+        .filter(|x| matches!(x.status, ActionStatus::Outstanding | ActionStatus::Partial))
+        .count();
+    match open_actions {
+        0 => String::new(),
+        1 => "; 1 containment action still open".to_string(),
+        n => format!("; {n} containment actions still open"),
+    }
+}
+
+/// The response actions done, reported or partly done, with their local time.
+fn done_actions(a: &Analysis, local: &dyn Fn(Timestamp) -> String) -> Vec<String> {
+    a.response
         .actions
         .iter()
         .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
@@ -479,9 +588,12 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
                 x.at.map(|t| format!(" ({})", local(t))).unwrap_or_default()
             )
         })
-        .collect();
-    let improvements: Vec<Improvement> = a
-        .ranking
+        .collect()
+}
+
+/// The ranked improvements, each with its control, verdict, steps and owner.
+fn improvements(a: &Analysis, case: &crate::case::Case) -> Vec<Improvement> {
+    a.ranking
         .iter()
         .filter_map(|r| {
             let c = a.gaps.controls.iter().find(|c| c.id.0 == r.control)?;
@@ -513,7 +625,13 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
                 owner: owner_name(case, r.owner),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// What limits the evidence (per-file warnings, unread columns, steps without a final
+/// status, sources not provided), and the recommendations export's details.
+fn data_quality(run: &CaseRun, sources: &[SourceStatus]) -> (Vec<String>, Option<RecommendationsInfo>) {
+    let a = &run.analysis;
     let mut data_quality: Vec<String> = a.warnings.clone();
     for f in &run.bundle.files {
         for w in &f.warnings {
@@ -547,7 +665,12 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     if let Some(e) = run.export.provided() {
         data_quality.extend(e.warnings.iter().map(|w| format!("{}: {w}", e.path.display())));
     }
-    let step_labels = StepKind::ALL
+    (data_quality, recommendations)
+}
+
+/// Every step kind with its label and ATT&CK techniques.
+fn step_labels() -> Vec<StepLabel> {
+    StepKind::ALL
         .iter()
         .map(|k| StepLabel {
             kind: *k,
@@ -559,45 +682,24 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
                 .collect::<Vec<_>>()
                 .join("; "),
         })
-        .collect();
+        .collect()
+}
+
+/// The evidence inventory, paths relative to the bundle.
+fn evidence_inventory(run: &CaseRun) -> Vec<FileReport> {
     let mut evidence = run.bundle.files.clone();
     for f in &mut evidence {
-        if let Ok(rel) = f.path.strip_prefix(&case.dir) {
+        if let Ok(rel) = f.path.strip_prefix(&run.case.dir) {
             f.path = rel.to_path_buf();
         }
     }
-    ReportModel {
-        schema: SCHEMA,
-        generator: format!("casefile {}", env!("CARGO_PKG_VERSION")),
-        case: CaseInfo {
-            id: case.id.clone(),
-            title: case.title.clone(),
-            organisation: case.organisation.clone(),
-            classification: case.classification.clone(),
-            timezone: case.timezone.name().to_string(),
-            as_of: case.as_of,
-            as_of_local: local(case.as_of),
-            prepared_by: case.prepared_by.clone(),
-            summary: case.summary.clone(),
-            file_sha256: case.sha256.clone(),
-            file_bytes: case.bytes,
-        },
-        sources,
-        evidence,
-        recommendations,
-        figures,
-        done,
-        improvements,
-        step_labels,
-        assumptions: a.cost.assumptions.clone(),
-        analysis: a.clone(),
-        data_quality,
-        units: "Data volumes use decimal units: 1 GB = 1,000,000,000 bytes; 1 MB = 1,000,000 bytes. Times are UTC unless marked local."
-            .into(),
-    }
+    evidence
 }
 
 /// Pretty JSON of the model, paths relative to the bundle so output is machine-independent.
+///
+/// # Errors
+/// A render error when the model cannot be serialised.
 pub fn to_json(model: &ReportModel) -> Result<String> {
     let mut s = serde_json::to_string_pretty(model).map_err(|e| Error::Render {
         report: "model.json".into(),

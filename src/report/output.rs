@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 
 /// Writes all `(name, bytes)` outputs into `dir` atomically per file. If any temporary write
 /// fails, the temporaries are removed and nothing is renamed.
+///
+/// # Errors
+/// An output error naming the file that cannot be written; nothing is left half-written.
 pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir).map_err(|source| Error::Output {
         path: dir.to_path_buf(),
@@ -48,6 +51,9 @@ pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<Pa
 
 /// The model's indicators of compromise (`analysis.iocs`, paths already bundle-relative) as
 /// CSV, for a SIEM watch list or a block list.
+///
+/// # Errors
+/// A render error when the model has no IOC list of the expected shape.
 pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
     let fail = |e: &dyn std::fmt::Display| Error::Render {
         report: "iocs.csv".into(),

@@ -125,6 +125,9 @@ pub struct CaseWorld {
 impl CaseWorld {
     /// `main` is the template to compile; `sources` are all .typ templates; `files` are data
     /// files such as `/model.json`.
+    ///
+    /// # Errors
+    /// A render error when a template or data file cannot be served.
     pub fn new(main: &str, sources: &[(String, String)], files: &[(String, Vec<u8>)], today: Timestamp, inputs: Dict) -> Result<CaseWorld> {
         let mut srcs = HashMap::new();
         for (name, text) in sources {
@@ -252,6 +255,9 @@ pub enum Conformance {
 }
 
 /// Lays out the world's main template.
+///
+/// # Errors
+/// A template error at its file, line and column.
 pub fn compile_document(world: &CaseWorld, report: &str) -> Result<PagedDocument> {
     let fail = |msgs: Vec<String>| Error::Render {
         report: report.to_string(),
@@ -330,12 +336,18 @@ pub fn overprints(doc: &PagedDocument) -> Vec<String> {
 }
 
 /// Compiles the world's main template to PDF bytes.
+///
+/// # Errors
+/// A template error at its file, line and column, or a render error from the PDF export.
 pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
     let doc = compile_document(world, report)?;
     export_pdf(&doc, report, ident, created, conformance)
 }
 
 /// Exports a laid-out document as PDF bytes.
+///
+/// # Errors
+/// A render error when the PDF cannot be exported.
 pub fn export_pdf(doc: &PagedDocument, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
     let fail = |msgs: Vec<String>| Error::Render {
         report: report.to_string(),

@@ -21,6 +21,9 @@ use crate::report::output::write_outputs;
 /// Writes `(relative path, bytes)` files under `dir`, one sub-directory at a time, each file
 /// through a temporary and a rename. Everything is rendered before this is called, so a bad
 /// input never leaves half the files written.
+///
+/// # Errors
+/// An output error naming the file that cannot be written.
 pub fn write_tree(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<PathBuf>> {
     let mut by_dir: BTreeMap<PathBuf, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     for (rel, bytes) in files {
@@ -46,6 +49,9 @@ fn analyse(common: &crate::cli::Common) -> Result<crate::CaseRun> {
 }
 
 /// `casefile timeline`: the rows to stdout, or written atomically to `out`.
+///
+/// # Errors
+/// An input error from reading the case, or an output error from writing the timeline.
 pub fn run_timeline(common: &crate::cli::Common, format: crate::cli::TimelineFormat, out: Option<&Path>) -> Result<String> {
     let run = analyse(common)?;
     let text = timeline::render(&timeline::rows(&run), format)?;
@@ -61,6 +67,9 @@ pub fn run_timeline(common: &crate::cli::Common, format: crate::cli::TimelineFor
 }
 
 /// `casefile rules`: DIR/sentinel, DIR/sigma and DIR/README.md.
+///
+/// # Errors
+/// An input error from reading the case, or an output error from writing the rules.
 pub fn run_rules(common: &crate::cli::Common, out: &Path) -> Result<String> {
     let run = analyse(common)?;
     let files = rules::render(&run)?;
@@ -69,6 +78,9 @@ pub fn run_rules(common: &crate::cli::Common, out: &Path) -> Result<String> {
 }
 
 /// `casefile queries`: numbered .kql files and DIR/README.md.
+///
+/// # Errors
+/// An input error from reading the case, or an output error from writing the queries.
 pub fn run_queries(common: &crate::cli::Common, out: &Path, margin_hours: u32) -> Result<String> {
     let run = analyse(common)?;
     let files = queries::render(&run, margin_hours)?;
@@ -77,6 +89,9 @@ pub fn run_queries(common: &crate::cli::Common, out: &Path, margin_hours: u32) -
 }
 
 /// `casefile prices`: the Retail Prices API URLs for the case's VMs.
+///
+/// # Errors
+/// An input error from reading the case.
 pub fn run_prices(common: &crate::cli::Common) -> Result<String> {
     let run = analyse(common)?;
     Ok(prices::render(&run))

@@ -192,6 +192,9 @@ fn candidate(file: &Path, path: &str, item: &PriceItem) -> Result<Option<((Strin
 /// explicit entries (which win). Of several prices the one in force at the case's as-of time
 /// is taken (else the earliest). The evidence does not show a VM's OS, so the price is
 /// Linux's, the lower: the source says so.
+///
+/// # Errors
+/// An input error naming the saved Retail Prices page that cannot be read.
 pub fn apply_retail_prices(case: &mut Case) -> Result<()> {
     let Some((file, _)) = case.rates.retail_prices.clone() else {
         return Ok(());

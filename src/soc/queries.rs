@@ -61,13 +61,12 @@ pub const ACTIVITY_COLUMNS: &[&str] = &[
     "Authorization",
     "CategoryValue",
 ];
-/// Log Analytics columns the storage reader uses.
+/// Log Analytics columns the storage reader uses (its `NAMES`, as Log Analytics spells them).
 pub const STORAGE_COLUMNS: &[&str] = &[
     "TimeGenerated",
     "AccountName",
     "OperationName",
     "StatusCode",
-    "StatusText",
     "AuthenticationType",
     "AuthenticationHash",
     "CallerIpAddress",
@@ -76,9 +75,7 @@ pub const STORAGE_COLUMNS: &[&str] = &[
     "ResponseBodySize",
     "RequesterUpn",
     "RequesterAppId",
-    "RequesterObjectId",
     "UserAgentHeader",
-    "Category",
     "CorrelationId",
 ];
 /// Log Analytics columns the alert reader uses.
@@ -341,6 +338,9 @@ fn readme(run: &CaseRun, s: &QueryScope, queries: &[Query]) -> String {
 }
 
 /// Every file `casefile queries` writes, as (relative path, bytes).
+///
+/// # Errors
+/// A render error when a query file cannot be serialised.
 pub fn render(run: &CaseRun, margin_hours: u32) -> Result<Vec<(String, Vec<u8>)>> {
     let scope = scope_of(run, margin_hours);
     let queries = build_queries(&scope);

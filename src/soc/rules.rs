@@ -381,6 +381,9 @@ fn yaml_error(e: serde_yaml::Error) -> Error {
 }
 
 /// The Sentinel rule as YAML.
+///
+/// # Errors
+/// A render error when the rule cannot be serialised to YAML.
 pub fn sentinel_yaml(case: &Case, r: &RuleSpec) -> Result<String> {
     let mut tables = r.tables.clone();
     tables.sort_by_key(|t| connector(t));
@@ -437,6 +440,9 @@ fn tactic_tag(t: &str) -> String {
 }
 
 /// The Sigma rule as YAML, when Sigma can express it.
+///
+/// # Errors
+/// A render error when the rule cannot be serialised to YAML.
 pub fn sigma_yaml(case: &Case, r: &RuleSpec) -> Result<Option<String>> {
     let Some(s) = &r.sigma else { return Ok(None) };
     let mut tags: Vec<String> = r.tactics.iter().map(|t| tactic_tag(t)).collect();
@@ -490,6 +496,9 @@ fn readme(case: &Case, rules: &[RuleSpec], skipped: &[Skipped]) -> String {
 }
 
 /// Every file `casefile rules` writes, as (relative path, bytes).
+///
+/// # Errors
+/// A render error when a rule file cannot be serialised.
 pub fn render(run: &CaseRun) -> Result<Vec<(String, Vec<u8>)>> {
     let (rules, skipped) = build_rules(run);
     let mut files = Vec::new();

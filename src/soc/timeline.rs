@@ -128,6 +128,9 @@ fn csv_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// The rows in the asked format.
+///
+/// # Errors
+/// A render error when the timeline cannot be serialised.
 pub fn render(rows: &[TimelineRow], format: TimelineFormat) -> Result<String> {
     match format {
         TimelineFormat::Csv => {

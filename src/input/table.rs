@@ -295,6 +295,9 @@ impl<'a> Row<'a> {
     }
 
     /// A required field, or an error naming the record and the column.
+    ///
+    /// # Errors
+    /// An input error naming the record and column when the field is absent or empty.
     pub fn required(&self, what: &str, aliases: &[&str]) -> Result<Field<'a>> {
         self.field(aliases).ok_or_else(|| {
             let name = self.column_name(aliases);
@@ -310,6 +313,9 @@ impl<'a> Row<'a> {
     }
 
     /// A required timestamp.
+    ///
+    /// # Errors
+    /// An input error naming the record and column when the timestamp is absent, null or invalid.
     pub fn timestamp(&self, what: &str, aliases: &[&str]) -> Result<Timestamp> {
         let f = self.required(what, aliases)?;
         match parse_timestamp_in(f.value, f.utc, self.order).or_else(|e| self.in_declared_zone(f.value).ok_or(e)) {
@@ -330,6 +336,9 @@ impl<'a> Row<'a> {
     }
 
     /// An optional timestamp; present but unparseable is an error, never silently None.
+    ///
+    /// # Errors
+    /// An input error naming the record and column when the value is present but not a timestamp.
     pub fn opt_timestamp(&self, what: &str, aliases: &[&str]) -> Result<Option<Timestamp>> {
         match self.field(aliases) {
             None => Ok(None),
@@ -375,6 +384,9 @@ impl<'a> Row<'a> {
     }
 
     /// An optional unsigned integer (sizes, status codes).
+    ///
+    /// # Errors
+    /// An input error naming the record and column when the value is present but not an unsigned integer.
     pub fn opt_u64(&self, what: &str, aliases: &[&str]) -> Result<Option<u64>> {
         match self.field(aliases) {
             None => Ok(None),
@@ -390,6 +402,9 @@ impl<'a> Row<'a> {
     }
 
     /// A JSON-valued field (dynamic column or JSON text in a string column), parsed.
+    ///
+    /// # Errors
+    /// An input error naming the record and column when the value is present but not JSON.
     pub fn json(&self, what: &str, aliases: &[&str]) -> Result<Option<Value>> {
         match self.field(aliases) {
             None => Ok(None),
@@ -426,6 +441,9 @@ pub type Input = Box<dyn BufRead>;
 /// byte-order mark (Windows PowerShell's `>`/Out-File) selects transcoding; a UTF-8 BOM is
 /// stripped; text without a BOM passes through byte for byte, so invalid UTF-8 is reported
 /// with its position instead of being replaced.
+///
+/// # Errors
+/// An input error naming the file when it cannot be opened or decoded.
 pub fn open(path: &Path, what: &str) -> Result<Input> {
     let file = File::open(path).map_err(|e| {
         Error::from(
@@ -439,6 +457,9 @@ pub fn open(path: &Path, what: &str) -> Result<Input> {
 
 /// [`open`]'s decoding (gzip, UTF-16, BOM) over any byte reader, for inputs already open
 /// (a hashing reader, bytes in memory).
+///
+/// # Errors
+/// The I/O error of reading the first bytes.
 pub fn decode(raw: impl Read + 'static) -> std::io::Result<Input> {
     let mut raw = BufReader::with_capacity(1 << 16, raw);
     let gz = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
@@ -522,6 +543,9 @@ pub struct Peek {
 }
 
 /// Reads the header (or, for JSON, the first record's keys) only, for kind detection.
+///
+/// # Errors
+/// An input error when the file cannot be opened, decoded or parsed up to its first record.
 pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
     peek(path, what).map(|p| (p.shape, p.names))
 }
@@ -561,6 +585,9 @@ pub enum Visit {
 
 /// Streams every record of a table file to `visit`. Stops at the first error, which names
 /// the file, line and record.
+///
+/// # Errors
+/// An input error naming the file and record where the table cannot be read, or the visitor's error.
 pub fn read_table(path: &Path, what: &str, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     read_table_with(path, what, &TableOptions::default(), visit)
 }
@@ -575,6 +602,9 @@ pub fn read_table_with(path: &Path, what: &str, options: &TableOptions, visit: &
 
 /// [`read_table`] over decoded text already open (see [`decode`]); `path` names it in
 /// messages and, by its extension, helps tell the shape.
+///
+/// # Errors
+/// An input error naming the file and record where the table cannot be read, or the visitor's error.
 pub fn read_table_from(path: &Path, what: &str, input: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     read_table_from_with(path, what, input, &TableOptions::default(), visit)
 }
@@ -965,6 +995,9 @@ pub fn column_letters(mut i: usize) -> String {
 /// Streams the rows of a worksheet already read into memory (xlsx via calamine). The first
 /// row is the header; errors name the sheet and cell (`Recommendations!D14`).
 /// `rows` carry their 1-based sheet row numbers (empty rows are absent).
+///
+/// # Errors
+/// An input error naming the file, sheet and cell, or the visitor's error.
 pub fn read_sheet(
     path: &Path,
     sheet: &str,
@@ -1009,6 +1042,9 @@ pub fn read_sheet(
 /// a JSON string whose content is itself an object or array is parsed once more. Windows
 /// PowerShell's `Export-Csv` writes nested objects as `@{key=value; …}`; that notation is
 /// read too.
+///
+/// # Errors
+/// serde_json's error when the text is neither JSON nor PowerShell's object notation.
 pub fn parse_json_cell(text: &str) -> std::result::Result<Value, serde_json::Error> {
     let t = text.trim();
     if t.starts_with("@{") {
@@ -1123,6 +1159,9 @@ pub fn json_str(value: &Value, path: &str) -> Option<String> {
 /// for the .NET `DateTime.MinValue` placeholder (`1/1/1, 12:00:00.000 AM`, `0001-01-01…`),
 /// which means null. A value without a zone is accepted only when `utc` says the column is
 /// UTC (Log Analytics' ` [UTC]` headers); elsewhere it is an error, never a guess.
+///
+/// # Errors
+/// What was expected, when the value is not a timestamp or has no zone outside a UTC column.
 pub fn parse_timestamp(raw: &str, utc: bool) -> std::result::Result<Option<Timestamp>, &'static str> {
     const EXPECTED: &str = "an ISO 8601 timestamp with zone such as 2024-03-21T03:12:40Z, or a Log Analytics export time such as \"3/21/2024, 3:12:40.221 AM\" in a [UTC] column";
     let s = raw.trim();
@@ -1198,6 +1237,9 @@ pub fn decide_date_order(sample: &str) -> DateOrder {
 }
 
 /// [`parse_timestamp`], plus numeric day/month dates in the order the file settles.
+///
+/// # Errors
+/// As [`parse_timestamp`], and [`AMBIGUOUS`] for a date whose day/month order the file has not settled.
 pub fn parse_timestamp_in(raw: &str, utc: bool, order: &Cell<DateOrder>) -> std::result::Result<Option<Timestamp>, &'static str> {
     let first = parse_timestamp(raw, utc);
     if first.is_ok() {
@@ -1249,11 +1291,14 @@ fn parse_naive(s: &str) -> Option<NaiveDateTime> {
 
 /// Reads every record of a file with `parse`, widening `span` with each record's time. For
 /// the small sources (sign-ins, activity, alerts, risk); storage logs stream instead.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_records<T>(
     path: &Path,
     what: &str,
     options: &TableOptions,
-    span: &mut super::Span,
+    span: &mut crate::types::Span,
     parse: fn(&Row) -> Result<T>,
     at: fn(&T) -> Timestamp,
 ) -> Result<(Vec<T>, TableInfo)> {
@@ -1268,6 +1313,9 @@ pub fn load_records<T>(
 }
 
 /// Reads a whole small file to a string (case.toml, catalog), naming the file on failure.
+///
+/// # Errors
+/// An input error when the file cannot be opened or is not UTF-8 text.
 pub fn read_text(path: &Path, what: &str) -> Result<String> {
     let mut reader = open(path, what)?;
     let mut s = String::new();
