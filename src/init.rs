@@ -55,6 +55,7 @@ fn recognise(path: &Path) -> Found {
         Ok(SourceKind::Activity) => bundle::activity::load(path, &mut span).map(|(_, i)| i.records),
         Ok(SourceKind::Alerts) => bundle::alerts::load(path, &mut span).map(|(_, i)| i.records),
         Ok(SourceKind::RiskEvents) => bundle::risk::load(path, &mut span).map(|(_, i)| i.records),
+        Ok(SourceKind::StorageSummary) => bundle::storage_summary::load(path, &mut span).map(|(_, i)| i.records),
         Ok(SourceKind::Storage) => bundle::storage::stream(path, &mut |_| Ok(())).map(|(i, s)| {
             span = s;
             i.records
@@ -86,6 +87,7 @@ fn kind_key(kind: SourceKind) -> &'static str {
         SourceKind::Signins => "signins",
         SourceKind::Activity => "activity",
         SourceKind::Storage => "storage",
+        SourceKind::StorageSummary => "storage-summary",
         SourceKind::Alerts => "alerts",
         SourceKind::RiskEvents => "risk-events",
         SourceKind::Recommendations => "recommendations",

@@ -90,16 +90,19 @@ pub fn analyse_bundle_with(
 /// an address that is the organisation's own nightly workload clears the lead. Costs one
 /// extra pass over the storage logs, only in that case.
 fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis::Prepared) -> Result<()> {
+    use analysis::exposure::RequestGroup;
     let mut history = prep.scope.history_targets();
-    let Some(files) = bundle.storage.provided() else { return Ok(()) };
-    if history.is_empty() {
+    if history.is_empty() || !(bundle.storage.is_provided() || bundle.storage_summary.is_provided()) {
         return Ok(());
     }
-    for path in files {
+    for path in bundle.storage.provided().into_iter().flatten() {
         bundle::storage::stream(path, &mut |r| {
-            analysis::scope::record_history(&mut history, &r);
+            analysis::scope::record_history(&mut history, &RequestGroup::from(r));
             Ok(())
         })?;
+    }
+    for row in bundle.storage_summary.provided().into_iter().flatten() {
+        analysis::scope::record_history(&mut history, &RequestGroup::from(row.clone()));
     }
     analysis::scope::apply_history(&mut prep.scope, case, &history);
     Ok(())
@@ -108,7 +111,7 @@ fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis
 /// Streams every storage file through the aggregator, on every core (see `input::ingest`):
 /// requests whose effect depends on order reach the main aggregator in log order, the rest
 /// are aggregated per chunk and merged in chunk order. Records each file's hash, count and
-/// span.
+/// span. Then adds the rows of storage summaries (requests aggregated in the workspace).
 pub fn stream_storage(
     case: &case::Case,
     bundle: &mut Bundle,
@@ -116,9 +119,10 @@ pub fn stream_storage(
     options: &input::ingest::Options,
 ) -> Result<Source<analysis::exposure::StorageFindings>> {
     use analysis::exposure::StorageAggregator;
-    let Some(files) = bundle.storage.provided().cloned() else {
+    if !bundle.storage.is_provided() && !bundle.storage_summary.is_provided() {
         return Ok(Source::NotProvided);
-    };
+    }
+    let files = bundle.storage.provided().cloned().unwrap_or_default();
     let mut agg = StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     let template = agg.part();
     let mut duplicates = vec![0u64; files.len()];
@@ -162,6 +166,7 @@ pub fn stream_storage(
         }
     }
     Error::collect(errors)?;
+    agg.add_summary(bundle.storage_summary.provided().cloned().unwrap_or_default());
     Ok(Source::Provided(agg.finish()))
 }
 
@@ -392,7 +397,7 @@ fn validate_missing(run: &CaseRun) -> String {
         ),
         (SourceKind::Alerts, "detection times and alert entities cannot be shown"),
     ] {
-        if !run.bundle.files.iter().any(|f| f.kind == Some(kind)) {
+        if !run.bundle.files.iter().any(|f| f.kind.map(SourceKind::source) == Some(kind)) {
             out.push_str(&format!("missing: {} — {consequence}\n", kind.describe()));
         }
     }

@@ -531,7 +531,11 @@ fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&St
             (SourceKind::Activity, Fact::ActivityLogCoversIncident),
             (SourceKind::Storage, Fact::StorageLogsCoverIncident),
         ] {
-            let files: Vec<_> = bundle.files.iter().filter(|r| r.kind == Some(kind)).collect();
+            let files: Vec<_> = bundle
+                .files
+                .iter()
+                .filter(|r| r.kind.map(SourceKind::source) == Some(kind))
+                .collect();
             let covers = files
                 .iter()
                 .any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));

@@ -14,6 +14,7 @@ pub mod records;
 pub mod risk;
 pub mod signins;
 pub mod storage;
+pub mod storage_summary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -71,6 +72,8 @@ pub enum SourceKind {
     Activity,
     /// Storage blob resource logs (StorageBlobLogs or raw StorageRead/Write records).
     Storage,
+    /// StorageBlobLogs aggregated in the workspace by `casefile queries`' aggregation query.
+    StorageSummary,
     /// Defender / Sentinel alerts (SecurityAlert).
     Alerts,
     /// Entra ID Protection risk detections (AADUserRiskEvents).
@@ -84,13 +87,15 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
-    pub const EXPECTED: &'static str = "signins, activity, storage, alerts, risk-events, recommendations, audit-logs or other";
+    pub const EXPECTED: &'static str =
+        "signins, activity, storage, storage-summary, alerts, risk-events, recommendations, audit-logs or other";
 
     pub fn parse(s: &str) -> Option<SourceKind> {
         Some(match s.to_ascii_lowercase().as_str() {
             "signins" | "signinlogs" | "sign-ins" => SourceKind::Signins,
             "activity" | "azureactivity" => SourceKind::Activity,
             "storage" | "storagebloblogs" => SourceKind::Storage,
+            "storage-summary" => SourceKind::StorageSummary,
             "alerts" | "securityalert" => SourceKind::Alerts,
             "risk-events" | "aaduserriskevents" => SourceKind::RiskEvents,
             "recommendations" | "securityrecommendation" => SourceKind::Recommendations,
@@ -106,11 +111,21 @@ impl SourceKind {
             SourceKind::Signins => "sign-in log",
             SourceKind::Activity => "activity log",
             SourceKind::Storage => "storage log",
+            SourceKind::StorageSummary => "storage summary",
             SourceKind::Alerts => "alert export",
             SourceKind::RiskEvents => "risk detections",
             SourceKind::Recommendations => "recommendations export",
             SourceKind::AuditLogs => "audit log",
             SourceKind::Other => "other file (declared, not used)",
+        }
+    }
+
+    /// The evidence source this kind's records stand for: a storage summary gives the
+    /// storage log's findings.
+    pub fn source(self) -> SourceKind {
+        match self {
+            SourceKind::StorageSummary => SourceKind::Storage,
+            other => other,
         }
     }
 
@@ -198,6 +213,15 @@ pub const SIGNATURES: &[Signature] = &[
                 &["alertseverity", "severity", "properties.severity"],
                 "a severity (AlertSeverity, properties.severity)",
             ),
+        ],
+    },
+    Signature {
+        kind: SourceKind::StorageSummary,
+        shape: "storage summary (casefile's StorageBlobLogs aggregation query)",
+        needs: &[
+            need(&["distinctobjects"], "DistinctObjects"),
+            need(&["requests"], "Requests"),
+            need(&["firsttime"], "FirstTime"),
         ],
     },
     Signature {
@@ -420,6 +444,8 @@ pub struct Bundle {
     pub risk_events: Source<Vec<risk::RiskEvent>>,
     /// Storage files are streamed later; `files` holds their reports once streamed.
     pub storage: Source<Vec<PathBuf>>,
+    /// Rows of storage summaries (aggregated in the workspace; few, so read whole).
+    pub storage_summary: Source<Vec<storage_summary::SummaryRow>>,
     /// Entra audit events (response evidence: sessions revoked, passwords reset, roles removed).
     pub audit: Source<Vec<audit::AuditEvent>>,
     /// Recommendation exports found among the evidence (the CLI option takes precedence).
@@ -511,6 +537,7 @@ struct Seen {
     activity: BTreeSet<String>,
     alerts: BTreeSet<String>,
     audit: BTreeSet<String>,
+    storage_summary: BTreeSet<String>,
     /// Detection key → index in `Bundle::risk_events`.
     risk: BTreeMap<String, usize>,
 }
@@ -529,6 +556,7 @@ pub fn load(case: &Case) -> Result<Bundle> {
         risk_events: Source::NotProvided,
         audit: Source::NotProvided,
         storage: Source::NotProvided,
+        storage_summary: Source::NotProvided,
         recommendation_files: Vec::new(),
         trees: Vec::new(),
     };
@@ -645,6 +673,11 @@ fn load_file(ev: &crate::case::EvidenceFile, bundle: &mut Bundle, seen: &mut See
         let read = read.into_inner();
         report.unknown_columns = unread(&raw, read.iter().map(String::as_str));
     }
+    if kind == SourceKind::StorageSummary {
+        report
+            .unknown_columns
+            .retain(|c| !storage_summary::OPTIONAL_COLUMNS.contains(&c.as_str()));
+    }
     for (what, n) in anomalies.into_inner() {
         report
             .warnings
@@ -713,6 +746,11 @@ fn load_records_of(
         SourceKind::Storage => {
             // Counted when streamed by the analysis.
             result = Some(path.to_path_buf());
+        }
+        SourceKind::StorageSummary => {
+            let (items, info) = storage_summary::load_with(path, options, span)?;
+            report.records = info.records;
+            report.duplicates = push(&mut bundle.storage_summary, items, &mut seen.storage_summary, |r| r.key());
         }
         SourceKind::Recommendations => bundle.recommendation_files.push(path.to_path_buf()),
         SourceKind::AuditLogs => {

@@ -198,7 +198,12 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
     ]
     .into_iter()
     .map(|(kind, consequence)| {
-        let files: Vec<&FileReport> = run.bundle.files.iter().filter(|f| f.kind == Some(kind)).collect();
+        let files: Vec<&FileReport> = run
+            .bundle
+            .files
+            .iter()
+            .filter(|f| f.kind.map(SourceKind::source) == Some(kind))
+            .collect();
         SourceStatus {
             kind,
             label: kind.describe().to_string(),
