@@ -16,5 +16,6 @@ mod regression;
 mod samples;
 mod shapes;
 mod soc;
+mod storage_summary;
 mod templates;
 mod util;

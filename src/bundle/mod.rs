@@ -218,10 +218,14 @@ pub const SIGNATURES: &[Signature] = &[
     Signature {
         kind: SourceKind::StorageSummary,
         shape: "storage summary (casefile's StorageBlobLogs aggregation query)",
+        // Loose on purpose: a summary that lost a column is still recognised, and its reader
+        // names the missing column (`storage_summary::load_with`).
         needs: &[
-            need(&["distinctobjects"], "DistinctObjects"),
             need(&["requests"], "Requests"),
-            need(&["firsttime"], "FirstTime"),
+            need(
+                &["distinctobjects", "objects", "firsttime", "lasttime"],
+                "DistinctObjects, Objects, FirstTime or LastTime",
+            ),
         ],
     },
     Signature {

@@ -171,6 +171,15 @@ pub fn owner_name(case: &crate::case::Case, role: crate::posture::catalog::Owner
         .unwrap_or_else(|| role.label().to_string())
 }
 
+/// "at least N" for a figure that is a stated lower bound.
+fn at_least(lower_bound: bool, figure: String) -> String {
+    if lower_bound {
+        format!("at least {figure}")
+    } else {
+        figure
+    }
+}
+
 /// Builds the model from a finished run.
 pub fn build_model(run: &CaseRun) -> ReportModel {
     let case = &run.case;
@@ -217,7 +226,9 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
 
     let exposure = a.exposure.provided();
     let np = || NOT_PROVIDED.to_string();
-    let data_exfiltrated = exposure.map(|e| e.bytes.human()).unwrap_or_else(np);
+    let data_exfiltrated = exposure
+        .map(|e| at_least(e.uncertain_requests > 0, e.bytes.human()))
+        .unwrap_or_else(np);
     let first = a.window.map(|w| w.start);
     // Detection and containment are measured from the breach: the first successful attacker
     // action (failed attempts before it are reconnaissance, not yet a compromise).
@@ -397,7 +408,15 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             "none: no compromise established".into()
         },
         data_exfiltrated_bytes: exposure.filter(|_| established).map(|e| e.bytes.0),
-        objects: exposure.map(|e| thousands(e.distinct_objects)).map(none_if).unwrap_or_else(np),
+        objects: exposure
+            .map(|e| {
+                at_least(
+                    e.distinct_objects_at_least || e.uncertain_requests > 0,
+                    thousands(e.distinct_objects),
+                )
+            })
+            .map(none_if)
+            .unwrap_or_else(np),
         containers: exposure
             .map(|e| {
                 if e.containers_read.is_empty() {
