@@ -166,7 +166,14 @@ pub fn stream_storage(
         }
     }
     Error::collect(errors)?;
-    agg.add_summary(bundle.storage_summary.provided().cloned().unwrap_or_default());
+    let twice = agg.add_summary(bundle.storage_summary.provided().cloned().unwrap_or_default());
+    if let Some((account, at)) = twice.into_iter().next() {
+        return Err(error::InputError::new("storage summary", "counts raw requests twice", at)
+            .found(&format!("a row of account {account} in the time the raw storage logs of that account cover"))
+            .expected("a storage summary in place of the raw storage logs of an account and time, not beside them")
+            .hint("list either the raw rows (07-collect-storagebloblogs.kql) or the summary (08-aggregate-storagebloblogs.kql) for one account and time; declare the other with kind = \"other\" to keep it hashed in the inventory")
+            .into());
+    }
     Ok(Source::Provided(agg.finish()))
 }
 

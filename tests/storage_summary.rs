@@ -474,3 +474,25 @@ fn summary_row_with_more_names_than_objects_is_an_error_at_its_field() {
         "{err}"
     );
 }
+
+/// A summary listed beside the raw rows it summarises would count every request twice.
+#[test]
+fn summary_beside_the_same_raw_rows_is_an_error() {
+    let src = root().join("samples/northgate");
+    let dir = temp_dir("summary-and-raw");
+    copy_tree(&src, &dir);
+    write_csv(&summarise(&[src.join("evidence/storage.csv")]), &dir.join("evidence/summary.csv"));
+    let toml = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    std::fs::write(
+        dir.join("case.toml"),
+        format!("{toml}\n[[evidence]]\npath = \"evidence/summary.csv\"\n"),
+    )
+    .unwrap();
+    let o = run(&["analyze", dir.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("counts raw requests twice") && err.contains("summary.csv") && err.contains("proddata"),
+        "{err}"
+    );
+}

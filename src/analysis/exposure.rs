@@ -275,8 +275,8 @@ pub struct StorageAggregator<'a> {
     account_key_use: Vec<Location>,
     internet_access: Vec<Location>,
     first_seen: BTreeMap<(String, IpAddr), Timestamp>,
-    /// (listing, address) → first use, requests, samples, whether the count is a lower bound.
-    key_use: BTreeMap<(usize, IpAddr), (Timestamp, u64, Vec<Location>, bool)>,
+    /// (listing, address) → its account-key use.
+    key_use: BTreeMap<(usize, IpAddr), KeyUse>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     /// Ids of attacker requests already counted: overlapping exports must not double-count
@@ -285,9 +285,45 @@ pub struct StorageAggregator<'a> {
     counted: BTreeSet<String>,
     /// Attacker requests dropped as duplicates.
     pub duplicates: u64,
+    /// Per account, the first and last raw request: a summary row of the same account and
+    /// time would count its requests twice.
+    raw_spans: BTreeMap<String, (Timestamp, Timestamp)>,
     /// Distinct exclusion reasons kept before the rest count as "other" (unbounded in a
     /// chunk's part, whose records are bounded; see [`StorageAggregator::merge`]).
     max_exclusion_reasons: usize,
+}
+
+/// Account-key use from one address after one key listing.
+#[derive(Debug, Clone)]
+struct KeyUse {
+    first: Timestamp,
+    requests: u64,
+    samples: Vec<Location>,
+    /// True when `requests` is a lower bound (a summary row ran past the window's end).
+    at_least: bool,
+}
+
+impl KeyUse {
+    fn new(first: Timestamp) -> Self {
+        KeyUse {
+            first,
+            requests: 0,
+            samples: Vec::new(),
+            at_least: false,
+        }
+    }
+}
+
+fn widen(spans: &mut BTreeMap<String, (Timestamp, Timestamp)>, account: &str, first: Timestamp, last: Timestamp) {
+    match spans.get_mut(account) {
+        Some((f, l)) => {
+            *f = (*f).min(first);
+            *l = (*l).max(last);
+        }
+        None => {
+            spans.insert(account.to_string(), (first, last));
+        }
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -320,6 +356,7 @@ impl<'a> StorageAggregator<'a> {
             last: None,
             counted: BTreeSet::new(),
             duplicates: 0,
+            raw_spans: BTreeMap::new(),
             max_exclusion_reasons: MAX_EXCLUSION_REASONS,
         }
     }
@@ -355,17 +392,24 @@ impl<'a> StorageAggregator<'a> {
 
     /// Takes one raw request.
     pub fn add(&mut self, r: BlobRequest) {
+        widen(&mut self.raw_spans, &r.account, r.at, r.at);
         self.add_group(RequestGroup::from(r));
     }
 
     /// Takes the rows of a storage summary, in order of their first request (the order
-    /// bursts are built in).
-    pub fn add_summary(&mut self, rows: impl IntoIterator<Item = SummaryRow>) {
-        let mut groups: Vec<RequestGroup> = rows.into_iter().map(RequestGroup::from).collect();
-        groups.sort_by(|a, b| (a.first, a.last).cmp(&(b.first, b.last)));
+    /// bursts are built in). Returns, without adding them, the rows whose account and time
+    /// raw requests already cover: the same requests would count twice.
+    pub fn add_summary(&mut self, rows: impl IntoIterator<Item = SummaryRow>) -> Vec<(String, Location)> {
+        let (overlapping, mut groups): (Vec<RequestGroup>, Vec<RequestGroup>) = rows.into_iter().map(RequestGroup::from).partition(|g| {
+            self.raw_spans
+                .get(&g.account)
+                .is_some_and(|(first, last)| g.first <= *last && g.last >= *first)
+        });
+        groups.sort_by_key(|g| (g.first, g.last));
         for g in groups {
             self.add_group(g);
         }
+        overlapping.into_iter().map(|g| (g.account, g.origin)).collect()
     }
 
     /// Takes one group of requests.
@@ -434,11 +478,11 @@ impl<'a> StorageAggregator<'a> {
                 continue;
             }
             let whole = window.contains(&l.at.seconds_until(g.last));
-            let e = self.key_use.entry((i, ip)).or_insert((g.first, 0, Vec::new(), false));
-            e.0 = e.0.min(g.first);
-            e.1 += if whole { g.requests } else { 1 };
-            e.3 |= !whole;
-            push_sample(&mut e.2, &g.origin);
+            let e = self.key_use.entry((i, ip)).or_insert_with(|| KeyUse::new(g.first));
+            e.first = e.first.min(g.first);
+            e.requests += if whole { g.requests } else { 1 };
+            e.at_least |= !whole;
+            push_sample(&mut e.samples, &g.origin);
         }
     }
 
@@ -591,6 +635,9 @@ impl<'a> StorageAggregator<'a> {
         };
         self.requests += later.requests;
         self.duplicates += later.duplicates;
+        for (account, (first, last)) in later.raw_spans {
+            widen(&mut self.raw_spans, &account, first, last);
+        }
         for t in [later.first, later.last].into_iter().flatten() {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
@@ -599,13 +646,13 @@ impl<'a> StorageAggregator<'a> {
             let e = self.first_seen.entry(key).or_insert(at);
             *e = (*e).min(at);
         }
-        for (key, (at, n, samples, partial)) in later.key_use {
-            let e = self.key_use.entry(key).or_insert((at, 0, Vec::new(), false));
-            e.0 = e.0.min(at);
-            e.1 += n;
-            e.3 |= partial;
-            for l in samples {
-                push_sample(&mut e.2, &shifted(l));
+        for (key, u) in later.key_use {
+            let e = self.key_use.entry(key).or_insert_with(|| KeyUse::new(u.first));
+            e.first = e.first.min(u.first);
+            e.requests += u.requests;
+            e.at_least |= u.at_least;
+            for l in u.samples {
+                push_sample(&mut e.samples, &shifted(l));
             }
         }
         // Groups in order of their first request, so the cap admits the same reasons as a
@@ -650,7 +697,7 @@ impl<'a> StorageAggregator<'a> {
         let mut key_use_hits: Vec<KeyUseHit> = self
             .key_use
             .into_iter()
-            .filter_map(|((i, ip), (first_use, requests, evidence, requests_at_least))| {
+            .filter_map(|((i, ip), u)| {
                 let l = &self.listings[i];
                 // Only an address that had not used the account before the listing is "new".
                 let seen = self.first_seen.get(&(l.account.clone(), ip)).copied();
@@ -659,10 +706,10 @@ impl<'a> StorageAggregator<'a> {
                     listed_at: l.at,
                     listed_by: l.caller.clone(),
                     ip,
-                    first_use,
-                    requests,
-                    requests_at_least,
-                    evidence,
+                    first_use: u.first,
+                    requests: u.requests,
+                    requests_at_least: u.at_least,
+                    evidence: u.samples,
                 })
             })
             .collect();
