@@ -37,6 +37,8 @@ pub struct CaseRun {
     pub catalog: posture::catalog::Catalog,
     pub export: Source<RecommendationExport>,
     pub analysis: analysis::Analysis,
+    /// The saved Azure Retail Prices pages (`[rates] retail_prices`), for the inventory.
+    pub retail_prices: Option<soc::prices::PricesFile>,
 }
 
 fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> Option<PathBuf> {
@@ -60,7 +62,7 @@ pub fn analyse_bundle_with(
     ingest: &input::ingest::Options,
 ) -> Result<CaseRun> {
     let mut case = case::load_case(dir)?;
-    soc::prices::apply_retail_prices(&mut case)?;
+    let retail_prices = soc::prices::apply_retail_prices(&mut case)?;
     let catalog = posture::catalog::load_catalog(controls)?;
     let mut bundle = bundle::load(&case)?;
     let common = Common {
@@ -83,6 +85,7 @@ pub fn analyse_bundle_with(
         catalog,
         export,
         analysis,
+        retail_prices,
     })
 }
 
@@ -357,6 +360,19 @@ fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
     }
     if let (Some(e), false) = (export, export_shown) {
         rows.push(export_row(e));
+    }
+    if let Some(p) = &run.retail_prices {
+        rows.push(FileRow {
+            file: p.path.clone(),
+            kind: "retail prices".into(),
+            records: p.items,
+            dropped: 0,
+            span: match (p.effective_from, p.effective_to) {
+                (Some(a), Some(b)) => format!("effective {} → {}", a.0.format("%Y-%m-%d"), b.0.format("%Y-%m-%d")),
+                _ => "—".into(),
+            },
+            notes: vec![format!("[rates] retail_prices: {} VM size/region pairs priced", p.priced)],
+        });
     }
     rows
 }

@@ -47,12 +47,28 @@ impl Detection {
     }
 }
 
+/// A KQL string literal: the value escaped (quote, backslash, line breaks and tabs), never
+/// able to close the literal. Other control characters are left out.
+pub fn kql_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The items of a KQL `dynamic([…])` list, each a [`kql_string`].
 fn kql_list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| format!("\"{}\"", s.replace('"', "")))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|s| kql_string(s)).collect::<Vec<_>>().join(", ")
 }
 
 /// Rule 1: a VM created outside the approved regions.
@@ -291,5 +307,19 @@ pub fn add_timing(detections: &mut [Detection], first_alert: Option<Timestamp>, 
             None => "no awareness time stated (case.toml [gdpr] aware_at)".into(),
         };
         d.timing = Some(format!("First matching event at {first}: {alert}; {aware}."));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kql_literals_escape_backslash_and_quote() {
+        // A value ending in a backslash would escape the closing quote if not doubled.
+        assert_eq!(kql_string("eu\\"), "\"eu\\\\\"");
+        assert_eq!(kql_string("x\") or true or (\"\\"), "\"x\\\") or true or (\\\"\\\\\"");
+        assert_eq!(kql_string("a\nb\u{7}"), "\"a\\nb\"");
+        assert_eq!(kql_list(&["westeurope".into(), "a\"b".into()]), "\"westeurope\", \"a\\\"b\"");
     }
 }

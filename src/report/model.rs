@@ -122,6 +122,9 @@ pub struct ReportModel {
     pub sources: Vec<SourceStatus>,
     pub evidence: Vec<FileReport>,
     pub recommendations: Option<RecommendationsInfo>,
+    /// The saved Azure Retail Prices pages, listed with the evidence inventory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retail_prices: Option<crate::soc::prices::PricesFile>,
     pub figures: KeyFigures,
     pub done: Vec<String>,
     pub improvements: Vec<Improvement>,
@@ -611,6 +614,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         sources,
         evidence,
         recommendations,
+        retail_prices: run.retail_prices.clone(),
         figures,
         done,
         improvements,
