@@ -115,9 +115,12 @@ fn bad(file: &Path, path: &str, field: &str, found: &str, expected: &str) -> Err
     )
 }
 
+/// A price keyed by (lower-case size, region).
+type Priced = ((String, Region), Candidate);
+
 /// Reads the pages and returns every consumption Linux hourly price, keyed by (size, region),
 /// and how many items the pages hold.
-fn read_prices(file: &Path) -> Result<(Vec<((String, Region), Candidate)>, u64)> {
+fn read_prices(file: &Path) -> Result<(Vec<Priced>, u64)> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Error::from(
             InputError::new("retail prices file", "cannot read file", Location::file(file))
@@ -155,7 +158,7 @@ fn read_prices(file: &Path) -> Result<(Vec<((String, Region), Candidate)>, u64)>
 
 /// The item as an hourly Linux pay-as-you-go VM price, or None when it is another kind of
 /// price (Spot, Low Priority, Windows, reservation, DevTest, another unit).
-fn candidate(file: &Path, path: &str, item: &PriceItem) -> Result<Option<((String, Region), Candidate)>> {
+fn candidate(file: &Path, path: &str, item: &PriceItem) -> Result<Option<Priced>> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let sku_name = text(&item.sku_name);
     let is_vm_hour = item.price_type.as_deref() == Some("Consumption")
