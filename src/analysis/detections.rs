@@ -281,32 +281,33 @@ fn span_text(seconds: i64) -> String {
     }
 }
 
-/// "N before/after <what> (<time>)".
-fn relative(first: Timestamp, other: Timestamp, what: &str) -> String {
+/// "N before/after <what> at <time>", the time in UTC with the case's zone beside it.
+fn relative(first: Timestamp, other: Timestamp, what: &str, tz: chrono_tz::Tz) -> String {
     let d = first.seconds_until(other);
     match d {
-        0 => format!("at the same time as {what} ({})", other.hhmm()),
-        d if d > 0 => format!("{} before {what} ({})", span_text(d), other),
-        d => format!("{} after {what} ({})", span_text(-d), other),
+        0 => format!("at the same time as {what}, {}", other.hhmm_zoned(tz)),
+        d if d > 0 => format!("{} before {what} at {}", span_text(d), other.display_zoned(tz)),
+        d => format!("{} after {what} at {}", span_text(-d), other.display_zoned(tz)),
     }
 }
 
 /// States when each rule would first have fired, against the first alert in the evidence and
-/// the controller's stated awareness time (either may be unknown, which is said).
-pub fn add_timing(detections: &mut [Detection], first_alert: Option<Timestamp>, aware_at: Option<Timestamp>) {
+/// the controller's stated awareness time (either may be unknown, which is said). Times are
+/// UTC with the case's zone `tz` beside them.
+pub fn add_timing(detections: &mut [Detection], first_alert: Option<Timestamp>, aware_at: Option<Timestamp>, tz: chrono_tz::Tz) {
     for d in detections {
         let Some(first) = d.hits.as_ref().and_then(|h| h.iter().map(|x| x.at).min()) else {
             continue;
         };
         let alert = match first_alert {
-            Some(a) => relative(first, a, "the first alert"),
+            Some(a) => relative(first, a, "the first alert", tz),
             None => "no alert in the evidence to compare with".into(),
         };
         let aware = match aware_at {
-            Some(a) => relative(first, a, "the stated awareness time"),
+            Some(a) => relative(first, a, "the stated awareness time", tz),
             None => "no awareness time stated (case.toml [gdpr] aware_at)".into(),
         };
-        d.timing = Some(format!("First matching event at {first}: {alert}; {aware}."));
+        d.timing = Some(format!("First matching event at {}: {alert}; {aware}.", first.display_zoned(tz)));
     }
 }
 

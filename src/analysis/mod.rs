@@ -206,6 +206,7 @@ pub fn conclude(
         &mut detections,
         first_lead_alert(bundle, &scope, window),
         case.gdpr.as_ref().map(|g| g.aware_at),
+        case.timezone,
     );
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
     let iocs = iocs::build_iocs(

@@ -375,7 +375,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             .map(|f| format!("{} ({})", f, local(f)))
             .unwrap_or_else(|| none_if(np())),
         data_accessed: match a.window.and_then(|w| w.data_access_start.zip(w.data_access_end)) {
-            Some((x, y)) => format!("{x} to {y}"),
+            Some((x, y)) => format!("{} to {}", x.display_zoned(tz), y.display_zoned(tz)),
             None if exposure.is_some() => none_if("no successful data read by the attacker".into()),
             None => np(),
         },
@@ -444,8 +444,11 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         compute_cost: none_if(a.cost.compute_display.clone()),
         first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(|| none_if(np())),
         time_to_detect: match (breach, detected) {
-            (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
-            (Some(f), Some(d)) => format!("{} (first alert {})", duration_text(f.seconds_until(d)), d.hhmm()),
+            (Some(f), Some(d)) if d < f => format!(
+                "alerted before the first successful attacker action (first alert {})",
+                d.hhmm_zoned(tz)
+            ),
+            (Some(f), Some(d)) => format!("{} (first alert {})", duration_text(f.seconds_until(d)), d.hhmm_zoned(tz)),
             (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
             _ => none_if(np()),
         },
@@ -453,11 +456,15 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             (Some(f), _, Some(c)) => format!(
                 "{} (contained by effect at {}: {}{still_open})",
                 duration_text(f.seconds_until(c.at)),
-                c.at.hhmm(),
+                c.at.hhmm_zoned(tz),
                 c.by
             ),
             (Some(f), Some((t, what)), None) => {
-                format!("{} ({what} at {}{still_open})", duration_text(f.seconds_until(*t)), t.hhmm())
+                format!(
+                    "{} ({what} at {}{still_open})",
+                    duration_text(f.seconds_until(*t)),
+                    t.hhmm_zoned(tz)
+                )
             }
             (Some(_), None, None) => "not yet contained according to the evidence".into(),
             _ => none_if(np()),
