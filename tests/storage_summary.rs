@@ -496,3 +496,30 @@ fn summary_beside_the_same_raw_rows_is_an_error() {
         "{err}"
     );
 }
+
+/// A row of the compromised identity (from an address that is not the attacker's and not
+/// the organisation's) that spans the start of its compromise window (03:12:40) cannot be
+/// split: its requests count neither way and the figures are stated as lower bounds; a row
+/// wholly inside the window counts as the attacker's.
+#[test]
+fn summary_row_spanning_the_compromise_start_makes_figures_lower_bounds() {
+    let day = "\"3/21/2024, 12:00:00.000 AM\"";
+    let rows = [
+        format!("{day},proddata,customer-data,192.0.2.55,OAuth,,GetBlob,200,admin@northgateeng.com,,6,600,2,\"[\"\"p\"\",\"\"q\"\"]\",\"3/21/2024, 3:00:00.000 AM\",\"3/21/2024, 3:20:00.000 AM\""),
+        format!("{day},proddata,customer-data,192.0.2.55,OAuth,,GetBlob,200,admin@northgateeng.com,,4,400,1,\"[\"\"r\"\"]\",\"3/21/2024, 3:30:00.000 AM\",\"3/21/2024, 3:40:00.000 AM\""),
+    ];
+    let dir = northgate_with("summary-straddle", &format!("{FIXTURE_HEADER}\n{}\n", rows.join("\n")));
+    let a = model_json(&dir)["analysis"].clone();
+    let e = &a["exposure"]["value"];
+    assert_eq!(e["read_requests"], 4, "{e}");
+    assert_eq!(e["bytes"], 400);
+    assert_eq!(e["distinct_objects"], 1);
+    assert_eq!(e["uncertain_requests"], 6);
+    assert_eq!(e["containers"][0]["uncertain_requests"], 6);
+    let excluded = a["storage_excluded"]["value"].as_array().unwrap();
+    assert!(excluded
+        .iter()
+        .any(|g| g["requests"] == 6 && g["reason"].as_str().unwrap().contains("spanning the start")));
+    let o = run(&["analyze", dir.to_str().unwrap()]);
+    assert!(stdout(&o).contains("lower bounds: 6 requests"), "{}", stdout(&o));
+}

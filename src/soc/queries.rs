@@ -336,7 +336,7 @@ fn readme(run: &CaseRun, s: &QueryScope, queries: &[Query]) -> String {
         if v.is_empty() {
             "none known yet".to_string()
         } else {
-            v.join(", ")
+            v.iter().map(|x| super::md_text(x)).collect::<Vec<_>>().join(", ")
         }
     };
     let mut out = format!(

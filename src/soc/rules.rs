@@ -461,7 +461,7 @@ fn readme(case: &Case, rules: &[RuleSpec], skipped: &[Skipped]) -> String {
             } else {
                 "— (needs a join or aggregation Sigma cannot express)".into()
             },
-            r.parameters.join("; ")
+            super::md_text(&r.parameters.join("; "))
         ));
     }
     if !skipped.is_empty() {
