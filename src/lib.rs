@@ -39,6 +39,8 @@ pub struct CaseRun {
     pub catalog: posture::catalog::Catalog,
     pub export: Source<RecommendationExport>,
     pub analysis: analysis::Analysis,
+    /// The saved Azure Retail Prices pages (`[rates] retail_prices`), for the inventory.
+    pub retail_prices: Option<soc::prices::PricesFile>,
 }
 
 fn recommendations_path(common: &Common, case: &case::Case, bundle: &Bundle) -> Option<PathBuf> {
@@ -82,7 +84,7 @@ pub fn analyse_bundle_in(
     ingest: &input::ingest::Options,
 ) -> Result<CaseRun> {
     let mut case = case::load_case(dir)?;
-    soc::prices::apply_retail_prices(&mut case)?;
+    let retail_prices = soc::prices::apply_retail_prices(&mut case)?;
     let catalog = posture::catalog::load_catalog(controls)?;
     let mut bundle = bundle::load_with(sources, &case.dir, &case.evidence)?;
     let common = Common {
@@ -106,6 +108,7 @@ pub fn analyse_bundle_in(
         catalog,
         export,
         analysis,
+        retail_prices,
     })
 }
 
@@ -113,16 +116,19 @@ pub fn analyse_bundle_in(
 /// an address that is the organisation's own nightly workload clears the lead. Costs one
 /// extra pass over the storage logs, only in that case.
 fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis::Prepared) -> Result<()> {
+    use analysis::exposure::RequestGroup;
     let mut history = prep.scope.history_targets();
-    let Some(files) = bundle.storage.provided() else { return Ok(()) };
-    if history.is_empty() {
+    if history.is_empty() || !(bundle.storage.is_provided() || bundle.storage_summary.is_provided()) {
         return Ok(());
     }
-    for path in files {
+    for path in bundle.storage.provided().into_iter().flatten() {
         bundle::storage::stream(path, &mut |r| {
-            analysis::scope::record_history(&mut history, &r);
+            analysis::scope::record_history(&mut history, &RequestGroup::from(r));
             Ok(())
         })?;
+    }
+    for row in bundle.storage_summary.provided().into_iter().flatten() {
+        analysis::scope::record_history(&mut history, &RequestGroup::from(row.clone()));
     }
     analysis::scope::apply_history(&mut prep.scope, case, &history);
     Ok(())
@@ -131,7 +137,7 @@ fn weigh_storage_history(case: &case::Case, bundle: &Bundle, prep: &mut analysis
 /// Streams every storage file through the aggregator, on every core (see `input::ingest`):
 /// requests whose effect depends on order reach the main aggregator in log order, the rest
 /// are aggregated per chunk and merged in chunk order. Records each file's hash, count and
-/// span.
+/// span. Then adds the rows of storage summaries (requests aggregated in the workspace).
 ///
 /// # Errors
 /// An input error naming the file, record and field of the first unreadable request, in every storage file that has one.
@@ -142,9 +148,10 @@ pub fn stream_storage(
     options: &input::ingest::Options,
 ) -> Result<Source<analysis::exposure::StorageFindings>> {
     use analysis::exposure::StorageAggregator;
-    let Some(files) = bundle.storage.provided().cloned() else {
+    if !bundle.storage.is_provided() && !bundle.storage_summary.is_provided() {
         return Ok(Source::NotProvided);
-    };
+    }
+    let files = bundle.storage.provided().cloned().unwrap_or_default();
     let mut agg = StorageAggregator::new(&prep.scope, &case.environment, prep.key_listings.clone());
     let template = agg.part();
     let mut duplicates = vec![0u64; files.len()];
@@ -188,6 +195,14 @@ pub fn stream_storage(
         }
     }
     Error::collect(errors)?;
+    let twice = agg.add_summary(bundle.storage_summary.provided().cloned().unwrap_or_default());
+    if let Some((account, at)) = twice.into_iter().next() {
+        return Err(error::InputError::new("storage summary", "counts raw requests twice", at)
+            .found(&format!("a row of account {account} in the time the raw storage logs of that account cover"))
+            .expected("a storage summary in place of the raw storage logs of an account and time, not beside them")
+            .hint("list either the raw rows (07-collect-storagebloblogs.kql) or the summary (08-aggregate-storagebloblogs.kql) for one account and time; declare the other with kind = \"other\" to keep it hashed in the inventory")
+            .into());
+    }
     Ok(Source::Provided(agg.finish()))
 }
 
@@ -379,6 +394,19 @@ fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
     if let (Some(e), false) = (export, export_shown) {
         rows.push(export_row(e));
     }
+    if let Some(p) = &run.retail_prices {
+        rows.push(FileRow {
+            file: p.path.clone(),
+            kind: "retail prices".into(),
+            records: p.items,
+            dropped: 0,
+            span: match (p.effective_from, p.effective_to) {
+                (Some(a), Some(b)) => format!("effective {} → {}", a.0.format("%Y-%m-%d"), b.0.format("%Y-%m-%d")),
+                _ => "—".into(),
+            },
+            notes: vec![format!("[rates] retail_prices: {} VM size/region pairs priced", p.priced)],
+        });
+    }
     rows
 }
 
@@ -411,7 +439,12 @@ fn validate_table(run: &CaseRun) -> String {
 fn validate_missing(run: &CaseRun) -> String {
     let mut out = String::new();
     for (kind, consequence) in run.sources.expected() {
-        if !run.bundle.files.iter().any(|f| f.kind == Some(kind)) {
+        if !run
+            .bundle
+            .files
+            .iter()
+            .any(|f| f.kind.map(bundle::SourceKind::findings_of) == Some(kind))
+        {
             out.push_str(&format!("missing: {} — {consequence}\n", kind.describe()));
         }
     }

@@ -47,6 +47,45 @@ impl Timestamp {
     pub fn hhmm(self) -> String {
         self.0.format("%H:%M").to_string()
     }
+
+    /// A time of day as a report sentence states it: `03:22 UTC`, with the case's zone
+    /// beside it when that is not UTC (`03:22 UTC (04:22 CET)`); the local date is added
+    /// when it is not the UTC date.
+    pub fn hhmm_zoned(self, tz: chrono_tz::Tz) -> String {
+        format!("{} UTC{}", self.hhmm(), self.beside(tz))
+    }
+
+    /// Date and time as a report sentence states it: `2024-03-21 03:22:40 UTC`, with the
+    /// case's zone beside it when that is not UTC (`… UTC (04:22 CET)`).
+    pub fn display_zoned(self, tz: chrono_tz::Tz) -> String {
+        format!("{self}{}", self.beside(tz))
+    }
+
+    /// ` (04:22 CET)` or ` (2024-03-22 00:30 CET)`; empty for a zone that is UTC.
+    fn beside(self, tz: chrono_tz::Tz) -> String {
+        if is_utc_zone(tz) {
+            return String::new();
+        }
+        let local = self.0.with_timezone(&tz);
+        if local.date_naive() == self.0.date_naive() {
+            format!(" ({})", local.format("%H:%M %Z"))
+        } else {
+            format!(" ({})", local.format("%Y-%m-%d %H:%M %Z"))
+        }
+    }
+}
+
+/// Whether a zone is UTC all year (its times need no second zone beside them).
+pub fn is_utc_zone(tz: chrono_tz::Tz) -> bool {
+    matches!(
+        tz.name(),
+        "UTC" | "UCT" | "Universal" | "Zulu" | "GMT" | "GMT0" | "GMT+0" | "GMT-0" | "Greenwich"
+    ) || tz.name().strip_prefix("Etc/").is_some_and(|n| {
+        matches!(
+            n,
+            "UTC" | "UCT" | "Universal" | "Zulu" | "GMT" | "GMT0" | "GMT+0" | "GMT-0" | "Greenwich"
+        )
+    })
 }
 
 impl fmt::Display for Timestamp {
@@ -364,6 +403,21 @@ impl fmt::Display for Usd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_of_day_carry_the_case_zone_beside_utc() {
+        let t = Timestamp(chrono::TimeZone::with_ymd_and_hms(&Utc, 2024, 3, 21, 23, 30, 5).unwrap());
+        assert_eq!(t.hhmm_zoned(chrono_tz::UTC), "23:30 UTC");
+        assert_eq!(t.hhmm_zoned(chrono_tz::Etc::GMT), "23:30 UTC");
+        assert_eq!(t.hhmm_zoned(chrono_tz::Europe::London), "23:30 UTC (23:30 GMT)");
+        assert_eq!(t.hhmm_zoned(chrono_tz::Europe::Berlin), "23:30 UTC (2024-03-22 00:30 CET)");
+        assert_eq!(
+            t.display_zoned(chrono_tz::Europe::Amsterdam),
+            "2024-03-21 23:30:05 UTC (2024-03-22 00:30 CET)"
+        );
+        let summer = Timestamp(chrono::TimeZone::with_ymd_and_hms(&Utc, 2024, 7, 1, 8, 0, 0).unwrap());
+        assert_eq!(summer.hhmm_zoned(chrono_tz::Europe::London), "08:00 UTC (09:00 BST)");
+    }
 
     #[test]
     fn bytes_print_decimal_units_like_the_seed() {

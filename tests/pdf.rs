@@ -64,6 +64,25 @@ fn executive_report_carries_the_seed_figures() {
     }
 }
 
+/// Sentences that state a time of day give the case's zone beside UTC (the sample's zone is
+/// Europe/London: GMT in March, BST after the clocks change).
+#[test]
+fn report_sentences_give_the_case_zone_beside_utc() {
+    let text = squash(&pdf_text(&rendered().join("executive.pdf")));
+    for needle in [
+        "from the first alert (03:12 UTC (03:12 GMT)) to the first containment action",
+        "09:42 UTC (09:42 GMT)",
+        "2024-04-06 12:00 UTC (13:00 BST)",
+    ] {
+        assert!(has(&text, needle), "executive.pdf lacks {needle:?}");
+    }
+    let text = squash(&pdf_text(&rendered().join("technical.pdf")));
+    assert!(
+        has(&text, "after the first alert at 2024-03-21 03:12:58 UTC (03:12 GMT)"),
+        "technical.pdf: rule timing"
+    );
+}
+
 #[test]
 fn technical_report_carries_every_phase_of_the_seed() {
     let text = squash(&pdf_text(&rendered().join("technical.pdf")));

@@ -253,7 +253,16 @@ fn every_emitted_query_passes_the_kusto_language_service() {
     let kql = yaml_files(&qdir, "kql");
     assert_eq!(kql.len(), 8);
     for p in kql {
-        queries.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap(), vec![]));
+        // The aggregation query's result must have every column the summary reader requires.
+        let outputs = if p.file_name().unwrap().to_string_lossy().starts_with("08-") {
+            casefile::bundle::storage_summary::COLUMNS
+                .iter()
+                .map(|(_, c)| c.to_string())
+                .collect()
+        } else {
+            vec![]
+        };
+        queries.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap(), outputs));
     }
     let model = run(&["analyze", sample().to_str().unwrap(), "--format", "json"]);
     let model: Value = serde_json::from_slice(&model.stdout).unwrap();
@@ -453,6 +462,54 @@ fn retail_prices_file_prices_the_vm_and_cites_file_and_date() {
 }
 
 #[test]
+fn retail_prices_file_is_in_the_inventory_and_validate_with_its_hash() {
+    use sha2::Digest;
+    let dir = with_prices("retail-inventory", &price_page());
+    let hash: String = sha2::Sha256::digest(std::fs::read(dir.join("prices.json")).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let o = run(&["analyze", dir.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &model["retail_prices"];
+    assert_eq!(p["path"], "prices.json", "{p}");
+    assert_eq!(p["sha256"], hash.as_str());
+    assert_eq!(p["items"], 5);
+    assert_eq!(p["priced"], 1);
+    assert_eq!(p["effective_from"], "2023-06-01T00:00:00Z");
+    let o = run(&["validate", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with("prices.json"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.contains("retail prices") && line.contains("1 VM size/region pairs priced"),
+        "{}",
+        stdout(&o)
+    );
+    let out = crate::util::temp_dir("retail-inventory-out");
+    let o = crate::util::report(&dir, &out, &["--kind", "technical"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pdf = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .unwrap();
+    let text: String = pdf_extract::extract_text(&pdf)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(
+        text.contains("prices.json") && text.contains(&hash[..16]),
+        "the technical report's inventory lists the prices file and its hash"
+    );
+}
+
+#[test]
 fn retail_prices_in_another_currency_is_an_error_naming_the_item() {
     let mut page = price_page();
     page["Items"][3]["currencyCode"] = json!("EUR");
@@ -537,4 +594,41 @@ fn hostile_identity_stays_a_string_literal_in_every_query() {
         queries.push((p.display().to_string(), text, vec![]));
     }
     assert_clean(&kusto_check(&queries), "a query with a hostile identity");
+}
+
+/// Case values spliced into the detections' KQL (approved regions, trusted countries) stay
+/// string literals: a backslash at the end or a quote cannot close the literal. Checked by
+/// the Kusto language service on the reports' detections and on the exported rules.
+#[test]
+fn hostile_region_and_country_stay_string_literals_in_detections_and_rules() {
+    let dir = crate::util::copy_sample("hostile-region");
+    let toml = std::fs::read_to_string(dir.join("case.toml")).unwrap();
+    let regions = toml::Value::Array(vec!["uksouth".into(), "eu\\".into(), "x\")or(1==1)or(\"".into()]);
+    let countries = toml::Value::Array(vec!["GB".into(), "G\\".into()]);
+    let with = toml
+        .replace(
+            "approved_regions = [\"uksouth\", \"westeurope\"]",
+            &format!("approved_regions = {regions}"),
+        )
+        .replace("trusted_countries = [\"GB\"]", &format!("trusted_countries = {countries}"));
+    assert_ne!(with, toml);
+    std::fs::write(dir.join("case.toml"), with).unwrap();
+    let model = crate::util::model_json(&dir);
+    let mut queries = Vec::new();
+    for d in model["analysis"]["detections"].as_array().unwrap() {
+        let kql = d["kql"].as_str().unwrap().to_string();
+        if d["id"] == "vm-unapproved-region" {
+            assert!(kql.contains(r#""eu\\", "x\")or(1==1)or(\"""#), "{kql}");
+        }
+        queries.push((format!("detection {}", d["id"]), kql, vec![]));
+    }
+    let out = temp_dir("rules-hostile-region");
+    let o = run(&["rules", dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    if o.status.success() {
+        queries.extend(rule_queries(&out));
+    } else {
+        // A country that is not an ISO code may be refused outright: that is safe too.
+        assert!(stderr(&o).contains("trusted_countries"), "{}", stderr(&o));
+    }
+    assert_clean(&kusto_check(&queries), "a query with a hostile region or country");
 }

@@ -17,5 +17,6 @@ mod samples;
 mod shapes;
 mod soc;
 mod sources;
+mod storage_summary;
 mod templates;
 mod util;

@@ -45,6 +45,8 @@ pub struct Decision {
     /// The named owner, or the role in words.
     pub owner: String,
     pub due: Option<Timestamp>,
+    /// `due` as the reports state it: UTC, with the case's zone beside it.
+    pub due_text: Option<String>,
     /// How the due date was set ("legal deadline", "proposed").
     pub due_basis: String,
 }
@@ -54,6 +56,9 @@ pub struct Decision {
 pub struct ResponseTime {
     pub first_alert: Option<Timestamp>,
     pub first_containment: Option<Timestamp>,
+    /// The two times of day as the reports state them: UTC, with the case's zone beside it.
+    pub first_alert_text: Option<String>,
+    pub first_containment_text: Option<String>,
     pub first_containment_action: Option<String>,
     pub seconds: Option<i64>,
 }
@@ -160,9 +165,12 @@ fn time_to_respond(i: &BriefingInput) -> ResponseTime {
         .filter(|a| matches!(a.status, ActionStatus::Done | ActionStatus::Reported))
         .filter_map(|a| a.at.map(|t| (t, a.done_text.clone())))
         .min_by_key(|(t, _)| *t);
+    let tz = i.case.timezone;
     ResponseTime {
         first_alert: i.first_alert,
         first_containment: first.as_ref().map(|f| f.0),
+        first_alert_text: i.first_alert.map(|t| t.hhmm_zoned(tz)),
+        first_containment_text: first.as_ref().map(|f| f.0.hhmm_zoned(tz)),
         first_containment_action: first.as_ref().map(|f| f.1.clone()),
         seconds: match (i.first_alert, &first) {
             (Some(a), Some((c, _))) => Some(a.seconds_until(*c)),
@@ -193,6 +201,7 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
                 owner_role: OwnerRole::Dpo,
                 owner: owner(case, OwnerRole::Dpo),
                 due: Some(deadline),
+                due_text: None,
                 due_basis: "legal deadline (72 hours from awareness)".into(),
             });
         }
@@ -207,6 +216,7 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
                 owner_role: OwnerRole::Dpo,
                 owner: owner(case, OwnerRole::Dpo),
                 due: Some(deadline),
+                due_text: None,
                 due_basis: "without undue delay; proposed together with the notification".into(),
             });
         }
@@ -216,6 +226,7 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
                 owner_role: OwnerRole::Dpo,
                 owner: owner(case, OwnerRole::Dpo),
                 due: Some(deadline),
+                due_text: None,
                 due_basis: "the notification deadline still runs".into(),
             });
         }
@@ -238,6 +249,7 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
             owner_role: OwnerRole::Ciso,
             owner: owner(case, OwnerRole::Ciso),
             due: Some(case.as_of),
+            due_text: None,
             due_basis: "immediately: the report's as-of date".into(),
         });
     }
@@ -253,8 +265,12 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
             owner_role: OwnerRole::Ciso,
             owner: owner(case, OwnerRole::Ciso),
             due: Some(Timestamp(case.as_of.0 + chrono::Duration::days(14))),
+            due_text: None,
             due_basis: "proposed: two weeks from this report".into(),
         });
+    }
+    for d in &mut out {
+        d.due_text = d.due.map(|t| format!("{} {}", t.0.format("%Y-%m-%d"), t.hhmm_zoned(case.timezone)));
     }
     out
 }

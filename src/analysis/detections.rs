@@ -47,12 +47,28 @@ impl Detection {
     }
 }
 
+/// A KQL string literal: the value escaped (quote, backslash, line breaks and tabs), never
+/// able to close the literal. Other control characters are left out.
+pub fn kql_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The items of a KQL `dynamic([…])` list, each a [`kql_string`].
 fn kql_list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|s| format!("\"{}\"", s.replace('"', "")))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|s| kql_string(s)).collect::<Vec<_>>().join(", ")
 }
 
 /// Rule 1: a VM created outside the approved regions.
@@ -265,31 +281,46 @@ fn span_text(seconds: i64) -> String {
     }
 }
 
-/// "N before/after <what> (<time>)".
-fn relative(first: Timestamp, other: Timestamp, what: &str) -> String {
+/// "N before/after <what> at <time>", the time in UTC with the case's zone beside it.
+fn relative(first: Timestamp, other: Timestamp, what: &str, tz: chrono_tz::Tz) -> String {
     let d = first.seconds_until(other);
     match d {
-        0 => format!("at the same time as {what} ({})", other.hhmm()),
-        d if d > 0 => format!("{} before {what} ({})", span_text(d), other),
-        d => format!("{} after {what} ({})", span_text(-d), other),
+        0 => format!("at the same time as {what}, {}", other.hhmm_zoned(tz)),
+        d if d > 0 => format!("{} before {what} at {}", span_text(d), other.display_zoned(tz)),
+        d => format!("{} after {what} at {}", span_text(-d), other.display_zoned(tz)),
     }
 }
 
 /// States when each rule would first have fired, against the first alert in the evidence and
-/// the controller's stated awareness time (either may be unknown, which is said).
-pub fn add_timing(detections: &mut [Detection], first_alert: Option<Timestamp>, aware_at: Option<Timestamp>) {
+/// the controller's stated awareness time (either may be unknown, which is said). Times are
+/// UTC with the case's zone `tz` beside them.
+pub fn add_timing(detections: &mut [Detection], first_alert: Option<Timestamp>, aware_at: Option<Timestamp>, tz: chrono_tz::Tz) {
     for d in detections {
         let Some(first) = d.hits.as_ref().and_then(|h| h.iter().map(|x| x.at).min()) else {
             continue;
         };
         let alert = match first_alert {
-            Some(a) => relative(first, a, "the first alert"),
+            Some(a) => relative(first, a, "the first alert", tz),
             None => "no alert in the evidence to compare with".into(),
         };
         let aware = match aware_at {
-            Some(a) => relative(first, a, "the stated awareness time"),
+            Some(a) => relative(first, a, "the stated awareness time", tz),
             None => "no awareness time stated (case.toml [gdpr] aware_at)".into(),
         };
-        d.timing = Some(format!("First matching event at {first}: {alert}; {aware}."));
+        d.timing = Some(format!("First matching event at {}: {alert}; {aware}.", first.display_zoned(tz)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kql_literals_escape_backslash_and_quote() {
+        // A value ending in a backslash would escape the closing quote if not doubled.
+        assert_eq!(kql_string("eu\\"), "\"eu\\\\\"");
+        assert_eq!(kql_string("x\") or true or (\"\\"), "\"x\\\") or true or (\\\"\\\\\"");
+        assert_eq!(kql_string("a\nb\u{7}"), "\"a\\nb\"");
+        assert_eq!(kql_list(&["westeurope".into(), "a\"b".into()]), "\"westeurope\", \"a\\\"b\"");
     }
 }

@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use super::scope::{is_internal, own_address, Scope};
 use super::steps::{outcome_phrase, Outcome, Phase, Step};
-use crate::bundle::storage::BlobRequest;
+use crate::bundle::storage::{AuthType, BlobRequest};
+use crate::bundle::storage_summary::SummaryRow;
 use crate::case::{DataAsset, Environment};
 use crate::error::Location;
-use crate::types::{Bytes, StepKind, Timestamp};
+use crate::types::{Bytes, StepKind, Timestamp, Upn};
 
 /// Requests of one kind further apart than this start a new burst (timeline step). Five
 /// minutes keeps a download session together and separates the seed's 03:24 and 03:38 reads,
@@ -31,6 +32,121 @@ const MAX_EXCLUSION_REASONS: usize = 50;
 
 /// How many example records an aggregate keeps as evidence.
 const EVIDENCE_SAMPLES: usize = 3;
+
+/// Storage requests as the analysis reads them, whichever shape the evidence had: one raw
+/// request (`bundle::storage`), or one row of a summary export (`bundle::storage_summary`):
+/// the requests of one day that share everything below except their times and objects.
+#[derive(Debug, Clone)]
+pub struct RequestGroup {
+    pub account: String,
+    pub container: Option<String>,
+    pub operation: String,
+    pub status_code: u16,
+    pub auth: AuthType,
+    pub auth_hash: Option<String>,
+    pub caller_ip: Option<IpAddr>,
+    pub requester_upn: Option<Upn>,
+    pub requester_app: Option<String>,
+    /// First and last request (equal for one request).
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub requests: u64,
+    /// Response body bytes, summed.
+    pub bytes: Bytes,
+    pub objects: Objects,
+    /// The request id of one raw request, for de-duplicating overlapping exports.
+    pub request_id: Option<String>,
+    pub origin: Location,
+}
+
+/// The objects a [`RequestGroup`] touched.
+#[derive(Debug, Clone)]
+pub enum Objects {
+    /// One request's blob (None for a request on a container or the account).
+    One(Option<String>),
+    /// A summary row's blobs: `names` lists them all when `complete`; `distinct` is their
+    /// exact number either way.
+    Set { names: Vec<String>, distinct: u64, complete: bool },
+}
+
+impl From<BlobRequest> for RequestGroup {
+    fn from(r: BlobRequest) -> Self {
+        RequestGroup {
+            account: r.account,
+            container: r.container,
+            operation: r.operation,
+            status_code: r.status_code,
+            auth: r.auth,
+            auth_hash: r.auth_hash,
+            caller_ip: r.caller_ip,
+            requester_upn: r.requester_upn,
+            requester_app: r.requester_app,
+            first: r.at,
+            last: r.at,
+            requests: 1,
+            bytes: r.response_bytes,
+            objects: Objects::One(r.blob),
+            request_id: r.request_id,
+            origin: r.origin,
+        }
+    }
+}
+
+impl From<SummaryRow> for RequestGroup {
+    fn from(r: SummaryRow) -> Self {
+        let complete = r.objects_complete();
+        RequestGroup {
+            account: r.account,
+            container: r.container,
+            operation: r.operation,
+            status_code: r.status_code,
+            auth: r.auth,
+            auth_hash: r.signing_key,
+            caller_ip: r.caller_ip,
+            requester_upn: r.requester_upn,
+            requester_app: r.requester_app,
+            first: r.first,
+            last: r.last,
+            requests: r.requests,
+            bytes: r.bytes,
+            objects: Objects::Set {
+                names: r.objects,
+                distinct: r.distinct_objects,
+                complete,
+            },
+            request_id: None,
+            origin: r.origin,
+        }
+    }
+}
+
+impl RequestGroup {
+    /// 2xx responses, including 206 Partial Content for ranged reads.
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status_code)
+    }
+    /// Operations that return blob content.
+    pub fn is_data_read(&self) -> bool {
+        matches!(self.operation.as_str(), "GetBlob" | "CopyBlobSource" | "GetBlobContent")
+    }
+    /// Operations that enumerate.
+    pub fn is_listing(&self) -> bool {
+        matches!(self.operation.as_str(), "ListBlobs" | "ListContainers" | "ListBlobHierarchySegment")
+    }
+    fn uses_account_key(&self) -> bool {
+        self.auth.uses_account_key(self.auth_hash.as_deref())
+    }
+}
+
+/// Whether a group's requests are the attacker's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attribution {
+    Attacker,
+    Other,
+    /// A summary row of a compromised identity that spans the start of its compromise
+    /// window: some of its requests may be the attacker's, how many cannot be told.
+    Straddles,
+}
 
 /// A storage key listing from the Activity log, for the listing → key-use detection.
 #[derive(Debug, Clone)]
@@ -52,6 +168,22 @@ pub struct ContainerTally {
     #[serde(skip)]
     pub objects: BTreeSet<String>,
     pub distinct_objects: u64,
+    /// True when `distinct_objects` is a lower bound: a summary row listed only part of its
+    /// objects and other rows or requests added objects of the same container.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_objects_at_least: bool,
+    /// The largest exact distinct-object count of one summary row (a floor for the union).
+    #[serde(skip)]
+    pub objects_floor: u64,
+    /// Summary rows whose object list was capped, and groups that added objects.
+    #[serde(skip)]
+    pub capped_rows: u64,
+    #[serde(skip)]
+    pub object_sources: u64,
+    /// Requests of summary rows that span the start of a compromise window: counted neither
+    /// as the attacker's nor as benign, so the figures above are lower bounds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub uncertain_requests: u64,
     pub listing_requests: u64,
     pub failed_requests: u64,
     pub write_requests: u64,
@@ -104,6 +236,9 @@ pub struct KeyUseHit {
     pub ip: IpAddr,
     pub first_use: Timestamp,
     pub requests: u64,
+    /// True when `requests` is a lower bound (a summary row ran past the window's end).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requests_at_least: bool,
     pub evidence: Vec<Location>,
 }
 
@@ -140,7 +275,8 @@ pub struct StorageAggregator<'a> {
     account_key_use: Vec<Location>,
     internet_access: Vec<Location>,
     first_seen: BTreeMap<(String, IpAddr), Timestamp>,
-    key_use: BTreeMap<(usize, IpAddr), (Timestamp, u64, Vec<Location>)>,
+    /// (listing, address) → its account-key use.
+    key_use: BTreeMap<(usize, IpAddr), KeyUse>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     /// Ids of attacker requests already counted: overlapping exports must not double-count
@@ -149,9 +285,49 @@ pub struct StorageAggregator<'a> {
     counted: BTreeSet<String>,
     /// Attacker requests dropped as duplicates.
     pub duplicates: u64,
+    /// Per account, the first and last raw request: a summary row of the same account and
+    /// time would count its requests twice.
+    raw_spans: BTreeMap<String, (Timestamp, Timestamp)>,
     /// Distinct exclusion reasons kept before the rest count as "other" (unbounded in a
     /// chunk's part, whose records are bounded; see [`StorageAggregator::merge`]).
     max_exclusion_reasons: usize,
+}
+
+/// Account-key use from one address after one key listing.
+#[derive(Debug, Clone)]
+struct KeyUse {
+    first: Timestamp,
+    requests: u64,
+    samples: Vec<Location>,
+    /// True when `requests` is a lower bound (a summary row ran past the window's end).
+    at_least: bool,
+}
+
+impl KeyUse {
+    fn new(first: Timestamp) -> Self {
+        KeyUse {
+            first,
+            requests: 0,
+            samples: Vec::new(),
+            at_least: false,
+        }
+    }
+}
+
+fn widen(spans: &mut BTreeMap<String, (Timestamp, Timestamp)>, account: &str, first: Timestamp, last: Timestamp) {
+    match spans.get_mut(account) {
+        Some((f, l)) => {
+            *f = (*f).min(first);
+            *l = (*l).max(last);
+        }
+        None => {
+            spans.insert(account.to_string(), (first, last));
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn push_sample(v: &mut Vec<Location>, l: &Location) {
@@ -180,6 +356,7 @@ impl<'a> StorageAggregator<'a> {
             last: None,
             counted: BTreeSet::new(),
             duplicates: 0,
+            raw_spans: BTreeMap::new(),
             max_exclusion_reasons: MAX_EXCLUSION_REASONS,
         }
     }
@@ -188,106 +365,173 @@ impl<'a> StorageAggregator<'a> {
     /// and not from the organisation's own addresses (the legitimate user's work is not
     /// the attacker's, even under the same name).
     pub fn is_attacker(&self, r: &BlobRequest) -> bool {
-        r.caller_ip.is_some_and(|ip| self.scope.has_ip(&ip))
-            || (r
-                .requester_upn
-                .as_ref()
-                .is_some_and(|u| self.scope.identity_compromised_at(u, r.at))
-                && r.caller_ip.is_none_or(|ip| own_address(self.env, &ip).is_none()))
+        self.attribution(&r.caller_ip, r.requester_upn.as_ref(), r.at, r.at) == Attribution::Attacker
     }
 
-    /// Takes one request.
-    pub fn add(&mut self, r: BlobRequest) {
-        if self.is_attacker(&r) {
-            let key = r
-                .request_id
-                .clone()
-                .map(|id| format!("{id}|{}|{}", r.operation, r.status_code))
-                .unwrap_or_else(|| {
-                    format!(
-                        "{}|{}|{:?}|{:?}|{}",
-                        r.at.0.timestamp_micros(),
-                        r.operation,
-                        r.blob,
-                        r.caller_ip,
-                        r.response_bytes.0
-                    )
-                });
-            if !self.counted.insert(key) {
-                self.duplicates += 1;
-                return;
-            }
+    fn attribution(&self, ip: &Option<IpAddr>, upn: Option<&Upn>, first: Timestamp, last: Timestamp) -> Attribution {
+        if ip.is_some_and(|ip| self.scope.has_ip(&ip)) {
+            return Attribution::Attacker;
         }
-        self.requests += 1;
-        self.first = Some(self.first.map_or(r.at, |f| f.min(r.at)));
-        self.last = Some(self.last.map_or(r.at, |l| l.max(r.at)));
-        if let Some(ip) = r.caller_ip {
-            let e = self.first_seen.entry((r.account.clone(), ip)).or_insert(r.at);
-            *e = (*e).min(r.at);
-            if r.succeeded() && r.auth.uses_account_key(r.auth_hash.as_deref()) {
-                for (i, l) in self.listings.iter().enumerate() {
-                    let delta = l.at.seconds_until(r.at);
-                    if l.account == r.account && (0..=KEY_USE_WINDOW_SECONDS).contains(&delta) {
-                        let e = self.key_use.entry((i, ip)).or_insert((r.at, 0, Vec::new()));
-                        e.0 = e.0.min(r.at);
-                        e.1 += 1;
-                        push_sample(&mut e.2, &r.origin);
-                    }
+        let Some(u) = upn.filter(|_| ip.is_none_or(|ip| own_address(self.env, &ip).is_none())) else {
+            return Attribution::Other;
+        };
+        // The window is open-ended: inside at `first` means inside throughout.
+        match (
+            self.scope.identity_compromised_at(u, first),
+            self.scope.identity_compromised_at(u, last),
+        ) {
+            (true, _) => Attribution::Attacker,
+            (false, false) => Attribution::Other,
+            (false, true) => Attribution::Straddles,
+        }
+    }
+
+    fn attribution_of(&self, g: &RequestGroup) -> Attribution {
+        self.attribution(&g.caller_ip, g.requester_upn.as_ref(), g.first, g.last)
+    }
+
+    /// Takes one raw request.
+    pub fn add(&mut self, r: BlobRequest) {
+        widen(&mut self.raw_spans, &r.account, r.at, r.at);
+        self.add_group(RequestGroup::from(r));
+    }
+
+    /// Takes the rows of a storage summary, in order of their first request (the order
+    /// bursts are built in). Returns, without adding them, the rows whose account and time
+    /// raw requests already cover: the same requests would count twice.
+    pub fn add_summary(&mut self, rows: impl IntoIterator<Item = SummaryRow>) -> Vec<(String, Location)> {
+        let (overlapping, mut groups): (Vec<RequestGroup>, Vec<RequestGroup>) = rows.into_iter().map(RequestGroup::from).partition(|g| {
+            self.raw_spans
+                .get(&g.account)
+                .is_some_and(|(first, last)| g.first <= *last && g.last >= *first)
+        });
+        groups.sort_by_key(|g| (g.first, g.last));
+        for g in groups {
+            self.add_group(g);
+        }
+        overlapping.into_iter().map(|g| (g.account, g.origin)).collect()
+    }
+
+    /// Takes one group of requests.
+    pub fn add_group(&mut self, g: RequestGroup) {
+        let attribution = self.attribution_of(&g);
+        if attribution == Attribution::Attacker {
+            if let Objects::One(blob) = &g.objects {
+                let key = g
+                    .request_id
+                    .clone()
+                    .map(|id| format!("{id}|{}|{}", g.operation, g.status_code))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "{}|{}|{:?}|{:?}|{}",
+                            g.first.0.timestamp_micros(),
+                            g.operation,
+                            blob,
+                            g.caller_ip,
+                            g.bytes.0
+                        )
+                    });
+                if !self.counted.insert(key) {
+                    self.duplicates += 1;
+                    return;
                 }
             }
         }
-        if self.is_attacker(&r) {
-            self.add_attacker(r);
-        } else {
-            self.add_excluded(&r);
+        self.requests += g.requests;
+        self.first = Some(self.first.map_or(g.first, |f| f.min(g.first)));
+        self.last = Some(self.last.map_or(g.last, |l| l.max(g.last)));
+        if let Some(ip) = g.caller_ip {
+            let e = self.first_seen.entry((g.account.clone(), ip)).or_insert(g.first);
+            *e = (*e).min(g.first);
+            if g.succeeded() && g.uses_account_key() {
+                self.note_key_use(&g, ip);
+            }
+        }
+        match attribution {
+            Attribution::Attacker => self.add_attacker(g),
+            Attribution::Other => self.add_excluded(&g, None),
+            Attribution::Straddles => {
+                let container = g.container.clone().unwrap_or_else(|| "(account)".into());
+                self.containers
+                    .entry((g.account.clone(), container.clone()))
+                    .or_insert_with(|| ContainerTally {
+                        account: g.account.clone(),
+                        container,
+                        ..ContainerTally::default()
+                    })
+                    .uncertain_requests += g.requests;
+                self.add_excluded(
+                    &g,
+                    Some("a summary row spanning the start of the identity's compromise window: counted neither as the attacker's nor as benign (export these raw rows to count them exactly)"),
+                );
+            }
         }
     }
 
-    fn add_attacker(&mut self, r: BlobRequest) {
-        self.attacker_requests += 1;
-        let ok = r.succeeded();
-        if ok && r.auth.uses_account_key(r.auth_hash.as_deref()) {
-            push_sample(&mut self.account_key_use, &r.origin);
+    /// Account-key requests inside a key listing's window. A summary row counts in full
+    /// when it lies inside the window; one that runs past its end counts its first request
+    /// only, and the count is a lower bound.
+    fn note_key_use(&mut self, g: &RequestGroup, ip: IpAddr) {
+        for (i, l) in self.listings.iter().enumerate() {
+            let window = 0..=KEY_USE_WINDOW_SECONDS;
+            if l.account != g.account || !window.contains(&l.at.seconds_until(g.first)) {
+                continue;
+            }
+            let whole = window.contains(&l.at.seconds_until(g.last));
+            let e = self.key_use.entry((i, ip)).or_insert_with(|| KeyUse::new(g.first));
+            e.first = e.first.min(g.first);
+            e.requests += if whole { g.requests } else { 1 };
+            e.at_least |= !whole;
+            push_sample(&mut e.samples, &g.origin);
         }
-        if ok && r.caller_ip.is_some_and(|ip| !self.env.ip_trusted(&ip) && !is_internal(&ip)) {
-            push_sample(&mut self.internet_access, &r.origin);
+    }
+
+    fn add_attacker(&mut self, g: RequestGroup) {
+        self.attacker_requests += g.requests;
+        let ok = g.succeeded();
+        if ok && g.uses_account_key() {
+            push_sample(&mut self.account_key_use, &g.origin);
         }
-        let container = r.container.clone().unwrap_or_else(|| "(account)".into());
+        if ok && g.caller_ip.is_some_and(|ip| !self.env.ip_trusted(&ip) && !is_internal(&ip)) {
+            push_sample(&mut self.internet_access, &g.origin);
+        }
+        let container = g.container.clone().unwrap_or_else(|| "(account)".into());
         let tally = self
             .containers
-            .entry((r.account.clone(), container.clone()))
+            .entry((g.account.clone(), container.clone()))
             .or_insert_with(|| ContainerTally {
-                account: r.account.clone(),
+                account: g.account.clone(),
                 container: container.clone(),
                 ..ContainerTally::default()
             });
-        tally.first = Some(tally.first.map_or(r.at, |f| f.min(r.at)));
-        tally.last = Some(tally.last.map_or(r.at, |l| l.max(r.at)));
+        tally.first = Some(tally.first.map_or(g.first, |f| f.min(g.first)));
+        tally.last = Some(tally.last.map_or(g.last, |l| l.max(g.last)));
         if !ok {
-            tally.failed_requests += 1;
-        } else if r.is_data_read() {
-            tally.read_requests += 1;
-            tally.bytes = tally.bytes.saturating_add(r.response_bytes);
-            if let Some(b) = &r.blob {
-                tally.objects.insert(b.clone());
-            }
-            push_sample(&mut tally.evidence, &r.origin);
-        } else if r.is_listing() {
-            tally.listing_requests += 1;
-        } else if r.operation.starts_with("Delete") {
-            tally.delete_requests += 1;
-        } else if r.operation.starts_with("Put") || r.operation.starts_with("Set") || r.operation.starts_with("Copy") {
-            tally.write_requests += 1;
+            tally.failed_requests += g.requests;
+        } else if g.is_data_read() {
+            tally.read_requests += g.requests;
+            tally.bytes = tally.bytes.saturating_add(g.bytes);
+            add_objects(tally, &g.objects);
+            push_sample(&mut tally.evidence, &g.origin);
+        } else if g.is_listing() {
+            tally.listing_requests += g.requests;
+        } else if g.operation.starts_with("Delete") {
+            tally.delete_requests += g.requests;
+        } else if g.operation.starts_with("Put") || g.operation.starts_with("Set") || g.operation.starts_with("Copy") {
+            tally.write_requests += g.requests;
         }
+        self.add_to_burst(g, container, ok);
+    }
 
+    fn add_to_burst(&mut self, g: RequestGroup, container: String, ok: bool) {
         let key = BurstKey {
-            account: r.account.clone(),
-            operation: r.operation.clone(),
-            container: if r.is_listing() { None } else { Some(container.clone()) },
+            account: g.account.clone(),
+            operation: g.operation.clone(),
+            container: if g.is_listing() { None } else { Some(container.clone()) },
             succeeded: ok,
         };
         if let Some(b) = self.open.get(&key) {
-            if b.end.seconds_until(r.at).abs() > BURST_GAP_SECONDS && r.at > b.end {
+            if b.end.seconds_until(g.first).abs() > BURST_GAP_SECONDS && g.first > b.end {
                 if let Some(done) = self.open.remove(&key) {
                     self.closed.push(done);
                 }
@@ -295,8 +539,8 @@ impl<'a> StorageAggregator<'a> {
         }
         let b = self.open.entry(key.clone()).or_insert_with(|| Burst {
             key,
-            start: r.at,
-            end: r.at,
+            start: g.first,
+            end: g.last,
             count: 0,
             bytes: Bytes(0),
             containers: BTreeSet::new(),
@@ -305,51 +549,51 @@ impl<'a> StorageAggregator<'a> {
             status_codes: BTreeSet::new(),
             evidence: Vec::new(),
         });
-        b.start = b.start.min(r.at);
-        b.end = b.end.max(r.at);
-        b.count += 1;
-        if ok && r.is_data_read() {
-            b.bytes = b.bytes.saturating_add(r.response_bytes);
+        b.start = b.start.min(g.first);
+        b.end = b.end.max(g.last);
+        b.count += g.requests;
+        if ok && g.is_data_read() {
+            b.bytes = b.bytes.saturating_add(g.bytes);
         }
         b.containers.insert(container);
-        if let Some(ip) = r.caller_ip {
+        if let Some(ip) = g.caller_ip {
             b.ips.insert(ip);
         }
-        b.auth.insert(r.auth.name());
+        b.auth.insert(g.auth.name());
         if !ok {
-            b.status_codes.insert(r.status_code);
+            b.status_codes.insert(g.status_code);
         }
-        push_sample(&mut b.evidence, &r.origin);
+        push_sample(&mut b.evidence, &g.origin);
     }
 
-    fn add_excluded(&mut self, r: &BlobRequest) {
-        let who = r
+    fn add_excluded(&mut self, g: &RequestGroup, why: Option<&str>) {
+        let who = g
             .requester_upn
             .as_ref()
             .map(|u| u.to_string())
-            .or_else(|| r.requester_app.as_ref().map(|a| format!("app {a}")))
+            .or_else(|| g.requester_app.as_ref().map(|a| format!("app {a}")))
             .unwrap_or_else(|| "an unnamed principal".into());
-        let ip = r.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
-        let why = match &r.requester_upn {
+        let ip = g.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
+        let why = why.unwrap_or(match &g.requester_upn {
             Some(u) if self.scope.has_identity(u) => {
                 "the compromised identity's own work (before its compromise window or from the organisation's address)"
             }
             _ => "not in the attacker scope",
-        };
-        let mut reason = format!("{} requests by {who} from {ip}: {why}", r.auth.name());
+        });
+        let mut reason = format!("{} requests by {who} from {ip}: {why}", g.auth.name());
         if !self.excluded.contains_key(&reason) && self.excluded.len() >= self.max_exclusion_reasons {
             reason = "other requests not in the attacker scope".into();
         }
-        let g = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
+        let e = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
             reason,
             requests: 0,
-            first: r.at,
-            last: r.at,
-            example: r.origin.clone(),
+            first: g.first,
+            last: g.last,
+            example: g.origin.clone(),
         });
-        g.requests += 1;
-        g.first = g.first.min(r.at);
-        g.last = g.last.max(r.at);
+        e.requests += g.requests;
+        e.first = e.first.min(g.first);
+        e.last = e.last.max(g.last);
     }
 
     /// An empty aggregator for one chunk of a parallel ingest: same scope, environment and
@@ -391,6 +635,9 @@ impl<'a> StorageAggregator<'a> {
         };
         self.requests += later.requests;
         self.duplicates += later.duplicates;
+        for (account, (first, last)) in later.raw_spans {
+            widen(&mut self.raw_spans, &account, first, last);
+        }
         for t in [later.first, later.last].into_iter().flatten() {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
@@ -399,12 +646,13 @@ impl<'a> StorageAggregator<'a> {
             let e = self.first_seen.entry(key).or_insert(at);
             *e = (*e).min(at);
         }
-        for (key, (at, n, samples)) in later.key_use {
-            let e = self.key_use.entry(key).or_insert((at, 0, Vec::new()));
-            e.0 = e.0.min(at);
-            e.1 += n;
-            for l in samples {
-                push_sample(&mut e.2, &shifted(l));
+        for (key, u) in later.key_use {
+            let e = self.key_use.entry(key).or_insert_with(|| KeyUse::new(u.first));
+            e.first = e.first.min(u.first);
+            e.requests += u.requests;
+            e.at_least |= u.at_least;
+            for l in u.samples {
+                push_sample(&mut e.samples, &shifted(l));
             }
         }
         // Groups in order of their first request, so the cap admits the same reasons as a
@@ -439,14 +687,17 @@ impl<'a> StorageAggregator<'a> {
             .containers
             .into_values()
             .map(|mut t| {
-                t.distinct_objects = t.objects.len() as u64;
+                t.distinct_objects = (t.objects.len() as u64).max(t.objects_floor);
+                // One capped row alone still gives its exact count; with other sources the
+                // union of what was listed is only a floor.
+                t.distinct_objects_at_least = t.capped_rows > 0 && t.object_sources > 1;
                 t
             })
             .collect();
         let mut key_use_hits: Vec<KeyUseHit> = self
             .key_use
             .into_iter()
-            .filter_map(|((i, ip), (first_use, requests, evidence))| {
+            .filter_map(|((i, ip), u)| {
                 let l = &self.listings[i];
                 // Only an address that had not used the account before the listing is "new".
                 let seen = self.first_seen.get(&(l.account.clone(), ip)).copied();
@@ -455,9 +706,10 @@ impl<'a> StorageAggregator<'a> {
                     listed_at: l.at,
                     listed_by: l.caller.clone(),
                     ip,
-                    first_use,
-                    requests,
-                    evidence,
+                    first_use: u.first,
+                    requests: u.requests,
+                    requests_at_least: u.at_least,
+                    evidence: u.samples,
                 })
             })
             .collect();
@@ -474,6 +726,23 @@ impl<'a> StorageAggregator<'a> {
             internet_access: self.internet_access,
             first: self.first,
             last: self.last,
+        }
+    }
+}
+
+/// Adds a group's objects to a container's distinct objects (see [`Objects`]).
+fn add_objects(tally: &mut ContainerTally, objects: &Objects) {
+    match objects {
+        Objects::One(None) | Objects::Set { distinct: 0, .. } => {}
+        Objects::One(Some(b)) => {
+            tally.objects.insert(b.clone());
+            tally.object_sources += 1;
+        }
+        Objects::Set { names, distinct, complete } => {
+            tally.objects.extend(names.iter().cloned());
+            tally.objects_floor = tally.objects_floor.max(*distinct);
+            tally.capped_rows += u64::from(!complete);
+            tally.object_sources += 1;
         }
     }
 }
@@ -543,6 +812,13 @@ pub struct ContainerExposure {
     /// `bytes` in decimal units ("2.3 GB").
     pub bytes_human: String,
     pub distinct_objects: u64,
+    /// True when `distinct_objects` is a lower bound (see [`ContainerTally`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_objects_at_least: bool,
+    /// Requests that may be the attacker's but could not be attributed (see
+    /// [`ContainerTally`]): when not zero, every figure of this container is a lower bound.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub uncertain_requests: u64,
     pub listing_requests: u64,
     pub failed_requests: u64,
     pub first: Option<Timestamp>,
@@ -572,6 +848,13 @@ pub struct Exposure {
     pub bytes_human: String,
     pub read_requests: u64,
     pub distinct_objects: u64,
+    /// True when `distinct_objects` is a lower bound (a container's count is).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_objects_at_least: bool,
+    /// Requests that may be the attacker's but could not be attributed: when not zero,
+    /// requests, bytes and objects are lower bounds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub uncertain_requests: u64,
     pub accounts: Vec<String>,
     /// Containers whose data was read (listing alone reveals names, not content).
     pub containers_read: Vec<String>,
@@ -594,6 +877,8 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
                 bytes: t.bytes,
                 bytes_human: t.bytes.human(),
                 distinct_objects: t.distinct_objects,
+                distinct_objects_at_least: t.distinct_objects_at_least,
+                uncertain_requests: t.uncertain_requests,
                 listing_requests: t.listing_requests,
                 failed_requests: t.failed_requests,
                 first: t.first,
@@ -635,6 +920,8 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
         bytes_human: bytes.human(),
         read_requests: read.iter().map(|c| c.read_requests).sum(),
         distinct_objects: read.iter().map(|c| c.distinct_objects).sum(),
+        distinct_objects_at_least: read.iter().any(|c| c.distinct_objects_at_least),
+        uncertain_requests: containers.iter().map(|c| c.uncertain_requests).sum(),
         containers_read: read.iter().map(|c| c.container.clone()).collect(),
         accounts,
         records,

@@ -140,6 +140,8 @@ pub struct AwarenessCheck {
     /// The deadline that would follow from the earliest alert, when it is earlier than the
     /// stated awareness.
     pub deadline_if_earlier: Option<Timestamp>,
+    /// `deadline_if_earlier` as the reports state it: UTC, with the case's zone beside it.
+    pub deadline_if_earlier_text: Option<String>,
     pub hours_earlier: Option<i64>,
     pub note: String,
 }
@@ -162,7 +164,7 @@ fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
         .any(|acc| hay.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == *acc))
 }
 
-fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -> AwarenessCheck {
+fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], tz: chrono_tz::Tz) -> AwarenessCheck {
     let accounts = personal_accounts(inventory);
     let first = alerts.and_then(|al| {
         al.iter()
@@ -178,10 +180,11 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -
         (None, _) => "No alert in the evidence concerns a storage account that holds personal data; the stated awareness time stands.".into(),
         (Some(_), None) => "The first alert about the personal data came after the stated awareness time; the stated time stands.".into(),
         (Some(a), Some(t)) => format!(
-            "\"{}\" concerning the personal data was raised at {t}, {} before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
+            "\"{}\" concerning the personal data was raised at {}, {} before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
             a.name,
+            t.display_zoned(tz),
             lead.as_deref().unwrap_or_default(),
-            Timestamp(t.0 + chrono::Duration::hours(72))
+            Timestamp(t.0 + chrono::Duration::hours(72)).display_zoned(tz)
         ),
     };
     AwarenessCheck {
@@ -190,6 +193,7 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset]) -
         earliest_alert: first.map(|a| a.name.clone()),
         earliest_alert_evidence: first.map(|a| a.origin.clone()),
         deadline_if_earlier: earlier.map(|t| Timestamp(t.0 + chrono::Duration::hours(72))),
+        deadline_if_earlier_text: earlier.map(|t| Timestamp(t.0 + chrono::Duration::hours(72)).display_zoned(tz)),
         hours_earlier: hours,
         note,
     }
@@ -341,7 +345,7 @@ pub fn build_regime_view(i: RegimeInput) -> RegimeView {
         incident_dates: dates(i.window, i.tz),
         words: words(i.gdpr),
         deadline_day: deadline_day(i.gdpr.authority_country.as_deref(), i.deadline, i.tz),
-        awareness: awareness(i.gdpr, i.alerts, i.inventory),
+        awareness: awareness(i.gdpr, i.alerts, i.inventory, i.tz),
         measures_taken: measures_taken(i.response),
         measures_to_mitigate: mitigation(i.exposure, i.inventory),
     }

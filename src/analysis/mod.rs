@@ -207,6 +207,7 @@ pub fn conclude(
         &mut detections,
         first_lead_alert(bundle, &scope, window),
         case.gdpr.as_ref().map(|g| g.aware_at),
+        case.timezone,
     );
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
     let iocs = iocs::build_iocs(
@@ -549,7 +550,11 @@ fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&St
             (crate::bundle::activity::KIND, Fact::ActivityLogCoversIncident),
             (crate::bundle::storage::KIND, Fact::StorageLogsCoverIncident),
         ] {
-            let files: Vec<_> = bundle.files.iter().filter(|r| r.kind == Some(kind)).collect();
+            let files: Vec<_> = bundle
+                .files
+                .iter()
+                .filter(|r| r.kind.map(crate::bundle::SourceKind::findings_of) == Some(kind))
+                .collect();
             let covers = files
                 .iter()
                 .any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));

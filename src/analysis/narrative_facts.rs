@@ -95,8 +95,14 @@ pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposur
             format!(" with {}", creds.join(" and "))
         };
         n.push_str(&format!(
-            " and read {} ({} objects){with} from {}",
+            " and read {}{} ({}{} objects){with} from {}",
+            if e.uncertain_requests > 0 { "at least " } else { "" },
             e.bytes,
+            if e.distinct_objects_at_least || e.uncertain_requests > 0 {
+                "at least "
+            } else {
+                ""
+            },
             e.distinct_objects,
             e.containers_read.join(", ")
         ));

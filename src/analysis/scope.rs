@@ -722,21 +722,22 @@ impl Scope {
     }
 }
 
-/// Adds one storage request to the history of a suspected address.
-pub fn record_history(h: &mut BTreeMap<IpAddr, AddressHistory>, r: &crate::bundle::storage::BlobRequest) {
+/// Adds storage requests (one request or a summary row, whose requests fall on one day) to
+/// the history of a suspected address.
+pub fn record_history(h: &mut BTreeMap<IpAddr, AddressHistory>, r: &super::exposure::RequestGroup) {
     let Some(entry) = r.caller_ip.and_then(|ip| h.get_mut(&ip)) else {
         return;
     };
     let Some(lead) = entry.lead_at else { return };
-    if r.at.0.date_naive() >= lead.0.date_naive() {
+    if r.first.0.date_naive() >= lead.0.date_naive() {
         return;
     }
-    entry.days.insert(r.at.0.date_naive());
+    entry.days.insert(r.first.0.date_naive());
     match (&r.requester_upn, &r.requester_app) {
         (None, Some(app)) => {
             entry.principals.insert(app.clone());
         }
-        _ => entry.personal_or_unnamed += 1,
+        _ => entry.personal_or_unnamed += r.requests,
     }
     entry.auth.insert(r.auth.name());
 }

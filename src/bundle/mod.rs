@@ -20,6 +20,7 @@ pub mod risk;
 pub mod signins;
 pub mod source;
 pub mod storage;
+pub mod storage_summary;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +43,7 @@ pub const SOURCES: &[SourceKind] = &[
     signins::KIND,
     activity::KIND,
     storage::KIND,
+    storage_summary::KIND,
     alerts::KIND,
     risk::KIND,
     audit::KIND,
@@ -142,6 +144,8 @@ pub struct Bundle {
     pub risk_events: Source<Vec<risk::RiskEvent>>,
     /// Storage files are streamed later; `files` holds their reports once streamed.
     pub storage: Source<Vec<PathBuf>>,
+    /// Rows of storage summaries (aggregated in the workspace; few, so read whole).
+    pub storage_summary: Source<Vec<storage_summary::SummaryRow>>,
     /// Entra audit events (response evidence: sessions revoked, passwords reset, roles removed).
     pub audit: Source<Vec<audit::AuditEvent>>,
     /// Recommendation exports found among the evidence (the CLI option takes precedence).
@@ -162,6 +166,7 @@ impl Default for Bundle {
             alerts: Source::NotProvided,
             risk_events: Source::NotProvided,
             storage: Source::NotProvided,
+            storage_summary: Source::NotProvided,
             audit: Source::NotProvided,
             recommendation_files: Vec::new(),
             trees: Vec::new(),
@@ -393,7 +398,7 @@ mod tests {
         assert_eq!(registry.parse_kind("nonsense"), None);
         assert_eq!(
             registry.expected_kinds(),
-            "signins, activity, storage, alerts, risk-events, audit-logs, recommendations or other"
+            "signins, activity, storage, storage-summary, alerts, risk-events, audit-logs, recommendations or other"
         );
         let expected: Vec<&str> = registry.expected().map(|(k, _)| k.key()).collect();
         assert_eq!(expected, ["signins", "activity", "storage", "alerts", "risk-events"]);

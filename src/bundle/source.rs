@@ -69,6 +69,12 @@ pub trait EvidenceSource: Sync {
         None
     }
 
+    /// The source whose findings this one gives in another shape (a storage summary stands
+    /// for the storage log): "provided" and coverage checks then see one source.
+    fn stands_for(&self) -> Option<SourceKind> {
+        None
+    }
+
     /// Whether the file is hashed and counted later, while its records stream through the
     /// analysis (storage logs: one read of a large file, not two).
     fn streamed(&self) -> bool {
@@ -194,6 +200,10 @@ impl SourceKind {
     /// What a reader calls it ("sign-in log").
     pub fn describe(self) -> &'static str {
         self.0.describe()
+    }
+    /// The source whose findings it gives: itself, or the one it stands for.
+    pub fn findings_of(self) -> SourceKind {
+        self.0.stands_for().unwrap_or(self)
     }
 }
 

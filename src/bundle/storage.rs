@@ -34,7 +34,7 @@ pub enum AuthType {
 }
 
 impl AuthType {
-    fn parse(s: &str) -> AuthType {
+    pub fn parse(s: &str) -> AuthType {
         match s.trim().to_ascii_lowercase().replace(' ', "").as_str() {
             "accountkey" => AuthType::AccountKey,
             "sas" | "saskey" => AuthType::Sas,

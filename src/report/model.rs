@@ -123,6 +123,9 @@ pub struct ReportModel {
     pub sources: Vec<SourceStatus>,
     pub evidence: Vec<FileReport>,
     pub recommendations: Option<RecommendationsInfo>,
+    /// The saved Azure Retail Prices pages, listed with the evidence inventory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retail_prices: Option<crate::soc::prices::PricesFile>,
     pub figures: KeyFigures,
     pub done: Vec<String>,
     pub improvements: Vec<Improvement>,
@@ -160,6 +163,15 @@ pub fn owner_name(case: &crate::case::Case, role: crate::posture::catalog::Owner
         .unwrap_or_else(|| role.label().to_string())
 }
 
+/// "at least N" for a figure that is a stated lower bound.
+fn at_least(lower_bound: bool, figure: String) -> String {
+    if lower_bound {
+        format!("at least {figure}")
+    } else {
+        figure
+    }
+}
+
 /// Builds the model from a finished run.
 pub fn build_model(run: &CaseRun) -> ReportModel {
     let case = &run.case;
@@ -192,6 +204,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         },
         sources,
         evidence,
+        retail_prices: run.retail_prices.clone(),
         recommendations,
         figures,
         done,
@@ -213,7 +226,9 @@ fn key_figures(run: &CaseRun) -> KeyFigures {
     let local = |t: Timestamp| analysis::gdpr::local(t, tz);
     let exposure = a.exposure.provided();
     let np = || NOT_PROVIDED.to_string();
-    let data_exfiltrated = exposure.map(|e| e.bytes.human()).unwrap_or_else(np);
+    let data_exfiltrated = exposure
+        .map(|e| at_least(e.uncertain_requests > 0, e.bytes.human()))
+        .unwrap_or_else(np);
     let first = a.window.map(|w| w.start);
     // Detection and containment are measured from the breach: the first successful attacker
     // action (failed attempts before it are reconnaissance, not yet a compromise).
@@ -249,7 +264,7 @@ fn key_figures(run: &CaseRun) -> KeyFigures {
             .map(|f| format!("{} ({})", f, local(f)))
             .unwrap_or_else(|| none_if(np())),
         data_accessed: match a.window.and_then(|w| w.data_access_start.zip(w.data_access_end)) {
-            Some((x, y)) => format!("{x} to {y}"),
+            Some((x, y)) => format!("{} to {}", x.display_zoned(tz), y.display_zoned(tz)),
             None if exposure.is_some() => none_if("no successful data read by the attacker".into()),
             None => np(),
         },
@@ -274,7 +289,15 @@ fn key_figures(run: &CaseRun) -> KeyFigures {
             "none: no compromise established".into()
         },
         data_exfiltrated_bytes: exposure.filter(|_| established).map(|e| e.bytes.0),
-        objects: exposure.map(|e| thousands(e.distinct_objects)).map(none_if).unwrap_or_else(np),
+        objects: exposure
+            .map(|e| {
+                at_least(
+                    e.distinct_objects_at_least || e.uncertain_requests > 0,
+                    thousands(e.distinct_objects),
+                )
+            })
+            .map(none_if)
+            .unwrap_or_else(np),
         containers: exposure
             .map(|e| listed_or(e.containers_read.iter(), "none"))
             .map(none_if)
@@ -284,8 +307,8 @@ fn key_figures(run: &CaseRun) -> KeyFigures {
         attacker_cost: none_if(a.cost.total_display.clone()),
         compute_cost: none_if(a.cost.compute_display.clone()),
         first_attacker_activity: first.map(|f| format!("{} ({})", f, local(f))).unwrap_or_else(|| none_if(np())),
-        time_to_detect: time_to_detect(breach, detected, established),
-        time_to_contain: time_to_contain(a, breach, contained.as_ref(), &still_open, established),
+        time_to_detect: time_to_detect(breach, detected, established, tz),
+        time_to_contain: time_to_contain(a, breach, contained.as_ref(), &still_open, established, tz),
         gdpr_status,
         gdpr_deadline,
         gdpr_deadline_local,
@@ -323,12 +346,19 @@ fn time_to_respond(detected: Option<Timestamp>, contained: Option<&(Timestamp, S
 }
 
 /// From the breach to the first alert about the attacker.
-fn time_to_detect(breach: Option<Timestamp>, detected: Option<Timestamp>, established: bool) -> String {
+fn time_to_detect(breach: Option<Timestamp>, detected: Option<Timestamp>, established: bool, tz: chrono_tz::Tz) -> String {
     let none_if = |v: String| unless_established(established, v);
     let np = || NOT_PROVIDED.to_string();
     match (breach, detected) {
-        (Some(f), Some(d)) if d < f => format!("alerted before the first successful attacker action (first alert {})", d.hhmm()),
-        (Some(f), Some(d)) => format!("{} (first alert {})", crate::types::duration_words(f.seconds_until(d)), d.hhmm()),
+        (Some(f), Some(d)) if d < f => format!(
+            "alerted before the first successful attacker action (first alert {})",
+            d.hhmm_zoned(tz)
+        ),
+        (Some(f), Some(d)) => format!(
+            "{} (first alert {})",
+            crate::types::duration_words(f.seconds_until(d)),
+            d.hhmm_zoned(tz)
+        ),
         (Some(_), None) => "no alert about the attacker's activity in the evidence".into(),
         _ => none_if(np()),
     }
@@ -342,6 +372,7 @@ fn time_to_contain(
     contained: Option<&(Timestamp, String)>,
     still_open: &str,
     established: bool,
+    tz: chrono_tz::Tz,
 ) -> String {
     let none_if = |v: String| unless_established(established, v);
     let np = || NOT_PROVIDED.to_string();
@@ -349,12 +380,12 @@ fn time_to_contain(
         (Some(f), _, Some(c)) if c.complete => format!(
             "{} (contained by effect at {}: {}{still_open})",
             crate::types::duration_words(f.seconds_until(c.at)),
-            c.at.hhmm(),
+            c.at.hhmm_zoned(tz),
             c.by
         ),
         (Some(f), _, Some(c)) => format!(
             "not yet complete (attacker requests stopped succeeding after {}, {} in: {}{still_open})",
-            c.at.hhmm(),
+            c.at.hhmm_zoned(tz),
             crate::types::duration_words(f.seconds_until(c.at)),
             c.by
         ),
@@ -362,7 +393,7 @@ fn time_to_contain(
             format!(
                 "{} ({what} at {}{still_open})",
                 crate::types::duration_words(f.seconds_until(*t)),
-                t.hhmm()
+                t.hhmm_zoned(tz)
             )
         }
         (Some(_), None, None) => "not yet contained according to the evidence".into(),
@@ -416,7 +447,12 @@ fn source_statuses(run: &CaseRun) -> Vec<SourceStatus> {
     run.sources
         .expected()
         .map(|(kind, consequence)| {
-            let files: Vec<&FileReport> = run.bundle.files.iter().filter(|f| f.kind == Some(kind)).collect();
+            let files: Vec<&FileReport> = run
+                .bundle
+                .files
+                .iter()
+                .filter(|f| f.kind.map(SourceKind::findings_of) == Some(kind))
+                .collect();
             SourceStatus {
                 kind,
                 label: kind.describe().to_string(),

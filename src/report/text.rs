@@ -121,17 +121,25 @@ pub fn render_text(m: &ReportModel) -> String {
             for c in &e.containers {
                 let _ = writeln!(
                     out,
-                    "{}/{:<20} reads {:>5}  {:>10}  objects {:>5}  listings {:>3}  failed {:>3}",
+                    "{}/{:<20} reads {:>5}  {:>10}  objects {}{:>5}  listings {:>3}  failed {:>3}",
                     c.account,
                     c.container,
                     c.read_requests,
                     c.bytes.human(),
+                    if c.distinct_objects_at_least { "≥" } else { "" },
                     c.distinct_objects,
                     c.listing_requests,
                     c.failed_requests
                 );
             }
             let _ = writeln!(out, "total {} ({} bytes)", e.bytes.human(), e.bytes.0);
+            if e.uncertain_requests > 0 {
+                let _ = writeln!(
+                    out,
+                    "lower bounds: {} requests of storage-summary rows span the start of a compromise window and could not be attributed",
+                    e.uncertain_requests
+                );
+            }
         }
     }
 

@@ -39,6 +39,24 @@ pub fn write_tree(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<PathB
     Ok(written)
 }
 
+/// A case value as Markdown text: the characters Markdown (and the HTML it allows) would read
+/// as markup are escaped, and line breaks and other control characters become spaces, so an
+/// identity or region from the evidence stays text in a README table or list.
+pub fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The list of written files, one per line.
 pub fn listing(written: &[PathBuf]) -> String {
     written.iter().map(|p| format!("wrote {}\n", p.display())).collect()
@@ -95,4 +113,15 @@ pub fn run_queries(common: &crate::cli::Common, out: &Path, margin_hours: u32) -
 pub fn run_prices(common: &crate::cli::Common) -> Result<String> {
     let run = analyse(common)?;
     Ok(prices::render(&run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md_text;
+
+    #[test]
+    fn case_values_stay_text_in_markdown() {
+        assert_eq!(md_text("admin@contoso.com"), "admin@contoso.com");
+        assert_eq!(md_text("[x](http://e) | <b>\n# y"), "\\[x\\](http://e) \\| \\<b\\> \\# y");
+    }
 }

@@ -115,8 +115,12 @@ fn bad(file: &Path, path: &str, field: &str, found: &str, expected: &str) -> Err
     )
 }
 
-/// Reads the pages and returns every consumption Linux hourly price, keyed by (size, region).
-fn read_prices(file: &Path) -> Result<Vec<((String, Region), Candidate)>> {
+/// A price keyed by (lower-case size, region).
+type Priced = ((String, Region), Candidate);
+
+/// Reads the pages and returns every consumption Linux hourly price, keyed by (size, region),
+/// and how many items the pages hold.
+fn read_prices(file: &Path) -> Result<(Vec<Priced>, u64)> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Error::from(
             InputError::new("retail prices file", "cannot read file", Location::file(file))
@@ -138,6 +142,7 @@ fn read_prices(file: &Path) -> Result<Vec<((String, Region), Candidate)>> {
         }
     };
     let mut out = Vec::new();
+    let items = pages.iter().map(|p| p.items.len() as u64).sum();
     for (p, page) in pages.iter().enumerate() {
         for (i, raw) in page.items.iter().enumerate() {
             let path = format!("[{p}].Items[{i}]");
@@ -148,12 +153,12 @@ fn read_prices(file: &Path) -> Result<Vec<((String, Region), Candidate)>> {
             }
         }
     }
-    Ok(out)
+    Ok((out, items))
 }
 
 /// The item as an hourly Linux pay-as-you-go VM price, or None when it is another kind of
 /// price (Spot, Low Priority, Windows, reservation, DevTest, another unit).
-fn candidate(file: &Path, path: &str, item: &PriceItem) -> Result<Option<((String, Region), Candidate)>> {
+fn candidate(file: &Path, path: &str, item: &PriceItem) -> Result<Option<Priced>> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let sku_name = text(&item.sku_name);
     let is_vm_hour = item.price_type.as_deref() == Some("Consumption")
@@ -188,19 +193,38 @@ fn candidate(file: &Path, path: &str, item: &PriceItem) -> Result<Option<((Strin
     )))
 }
 
+/// The saved prices file as the evidence inventory lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PricesFile {
+    /// Relative to the bundle.
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Price items in all pages.
+    pub items: u64,
+    /// VM size and region pairs it priced (explicit `[[rates.vm]]` entries win).
+    pub priced: usize,
+    /// Earliest and latest `effectiveStartDate` of the prices used.
+    pub effective_from: Option<Timestamp>,
+    pub effective_to: Option<Timestamp>,
+}
+
 /// Adds a `[[rates.vm]]` entry for every size and region the saved pages price, after the
 /// explicit entries (which win). Of several prices the one in force at the case's as-of time
 /// is taken (else the earliest). The evidence does not show a VM's OS, so the price is
-/// Linux's, the lower: the source says so.
+/// Linux's, the lower: the source says so. Returns the file with its hash, for the evidence
+/// inventory.
 ///
 /// # Errors
 /// An input error naming the saved Retail Prices page that cannot be read.
-pub fn apply_retail_prices(case: &mut Case) -> Result<()> {
+pub fn apply_retail_prices(case: &mut Case) -> Result<Option<PricesFile>> {
     let Some((file, _)) = case.rates.retail_prices.clone() else {
-        return Ok(());
+        return Ok(None);
     };
+    let (sha256, bytes) = crate::input::hash::hash_file(&file, "retail prices file")?;
+    let (candidates, items) = read_prices(&file)?;
     let mut best: BTreeMap<(String, Region), Candidate> = BTreeMap::new();
-    for (key, c) in read_prices(&file)? {
+    for (key, c) in candidates {
         let better = match best.get(&key) {
             None => true,
             Some(b) => {
@@ -218,6 +242,15 @@ pub fn apply_retail_prices(case: &mut Case) -> Result<()> {
         }
     }
     let shown = file.strip_prefix(&case.dir).unwrap_or(&file).display().to_string();
+    let mut listed = PricesFile {
+        path: shown.clone(),
+        sha256,
+        bytes,
+        items,
+        priced: 0,
+        effective_from: None,
+        effective_to: None,
+    };
     for ((size, region), c) in best {
         let explicit = case
             .rates
@@ -227,6 +260,9 @@ pub fn apply_retail_prices(case: &mut Case) -> Result<()> {
         if explicit {
             continue;
         }
+        listed.priced += 1;
+        listed.effective_from = Some(listed.effective_from.map_or(c.effective, |t| t.min(c.effective)));
+        listed.effective_to = Some(listed.effective_to.map_or(c.effective, |t| t.max(c.effective)));
         case.rates.vm.push(VmRateOverride {
             size,
             region,
@@ -238,5 +274,5 @@ pub fn apply_retail_prices(case: &mut Case) -> Result<()> {
             ),
         });
     }
-    Ok(())
+    Ok(Some(listed))
 }

@@ -13,6 +13,7 @@ use crate::types::Timestamp;
 use crate::CaseRun;
 
 use super::rules::kql_dynamic;
+use crate::bundle::storage_summary::OBJECT_NAMES_CAP;
 
 /// Log Analytics columns the sign-in reader uses (both sign-in tables have them).
 pub const SIGNIN_COLUMNS: &[&str] = &[
@@ -216,8 +217,10 @@ fn project(columns: &[&str]) -> String {
     format!("| project {}", columns.join(", "))
 }
 
-/// The address part of `1.2.3.4:5678` (storage and Activity logs add the client port).
-const CALLER_IP: &str = "tostring(split(CallerIpAddress, \":\")[0])";
+/// The address part of `CallerIpAddress` as casefile reads it (`types::parse_ip`): storage and
+/// Activity logs add the client port (`1.2.3.4:5678`, `[2001:db8::1]:443`); a bare IPv6
+/// address has more than one colon and no port.
+const CALLER_IP: &str = "iff(CallerIpAddress startswith \"[\", extract(@\"^\\[([^\\]]*)\\]\", 1, CallerIpAddress), iff(countof(CallerIpAddress, \":\") == 1, tostring(split(CallerIpAddress, \":\")[0]), CallerIpAddress))";
 
 fn signins(s: &QueryScope, table: &'static str, n: usize) -> Query {
     Query {
@@ -292,17 +295,35 @@ pub fn build_queries(s: &QueryScope) -> Vec<Query> {
     out
 }
 
-/// Storage exposure computed in Kusto: one row per account, container, caller address,
-/// authentication type, operation and status.
+/// Storage exposure computed in Kusto: one row per day, account, container, caller address,
+/// authentication type, signing key, operation, status and requester, with requests, bytes,
+/// exact distinct objects, the object names (capped) and first/last time. Every derived
+/// column mirrors how casefile reads a raw row (`bundle::storage`), so the summary gives the
+/// raw rows' figures (`bundle::storage_summary` reads it):
+/// - the object key without quotes, else the request URI's path, names container and blob;
+/// - the container is lower-cased; the blob is what follows it;
+/// - `SigningKey` keeps what account-key use needs of `AuthenticationHash` (`key1`/`key2`);
+/// - requester and day let the analysis attribute rows to compromised identities inside
+///   their compromise window and weigh an address's earlier days.
+///
+/// Distinct objects cannot be summed across rows, so each row lists its blobs
+/// (`make_set_if`, at most [`OBJECT_NAMES_CAP`]); `DistinctObjects` stays exact per row.
 fn storage_summary(s: &QueryScope) -> Query {
     Query {
         file: "08-aggregate-storagebloblogs.kql".into(),
         table: "StorageBlobLogs",
-        purpose: "StorageBlobLogs aggregated in the workspace: requests, bytes, exact distinct objects and first/last time per account, container, caller address, authentication type, operation and status".into(),
+        purpose: format!("StorageBlobLogs aggregated in the workspace, for when the raw rows are too many to export: per day, account, container, caller address, authentication type, signing key, operation, status and requester: requests, bytes, exact distinct objects, their names (at most {OBJECT_NAMES_CAP} per row) and first/last time"),
         text: format!(
-            "{}StorageBlobLogs\n{}\n| where tolower(AccountName) in (accounts) or {CALLER_IP} in (addresses)\n| extend CallerIp = {CALLER_IP}, Container = tostring(split(ObjectKey, \"/\")[2])\n| summarize Requests = count(), Bytes = sum(ResponseBodySize), DistinctObjects = count_distinct(ObjectKey), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated) by AccountName, Container, CallerIp, AuthenticationType, OperationName, StatusCode\n| order by AccountName asc, Container asc, FirstTime asc",
-            lets(s),
-            time_filter(s, "TimeGenerated")
+            "{lets}StorageBlobLogs\n{time}\n| extend CallerIp = {CALLER_IP}\n| where tolower(AccountName) in (accounts) or CallerIp in (addresses)\n\
+             | extend Key = trim(@'\"', ObjectKey)\n\
+             | extend Key = iff(isnotempty(tostring(split(Key, \"/\")[2])), Key, strcat(\"/\", AccountName, tostring(parse_url(Uri).Path)))\n\
+             | extend Container = tolower(tostring(split(Key, \"/\")[2])), Blob = extract(@\"^/*[^/]*/[^/]*/(.+)$\", 1, Key)\n\
+             | extend SigningKey = case(AuthenticationHash startswith_cs \"key1\", \"key1\", AuthenticationHash startswith_cs \"key2\", \"key2\", \"\")\n\
+             | summarize Requests = count(), Bytes = sum(ResponseBodySize), DistinctObjects = count_distinctif(Blob, isnotempty(Blob)), Objects = make_set_if(Blob, isnotempty(Blob), {OBJECT_NAMES_CAP}), FirstTime = min(TimeGenerated), LastTime = max(TimeGenerated)\n    \
+             by Day = startofday(TimeGenerated), AccountName, Container, CallerIp, AuthenticationType, SigningKey, OperationName, StatusCode, RequesterUpn, RequesterAppId\n\
+             | order by AccountName asc, Container asc, FirstTime asc",
+            lets = lets(s),
+            time = time_filter(s, "TimeGenerated"),
         ),
     }
 }
@@ -312,7 +333,7 @@ fn readme(run: &CaseRun, s: &QueryScope, queries: &[Query]) -> String {
         if v.is_empty() {
             "none known yet".to_string()
         } else {
-            v.join(", ")
+            v.iter().map(|x| super::md_text(x)).collect::<Vec<_>>().join(", ")
         }
     };
     let mut out = format!(
@@ -333,7 +354,17 @@ fn readme(run: &CaseRun, s: &QueryScope, queries: &[Query]) -> String {
     for q in queries {
         out.push_str(&format!("| {} | {} | {} |\n", q.file, q.table, q.purpose));
     }
-    out.push_str("\n08 gives exposure per account, container, caller address, authentication type, operation and\nstatus without exporting raw rows. Distinct objects are exact within a row; across rows an\nobject read by several addresses counts once per row.\n");
+    out.push_str(&format!(
+        "\n08 computes the storage exposure inside the workspace for when 07's raw rows are too many to\n\
+         export. Export its result (CSV, or the query JSON) unchanged, list it in case.toml\n\
+         `[[evidence]]` instead of 07's rows (casefile recognises it as a storage summary; listing both\n\
+         for the same account and time counts requests twice), and casefile gives the exposure it\n\
+         gives from the raw rows. Distinct objects cannot be added across rows (an object read from\n\
+         two addresses counts once), so each row lists its blob names, at most {OBJECT_NAMES_CAP}: when a\n\
+         container's count rests on a row that reached the cap and on other rows, the report says\n\
+         \"at least\". Timeline steps from a summary are its rows (first to last request), coarser\n\
+         than from raw rows.\n"
+    ));
     out
 }
 

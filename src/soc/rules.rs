@@ -135,23 +135,7 @@ fn guid(case: &Case, format: &str, rule: &str) -> String {
     Uuid::new_v5(&NAMESPACE, format!("{}/{format}/{rule}", case.id).as_bytes()).to_string()
 }
 
-/// A KQL string literal: the value escaped, never able to close the literal.
-pub fn kql_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use crate::analysis::detections::kql_string;
 
 /// `dynamic(["a", "b"])`.
 pub fn kql_dynamic(items: &[String]) -> String {
@@ -483,7 +467,7 @@ fn readme(case: &Case, rules: &[RuleSpec], skipped: &[Skipped]) -> String {
             } else {
                 "— (needs a join or aggregation Sigma cannot express)".into()
             },
-            r.parameters.join("; ")
+            super::md_text(&r.parameters.join("; "))
         ));
     }
     if !skipped.is_empty() {
