@@ -629,6 +629,70 @@ fn notification_fields(
 mod tests {
     use super::*;
 
+    fn asset(container: &str, class: DataClass, subjects: u64) -> DataAsset {
+        DataAsset {
+            account: "acct".into(),
+            container: container.into(),
+            personal_data: true,
+            description: None,
+            subject_categories: vec![format!("{container} people")],
+            records: Some(subjects),
+            subjects: Some(subjects),
+            categories: vec![crate::case::DataCategory {
+                name: format!("{container} data"),
+                class,
+                score: class.basic_score(),
+                reason: None,
+            }],
+        }
+    }
+
+    fn scored(container: &str, band: Band) -> DatasetSeverity {
+        DatasetSeverity {
+            account: "acct".into(),
+            container: container.into(),
+            personal_data: true,
+            dpc: None,
+            se: None,
+            band: Some(band),
+            formula: None,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn art34_covers_only_the_datasets_at_or_above_the_subjects_threshold() {
+        let g = GdprInput {
+            regime: crate::case::GdprRegime::EuGdpr,
+            regime_stated: true,
+            authority_country: None,
+            aware_at: Timestamp(chrono::Utc.with_ymd_and_hms(2024, 3, 29, 9, 0, 0).unwrap()),
+            aware_basis: None,
+            controller: None,
+            contact: None,
+            lead_authority: None,
+            ease_of_identification: None,
+            notify_authority_from: Band::Medium,
+            notify_subjects_from: Band::High,
+            circumstances: Vec::new(),
+        };
+        let inventory = [
+            asset("contacts", DataClass::Simple, 1000),
+            asset("payments", DataClass::Financial, 20),
+        ];
+        let datasets = [scored("contacts", Band::Medium), scored("payments", Band::VeryHigh)];
+        let s = subject_scope(&g, &datasets, &inventory);
+        assert_eq!(s.included, ["acct/payments"]);
+        assert_eq!(s.excluded, ["acct/contacts (Medium)"]);
+        assert_eq!(s.subjects, Some(20));
+        assert_eq!(s.categories, ["payments data"]);
+        assert!(s.consequences.unwrap().contains("financial"));
+        // Both at or above the threshold: everyone is covered.
+        let datasets = [scored("contacts", Band::High), scored("payments", Band::VeryHigh)];
+        let s = subject_scope(&g, &datasets, &inventory);
+        assert_eq!((s.subjects, s.excluded.len()), (Some(1020), 0));
+    }
+
     #[test]
     fn enisa_bands_are_lower_inclusive() {
         assert_eq!(band_of(1.99), Band::Low);

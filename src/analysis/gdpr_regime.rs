@@ -502,6 +502,100 @@ pub fn build_regime_view(i: RegimeInput) -> RegimeView {
 mod tests {
     use super::*;
 
+    fn act(kind: ActionKind, target: &str, status: ActionStatus) -> Action {
+        Action {
+            id: kind.id().into(),
+            kind,
+            priority: 0,
+            action: String::new(),
+            status,
+            detail: "from the records".into(),
+            done_text: "done".into(),
+            target: Some(target.into()),
+            at: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    fn response(actions: Vec<Action>) -> Response {
+        Response {
+            actions,
+            other_reported: Vec::new(),
+            preservation: Vec::new(),
+            contained_by_effect: None,
+        }
+    }
+
+    #[test]
+    fn each_attacker_vm_is_worded_by_its_own_status() {
+        use ActionKind::{DeleteVm, SnapshotVm};
+        use ActionStatus::{Done, NoLongerPossible, Outstanding};
+        let r = response(vec![
+            act(SnapshotVm, "vm-a", Outstanding),
+            act(DeleteVm, "vm-a", Outstanding),
+            act(SnapshotVm, "vm-b", NoLongerPossible),
+            act(DeleteVm, "vm-b", Done),
+        ]);
+        let (taken, open) = measures(&r, true, 1);
+        let taken: Vec<&str> = taken.iter().map(|m| m.text.as_str()).collect();
+        let open: Vec<&str> = open.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(taken, ["The virtual machine vm-b that the attacker created was removed"]);
+        assert_eq!(
+            open,
+            ["The virtual machine vm-a that the attacker created still exists: it is to be preserved as evidence, then deleted"]
+        );
+        // Every VM removed: each is named as removed, none is open.
+        let r = response(vec![act(DeleteVm, "vm-a", Done), act(DeleteVm, "vm-b", ActionStatus::Reported)]);
+        let (taken, open) = measures(&r, true, 1);
+        assert_eq!(taken.len(), 2);
+        assert!(open.is_empty());
+        assert!(taken[1].basis.contains("not visible in the evidence"), "{}", taken[1].basis);
+        // Without the activity log, a VM not shown deleted is not claimed to exist.
+        let r = response(vec![act(DeleteVm, "vm-a", Outstanding)]);
+        assert!(measures(&r, false, 1).1[0].text.contains("not yet shown removed"));
+    }
+
+    #[test]
+    fn a_partly_rotated_key_is_stated_as_done_and_still_to_do_without_internal_words() {
+        let r = response(vec![act(ActionKind::RotateKeys, "acct", ActionStatus::Partial)]);
+        let (taken, open) = measures(&r, true, 1);
+        assert!(taken[0].text.starts_with("One of the two access keys of storage account acct"));
+        assert!(open[0].text.starts_with("The other access key of storage account acct"));
+        for m in taken.iter().chain(&open) {
+            assert!(!m.text.contains("partial") && !m.text.contains("records"), "{}", m.text);
+        }
+    }
+
+    #[test]
+    fn authority_names_take_the_article_only_when_they_have_none() {
+        assert_eq!(
+            with_article("Information Commissioner's Office"),
+            "the Information Commissioner's Office"
+        );
+        assert_eq!(with_article("Der Hamburgische Beauftragte"), "Der Hamburgische Beauftragte");
+        assert_eq!(with_article("The Data Protection Commission"), "The Data Protection Commission");
+        assert_eq!(
+            with_article("L'Autorité de protection des données"),
+            "L'Autorité de protection des données"
+        );
+        assert_eq!(with_article("De Autoriteit"), "De Autoriteit");
+        assert_eq!(with_article("Autoriteit Persoonsgegevens"), "the Autoriteit Persoonsgegevens");
+    }
+
+    #[test]
+    fn the_letter_dates_one_day_once() {
+        let t = |s: &str| Timestamp(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc));
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            dates(Some((t("2025-06-11T02:28:52Z"), t("2025-06-11T03:53:25Z"))), berlin).unwrap(),
+            "11 June 2025"
+        );
+        assert_eq!(
+            dates(Some((t("2025-06-10T20:10:00Z"), t("2025-06-11T03:53:25Z"))), berlin).unwrap(),
+            "10 June 2025 to 11 June 2025"
+        );
+    }
+
     #[test]
     fn holiday_table_covers_every_eu_eea_state_and_gb() {
         for c in "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO GB".split(' ') {
