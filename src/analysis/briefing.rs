@@ -150,7 +150,7 @@ fn time_to_respond(i: &BriefingInput) -> ResponseTime {
 fn authority_words(g: &GdprAssessment, regime: GdprRegime) -> String {
     g.lead_authority
         .as_ref()
-        .map(|a| format!("the {}", a.trim_start_matches("the ")))
+        .map(|a| super::gdpr_regime::with_article(a))
         .unwrap_or_else(|| match regime {
             GdprRegime::UkGdpr => "the Information Commissioner's Office".into(),
             GdprRegime::EuGdpr => "the lead supervisory authority".into(),

@@ -419,8 +419,8 @@ pub struct RegimeView {
     /// "What you can do" for the people the Art. 34 communication covers (from the classes
     /// of data in their datasets only).
     pub subject_advice: Vec<String>,
-    /// The authority the people affected can complain to, named from the case file when it
-    /// names one, as it reads after "complain to".
+    /// The supervisory authority as it reads after a preposition ("complain to …", "notifying
+    /// …"): named from the case file when it names one, else by its role.
     pub complain_to: String,
 }
 
