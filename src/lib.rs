@@ -306,6 +306,7 @@ pub fn validate_text(run: &CaseRun) -> String {
         out.push_str(&describe_tree(&input::tree::summarise(tree, &run.case.dir, &run.bundle.files)));
     }
     out.push_str(&validate_missing(run));
+    out.push_str(&validate_case_warnings(&run.case));
     out.push_str(&format!(
         "catalog: {} controls ({})\n",
         run.catalog.controls.len(),
@@ -436,6 +437,21 @@ fn validate_table(run: &CaseRun) -> String {
 }
 
 /// Which expected sources are missing and what the reports cannot say without them.
+/// Case-file settings casefile had to infer: the analyst's to-do, kept out of the reports.
+fn validate_case_warnings(case: &case::Case) -> String {
+    let mut out = String::new();
+    if let Some(g) = case.gdpr.as_ref().filter(|g| !g.regime_stated) {
+        let (taken, key) = match g.regime {
+            case::GdprRegime::UkGdpr => ("UK GDPR", "uk-gdpr"),
+            case::GdprRegime::EuGdpr => ("EU GDPR", "eu-gdpr"),
+        };
+        out.push_str(&format!(
+            "warning: case.toml [gdpr] regime is not stated; taken as {taken} from the supervisory authority named. State it: regime = \"{key}\"\n"
+        ));
+    }
+    out
+}
+
 fn validate_missing(run: &CaseRun) -> String {
     let mut out = String::new();
     for (kind, consequence) in run.sources.expected() {

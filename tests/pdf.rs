@@ -519,7 +519,7 @@ fn gdpr_report_speaks_the_regime_checks_awareness_and_drafts_the_art34_letter() 
         "2024-03-24 03:22:40 UTC", // counted from when the alert was raised (TimeGenerated)
         "The deadline falls on a Sunday",
         "Measures taken to address the breach",
-        "The access keys the attacker obtained were revoked and replaced",
+        "The access keys of storage account proddata that the attacker obtained were replaced",
         "Draft communication to the people affected",
         "What you can do",
         "Check your bank and card statements",

@@ -695,3 +695,150 @@ fn brunnwald_sign_in_table_has_a_result_column() {
     let text = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
     assert!(text.contains(&squash("Resource Result CA status")), "no Result column");
 }
+
+// ---------------------------------------------------------------------------------------------
+// GDPR report review (issue 8, item 3): what the DPO's report and its drafts say per case.
+// ---------------------------------------------------------------------------------------------
+
+const NORTHGATE: &str = "samples/northgate";
+
+/// The text of the gdpr report, squashed, and the part from its last heading `from` on up to
+/// the next `to` (the contents list names the headings too, so the last occurrence is taken).
+fn gdpr_section(rel: &'static str, from: &str, to: &str) -> String {
+    let text = squash(&pdf_text(&rendered(rel).join("gdpr.pdf")));
+    let start = text.rfind(&squash(from)).unwrap_or_else(|| panic!("{rel}: no section {from}"));
+    let rest = &text[start..];
+    let end = rest.find(&squash(to)).unwrap_or(rest.len());
+    rest[..end].to_string()
+}
+
+/// Item 1: one attacker VM removed, one still there: each is named with its own state.
+#[test]
+fn gdpr_brunnwald_measures_name_each_attacker_vm_by_its_state() {
+    let text = squash(&pdf_text(&rendered(BRUNNWALD).join("gdpr.pdf")));
+    assert!(!text.contains(&squash("The computing resources the attacker created were removed")));
+    assert!(text.contains(&squash("The virtual machine vm-etl-08 that the attacker created was removed")));
+    assert!(text.contains(&squash(
+        "The virtual machine vm-etl-07 that the attacker created still exists: it is to be preserved as evidence, then deleted"
+    )));
+}
+
+/// Item 2: no breach, no deadline: the awareness check gives no earlier deadline and the
+/// deadline section no deadline rows.
+#[test]
+fn gdpr_quiet_no_deadline_rows_without_a_breach() {
+    let text = squash(&pdf_text(&rendered(QUIET).join("gdpr.pdf")));
+    for absent in [
+        "Deadline counted from that alert",
+        "notify by the earlier deadline",
+        "Hours left",
+        "Deadline (UTC)",
+        "Time left at as-of",
+    ] {
+        assert!(!text.contains(&squash(absent)), "quiet gdpr.pdf says {absent:?}");
+    }
+    assert_eq!(text.matches(&squash("No deadline runs")).count(), 1);
+}
+
+/// Item 3: no breach wording in a case without a breach; one heading for the record.
+#[test]
+fn gdpr_quiet_speaks_of_an_assessed_incident_not_a_breach() {
+    let text = squash(&pdf_text(&rendered(QUIET).join("gdpr.pdf")));
+    for absent in [
+        "Measures taken to address the breach",
+        "could not be scored",
+        "Record of a personal data breach",
+        "not provided",
+    ] {
+        assert!(!text.contains(&squash(absent)), "quiet gdpr.pdf says {absent:?}");
+    }
+    assert!(text.contains(&squash("No personal data breach established.")));
+    assert!(text.contains(&squash("Record of an assessed incident (no personal data breach)")));
+}
+
+/// Item 4: Art. 34 goes to the people in the datasets whose own severity meets the
+/// threshold; the letter, the decision and the board's decision agree.
+#[test]
+fn gdpr_northgate_art34_is_scoped_to_the_datasets_meeting_the_threshold() {
+    let m = model_json(&sample_dir(NORTHGATE));
+    let scope = &m["analysis"]["gdpr"]["art34_scope"];
+    assert_eq!(scope["included"], serde_json::json!(["proddata/financial-reports"]));
+    assert_eq!(scope["excluded"], serde_json::json!(["proddata/customer-data (Medium)"]));
+    assert_eq!(scope["subjects"], 2100);
+    let letter = gdpr_section(NORTHGATE, "Draft communication to the people affected", "Record under");
+    assert!(
+        letter.contains(&squash("The files held: Customer account and payment details.")),
+        "{letter}"
+    );
+    assert!(!letter.contains(&squash("Names and contact details")), "{letter}");
+    assert!(letter.contains(&squash("proddata/customer-data (Medium) is below it and not included")));
+    let exec = squash(&pdf_text(&rendered(NORTHGATE).join("executive.pdf")));
+    assert!(
+        exec.contains(&squash(
+            "Approve informing the up to 2,100 people affected in proddata/financial-reports"
+        )),
+        "{exec}"
+    );
+    assert!(!exec.contains(&squash("up to 150,600 people affected directly")));
+}
+
+/// Item 5: the drafts to the regulator and to the people affected state measures in plain
+/// words; the evidence basis stays in the internal table.
+#[test]
+fn gdpr_drafts_carry_no_internal_evidence_wording() {
+    for rel in [BRUNNWALD, NORTHGATE] {
+        let drafts = gdpr_section(rel, "Draft notification to the supervisory authority", "Record under");
+        for internal in [
+            "(partial)",
+            "audit records",
+            "audit log",
+            "Reported by",
+            "not shown regenerated",
+            "listing returned",
+        ] {
+            assert!(!drafts.contains(&squash(internal)), "{rel}: drafts say {internal:?}");
+        }
+    }
+    let drafts = gdpr_section(BRUNNWALD, "Draft notification to the supervisory authority", "Record under");
+    assert!(drafts.contains(&squash("Measures still being taken:")));
+    assert!(drafts.contains(&squash("The other access key of storage account bwlcoredata")));
+}
+
+/// Item 6: the letter dates the data access, names the authority, and adds no "the" before a
+/// name that has its own article.
+#[test]
+fn gdpr_letters_date_the_access_and_name_the_authority() {
+    let b = gdpr_section(BRUNNWALD, "Draft communication to the people affected", "Record under");
+    assert!(b.contains(&squash("What happened. On 11 June 2025, someone")), "{b}");
+    assert!(b.contains(&squash("complain to Der Hamburgische Beauftragte")), "{b}");
+    for pdf in ["gdpr.pdf", "executive.pdf"] {
+        let text = squash(&pdf_text(&rendered(BRUNNWALD).join(pdf)));
+        assert!(!text.to_lowercase().contains(&squash("the der ")), "{pdf} says \"the Der\"");
+    }
+    let n = gdpr_section(NORTHGATE, "Draft communication to the people affected", "Record under");
+    assert!(n.contains(&squash("complain to the Information Commissioner's Office")), "{n}");
+}
+
+/// Item 7: the regime line is a fact; the analyst's to-do is a `validate` warning.
+#[test]
+fn gdpr_regime_hint_is_a_validate_warning_not_report_text() {
+    let text = squash(&pdf_text(&rendered(BRUNNWALD).join("gdpr.pdf")));
+    assert!(!text.contains(&squash("state it in the case file")));
+    let o = run(&["validate", sample_dir(BRUNNWALD).to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("[gdpr] regime is not stated"), "{}", stdout(&o));
+    let o = run(&["validate", sample_dir(NORTHGATE).to_str().unwrap()]);
+    assert!(!stdout(&o).contains("regime is not stated"), "{}", stdout(&o));
+}
+
+/// No page of the GDPR report is left with a line or two (a caption parted from its table).
+#[test]
+fn gdpr_reports_have_no_near_empty_pages() {
+    for rel in [NORTHGATE, BRUNNWALD, QUIET] {
+        let pages = pdf_extract::extract_text_by_pages(rendered(rel).join("gdpr.pdf")).unwrap();
+        for (i, p) in pages.iter().enumerate() {
+            let lines = p.lines().filter(|l| l.chars().any(char::is_alphanumeric)).count();
+            assert!(lines >= 8, "{rel} gdpr.pdf page {} has {lines} lines", i + 1);
+        }
+    }
+}

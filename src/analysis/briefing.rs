@@ -182,7 +182,7 @@ fn time_to_respond(i: &BriefingInput) -> ResponseTime {
 fn authority_words(g: &GdprAssessment, regime: GdprRegime) -> String {
     g.lead_authority
         .as_ref()
-        .map(|a| format!("the {}", a.trim_start_matches("the ")))
+        .map(|a| super::gdpr_regime::with_article(a))
         .unwrap_or_else(|| match regime {
             GdprRegime::UkGdpr => "the Information Commissioner's Office".into(),
             GdprRegime::EuGdpr => "the lead supervisory authority".into(),
@@ -206,13 +206,30 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
             });
         }
         if g.art34.required == Some(true) {
-            let who = i
-                .exposure
-                .and_then(|e| e.subjects)
-                .map(|n| format!("the up to {} people affected", thousands(n)))
-                .unwrap_or_else(|| "the people affected".into());
+            // The people in the datasets whose own severity meets the threshold for informing them.
+            let scope = g.art34_scope.as_ref();
+            let who = match scope
+                .and_then(|s| s.subjects)
+                .or(i.exposure.and_then(|e| e.subjects).filter(|_| scope.is_none()))
+            {
+                Some(n) => format!("the up to {} people affected", thousands(n)),
+                None => "the people affected".into(),
+            };
+            let who = match scope.filter(|s| !s.excluded.is_empty()) {
+                Some(s) => format!("{who} in {}", s.included.join(", ")),
+                None => who,
+            };
+            let left_out = scope
+                .filter(|s| !s.excluded.is_empty())
+                .map(|s| {
+                    format!(
+                        "; not included: {}, below the threshold for informing people",
+                        s.excluded.join(", ")
+                    )
+                })
+                .unwrap_or_default();
             out.push(Decision {
-                decision: format!("Approve informing {who} directly, and the support offered to them"),
+                decision: format!("Approve informing {who} directly, and the support offered to them{left_out}"),
                 owner_role: OwnerRole::Dpo,
                 owner: owner(case, OwnerRole::Dpo),
                 due: Some(deadline),

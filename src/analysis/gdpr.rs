@@ -112,6 +112,22 @@ pub struct DatasetSeverity {
     pub note: String,
 }
 
+/// Who the Art. 34 communication goes to: the people in the datasets whose own severity meets
+/// the controller's threshold for informing data subjects.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectScope {
+    /// "account/container" of each dataset included.
+    pub included: Vec<String>,
+    /// Datasets read but below the threshold, each with its band ("account/container (Medium)").
+    pub excluded: Vec<String>,
+    /// Sum of the included datasets' subjects; None when one lacks the figure.
+    pub subjects: Option<u64>,
+    pub categories: Vec<String>,
+    pub subject_categories: Vec<String>,
+    /// Likely consequences from the classes of data in the included datasets.
+    pub consequences: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GdprAssessment {
     /// False when the case verdict is "no compromise established": no breach, no duty.
@@ -125,6 +141,8 @@ pub struct GdprAssessment {
     pub policy: String,
     pub art33: Duty,
     pub art34: Duty,
+    /// Who the Art. 34 communication covers; Some only when it is required.
+    pub art34_scope: Option<SubjectScope>,
     pub deadline: Deadline,
     pub fields: Vec<NotificationField>,
     pub controller: Option<String>,
@@ -301,12 +319,13 @@ fn circumstances(g: &GdprInput, facts: &BreachFacts) -> Vec<Factor> {
 
 /// Likely consequences from the classes of data actually read (ENISA Annex 1 classes).
 fn consequences(exposure: &Exposure, inventory: &[DataAsset]) -> Option<String> {
-    let mut classes: Vec<DataClass> = Vec::new();
-    for c in exposure.containers.iter().filter(|c| c.read_requests > 0) {
-        if let Some(a) = inventory.iter().find(|d| d.account == c.account && d.container == c.container) {
-            classes.extend(a.categories.iter().map(|cat| cat.class));
-        }
-    }
+    let read = exposure.containers.iter().filter(|c| c.read_requests > 0);
+    consequences_of(read.filter_map(|c| inventory.iter().find(|d| d.account == c.account && d.container == c.container)))
+}
+
+/// Likely consequences from the classes of data in the given datasets.
+fn consequences_of<'a>(assets: impl Iterator<Item = &'a DataAsset>) -> Option<String> {
+    let classes: Vec<DataClass> = assets.flat_map(|a| a.categories.iter().map(|cat| cat.class)).collect();
     if classes.is_empty() {
         return None;
     }
@@ -386,7 +405,17 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         g.notify_authority_from.name(),
         g.notify_subjects_from.name()
     );
-    let (art33, art34) = decide_duties(g, &input.facts, data.as_ref(), severity.as_ref(), &missing);
+    let (art33, mut art34) = decide_duties(g, &input.facts, data.as_ref(), severity.as_ref(), &missing);
+    let art34_scope = (art34.required == Some(true)).then(|| subject_scope(g, &datasets, input.inventory));
+    if let Some(s) = art34_scope.as_ref().filter(|s| !s.excluded.is_empty()) {
+        art34.reason = format!(
+            "{}; the communication covers the people in {} (the datasets at or above {}); not included: {}, below the threshold",
+            art34.reason,
+            s.included.join(", "),
+            g.notify_subjects_from.name(),
+            s.excluded.join(", ")
+        );
+    }
     let deadline_t = g.aware_at.plus_seconds(NOTIFICATION_HOURS * 3600);
     let deadline = Deadline {
         period_hours: NOTIFICATION_HOURS,
@@ -406,6 +435,7 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
         policy,
         art33,
         art34,
+        art34_scope,
         deadline,
         fields,
         controller: g.controller.clone(),
@@ -465,6 +495,50 @@ fn decide_duties(
             None,
             format!("not decided: severity could not be scored ({} not provided)", missing.join("; ")),
         ),
+    }
+}
+
+/// The datasets whose own severity meets the threshold for informing data subjects, and
+/// what they hold.
+fn subject_scope(g: &GdprInput, datasets: &[DatasetSeverity], inventory: &[DataAsset]) -> SubjectScope {
+    let place = |d: &DatasetSeverity| format!("{}/{}", d.account, d.container);
+    let (inc, exc): (Vec<&DatasetSeverity>, Vec<&DatasetSeverity>) = datasets
+        .iter()
+        .filter(|d| d.personal_data)
+        .partition(|d| d.band.is_some_and(|b| b >= g.notify_subjects_from));
+    let assets: Vec<&DataAsset> = inc
+        .iter()
+        .filter_map(|d| inventory.iter().find(|a| a.account == d.account && a.container == d.container))
+        .collect();
+    let mut categories: Vec<String> = Vec::new();
+    let mut subject_categories: Vec<String> = Vec::new();
+    for a in &assets {
+        for c in &a.categories {
+            if !categories.contains(&c.name) {
+                categories.push(c.name.clone());
+            }
+        }
+        for c in &a.subject_categories {
+            if !subject_categories.contains(c) {
+                subject_categories.push(c.clone());
+            }
+        }
+    }
+    SubjectScope {
+        included: inc.iter().map(|d| place(d)).collect(),
+        excluded: exc
+            .iter()
+            .map(|d| match d.band {
+                Some(b) => format!("{} ({})", place(d), b.name()),
+                None => format!("{} (not scored)", place(d)),
+            })
+            .collect(),
+        subjects: (assets.len() == inc.len())
+            .then(|| assets.iter().map(|a| a.subjects).sum::<Option<u64>>())
+            .flatten(),
+        categories,
+        subject_categories,
+        consequences: consequences_of(assets.iter().copied()),
     }
 }
 
@@ -542,7 +616,11 @@ fn notification_fields(
         NotificationField {
             article: "33(3)(d)".into(),
             label: "Measures taken or proposed".into(),
-            value: Some(input.measures.join("; ")).filter(|m| !m.is_empty()),
+            value: if input.facts.established {
+                Some(input.measures.join("; ")).filter(|m| !m.is_empty())
+            } else {
+                Some("not applicable: no personal data breach is established".into())
+            },
         },
     ]
 }
@@ -550,6 +628,70 @@ fn notification_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn asset(container: &str, class: DataClass, subjects: u64) -> DataAsset {
+        DataAsset {
+            account: "acct".into(),
+            container: container.into(),
+            personal_data: true,
+            description: None,
+            subject_categories: vec![format!("{container} people")],
+            records: Some(subjects),
+            subjects: Some(subjects),
+            categories: vec![crate::case::DataCategory {
+                name: format!("{container} data"),
+                class,
+                score: class.basic_score(),
+                reason: None,
+            }],
+        }
+    }
+
+    fn scored(container: &str, band: Band) -> DatasetSeverity {
+        DatasetSeverity {
+            account: "acct".into(),
+            container: container.into(),
+            personal_data: true,
+            dpc: None,
+            se: None,
+            band: Some(band),
+            formula: None,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn art34_covers_only_the_datasets_at_or_above_the_subjects_threshold() {
+        let g = GdprInput {
+            regime: crate::case::GdprRegime::EuGdpr,
+            regime_stated: true,
+            authority_country: None,
+            aware_at: Timestamp(chrono::Utc.with_ymd_and_hms(2024, 3, 29, 9, 0, 0).unwrap()),
+            aware_basis: None,
+            controller: None,
+            contact: None,
+            lead_authority: None,
+            ease_of_identification: None,
+            notify_authority_from: Band::Medium,
+            notify_subjects_from: Band::High,
+            circumstances: Vec::new(),
+        };
+        let inventory = [
+            asset("contacts", DataClass::Simple, 1000),
+            asset("payments", DataClass::Financial, 20),
+        ];
+        let datasets = [scored("contacts", Band::Medium), scored("payments", Band::VeryHigh)];
+        let s = subject_scope(&g, &datasets, &inventory);
+        assert_eq!(s.included, ["acct/payments"]);
+        assert_eq!(s.excluded, ["acct/contacts (Medium)"]);
+        assert_eq!(s.subjects, Some(20));
+        assert_eq!(s.categories, ["payments data"]);
+        assert!(s.consequences.unwrap().contains("financial"));
+        // Both at or above the threshold: everyone is covered.
+        let datasets = [scored("contacts", Band::High), scored("payments", Band::VeryHigh)];
+        let s = subject_scope(&g, &datasets, &inventory);
+        assert_eq!((s.subjects, s.excluded.len()), (Some(1020), 0));
+    }
 
     #[test]
     fn enisa_bands_are_lower_inclusive() {

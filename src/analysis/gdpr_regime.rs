@@ -9,7 +9,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::exposure::Exposure;
-use super::response::{ActionStatus, Response};
+use super::gdpr::SubjectScope;
+use super::response::{Action, ActionKind, ActionStatus, Response};
 use crate::bundle::alerts::Alert;
 use crate::case::{DataAsset, DataClass, GdprInput, GdprRegime};
 use crate::error::Location;
@@ -164,7 +165,7 @@ fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
         .any(|acc| hay.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == *acc))
 }
 
-fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], tz: chrono_tz::Tz) -> AwarenessCheck {
+fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], established: bool, tz: chrono_tz::Tz) -> AwarenessCheck {
     let accounts = personal_accounts(inventory);
     let first = alerts.and_then(|al| {
         al.iter()
@@ -172,10 +173,12 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], t
             .min_by_key(|a| a.raised_at())
     });
     let at = first.map(crate::bundle::alerts::Alert::raised_at);
-    let earlier = at.filter(|t| *t < g.aware_at);
+    // Without a personal data breach no deadline runs, so an earlier alert moves none.
+    let earlier = at.filter(|t| *t < g.aware_at && established);
     let hours = earlier.map(|t| t.seconds_until(g.aware_at) / 3600);
     let lead = earlier.map(|t| crate::types::duration_words(t.seconds_until(g.aware_at)));
     let note = match (first, earlier) {
+        (Some(_), None) if !established => "No personal data breach is established, so no notification deadline runs; the earliest alert is recorded with the assessment.".into(),
         (None, _) if alerts.is_none() => "No alert export was provided, so the stated awareness time cannot be checked against alerts.".into(),
         (None, _) => "No alert in the evidence concerns a storage account that holds personal data; the stated awareness time stands.".into(),
         (Some(_), None) => "The first alert about the personal data came after the stated awareness time; the stated time stands.".into(),
@@ -200,61 +203,160 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], t
 }
 
 /// One measure in a regulator's words (a sentence without its final full stop), with its basis.
+/// `text` is what the drafts to the authority and to the people affected say; `basis` (how the
+/// measure is known, with the record's detail) is for the internal table only.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measure {
     pub text: String,
-    /// "shown by the records", "reported by the organisation", "proposed".
+    /// "shown by the audit records", "reported by the organisation: …", "not shown by the
+    /// evidence: …", "proposed".
     pub basis: String,
     /// The same measure as advice to the people affected ("what you can do"), when it has one.
     pub advice: Option<String>,
 }
 
-fn measure_words(id: &str, done_text: &str) -> Option<String> {
-    Some(
-        match id {
-            "rotate-keys" => "The access keys the attacker obtained were revoked and replaced, so they no longer give access to the data",
-            "contain-identity" => return Some(format!("The compromised account was secured ({done_text})")),
-            "snapshot-vm" => "Copies of the attacker's virtual machine disks were preserved as evidence",
-            "delete-vm" => "The computing resources the attacker created were removed",
-            "revert-role-assignment" => "The permissions the attacker granted itself were withdrawn",
-            "revert-nsg" => "The network openings the attacker made were closed",
-            "delete-public-ip" => "The internet addresses the attacker created were released",
-            "block-ips" => "The network addresses used by the attacker were blocked",
-            _ => return None,
-        }
-        .to_string(),
-    )
+/// A done (or reported) action in plain words, per resource.
+fn done_words(a: &Action, accounts: usize) -> Option<String> {
+    let t = a.target.as_deref();
+    let named = |noun: &str| t.map(|n| format!("{noun} {n}")).unwrap_or_else(|| noun.to_string());
+    Some(match a.kind {
+        ActionKind::RotateKeys => format!(
+            "The access keys of {} that the attacker obtained were replaced, so they no longer give access to the data",
+            named("storage account")
+        ),
+        ActionKind::ContainIdentity if accounts > 1 => "The accounts the attacker misused were secured".into(),
+        ActionKind::ContainIdentity => "The account the attacker misused was secured".into(),
+        ActionKind::SnapshotVm => format!(
+            "Copies of the disks of {} that the attacker created were preserved as evidence",
+            named("virtual machine")
+        ),
+        ActionKind::DeleteVm => format!("The {} that the attacker created was removed", named("virtual machine")),
+        ActionKind::RevertRoleAssignment => "The permissions the attacker granted itself were withdrawn".into(),
+        ActionKind::RevertNsg => format!("The network opening the attacker made ({}) was closed", named("firewall rule")),
+        ActionKind::DeletePublicIp => format!("The {} that the attacker created was released", named("internet address")),
+        ActionKind::BlockIps => "The network addresses used by the attacker were blocked".into(),
+    })
 }
 
-fn measures_taken(response: &Response) -> Vec<Measure> {
-    response
-        .actions
-        .iter()
-        .filter(|a| matches!(a.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
-        .filter_map(|a| {
-            // A partly done action is described by what was done, never as complete.
-            let text = if a.status == ActionStatus::Partial {
-                format!("{}: {}", a.done_text, a.detail)
+/// An open action in plain words: what is still to be done, per resource. `exists` is true
+/// when the activity log covers the as-of time, so an undeleted resource is still in place.
+fn open_words(a: &Action, snapshot_done: bool, exists: bool, accounts: usize) -> String {
+    let t = a.target.as_deref();
+    let named = |noun: &str| t.map(|n| format!("{noun} {n}")).unwrap_or_else(|| noun.to_string());
+    match a.kind {
+        ActionKind::RotateKeys if a.status == ActionStatus::Partial => format!(
+            "The other access key of {} that the attacker obtained is still to be replaced; until then it may still give access to the data",
+            named("storage account")
+        ),
+        ActionKind::RotateKeys => format!(
+            "The access keys of {} that the attacker obtained are to be replaced",
+            named("storage account")
+        ),
+        ActionKind::ContainIdentity if accounts > 1 => "The accounts the attacker misused are to be secured".into(),
+        ActionKind::ContainIdentity => "The account the attacker misused is to be secured".into(),
+        ActionKind::SnapshotVm => format!(
+            "Copies of the disks of {} that the attacker created are to be preserved as evidence",
+            named("virtual machine")
+        ),
+        ActionKind::DeleteVm => format!(
+            "The {} that the attacker created{}: {}",
+            named("virtual machine"),
+            if exists { " still exists" } else { " is not yet shown removed" },
+            if snapshot_done {
+                "its disks are preserved; it is to be deleted"
             } else {
-                measure_words(&a.id, &a.done_text)?
-            };
-            Some(Measure {
-                advice: None,
-                text,
-                basis: match a.status {
-                    ActionStatus::Done => "shown by the audit records".into(),
-                    ActionStatus::Reported => "reported by the organisation".into(),
-                    _ => "partly done per the audit records".into(),
-                },
-            })
-        })
-        .collect()
+                "it is to be preserved as evidence, then deleted"
+            }
+        ),
+        ActionKind::RevertRoleAssignment => "The permissions the attacker granted itself are to be withdrawn".into(),
+        ActionKind::RevertNsg => format!("The network opening the attacker made ({}) is to be closed", named("firewall rule")),
+        ActionKind::DeletePublicIp => format!("The {} that the attacker created is to be released", named("internet address")),
+        ActionKind::BlockIps => "The network addresses used by the attacker are to be blocked".into(),
+    }
+}
+
+/// How an action is known, for the internal table.
+fn basis(a: &Action) -> String {
+    match a.status {
+        ActionStatus::Done => "shown by the audit records".into(),
+        ActionStatus::Reported => format!("{} (not visible in the evidence)", a.detail),
+        ActionStatus::Partial => format!("partly done per the audit records: {}", a.detail),
+        ActionStatus::Outstanding | ActionStatus::NoLongerPossible => a.detail.clone(),
+    }
+}
+
+/// The response actions as measures: those done (per resource, with their basis) and those
+/// still to be done. A partly done action appears in both, by what was and was not done. A
+/// VM's snapshot still to be taken is said with its deletion ("preserved, then deleted").
+fn measures(response: &Response, activity_provided: bool, identities: usize) -> (Vec<Measure>, Vec<Measure>) {
+    // One reported action may cover every compromised identity.
+    let per_identity = |a: &&Action| a.kind == ActionKind::ContainIdentity;
+    let single = response.actions.iter().filter(per_identity).count() == 1;
+    let accounts = |st: ActionStatus| {
+        if single {
+            identities
+        } else {
+            response.actions.iter().filter(per_identity).filter(|a| a.status == st).count()
+        }
+    };
+    let snapshot = |a: &Action, st: ActionStatus| {
+        response
+            .actions
+            .iter()
+            .any(|s| s.kind == ActionKind::SnapshotVm && s.target == a.target && s.status == st)
+    };
+    let vm_open = |a: &Action| {
+        response
+            .actions
+            .iter()
+            .any(|d| d.kind == ActionKind::DeleteVm && d.target == a.target && d.status == ActionStatus::Outstanding)
+    };
+    let measure = |text: String, a: &Action| Measure {
+        text,
+        basis: basis(a),
+        advice: None,
+    };
+    let mut taken: Vec<Measure> = Vec::new();
+    let mut open: Vec<Measure> = Vec::new();
+    for a in &response.actions {
+        let n = accounts(a.status);
+        match a.status {
+            ActionStatus::Done | ActionStatus::Reported => taken.extend(done_words(a, n).map(|t| measure(t, a))),
+            ActionStatus::Partial => {
+                if a.kind == ActionKind::RotateKeys {
+                    let named = a
+                        .target
+                        .as_deref()
+                        .map(|t| format!("storage account {t}"))
+                        .unwrap_or("the storage account".into());
+                    taken.push(measure(
+                        format!("One of the two access keys of {named} that the attacker obtained was replaced"),
+                        a,
+                    ));
+                }
+                open.push(measure(open_words(a, false, activity_provided, n), a));
+            }
+            ActionStatus::Outstanding if a.kind == ActionKind::SnapshotVm && vm_open(a) => {}
+            ActionStatus::Outstanding => {
+                let snapshot_done = snapshot(a, ActionStatus::Done) || snapshot(a, ActionStatus::Reported);
+                open.push(measure(open_words(a, snapshot_done, activity_provided, n), a));
+            }
+            ActionStatus::NoLongerPossible => {}
+        }
+    }
+    let dedup = |v: &mut Vec<Measure>| {
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|m| seen.insert(m.text.clone()));
+    };
+    dedup(&mut taken);
+    dedup(&mut open);
+    (taken, open)
 }
 
 /// Proposed measures to mitigate possible adverse effects on the people affected, from the
 /// classes of data in the containers that were read.
-fn mitigation(exposure: Option<&Exposure>, inventory: &[DataAsset]) -> Vec<Measure> {
-    let read: Vec<&DataAsset> = exposure
+fn read_assets<'a>(exposure: Option<&Exposure>, inventory: &'a [DataAsset]) -> Vec<&'a DataAsset> {
+    exposure
         .map(|e| {
             inventory
                 .iter()
@@ -265,7 +367,10 @@ fn mitigation(exposure: Option<&Exposure>, inventory: &[DataAsset]) -> Vec<Measu
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn mitigation(read: &[&DataAsset]) -> Vec<Measure> {
     let has = |k: DataClass| read.iter().any(|d| d.categories.iter().any(|c| c.class == k));
     let mut out = Vec::new();
     let mut push = |t: &str, advice: Option<&str>| {
@@ -316,7 +421,15 @@ pub struct RegimeView {
     pub deadline_day: DeadlineDay,
     pub awareness: AwarenessCheck,
     pub measures_taken: Vec<Measure>,
+    /// Response actions still to be done (or the rest of a partly done one), in plain words.
+    pub measures_outstanding: Vec<Measure>,
     pub measures_to_mitigate: Vec<Measure>,
+    /// "What you can do" for the people the Art. 34 communication covers (from the classes
+    /// of data in their datasets only).
+    pub subject_advice: Vec<String>,
+    /// The supervisory authority as it reads after a preposition ("complain to …", "notifying
+    /// …"): named from the case file when it names one, else by its role.
+    pub complain_to: String,
 }
 
 pub struct RegimeInput<'a> {
@@ -327,7 +440,16 @@ pub struct RegimeInput<'a> {
     pub inventory: &'a [DataAsset],
     pub exposure: Option<&'a Exposure>,
     pub response: &'a Response,
+    /// The data-access window (else the attacker-activity window): the dates the people
+    /// affected are told.
     pub window: Option<(Timestamp, Timestamp)>,
+    /// A personal data breach is established (otherwise no deadline runs).
+    pub established: bool,
+    /// The activity log was provided, so a resource not shown deleted is still in place.
+    pub activity_provided: bool,
+    /// How many compromised identities are in scope.
+    pub identities: usize,
+    pub subject_scope: Option<&'a SubjectScope>,
 }
 
 fn dates(window: Option<(Timestamp, Timestamp)>, tz: Tz) -> Option<String> {
@@ -340,20 +462,147 @@ fn dates(window: Option<(Timestamp, Timestamp)>, tz: Tz) -> Option<String> {
     })
 }
 
+/// Articles a name may begin with, in the languages of the EU/EEA authorities' names.
+const ARTICLES: [&str; 14] = [
+    "the ", "der ", "die ", "das ", "de ", "het ", "la ", "le ", "les ", "el ", "il ", "lo ", "o ", "a ",
+];
+
+/// A name as it reads after a preposition: with "the" unless it already begins with an
+/// article ("Der Hamburgische Beauftragte …", "L'Autorité …").
+pub fn with_article(name: &str) -> String {
+    let lower = name.to_lowercase();
+    if ARTICLES.iter().any(|a| lower.starts_with(a)) || lower.starts_with("l'") || lower.starts_with("l’") {
+        name.to_string()
+    } else {
+        format!("the {name}")
+    }
+}
+
 pub fn build_regime_view(i: RegimeInput) -> RegimeView {
+    let read = read_assets(i.exposure, i.inventory);
+    let covered: Vec<&DataAsset> = match i.subject_scope {
+        Some(s) => read
+            .iter()
+            .copied()
+            .filter(|d| s.included.contains(&format!("{}/{}", d.account, d.container)))
+            .collect(),
+        None => read.clone(),
+    };
+    let (measures_taken, measures_outstanding) = measures(i.response, i.activity_provided, i.identities);
+    let words = words(i.gdpr);
     RegimeView {
         incident_dates: dates(i.window, i.tz),
-        words: words(i.gdpr),
+        complain_to: match &i.gdpr.lead_authority {
+            Some(name) => with_article(name),
+            None => words.authority_role.to_string(),
+        },
+        words,
         deadline_day: deadline_day(i.gdpr.authority_country.as_deref(), i.deadline, i.tz),
-        awareness: awareness(i.gdpr, i.alerts, i.inventory, i.tz),
-        measures_taken: measures_taken(i.response),
-        measures_to_mitigate: mitigation(i.exposure, i.inventory),
+        awareness: awareness(i.gdpr, i.alerts, i.inventory, i.established, i.tz),
+        measures_taken,
+        measures_outstanding,
+        measures_to_mitigate: mitigation(&read),
+        subject_advice: mitigation(&covered).into_iter().filter_map(|m| m.advice).collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn act(kind: ActionKind, target: &str, status: ActionStatus) -> Action {
+        Action {
+            id: kind.id().into(),
+            kind,
+            priority: 0,
+            action: String::new(),
+            status,
+            detail: "from the records".into(),
+            done_text: "done".into(),
+            target: Some(target.into()),
+            at: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    fn response(actions: Vec<Action>) -> Response {
+        Response {
+            actions,
+            other_reported: Vec::new(),
+            preservation: Vec::new(),
+            contained_by_effect: None,
+        }
+    }
+
+    #[test]
+    fn each_attacker_vm_is_worded_by_its_own_status() {
+        use ActionKind::{DeleteVm, SnapshotVm};
+        use ActionStatus::{Done, NoLongerPossible, Outstanding};
+        let r = response(vec![
+            act(SnapshotVm, "vm-a", Outstanding),
+            act(DeleteVm, "vm-a", Outstanding),
+            act(SnapshotVm, "vm-b", NoLongerPossible),
+            act(DeleteVm, "vm-b", Done),
+        ]);
+        let (taken, open) = measures(&r, true, 1);
+        let taken: Vec<&str> = taken.iter().map(|m| m.text.as_str()).collect();
+        let open: Vec<&str> = open.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(taken, ["The virtual machine vm-b that the attacker created was removed"]);
+        assert_eq!(
+            open,
+            ["The virtual machine vm-a that the attacker created still exists: it is to be preserved as evidence, then deleted"]
+        );
+        // Every VM removed: each is named as removed, none is open.
+        let r = response(vec![act(DeleteVm, "vm-a", Done), act(DeleteVm, "vm-b", ActionStatus::Reported)]);
+        let (taken, open) = measures(&r, true, 1);
+        assert_eq!(taken.len(), 2);
+        assert!(open.is_empty());
+        assert!(taken[1].basis.contains("not visible in the evidence"), "{}", taken[1].basis);
+        // Without the activity log, a VM not shown deleted is not claimed to exist.
+        let r = response(vec![act(DeleteVm, "vm-a", Outstanding)]);
+        assert!(measures(&r, false, 1).1[0].text.contains("not yet shown removed"));
+    }
+
+    #[test]
+    fn a_partly_rotated_key_is_stated_as_done_and_still_to_do_without_internal_words() {
+        let r = response(vec![act(ActionKind::RotateKeys, "acct", ActionStatus::Partial)]);
+        let (taken, open) = measures(&r, true, 1);
+        assert!(taken[0].text.starts_with("One of the two access keys of storage account acct"));
+        assert!(open[0].text.starts_with("The other access key of storage account acct"));
+        for m in taken.iter().chain(&open) {
+            assert!(!m.text.contains("partial") && !m.text.contains("records"), "{}", m.text);
+        }
+    }
+
+    #[test]
+    fn authority_names_take_the_article_only_when_they_have_none() {
+        assert_eq!(
+            with_article("Information Commissioner's Office"),
+            "the Information Commissioner's Office"
+        );
+        assert_eq!(with_article("Der Hamburgische Beauftragte"), "Der Hamburgische Beauftragte");
+        assert_eq!(with_article("The Data Protection Commission"), "The Data Protection Commission");
+        assert_eq!(
+            with_article("L'Autorité de protection des données"),
+            "L'Autorité de protection des données"
+        );
+        assert_eq!(with_article("De Autoriteit"), "De Autoriteit");
+        assert_eq!(with_article("Autoriteit Persoonsgegevens"), "the Autoriteit Persoonsgegevens");
+    }
+
+    #[test]
+    fn the_letter_dates_one_day_once() {
+        let t = |s: &str| Timestamp(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc));
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(
+            dates(Some((t("2025-06-11T02:28:52Z"), t("2025-06-11T03:53:25Z"))), berlin).unwrap(),
+            "11 June 2025"
+        );
+        assert_eq!(
+            dates(Some((t("2025-06-10T20:10:00Z"), t("2025-06-11T03:53:25Z"))), berlin).unwrap(),
+            "10 June 2025 to 11 June 2025"
+        );
+    }
 
     #[test]
     fn holiday_table_covers_every_eu_eea_state_and_gb() {

@@ -230,7 +230,14 @@ pub fn conclude(
             inventory: &case.data,
             exposure: exposure.provided(),
             response: &response,
-            window: window.map(|w| (w.start, w.end)),
+            window: window.map(|w| match (w.data_access_start, w.data_access_end) {
+                (Some(a), Some(b)) => (a, b),
+                _ => (w.start, w.end),
+            }),
+            established: a.breach_established,
+            activity_provided: prep.operations.is_provided(),
+            identities: scope.identities_in_scope().count(),
+            subject_scope: a.art34_scope.as_ref(),
         })
     });
     let briefing = briefing::build_briefing(briefing::BriefingInput {

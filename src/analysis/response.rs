@@ -101,6 +101,8 @@ pub struct Action {
     /// The action in the past tense, for "what has been done"; only meaningful when done,
     /// partly done or reported.
     pub done_text: String,
+    /// The resource or account the action is about, when it has one (for per-resource wording).
+    pub target: Option<String>,
     pub at: Option<Timestamp>,
     pub evidence: Vec<Location>,
 }
@@ -174,6 +176,7 @@ fn action(kind: ActionKind, text: String, done_text: String) -> Action {
         status: ActionStatus::Outstanding,
         detail: String::new(),
         done_text,
+        target: None,
         at: None,
         evidence: Vec::new(),
     }
@@ -262,7 +265,7 @@ fn key_rotations(input: &ResponseInput) -> Vec<Action> {
                 "Only {which} regenerated after the listing (first at {first}); {missing} is not shown regenerated, and the listing returned both keys"
             )
         };
-        let a = action(
+        let mut a = action(
             ActionKind::RotateKeys,
             format!(
                 "Rotate both access keys of storage account {account} (listed by the attacker at {})",
@@ -274,6 +277,7 @@ fn key_rotations(input: &ResponseInput) -> Vec<Action> {
                 format!("Access key {which} of storage account {account} rotated (partial)")
             },
         );
+        a.target = Some(account);
         out.push(settle(
             a,
             &found,
@@ -331,11 +335,12 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
             .filter(|o| o.operation == "microsoft.compute/snapshots/write" && o.outcome == Outcome::Succeeded)
             .filter(|o| o.start >= s.at && o.start <= until)
             .collect();
-        let snap = action(
+        let mut snap = action(
             ActionKind::SnapshotVm,
             format!("Snapshot the disks of attacker VM {name} before it is deleted"),
             format!("Disk snapshot written while attacker VM {name} existed"),
         );
+        snap.target = Some(name.clone());
         if snapshots.is_empty() && !deleted.is_empty() {
             let mut moot = snap;
             moot.status = ActionStatus::NoLongerPossible;
@@ -365,11 +370,12 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
 }
 
 fn delete_vm_action(input: &ResponseInput, name: &str, deleted: &[&ArmOperation], out: &mut Vec<Action>) {
-    let del = action(
+    let mut del = action(
         ActionKind::DeleteVm,
         format!("Delete attacker VM {name} once its disks are preserved"),
         format!("Attacker VM {name} deleted"),
     );
+    del.target = Some(name.to_string());
     out.push(settle(
         del,
         deleted,
@@ -415,7 +421,9 @@ fn reversals(input: &ResponseInput) -> Vec<Action> {
             _ => continue,
         };
         let found: Vec<&ArmOperation> = ops.iter().flat_map(|op| done_by(input.ops, op, s.at, &within)).collect();
-        out.push(settle(action(kind, text, done_text), &found, true, done.into(), open.into()));
+        let mut a = action(kind, text, done_text);
+        a.target = Some(name).filter(|n| !n.is_empty());
+        out.push(settle(a, &found, true, done.into(), open.into()));
     }
     out
 }
