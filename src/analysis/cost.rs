@@ -284,7 +284,7 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         // Whole dollars: the key figure is an estimate; the arithmetic keeps the cents.
         Some(c) if unpriced.is_empty() => format!("${:.0}", c.0),
         Some(c) => format!(
-            "at least {c} ({} of {} VMs unpriced: {}; add their rates to the case file)",
+            "at least {c} ({} of {} VMs unpriced: {}; no rate for their size and region)",
             unpriced.len(),
             vms.len(),
             unpriced.join(", ")
