@@ -842,3 +842,19 @@ fn gdpr_reports_have_no_near_empty_pages() {
         }
     }
 }
+
+/// Issue 8 (review): the multi-resource-type rule can match only once the third resource
+/// type appears, so its first hit is then, not at the window's first operation.
+#[test]
+fn lateral_rule_first_matches_when_the_third_type_appears() {
+    for (sample, at) in [("samples/northgate", "2024-03-21T03:17:05Z"), (BRUNNWALD, "2025-06-11T02:43:19Z")] {
+        let m = model_json(&sample_dir(sample));
+        let d = m["analysis"]["detections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == "identity-multi-resource-types")
+            .unwrap();
+        assert_eq!(d["hits"][0]["at"], at, "{sample}: {}", d["hits"]);
+    }
+}

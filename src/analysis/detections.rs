@@ -187,7 +187,8 @@ pub fn multi_resource_types(findings: Option<&[LateralFinding]>) -> Detection {
         hits: findings.map(|f| {
             f.iter()
                 .map(|l| Hit {
-                    at: l.start,
+                    // The rule can match only once the third type is there.
+                    at: l.threshold_at,
                     summary: format!("{}: {} types, {} operations in {} min ({})", l.caller, l.resource_types.len(), l.operations, l.minutes, l.resource_types.join(", ")),
                     evidence: l.evidence.clone(),
                 })

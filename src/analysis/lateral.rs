@@ -23,6 +23,9 @@ pub struct LateralFinding {
     pub operations: u64,
     pub start: Timestamp,
     pub end: Timestamp,
+    /// The earliest moment any window of this caller reached [`MIN_TYPES`] types: when a
+    /// rule looking for the pattern could first have matched.
+    pub threshold_at: Timestamp,
     pub minutes: i64,
     pub in_scope: bool,
     pub evidence: Vec<Location>,
@@ -41,6 +44,7 @@ pub fn find_lateral(ops: &[ArmOperation], in_scope: &dyn Fn(&Upn) -> bool) -> Ve
     for (caller, mut list) in by_caller {
         list.sort_by_key(|o| o.start);
         let mut best: Option<(usize, usize, usize)> = None; // (types, ops, start index)
+        let mut threshold_at: Option<Timestamp> = None;
         for i in 0..list.len() {
             let window: Vec<&&ArmOperation> = list[i..]
                 .iter()
@@ -51,6 +55,9 @@ pub fn find_lateral(ops: &[ArmOperation], in_scope: &dyn Fn(&Upn) -> bool) -> Ve
                 let t = o.resource_type();
                 if !types.contains(&t) {
                     types.push(t);
+                    if types.len() == MIN_TYPES {
+                        threshold_at = Some(threshold_at.map_or(o.start, |t| t.min(o.start)));
+                    }
                 }
             }
             let cand = (types.len(), window.len(), i);
@@ -76,6 +83,7 @@ pub fn find_lateral(ops: &[ArmOperation], in_scope: &dyn Fn(&Upn) -> bool) -> Ve
                     operations: n_ops as u64,
                     start,
                     end,
+                    threshold_at: threshold_at.unwrap_or(end),
                     minutes: start.seconds_until(end) / 60,
                     in_scope: in_scope(caller),
                     evidence: window.iter().map(|o| o.events[0].clone()).collect(),
