@@ -152,6 +152,8 @@ pub struct StorageAggregator<'a> {
     /// Distinct exclusion reasons kept before the rest count as "other" (unbounded in a
     /// chunk's part, whose records are bounded; see [`StorageAggregator::merge`]).
     max_exclusion_reasons: usize,
+    /// Scratch space for an exclusion reason (no allocation per request).
+    reason_buffer: String,
 }
 
 fn push_sample(v: &mut Vec<Location>, l: &Location) {
@@ -181,6 +183,7 @@ impl<'a> StorageAggregator<'a> {
             counted: BTreeSet::new(),
             duplicates: 0,
             max_exclusion_reasons: MAX_EXCLUSION_REASONS,
+            reason_buffer: String::new(),
         }
     }
 
@@ -323,25 +326,41 @@ impl<'a> StorageAggregator<'a> {
     }
 
     fn add_excluded(&mut self, r: &BlobRequest) {
-        let who = r
-            .requester_upn
-            .as_ref()
-            .map(|u| u.to_string())
-            .or_else(|| r.requester_app.as_ref().map(|a| format!("app {a}")))
-            .unwrap_or_else(|| "an unnamed principal".into());
-        let ip = r.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
+        use std::fmt::Write as _;
         let why = match &r.requester_upn {
             Some(u) if self.scope.has_identity(u) => {
                 "the compromised identity's own work (before its compromise window or from the organisation's address)"
             }
             _ => "not in the attacker scope",
         };
-        let mut reason = format!("{} requests by {who} from {ip}: {why}", r.auth.name());
-        if !self.excluded.contains_key(&reason) && self.excluded.len() >= self.max_exclusion_reasons {
-            reason = "other requests not in the attacker scope".into();
+        // The reason is written into a reused buffer: most requests join a group that exists.
+        let mut reason = std::mem::take(&mut self.reason_buffer);
+        reason.clear();
+        let _ = write!(reason, "{} requests by ", r.auth.as_str());
+        let _ = match (&r.requester_upn, &r.requester_app) {
+            (Some(u), _) => write!(reason, "{u}"),
+            (None, Some(a)) => write!(reason, "app {a}"),
+            (None, None) => reason.write_str("an unnamed principal"),
+        };
+        let _ = match r.caller_ip {
+            Some(ip) => write!(reason, " from {ip}: {why}"),
+            None => write!(reason, " from an unrecorded address: {why}"),
+        };
+        if let Some(g) = self.excluded.get_mut(reason.as_str()) {
+            g.requests += 1;
+            g.first = g.first.min(r.at);
+            g.last = g.last.max(r.at);
+            self.reason_buffer = reason;
+            return;
         }
-        let g = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
-            reason,
+        let key = if self.excluded.len() >= self.max_exclusion_reasons {
+            "other requests not in the attacker scope".to_string()
+        } else {
+            reason.clone()
+        };
+        self.reason_buffer = reason;
+        let g = self.excluded.entry(key.clone()).or_insert_with(|| ExcludedGroup {
+            reason: key,
             requests: 0,
             first: r.at,
             last: r.at,
