@@ -248,6 +248,14 @@ fn a_directory_or_glob_of_hourly_files_reads_like_the_one_file() {
         let parts: Vec<&serde_json::Value> = files.iter().filter(|f| f["path"].as_str().unwrap().ends_with("PT1H.csv")).collect();
         assert_eq!(parts.len(), hours);
         assert!(parts.iter().all(|f| f["sha256"].as_str().unwrap().len() == 64));
+        // The report model lists the tree with its summary.
+        let trees = got["model"]["evidence_trees"].as_array().unwrap();
+        assert_eq!(trees.len(), 1, "{pattern}");
+        assert_eq!(
+            (trees[0]["files"].as_u64(), trees[0]["records"].as_u64()),
+            (Some(hours as u64), Some(1055))
+        );
+        assert!(trees[0]["gaps"].is_array() && trees[0]["first"].is_string(), "{}", trees[0]);
         let o = run(&["validate", dir.to_str().unwrap()]);
         assert!(o.status.success(), "{}", stderr(&o));
         let text = stdout(&o);

@@ -427,6 +427,8 @@ pub struct Bundle {
     /// Evidence entries that named a directory or glob, with the files each matched (every
     /// one of which is also in `files`).
     pub trees: Vec<crate::input::tree::Tree>,
+    /// Each tree's summary (files, records, span, hourly gaps), once its files are read.
+    pub tree_summaries: Vec<crate::input::tree::TreeSummary>,
 }
 
 /// SHA-256 and size of a file, read once, read-only.
@@ -531,6 +533,7 @@ pub fn load(case: &Case) -> Result<Bundle> {
         storage: Source::NotProvided,
         recommendation_files: Vec::new(),
         trees: Vec::new(),
+        tree_summaries: Vec::new(),
     };
     let mut errors = Vec::new();
     let mut storage_files = Vec::new();

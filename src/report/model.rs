@@ -121,6 +121,10 @@ pub struct ReportModel {
     pub case: CaseInfo,
     pub sources: Vec<SourceStatus>,
     pub evidence: Vec<FileReport>,
+    /// Evidence given as a directory or glob: files, records, span and gaps in the hourly
+    /// sequence of each (absent when every evidence entry names one file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence_trees: Vec<crate::input::tree::TreeSummary>,
     pub recommendations: Option<RecommendationsInfo>,
     pub figures: KeyFigures,
     pub done: Vec<String>,
@@ -586,6 +590,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         },
         sources,
         evidence,
+        evidence_trees: run.bundle.tree_summaries.clone(),
         recommendations,
         figures,
         done,
