@@ -2,7 +2,7 @@
 //! public entry point and fails (panics) only if casefile itself panics or breaks a stated
 //! guarantee. Shared, byte for byte, by the fuzz targets (`fuzz/fuzz_targets/*.rs`, through
 //! `fuzz/src/lib.rs`) and the regression test `tests/fuzzed.rs` (through `#[path]`), so a saved
-//! crasher is replayed exactly as the fuzzer ran it. Uses only `std` and `casefile`.
+//! crasher is replayed exactly as the fuzzer ran it. Uses only `std`, `casefile` and `csv`.
 //!
 //! Every target runs in memory: the parsers take readers or bytes (paths only name the input
 //! in messages and, by their extension, tell its shape), so no input is written to a file.
@@ -165,6 +165,79 @@ pub fn storage(data: &[u8]) {
             Ok(())
         });
         show(&r);
+    }
+    csv_index_agrees_with_csv(data);
+}
+
+/// The storage reader's SIMD CSV field index must split records and fields exactly as the
+/// `csv` crate does, up to the point where it hands the rest to `csv` (irregular quotes).
+/// Panics (a crash for the fuzzer) on any difference.
+fn csv_index_agrees_with_csv(data: &[u8]) {
+    use casefile::input::csv_index::{Item, Scanner};
+    // `csv` drops a leading UTF-8 BOM; casefile's decoder has taken it off before the index.
+    if data.starts_with(b"\xEF\xBB\xBF") {
+        return;
+    }
+    let unquote = |raw: &[u8]| -> Vec<u8> {
+        match raw.strip_prefix(b"\"") {
+            Some(rest) => {
+                let inner = rest.strip_suffix(b"\"").unwrap_or(rest);
+                let mut out = Vec::with_capacity(inner.len());
+                let mut i = 0;
+                while i < inner.len() {
+                    out.push(inner[i]);
+                    i += if inner[i] == b'"' { 2 } else { 1 };
+                }
+                out
+            }
+            None => raw.to_vec(),
+        }
+    };
+    let mut ours: Vec<Vec<Vec<u8>>> = Vec::new();
+    let (mut fields, mut start, mut record_start, mut complete) = (Vec::new(), 0usize, 0usize, true);
+    for item in Scanner::new(data, b',') {
+        match item {
+            Item::Delimiter(at) => {
+                fields.push(unquote(&data[start..at]));
+                start = at + 1;
+            }
+            Item::LineEnd(at) => {
+                if at > record_start {
+                    fields.push(unquote(&data[start..at]));
+                    ours.push(std::mem::take(&mut fields));
+                }
+                start = at + 1;
+                record_start = start;
+            }
+            Item::QuotedNewline => {}
+            Item::Irregular => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    if complete && record_start < data.len() {
+        fields.push(unquote(&data[start..]));
+        ours.push(fields);
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(data);
+    let theirs: Vec<Vec<Vec<u8>>> = reader
+        .byte_records()
+        .take(ours.len() + usize::from(complete))
+        .map_while(Result::ok)
+        .map(|r| r.iter().map(<[u8]>::to_vec).collect())
+        .collect();
+    assert_eq!(
+        ours,
+        theirs[..theirs.len().min(ours.len() + usize::from(complete))],
+        "CSV field index and csv differ"
+    );
+    if complete {
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "CSV field index and csv read a different number of records"
+        );
     }
 }
 

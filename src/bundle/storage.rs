@@ -799,9 +799,11 @@ fn key_action(level: Level, key: &str) -> KeyAction {
         Level::Identity => IDENTITY,
         Level::Requester => REQUESTER,
     };
+    // Length and first letter first: most keys of a record are not wanted.
+    let first = key.as_bytes().first().map(u8::to_ascii_lowercase);
     table
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(key))
+        .find(|(n, _)| n.len() == key.len() && n.as_bytes().first() == first.as_ref() && n.eq_ignore_ascii_case(key))
         .map_or(KeyAction::Skip, |(_, slot)| KeyAction::Slot(*slot))
 }
 
