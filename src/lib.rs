@@ -100,6 +100,11 @@ pub fn analyse_bundle_in(
     let mut prep = analysis::prepare(&case, &bundle);
     weigh_storage_history(&case, &bundle, &mut prep)?;
     let storage = stream_storage(&case, &mut bundle, &prep, ingest)?;
+    bundle.tree_summaries = bundle
+        .trees
+        .iter()
+        .map(|t| input::tree::summarise(t, &case.dir, &bundle.files))
+        .collect();
     let analysis = analysis::conclude(&case, &bundle, &catalog, export.provided(), prep, storage);
     Ok(CaseRun {
         case,
@@ -302,8 +307,8 @@ pub fn validate_text(run: &CaseRun) -> String {
     let mut out = format!("case {} — {}\n\n", run.case.id, run.case.title);
     out.push_str(&validate_table(run));
     out.push('\n');
-    for tree in &run.bundle.trees {
-        out.push_str(&describe_tree(&input::tree::summarise(tree, &run.case.dir, &run.bundle.files)));
+    for tree in &run.bundle.tree_summaries {
+        out.push_str(&describe_tree(tree));
     }
     out.push_str(&validate_missing(run));
     out.push_str(&validate_case_warnings(&run.case));

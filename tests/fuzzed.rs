@@ -106,7 +106,6 @@ fn fuzz_crashers_no_longer_panic() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
         let err = reader.join().unwrap();
-        harness::remove_scratch_files(child.id());
         match status {
             Some(s) if s.success() => {}
             Some(s) => {

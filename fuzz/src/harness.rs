@@ -2,16 +2,14 @@
 //! public entry point and fails (panics) only if casefile itself panics or breaks a stated
 //! guarantee. Shared, byte for byte, by the fuzz targets (`fuzz/fuzz_targets/*.rs`, through
 //! `fuzz/src/lib.rs`) and the regression test `tests/fuzzed.rs` (through `#[path]`), so a saved
-//! crasher is replayed exactly as the fuzzer ran it. Uses only `std` and `casefile`.
+//! crasher is replayed exactly as the fuzzer ran it. Uses only `std`, `casefile` and `csv`.
 //!
-//! The storage, csv_table and json_lines targets run in memory (the parsers take readers);
-//! the others still take paths, so their input is written to a scratch file (in `/dev/shm`
-//! when there is one) named per process and thread, with the extension the target is about.
+//! Every target runs in memory: the parsers take readers or bytes (paths only name the input
+//! in messages and, by their extension, tell its shape), so no input is written to a file.
 
-use std::cell::Cell;
 use std::fmt::Write as _;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use casefile::bundle::Span;
 use casefile::input::table::{self as records, Row, Visit};
@@ -55,57 +53,15 @@ pub fn run(target: &str, data: &[u8]) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scratch files
+// Where case_toml resolves evidence paths
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static THREAD_ID: Cell<Option<u64>> = const { Cell::new(None) };
-}
-
-/// Where scratch files go: `/dev/shm` when there is one, else the system temp directory.
+/// `/dev/shm` when there is one, else the system temp directory (nothing is written there).
 pub fn scratch_dir() -> PathBuf {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         shm.to_path_buf()
     } else {
         std::env::temp_dir()
-    }
-}
-
-/// Removes the scratch files process `pid` left behind (an aborted process cannot).
-pub fn remove_scratch_files(pid: u32) {
-    let prefix = format!("casefile-fuzz-{pid}-");
-    if let Ok(rd) = std::fs::read_dir(scratch_dir()) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-}
-
-/// A scratch file removed when dropped (also when the parser panics, so tests leave nothing).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(data: &[u8], ext: &str) -> Scratch {
-        let tid = THREAD_ID.with(|t| {
-            t.get().unwrap_or_else(|| {
-                let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                t.set(Some(id));
-                id
-            })
-        });
-        let path = scratch_dir().join(format!("casefile-fuzz-{}-{tid}.{ext}", std::process::id()));
-        std::fs::write(&path, data).expect("the scratch directory is writable");
-        Scratch(path)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -120,46 +76,12 @@ fn show<T, E: std::fmt::Display + std::fmt::Debug>(r: &Result<T, E>) {
 // ---------------------------------------------------------------------------------------------
 // Generic table reader
 
-/// `peek_columns`, kind detection, then `read_table` with every field accessor on every column
-/// (timestamps, numbers, JSON cells, dotted JSON paths).
-fn table(path: &Path) {
-    let columns = match records::peek_columns(path, "fuzz input") {
-        Ok((_, c)) => c,
-        Err(e) => {
-            show::<(), _>(&Err(e));
-            Vec::new()
-        }
-    };
-    let _ = casefile::bundle::Registry::default().detect(&columns);
-    let columns: Vec<String> = columns.into_iter().take(32).collect();
-    let r = records::read_table(path, "fuzz input", &mut |row: &Row| {
-        for c in &columns {
-            let one = [c.as_str()];
-            let _ = row.field(&one);
-            let _ = row.string(&one);
-            show(&row.timestamp("fuzz input", &one));
-            show(&row.opt_timestamp("fuzz input", &one));
-            show(&row.opt_u64("fuzz input", &one));
-            match row.json("fuzz input", &one) {
-                Ok(Some(v)) => {
-                    let _ = records::json_str(&v, "properties.responsebody.id");
-                    let _ = records::json_path(&v, "a.b");
-                    let _ = records::flatten(&v);
-                }
-                other => show(&other),
-            }
-        }
-        show(&row.required("fuzz input", &["no such column", "nor this"]));
-        let _ = row.location().to_string();
-        Ok(Visit::Continue)
-    });
-    show(&r);
-}
-
-/// [`table`] from memory: `records::read_table_from` over the decoded bytes, no scratch file.
+/// The first record (for the columns), kind detection, then `records::read_table_from` over
+/// the decoded bytes with every field accessor on every column (timestamps, numbers, JSON
+/// cells, dotted JSON paths).
 fn table_in_memory(data: &[u8], name: &str) {
     let path = Path::new(name);
-    let open = || records::decode(std::io::Cursor::new(data.to_vec()));
+    let open = || records::decode(Cursor::new(data.to_vec()));
     let mut columns = Vec::new();
     match open() {
         Ok(input) => {
@@ -202,7 +124,7 @@ pub fn csv_table(data: &[u8]) {
 }
 
 pub fn la_json(data: &[u8]) {
-    table(&Scratch::new(data, "json").0);
+    table_in_memory(data, "fuzz-input.json");
 }
 
 pub fn json_lines(data: &[u8]) {
@@ -213,8 +135,7 @@ pub fn json_lines(data: &[u8]) {
 // Typed evidence parsers (shape sniffed from content; `.jsonl` forces JSON Lines)
 
 pub fn signins(data: &[u8]) {
-    let f = Scratch::new(data, "csv");
-    let r = casefile::bundle::signins::load(&f.0, &mut Span::default());
+    let r = casefile::bundle::signins::load_from(Path::new("fuzz-input.csv"), Cursor::new(data.to_vec()), &mut Span::default());
     if let Ok((rows, _)) = &r {
         for s in rows {
             let _ = (s.risky(), s.single_factor());
@@ -224,8 +145,7 @@ pub fn signins(data: &[u8]) {
 }
 
 pub fn activity(data: &[u8]) {
-    let f = Scratch::new(data, "csv");
-    let r = casefile::bundle::activity::load(&f.0, &mut Span::default());
+    let r = casefile::bundle::activity::load_from(Path::new("fuzz-input.csv"), Cursor::new(data.to_vec()), &mut Span::default());
     if let Ok((rows, _)) = &r {
         for e in rows {
             let _ = e.status.is_final();
@@ -238,7 +158,7 @@ pub fn activity(data: &[u8]) {
 /// and the forced JSON Lines path are run on every input.
 pub fn storage(data: &[u8]) {
     for name in ["fuzz-input.csv", "fuzz-input.jsonl"] {
-        let raw: Box<dyn std::io::Read> = Box::new(std::io::Cursor::new(data.to_vec()));
+        let raw: Box<dyn std::io::Read> = Box::new(Cursor::new(data.to_vec()));
         let r = casefile::bundle::storage::stream_from(Path::new(name), raw, &mut |req| {
             let _ = (req.succeeded(), req.is_data_read(), req.is_listing(), req.auth.name());
             let _ = req.auth.uses_account_key(req.auth_hash.as_deref());
@@ -246,11 +166,83 @@ pub fn storage(data: &[u8]) {
         });
         show(&r);
     }
+    csv_index_agrees_with_csv(data);
+}
+
+/// The storage reader's SIMD CSV field index must split records and fields exactly as the
+/// `csv` crate does, up to the point where it hands the rest to `csv` (irregular quotes).
+/// Panics (a crash for the fuzzer) on any difference.
+fn csv_index_agrees_with_csv(data: &[u8]) {
+    use casefile::input::csv_index::{Item, Scanner};
+    // `csv` drops a leading UTF-8 BOM; casefile's decoder has taken it off before the index.
+    if data.starts_with(b"\xEF\xBB\xBF") {
+        return;
+    }
+    let unquote = |raw: &[u8]| -> Vec<u8> {
+        match raw.strip_prefix(b"\"") {
+            Some(rest) => {
+                let inner = rest.strip_suffix(b"\"").unwrap_or(rest);
+                let mut out = Vec::with_capacity(inner.len());
+                let mut i = 0;
+                while i < inner.len() {
+                    out.push(inner[i]);
+                    i += if inner[i] == b'"' { 2 } else { 1 };
+                }
+                out
+            }
+            None => raw.to_vec(),
+        }
+    };
+    let mut ours: Vec<Vec<Vec<u8>>> = Vec::new();
+    let (mut fields, mut start, mut record_start, mut complete) = (Vec::new(), 0usize, 0usize, true);
+    for item in Scanner::new(data, b',') {
+        match item {
+            Item::Delimiter(at) => {
+                fields.push(unquote(&data[start..at]));
+                start = at + 1;
+            }
+            Item::LineEnd(at) => {
+                if at > record_start {
+                    fields.push(unquote(&data[start..at]));
+                    ours.push(std::mem::take(&mut fields));
+                }
+                start = at + 1;
+                record_start = start;
+            }
+            Item::QuotedNewline => {}
+            Item::Irregular => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    if complete && record_start < data.len() {
+        fields.push(unquote(&data[start..]));
+        ours.push(fields);
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(data);
+    let theirs: Vec<Vec<Vec<u8>>> = reader
+        .byte_records()
+        .take(ours.len() + usize::from(complete))
+        .map_while(Result::ok)
+        .map(|r| r.iter().map(<[u8]>::to_vec).collect())
+        .collect();
+    assert_eq!(
+        ours,
+        theirs[..theirs.len().min(ours.len() + usize::from(complete))],
+        "CSV field index and csv differ"
+    );
+    if complete {
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "CSV field index and csv read a different number of records"
+        );
+    }
 }
 
 pub fn alerts(data: &[u8]) {
-    let f = Scratch::new(data, "json");
-    let r = casefile::bundle::alerts::load(&f.0, &mut Span::default());
+    let r = casefile::bundle::alerts::load_from(Path::new("fuzz-input.json"), Cursor::new(data.to_vec()), &mut Span::default());
     if let Ok((rows, _)) = &r {
         for a in rows {
             let _ = a.source_product();
@@ -260,8 +252,7 @@ pub fn alerts(data: &[u8]) {
 }
 
 pub fn risk(data: &[u8]) {
-    let f = Scratch::new(data, "csv");
-    let r = casefile::bundle::risk::load(&f.0, &mut Span::default());
+    let r = casefile::bundle::risk::load_from(Path::new("fuzz-input.csv"), Cursor::new(data.to_vec()), &mut Span::default());
     if let Ok((rows, _)) = &r {
         for e in rows {
             let _ = e.open_and_serious();
@@ -273,8 +264,8 @@ pub fn risk(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Recommendations
 
-fn recommendations(path: &Path) {
-    let r = casefile::posture::recommendations::load_recommendations(path);
+fn recommendations(name: &str, data: &[u8]) {
+    let r = casefile::posture::recommendations::load_recommendations_from(Path::new(name), data);
     if let Ok(export) = &r {
         for item in &export.items {
             let _ = (item.state_since(), item.resource_name());
@@ -284,7 +275,7 @@ fn recommendations(path: &Path) {
 }
 
 pub fn recommendations_csv(data: &[u8]) {
-    recommendations(&Scratch::new(data, "csv").0);
+    recommendations("fuzz-input.csv", data);
 }
 
 /// An input starting with `PK` is written as it is (a whole .xlsx). Any other input is the
@@ -294,9 +285,9 @@ pub fn recommendations_csv(data: &[u8]) {
 /// instead of dying at the zip checksum.
 pub fn recommendations_xlsx(data: &[u8]) {
     if data.starts_with(b"PK") {
-        recommendations(&Scratch::new(data, "xlsx").0);
+        recommendations("fuzz-input.xlsx", data);
     } else {
-        recommendations(&Scratch::new(&xlsx_from_parts(data), "xlsx").0);
+        recommendations("fuzz-input.xlsx", &xlsx_from_parts(data));
     }
 }
 

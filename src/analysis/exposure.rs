@@ -291,6 +291,8 @@ pub struct StorageAggregator<'a> {
     /// Distinct exclusion reasons kept before the rest count as "other" (unbounded in a
     /// chunk's part, whose records are bounded; see [`StorageAggregator::merge`]).
     max_exclusion_reasons: usize,
+    /// Scratch space for an exclusion reason (no allocation per request).
+    reason_buffer: String,
 }
 
 /// Account-key use from one address after one key listing.
@@ -358,6 +360,7 @@ impl<'a> StorageAggregator<'a> {
             duplicates: 0,
             raw_spans: BTreeMap::new(),
             max_exclusion_reasons: MAX_EXCLUSION_REASONS,
+            reason_buffer: String::new(),
         }
     }
 
@@ -567,25 +570,41 @@ impl<'a> StorageAggregator<'a> {
     }
 
     fn add_excluded(&mut self, g: &RequestGroup, why: Option<&str>) {
-        let who = g
-            .requester_upn
-            .as_ref()
-            .map(|u| u.to_string())
-            .or_else(|| g.requester_app.as_ref().map(|a| format!("app {a}")))
-            .unwrap_or_else(|| "an unnamed principal".into());
-        let ip = g.caller_ip.map(|i| i.to_string()).unwrap_or_else(|| "an unrecorded address".into());
+        use std::fmt::Write as _;
         let why = why.unwrap_or(match &g.requester_upn {
             Some(u) if self.scope.has_identity(u) => {
                 "the compromised identity's own work (before its compromise window or from the organisation's address)"
             }
             _ => "not in the attacker scope",
         });
-        let mut reason = format!("{} requests by {who} from {ip}: {why}", g.auth.name());
-        if !self.excluded.contains_key(&reason) && self.excluded.len() >= self.max_exclusion_reasons {
-            reason = "other requests not in the attacker scope".into();
+        // The reason is written into a reused buffer: most requests join a group that exists.
+        let mut reason = std::mem::take(&mut self.reason_buffer);
+        reason.clear();
+        let _ = write!(reason, "{} requests by ", g.auth.name());
+        let _ = match (&g.requester_upn, &g.requester_app) {
+            (Some(u), _) => write!(reason, "{u}"),
+            (None, Some(a)) => write!(reason, "app {a}"),
+            (None, None) => reason.write_str("an unnamed principal"),
+        };
+        let _ = match g.caller_ip {
+            Some(ip) => write!(reason, " from {ip}: {why}"),
+            None => write!(reason, " from an unrecorded address: {why}"),
+        };
+        if let Some(e) = self.excluded.get_mut(reason.as_str()) {
+            e.requests += g.requests;
+            e.first = e.first.min(g.first);
+            e.last = e.last.max(g.last);
+            self.reason_buffer = reason;
+            return;
         }
-        let e = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
-            reason,
+        let key = if self.excluded.len() >= self.max_exclusion_reasons {
+            "other requests not in the attacker scope".to_string()
+        } else {
+            reason.clone()
+        };
+        self.reason_buffer = reason;
+        let e = self.excluded.entry(key.clone()).or_insert_with(|| ExcludedGroup {
+            reason: key,
             requests: 0,
             first: g.first,
             last: g.last,

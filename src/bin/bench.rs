@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --bin bench -- [--records N] [--big M] [--repeat R] [--keep] [--baseline]
+//!                                    [--tree-files F] [--events E]
 //! ```
 //! It builds N (default 1,000,000) storage requests from the Northgate sample's real rows
 //! (its attacker's reads every 1000th request, its application's reads otherwise) in both
@@ -15,6 +16,12 @@
 //! CSV is also built with M records for the memory check (peak RSS must stay flat).
 //! `--baseline` also times the reading casefile did before issue 10 (hash, then one thread
 //! through the general record reader), for before/after figures.
+//!
+//! Then the same requests as a tree of `--tree-files` (default 1,000) hourly `PT1H.json`
+//! blobs laid out as azcopy downloads a diagnostic-settings archive: `analyze` timed as
+//! above, and `validate` (the `casefile` binary, with the tree's summary). Then the sample
+//! with `--events` (default 10,000) extra attacker sign-ins, a password spray, each a
+//! timeline event: all four reports rendered in a fresh process, with its peak RSS.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -91,8 +98,40 @@ fn write_csv(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
 /// Raw resource-log records (`insights-logs-storageread`), one per line, with the fields a
 /// diagnostic setting writes.
 fn write_jsonl(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
-    let (header, attacker, other) = templates()?;
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    write_jsonl_records(&mut w, 0..n, &|at| at)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// A diagnostic-settings archive as azcopy downloads it: N requests in `files` hourly
+/// `PT1H.json` blobs (`…/y=2024/m=03/d=20/h=00/m=00/PT1H.json`), each request moved into its
+/// file's hour.
+fn write_tree(root: &Path, n: u64, files: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-20T00:00:00Z")?.with_timezone(&chrono::Utc);
+    let per_file = n.div_ceil(files).max(1);
+    for f in 0..files {
+        let hour = start + chrono::Duration::hours(f as i64);
+        let dir = root.join(hour.format("y=%Y/m=%m/d=%d/h=%H/m=00").to_string());
+        std::fs::create_dir_all(&dir)?;
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("PT1H.json"))?);
+        let range = (f * per_file).min(n)..((f + 1) * per_file).min(n);
+        let first = range.start;
+        let spacing = 3_600_000 / per_file as i64;
+        write_jsonl_records(&mut w, range, &|at: chrono::DateTime<chrono::Utc>| {
+            let i = (at - start).num_milliseconds() / 50;
+            hour + chrono::Duration::milliseconds((i - first as i64) * spacing)
+        })?;
+        w.flush()?;
+    }
+    Ok(())
+}
+
+type Retime<'a> = &'a dyn Fn(chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>;
+
+/// Requests `range` as raw resource-log records, their times passed through `retime`.
+fn write_jsonl_records(w: &mut impl Write, range: std::ops::Range<u64>, retime: Retime) -> Result<(), Box<dyn std::error::Error>> {
+    let (header, attacker, other) = templates()?;
     let col = |name: &str| header.iter().position(|h| h == name);
     let cols: Vec<Option<usize>> = [
         "TimeGenerated [UTC]",
@@ -123,11 +162,11 @@ fn write_jsonl(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
     .iter()
     .map(|c| col(c))
     .collect();
-    for i in 0..n {
+    for i in range {
         let r = row(i, &header, &attacker, &other);
         let v = |k: usize| cols[k].and_then(|c| r.get(c)).map(String::as_str).unwrap_or("");
         let num = |k: usize| v(k).parse::<u64>().unwrap_or(0);
-        let at = chrono::NaiveDateTime::parse_from_str(v(0), "%m/%d/%Y, %I:%M:%S%.f %p")?.and_utc();
+        let at = retime(chrono::NaiveDateTime::parse_from_str(v(0), "%m/%d/%Y, %I:%M:%S%.f %p")?.and_utc());
         let mut identity = serde_json::json!({"type": v(8), "tokenHash": v(9)});
         if !v(10).is_empty() || !v(11).is_empty() {
             identity["requester"] = serde_json::json!({"appId": v(10), "upn": v(11), "objectId": v(12)});
@@ -146,8 +185,48 @@ fn write_jsonl(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
             },
             "uri": v(19), "protocol": "HTTPS", "resourceType": "Microsoft.Storage/storageAccounts/blobServices"
         });
-        serde_json::to_writer(&mut w, &rec)?;
+        serde_json::to_writer(&mut *w, &rec)?;
         w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// A password spray: the sample's sign-ins plus `n` failed sign-ins from the attacker's
+/// address (the sample's first), 0.3 s apart before its successful one, each a timeline event.
+fn write_spray(path: &Path, n: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/northgate/evidence/signins.csv");
+    let text = std::fs::read_to_string(sample)?;
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader.headers()?.clone();
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let ip = col("IPAddress").ok_or("no IPAddress")?;
+    let template = rows
+        .iter()
+        .find(|r| r.get(ip).is_some_and(|v| v.starts_with("198.51.100.")))
+        .ok_or("no attacker sign-in in the sample")?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(path)?));
+    w.write_record(&header)?;
+    for r in &rows {
+        w.write_record(r)?;
+    }
+    let start = chrono::DateTime::parse_from_rfc3339("2024-03-21T02:00:00Z")?.with_timezone(&chrono::Utc);
+    for i in 0..n {
+        let at = (start + chrono::Duration::milliseconds(i as i64 * 300))
+            .format("%-m/%-d/%Y, %-I:%M:%S%.3f %p")
+            .to_string();
+        let fields: Vec<String> = header
+            .iter()
+            .zip(template.iter())
+            .map(|(h, v)| match h {
+                "TimeGenerated [UTC]" | "CreatedDateTime [UTC]" => at.clone(),
+                "ResultType" => "50126".into(),
+                "ResultDescription" => "Error validating credentials due to invalid username or password.".into(),
+                "Id" | "CorrelationId" | "OriginalRequestId" | "UniqueTokenIdentifier" => format!("{i:08x}-spray-0000-0000-000000000000"),
+                _ => v.to_string(),
+            })
+            .collect();
+        w.write_record(&fields)?;
     }
     w.flush()?;
     Ok(())
@@ -178,6 +257,22 @@ fn child(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let secs = t.elapsed().as_secs_f64();
     let counted = run.analysis.storage_requests.provided().map(|r| r.0).unwrap_or(0);
     println!("{secs} {} {counted}", peak_rss_mb().unwrap_or(0.0));
+    Ok(())
+}
+
+/// Child mode `--child-report`: analyse one bundle and render each report kind; prints
+/// "timeline_events peak_rss_mb" then one "kind milliseconds" line per kind.
+fn child_report(bundle: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let run = casefile::analyse_bundle(bundle, None, None).map_err(|e| e.render())?;
+    let model = casefile::report::model::build_model(&run);
+    let mut lines = Vec::new();
+    for (name, kind) in casefile::report::KINDS {
+        let t = Instant::now();
+        casefile::report::render_reports(&model, kind, out, None, PdfStandard::A2b, &run.case.dir).map_err(|e| e.render())?;
+        lines.push(format!("{name} {}", t.elapsed().as_secs_f64() * 1000.0));
+    }
+    println!("{} {}", run.analysis.timeline.len(), peak_rss_mb().unwrap_or(0.0));
+    println!("{}", lines.join("\n"));
     Ok(())
 }
 
@@ -268,6 +363,85 @@ fn has_duckdb() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The JSON Lines requests as a tree of hourly files: `analyze` (fresh process) and
+/// `validate`'s tree summary (the `casefile` binary, when built alongside).
+fn tree_case(dir: &Path, records: u64, files: u64, repeat: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let bundle = bundle_with(&dir.join(format!("bundle-tree-{records}-{files}")), "insights-logs-storageread/")?;
+    let root = bundle.join("evidence/insights-logs-storageread/resourceId=/SUBSCRIPTIONS/BENCH/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/PRODDATA/BLOBSERVICES/DEFAULT");
+    if !root.exists() {
+        write_tree(&root, records, files)?;
+    }
+    let mb = walk_bytes(&root) as f64 / 1e6;
+    let (secs, rss) = measure(&bundle, repeat, records, "--child")?;
+    println!(
+        "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB   ({files} hourly PT1H.json files)",
+        "raw JSON Lines, tree",
+        records,
+        mb,
+        secs,
+        records as f64 / secs,
+        mb / secs,
+        rss
+    );
+    let exe = std::env::current_exe()?.with_file_name("casefile");
+    if exe.exists() {
+        let t = Instant::now();
+        let out = Command::new(&exe).arg("validate").arg(&bundle).arg("--quiet").output()?;
+        let secs = t.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary = text.lines().find(|l| l.starts_with("tree ")).unwrap_or("(no tree line)");
+        println!(
+            "  validate: {secs:.2} s (whole run, new process): {}",
+            summary.chars().take(110).collect::<String>()
+        );
+        if let Some(gaps) = text.lines().skip_while(|l| !l.starts_with("tree ")).nth(1) {
+            println!("  {}", gaps.trim());
+        }
+    }
+    Ok(())
+}
+
+fn walk_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .fold(0, |n, e| match e.file_type() {
+            Ok(t) if t.is_dir() => n + walk_bytes(&e.path()),
+            _ => n + e.metadata().map_or(0, |m| m.len()),
+        })
+}
+
+/// The sample with `events` extra attacker sign-ins: analyse and render all four reports in a
+/// fresh process (its own peak RSS).
+fn spray_case(dir: &Path, events: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let bundle = bundle_with(&dir.join(format!("bundle-spray-{events}")), "storage.csv")?;
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/northgate/evidence/storage.csv"),
+        bundle.join("evidence/storage.csv"),
+    )?;
+    write_spray(&bundle.join("evidence/signins.csv"), events)?;
+    let out = Command::new(std::env::current_exe()?).arg("--child-report").arg(&bundle).output()?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    println!(
+        "\n{events} extra attacker sign-ins (password spray): {} timeline events, peak RSS {} MB (analysis and all four reports, one process)",
+        head.first().unwrap_or(&"?"),
+        head.get(1).and_then(|v| v.parse::<f64>().ok()).map_or("?".into(), |v| format!("{v:.0}"))
+    );
+    for l in lines {
+        let mut p = l.split_whitespace();
+        if let (Some(name), Some(ms)) = (p.next(), p.next().and_then(|v| v.parse::<f64>().ok())) {
+            println!("  {name:<10} {ms:>7.0} ms");
+        }
+    }
+    Ok(())
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     args.iter()
         .position(|a| a == name)
@@ -283,10 +457,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(bundle) = arg::<PathBuf>(&args, "--child-baseline") {
         return child_baseline(&bundle);
     }
+    if let Some(bundle) = arg::<PathBuf>(&args, "--child-report") {
+        return child_report(&bundle, &bundle.join("reports"));
+    }
     let records: u64 = arg(&args, "--records").unwrap_or(1_000_000);
     let big: Option<u64> = arg(&args, "--big");
     let repeat: usize = arg(&args, "--repeat").unwrap_or(3);
     let keep = args.iter().any(|a| a == "--keep");
+    let events: u64 = arg(&args, "--events").unwrap_or(10_000);
+    let tree_files: u64 = arg(&args, "--tree-files").unwrap_or(1_000);
     let baseline = args.iter().any(|a| a == "--baseline");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir)?;
@@ -355,6 +534,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::fs::remove_file(&log)?;
         }
     }
+    tree_case(&dir, records, tree_files, repeat)?;
+    spray_case(&dir, events)?;
     println!("\nrender times for samples/northgate (warm process, release):");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/northgate");
     let run = casefile::analyse_bundle(&sample, None, None).map_err(|e| e.render())?;

@@ -508,6 +508,16 @@ impl EvidenceSource for Activity {
     }
 }
 
+/// [`load`] over bytes already open (in memory, for the fuzz harness): `name` stands for the
+/// file in messages and, by its extension, helps tell the shape.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
+pub fn load_from(name: &Path, raw: impl std::io::Read + 'static, span: &mut Span) -> Result<(Vec<ActivityEvent>, TableInfo)> {
+    let input = records::open_reader(name, WHAT, raw)?;
+    records::load_records_from(name, WHAT, input, &TableOptions::default(), span, parse_row, |x| x.at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -155,6 +155,8 @@ pub struct Bundle {
     pub trees: Vec<Tree>,
     /// Records of sources without a field above (see [`source::Store`]).
     pub store: source::Store,
+    /// Each tree's summary (files, records, span, hourly gaps), once its files are read.
+    pub tree_summaries: Vec<crate::input::tree::TreeSummary>,
 }
 
 impl Default for Bundle {
@@ -170,6 +172,7 @@ impl Default for Bundle {
             audit: Source::NotProvided,
             recommendation_files: Vec::new(),
             trees: Vec::new(),
+            tree_summaries: Vec::new(),
             store: source::Store::default(),
         }
     }

@@ -438,3 +438,13 @@ impl EvidenceSource for SignIns {
         Ok(())
     }
 }
+
+/// [`load`] over bytes already open (in memory, for the fuzz harness): `name` stands for the
+/// file in messages and, by its extension, helps tell the shape.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
+pub fn load_from(name: &Path, raw: impl std::io::Read + 'static, span: &mut Span) -> Result<(Vec<SignIn>, TableInfo)> {
+    let input = records::open_reader(name, WHAT, raw)?;
+    records::load_records_from(name, WHAT, input, &TableOptions::default(), span, parse_row, |x| x.at)
+}

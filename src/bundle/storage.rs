@@ -35,7 +35,19 @@ pub enum AuthType {
 
 impl AuthType {
     pub fn parse(s: &str) -> AuthType {
-        match s.trim().to_ascii_lowercase().replace(' ', "").as_str() {
+        // The usual spellings without allocating; the same result as the general match.
+        const PLAIN: [(&str, AuthType); 5] = [
+            ("accountkey", AuthType::AccountKey),
+            ("sas", AuthType::Sas),
+            ("saskey", AuthType::Sas),
+            ("oauth", AuthType::OAuth),
+            ("anonymous", AuthType::Anonymous),
+        ];
+        let t = s.trim();
+        if let Some((_, auth)) = PLAIN.iter().find(|(name, _)| t.eq_ignore_ascii_case(name)) {
+            return auth.clone();
+        }
+        match t.to_ascii_lowercase().replace(' ', "").as_str() {
             "accountkey" => AuthType::AccountKey,
             "sas" | "saskey" => AuthType::Sas,
             "oauth" => AuthType::OAuth,
@@ -53,12 +65,16 @@ impl AuthType {
         }
     }
     pub fn name(&self) -> String {
+        self.as_str().to_string()
+    }
+    /// [`name`](Self::name) without allocating.
+    pub fn as_str(&self) -> &str {
         match self {
-            AuthType::AccountKey => "AccountKey".into(),
-            AuthType::Sas => "SAS".into(),
-            AuthType::OAuth => "OAuth".into(),
-            AuthType::Anonymous => "Anonymous".into(),
-            AuthType::Other(s) => s.clone(),
+            AuthType::AccountKey => "AccountKey",
+            AuthType::Sas => "SAS",
+            AuthType::OAuth => "OAuth",
+            AuthType::Anonymous => "Anonymous",
+            AuthType::Other(s) => s,
         }
     }
 }
@@ -252,8 +268,20 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// `parse_row` over [`Fields`]; None wherever `parse_row` would return an error.
-fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> Option<BlobRequest> {
+/// `parse_row` over [`Fields`]; the origin back wherever `parse_row` might return an error
+/// (the caller then asks `parse_row`).
+fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> std::result::Result<BlobRequest, Location> {
+    match build_fields(f, order) {
+        Some(mut r) => {
+            r.origin = origin;
+            Ok(r)
+        }
+        None => Err(origin),
+    }
+}
+
+/// [`build`] with an empty origin (no allocation), set by the caller.
+fn build_fields(f: &Fields, order: &Cell<DateOrder>) -> Option<BlobRequest> {
     let (time, utc) = f.get(G_TIME)?;
     let at = match la_export_time(time, utc) {
         Some(t) => t,
@@ -277,7 +305,7 @@ fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> Option<BlobRe
     };
     Some(BlobRequest {
         at,
-        account: f.string(G_ACCOUNT).map(|a| a.to_lowercase()).unwrap_or_default(),
+        account: f.str(G_ACCOUNT).map(|a| a.trim().to_lowercase()).unwrap_or_default(),
         operation: f.string(G_OPERATION).unwrap_or_default(),
         status_code,
         auth: f.str(G_AUTH).map(AuthType::parse).unwrap_or(AuthType::Other(String::new())),
@@ -290,7 +318,13 @@ fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> Option<BlobRe
         requester_app: f.string(G_APP),
         user_agent: f.string(G_AGENT),
         request_id: f.string(G_REQUEST),
-        origin,
+        origin: Location {
+            file: PathBuf::new(),
+            line: None,
+            record: None,
+            field: None,
+            path: None,
+        },
     })
 }
 
@@ -441,8 +475,144 @@ fn parse_csv_chunk(
     first_line: u64,
     visit: &mut dyn FnMut(BlobRequest),
 ) -> Result<ChunkStats> {
-    let path = &format.path;
     let order = Cell::new(format.order);
+    let mut stats = ChunkStats::default();
+    // Invalid UTF-8 anywhere: every record the general way, for its exact message.
+    let (from, line) = match std::str::from_utf8(data) {
+        Ok(text) => parse_csv_indexed(format, layout, text, first_line, &order, &mut stats, visit)?,
+        Err(_) => (0, first_line),
+    };
+    if from < data.len() {
+        parse_csv_general(format, layout, &data[from..], line, &order, &mut stats, visit)?;
+    }
+    Ok(stats)
+}
+
+/// A record's fields as the [`Scanner`](crate::input::csv_index::Scanner) delimits them:
+/// the first `width` spans are kept (more make the record wrong anyway), all are counted.
+struct Spans {
+    spans: Vec<(usize, usize)>,
+    count: usize,
+}
+
+impl Spans {
+    fn push(&mut self, width: usize, span: (usize, usize)) {
+        if self.spans.len() < width {
+            self.spans.push(span);
+        }
+        self.count += 1;
+    }
+    fn clear(&mut self) {
+        self.spans.clear();
+        self.count = 0;
+    }
+}
+
+/// The chunk's records through the SIMD field index, until the text ends or its quotes stop
+/// being plain RFC 4180. Returns where the records it did not read start, and their line.
+fn parse_csv_indexed(
+    format: &FileFormat,
+    layout: &CsvLayout,
+    text: &str,
+    first_line: u64,
+    order: &Cell<DateOrder>,
+    stats: &mut ChunkStats,
+    visit: &mut dyn FnMut(BlobRequest),
+) -> Result<(usize, u64)> {
+    use crate::input::csv_index::{Item, Scanner};
+    let mut fields = Spans {
+        spans: Vec::with_capacity(layout.width),
+        count: 0,
+    };
+    // Newlines before `record_start`, and since it inside quotes.
+    let (mut newlines, mut quoted) = (0u64, 0u64);
+    let (mut record_start, mut field_start) = (0usize, 0usize);
+    for item in Scanner::new(text.as_bytes(), layout.delimiter) {
+        match item {
+            Item::Delimiter(at) => {
+                fields.push(layout.width, (field_start, at));
+                field_start = at + 1;
+            }
+            Item::LineEnd(at) => {
+                let is_newline = text.as_bytes()[at] == b'\n';
+                if at > record_start {
+                    fields.push(layout.width, (field_start, at));
+                    let line = first_line + newlines;
+                    take_csv_record(format, layout, text, &fields, line, order, stats, visit)?;
+                    fields.clear();
+                }
+                newlines += quoted + u64::from(is_newline);
+                quoted = 0;
+                record_start = at + 1;
+                field_start = record_start;
+            }
+            Item::QuotedNewline => quoted += 1,
+            Item::Irregular => return Ok((record_start, first_line + newlines)),
+        }
+    }
+    if record_start < text.len() {
+        fields.push(layout.width, (field_start, text.len()));
+        take_csv_record(format, layout, text, &fields, first_line + newlines, order, stats, visit)?;
+    }
+    Ok((text.len(), first_line + newlines + quoted))
+}
+
+/// One record read by [`parse_csv_indexed`]: checked, built, visited.
+#[allow(clippy::too_many_arguments)]
+fn take_csv_record(
+    format: &FileFormat,
+    layout: &CsvLayout,
+    text: &str,
+    fields: &Spans,
+    line: u64,
+    order: &Cell<DateOrder>,
+    stats: &mut ChunkStats,
+    visit: &mut dyn FnMut(BlobRequest),
+) -> Result<()> {
+    use crate::input::csv_index::field_text;
+    stats.records += 1;
+    let origin = Location::record(&format.path, line, stats.records);
+    if fields.count != layout.width {
+        return Err(wrong_width(layout.width, fields.count, origin));
+    }
+    let mut f = Fields::new();
+    for (slot, col) in layout.slots.iter().enumerate() {
+        if let Some(&(a, b)) = col.and_then(|i| fields.spans.get(i)) {
+            f.values[slot] = Some(field_text(&text[a..b]));
+            f.utc[slot] = layout.utc[slot];
+        }
+    }
+    let r = match build(&f, order, origin) {
+        Ok(r) => r,
+        Err(origin) => {
+            let record: csv::ByteRecord = fields.spans.iter().map(|&(a, b)| field_text(&text[a..b]).into_owned()).collect();
+            csv_row_slowly(layout, &record, origin, order)?
+        }
+    };
+    stats.span.add(r.at);
+    visit(r);
+    Ok(())
+}
+
+fn wrong_width(width: usize, found: usize, origin: Location) -> crate::error::Error {
+    InputError::new(WHAT, "wrong number of fields", origin)
+        .expected(&format!("{width} fields like the header, found {found}"))
+        .hint("export again from Log Analytics (Export → CSV, all columns) and do not edit the file")
+        .into()
+}
+
+/// CSV text read by the `csv` crate, record by record (text that is not UTF-8 or whose
+/// quotes are irregular); `first_line` is the line `data` starts on.
+fn parse_csv_general(
+    format: &FileFormat,
+    layout: &CsvLayout,
+    data: &[u8],
+    first_line: u64,
+    order: &Cell<DateOrder>,
+    stats: &mut ChunkStats,
+    visit: &mut dyn FnMut(BlobRequest),
+) -> Result<()> {
+    let path = &format.path;
     let valid_utf8 = std::str::from_utf8(data).is_ok();
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
@@ -450,7 +620,6 @@ fn parse_csv_chunk(
         .flexible(true)
         .from_reader(data);
     let mut record = csv::ByteRecord::new();
-    let mut stats = ChunkStats::default();
     let (mut line, mut counted_to) = (first_line, 0usize);
     loop {
         match reader.read_byte_record(&mut record) {
@@ -468,31 +637,28 @@ fn parse_csv_chunk(
         stats.records += 1;
         let origin = Location::record(path, line, stats.records);
         if record.len() != layout.width {
-            return Err(InputError::new(WHAT, "wrong number of fields", origin)
-                .expected(&format!("{} fields like the header, found {}", layout.width, record.len()))
-                .hint("export again from Log Analytics (Export → CSV, all columns) and do not edit the file")
-                .into());
+            return Err(wrong_width(layout.width, record.len(), origin));
         }
-        let fast = valid_utf8
-            .then(|| {
-                let mut f = Fields::new();
-                for (slot, col) in layout.slots.iter().enumerate() {
-                    if let Some(i) = col {
-                        f.values[slot] = record.get(*i).and_then(|b| std::str::from_utf8(b).ok()).map(Cow::Borrowed);
-                        f.utc[slot] = layout.utc[slot];
-                    }
+        let fast = if valid_utf8 {
+            let mut f = Fields::new();
+            for (slot, col) in layout.slots.iter().enumerate() {
+                if let Some(i) = col {
+                    f.values[slot] = record.get(*i).and_then(|b| std::str::from_utf8(b).ok()).map(Cow::Borrowed);
+                    f.utc[slot] = layout.utc[slot];
                 }
-                build(&f, &order, origin.clone())
-            })
-            .flatten();
+            }
+            build(&f, order, origin)
+        } else {
+            Err(origin)
+        };
         let r = match fast {
-            Some(r) => r,
-            None => csv_row_slowly(layout, &record, origin, &order)?,
+            Ok(r) => r,
+            Err(origin) => csv_row_slowly(layout, &record, origin, order)?,
         };
         stats.span.add(r.at);
         visit(r);
     }
-    Ok(stats)
+    Ok(())
 }
 
 /// One CSV record through `Row` and `parse_row`, for its exact result or message.
@@ -526,9 +692,12 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         let fast = serde_json::from_str::<JsonFields>(line)
             .ok()
             .filter(|f| !f.irregular)
-            .and_then(|f| build(&f.fields, &order, origin.clone()));
+            .and_then(|f| build_fields(&f.fields, &order));
         let r = match fast {
-            Some(r) => r,
+            Some(mut r) => {
+                r.origin = origin;
+                r
+            }
             None => json_line_slowly(path, line, origin, &order)?,
         };
         stats.span.add(r.at);
@@ -608,9 +777,11 @@ fn key_action(level: Level, key: &str) -> KeyAction {
         Level::Identity => IDENTITY,
         Level::Requester => REQUESTER,
     };
+    // Length and first letter first: most keys of a record are not wanted.
+    let first = key.as_bytes().first().map(u8::to_ascii_lowercase);
     table
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(key))
+        .find(|(n, _)| n.len() == key.len() && n.as_bytes().first() == first.as_ref() && n.eq_ignore_ascii_case(key))
         .map_or(KeyAction::Skip, |(_, slot)| KeyAction::Slot(*slot))
 }
 

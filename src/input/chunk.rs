@@ -151,24 +151,13 @@ impl<R: Read> Splitter<R> {
     /// Reads until `buf` holds `target` bytes or the input ends.
     fn fill(&mut self, buf: &mut Vec<u8>, target: usize) -> io::Result<()> {
         let cap = target.min(self.limits.max_record_bytes.saturating_add(self.limits.chunk_bytes));
-        // Reserved, not zeroed: a small input costs a small buffer (the fuzzer's inputs).
-        buf.reserve(cap.saturating_sub(buf.len()));
-        while buf.len() < cap {
-            let start = buf.len();
-            buf.resize(cap.min(start + (1 << 16)), 0);
-            match self.inner.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    self.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e);
-                }
-            }
+        // Reserved, not zeroed (`read_to_end` reads into spare capacity): a small input costs
+        // a small buffer (the fuzzer's inputs).
+        let want = cap.saturating_sub(buf.len());
+        buf.reserve(want);
+        let n = (&mut self.inner).take(want as u64).read_to_end(buf)?;
+        if n < want {
+            self.eof = true;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! ([`tree`]) and the progress bar ([`progress`]).
 
 pub mod chunk;
+pub mod csv_index;
 pub mod hash;
 pub mod ingest;
 pub mod progress;

@@ -452,7 +452,13 @@ pub fn open(path: &Path, what: &str) -> Result<Input> {
                 .expected("a readable file"),
         )
     })?;
-    decode(file).map_err(|e| io_error(path, what, e))
+    open_reader(path, what, file)
+}
+
+/// [`open`] over bytes already open (in memory, a network stream): `name` stands for the
+/// file in messages.
+pub fn open_reader(name: &Path, what: &str, raw: impl Read + 'static) -> Result<Input> {
+    decode(raw).map_err(|e| io_error(name, what, e))
 }
 
 /// [`open`]'s decoding (gzip, UTF-16, BOM) over any byte reader, for inputs already open
@@ -1302,8 +1308,22 @@ pub fn load_records<T>(
     parse: fn(&Row) -> Result<T>,
     at: fn(&T) -> Timestamp,
 ) -> Result<(Vec<T>, TableInfo)> {
+    load_records_from(path, what, open(path, what)?, options, span, parse, at)
+}
+
+/// [`load_records`] over decoded text already open (see [`decode`]); `path` names it in
+/// messages and, by its extension, helps tell the shape.
+pub fn load_records_from<T>(
+    path: &Path,
+    what: &str,
+    input: Input,
+    options: &TableOptions,
+    span: &mut crate::types::Span,
+    parse: fn(&Row) -> Result<T>,
+    at: fn(&T) -> Timestamp,
+) -> Result<(Vec<T>, TableInfo)> {
     let mut out = Vec::new();
-    let info = read_table_with(path, what, options, &mut |row| {
+    let info = read_table_from_with(path, what, input, options, &mut |row| {
         let item = parse(row)?;
         span.add(at(&item));
         out.push(item);

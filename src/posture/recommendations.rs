@@ -155,6 +155,26 @@ pub struct RecommendationExport {
 /// # Errors
 /// An input error naming the file, record and field of the first record that cannot be read.
 pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
+    load(path, Raw::File)
+}
+
+/// [`load_recommendations`] over bytes in memory (the fuzz harness): `name` stands for the
+/// file in messages and, by its extension, tells a workbook from text.
+///
+/// # Errors
+/// An input error naming the file, record and field of the first record that cannot be read.
+pub fn load_recommendations_from(name: &Path, bytes: &[u8]) -> Result<RecommendationExport> {
+    load(name, Raw::Bytes(bytes))
+}
+
+/// Where an export's bytes are: in the named file, or in memory.
+#[derive(Clone, Copy)]
+enum Raw<'a> {
+    File,
+    Bytes(&'a [u8]),
+}
+
+fn load(path: &Path, raw: Raw) -> Result<RecommendationExport> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let mut all = Vec::new();
     // A continuous-export file also carries alerts and other events: only its assessments
@@ -171,14 +191,24 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         // calamine's cell-reference arithmetic can overflow on hostile files (fuzzing found
         // it; a panic in builds with overflow checks): contain a third-party panic as an
         // input error rather than let it end the run.
-        let (sheet, rows) = std::panic::catch_unwind(|| read_workbook(path)).unwrap_or_else(|_| {
+        let (sheet, rows) = std::panic::catch_unwind(|| match raw {
+            Raw::File => read_workbook(path, open_workbook(path)),
+            Raw::Bytes(b) => read_workbook(path, Xlsx::new(std::io::Cursor::new(b.to_vec()))),
+        })
+        .unwrap_or_else(|_| {
             Err(InputError::new(WHAT, "unreadable workbook", Location::file(path))
                 .expected("a well-formed .xlsx workbook (the spreadsheet reader failed on this one)")
                 .into())
         })?;
         records::read_sheet(path, &sheet, rows, &mut visit)?
     } else {
-        records::read_table(path, WHAT, &mut visit)?
+        match raw {
+            Raw::File => records::read_table(path, WHAT, &mut visit)?,
+            Raw::Bytes(b) => {
+                let input = records::open_reader(path, WHAT, std::io::Cursor::new(b.to_vec()))?;
+                records::read_table_from(path, WHAT, input, &mut visit)?
+            }
+        }
     };
     let mut warnings = Vec::new();
     if other_records > 0 {
@@ -223,7 +253,13 @@ pub fn load_recommendations(path: &Path) -> Result<RecommendationExport> {
         }
     }
     let items: Vec<Recommendation> = latest.into_values().collect();
-    let (sha256, bytes) = crate::input::hash::hash_file(path, WHAT)?;
+    let (sha256, bytes) = match raw {
+        Raw::File => crate::input::hash::hash_file(path, WHAT)?,
+        Raw::Bytes(b) => {
+            use sha2::Digest;
+            (crate::input::chunk::hex(&sha2::Sha256::digest(b)), b.len() as u64)
+        }
+    };
     Ok(RecommendationExport {
         path: path.to_path_buf(),
         sha256,
@@ -252,7 +288,10 @@ type SheetRows = Vec<(u64, Vec<String>)>;
 /// rectangle a hostile file claims (A1:XFD1048576 is 17 billion cells). Excel turns the
 /// export's ISO timestamps into date serials without a zone; they were UTC in the CSV, so
 /// they are written back as UTC.
-fn read_workbook(path: &Path) -> Result<(String, SheetRows)> {
+fn read_workbook<RS: std::io::Read + std::io::Seek>(
+    path: &Path,
+    opened: std::result::Result<Xlsx<RS>, calamine::XlsxError>,
+) -> Result<(String, SheetRows)> {
     let unreadable = |e: &dyn std::fmt::Display, at: Option<&str>| -> Error {
         let mut loc = Location::file(path);
         if let Some(sheet) = at {
@@ -263,7 +302,7 @@ fn read_workbook(path: &Path) -> Result<(String, SheetRows)> {
             .expected("an .xlsx workbook")
             .into()
     };
-    let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| unreadable(&e, None))?;
+    let mut wb = opened.map_err(|e| unreadable(&e, None))?;
     let names = wb.sheet_names().to_vec();
     let mut candidates = Vec::new();
     for name in &names {

@@ -122,6 +122,10 @@ pub struct ReportModel {
     pub case: CaseInfo,
     pub sources: Vec<SourceStatus>,
     pub evidence: Vec<FileReport>,
+    /// Evidence given as a directory or glob: files, records, span and gaps in the hourly
+    /// sequence of each (absent when every evidence entry names one file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence_trees: Vec<crate::input::tree::TreeSummary>,
     pub recommendations: Option<RecommendationsInfo>,
     /// The saved Azure Retail Prices pages, listed with the evidence inventory.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +208,7 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
         },
         sources,
         evidence,
+        evidence_trees: run.bundle.tree_summaries.clone(),
         retail_prices: run.retail_prices.clone(),
         recommendations,
         figures,

@@ -1,0 +1,292 @@
+//! Field boundaries of RFC 4180 CSV found 64 bytes at a time, for the storage reader's hot
+//! path.
+//!
+//! For each 64-byte block, SIMD compares (the `wide` crate: SSE2 on x86-64) give one bit per
+//! byte for quotes, delimiters, `\n` and `\r`; a prefix XOR of the quote bits tells which
+//! bytes are inside quotes, and the delimiters and line ends outside quotes are the
+//! structural characters. That reading of quotes is the one `csv_core` (the `csv` crate's
+//! state machine) makes as long as every quote either opens a field, closes it just before a
+//! delimiter or line end, or is half of a `""` escape. Any other quote — one inside an
+//! unquoted field (`ab"c`), text after a closing quote (`"ab"c`), a quote left open at the
+//! end — is reported as [`Item::Irregular`] at the first byte where the readings could part,
+//! and the caller hands the rest of its text, from the start of the record in progress, to
+//! `csv` itself. So results never depend on which path read a record.
+
+use wide::u8x16;
+
+/// What the scanner found next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// A delimiter outside quotes, at this offset: a field ends here.
+    Delimiter(usize),
+    /// `\n` or `\r` outside quotes, at this offset: a record (or an empty line) ends here.
+    LineEnd(usize),
+    /// A `\n` inside a quoted field (counted for line numbers only).
+    QuotedNewline,
+    /// The quotes from here on are not plain RFC 4180: read the rest with `csv`.
+    Irregular,
+}
+
+/// Iterates over the structural characters of CSV text; see the module note.
+pub struct Scanner<'a> {
+    data: &'a [u8],
+    delimiter: u8,
+    /// Offset of the next block to load.
+    next_block: usize,
+    /// Offset of the block whose bits are in `pending`.
+    base: usize,
+    /// Structural bits (and quoted newlines) of the current block not yet returned.
+    pending: u64,
+    /// Which of `pending` are quoted newlines.
+    quoted_newlines: u64,
+    /// Delimiter bits of the current block.
+    delimiters: u64,
+    /// All ones when the previous block ended inside quotes.
+    inside: u64,
+    /// Whether the byte before the current block was structural (or the text's start).
+    prev_structural: u64,
+    /// Whether the byte before the current block was a closing quote.
+    prev_closing: u64,
+    /// Irregularity found in the current block, after the bits still pending.
+    irregular: bool,
+    done: bool,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(data: &'a [u8], delimiter: u8) -> Self {
+        Scanner {
+            data,
+            delimiter,
+            next_block: 0,
+            base: 0,
+            pending: 0,
+            quoted_newlines: 0,
+            delimiters: 0,
+            inside: 0,
+            prev_structural: 1,
+            prev_closing: 0,
+            irregular: false,
+            done: false,
+        }
+    }
+
+    /// Loads the next block's bits; false at the end of the text.
+    fn load(&mut self) -> bool {
+        let start = self.next_block;
+        if start >= self.data.len() {
+            if self.inside != 0 {
+                // A quote left open at the end.
+                self.irregular = true;
+                self.inside = 0;
+                return true;
+            }
+            return false;
+        }
+        let len = (self.data.len() - start).min(64);
+        let valid = if len == 64 { u64::MAX } else { (1u64 << len) - 1 };
+        let (q, d, n, r) = match self.data[start..].first_chunk::<64>() {
+            Some(block) => masks(block, self.delimiter),
+            None => {
+                let mut block = [0u8; 64];
+                block[..len].copy_from_slice(&self.data[start..start + len]);
+                masks(&block, self.delimiter)
+            }
+        };
+        let (q, d, n, r) = (q & valid, d & valid, n & valid, r & valid);
+        let inside = prefix_xor(q) ^ self.inside;
+        let structural = (d | n | r) & !inside;
+        let opening = q & inside;
+        let closing = q & !inside;
+        let prev_structural = (structural << 1) | self.prev_structural;
+        let prev_closing = (closing << 1) | self.prev_closing;
+        let bad = ((opening & !(prev_structural | prev_closing)) | (prev_closing & !(structural | opening))) & valid;
+        let quoted_newlines = n & inside;
+        let mut wanted = structural | quoted_newlines;
+        if bad != 0 {
+            // Everything before the first irregular byte was read as `csv` reads it.
+            wanted &= (1u64 << bad.trailing_zeros()) - 1;
+            self.irregular = true;
+        }
+        self.base = start;
+        self.pending = wanted;
+        self.quoted_newlines = quoted_newlines;
+        self.delimiters = d;
+        self.inside = 0u64.wrapping_sub(inside >> 63);
+        self.prev_structural = structural >> 63;
+        self.prev_closing = closing >> 63;
+        self.next_block = start + len;
+        true
+    }
+}
+
+impl Iterator for Scanner<'_> {
+    type Item = Item;
+    #[inline]
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if self.pending != 0 {
+                let bit = self.pending.trailing_zeros();
+                self.pending &= self.pending - 1;
+                let one = 1u64 << bit;
+                return Some(if self.quoted_newlines & one != 0 {
+                    Item::QuotedNewline
+                } else if self.delimiters & one != 0 {
+                    Item::Delimiter(self.base + bit as usize)
+                } else {
+                    Item::LineEnd(self.base + bit as usize)
+                });
+            }
+            if self.irregular {
+                self.done = true;
+                return Some(Item::Irregular);
+            }
+            if !self.load() {
+                self.done = true;
+                return None;
+            }
+        }
+    }
+}
+
+/// One bit per byte of `block` for quotes, delimiters, `\n` and `\r`.
+#[inline]
+fn masks(block: &[u8; 64], delimiter: u8) -> (u64, u64, u64, u64) {
+    let (quote, delim, lf, cr) = (
+        u8x16::splat(b'"'),
+        u8x16::splat(delimiter),
+        u8x16::splat(b'\n'),
+        u8x16::splat(b'\r'),
+    );
+    let (mut q, mut d, mut n, mut r) = (0u64, 0u64, 0u64, 0u64);
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(lane);
+        let v = u8x16::new(bytes);
+        let shift = k * 16;
+        q |= u64::from(v.simd_eq(quote).to_bitmask()) << shift;
+        d |= u64::from(v.simd_eq(delim).to_bitmask()) << shift;
+        n |= u64::from(v.simd_eq(lf).to_bitmask()) << shift;
+        r |= u64::from(v.simd_eq(cr).to_bitmask()) << shift;
+    }
+    // A NUL delimiter would match the padding of a short last block; `load` masks it off.
+    (q, d, n, r)
+}
+
+/// Bit i of the result is the XOR of bits 0..=i of `x`: set inside quotes.
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The text of a field spanning `raw` (between its delimiters): quotes removed and `""`
+/// unescaped when it is quoted. Only for fields the [`Scanner`] passed as regular.
+pub fn field_text(raw: &str) -> std::borrow::Cow<'_, str> {
+    match raw.strip_prefix('"') {
+        Some(rest) => {
+            let inner = rest.strip_suffix('"').unwrap_or(rest);
+            if inner.contains('"') {
+                std::borrow::Cow::Owned(inner.replace("\"\"", "\""))
+            } else {
+                std::borrow::Cow::Borrowed(inner)
+            }
+        }
+        None => std::borrow::Cow::Borrowed(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records as the scanner reads them, or None where it gives up (irregular).
+    fn scan(text: &str) -> Option<Vec<Vec<String>>> {
+        let mut records = Vec::new();
+        let mut fields = Vec::new();
+        let mut start = 0usize;
+        let mut record_start = 0usize;
+        for item in Scanner::new(text.as_bytes(), b',') {
+            match item {
+                Item::Delimiter(at) => {
+                    fields.push(field_text(&text[start..at]).into_owned());
+                    start = at + 1;
+                }
+                Item::LineEnd(at) => {
+                    if at == record_start {
+                        start = at + 1;
+                        record_start = start;
+                        continue;
+                    }
+                    fields.push(field_text(&text[start..at]).into_owned());
+                    records.push(std::mem::take(&mut fields));
+                    start = at + 1;
+                    record_start = start;
+                }
+                Item::QuotedNewline => {}
+                Item::Irregular => return None,
+            }
+        }
+        if start < text.len() || start > record_start {
+            fields.push(field_text(&text[start..]).into_owned());
+            records.push(fields);
+        }
+        Some(records)
+    }
+
+    /// Records as `csv` reads them (the reference).
+    fn reference(text: &str) -> Vec<Vec<String>> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        r.byte_records()
+            .map(|rec| rec.unwrap().iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn regular_csv_reads_as_csv_reads_it() {
+        let long = "y".repeat(70);
+        for text in [
+            "a,b,c\n1,2,3\n",
+            "a,\"b,\"\"q\"\"\n\",c\r\n\r\n\n4,,\"\"\n",
+            "x,y\n1,2",
+            "x,y\n1,",
+            "\"\"\"\"\n",
+            &format!("{long},\"{long}\n{long}\",{long}\n\"{long}\"\"\",z\n"),
+            "a\rb\r\nc\n",
+        ] {
+            assert_eq!(scan(text), Some(reference(text)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn irregular_quotes_are_handed_back() {
+        for text in ["a,b\"c\n", "a,\"b\"c\n", "a,\"open\n", &format!("{},b\"\n", "z".repeat(63))] {
+            assert_eq!(scan(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn records_before_an_irregularity_are_read() {
+        let text = "a,b\n1,2\nx\"y,3\n";
+        let items: Vec<Item> = Scanner::new(text.as_bytes(), b',').collect();
+        assert_eq!(
+            items,
+            vec![
+                Item::Delimiter(1),
+                Item::LineEnd(3),
+                Item::Delimiter(5),
+                Item::LineEnd(7),
+                Item::Irregular
+            ]
+        );
+    }
+}
