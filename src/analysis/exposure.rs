@@ -123,15 +123,15 @@ impl From<SummaryRow> for RequestGroup {
 impl RequestGroup {
     /// 2xx responses, including 206 Partial Content for ranged reads.
     pub fn succeeded(&self) -> bool {
-        (200..300).contains(&self.status_code)
+        crate::bundle::storage::status_succeeded(self.status_code)
     }
     /// Operations that return blob content.
     pub fn is_data_read(&self) -> bool {
-        matches!(self.operation.as_str(), "GetBlob" | "CopyBlobSource" | "GetBlobContent")
+        crate::bundle::storage::is_data_read_operation(&self.operation)
     }
     /// Operations that enumerate.
     pub fn is_listing(&self) -> bool {
-        matches!(self.operation.as_str(), "ListBlobs" | "ListContainers" | "ListBlobHierarchySegment")
+        crate::bundle::storage::is_listing_operation(&self.operation)
     }
     fn uses_account_key(&self) -> bool {
         self.auth.uses_account_key(self.auth_hash.as_deref())

@@ -102,18 +102,47 @@ pub struct BlobRequest {
     pub origin: Location,
 }
 
+/// 2xx responses, including 206 Partial Content for ranged reads.
+pub fn status_succeeded(status_code: u16) -> bool {
+    (200..300).contains(&status_code)
+}
+
+/// Operations that return blob content.
+pub fn is_data_read_operation(operation: &str) -> bool {
+    matches!(operation, "GetBlob" | "CopyBlobSource" | "GetBlobContent")
+}
+
+/// Operations that enumerate.
+pub fn is_listing_operation(operation: &str) -> bool {
+    matches!(operation, "ListBlobs" | "ListContainers" | "ListBlobHierarchySegment")
+}
+
+/// The `StatusCode` field as a number ("200", or "200.0" from a numeric export).
+///
+/// # Errors
+/// An input error naming the record and field when it is missing or not a status code.
+pub fn status_code_of(row: &Row, what: &str) -> Result<u16> {
+    let status = row.required(what, &["statuscode"])?;
+    status
+        .value
+        .trim()
+        .trim_end_matches(".0")
+        .parse::<u16>()
+        .map_err(|_| row.bad(what, "invalid status code", status, "an HTTP status code such as 200"))
+}
+
 impl BlobRequest {
     /// 2xx responses, including 206 Partial Content for ranged reads.
     pub fn succeeded(&self) -> bool {
-        (200..300).contains(&self.status_code)
+        status_succeeded(self.status_code)
     }
     /// Operations that return blob content.
     pub fn is_data_read(&self) -> bool {
-        matches!(self.operation.as_str(), "GetBlob" | "CopyBlobSource" | "GetBlobContent")
+        is_data_read_operation(&self.operation)
     }
     /// Operations that enumerate.
     pub fn is_listing(&self) -> bool {
-        matches!(self.operation.as_str(), "ListBlobs" | "ListContainers" | "ListBlobHierarchySegment")
+        is_listing_operation(&self.operation)
     }
 }
 
@@ -143,13 +172,7 @@ fn split_uri(uri: &str) -> (Option<String>, Option<String>) {
 
 pub fn parse_row(row: &Row) -> Result<BlobRequest> {
     let at = row.timestamp(WHAT, &["timegenerated", "time"])?;
-    let status = row.required(WHAT, &["statuscode"])?;
-    let status_code = status
-        .value
-        .trim()
-        .trim_end_matches(".0")
-        .parse::<u16>()
-        .map_err(|_| row.bad(WHAT, "invalid status code", status, "an HTTP status code such as 200"))?;
+    let status_code = status_code_of(row, WHAT)?;
     let (mut container, mut blob) = row
         .str(&["objectkey", "properties.objectkey"])
         .map(split_object_key)

@@ -217,13 +217,7 @@ fn object_names(row: &Row) -> Result<Vec<String>> {
 /// Parses one row, checking what the query guarantees (so an edited or truncated export is
 /// an error, not a wrong figure).
 pub fn parse_row(row: &Row) -> Result<SummaryRow> {
-    let status = row.required(WHAT, &["statuscode"])?;
-    let status_code = status
-        .value
-        .trim()
-        .trim_end_matches(".0")
-        .parse::<u16>()
-        .map_err(|_| row.bad(WHAT, "invalid status code", status, "an HTTP status code such as 200"))?;
+    let status_code = super::storage::status_code_of(row, WHAT)?;
     let requests = count(row, "requests")?;
     if requests == 0 {
         let f = row.required(WHAT, &["requests"])?;
