@@ -858,3 +858,15 @@ fn lateral_rule_first_matches_when_the_third_type_appears() {
         assert_eq!(d["hits"][0]["at"], at, "{sample}: {}", d["hits"]);
     }
 }
+
+/// Issue 8: one numbering — the technical report names a control by the posture report's
+/// improvement rank, not by a catalog priority.
+#[test]
+fn technical_report_uses_the_posture_improvement_numbers() {
+    let text = squash(&pdf_text(&rendered("samples/northgate").join("technical.pdf")));
+    assert!(
+        text.contains(&squash("mfa-azure-mgmt · improvement 1 (the posture report")),
+        "no improvement number"
+    );
+    assert!(!text.contains(&squash("· priority ")), "a second numbering is back");
+}
