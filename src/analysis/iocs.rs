@@ -92,19 +92,24 @@ fn ip_role(step: &Step) -> &'static str {
     }
 }
 
+/// The resource's role, worded by the outcome: a failed attempt is never said to have
+/// happened ("the attacker tried to create it: refused by policy (…)").
 fn resource_role(step: &Step) -> String {
-    let verb = match step.kind {
-        StepKind::VmCreate | StepKind::PublicIpCreate => "created by the attacker",
-        StepKind::RoleAssignment => "role assignment made by the attacker",
-        StepKind::StorageKeyListing => "keys listed by the attacker",
-        StepKind::NsgRuleChange => "firewall rule changed by the attacker",
-        StepKind::LoggingTamper => "logging changed by the attacker",
-        _ => "changed by the attacker",
+    let (done, tried) = match step.kind {
+        StepKind::VmCreate | StepKind::PublicIpCreate => ("created by the attacker", "the attacker tried to create it"),
+        StepKind::RoleAssignment => ("role assignment made by the attacker", "the attacker tried to assign a role"),
+        StepKind::StorageKeyListing => ("keys listed by the attacker", "the attacker tried to list its keys"),
+        StepKind::NsgRuleChange => (
+            "firewall rule changed by the attacker",
+            "the attacker tried to change a firewall rule",
+        ),
+        StepKind::LoggingTamper => ("logging changed by the attacker", "the attacker tried to change logging"),
+        _ => ("changed by the attacker", "the attacker tried to change it"),
     };
     match step.outcome {
-        Outcome::Succeeded => verb.to_string(),
-        Outcome::Failed => format!("attempt failed: {verb}"),
-        Outcome::Unknown => format!("{verb} (no final status)"),
+        Outcome::Succeeded => done.to_string(),
+        Outcome::Failed => format!("{tried}: {}", step.outcome_text),
+        Outcome::Unknown => format!("{done} (no final status)"),
     }
 }
 
