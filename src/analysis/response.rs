@@ -257,10 +257,10 @@ fn key_rotations(input: &ResponseInput) -> Vec<Action> {
             keys.join(" and ")
         };
         let first = found.first().map(|o| o.start.to_string()).unwrap_or_default();
+        let missing = if keys.contains(&"key1".to_string()) { "key2" } else { "key1" };
         let done = if both {
             format!("Both keys regenerated after the listing ({which}), first at {first}")
         } else {
-            let missing = if keys.contains(&"key1".to_string()) { "key2" } else { "key1" };
             format!(
                 "Only {which} regenerated after the listing (first at {first}); {missing} is not shown regenerated, and the listing returned both keys"
             )
@@ -274,7 +274,13 @@ fn key_rotations(input: &ResponseInput) -> Vec<Action> {
             if both {
                 format!("Both access keys of storage account {account} rotated")
             } else {
-                format!("Access key {which} of storage account {account} rotated (partial)")
+                if keys.is_empty() {
+                    format!(
+                        "One access key of storage account {account} rotated (which one is not recorded); the other is not shown rotated"
+                    )
+                } else {
+                    format!("Access key {which} of storage account {account} rotated; {missing} is not shown rotated")
+                }
             },
         );
         a.target = Some(account);
