@@ -870,3 +870,14 @@ fn technical_report_uses_the_posture_improvement_numbers() {
     );
     assert!(!text.contains(&squash("· priority ")), "a second numbering is back");
 }
+
+/// Issue 8: the executive glossary explains only terms the case uses.
+#[test]
+fn executive_glossary_lists_only_terms_the_case_uses() {
+    let quiet = squash(&pdf_text(&rendered(QUIET).join("executive.pdf")));
+    let northgate = squash(&pdf_text(&rendered("samples/northgate").join("executive.pdf")));
+    for term in ["Virtual machine (VM)", "Role assignment", "Storage account key"] {
+        assert!(!quiet.contains(&squash(term)), "quiet explains {term:?}, which did not occur");
+        assert!(northgate.contains(&squash(term)), "northgate lacks {term:?}");
+    }
+}
