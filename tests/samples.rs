@@ -881,3 +881,29 @@ fn executive_glossary_lists_only_terms_the_case_uses() {
         assert!(northgate.contains(&squash(term)), "northgate lacks {term:?}");
     }
 }
+
+/// Issue 8 (review): with no compromise, the export's unhealthy recommendations are shown as
+/// pre-existing gaps (judged against the assessment time), not as "not assessable".
+#[test]
+fn truth_quiet_unhealthy_recommendations_are_pre_existing_gaps() {
+    let m = model_json(&sample_dir(QUIET));
+    let verdict = |id: &str| {
+        m["analysis"]["gaps"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["verdict"].as_str().unwrap_or("").to_string())
+    };
+    for id in [
+        "storage-rbac-only",
+        "storage-network-restriction",
+        "mgmt-ports-nsg",
+        "defender-for-servers",
+    ] {
+        assert_eq!(verdict(id).as_deref(), Some("missing-recommendation"), "{id}");
+    }
+    let posture = squash(&pdf_text(&rendered(QUIET).join("posture.pdf")));
+    assert!(posture.contains(&squash("before this assessment (no incident is established)")));
+    assert!(!posture.contains(&squash("before the incident began")));
+}

@@ -170,6 +170,9 @@ pub struct GapInput<'a> {
     pub facts: Vec<ProvenFact>,
     pub export: Option<&'a RecommendationExport>,
     pub incident_start: Option<Timestamp>,
+    /// The case's as-of time: with no attacker step there is no incident start, and the export
+    /// is read as the posture at the time of the assessment.
+    pub assessed_at: Timestamp,
     /// Resources the attacker touched (for recommendation relevance).
     pub touched: Vec<ResourceId>,
     /// The organisation's environment, for the catalog texts' parameters.
@@ -221,14 +224,22 @@ fn rec_statuses(control: &Control, input: &GapInput) -> Vec<RecStatus> {
         .collect()
 }
 
+/// No attacker step: the export is read against the assessment time, and every resource in
+/// it counts (there is no attacker path to filter by).
+fn no_incident(input: &GapInput) -> bool {
+    input.steps.is_empty() && input.incident_start.is_none()
+}
+
 fn to_status(r: &crate::posture::recommendations::Recommendation, input: &GapInput) -> RecStatus {
-    let timing = match (r.state_since(), input.incident_start) {
+    let reference = input.incident_start.or(no_incident(input).then_some(input.assessed_at));
+    let timing = match (r.state_since(), reference) {
         (Some(since), Some(start)) if since <= start => "before",
         (Some(_), Some(_)) => "after",
         _ => "unknown",
     };
     let relevant = match &r.resource_id {
         None => true,
+        Some(_) if no_incident(input) => true,
         Some(id) => {
             let subscription_level = id.segment_after("resourceGroups").is_none();
             subscription_level || input.touched.iter().any(|t| t.is_within(id) || id.is_within(t))
@@ -298,6 +309,10 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
                 .map(|t| t.to_string())
                 .unwrap_or_else(|| "an unknown date".into());
             let text = match (r.relevant, r.timing.as_str()) {
+                (true, "before") if no_incident(&input) => format!(
+                    "\"{}\" was unhealthy on {} since {since}, before this assessment: a pre-existing gap (no incident is established).",
+                    r.name, r.resource
+                ),
                 (true, "before") => format!(
                     "\"{}\" was unhealthy on {} since {since}, before the incident began.",
                     r.name, r.resource

@@ -165,6 +165,7 @@ pub fn conclude(
         facts,
         export,
         incident_start: window.map(|w| w.start),
+        assessed_at: case.as_of,
         touched,
         environment: &case.environment,
     });
