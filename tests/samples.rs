@@ -907,3 +907,44 @@ fn truth_quiet_unhealthy_recommendations_are_pre_existing_gaps() {
     assert!(posture.contains(&squash("before this assessment (no incident is established)")));
     assert!(!posture.contains(&squash("before the incident began")));
 }
+
+/// Issue 8: a lead's reasons are stated once per claim, citing every record that shows it (ten
+/// failed sign-ins from one address are one reason, not ten bullets).
+#[test]
+fn leads_state_each_claim_once_with_all_its_records() {
+    let m = model_json(&sample_dir(BRUNNWALD));
+    let reasons = m["analysis"]["scope"]["ips"]["192.0.2.201"]["for"].as_array().unwrap();
+    let failed: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| r.as_str())
+        .filter(|r| r.starts_with("failed sign-in"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("10 records"), "{}", failed[0]);
+    let text = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
+    // Once in the verdict's basis, once in the leads table.
+    assert_eq!(text.matches(&squash("failed sign-in on compromised")).count(), 2);
+}
+
+/// Issue 8: without a compromise the executive report states the cleared leads once (at the
+/// top), in plain words, with each alert at the time it was raised; it has no empty key
+/// figures or containment sections.
+#[test]
+fn quiet_executive_states_cleared_leads_once() {
+    let out = rendered(QUIET);
+    let text = squash(&pdf_text(&out.join("executive.pdf")));
+    assert_eq!(
+        text.matches(&squash("was later marked confirmedSafe")).count(),
+        2,
+        "bullet + alert table"
+    );
+    for wrong in ["without entities", "Key figures", "What is still open", "Steps that failed", "(S…)"] {
+        assert!(!text.contains(&squash(wrong)), "{wrong:?} in the quiet executive report");
+    }
+    assert!(text.contains(&squash("2 alerts: none points to attacker activity")));
+    // The storage alert was raised at 02:11 UTC for activity that started at 01:00.
+    let m = model_json(&sample_dir(QUIET));
+    let alerts = m["analysis"]["scope"]["alerts"].as_array().unwrap();
+    assert!(alerts.iter().any(|a| a["at"] == "2025-10-13T02:11:48Z"), "{alerts:?}");
+    assert!(text.contains(&squash("2025-10-13 02:11")));
+}

@@ -57,6 +57,107 @@ impl Confidence {
     }
 }
 
+/// One reason for or against a lead: a claim, the records that show it, and a remark. The same
+/// claim shown by several records is one reason citing them all (twelve failed sign-ins from one
+/// address are one line, not twelve).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    claim: String,
+    cites: Vec<String>,
+    remark: Option<String>,
+}
+
+impl Reason {
+    /// A claim shown by one record.
+    fn cited(claim: impl Into<String>, cite: String) -> Reason {
+        Reason {
+            claim: claim.into(),
+            cites: vec![cite],
+            remark: None,
+        }
+    }
+    /// A remark printed after the citation ("same user agent as …").
+    fn with_remark(mut self, remark: &str) -> Reason {
+        self.remark = Some(remark.to_string());
+        self
+    }
+    fn same_claim(&self, other: &Reason) -> bool {
+        self.claim == other.claim && self.remark == other.remark
+    }
+    fn absorb(&mut self, other: Reason) {
+        for c in other.cites {
+            if !self.cites.contains(&c) {
+                self.cites.push(c);
+            }
+        }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(claim: String) -> Reason {
+        Reason {
+            claim,
+            cites: Vec::new(),
+            remark: None,
+        }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(claim: &str) -> Reason {
+        Reason::from(claim.to_string())
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.claim)?;
+        match self.cites.as_slice() {
+            [] => {}
+            [one] => write!(f, " ({one})")?,
+            [first, .., last] if self.cites.len() > 3 => {
+                write!(f, " ({} records: {first} to {})", self.cites.len(), same_file_tail(first, last))?
+            }
+            [first, rest @ ..] => {
+                write!(f, " ({first}")?;
+                for c in rest {
+                    write!(f, ", {}", same_file_tail(first, c))?;
+                }
+                f.write_str(")")?;
+            }
+        }
+        if let Some(r) = &self.remark {
+            write!(f, "; {r}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A citation's file and its place in it: `evidence/a.csv:12` → (`evidence/a.csv`, `:12`);
+/// `evidence/a.json value[3]` → (`evidence/a.json`, ` value[3]`).
+fn split_cite(cite: &str) -> (&str, &str) {
+    match cite.find(' ').or_else(|| cite.rfind(':')) {
+        Some(i) => cite.split_at(i),
+        None => (cite, ""),
+    }
+}
+
+/// The second citation without its file when both name the same file.
+fn same_file_tail<'a>(first: &str, other: &'a str) -> &'a str {
+    let ((f1, _), (f2, place)) = (split_cite(first), split_cite(other));
+    if f1 == f2 && !place.is_empty() {
+        place.trim_start()
+    } else {
+        other
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// An identity or address that was a lead, with the evidence for and against it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
@@ -64,9 +165,9 @@ pub struct Member {
     pub decided_by: ScopeSource,
     /// Reasons it belongs to the attacker.
     #[serde(rename = "for")]
-    pub reasons_for: Vec<String>,
+    pub reasons_for: Vec<Reason>,
     /// Reasons it does not.
-    pub against: Vec<String>,
+    pub against: Vec<Reason>,
     /// For addresses: only failed attempts came from it.
     pub attempt_only: bool,
     /// First attacker evidence for this member; a compromised identity's records count as the
@@ -89,8 +190,11 @@ impl Member {
             strong: false,
         }
     }
-    fn add_for(&mut self, why: String, strong: bool, at: Option<Timestamp>) {
-        if !self.reasons_for.contains(&why) {
+    fn add_for(&mut self, why: impl Into<Reason>, strong: bool, at: Option<Timestamp>) {
+        let why = why.into();
+        if let Some(same) = self.reasons_for.iter_mut().find(|r| r.same_claim(&why)) {
+            same.absorb(why);
+        } else {
             // Corroborating reasons first: the first reason is the one a summary quotes.
             let first_strong = strong && !self.strong;
             if first_strong {
@@ -104,8 +208,11 @@ impl Member {
             self.since = Some(self.since.map_or(t, |s| s.min(t)));
         }
     }
-    fn add_against(&mut self, why: String) {
-        if !self.against.contains(&why) {
+    fn add_against(&mut self, why: impl Into<Reason>) {
+        let why = why.into();
+        if let Some(same) = self.against.iter_mut().find(|r| r.same_claim(&why)) {
+            same.absorb(why);
+        } else {
             self.against.push(why);
         }
     }
@@ -262,12 +369,10 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
     if named {
         scope.source = ScopeSource::CaseFile;
         for u in &case.scope.identities {
-            scope
-                .identity(u)
-                .add_for("named by the analyst in the case file".into(), true, None);
+            scope.identity(u).add_for("named by the analyst in the case file", true, None);
         }
         for ip in &case.scope.ips {
-            scope.ip(*ip).add_for("named by the analyst in the case file".into(), true, None);
+            scope.ip(*ip).add_for("named by the analyst in the case file", true, None);
         }
     }
     judge_alerts(&mut scope, bundle.alerts.provided().map(Vec::as_slice).unwrap_or(&[]), env, !named);
@@ -311,7 +416,7 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
     for a in alerts {
         let cite = a.origin.cite();
         let (lead, why) = if let Some(closed) = a.cleared_as() {
-            let why = format!("alert \"{}\" was {closed} ({cite})", a.name);
+            let why = Reason::cited(format!("alert \"{}\" was {closed}", a.name), cite.clone());
             for u in &a.entities.accounts {
                 scope.identity(u).add_against(why.clone());
             }
@@ -325,7 +430,7 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
             (false, "the analyst named the attacker in the case file".to_string())
         } else {
             let state = triage_state(a);
-            let why = format!("entity of {state} {} alert \"{}\" ({cite})", a.severity, a.name);
+            let why = Reason::cited(format!("entity of {state} {} alert \"{}\"", a.severity, a.name), cite.clone());
             let strong = a.true_positive();
             for u in &a.entities.accounts {
                 scope.identity(u).add_for(why.clone(), strong, Some(a.at));
@@ -354,7 +459,8 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
             .chain(a.entities.ips.iter().map(|i| i.to_string()))
             .collect();
         scope.alerts.push(AlertJudgement {
-            at: a.at,
+            // When it was raised, as every other alert time in the reports.
+            at: a.raised_at(),
             name: a.name.clone(),
             severity: a.severity.clone(),
             cleared: !lead,
@@ -370,11 +476,13 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
 fn leads_from_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
     let Some(signins) = bundle.signins.provided() else { return };
     for s in signins.iter().filter(|s| s.risky()) {
-        let why = format!(
-            "{} sign-in risk, state {} ({})",
-            s.risk_during.as_deref().or(s.risk_aggregated.as_deref()).unwrap_or("elevated"),
-            s.risk_state.as_deref().unwrap_or("unknown"),
-            s.origin.cite()
+        let why = Reason::cited(
+            format!(
+                "{} sign-in risk, state {}",
+                s.risk_during.as_deref().or(s.risk_aggregated.as_deref()).unwrap_or("elevated"),
+                s.risk_state.as_deref().unwrap_or("unknown"),
+            ),
+            s.origin.cite(),
         );
         scope.identity(&s.upn).add_for(why.clone(), false, Some(s.at));
         if let Some(ip) = s.ip {
@@ -392,7 +500,7 @@ fn leads_from_risk_detections(scope: &mut Scope, bundle: &Bundle, env: &Environm
     for r in risks {
         let cite = r.origin.cite();
         if r.open_and_serious() {
-            let why = format!("risk detection {} ({cite})", r.risk_type);
+            let why = Reason::cited(format!("risk detection {}", r.risk_type), cite.clone());
             scope.identity(&r.upn).add_for(why.clone(), false, Some(r.at));
             if let Some(ip) = r.ip {
                 match own_address(env, &ip) {
@@ -401,7 +509,10 @@ fn leads_from_risk_detections(scope: &mut Scope, bundle: &Bundle, env: &Environm
                 }
             }
         } else if let Some(state) = r.state.as_ref().filter(|s| s.is_closed()) {
-            let why = format!("risk detection {} was later marked {} ({cite})", r.risk_type, state.label());
+            let why = Reason::cited(
+                format!("risk detection {} was later marked {}", r.risk_type, state.label()),
+                cite.clone(),
+            );
             scope.identity(&r.upn).add_against(why.clone());
             if let Some(ip) = r.ip {
                 scope.ip(ip).add_against(why);
@@ -432,23 +543,31 @@ fn weigh_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
                     (false, Some(CaStatus::NotApplied)) => "no Conditional Access policy applied",
                     _ => "without multifactor authentication recorded",
                 };
-                let why = format!("successful {how} sign-in from untrusted {ip} ({cite})");
-                scope.identity(&u).add_for(why.clone(), true, Some(s.at));
+                let why = format!("successful {how} sign-in from untrusted {ip}");
+                scope
+                    .identity(&u)
+                    .add_for(Reason::cited(why.clone(), cite.clone()), true, Some(s.at));
                 if let Some(addr) = s.ip {
-                    scope.ip(addr).add_for(format!("{why} by {u}"), true, Some(s.at));
+                    scope
+                        .ip(addr)
+                        .add_for(Reason::cited(format!("{why} by {u}"), cite.clone()), true, Some(s.at));
                 }
             } else if strongly_authenticated(s) {
                 let from = match s.ip.and_then(|i| own_address(env, &i)) {
                     Some(own) => format!(" from {ip}, {own}"),
                     None => format!(" from {ip}"),
                 };
-                scope.identity(&u).add_against(format!(
-                    "the flagged sign-in passed multifactor authentication and Conditional Access{}{from} ({cite})",
-                    device_words(s)
+                scope.identity(&u).add_against(Reason::cited(
+                    format!(
+                        "the flagged sign-in passed multifactor authentication and Conditional Access{}{from}",
+                        device_words(s)
+                    ),
+                    cite.clone(),
                 ));
             } else if s.succeeded && s.ip.is_some_and(|i| own_address(env, &i).is_some()) {
-                scope.identity(&u).add_against(format!(
-                    "the flagged sign-in came from {ip}, an address of the organisation ({cite})"
+                scope.identity(&u).add_against(Reason::cited(
+                    format!("the flagged sign-in came from {ip}, an address of the organisation"),
+                    cite.clone(),
                 ));
             }
         }
@@ -460,7 +579,7 @@ fn decide(scope: &mut Scope, case: &Case) {
     for (u, m) in scope.identities.iter_mut() {
         m.confidence = if case.scope.cleared_identities.contains(u) {
             m.decided_by = ScopeSource::CaseFile;
-            m.add_against("cleared by the analyst in the case file".into());
+            m.add_against("cleared by the analyst in the case file");
             Confidence::Cleared
         } else if case.scope.identities.contains(u) {
             m.decided_by = ScopeSource::CaseFile;
@@ -472,7 +591,7 @@ fn decide(scope: &mut Scope, case: &Case) {
     for (ip, m) in scope.ips.iter_mut() {
         m.confidence = if case.scope.cleared_ips.contains(ip) {
             m.decided_by = ScopeSource::CaseFile;
-            m.add_against("cleared by the analyst in the case file".into());
+            m.add_against("cleared by the analyst in the case file");
             Confidence::Cleared
         } else if case.scope.ips.contains(ip) {
             m.decided_by = ScopeSource::CaseFile;
@@ -512,7 +631,7 @@ fn follow_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
         {
             let member = scope.identity(&s.upn);
             member.add_for(
-                format!("signed in successfully from attacker address {ip} ({})", s.origin.cite()),
+                Reason::cited(format!("signed in successfully from attacker address {ip}"), s.origin.cite()),
                 strong,
                 Some(s.at),
             );
@@ -534,11 +653,13 @@ fn follow_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
         {
             let member = scope.ip(ip);
             member.add_for(
-                format!(
-                    "used by compromised {} from untrusted {} after the compromise ({})",
-                    s.upn,
-                    s.country.as_deref().unwrap_or("location"),
-                    s.origin.cite()
+                Reason::cited(
+                    format!(
+                        "used by compromised {} from untrusted {} after the compromise",
+                        s.upn,
+                        s.country.as_deref().unwrap_or("location"),
+                    ),
+                    s.origin.cite(),
                 ),
                 strong,
                 Some(s.at),
@@ -586,13 +707,12 @@ fn find_attempts(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
             continue;
         }
         let Some(ip) = s.ip else { continue };
-        let mut why = format!(
-            "failed sign-in on compromised {} from untrusted {ip} before the compromise ({})",
-            s.upn,
-            s.origin.cite()
+        let mut why = Reason::cited(
+            format!("failed sign-in on compromised {} from untrusted {ip} before the compromise", s.upn),
+            s.origin.cite(),
         );
         if s.user_agent.as_deref().is_some_and(|ua| attacker_agents.contains(&ua)) {
-            why.push_str("; same user agent as the attacker's later sign-ins");
+            why = why.with_remark("same user agent as the attacker's later sign-ins");
         }
         let known = scope.has_ip(&ip);
         let m = scope.ip(ip);
@@ -647,9 +767,9 @@ fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
         let conf = scope.identities.get(caller).map_or(Confidence::Suspected, |m| m.confidence);
         let m = scope.ip(ip);
         m.add_for(
-            format!(
-                "management call by compromised {caller} from an untrusted address after the compromise ({})",
-                e.origin.cite()
+            Reason::cited(
+                format!("management call by compromised {caller} from an untrusted address after the compromise"),
+                e.origin.cite(),
             ),
             conf == Confidence::Confirmed,
             Some(e.at),
@@ -677,7 +797,7 @@ fn join_identities_acting_from_attacker_addresses(scope: &mut Scope, events: &[&
             .map_or((false, Confidence::Suspected), |m| (m.strong, m.confidence));
         let m = scope.identity(caller);
         m.add_for(
-            format!("called the management API from attacker address {ip} ({})", e.origin.cite()),
+            Reason::cited(format!("called the management API from attacker address {ip}"), e.origin.cite()),
             strong,
             Some(e.at),
         );
@@ -801,7 +921,11 @@ fn settle_alerts(scope: &mut Scope) {
                 .filter(|m| !m.reasons_for.is_empty())
                 .collect();
             if !members.is_empty() && members.iter().all(|m| !m.in_scope()) {
-                let why = members.iter().find_map(|m| m.against.first()).cloned().unwrap_or_default();
+                let why = members
+                    .iter()
+                    .find_map(|m| m.against.first())
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
                 (true, format!("its leads were cleared: {why}"))
             } else {
                 (false, a.why.clone())
@@ -811,6 +935,22 @@ fn settle_alerts(scope: &mut Scope) {
     for (a, (cleared, why)) in scope.alerts.iter_mut().zip(settled) {
         a.cleared = cleared;
         a.why = why;
+    }
+}
+
+/// The alerts' tally in plain words; each alert's own reason is listed with it.
+fn alerts_in_words(n: usize, open: usize, cleared: usize) -> String {
+    let alerts = crate::types::counted(n as u64, "alert", "alerts");
+    match (open, cleared) {
+        (0, _) if n == 1 => format!("{alerts}: it does not point to attacker activity (the reason is given with it)"),
+        (0, _) => format!("{alerts}: none points to attacker activity (each one's reason is given with it)"),
+        (_, 0) if n == 1 => format!("{alerts}: it points to attacker activity"),
+        (_, 0) => format!("{alerts}: all point to attacker activity"),
+        _ => format!(
+            "{alerts}: {open} {} to attacker activity, {cleared} {} not (each one's reason is given with it)",
+            if open == 1 { "points" } else { "point" },
+            if cleared == 1 { "does" } else { "do" }
+        ),
     }
 }
 
@@ -835,11 +975,7 @@ fn basis_of(scope: &Scope) -> Vec<String> {
     let open = scope.alerts.iter().filter(|a| !a.cleared).count();
     let cleared = scope.alerts.len() - open;
     if !scope.alerts.is_empty() {
-        let n = scope.alerts.len();
-        basis.push(format!(
-            "{n} alert{}: {open} pointing to attacker activity, {cleared} cleared (closed by the organisation, informational, without entities, or their leads cleared)",
-            if n == 1 { "" } else { "s" }
-        ));
+        basis.push(alerts_in_words(scope.alerts.len(), open, cleared));
     }
     if scope.identities.is_empty() && scope.ips.is_empty() {
         basis.push("no alert, risky sign-in or risk detection points to an attacker, and the analyst named none".into());
@@ -860,6 +996,29 @@ mod tests {
             m.add_against(format!("against {i}"));
         }
         m
+    }
+
+    #[test]
+    fn one_claim_from_many_records_is_one_reason() {
+        let mut m = Member::new();
+        for row in 5..=14 {
+            m.add_for(
+                Reason::cited("failed sign-in", format!("evidence/s.json value[{row}]")).with_remark("same agent"),
+                true,
+                None,
+            );
+        }
+        m.add_for(Reason::cited("risk high", "evidence/s.csv:124".into()), false, None);
+        m.add_for(Reason::cited("risk high", "evidence/s.csv:144".into()), false, None);
+        m.add_for(Reason::cited("risk high", "evidence/t.csv:2".into()), false, None);
+        let text: Vec<String> = m.reasons_for.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "failed sign-in (10 records: evidence/s.json value[5] to value[14]); same agent",
+                "risk high (evidence/s.csv:124, :144, evidence/t.csv:2)",
+            ]
+        );
     }
 
     #[test]
