@@ -141,6 +141,19 @@ pub fn counted(n: impl Into<u64>, singular: &str, plural: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { singular } else { plural })
 }
 
+/// Words as a list in a sentence: "a", "a and b", "a, b and c".
+pub fn join_words<S: AsRef<str>>(words: &[S]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.as_ref().to_string(),
+        [init @ .., last] => format!(
+            "{} and {}",
+            init.iter().map(|w| w.as_ref()).collect::<Vec<_>>().join(", "),
+            last.as_ref()
+        ),
+    }
+}
+
 /// A sentence as a phrase: its first character in lower case.
 pub fn lower_first(s: &str) -> String {
     let mut c = s.chars();

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::util::{model_json, report, root, run, stderr, stdout, temp_dir};
+use crate::util::{copy_tree, model_json, report, root, run, stderr, stdout, temp_dir};
 
 pub const QUIET: &str = "samples/quiet";
 pub const BRUNNWALD: &str = "samples/brunnwald";
@@ -947,4 +947,46 @@ fn quiet_executive_states_cleared_leads_once() {
     let alerts = m["analysis"]["scope"]["alerts"].as_array().unwrap();
     assert!(alerts.iter().any(|a| a["at"] == "2025-10-13T02:11:48Z"), "{alerts:?}");
     assert!(text.contains(&squash("2025-10-13 02:11")));
+}
+
+/// Issue 8: a principal the attacker granted a role is weighed as a lead. Granted and then
+/// acting from an attacker address: confirmed, with both reasons. Granted but never seen
+/// acting: an open foothold (listed, an indicator, to be reviewed), not a compromised account.
+#[test]
+fn grantees_of_attacker_role_assignments_are_leads() {
+    let m = model_json(&sample_dir(BRUNNWALD));
+    let sp = &m["analysis"]["scope"]["identities"]["95ca549f-5bdb-4512-bda4-9b4aaf205abf"];
+    assert_eq!(sp["confidence"], "confirmed");
+    let reasons: Vec<&str> = sp["for"].as_array().unwrap().iter().filter_map(|r| r.as_str()).collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("granted Contributor by compromised j.keller@brunnwald.de")),
+        "{reasons:?}"
+    );
+    // The same grant to a principal that never acts.
+    let dir = temp_dir("grantee-lead");
+    copy_tree(&sample_dir(BRUNNWALD), &dir);
+    let path = dir.join("evidence/activity-az.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let granted = text.replace(
+        r#"\"principalId\": \"95ca549f-5bdb-4512-bda4-9b4aaf205abf\""#,
+        r#"\"principalId\": \"00000000-0000-4000-8000-00000000beef\""#,
+    );
+    assert_ne!(granted, text, "the sample's grant was not found");
+    std::fs::write(&path, granted).unwrap();
+    let m = model_json(&dir);
+    let scope = &m["analysis"]["scope"];
+    assert!(
+        scope["identities"].get("00000000-0000-4000-8000-00000000beef").is_none(),
+        "a grant alone does not make a compromised account"
+    );
+    let footholds = scope["footholds"].as_array().unwrap();
+    assert_eq!(footholds.len(), 1, "{footholds:?}");
+    assert_eq!(footholds[0]["principal"], "00000000-0000-4000-8000-00000000beef");
+    assert_eq!(footholds[0]["role"], "Contributor");
+    let iocs = m["analysis"]["iocs"].as_array().unwrap();
+    assert!(iocs
+        .iter()
+        .any(|i| i["value"] == "00000000-0000-4000-8000-00000000beef" && i["role"].as_str().unwrap().contains("not seen acting")));
 }

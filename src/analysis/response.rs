@@ -400,7 +400,16 @@ fn reversals(input: &ResponseInput) -> Vec<Action> {
             StepKind::RoleAssignment => (
                 ActionKind::RevertRoleAssignment,
                 vec!["microsoft.authorization/roleassignments/delete"],
-                format!("Remove the role assignment the attacker created at {} ({})", s.at.hhmm(), s.summary),
+                format!(
+                    "Remove the role assignment the attacker created at {} ({}){}",
+                    s.at.hhmm(),
+                    s.summary,
+                    s.details
+                        .as_ref()
+                        .and_then(|d| d.principal_id.as_deref())
+                        .map(|p| format!(", and review principal {p}: its sign-ins, credentials and other role assignments"))
+                        .unwrap_or_default()
+                ),
                 format!("Role assignment created at {} removed", s.at.hhmm()),
                 "Role assignment deletion is in the activity log",
                 "Not shown by the evidence: the role assignment may still be in place",

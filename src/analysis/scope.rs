@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::bundle::activity::ActivityEvent;
+use crate::bundle::activity::{ActivityEvent, ActivityStatus};
 use crate::bundle::alerts::Alert;
 use crate::bundle::signins::{CaStatus, MfaResult, SignIn};
 use crate::bundle::Bundle;
@@ -269,8 +269,23 @@ pub struct Scope {
     pub identities: BTreeMap<Upn, Member>,
     pub ips: BTreeMap<IpAddr, Member>,
     pub alerts: Vec<AlertJudgement>,
+    /// Principals the attacker granted a role that are not otherwise in scope: open leads (a
+    /// foothold or a persistence), not compromised accounts.
+    pub footholds: Vec<Foothold>,
     /// Earliest attacker evidence (first attempt or sign-in): the start of the incident.
     pub compromise_start: Option<Timestamp>,
+}
+
+/// A principal a compromised identity granted a role, that the evidence never shows acting.
+#[derive(Debug, Clone, Serialize)]
+pub struct Foothold {
+    pub principal: Upn,
+    pub role: String,
+    pub granted_by: Upn,
+    pub at: Timestamp,
+    /// "granted Owner by compromised … (record)".
+    pub reason: Reason,
+    pub evidence: Location,
 }
 
 impl Scope {
@@ -362,6 +377,7 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
         identities: BTreeMap::new(),
         ips: BTreeMap::new(),
         alerts: Vec::new(),
+        footholds: Vec::new(),
         compromise_start: None,
     };
     let env = &case.environment;
@@ -745,6 +761,7 @@ fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
     let mut events: Vec<&ActivityEvent> = events.iter().collect();
     events.sort_by_key(|e| e.at);
     join_identities_acting_from_attacker_addresses(scope, &events);
+    weigh_grantees_of_attacker_roles(scope, &events);
     // Operations with an event from an attacker address: their other events are the
     // attacker's too, even a Started row seconds before the identity is known compromised.
     let attacker_operations: std::collections::BTreeSet<&str> = events
@@ -775,6 +792,50 @@ fn follow_activity(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
             Some(e.at),
         );
         m.confidence = conf;
+    }
+}
+
+/// A principal the attacker granted a role is a lead: a foothold it may hold credentials for, or
+/// a persistence it left behind. The grant alone does not make it a compromised account (the
+/// attacker may have empowered an identity it does not control): one already in scope gets the
+/// grant as a further reason; any other is kept as an open foothold for the responders.
+fn weigh_grantees_of_attacker_roles(scope: &mut Scope, events: &[&ActivityEvent]) {
+    for e in events {
+        let (Some(caller), Some(grantee)) = (&e.caller, e.details.principal_id.as_deref()) else {
+            continue;
+        };
+        let granted = e.operation.ends_with("/roleassignments/write") && e.status == ActivityStatus::Succeeded;
+        if !granted || !scope.identity_compromised_at(caller, e.at) {
+            continue;
+        }
+        let grantee = Upn::new(grantee);
+        if grantee == *caller
+            || scope
+                .identities
+                .get(&grantee)
+                .is_some_and(|m| m.decided_by == ScopeSource::CaseFile)
+        {
+            continue;
+        }
+        let role = e
+            .details
+            .role_definition
+            .as_deref()
+            .map(super::steps::role_name)
+            .unwrap_or_else(|| "a role".into());
+        let reason = Reason::cited(format!("granted {role} by compromised {caller}"), e.origin.cite());
+        if scope.has_identity(&grantee) {
+            scope.identity(&grantee).add_for(reason, false, Some(e.at));
+        } else if !scope.footholds.iter().any(|f| f.principal == grantee) {
+            scope.footholds.push(Foothold {
+                principal: grantee,
+                role,
+                granted_by: caller.clone(),
+                at: e.at,
+                reason,
+                evidence: e.origin.clone(),
+            });
+        }
     }
 }
 
