@@ -146,13 +146,22 @@ impl BlobRequest {
     }
 }
 
+/// `str::to_lowercase`, without its Unicode tables for ASCII text (the same result).
+fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
 /// `/account/container/dir/blob` → (container, blob). The docs say ObjectKey is quoted;
 /// raw samples are not (formats.md §2.4), so one pair of quotes is stripped.
 fn split_object_key(key: &str) -> (Option<String>, Option<String>) {
     let key = key.trim().trim_matches('"');
     let mut parts = key.trim_start_matches('/').splitn(3, '/');
     let _account = parts.next();
-    let container = parts.next().filter(|c| !c.is_empty()).map(|c| c.to_lowercase());
+    let container = parts.next().filter(|c| !c.is_empty()).map(lower);
     let blob = parts.next().filter(|b| !b.is_empty()).map(str::to_string);
     (container, blob)
 }
@@ -328,7 +337,7 @@ fn build_fields(f: &Fields, order: &Cell<DateOrder>) -> Option<BlobRequest> {
     };
     Some(BlobRequest {
         at,
-        account: f.str(G_ACCOUNT).map(|a| a.trim().to_lowercase()).unwrap_or_default(),
+        account: f.str(G_ACCOUNT).map(|a| lower(a.trim())).unwrap_or_default(),
         operation: f.string(G_OPERATION).unwrap_or_default(),
         status_code,
         auth: f.str(G_AUTH).map(AuthType::parse).unwrap_or(AuthType::Other(String::new())),
@@ -897,44 +906,58 @@ enum KeyAction {
     Skip,
 }
 
+#[inline]
 fn key_action(level: Level, key: &str) -> KeyAction {
     use KeyAction::{Descend, Slot};
     // The one wanted name (see NAMES) of this length and first letter in this object, if
-    // any; most keys of a record are not wanted, and this is asked for every key.
+    // any; most keys of a record are not wanted, and this is asked for every key. Names are
+    // spelled as resource logs spell them, so most hits are one plain comparison.
     let k = key.as_bytes();
     let (Some(first), Some(last)) = (k.first(), k.last()) else {
         return KeyAction::Skip;
     };
-    let candidate = match (level, k.len(), first.to_ascii_lowercase()) {
-        (Level::Top, 13, b't') => ("timegenerated", Slot(0)),
-        (Level::Top, 4, b't') => ("time", Slot(1)),
-        (Level::Top, 11, b'a') => ("accountname", Slot(2)),
-        (Level::Top, 13, b'o') => ("operationname", Slot(4)),
-        (Level::Top, 10, b's') => ("statuscode", Slot(5)),
-        (Level::Top, 18, b'a') if last.eq_ignore_ascii_case(&b'e') => ("authenticationtype", Slot(6)),
-        (Level::Top, 18, b'a') => ("authenticationhash", Slot(8)),
-        (Level::Top, 15, b'c') => ("calleripaddress", Slot(10)),
-        (Level::Top, 9, b'o') => ("objectkey", Slot(11)),
-        (Level::Top, 3, b'u') => ("uri", Slot(13)),
-        (Level::Top, 16, b'r') => ("responsebodysize", Slot(14)),
-        (Level::Top, 12, b'r') => ("requesterupn", Slot(16)),
-        (Level::Top, 14, b'r') => ("requesterappid", Slot(18)),
-        (Level::Top, 15, b'u') => ("useragentheader", Slot(20)),
-        (Level::Top, 13, b'c') => ("correlationid", Slot(22)),
-        (Level::Top, 10, b'p') => ("properties", Descend(Level::Properties)),
-        (Level::Top, 8, b'i') => ("identity", Descend(Level::Identity)),
-        (Level::Properties, 11, b'a') => ("accountname", Slot(3)),
-        (Level::Properties, 9, b'o') => ("objectkey", Slot(12)),
-        (Level::Properties, 16, b'r') => ("responsebodysize", Slot(15)),
-        (Level::Properties, 15, b'u') => ("useragentheader", Slot(21)),
-        (Level::Identity, 4, b't') => ("type", Slot(7)),
-        (Level::Identity, 9, b't') => ("tokenhash", Slot(9)),
-        (Level::Identity, 9, b'r') => ("requester", Descend(Level::Requester)),
-        (Level::Requester, 3, b'u') => ("upn", Slot(17)),
-        (Level::Requester, 5, b'a') => ("appid", Slot(19)),
-        _ => return KeyAction::Skip,
+    let first = first.to_ascii_lowercase();
+    let candidate = match level {
+        Level::Top => match (k.len(), first) {
+            (4, b't') => ("time", Slot(1)),
+            (3, b'u') => ("uri", Slot(13)),
+            (8, b'i') => ("identity", Descend(Level::Identity)),
+            (9, b'o') => ("objectKey", Slot(11)),
+            (10, b's') => ("statusCode", Slot(5)),
+            (10, b'p') => ("properties", Descend(Level::Properties)),
+            (11, b'a') => ("accountName", Slot(2)),
+            (12, b'r') => ("requesterUpn", Slot(16)),
+            (13, b't') => ("timeGenerated", Slot(0)),
+            (13, b'o') => ("operationName", Slot(4)),
+            (13, b'c') => ("correlationId", Slot(22)),
+            (14, b'r') => ("requesterAppId", Slot(18)),
+            (15, b'c') => ("callerIpAddress", Slot(10)),
+            (15, b'u') => ("userAgentHeader", Slot(20)),
+            (16, b'r') => ("responseBodySize", Slot(14)),
+            (18, b'a') if last.eq_ignore_ascii_case(&b'e') => ("authenticationType", Slot(6)),
+            (18, b'a') => ("authenticationHash", Slot(8)),
+            _ => return KeyAction::Skip,
+        },
+        Level::Properties => match (k.len(), first) {
+            (9, b'o') => ("objectKey", Slot(12)),
+            (11, b'a') => ("accountName", Slot(3)),
+            (15, b'u') => ("userAgentHeader", Slot(21)),
+            (16, b'r') => ("responseBodySize", Slot(15)),
+            _ => return KeyAction::Skip,
+        },
+        Level::Identity => match (k.len(), first) {
+            (4, b't') => ("type", Slot(7)),
+            (9, b't') => ("tokenHash", Slot(9)),
+            (9, b'r') => ("requester", Descend(Level::Requester)),
+            _ => return KeyAction::Skip,
+        },
+        Level::Requester => match (k.len(), first) {
+            (3, b'u') => ("upn", Slot(17)),
+            (5, b'a') => ("appId", Slot(19)),
+            _ => return KeyAction::Skip,
+        },
     };
-    if candidate.0.as_bytes().eq_ignore_ascii_case(k) {
+    if candidate.0.as_bytes() == k || candidate.0.as_bytes().eq_ignore_ascii_case(k) {
         candidate.1
     } else {
         KeyAction::Skip
