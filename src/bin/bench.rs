@@ -598,7 +598,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let duck = !args.iter().any(|a| a == "--no-duckdb") && has_duckdb();
     if !duck {
-        println!("(DuckDB not compared: `pip install duckdb`, and no --no-duckdb)\n");
+        println!("(DuckDB not compared: --no-duckdb given, or `pip install duckdb` to compare)\n");
     }
     println!(
         "{:<22} {:>10} {:>6} {:>7} {:>6} {:>10} {:>6} {:>8} {:>9} {:>9} {:>6}  results",
