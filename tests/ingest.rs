@@ -123,9 +123,8 @@ fn fast_readers_give_the_general_readers_requests() {
     // Quotes the SIMD field index does not read (a quote inside an unquoted field, text
     // after a closing quote, a quote left open), after regular records: those go to `csv`
     // from the record in progress. Also a lone CR, a last line without a newline and a quoted
-    // field across 64-byte blocks. (Not CRLF, blank lines or a quoted newline before a
-    // record: there the general reader, taking csv's position, may number the record's line
-    // from the end of the one before; the chunked readers give the record's own line.)
+    // field across 64-byte blocks. (CRLF, blank lines and quoted newlines:
+    // `line_numbers_agree_after_crlf_blank_lines_and_quoted_newlines`.)
     let irregular_csv = dir.join("irregular.csv");
     let pad = "p".repeat(61);
     std::fs::write(
@@ -146,6 +145,64 @@ fn fast_readers_give_the_general_readers_requests() {
         let expected = reference(path);
         assert!(!expected.is_empty(), "{}", path.display());
         assert_eq!(fast(path), expected, "{}", path.display());
+    }
+}
+
+/// The line of each record by the general reader and by the chunked reader (chunks of
+/// `chunk_bytes`).
+fn lines_both_ways(path: &Path, chunk_bytes: usize) -> (Vec<Option<u64>>, Vec<Option<u64>>) {
+    let mut general = Vec::new();
+    records::read_table(path, "storage log", &mut |row| {
+        general.push(row.location().line);
+        Ok(Visit::Continue)
+    })
+    .map_err(|e| e.render())
+    .unwrap();
+    let mut chunked = Vec::new();
+    let limits = Limits {
+        chunk_bytes,
+        ..Limits::default()
+    };
+    casefile::input::ingest::read_file_sequentially(path, limits, &mut |_, requests| {
+        chunked.extend(requests.iter().map(|r| r.origin.line));
+    })
+    .map_err(|e| e.render())
+    .unwrap();
+    (general, chunked)
+}
+
+/// Both readers give a record the line of its first byte after CRLF, blank lines (CRLF and
+/// LF) and quoted newlines (CRLF and LF inside quotes), on the SIMD field index and on the
+/// `csv` fallback after an irregular quote, whatever the chunk size.
+#[test]
+fn line_numbers_agree_after_crlf_blank_lines_and_quoted_newlines() {
+    let dir = temp_dir("ingest-lines");
+    let regular = "TimeGenerated [UTC],AccountName,OperationName,StatusCode,ObjectKey,UserAgentHeader\r\n\
+        2024-03-20T08:07:00Z,acct,GetBlob,200,/a/c/x,one\r\n\
+        \r\n\
+        2024-03-20T08:07:01Z,acct,GetBlob,200,\"/a/c/two\r\nlines\",two\r\n\
+        \n\r\n\
+        2024-03-20T08:07:02Z,acct,GetBlob,200,/a/c/z,\"three\nlines\nhere\"\r\n\
+        2024-03-20T08:07:03Z,acct,GetBlob,200,/a/c/w,four\r\n";
+    let irregular = format!(
+        "{regular}2024-03-20T08:07:04Z,acct,GetBlob,200,\"/a/c/v\"tail,agent\r\n\r\n\
+         2024-03-20T08:07:05Z,acct,GetBlob,200,\"/a/c/q\nq\",after\r\n\
+         2024-03-20T08:07:06Z,acct,GetBlob,200,/a/c/r,last"
+    );
+    let cases = [
+        ("regular.csv", regular.to_string(), vec![2, 4, 8, 11]),
+        ("irregular.csv", irregular, vec![2, 4, 8, 11, 12, 14, 16]),
+    ];
+    for (name, text, lines) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, &text).unwrap();
+        let want: Vec<Option<u64>> = lines.into_iter().map(Some).collect();
+        for chunk in [16, 50, 100, 1 << 20] {
+            let (general, chunked) = lines_both_ways(&path, chunk);
+            assert_eq!(general, want, "{name}: general reader");
+            assert_eq!(chunked, want, "{name}: chunked reader, {chunk}-byte chunks");
+        }
+        assert_eq!(fast(&path), reference(&path), "{name}");
     }
 }
 

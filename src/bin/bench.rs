@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --bin bench -- [--records N] [--big M] [--repeat R] [--keep] [--baseline]
-//!                                    [--tree-files F] [--events E]
+//!                                    [--tree-files F] [--events E] [--ingest-only] [--no-duckdb]
 //! ```
 //! It builds N (default 1,000,000) storage requests from the Northgate sample's real rows
 //! (its attacker's reads every 1000th request, its application's reads otherwise) in both
@@ -12,8 +12,12 @@
 //! JSON Lines. Each is analysed in a fresh process (so its peak RSS is its own), R times
 //! (default 3), best time kept. When `python3 -c "import duckdb"` works, DuckDB runs the
 //! equivalent query on the same file (the attacker's successful GetBlob requests: count,
-//! bytes and distinct objects per container) and the ratio is printed. With `--big M` the
-//! CSV is also built with M records for the memory check (peak RSS must stay flat).
+//! bytes and distinct objects per container) and the ratio is printed. Wall and CPU time
+//! (user + system) are both printed: on a shared machine the CPU time is the steadier
+//! figure. The results column is a digest of the whole analysis and file inventory, the
+//! same in every run (checked) and comparable before and after a change. With `--big M`
+//! both shapes are also built with M records for the memory check (peak RSS must stay
+//! flat). `--ingest-only` stops after the shapes (no tree, no reports).
 //! `--baseline` also times the reading casefile did before issue 10 (hash, then one thread
 //! through the general record reader), for before/after figures.
 //!
@@ -250,13 +254,47 @@ fn bundle_with(dir: &Path, log_name: &str) -> std::io::Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// Child mode: analyse one bundle, print "seconds peak_rss_mb requests".
+/// CPU time (user + system) of this process so far, in seconds, from /proc (Linux, 100
+/// ticks a second); None elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// SHA-256 of the analysis and of the file inventory as JSON, so runs before and after a
+/// change can be checked to give the same results, not just the same count.
+fn digest(run: &casefile::CaseRun) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&run.analysis).unwrap_or_default());
+    for f in &run.bundle.files {
+        h.update(format!(
+            "{} {} {} {:?} {:?} {} {}\n",
+            f.sha256,
+            f.bytes,
+            f.records,
+            f.first,
+            f.last,
+            f.duplicates,
+            f.path.display()
+        ));
+    }
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Child mode: analyse one bundle, print "seconds peak_rss_mb requests cpu_seconds digest".
 fn child(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
+    let cpu = cpu_seconds().unwrap_or(0.0);
     let run = casefile::analyse_bundle(bundle, None, None).map_err(|e| e.render())?;
     let secs = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().unwrap_or(0.0) - cpu;
     let counted = run.analysis.storage_requests.provided().map(|r| r.0).unwrap_or(0);
-    println!("{secs} {} {counted}", peak_rss_mb().unwrap_or(0.0));
+    println!("{secs} {} {counted} {cpu} {}", peak_rss_mb().unwrap_or(0.0), digest(&run));
     Ok(())
 }
 
@@ -295,33 +333,60 @@ fn child_baseline(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.render())?;
     }
     let counted = agg.finish().requests;
-    println!("{} {} {counted}", t.elapsed().as_secs_f64(), peak_rss_mb().unwrap_or(0.0));
+    println!(
+        "{} {} {counted} {} -",
+        t.elapsed().as_secs_f64(),
+        peak_rss_mb().unwrap_or(0.0),
+        cpu_seconds().unwrap_or(0.0)
+    );
     Ok(())
 }
 
-/// Runs the child `repeat` times; the best time and its peak RSS.
-fn measure(bundle: &Path, repeat: usize, expect: u64, mode: &str) -> Result<(f64, f64), Box<dyn std::error::Error>> {
-    let mut best: Option<(f64, f64)> = None;
+/// One measured run: the best wall time, its CPU time and peak RSS, and the digest of the
+/// results (the same in every run, or the bench fails).
+struct Measured {
+    secs: f64,
+    cpu: f64,
+    rss: f64,
+    digest: String,
+}
+
+/// Runs the child `repeat` times; the best time, with its CPU time and peak RSS.
+fn measure(bundle: &Path, repeat: usize, expect: u64, mode: &str) -> Result<Measured, Box<dyn std::error::Error>> {
+    let mut best: Option<Measured> = None;
     for _ in 0..repeat.max(1) {
         let out = Command::new(std::env::current_exe()?).arg(mode).arg(bundle).output()?;
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let f: Vec<f64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
-        let (secs, rss, counted) = (f[0], f[1], f[2] as u64);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let num = |i: usize| words.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let run = Measured {
+            secs: num(0),
+            rss: num(1),
+            cpu: num(3),
+            digest: words.get(4).unwrap_or(&"-").to_string(),
+        };
+        let counted = num(2) as u64;
         if counted != expect {
             return Err(format!("read {counted} requests, expected {expect}").into());
         }
-        if best.is_none_or(|b| secs < b.0) {
-            best = Some((secs, rss));
+        if let Some(b) = &best {
+            if b.digest != run.digest {
+                return Err(format!("results differ between runs: {} and {}", b.digest, run.digest).into());
+            }
+        }
+        if best.as_ref().is_none_or(|b| run.secs < b.secs) {
+            best = Some(run);
         }
     }
     best.ok_or_else(|| "no run".into())
 }
 
-/// DuckDB's best time on the equivalent query, when its Python module is installed.
-fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64)> {
+/// DuckDB's best time on the equivalent query, when its Python module is installed: wall
+/// seconds, peak RSS (MB) and the CPU seconds of that run.
+fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64, f64)> {
     let source = if json {
         format!("read_json('{}', format='newline_delimited')", path.display())
     } else {
@@ -344,7 +409,7 @@ fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64)> {
          GROUP BY 1 ORDER BY 1"
     );
     let script = format!(
-        "import duckdb, time, resource\nbest = None\nfor _ in range({repeat}):\n    t = time.perf_counter()\n    con = duckdb.connect()\n    con.execute(\"\"\"{query}\"\"\").fetchall()\n    con.close()\n    s = time.perf_counter() - t\n    best = s if best is None or s < best else best\nprint(best, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "import duckdb, time, resource\ndef cpu():\n    u = resource.getrusage(resource.RUSAGE_SELF)\n    return u.ru_utime + u.ru_stime\nbest = None\nfor _ in range({repeat}):\n    t, c = time.perf_counter(), cpu()\n    con = duckdb.connect()\n    con.execute(\"\"\"{query}\"\"\").fetchall()\n    con.close()\n    s, c = time.perf_counter() - t, cpu() - c\n    best = (s, c) if best is None or s < best[0] else best\nprint(best[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, best[1])\n"
     );
     let out = Command::new("python3").arg("-c").arg(script).output().ok()?;
     if !out.status.success() {
@@ -353,7 +418,7 @@ fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64)> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let f: Vec<f64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
-    Some((*f.first()?, *f.get(1)?))
+    Some((*f.first()?, *f.get(1)?, *f.get(2)?))
 }
 
 fn has_duckdb() -> bool {
@@ -372,7 +437,7 @@ fn tree_case(dir: &Path, records: u64, files: u64, repeat: usize) -> Result<(), 
         write_tree(&root, records, files)?;
     }
     let mb = walk_bytes(&root) as f64 / 1e6;
-    let (secs, rss) = measure(&bundle, repeat, records, "--child")?;
+    let Measured { secs, rss, .. } = measure(&bundle, repeat, records, "--child")?;
     println!(
         "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB   ({files} hourly PT1H.json files)",
         "raw JSON Lines, tree",
@@ -442,6 +507,61 @@ fn spray_case(dir: &Path, events: u64) -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
+/// One shape with `n` requests: built (unless kept from an earlier run), analysed in a fresh
+/// process, compared with DuckDB; one table line (and one for the reading before issue 10
+/// with `--baseline`).
+#[allow(clippy::too_many_arguments)]
+fn shape_case(
+    dir: &Path,
+    ext: &str,
+    n: u64,
+    json: bool,
+    repeat: usize,
+    duck: bool,
+    baseline: bool,
+    keep: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let name = format!("storage.{ext}");
+    let bundle = bundle_with(&dir.join(format!("bundle-{ext}-{n}")), &name)?;
+    let log = bundle.join("evidence").join(&name);
+    if !log.exists() {
+        if json {
+            write_jsonl(&log, n)?;
+        } else {
+            write_csv(&log, n)?;
+        }
+    }
+    let mb = std::fs::metadata(&log)?.len() as f64 / 1e6;
+    let m = measure(&bundle, repeat, n, "--child")?;
+    let d = if duck { duckdb(&log, json, repeat) } else { None };
+    let shape = if json { "raw JSON Lines" } else { "Log Analytics CSV" };
+    let line = |label: &str, m: &Measured| {
+        println!(
+            "{:<22} {:>10} {:>6.0} {:>7.2} {:>6.2} {:>10.0} {:>6.0} {:>5.0} MB {:>9} {:>9} {:>6}  {}",
+            label,
+            n,
+            mb,
+            m.secs,
+            m.cpu,
+            n as f64 / m.secs,
+            mb / m.secs,
+            m.rss,
+            d.map_or("—".into(), |d| format!("{:.2}", d.0)),
+            d.map_or("—".into(), |d| format!("{:.2}", d.2)),
+            d.map_or("—".into(), |d| format!("{:.2}", m.secs / d.0)),
+            m.digest,
+        );
+    };
+    line(shape, &m);
+    if baseline {
+        line("  before (1 thread)", &measure(&bundle, repeat, n, "--child-baseline")?);
+    }
+    if !keep {
+        std::fs::remove_file(&log)?;
+    }
+    Ok(())
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     args.iter()
         .position(|a| a == name)
@@ -476,63 +596,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{cores} cores, load average {}, best of {repeat}\n",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
-    let duck = has_duckdb();
+    let duck = !args.iter().any(|a| a == "--no-duckdb") && has_duckdb();
     if !duck {
-        println!("(DuckDB not installed: `pip install duckdb` to compare)\n");
+        println!("(DuckDB not compared: --no-duckdb given, or `pip install duckdb` to compare)\n");
     }
     println!(
-        "{:<22} {:>10} {:>8} {:>8} {:>12} {:>8} {:>9} {:>9} {:>7}",
-        "shape", "records", "MB", "seconds", "records/s", "MB/s", "peak RSS", "DuckDB s", "ratio"
+        "{:<22} {:>10} {:>6} {:>7} {:>6} {:>10} {:>6} {:>8} {:>9} {:>9} {:>6}  results",
+        "shape", "records", "MB", "wall s", "CPU s", "records/s", "MB/s", "peak RSS", "DuckDB s", "Duck CPU", "ratio"
     );
     let mut cases = vec![("csv", records, false), ("jsonl", records, true)];
     if let Some(m) = big {
         cases.push(("csv", m, false));
+        cases.push(("jsonl", m, true));
     }
     for (ext, n, json) in cases {
-        let name = format!("storage.{ext}");
-        let bundle = bundle_with(&dir.join(format!("bundle-{ext}-{n}")), &name)?;
-        let log = bundle.join("evidence").join(&name);
-        if !log.exists() {
-            if json {
-                write_jsonl(&log, n)?;
-            } else {
-                write_csv(&log, n)?;
-            }
-        }
-        let mb = std::fs::metadata(&log)?.len() as f64 / 1e6;
-        let (secs, rss) = measure(&bundle, repeat, n, "--child")?;
-        let d = if duck { duckdb(&log, json, repeat) } else { None };
-        let shape = if json { "raw JSON Lines" } else { "Log Analytics CSV" };
-        println!(
-            "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB {:>9} {:>7}",
-            shape,
-            n,
-            mb,
-            secs,
-            n as f64 / secs,
-            mb / secs,
-            rss,
-            d.map_or("—".into(), |d| format!("{:.2}", d.0)),
-            d.map_or("—".into(), |d| format!("{:.2}", secs / d.0)),
-        );
-        if baseline {
-            let (secs, rss) = measure(&bundle, repeat, n, "--child-baseline")?;
-            println!(
-                "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB {:>9} {:>7}",
-                "  before (1 thread)",
-                n,
-                mb,
-                secs,
-                n as f64 / secs,
-                mb / secs,
-                rss,
-                "",
-                d.map_or("—".into(), |d| format!("{:.2}", secs / d.0)),
-            );
-        }
-        if !keep {
-            std::fs::remove_file(&log)?;
-        }
+        shape_case(&dir, ext, n, json, repeat, duck, baseline, keep)?;
+    }
+    if args.iter().any(|a| a == "--ingest-only") {
+        return Ok(());
     }
     tree_case(&dir, records, tree_files, repeat)?;
     spray_case(&dir, events)?;

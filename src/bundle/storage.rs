@@ -146,13 +146,22 @@ impl BlobRequest {
     }
 }
 
+/// `str::to_lowercase`, without its Unicode tables for ASCII text (the same result).
+fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
 /// `/account/container/dir/blob` → (container, blob). The docs say ObjectKey is quoted;
 /// raw samples are not (formats.md §2.4), so one pair of quotes is stripped.
 fn split_object_key(key: &str) -> (Option<String>, Option<String>) {
     let key = key.trim().trim_matches('"');
     let mut parts = key.trim_start_matches('/').splitn(3, '/');
     let _account = parts.next();
-    let container = parts.next().filter(|c| !c.is_empty()).map(|c| c.to_lowercase());
+    let container = parts.next().filter(|c| !c.is_empty()).map(lower);
     let blob = parts.next().filter(|b| !b.is_empty()).map(str::to_string);
     (container, blob)
 }
@@ -328,7 +337,7 @@ fn build_fields(f: &Fields, order: &Cell<DateOrder>) -> Option<BlobRequest> {
     };
     Some(BlobRequest {
         at,
-        account: f.str(G_ACCOUNT).map(|a| a.trim().to_lowercase()).unwrap_or_default(),
+        account: f.str(G_ACCOUNT).map(|a| lower(a.trim())).unwrap_or_default(),
         operation: f.string(G_OPERATION).unwrap_or_default(),
         status_code,
         auth: f.str(G_AUTH).map(AuthType::parse).unwrap_or(AuthType::Other(String::new())),
@@ -362,11 +371,61 @@ fn la_export_time(raw: &str, utc: bool) -> Option<Timestamp> {
     if !utc || s.starts_with("1/1/1,") || s.starts_with("1/1/0001") {
         return None;
     }
+    if let Some(naive) = la_export_time_plain(s) {
+        return Some(Timestamp(chrono::TimeZone::from_utc_datetime(&chrono::Utc, &naive)));
+    }
     let items = ITEMS.get_or_init(|| StrftimeItems::new("%m/%d/%Y, %I:%M:%S%.f %p").collect());
     let mut parsed = Parsed::new();
     parse(&mut parsed, s, items.iter()).ok()?;
     let naive = parsed.to_naive_datetime_with_offset(0).ok()?;
     Some(Timestamp(chrono::TimeZone::from_utc_datetime(&chrono::Utc, &naive)))
+}
+
+/// The export's form in its plainest spelling, read digit by digit (chrono's format
+/// parser costs more than the rest of a record): `M/D/YYYY, H:MM:SS[.f] AM` with a one- or
+/// two-digit month, day and hour (1–12), two-digit minutes and seconds (no leap second),
+/// one to nine fraction digits and `AM`/`PM` in one case. None for anything else, which
+/// chrono then reads; what this takes chrono reads the same (`la_time_plain_is_chronos`).
+fn la_export_time_plain(s: &str) -> Option<chrono::NaiveDateTime> {
+    /// A number of `min..=max` digits at the start of `b`, and the rest.
+    fn number(b: &[u8], min: usize, max: usize) -> Option<(u32, &[u8])> {
+        let n = b.iter().take(max).take_while(|c| c.is_ascii_digit()).count();
+        if n < min {
+            return None;
+        }
+        let v = b[..n].iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0'));
+        Some((v, &b[n..]))
+    }
+    fn sep<'b>(b: &'b [u8], text: &[u8]) -> Option<&'b [u8]> {
+        b.strip_prefix(text)
+    }
+    let b = s.as_bytes();
+    let (month, b) = number(b, 1, 2)?;
+    let (day, b) = number(sep(b, b"/")?, 1, 2)?;
+    let (year, b) = number(sep(b, b"/")?, 4, 4)?;
+    let (hour, b) = number(sep(b, b", ")?, 1, 2)?;
+    let (minute, b) = number(sep(b, b":")?, 2, 2)?;
+    let (second, mut b) = number(sep(b, b":")?, 2, 2)?;
+    let mut nanos = 0u32;
+    if let Some(rest) = b.strip_prefix(b".") {
+        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&n) {
+            return None;
+        }
+        let (v, rest) = number(rest, n, n)?;
+        nanos = v * 10u32.pow(9 - n as u32);
+        b = rest;
+    }
+    let pm = match b {
+        b" AM" | b" am" => false,
+        b" PM" | b" pm" => true,
+        _ => return None,
+    };
+    if !(1..=12).contains(&hour) || minute > 59 || second > 59 {
+        return None;
+    }
+    let hour = hour % 12 + if pm { 12 } else { 0 };
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)
 }
 
 /// A CSV file's header, resolved once: which column holds each wanted field.
@@ -705,17 +764,26 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         crate::error::Error::from(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text"))
     })?;
     let mut stats = ChunkStats::default();
-    for (i, line) in text.split('\n').enumerate() {
+    // `split('\n')` with the memchr crate's search (faster than std's on long lines).
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    let mut start = 0;
+    let mut cursor = crate::input::json_scan::Cursor::default();
+    for (i, end) in ends.enumerate() {
+        let line = &text[start..end];
+        start = end + 1;
         if line.trim().is_empty() {
             continue;
         }
         let line_no = first_line + i as u64;
         stats.records += 1;
         let origin = Location::record(path, line_no, stats.records);
-        let fast = serde_json::from_str::<JsonFields>(line)
-            .ok()
-            .filter(|f| !f.irregular)
-            .and_then(|f| build_fields(&f.fields, &order));
+        let fast = match scan_json_fields(&mut cursor, line) {
+            Some(f) => build_fields(&f, &order),
+            None => serde_json::from_str::<JsonFields>(line)
+                .ok()
+                .filter(|f| !f.irregular)
+                .and_then(|f| build_fields(&f.fields, &order)),
+        };
         let r = match fast {
             Some(mut r) => {
                 r.origin = origin;
@@ -742,6 +810,79 @@ fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Cell<Date
     parse_row(&Row::map(&map, origin, order))
 }
 
+/// The wanted fields of one record read by the byte cursor
+/// ([`json_scan`](crate::input::json_scan)), or None when the record is outside the
+/// cursor's plain subset or irregular: serde (below) then reads it. What it returns is what
+/// the serde walk returns for the same line (`scan_and_serde_agree` checks it on mutated
+/// records).
+fn scan_json_fields<'a>(c: &mut crate::input::json_scan::Cursor<'a>, line: &'a str) -> Option<Fields<'a>> {
+    if !c.reset(line) {
+        return None;
+    }
+    let mut fields = Fields::new();
+    if !c.eat(b'{') {
+        return None;
+    }
+    scan_object(c, Level::Top, &mut fields, &mut 0)?;
+    c.at_end().then_some(fields)
+}
+
+/// The members of an object whose `{` the cursor has consumed, through its `}`; `seen` as
+/// in [`ObjectSeed`].
+fn scan_object<'a>(c: &mut crate::input::json_scan::Cursor<'a>, level: Level, fields: &mut Fields<'a>, seen: &mut u8) -> Option<()> {
+    use crate::input::json_scan::Scalar as Plain;
+    if c.eat(b'}') {
+        return Some(());
+    }
+    loop {
+        let key = c.plain_string()?;
+        if key.bytes().any(|b| b == b'.' || b >= 0x80) || !c.eat(b':') {
+            return None;
+        }
+        match key_action(level, key) {
+            KeyAction::Slot(slot) => {
+                if fields.values[slot].is_some() {
+                    return None;
+                }
+                let text = match c.scalar()? {
+                    Plain::Str(s) | Plain::Int(s) => s,
+                    Plain::Bool(true) => "true",
+                    Plain::Bool(false) => "false",
+                    Plain::Null => "",
+                };
+                fields.values[slot] = Some(Cow::Borrowed(text));
+            }
+            KeyAction::Descend(next) => {
+                let bit = 1u8 << (next as u8);
+                if *seen & bit != 0 {
+                    return None;
+                }
+                *seen |= bit;
+                // Not an object: skipped as serde skips it; strings and numbers serde
+                // decodes in full, so only their plainest forms are taken here.
+                match c.peek()? {
+                    b'{' => {
+                        c.eat(b'{');
+                        scan_object(c, next, fields, seen)?;
+                    }
+                    b'"' => {
+                        c.plain_string()?;
+                    }
+                    b'[' | b't' | b'f' | b'n' => c.skip_value()?,
+                    _ => return None,
+                }
+            }
+            KeyAction::Skip => c.skip_value()?,
+        }
+        if c.eat(b'}') {
+            return Some(());
+        }
+        if !c.eat(b',') {
+            return None;
+        }
+    }
+}
+
 /// The wanted fields of one raw resource-log record, read without building the JSON tree.
 /// `irregular` marks what only the general path reads exactly (see the section note).
 struct JsonFields<'de> {
@@ -750,7 +891,7 @@ struct JsonFields<'de> {
 }
 
 /// Which object the walk is in.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
     Top,
     Properties,
@@ -758,54 +899,69 @@ enum Level {
     Requester,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyAction {
     Slot(usize),
     Descend(Level),
     Skip,
 }
 
+#[inline]
 fn key_action(level: Level, key: &str) -> KeyAction {
-    // (name in this object, slot) per level; see NAMES.
-    const TOP: &[(&str, usize)] = &[
-        ("timegenerated", 0),
-        ("time", 1),
-        ("accountname", 2),
-        ("operationname", 4),
-        ("statuscode", 5),
-        ("authenticationtype", 6),
-        ("authenticationhash", 8),
-        ("calleripaddress", 10),
-        ("objectkey", 11),
-        ("uri", 13),
-        ("responsebodysize", 14),
-        ("requesterupn", 16),
-        ("requesterappid", 18),
-        ("useragentheader", 20),
-        ("correlationid", 22),
-    ];
-    const PROPERTIES: &[(&str, usize)] = &[
-        ("accountname", 3),
-        ("objectkey", 12),
-        ("responsebodysize", 15),
-        ("useragentheader", 21),
-    ];
-    const IDENTITY: &[(&str, usize)] = &[("type", 7), ("tokenhash", 9)];
-    const REQUESTER: &[(&str, usize)] = &[("upn", 17), ("appid", 19)];
-    let table = match level {
-        Level::Top if key.eq_ignore_ascii_case("properties") => return KeyAction::Descend(Level::Properties),
-        Level::Top if key.eq_ignore_ascii_case("identity") => return KeyAction::Descend(Level::Identity),
-        Level::Identity if key.eq_ignore_ascii_case("requester") => return KeyAction::Descend(Level::Requester),
-        Level::Top => TOP,
-        Level::Properties => PROPERTIES,
-        Level::Identity => IDENTITY,
-        Level::Requester => REQUESTER,
+    use KeyAction::{Descend, Slot};
+    // The one wanted name (see NAMES) of this length and first letter in this object, if
+    // any; most keys of a record are not wanted, and this is asked for every key. Names are
+    // spelled as resource logs spell them, so most hits are one plain comparison.
+    let k = key.as_bytes();
+    let (Some(first), Some(last)) = (k.first(), k.last()) else {
+        return KeyAction::Skip;
     };
-    // Length and first letter first: most keys of a record are not wanted.
-    let first = key.as_bytes().first().map(u8::to_ascii_lowercase);
-    table
-        .iter()
-        .find(|(n, _)| n.len() == key.len() && n.as_bytes().first() == first.as_ref() && n.eq_ignore_ascii_case(key))
-        .map_or(KeyAction::Skip, |(_, slot)| KeyAction::Slot(*slot))
+    let first = first.to_ascii_lowercase();
+    let candidate = match level {
+        Level::Top => match (k.len(), first) {
+            (4, b't') => ("time", Slot(1)),
+            (3, b'u') => ("uri", Slot(13)),
+            (8, b'i') => ("identity", Descend(Level::Identity)),
+            (9, b'o') => ("objectKey", Slot(11)),
+            (10, b's') => ("statusCode", Slot(5)),
+            (10, b'p') => ("properties", Descend(Level::Properties)),
+            (11, b'a') => ("accountName", Slot(2)),
+            (12, b'r') => ("requesterUpn", Slot(16)),
+            (13, b't') => ("timeGenerated", Slot(0)),
+            (13, b'o') => ("operationName", Slot(4)),
+            (13, b'c') => ("correlationId", Slot(22)),
+            (14, b'r') => ("requesterAppId", Slot(18)),
+            (15, b'c') => ("callerIpAddress", Slot(10)),
+            (15, b'u') => ("userAgentHeader", Slot(20)),
+            (16, b'r') => ("responseBodySize", Slot(14)),
+            (18, b'a') if last.eq_ignore_ascii_case(&b'e') => ("authenticationType", Slot(6)),
+            (18, b'a') => ("authenticationHash", Slot(8)),
+            _ => return KeyAction::Skip,
+        },
+        Level::Properties => match (k.len(), first) {
+            (9, b'o') => ("objectKey", Slot(12)),
+            (11, b'a') => ("accountName", Slot(3)),
+            (15, b'u') => ("userAgentHeader", Slot(21)),
+            (16, b'r') => ("responseBodySize", Slot(15)),
+            _ => return KeyAction::Skip,
+        },
+        Level::Identity => match (k.len(), first) {
+            (4, b't') => ("type", Slot(7)),
+            (9, b't') => ("tokenHash", Slot(9)),
+            (9, b'r') => ("requester", Descend(Level::Requester)),
+            _ => return KeyAction::Skip,
+        },
+        Level::Requester => match (k.len(), first) {
+            (3, b'u') => ("upn", Slot(17)),
+            (5, b'a') => ("appId", Slot(19)),
+            _ => return KeyAction::Skip,
+        },
+    };
+    if candidate.0.as_bytes() == k || candidate.0.as_bytes().eq_ignore_ascii_case(k) {
+        candidate.1
+    } else {
+        KeyAction::Skip
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for JsonFields<'de> {
@@ -1157,6 +1313,148 @@ mod tests {
         let names: std::collections::BTreeSet<String> = NAMES.iter().map(|n| (*n).to_string()).collect();
         assert_eq!(asked.into_inner(), names);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Real records (the gzip fixture), records in the bench's shape and odd ones, each
+    /// also with every character deleted and with JSON's special characters inserted at
+    /// every position: whenever the byte cursor takes a line, serde reads the same fields
+    /// from it and finds nothing irregular.
+    #[test]
+    fn scan_and_serde_agree() {
+        use std::io::Read;
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/storageread.jsonl.gz");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(fixture).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        let mut lines: Vec<String> = text.lines().take(2).map(str::to_string).collect();
+        lines.push(
+            r#"{"callerIpAddress":"198.51.100.7:1","category":"StorageRead","durationMs":3,"identity":{"requester":{"appId":"a","objectId":"o","upn":"u@x.org"},"tokenHash":"","type":"OAuth"},"properties":{"accountName":"Acct","objectKey":"/acct/c/b.txt","responseBodySize":10,"tlsVersion":"TLS 1.2"},"statusCode":206,"time":"2024-03-20T00:00:00.05Z","uri":"https://a/c/b"}"#
+                .to_string(),
+        );
+        lines.push(r#" {"TIME":"2024-03-20T08:06:33Z","statusCode":"404","properties":null,"identity":[1,{"a":[]}],"n":-1.5e3,"x":true,"y":false,"z":"q\"\u00e9"} "#.to_string());
+        let inserts = [
+            "\"", "\\", ".", "{", "}", "[", "]", ",", ":", "0", "-", "e", " ", "\t", "\r", "\\u00e9", "null", "é", "1.5",
+        ];
+        let mut checked = 0usize;
+        for line in &lines {
+            agree(line);
+            for (i, ch) in line.char_indices() {
+                let mut cut = line.clone();
+                cut.replace_range(i..i + ch.len_utf8(), "");
+                agree(&cut);
+                for ins in inserts {
+                    let mut more = line.clone();
+                    more.insert_str(i, ins);
+                    agree(&more);
+                    checked += 1;
+                }
+            }
+            assert!(scan_json_fields(&mut Default::default(), line).is_some(), "{line}");
+        }
+        assert!(checked > 10_000);
+    }
+
+    /// Every spelling the plain reader takes (and many it leaves) reads as chrono reads it.
+    #[test]
+    fn la_time_plain_is_chronos() {
+        use chrono::format::{parse, Parsed, StrftimeItems};
+        let chrono_reads = |s: &str| {
+            let mut parsed = Parsed::new();
+            parse(&mut parsed, s, StrftimeItems::new("%m/%d/%Y, %I:%M:%S%.f %p")).ok()?;
+            parsed.to_naive_datetime_with_offset(0).ok()
+        };
+        let mut taken = 0;
+        let dates = [
+            "3/21/2024",
+            "03/01/2024",
+            "12/31/1999",
+            "2/29/2024",
+            "2/29/2023",
+            "13/1/2024",
+            "0/1/2024",
+            "1/32/2024",
+            "1/1/24",
+            "1/1/20245",
+            "1//2024",
+        ];
+        let clocks = [
+            "12:00:00",
+            "12:59:59",
+            "1:02:03",
+            "01:02:03",
+            "11:59:60",
+            "0:00:00",
+            "13:00:00",
+            "9:5:00",
+            "9:05:7",
+            "10:30:00.1",
+            "10:30:00.221",
+            "10:30:00.123456789",
+            "10:30:00.1234567891",
+            "10:30:00.",
+            "10:30:00,5",
+        ];
+        let marks = [" AM", " PM", " am", " pm", " Am", "AM", " AM ", " XM", ""];
+        for d in dates {
+            for c in clocks {
+                for m in marks {
+                    for sep in [", ", " ", ","] {
+                        let s = format!("{d}{sep}{c}{m}");
+                        if let Some(t) = la_export_time_plain(&s) {
+                            assert_eq!(Some(t), chrono_reads(&s), "{s}");
+                            taken += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(taken > 100, "{taken}");
+    }
+
+    /// Each level's wanted names, as NAMES lists them (dotted below `properties`,
+    /// `identity` and `identity.requester`), are found in any letter case; no other key is.
+    #[test]
+    fn key_action_finds_exactly_the_wanted_names() {
+        let levels = [
+            (Level::Top, ""),
+            (Level::Properties, "properties."),
+            (Level::Identity, "identity."),
+            (Level::Requester, "identity.requester."),
+        ];
+        let mut keys: Vec<String> = NAMES.iter().flat_map(|n| n.split('.')).map(str::to_string).collect();
+        keys.extend(["statustext", "category", "resourceid", "authenticationtypo", "tim", "times", ""].map(str::to_string));
+        for (level, prefix) in levels {
+            for key in &keys {
+                let want = if let Some(slot) = NAMES.iter().position(|n| *n == format!("{prefix}{key}")) {
+                    KeyAction::Slot(slot)
+                } else {
+                    match (level, key.as_str()) {
+                        (Level::Top, "properties") => KeyAction::Descend(Level::Properties),
+                        (Level::Top, "identity") => KeyAction::Descend(Level::Identity),
+                        (Level::Identity, "requester") => KeyAction::Descend(Level::Requester),
+                        _ => KeyAction::Skip,
+                    }
+                };
+                for spelled in [key.clone(), key.to_uppercase(), camel(key)] {
+                    assert_eq!(key_action(level, &spelled), want, "{level:?} {spelled}");
+                }
+            }
+        }
+    }
+
+    fn camel(key: &str) -> String {
+        key.char_indices()
+            .map(|(i, c)| if i % 3 == 1 { c.to_ascii_uppercase() } else { c })
+            .collect()
+    }
+
+    fn agree(line: &str) {
+        if let Some(f) = scan_json_fields(&mut Default::default(), line) {
+            let serde = serde_json::from_str::<JsonFields>(line).unwrap_or_else(|e| panic!("cursor took invalid JSON ({e}): {line}"));
+            assert!(!serde.irregular, "cursor took an irregular record: {line}");
+            assert_eq!(f.values, serde.fields.values, "{line}");
+        }
     }
 
     #[test]

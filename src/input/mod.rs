@@ -7,6 +7,7 @@ pub mod chunk;
 pub mod csv_index;
 pub mod hash;
 pub mod ingest;
+pub mod json_scan;
 pub mod progress;
 pub mod table;
 pub mod tree;

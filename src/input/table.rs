@@ -11,11 +11,12 @@
 //! with the number of rows. JSON documents are parsed whole (API pages are bounded by the
 //! service); JSON Lines are streamed line by line.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
@@ -659,6 +660,52 @@ impl<'a> ReadCtx<'a> {
     }
 }
 
+/// Line breaks of a CSV stream not yet behind the record being read: (offset, is `\n`).
+#[derive(Default)]
+struct LineBreaks {
+    pending: std::collections::VecDeque<(u64, bool)>,
+    newlines: u64,
+}
+
+impl LineBreaks {
+    /// Newlines before the first byte of the record csv places at `at` (csv may place it
+    /// on a line break before the record, or on blank lines before it). Records come in
+    /// order, so breaks behind one are dropped.
+    fn newlines_before(&mut self, at: u64) -> u64 {
+        let mut next = at;
+        while let Some(&(offset, newline)) = self.pending.front() {
+            if offset > next {
+                break;
+            }
+            if offset == next {
+                next += 1;
+            }
+            self.newlines += u64::from(newline);
+            self.pending.pop_front();
+        }
+        self.newlines
+    }
+}
+
+/// Notes the line breaks of everything csv reads.
+struct BreakTracker<R> {
+    inner: R,
+    offset: u64,
+    breaks: Rc<RefCell<LineBreaks>>,
+}
+
+impl<R: Read> Read for BreakTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut breaks = self.breaks.borrow_mut();
+        for i in memchr::memchr2_iter(b'\r', b'\n', &buf[..n]) {
+            breaks.pending.push_back((self.offset + i as u64, buf[i] == b'\n'));
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Result<Visit>) -> Result<TableInfo> {
     let (path, what) = (ctx.path, ctx.what);
     // PowerShell 5.1's Export-Csv writes a `#TYPE System.Management.Automation...` line
@@ -672,22 +719,21 @@ fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Res
             skipped_lines = 1;
         }
     }
-    let (delimiter, crlf) = {
-        let head = reader.fill_buf().map_err(|e| io_error(path, what, e))?;
-        let first_line_end = head.iter().position(|&b| b == b'\n');
-        let crlf = first_line_end.is_some_and(|i| i > 0 && head[i - 1] == b'\r');
-        (sniff_delimiter(head), crlf)
-    };
-    // csv counts a record's line before consuming the previous record's `\n` when lines end
-    // in CRLF, so its line numbers lag by one in such files (Log Analytics exports are CRLF).
-    let line_fix = skipped_lines + u64::from(crlf);
+    let delimiter = sniff_delimiter(reader.fill_buf().map_err(|e| io_error(path, what, e))?);
+    // A record's line is its first byte's, counted from the line breaks read (csv's own
+    // count lags after CRLF and blank lines); the chunked storage reader counts the same way.
+    let breaks = Rc::new(RefCell::new(LineBreaks::default()));
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(false)
         .has_headers(true)
-        .from_reader(reader);
+        .from_reader(BreakTracker {
+            inner: reader,
+            offset: 0,
+            breaks: Rc::clone(&breaks),
+        });
     let headers = csv.headers().map_err(|e| csv_error(path, what, e, skipped_lines))?.clone();
-    let skipped_lines = line_fix;
+    let line_of = |byte: u64| 1 + skipped_lines + breaks.borrow_mut().newlines_before(byte);
     if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.trim().is_empty())) {
         return Err(InputError::new(what, "empty file", Location::file(path))
             .expected("a header row naming the columns")
@@ -704,11 +750,18 @@ fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Res
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(path, what, e, skipped_lines)),
+            Err(e) => {
+                let line = e.position().map(|p| line_of(p.byte()));
+                let mut err = csv_error(path, what, e, skipped_lines);
+                if let (Error::Input(ie), Some(line)) = (&mut err, line) {
+                    ie.location.line = Some(line);
+                }
+                return Err(err);
+            }
         }
         let (line, rec) = record
             .position()
-            .map(|p| (p.line() + skipped_lines, p.record()))
+            .map(|p| (line_of(p.byte()), p.record()))
             .unwrap_or((0, info.records + 1));
         info.records += 1;
         let row = Row {

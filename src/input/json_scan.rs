@@ -1,0 +1,361 @@
+//! A byte-level reader for one line of JSON that takes only the plainest form of it.
+//!
+//! The storage reader walks each raw resource-log record with a [`Cursor`]: keys and wanted
+//! values are read as borrowed text, every other value is skipped by scanning its bytes
+//! (`memchr` to the end of each string, brackets counted), so nothing is decoded or built.
+//! The cursor accepts a strict subset of JSON: whatever it accepts is valid JSON and reads
+//! as `serde_json` reads it. Anything outside the subset (an escape in a key or in a wanted
+//! value, a float or negative number where a value is wanted, a control character anywhere,
+//! nesting deeper than [`MAX_DEPTH`]) makes it answer `None`, and the caller reads that
+//! record with `serde_json`, which has the last word on what the text means.
+
+/// Nesting depth beyond which the cursor gives up (serde_json, which skips values without
+/// recursing, then reads the record).
+pub const MAX_DEPTH: usize = 64;
+
+/// A wanted value in its plain form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar<'a> {
+    /// A string without escapes, its text between the quotes.
+    Str(&'a str),
+    /// A non-negative integer that fits in a `u64`, as written (no leading zeros).
+    Int(&'a str),
+    Bool(bool),
+    Null,
+}
+
+/// A position in one line of JSON text, with one bit per byte of the line for quotes and
+/// backslashes (64-byte blocks, SIMD compares with `wide`), so the end of a string is a bit
+/// scan away. One cursor is reused line after line (its bit buffer with it).
+#[derive(Default)]
+pub struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+    marks: Vec<u64>,
+}
+
+/// Bits of one 64-byte block: quotes or backslashes, and control characters (below 0x20).
+#[inline]
+fn block_marks(block: &[u8]) -> (u64, u64) {
+    use wide::u8x16;
+    let (quote, escape, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
+    let (mut marks, mut controls) = (0u64, 0u64);
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(lane);
+        let v = u8x16::new(bytes);
+        let shift = k * 16;
+        marks |= u64::from((v.simd_eq(quote) | v.simd_eq(escape)).to_bitmask()) << shift;
+        controls |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
+    }
+    (marks, controls)
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor over `line`, or None when it holds a control character (see
+    /// [`Cursor::reset`]).
+    pub fn new(line: &'a str) -> Option<Cursor<'a>> {
+        let mut c = Cursor::default();
+        c.reset(line).then_some(c)
+    }
+
+    /// Starts over on `line` without its trailing spaces and carriage returns; false when
+    /// what remains holds a control character (tabs and line breaks between tokens
+    /// included: the cursor's subset has none, serde_json reads such lines).
+    pub fn reset(&mut self, line: &'a str) -> bool {
+        self.text = line.trim_end_matches([' ', '\r']);
+        self.pos = 0;
+        self.marks.clear();
+        let mut controls = 0u64;
+        let mut blocks = self.text.as_bytes().chunks_exact(64);
+        for block in &mut blocks {
+            let (m, c) = block_marks(block);
+            self.marks.push(m);
+            controls |= c;
+        }
+        let rest = blocks.remainder();
+        if !rest.is_empty() {
+            // Padded with spaces, which mark nothing.
+            let mut block = [b' '; 64];
+            block[..rest.len()].copy_from_slice(rest);
+            let (m, c) = block_marks(&block);
+            self.marks.push(m);
+            controls |= c;
+        }
+        controls == 0
+    }
+
+    /// Offset of the first `"` or `\` at or after `from`.
+    fn find_quote_or_escape(&self, from: usize) -> Option<usize> {
+        let mut block = from / 64;
+        let mut bits = self.marks.get(block)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some(block * 64 + bits.trailing_zeros() as usize);
+            }
+            block += 1;
+            bits = *self.marks.get(block)?;
+        }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// Skips spaces (the only whitespace left after [`Cursor::new`]).
+    pub fn ws(&mut self) {
+        while self.bytes().get(self.pos) == Some(&b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes().get(self.pos).copied()
+    }
+
+    /// Consumes `b` (after whitespace) when it is next.
+    pub fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// True when only whitespace is left.
+    pub fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// A string without escapes at the cursor (after whitespace), its text between the
+    /// quotes; None when the next token is not such a string.
+    pub fn plain_string(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.pos;
+        let end = self.find_quote_or_escape(start)?;
+        if self.bytes()[end] != b'"' {
+            return None;
+        }
+        self.pos = end + 1;
+        // Quotes are ASCII, so both ends are character boundaries.
+        self.text.get(start..end)
+    }
+
+    /// Skips a string whose opening quote has been consumed, escapes included (checked as
+    /// serde_json checks skipped strings: the escape letter, four hex digits after `\u`).
+    fn skip_string_body(&mut self) -> Option<()> {
+        let b = self.bytes();
+        loop {
+            let at = self.find_quote_or_escape(self.pos)?;
+            if b[at] == b'"' {
+                self.pos = at + 1;
+                return Some(());
+            }
+            match *b.get(at + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.pos = at + 2,
+                b'u' => {
+                    let hex = b.get(at + 2..at + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    self.pos = at + 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while self.bytes().get(self.pos).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// Skips a number, checking JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn skip_number(&mut self) -> Option<()> {
+        if self.bytes().get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let first = *self.bytes().get(self.pos)?;
+        let n = self.digits();
+        if n == 0 || (first == b'0' && n > 1) {
+            return None;
+        }
+        if self.bytes().get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(self.bytes().get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.bytes().get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.bytes().get(self.pos..self.pos + word.len())? == word {
+            self.pos += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Skips any value (after whitespace), checking its grammar; None outside the subset.
+    pub fn skip_value(&mut self) -> Option<()> {
+        self.skip_nested(0)
+    }
+
+    fn skip_nested(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.skip_string_body()
+            }
+            b'{' | b'[' if depth >= MAX_DEPTH => None,
+            b'{' => {
+                self.pos += 1;
+                if self.eat(b'}') {
+                    return Some(());
+                }
+                loop {
+                    if !self.eat(b'"') {
+                        return None;
+                    }
+                    self.skip_string_body()?;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    self.skip_nested(depth + 1)?;
+                    if self.eat(b'}') {
+                        return Some(());
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                if self.eat(b']') {
+                    return Some(());
+                }
+                loop {
+                    self.skip_nested(depth + 1)?;
+                    if self.eat(b']') {
+                        return Some(());
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.skip_number(),
+            _ => None,
+        }
+    }
+
+    /// A wanted value in its plain form (after whitespace); None for anything else (an
+    /// escaped string, a negative, fractional or large number, an object, an array).
+    pub fn scalar(&mut self) -> Option<Scalar<'a>> {
+        match self.peek()? {
+            b'"' => self.plain_string().map(Scalar::Str),
+            b't' => self.literal(b"true").map(|()| Scalar::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Scalar::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Scalar::Null),
+            b'0'..=b'9' => {
+                let start = self.pos;
+                let n = self.digits();
+                let leading_zero = self.bytes()[start] == b'0' && n > 1;
+                // 19 digits always fit in a u64; a fraction or exponent makes a float.
+                if leading_zero || n > 19 || matches!(self.bytes().get(self.pos), Some(b'.' | b'e' | b'E')) {
+                    return None;
+                }
+                self.text.get(start..self.pos).map(Scalar::Int)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skips(text: &str) -> bool {
+        Cursor::new(text).is_some_and(|mut c| c.skip_value().is_some() && c.at_end())
+    }
+
+    #[test]
+    fn what_the_cursor_skips_is_valid_json() {
+        let cases = [
+            r#"{"a":[1,-2.5e+3,0,true,false,null,"x\"y\\\u00e9"],"b":{}}"#,
+            r#"[]"#,
+            r#" { "a" : { "b" : [ { } ] } } "#,
+            r#"{"a":1,}"#,
+            r#"{"a":01}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\u12g4"}"#,
+            r#"{"a":tru}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"[1,]"#,
+            r#"{"a":"open}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":1}x"#,
+            r#"{a:1}"#,
+        ];
+        for text in cases {
+            let valid = serde_json::from_str::<serde_json::Value>(text).is_ok();
+            if skips(text) {
+                assert!(valid, "skipped invalid JSON {text}");
+            }
+        }
+        assert!(skips(cases[0]) && skips(cases[1]) && skips(cases[2]));
+    }
+
+    #[test]
+    fn deep_nesting_is_left_to_serde() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(!skips(&deep));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(skips(&ok));
+    }
+
+    #[test]
+    fn scalars_in_plain_form_only() {
+        let read = |t: &'static str| Cursor::new(t).and_then(|mut c| c.scalar());
+        assert_eq!(read(r#""abc""#), Some(Scalar::Str("abc")));
+        assert_eq!(read(r#""a\"c""#), None);
+        assert_eq!(read("200"), Some(Scalar::Int("200")));
+        assert_eq!(read("0"), Some(Scalar::Int("0")));
+        assert_eq!(read("012"), None);
+        assert_eq!(read("-1"), None);
+        assert_eq!(read("1.0"), None);
+        assert_eq!(read("1e3"), None);
+        assert_eq!(read("12345678901234567890"), None);
+        assert_eq!(read("null"), Some(Scalar::Null));
+        assert_eq!(read("true"), Some(Scalar::Bool(true)));
+        assert_eq!(read("{}"), None);
+    }
+}
