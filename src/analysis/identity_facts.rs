@@ -53,10 +53,10 @@ fn password_guessing(steps: &[Step]) -> Option<ProvenFact> {
 
 /// An attacker address whose failed user sign-ins name at least [`SPRAY_MIN_ACCOUNTS`]
 /// accounts; the evidence is each account's first failure from it.
-fn password_spray(signins: &[SignIn], scope: &Scope) -> Option<ProvenFact> {
+fn password_spray(signins: &[SignIn], attacker_ip: &dyn Fn(&IpAddr) -> bool) -> Option<ProvenFact> {
     let mut by_ip: BTreeMap<IpAddr, BTreeMap<String, Location>> = BTreeMap::new();
     for s in signins.iter().filter(|s| !s.succeeded && s.principal == Principal::User) {
-        let Some(ip) = s.ip.filter(|ip| scope.has_ip(ip)) else { continue };
+        let Some(ip) = s.ip.filter(|ip| attacker_ip(ip)) else { continue };
         by_ip
             .entry(ip)
             .or_default()
@@ -87,10 +87,132 @@ fn workload_acted(steps: &[Step]) -> Option<ProvenFact> {
 pub fn prove_identity_facts(steps: &[Step], signins: Option<&[SignIn]>, scope: &Scope) -> Vec<ProvenFact> {
     [
         password_guessing(steps),
-        signins.and_then(|s| password_spray(s, scope)),
+        signins.and_then(|s| password_spray(s, &|ip| scope.has_ip(ip))),
         workload_acted(steps),
     ]
     .into_iter()
     .flatten()
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::analysis::steps::Phase;
+    use crate::types::{Timestamp, Upn};
+
+    fn at(minute: u32) -> Timestamp {
+        Timestamp(chrono::DateTime::from_timestamp(1_700_000_000 + i64::from(minute) * 60, 0).unwrap())
+    }
+
+    fn loc(line: u64) -> Location {
+        Location::record(Path::new("evidence/test.csv"), line, line - 1)
+    }
+
+    fn step(kind: StepKind, actor: Option<&str>, minute: u32, ok: bool, line: u64) -> Step {
+        Step {
+            id: format!("S{line:02}"),
+            kind,
+            phase: if matches!(kind, StepKind::SigninFailed | StepKind::SigninUntrusted) {
+                Phase::Identity
+            } else {
+                Phase::Arm
+            },
+            at: at(minute),
+            end: None,
+            action: "test".into(),
+            target: "t".into(),
+            detail: String::new(),
+            outcome: if ok { Outcome::Succeeded } else { Outcome::Failed },
+            outcome_text: if ok { "succeeded".into() } else { "failed".into() },
+            attempt: !ok,
+            summary: "test step".into(),
+            actor: actor.map(Upn::new),
+            ip: None,
+            count: 1,
+            bytes: None,
+            bytes_human: None,
+            evidence: vec![loc(line)],
+            why: String::new(),
+            resource: None,
+            details: None,
+        }
+    }
+
+    fn failed_signin(upn: &str, ip: &str, line: u64) -> SignIn {
+        SignIn {
+            at: at(line as u32),
+            upn: Upn::new(upn),
+            principal: Principal::User,
+            display_name: None,
+            ip: ip.parse().ok(),
+            country: None,
+            city: None,
+            app: None,
+            resource: None,
+            succeeded: false,
+            result_code: Some("50126".into()),
+            failure_reason: None,
+            conditional_access: None,
+            auth_requirement: None,
+            mfa: None,
+            mfa_method: None,
+            device_compliant: None,
+            device_managed: None,
+            risk_during: None,
+            risk_aggregated: None,
+            risk_state: None,
+            risk_events: Vec::new(),
+            user_agent: None,
+            correlation_id: None,
+            record_id: None,
+            origin: loc(line),
+        }
+    }
+
+    #[test]
+    fn failures_before_a_success_on_the_same_account_are_password_guessing() {
+        let steps = [
+            step(StepKind::SigninFailed, Some("a@x.test"), 1, false, 2),
+            step(StepKind::SigninFailed, Some("a@x.test"), 2, false, 3),
+            step(StepKind::SigninUntrusted, Some("a@x.test"), 9, true, 4),
+        ];
+        let f = password_guessing(&steps).expect("guessing");
+        assert_eq!(f.evidence, vec![loc(2), loc(3), loc(4)]);
+        // Failures on another account, or only after the success, are not guessing its password.
+        let other = [
+            step(StepKind::SigninFailed, Some("b@x.test"), 1, false, 2),
+            step(StepKind::SigninUntrusted, Some("a@x.test"), 9, true, 4),
+            step(StepKind::SigninFailed, Some("a@x.test"), 12, false, 5),
+        ];
+        assert!(password_guessing(&other).is_none());
+    }
+
+    #[test]
+    fn one_attacker_address_failing_on_three_accounts_is_a_spray_and_two_are_not() {
+        let attacker = |ip: &IpAddr| *ip == "192.0.2.9".parse::<IpAddr>().unwrap();
+        let three = [
+            failed_signin("a@x.test", "192.0.2.9", 2),
+            failed_signin("b@x.test", "192.0.2.9", 3),
+            failed_signin("b@x.test", "192.0.2.9", 4),
+            failed_signin("c@x.test", "192.0.2.9", 5),
+        ];
+        let f = password_spray(&three, &attacker).expect("spray");
+        assert_eq!(f.evidence, vec![loc(2), loc(3), loc(5)]);
+        assert!(password_spray(&three[..3], &attacker).is_none(), "two accounts are not a spray");
+        // The same failures from an address outside the attacker's scope prove nothing.
+        assert!(password_spray(&three, &|_| false).is_none());
+    }
+
+    #[test]
+    fn a_service_principal_acting_is_a_workload_fact_and_a_user_is_not() {
+        let sp = [step(StepKind::VmCreate, Some("95ca549f-0000-4000-8000-000000000001"), 5, true, 7)];
+        assert_eq!(workload_acted(&sp).expect("workload").evidence, vec![loc(7)]);
+        let user = [step(StepKind::VmCreate, Some("a@x.test"), 5, true, 7)];
+        assert!(workload_acted(&user).is_none());
+        let failed = [step(StepKind::VmCreate, Some("95ca549f-0000-4000-8000-000000000001"), 5, false, 7)];
+        assert!(workload_acted(&failed).is_none(), "a refused attempt is not the workload acting");
+    }
 }
