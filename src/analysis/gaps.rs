@@ -576,7 +576,7 @@ fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment]) ->
                             control: c.id.clone(),
                             title: c.title.clone(),
                             effect: EffectKind::Prevent,
-                            why: format!("It refused this step: {}.", s.outcome_text),
+                            why: format!("This step was {}: the evidence shows this control acting here.", s.outcome_text),
                             verdict,
                             blocked: true,
                         });
