@@ -580,6 +580,13 @@ pub enum Fact {
     /// The first alert went unanswered for over an hour: no containment action within the hour,
     /// or attacker steps still succeeding more than an hour after it.
     AttackContinuedAfterAlert,
+    /// Failed attacker sign-in attempts preceded the attacker's successful sign-in on the same
+    /// account (password guessing).
+    SigninPasswordGuessing,
+    /// One attacker address failed to sign in to several accounts (password spray).
+    SigninSprayOneSource,
+    /// A workload identity (service principal or managed identity) acted for the attacker.
+    WorkloadIdentityActed,
 }
 
 impl Fact {
@@ -604,6 +611,11 @@ impl Fact {
                 "the attacker's sign-in was rated medium or high risk by Entra ID Protection and was still let through"
             }
             Fact::AttackContinuedAfterAlert => "no containment action followed the first alert within an hour",
+            Fact::SigninPasswordGuessing => {
+                "failed sign-in attempts by the attacker preceded its successful sign-in on the same account (password guessing)"
+            }
+            Fact::SigninSprayOneSource => "one attacker address failed to sign in to several accounts (password spray)",
+            Fact::WorkloadIdentityActed => "a service principal (workload identity) acted for the attacker",
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::util::{copy_sample, report, sample, stderr, stdout, temp_dir};
 
 /// The text of a PDF, exactly as a reader copying it would get it (nothing removed: long
 /// tokens wrap in the layout, never by characters inserted into the text).
-fn pdf_text(pdf: &Path) -> String {
+pub fn pdf_text(pdf: &Path) -> String {
     let text = pdf_extract::extract_text(pdf).unwrap_or_else(|e| panic!("cannot extract text from {}: {e}", pdf.display()));
     assert!(!text.trim().is_empty(), "{} has no extractable text", pdf.display());
     text
@@ -29,11 +29,11 @@ fn rendered() -> &'static PathBuf {
 }
 
 /// Text without any whitespace, for layout-independent matching.
-fn squash(s: &str) -> String {
+pub fn squash(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-fn has(text: &str, needle: &str) -> bool {
+pub fn has(text: &str, needle: &str) -> bool {
     text.contains(&squash(needle))
 }
 

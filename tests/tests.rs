@@ -11,6 +11,7 @@ mod golden;
 mod hostile;
 mod ingest;
 mod pdf;
+mod posture;
 mod public;
 mod regression;
 mod samples;

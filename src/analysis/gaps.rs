@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::steps::Step;
 use crate::case::Environment;
 use crate::error::Location;
-use crate::posture::catalog::{Catalog, Control, EffectKind, ExampleRecommendation, ExpectedVerdict};
+use crate::posture::catalog::{Actor, Catalog, Control, EffectKind, ExampleRecommendation, ExpectedVerdict};
 use crate::posture::recommendations::{RecState, RecommendationExport};
 use crate::types::{ControlId, Fact, ResourceId, StepKind, Timestamp};
 
@@ -31,6 +31,9 @@ pub enum Verdict {
     MissingEvidence,
     /// Missing, proven by the recommendations export (unhealthy before the incident).
     MissingRecommendation,
+    /// Present but not sufficient: the evidence shows it refused part of the attack, and
+    /// shows other steps it addresses succeeding.
+    PartiallyEffective,
     Present,
     NotAssessable,
 }
@@ -40,12 +43,17 @@ impl Verdict {
         match self {
             Verdict::MissingEvidence => "Missing — proven by the evidence",
             Verdict::MissingRecommendation => "Missing — proven by the recommendations export",
+            Verdict::PartiallyEffective => "Present but not sufficient — it refused part of the attack",
             Verdict::Present => "Present",
             Verdict::NotAssessable => "Not assessable from the provided evidence",
         }
     }
     pub fn is_missing(self) -> bool {
         matches!(self, Verdict::MissingEvidence | Verdict::MissingRecommendation)
+    }
+    /// A gap the evidence or the export proves: missing, or present but not sufficient.
+    pub fn is_proven_gap(self) -> bool {
+        self.is_missing() || self == Verdict::PartiallyEffective
     }
 }
 
@@ -80,15 +88,19 @@ fn summarise(recs: &[RecStatus]) -> ExampleRecommendation {
     }
 }
 
-/// The verdict rule, shared by the analysis and the catalog's examples: evidence of absence
-/// first, then an export unhealthy since before the incident, then evidence of presence, then
-/// a healthy export; anything else cannot be assessed.
-pub fn decide(missing_fact: bool, present_fact: bool, rec: ExampleRecommendation) -> Verdict {
-    if missing_fact {
+/// The verdict rule, shared by the analysis and the catalog's examples: a control that acted
+/// (refused an attacker action) while a gap is also proven was present but not sufficient;
+/// otherwise evidence of absence first, then an export unhealthy since before the incident,
+/// then evidence of presence (acting is presence), then a healthy export; anything else
+/// cannot be assessed.
+pub fn decide(missing_fact: bool, acted_fact: bool, present_fact: bool, rec: ExampleRecommendation) -> Verdict {
+    if acted_fact && (missing_fact || rec == ExampleRecommendation::UnhealthyBefore) {
+        Verdict::PartiallyEffective
+    } else if missing_fact {
         Verdict::MissingEvidence
     } else if rec == ExampleRecommendation::UnhealthyBefore {
         Verdict::MissingRecommendation
-    } else if present_fact || rec == ExampleRecommendation::Healthy {
+    } else if present_fact || acted_fact || rec == ExampleRecommendation::Healthy {
         Verdict::Present
     } else {
         Verdict::NotAssessable
@@ -100,6 +112,7 @@ impl From<ExpectedVerdict> for Verdict {
         match e {
             ExpectedVerdict::MissingEvidence => Verdict::MissingEvidence,
             ExpectedVerdict::MissingRecommendation => Verdict::MissingRecommendation,
+            ExpectedVerdict::PartiallyEffective => Verdict::PartiallyEffective,
             ExpectedVerdict::Present => Verdict::Present,
             ExpectedVerdict::NotAssessable => Verdict::NotAssessable,
         }
@@ -130,6 +143,9 @@ pub struct ControlAssessment {
     /// Observed step kinds the control addresses in general, but not in this case: a fact
     /// its effect rests on does not hold (e.g. the sign-in was not single-factor).
     pub not_exploited: Vec<StepKind>,
+    /// Successful steps of kinds this control addresses that a workload identity performed,
+    /// to which it does not apply (a user's MFA does not guard a service principal's token).
+    pub workload_steps: Vec<String>,
     pub improvement: String,
     pub settled_by: String,
     pub mcsb: Vec<String>,
@@ -141,6 +157,10 @@ pub struct ControlAssessment {
 pub struct StepGap {
     pub step: String,
     pub kind: StepKind,
+    /// Who performed the step, as the record names it.
+    pub actor: Actor,
+    /// Why some controls do not apply to this step (a workload identity acted), in words.
+    pub actor_note: Option<String>,
     pub controls: Vec<StepControl>,
 }
 
@@ -151,6 +171,8 @@ pub struct StepControl {
     pub effect: EffectKind,
     pub why: String,
     pub verdict: Verdict,
+    /// The evidence shows this control refused this very step.
+    pub blocked: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,7 +203,8 @@ pub struct GapInput<'a> {
 
 /// Fills a catalog text's parameters from the case: `{approved_regions}`,
 /// `{attacker_regions}` (regions of the attacker's successful deployments outside the approved
-/// list) and `{accounts}` (storage accounts the attacker touched).
+/// list), `{refused_regions}` (regions of attacker deployments refused by policy) and
+/// `{accounts}` (storage accounts the attacker touched).
 pub fn fill_parameters(text: &str, input: &GapInput) -> String {
     let approved: Vec<&str> = input.environment.approved_regions.iter().map(|r| r.display_name()).collect();
     let mut outside: Vec<String> = Vec::new();
@@ -201,13 +224,27 @@ pub fn fill_parameters(text: &str, input: &GapInput) -> String {
         .collect();
     accounts.sort();
     accounts.dedup();
+    let mut refused: Vec<String> = Vec::new();
+    for s in input
+        .steps
+        .iter()
+        .filter(|s| s.outcome == super::steps::Outcome::Failed && s.outcome_text.starts_with("refused by policy"))
+    {
+        if let Some(r) = s.details.as_ref().and_then(|d| d.region.as_ref()) {
+            let name = r.display_name().to_string();
+            if !refused.contains(&name) {
+                refused.push(name);
+            }
+        }
+    }
     let or = |v: Vec<String>, none: &str| if v.is_empty() { none.to_string() } else { v.join(", ") };
-    text.replace(
-        "{approved_regions}",
-        &or(approved.iter().map(|s| s.to_string()).collect(), "the approved regions"),
-    )
-    .replace("{attacker_regions}", &or(outside, "any region outside the approved list"))
-    .replace("{accounts}", &or(accounts, "the storage accounts concerned"))
+    text.replace("{refused_regions}", &or(refused, "the refused deployments"))
+        .replace(
+            "{approved_regions}",
+            &or(approved.iter().map(|s| s.to_string()).collect(), "the approved regions"),
+        )
+        .replace("{attacker_regions}", &or(outside, "any region outside the approved list"))
+        .replace("{accounts}", &or(accounts, "the storage accounts concerned"))
 }
 
 fn rec_statuses(control: &Control, input: &GapInput) -> Vec<RecStatus> {
@@ -259,155 +296,298 @@ fn to_status(r: &crate::posture::recommendations::Recommendation, input: &GapInp
     }
 }
 
-/// Assesses every control and maps every step.
-pub fn assess_gaps(input: GapInput) -> Gaps {
-    let kinds: Vec<StepKind> = {
-        // Only steps that succeeded needed a control to have been missing.
-        let mut k: Vec<StepKind> = input
-            .steps
-            .iter()
-            .filter(|s| s.outcome == super::steps::Outcome::Succeeded)
-            .map(|s| s.kind)
-            .collect();
-        k.sort();
-        k.dedup();
-        k
-    };
-    let fact_map: BTreeMap<Fact, &ProvenFact> = input.facts.iter().map(|f| (f.fact, f)).collect();
-    let holds = |f: Fact| fact_map.contains_key(&f);
-    let mut controls = Vec::new();
-    for c in &input.catalog.controls {
-        let recs = rec_statuses(c, &input);
-        let missing: Vec<&ProvenFact> = c.evidence.missing_when.iter().filter_map(|f| fact_map.get(f).copied()).collect();
-        let present: Vec<&ProvenFact> = c.evidence.present_when.iter().filter_map(|f| fact_map.get(f).copied()).collect();
-        let mut summary = summarise(&recs);
-        // A healthy row proves only its own part of the control: "present" needs every
-        // current recommendation of the control healthy on a resource that matters here.
-        let unproven: Vec<&str> = c
-            .recommendations
-            .iter()
-            .filter(|r| !r.deprecated)
-            .filter(|r| !recs.iter().any(|s| s.key == r.key && s.relevant && s.state == RecState::Healthy))
-            .map(|r| r.name.as_str())
-            .collect();
-        if summary == ExampleRecommendation::Healthy && !unproven.is_empty() {
-            summary = ExampleRecommendation::None;
+/// Facts whose evidence names the very steps they concern: such a fact holds for a step only
+/// when it cites that step's record (a deployment in an approved region is not one the
+/// region policy would have refused, though another deployment was).
+const STEP_SCOPED: [Fact; 1] = [Fact::VmUnapprovedRegion];
+
+/// The proven facts, and which hold for a given step.
+struct Facts<'a> {
+    map: BTreeMap<Fact, &'a ProvenFact>,
+}
+
+impl<'a> Facts<'a> {
+    fn new(facts: &'a [ProvenFact]) -> Facts<'a> {
+        Facts {
+            map: facts.iter().map(|f| (f.fact, f)).collect(),
         }
-        let verdict = decide(!missing.is_empty(), !present.is_empty(), summary);
-        let mut proofs = Vec::new();
-        for f in &missing {
-            proofs.push(Proof {
-                basis: "evidence".into(),
-                text: format!("Missing: {}.", f.sentence),
-                evidence: f.evidence.clone(),
-            });
+    }
+    fn get(&self, f: Fact) -> Option<&'a ProvenFact> {
+        self.map.get(&f).copied()
+    }
+    fn holds_for(&self, step: &Step, f: Fact) -> bool {
+        match self.get(f) {
+            None => false,
+            Some(p) if STEP_SCOPED.contains(&f) => step.evidence.first().is_some_and(|e| p.evidence.contains(e)),
+            Some(_) => true,
         }
-        for r in recs.iter().filter(|r| r.state == RecState::Unhealthy) {
-            let since = r
-                .status_changed
-                .or(r.first_evaluated)
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "an unknown date".into());
-            let text = match (r.relevant, r.timing.as_str()) {
-                (true, "before") if no_incident(&input) => format!(
-                    "\"{}\" was unhealthy on {} since {since}, before this assessment: a pre-existing gap (no incident is established).",
-                    r.name, r.resource
-                ),
-                (true, "before") => format!(
-                    "\"{}\" was unhealthy on {} since {since}, before the incident began.",
-                    r.name, r.resource
-                ),
-                (true, "after") => format!(
-                    "\"{}\" turned unhealthy on {} only at {since}, after the incident began: not a pre-existing gap.",
-                    r.name, r.resource
-                ),
-                (true, _) => format!(
-                    "\"{}\" is unhealthy on {}, but the export gives no date, so it cannot be shown to predate the incident.",
-                    r.name, r.resource
-                ),
-                (false, _) => format!(
-                    "\"{}\" is unhealthy on {} (since {since}), a resource the attacker did not use: a posture gap, not the one exploited.",
-                    r.name, r.resource
-                ),
-            };
-            proofs.push(Proof {
-                basis: "recommendation".into(),
-                text,
-                evidence: vec![r.evidence.clone()],
-            });
+    }
+}
+
+/// The class of a step's actor.
+pub fn actor_of(step: &Step) -> Actor {
+    Actor::of(step.actor.as_ref().map(|u| u.as_str()))
+}
+
+/// Steps whose first record a fact cites, in time order.
+fn steps_citing<'s>(fact: &ProvenFact, steps: &'s [Step]) -> Vec<&'s Step> {
+    steps
+        .iter()
+        .filter(|s| s.kind != StepKind::LateralMovement)
+        .filter(|s| s.evidence.first().is_some_and(|e| fact.evidence.contains(e)))
+        .collect()
+}
+
+fn step_list(steps: &[&Step]) -> String {
+    steps
+        .iter()
+        .map(|s| format!("{} {}", s.id, s.summary))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How the control bears on the successful steps: the strongest effect per step kind, the
+/// kinds whose effects rest on a fact that does not hold, and the workload identities' steps
+/// it does not apply to.
+fn effects_on_steps(c: &Control, steps: &[Step], facts: &Facts) -> (Vec<(StepKind, EffectKind)>, Vec<StepKind>, Vec<String>) {
+    let mut affects: BTreeMap<StepKind, EffectKind> = BTreeMap::new();
+    let mut not_exploited: Vec<StepKind> = Vec::new();
+    let mut workload: Vec<String> = Vec::new();
+    // Only steps that succeeded needed a control to have been missing.
+    for s in steps.iter().filter(|s| s.outcome == super::steps::Outcome::Succeeded) {
+        let actor = actor_of(s);
+        let holds = |f: Fact| facts.holds_for(s, f);
+        if let Some(e) = c.effect_on(s.kind, actor, &holds) {
+            let best = affects.entry(s.kind).or_insert(e.kind);
+            *best = (*best).min(e.kind);
+        } else if c.not_exploited_on(s.kind, actor, &holds) {
+            not_exploited.push(s.kind);
+        } else if actor == Actor::Workload && c.excludes_actor(s.kind, actor) {
+            workload.push(s.id.clone());
         }
-        for f in &present {
-            proofs.push(Proof {
-                basis: "evidence".into(),
-                text: format!("Present: {}.", f.sentence),
-                evidence: f.evidence.clone(),
-            });
-        }
-        for r in recs.iter().filter(|r| r.state == RecState::Healthy && r.relevant) {
-            proofs.push(Proof {
-                basis: "recommendation".into(),
-                text: format!("\"{}\" was healthy on {}.", r.name, r.resource),
-                evidence: vec![r.evidence.clone()],
-            });
-        }
-        if verdict == Verdict::NotAssessable {
-            let why = if c.recommendations.is_empty() {
-                "Defender for Cloud has no recommendation for this control".to_string()
-            } else if input.export.is_none() {
-                "no recommendations export was provided".to_string()
-            } else if recs.is_empty() {
-                "the recommendations export has no row for this control's recommendations".to_string()
-            } else if recs.iter().any(|r| r.relevant && r.state == RecState::Healthy) && !unproven.is_empty() {
-                format!(
-                    "the export shows only part of the control healthy; it does not show \"{}\"",
-                    unproven.join("\", \"")
-                )
-            } else {
-                "the export does not show it unhealthy before the incident".to_string()
-            };
-            proofs.push(Proof {
-                basis: "note".into(),
-                text: format!(
-                    "{why}, and the evidence proves neither absence nor presence. Settled by: {}",
-                    c.settled_by
-                ),
-                evidence: Vec::new(),
-            });
-        }
-        let affects: Vec<(StepKind, EffectKind)> = kinds.iter().filter_map(|k| c.effect_on(*k, &holds).map(|e| (*k, e.kind))).collect();
-        let not_exploited: Vec<StepKind> = kinds.iter().copied().filter(|k| c.not_exploited_on(*k, &holds)).collect();
-        controls.push(ControlAssessment {
-            id: c.id.clone(),
-            title: c.title.clone(),
-            priority: c.priority,
-            verdict,
-            verdict_label: verdict.label().to_string(),
-            proofs,
-            relevant_to_incident: !affects.is_empty(),
-            affects,
-            not_exploited,
-            recommendations: recs,
-            improvement: fill_parameters(&c.improvement, &input),
-            settled_by: c.settled_by.clone(),
-            mcsb: c.mcsb.clone(),
+    }
+    not_exploited.retain(|k| !affects.contains_key(k));
+    not_exploited.sort();
+    not_exploited.dedup();
+    (affects.into_iter().collect(), not_exploited, workload)
+}
+
+/// The proof lines from the evidence: what shows the control missing, what shows it acted
+/// (and, when both, which steps it refused and which it did not), what shows it present.
+/// Only steps of the kinds the control addresses are named as refused or let through.
+fn evidence_proofs(c: &Control, missing: &[&ProvenFact], acted: &[&ProvenFact], present: &[&ProvenFact], steps: &[Step]) -> Vec<Proof> {
+    let mut proofs = Vec::new();
+    let partial = !acted.is_empty() && !missing.is_empty();
+    let addressed = |s: &&Step| c.effects.iter().any(|e| e.steps.contains(&s.kind));
+    let steps_citing = |f: &ProvenFact| -> Vec<&Step> { steps_citing(f, steps).into_iter().filter(addressed).collect() };
+    for f in acted {
+        let blocked = steps_citing(f);
+        let text = if blocked.is_empty() {
+            format!("It acted: {}.", f.sentence)
+        } else {
+            format!("It acted: {}. Refused: {}.", f.sentence, step_list(&blocked))
+        };
+        proofs.push(Proof {
+            basis: "evidence".into(),
+            text,
+            evidence: f.evidence.clone(),
         });
     }
+    for f in missing {
+        let through = steps_citing(f);
+        let lead = if partial { "Not sufficient" } else { "Missing" };
+        let text = if partial && !through.is_empty() {
+            format!("{lead}: {}. Not refused: {}.", f.sentence, step_list(&through))
+        } else {
+            format!("{lead}: {}.", f.sentence)
+        };
+        proofs.push(Proof {
+            basis: "evidence".into(),
+            text,
+            evidence: f.evidence.clone(),
+        });
+    }
+    for f in present {
+        proofs.push(Proof {
+            basis: "evidence".into(),
+            text: format!("Present: {}.", f.sentence),
+            evidence: f.evidence.clone(),
+        });
+    }
+    proofs
+}
+
+/// The proof line for each recommendation row of the control.
+fn recommendation_proofs(recs: &[RecStatus], input: &GapInput) -> Vec<Proof> {
+    let mut proofs = Vec::new();
+    for r in recs.iter().filter(|r| r.state == RecState::Unhealthy) {
+        let since = r
+            .status_changed
+            .or(r.first_evaluated)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "an unknown date".into());
+        let text = match (r.relevant, r.timing.as_str()) {
+            (true, "before") if no_incident(input) => format!(
+                "\"{}\" was unhealthy on {} since {since}, before this assessment: a pre-existing gap (no incident is established).",
+                r.name, r.resource
+            ),
+            (true, "before") => format!(
+                "\"{}\" was unhealthy on {} since {since}, before the incident began.",
+                r.name, r.resource
+            ),
+            (true, "after") => format!(
+                "\"{}\" turned unhealthy on {} only at {since}, after the incident began: not a pre-existing gap.",
+                r.name, r.resource
+            ),
+            (true, _) => format!(
+                "\"{}\" is unhealthy on {}, but the export gives no date, so it cannot be shown to predate the incident.",
+                r.name, r.resource
+            ),
+            (false, _) => format!(
+                "\"{}\" is unhealthy on {} (since {since}), a resource the attacker did not use: a posture gap, not the one exploited.",
+                r.name, r.resource
+            ),
+        };
+        proofs.push(Proof {
+            basis: "recommendation".into(),
+            text,
+            evidence: vec![r.evidence.clone()],
+        });
+    }
+    for r in recs.iter().filter(|r| r.state == RecState::Healthy && r.relevant) {
+        proofs.push(Proof {
+            basis: "recommendation".into(),
+            text: format!("\"{}\" was healthy on {}.", r.name, r.resource),
+            evidence: vec![r.evidence.clone()],
+        });
+    }
+    proofs
+}
+
+/// Why a control could not be assessed, and what settles it.
+fn not_assessable_note(c: &Control, recs: &[RecStatus], unproven: &[&str], input: &GapInput) -> Proof {
+    let why = if c.recommendations.is_empty() {
+        "Defender for Cloud has no recommendation for this control".to_string()
+    } else if input.export.is_none() {
+        "no recommendations export was provided".to_string()
+    } else if recs.is_empty() {
+        "the recommendations export has no row for this control's recommendations".to_string()
+    } else if recs.iter().any(|r| r.relevant && r.state == RecState::Healthy) && !unproven.is_empty() {
+        format!(
+            "the export shows only part of the control healthy; it does not show \"{}\"",
+            unproven.join("\", \"")
+        )
+    } else {
+        "the export does not show it unhealthy before the incident".to_string()
+    };
+    Proof {
+        basis: "note".into(),
+        text: format!(
+            "{why}, and the evidence proves neither absence nor presence. Settled by: {}",
+            c.settled_by
+        ),
+        evidence: Vec::new(),
+    }
+}
+
+/// One control's verdict, proofs and bearing on the steps.
+fn assess_control(c: &Control, input: &GapInput, facts: &Facts) -> ControlAssessment {
+    let recs = rec_statuses(c, input);
+    let find = |list: &[Fact]| -> Vec<&ProvenFact> { list.iter().filter_map(|f| facts.get(*f)).collect() };
+    let missing = find(&c.evidence.missing_when);
+    let present = find(&c.evidence.present_when);
+    let acted = find(&c.evidence.acted_when);
+    let mut summary = summarise(&recs);
+    // A healthy row proves only its own part of the control: "present" needs every
+    // current recommendation of the control healthy on a resource that matters here.
+    let unproven: Vec<&str> = c
+        .recommendations
+        .iter()
+        .filter(|r| !r.deprecated)
+        .filter(|r| !recs.iter().any(|s| s.key == r.key && s.relevant && s.state == RecState::Healthy))
+        .map(|r| r.name.as_str())
+        .collect();
+    if summary == ExampleRecommendation::Healthy && !unproven.is_empty() {
+        summary = ExampleRecommendation::None;
+    }
+    let verdict = decide(!missing.is_empty(), !acted.is_empty(), !present.is_empty(), summary);
+    let mut proofs = evidence_proofs(c, &missing, &acted, &present, input.steps);
+    proofs.extend(recommendation_proofs(&recs, input));
+    if verdict == Verdict::NotAssessable {
+        proofs.push(not_assessable_note(c, &recs, &unproven, input));
+    }
+    let (affects, not_exploited, workload_steps) = effects_on_steps(c, input.steps, facts);
+    let improvement = match (&c.improvement_partial, verdict) {
+        (Some(p), Verdict::PartiallyEffective) => p,
+        _ => &c.improvement,
+    };
+    ControlAssessment {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        priority: c.priority,
+        verdict,
+        verdict_label: verdict.label().to_string(),
+        proofs,
+        relevant_to_incident: !affects.is_empty(),
+        affects,
+        not_exploited,
+        workload_steps,
+        recommendations: recs,
+        improvement: fill_parameters(improvement, input),
+        settled_by: c.settled_by.clone(),
+        mcsb: c.mcsb.clone(),
+    }
+}
+
+/// The sentence that tells a reader why user controls are absent from a workload's step.
+fn actor_note(step: &Step) -> Option<String> {
+    (actor_of(step) == Actor::Workload).then(|| {
+        format!(
+            "Performed by {}, a service principal or managed identity (a workload identity): user multifactor authentication and user Conditional Access do not apply to its sign-ins, so the controls for workload identities are mapped instead.",
+            step.actor.as_ref().map_or("a workload identity", |u| u.as_str())
+        )
+    })
+}
+
+/// Each step with the controls that would have prevented, limited or detected it (its own
+/// actor and its own facts), and the controls that refused it.
+fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment]) -> Vec<StepGap> {
     let verdict_of: BTreeMap<&ControlId, Verdict> = controls.iter().map(|c| (&c.id, c.verdict)).collect();
-    let steps = input
+    input
         .steps
         .iter()
         .map(|s| {
+            let actor = actor_of(s);
+            let holds = |f: Fact| facts.holds_for(s, f);
             let mut list: Vec<StepControl> = input
                 .catalog
                 .controls
                 .iter()
                 .filter_map(|c| {
-                    c.effect_on(s.kind, &holds).map(|e| StepControl {
+                    let verdict = verdict_of.get(&c.id).copied().unwrap_or(Verdict::NotAssessable);
+                    let refused = c
+                        .evidence
+                        .acted_when
+                        .iter()
+                        .filter_map(|f| facts.get(*f))
+                        .any(|f| s.evidence.first().is_some_and(|e| f.evidence.contains(e)));
+                    if refused {
+                        return Some(StepControl {
+                            control: c.id.clone(),
+                            title: c.title.clone(),
+                            effect: EffectKind::Prevent,
+                            why: format!("This step was {}: the evidence shows this control acting here.", s.outcome_text),
+                            verdict,
+                            blocked: true,
+                        });
+                    }
+                    c.effect_on(s.kind, actor, &holds).map(|e| StepControl {
                         control: c.id.clone(),
                         title: c.title.clone(),
                         effect: e.kind,
-                        why: fill_parameters(&e.why, &input),
-                        verdict: verdict_of.get(&c.id).copied().unwrap_or(Verdict::NotAssessable),
+                        why: fill_parameters(&e.why, input),
+                        verdict,
+                        blocked: false,
                     })
                 })
                 .collect();
@@ -415,26 +595,40 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
             StepGap {
                 step: s.id.clone(),
                 kind: s.kind,
+                actor,
+                actor_note: actor_note(s),
                 controls: list,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Unhealthy recommendations that no control in the catalog covers.
+fn unmapped(input: &GapInput) -> Vec<RecStatus> {
     let covered: Vec<String> = input
         .catalog
         .controls
         .iter()
         .flat_map(|c| c.recommendations.iter().map(|r| r.key.to_ascii_lowercase()))
         .collect();
-    let unmapped_unhealthy = input
+    input
         .export
         .map(|e| {
             e.items
                 .iter()
                 .filter(|r| r.state == RecState::Unhealthy && !covered.contains(&r.key))
-                .map(|r| to_status(r, &input))
+                .map(|r| to_status(r, input))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Assesses every control and maps every step.
+pub fn assess_gaps(input: GapInput) -> Gaps {
+    let facts = Facts::new(&input.facts);
+    let controls: Vec<ControlAssessment> = input.catalog.controls.iter().map(|c| assess_control(c, &input, &facts)).collect();
+    let steps = map_steps(&input, &facts, &controls);
+    let unmapped_unhealthy = unmapped(&input);
     Gaps {
         facts: input.facts,
         controls,
@@ -457,7 +651,8 @@ mod tests {
             for ex in &c.examples {
                 let missing = ex.facts.iter().any(|f| c.evidence.missing_when.contains(f));
                 let present = ex.facts.iter().any(|f| c.evidence.present_when.contains(f));
-                let got = decide(missing, present, ex.recommendation);
+                let acted = ex.facts.iter().any(|f| c.evidence.acted_when.contains(f));
+                let got = decide(missing, acted, present, ex.recommendation);
                 assert_eq!(got, Verdict::from(ex.expect), "{}: {:?}", c.id, ex);
                 checked += 1;
             }
@@ -467,8 +662,23 @@ mod tests {
 
     #[test]
     fn evidence_of_absence_outranks_a_healthy_export() {
-        assert_eq!(decide(true, false, ExampleRecommendation::Healthy), Verdict::MissingEvidence);
-        assert_eq!(decide(false, false, ExampleRecommendation::UnhealthyAfter), Verdict::NotAssessable);
-        assert_eq!(decide(false, true, ExampleRecommendation::None), Verdict::Present);
+        assert_eq!(decide(true, false, false, ExampleRecommendation::Healthy), Verdict::MissingEvidence);
+        assert_eq!(
+            decide(false, false, false, ExampleRecommendation::UnhealthyAfter),
+            Verdict::NotAssessable
+        );
+        assert_eq!(decide(false, false, true, ExampleRecommendation::None), Verdict::Present);
+    }
+
+    #[test]
+    fn a_control_that_refused_part_of_the_attack_while_other_steps_got_through_is_partially_effective() {
+        assert_eq!(decide(true, true, false, ExampleRecommendation::None), Verdict::PartiallyEffective);
+        assert_eq!(
+            decide(false, true, false, ExampleRecommendation::UnhealthyBefore),
+            Verdict::PartiallyEffective
+        );
+        // Refusing everything the evidence shows is presence, not a gap.
+        assert_eq!(decide(false, true, false, ExampleRecommendation::None), Verdict::Present);
+        assert!(Verdict::PartiallyEffective.is_proven_gap() && !Verdict::PartiallyEffective.is_missing());
     }
 }

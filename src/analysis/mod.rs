@@ -13,6 +13,7 @@ pub mod exposure;
 pub mod gaps;
 pub mod gdpr;
 pub mod gdpr_regime;
+pub mod identity_facts;
 pub mod iocs;
 pub mod lateral;
 pub mod narrative_facts;
@@ -158,6 +159,11 @@ pub fn conclude(
     });
     let mut facts = prove_facts(case, bundle, &all_steps, storage.provided(), window);
     facts.extend(response_facts(bundle, &all_steps, &response));
+    facts.extend(identity_facts::prove_identity_facts(
+        &all_steps,
+        bundle.signins.provided().map(|v| v.as_slice()),
+        &scope,
+    ));
     let touched = touched_resources(&all_steps, storage.provided(), ops);
     let gaps = gaps::assess_gaps(gaps::GapInput {
         catalog,

@@ -70,6 +70,14 @@ fn cause_text(f: Fact) -> Option<(&'static str, &'static str)> {
             "Entra ID Protection rated the attacker's sign-in as risky, and no policy acted on the rating.",
             "The risk was detected while it happened, yet the sign-in went through without a second factor or a block.",
         ),
+        Fact::SigninPasswordGuessing => (
+            "Failed sign-in attempts by the attacker preceded its successful sign-in on the same account.",
+            "The attempts did not keep the attacker out: the account accepted its password afterwards.",
+        ),
+        Fact::WorkloadIdentityActed => (
+            "A service principal (a workload identity) acted for the attacker with its own credential.",
+            "Its steps did not run in the user's session: user multifactor authentication and Conditional Access do not apply to it, and containing the user does not contain it.",
+        ),
         Fact::AttackContinuedAfterAlert => (
             "Alerts fired while the attacker was active, and no containment action followed the first one within an hour.",
             "Detection worked but nobody acted on it in time: the stolen session, keys and attacker resources stayed usable for hours.",
@@ -79,12 +87,14 @@ fn cause_text(f: Fact) -> Option<(&'static str, &'static str)> {
 }
 
 /// The order causes are told in: entry, privilege, reach, data, response.
-const CAUSE_ORDER: [Fact; 9] = [
+const CAUSE_ORDER: [Fact; 11] = [
+    Fact::SigninPasswordGuessing,
     Fact::SigninSingleFactor,
     Fact::SigninCaNotApplied,
     Fact::SigninRiskAllowed,
     Fact::SigninUntrustedLocation,
     Fact::RoleAssignmentByAttacker,
+    Fact::WorkloadIdentityActed,
     Fact::VmUnapprovedRegion,
     Fact::AccountKeyDataAccess,
     Fact::StorageReachedFromInternet,
@@ -148,6 +158,15 @@ fn open_questions(steps: &[Step], audit_provided: bool) -> Vec<OpenQuestion> {
         q.push(OpenQuestion {
             question: "How did the attacker obtain the password (phishing, reuse, spraying)?".into(),
             settled_by: "Sign-in logs for the 30 days before the incident and the user's mailbox / endpoint records".into(),
+        });
+    }
+    let workload = steps
+        .iter()
+        .any(|s| s.outcome == Outcome::Succeeded && super::gaps::actor_of(s) == crate::posture::catalog::Actor::Workload);
+    if workload {
+        q.push(OpenQuestion {
+            question: "How did the attacker obtain a credential for the service principal it used (an existing secret, or one it added), and is that credential revoked?".into(),
+            settled_by: "Entra ID audit log (\"Add service principal credentials\", \"Update application – Certificates and secrets management\") and the application's current credentials".into(),
         });
     }
     if any(StepKind::VmCreate) {

@@ -35,11 +35,41 @@ impl EffectKind {
     }
 }
 
+/// Who performed a step, as far as the record says (closed set). A user's controls (MFA,
+/// Conditional Access for users) do not apply to a workload identity's own token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Actor {
+    /// A person's account (a UPN).
+    User,
+    /// A service principal or managed identity (an object or application id, no UPN).
+    Workload,
+    /// No identity in the record (an account-key or SAS request).
+    Unidentified,
+}
+
+impl Actor {
+    /// The class of a step's recorded actor: Entra and the Activity log name a user by UPN
+    /// and a service principal or managed identity by its object or application id.
+    pub fn of(actor: Option<&str>) -> Actor {
+        match actor {
+            None => Actor::Unidentified,
+            Some(a) if a.trim().is_empty() => Actor::Unidentified,
+            Some(a) if a.contains('@') => Actor::User,
+            Some(_) => Actor::Workload,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Effect {
     pub kind: EffectKind,
     pub steps: Vec<StepKind>,
+    /// The actors whose steps the effect bears on; empty means any. User MFA and Conditional
+    /// Access name `["user", "unidentified"]`: they never apply to a service principal's steps.
+    #[serde(default)]
+    pub actors: Vec<Actor>,
     /// May name `{approved_regions}`, `{attacker_regions}` and `{accounts}`, filled from the
     /// case; a control text never carries a particular case's values.
     pub why: String,
@@ -47,6 +77,13 @@ pub struct Effect {
     /// (MFA stops a password-only takeover only if the sign-in was single-factor).
     #[serde(default)]
     pub requires: Vec<Fact>,
+}
+
+impl Effect {
+    /// The effect names this step kind and this actor (or any actor).
+    pub fn bears_on(&self, step: StepKind, actor: Actor) -> bool {
+        self.steps.contains(&step) && (self.actors.is_empty() || self.actors.contains(&actor))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +110,10 @@ pub struct EvidenceRule {
     pub missing_when: Vec<Fact>,
     #[serde(default)]
     pub present_when: Vec<Fact>,
+    /// Facts showing the control acted in this incident (refused an attacker action). With a
+    /// missing fact as well, the control was present but not sufficient.
+    #[serde(default)]
+    pub acted_when: Vec<Fact>,
 }
 
 /// State of a control's recommendations in an example, relative to the incident start.
@@ -91,6 +132,7 @@ pub enum ExampleRecommendation {
 pub enum ExpectedVerdict {
     MissingEvidence,
     MissingRecommendation,
+    PartiallyEffective,
     Present,
     NotAssessable,
 }
@@ -187,6 +229,10 @@ pub struct Control {
     pub title: String,
     pub summary: String,
     pub improvement: String,
+    /// The improvement when the control is present but not sufficient (it refused part of the
+    /// attack); the same parameters as `improvement`, plus `{refused_regions}`.
+    #[serde(default)]
+    pub improvement_partial: Option<String>,
     /// 1 = most important improvement for an identity-to-data attack chain (catalog order and
     /// tie-break; the report ranks by impact on the incident and effort).
     pub priority: u32,
@@ -213,21 +259,27 @@ pub struct Control {
 }
 
 impl Control {
-    /// The strongest effect this control has on a step kind, if any, among the effects whose
-    /// required facts hold.
-    pub fn effect_on(&self, step: StepKind, holds: &dyn Fn(Fact) -> bool) -> Option<&Effect> {
+    /// The strongest effect this control has on a step of this kind by this actor, if any,
+    /// among the effects whose required facts hold.
+    pub fn effect_on(&self, step: StepKind, actor: Actor, holds: &dyn Fn(Fact) -> bool) -> Option<&Effect> {
         self.effects
             .iter()
-            .filter(|e| e.steps.contains(&step) && e.requires.iter().all(|f| holds(*f)))
+            .filter(|e| e.bears_on(step, actor) && e.requires.iter().all(|f| holds(*f)))
             .min_by_key(|e| e.kind)
     }
-    /// Effects on a step kind that do not apply because a fact they rest on does not hold.
-    pub fn not_exploited_on(&self, step: StepKind, holds: &dyn Fn(Fact) -> bool) -> bool {
-        self.effect_on(step, holds).is_none()
+    /// Effects on a step that do not apply because a fact they rest on does not hold.
+    pub fn not_exploited_on(&self, step: StepKind, actor: Actor, holds: &dyn Fn(Fact) -> bool) -> bool {
+        self.effect_on(step, actor, holds).is_none()
             && self
                 .effects
                 .iter()
-                .any(|e| e.steps.contains(&step) && !e.requires.iter().all(|f| holds(*f)))
+                .any(|e| e.bears_on(step, actor) && !e.requires.iter().all(|f| holds(*f)))
+    }
+    /// The control addresses this step kind, but not when this actor performs it (a user's
+    /// MFA on a service principal's step).
+    pub fn excludes_actor(&self, step: StepKind, actor: Actor) -> bool {
+        let on_kind: Vec<&Effect> = self.effects.iter().filter(|e| e.steps.contains(&step)).collect();
+        !on_kind.is_empty() && on_kind.iter().all(|e| !e.bears_on(step, actor))
     }
 }
 
@@ -279,10 +331,12 @@ pub fn parse_catalog(files: &[(PathBuf, String)], source: &str) -> Result<Catalo
                             .into(),
                     );
                 }
-                let expects_missing = c
-                    .examples
-                    .iter()
-                    .any(|e| matches!(e.expect, ExpectedVerdict::MissingEvidence | ExpectedVerdict::MissingRecommendation));
+                let expects_missing = c.examples.iter().any(|e| {
+                    matches!(
+                        e.expect,
+                        ExpectedVerdict::MissingEvidence | ExpectedVerdict::MissingRecommendation | ExpectedVerdict::PartiallyEffective
+                    )
+                });
                 let expects_other = c
                     .examples
                     .iter()
