@@ -95,6 +95,8 @@ pub struct Analysis {
     pub excluded: Vec<Excluded>,
     pub storage_excluded: Source<Vec<exposure::ExcludedGroup>>,
     pub timeline: Vec<timeline::TimelineEntry>,
+    /// The timeline as reports print it: bulk runs summarised, other entries one by one.
+    pub timeline_rows: Vec<timeline::TimelineRow>,
     pub lateral: Source<Vec<lateral::LateralFinding>>,
     pub gaps: Gaps,
     pub exposure: Source<Exposure>,
@@ -211,6 +213,7 @@ pub fn conclude(
         case.timezone,
     );
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
+    let timeline_rows = timeline::timeline_rows(&timeline, &all_steps);
     let iocs = iocs::build_iocs(
         &all_steps,
         &scope,
@@ -272,6 +275,7 @@ pub fn conclude(
         storage_excluded: storage.as_ref().map(|f| f.excluded.clone()),
         storage_requests: storage.as_ref().map(|f| (f.requests, f.attacker_requests)),
         timeline,
+        timeline_rows,
         lateral,
         gaps,
         exposure,
