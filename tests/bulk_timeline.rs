@@ -80,6 +80,23 @@ fn a_password_spray_is_one_row_and_every_event_is_in_the_appendix() {
         "{summary}"
     );
 
+    // The spray's risky sign-ins are one reason on the address, with their count.
+    let ip = &run["addresses"][0];
+    let reasons = a["scope"]["ips"][ip.as_str().unwrap()]["for"].as_array().unwrap();
+    let grouped: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| r.as_str())
+        .filter(|r| r.contains("sign-in risk"))
+        .collect();
+    // (The sample's own risky sign-ins from that address join them.)
+    let counted = |r: &str| {
+        r.split(" on ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    assert!(grouped.len() == 1 && counted(grouped[0]).is_some_and(|n| n >= SPRAY), "{grouped:?}");
+
     let out = temp_dir("bulk-spray-out");
     let o = report(&bundle, &out, &[]);
     assert!(o.status.success(), "report failed: {}", stderr(&o));
@@ -95,9 +112,12 @@ fn a_password_spray_is_one_row_and_every_event_is_in_the_appendix() {
     let first = run["first_step"].as_str().unwrap();
     let entries = a["timeline"].as_array().unwrap();
     let start = entries.iter().position(|e| e["step"] == first).unwrap();
+    // The run's header names the record file; each entry is its step, time and line.
+    assert!(appendix.contains(&squash(run["evidence"]["file"].as_str().unwrap().to_string())));
     for e in &entries[start..start + SPRAY] {
-        let record = format!("{}:{}", e["evidence"]["file"].as_str().unwrap(), e["evidence"]["line"]);
-        assert!(appendix.contains(&record), "{record} missing from the appendix");
+        let at = e["at"].as_str().unwrap();
+        let item = format!("{}{}{}", e["step"].as_str().unwrap(), &at[11..19], e["evidence"]["line"]);
+        assert!(appendix.contains(&item), "{item} missing from the appendix");
     }
     let executive = squash(pdf_extract::extract_text(out.join("executive.pdf")).unwrap());
     let marker = format!("{first}–{}", run["last_step"].as_str().unwrap());

@@ -367,20 +367,46 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
 }
 
 /// Risky sign-ins (medium or high, still open) are leads on the identity and the address.
+/// Like ones (one identity, address, risk and state), once there are as many as a bulk run of
+/// the timeline (a password spray), are one reason with their count, first and last record.
 fn leads_from_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
     let Some(signins) = bundle.signins.provided() else { return };
-    for s in signins.iter().filter(|s| s.risky()) {
-        let why = format!(
-            "{} sign-in risk, state {} ({})",
-            s.risk_during.as_deref().or(s.risk_aggregated.as_deref()).unwrap_or("elevated"),
-            s.risk_state.as_deref().unwrap_or("unknown"),
-            s.origin.cite()
-        );
-        scope.identity(&s.upn).add_for(why.clone(), false, Some(s.at));
+    let risk = |s: &SignIn| {
+        s.risk_during
+            .as_deref()
+            .or(s.risk_aggregated.as_deref())
+            .unwrap_or("elevated")
+            .to_string()
+    };
+    let state = |s: &SignIn| s.risk_state.as_deref().unwrap_or("unknown").to_string();
+    let key = |s: &SignIn| (s.upn.clone(), s.ip, risk(s), state(s));
+    let risky: Vec<&SignIn> = signins.iter().filter(|s| s.risky()).collect();
+    let mut groups: std::collections::HashMap<_, Vec<&SignIn>> = std::collections::HashMap::new();
+    for s in &risky {
+        groups.entry(key(s)).or_default().push(s);
+    }
+    for s in &risky {
+        let group = &groups[&key(s)];
+        let why = if group.len() < super::timeline::BULK_RUN {
+            format!("{} sign-in risk, state {} ({})", risk(s), state(s), s.origin.cite())
+        } else if std::ptr::eq(group[0], *s) {
+            format!(
+                "{} sign-in risk, state {}, on {} sign-ins (first {}, last {})",
+                risk(s),
+                state(s),
+                crate::types::thousands(group.len() as u64),
+                s.origin.cite(),
+                group[group.len() - 1].origin.cite()
+            )
+        } else {
+            continue;
+        };
+        let at = group.iter().map(|g| g.at).min().unwrap_or(s.at);
+        scope.identity(&s.upn).add_for(why.clone(), false, Some(at));
         if let Some(ip) = s.ip {
             match own_address(env, &ip) {
                 Some(own) => scope.ip(ip).add_against(format!("{ip} is {own}")),
-                None => scope.ip(ip).add_for(why, false, Some(s.at)),
+                None => scope.ip(ip).add_for(why, false, Some(at)),
             }
         }
     }
