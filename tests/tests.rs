@@ -4,6 +4,7 @@
 // Test helpers panic on purpose: a failed setup step is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod bulk_timeline;
 mod cli;
 mod formats;
 mod fuzzed;

@@ -214,11 +214,16 @@ fn network_indicators(cmd: &str) -> (Vec<String>, Vec<(String, String)>) {
 }
 
 fn from_signins(t: &mut Table, signins: &[SignIn], scope: &Scope, steps: &[Step]) {
+    // The first step each record proves, looked up, not scanned (a password spray brings
+    // thousands of sign-ins and steps).
+    let mut step_of: BTreeMap<&Location, &str> = BTreeMap::new();
+    for st in steps {
+        if let Some(e) = st.evidence.first() {
+            step_of.entry(e).or_insert(st.id.as_str());
+        }
+    }
     for s in signins.iter().filter(|s| s.ip.is_some_and(|ip| scope.has_ip(&ip))) {
-        let step = steps
-            .iter()
-            .find(|st| st.evidence.first() == Some(&s.origin))
-            .map(|st| st.id.as_str());
+        let step = step_of.get(&s.origin).copied();
         if let Some(ua) = s.user_agent.as_deref().filter(|u| !u.trim().is_empty()) {
             t.entry((IocKind::UserAgent, ua.to_string())).or_default().see(
                 s.at,

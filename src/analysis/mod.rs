@@ -96,6 +96,8 @@ pub struct Analysis {
     pub excluded: Vec<Excluded>,
     pub storage_excluded: Source<Vec<exposure::ExcludedGroup>>,
     pub timeline: Vec<timeline::TimelineEntry>,
+    /// The timeline as reports print it: bulk runs summarised, other entries one by one.
+    pub timeline_rows: Vec<timeline::TimelineRow>,
     pub lateral: Source<Vec<lateral::LateralFinding>>,
     pub gaps: Gaps,
     pub exposure: Source<Exposure>,
@@ -217,6 +219,7 @@ pub fn conclude(
         case.timezone,
     );
     let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
+    let timeline_rows = timeline::timeline_rows(&timeline, &all_steps);
     let iocs = iocs::build_iocs(
         &all_steps,
         &scope,
@@ -278,6 +281,7 @@ pub fn conclude(
         storage_excluded: storage.as_ref().map(|f| f.excluded.clone()),
         storage_requests: storage.as_ref().map(|f| (f.requests, f.attacker_requests)),
         timeline,
+        timeline_rows,
         lateral,
         gaps,
         exposure,
@@ -454,15 +458,16 @@ fn warnings_of(scope: &Scope, steps: &[Step], storage: Option<&StorageFindings>)
 fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&StorageFindings>, window: Option<Window>) -> Vec<ProvenFact> {
     let env = &case.environment;
     let mut facts = Vec::new();
-    let ok_signins: Vec<&Step> = steps.iter().filter(|s| s.kind == StepKind::SigninUntrusted).collect();
+    // A set, not a scan per sign-in: a password spray brings thousands of each.
+    let ok_signins: std::collections::BTreeSet<&crate::error::Location> = steps
+        .iter()
+        .filter(|s| s.kind == StepKind::SigninUntrusted)
+        .map(|s| &s.evidence[0])
+        .collect();
     let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
         .signins
         .provided()
-        .map(|v| {
-            v.iter()
-                .filter(|s| ok_signins.iter().any(|st| st.evidence[0] == s.origin))
-                .collect()
-        })
+        .map(|v| v.iter().filter(|s| ok_signins.contains(&s.origin)).collect())
         .unwrap_or_default();
     let ca: Vec<_> = attacker_signins
         .iter()
@@ -646,18 +651,15 @@ fn first_lead_alert(bundle: &Bundle, scope: &Scope, window: Option<Window>) -> O
 fn response_facts(bundle: &Bundle, all_steps: &[Step], response: &response::Response) -> Vec<ProvenFact> {
     const HOUR: i64 = 3600;
     let mut out = Vec::new();
+    let untrusted: std::collections::BTreeSet<&crate::error::Location> = all_steps
+        .iter()
+        .filter(|st| st.kind == StepKind::SigninUntrusted)
+        .map(|st| &st.evidence[0])
+        .collect();
     let attacker_signins: Vec<&crate::bundle::signins::SignIn> = bundle
         .signins
         .provided()
-        .map(|v| {
-            v.iter()
-                .filter(|s| {
-                    all_steps
-                        .iter()
-                        .any(|st| st.kind == StepKind::SigninUntrusted && st.evidence[0] == s.origin)
-                })
-                .collect()
-        })
+        .map(|v| v.iter().filter(|s| untrusted.contains(&s.origin)).collect())
         .unwrap_or_default();
     let risky: Vec<_> = attacker_signins
         .iter()

@@ -64,6 +64,8 @@ impl Confidence {
 pub struct Reason {
     claim: String,
     cites: Vec<String>,
+    /// The cites already held: a password spray's thousands of records merge in linear time.
+    seen: std::collections::HashSet<String>,
     remark: Option<String>,
 }
 
@@ -72,6 +74,7 @@ impl Reason {
     fn cited(claim: impl Into<String>, cite: String) -> Reason {
         Reason {
             claim: claim.into(),
+            seen: std::collections::HashSet::from([cite.clone()]),
             cites: vec![cite],
             remark: None,
         }
@@ -86,7 +89,7 @@ impl Reason {
     }
     fn absorb(&mut self, other: Reason) {
         for c in other.cites {
-            if !self.cites.contains(&c) {
+            if self.seen.insert(c.clone()) {
                 self.cites.push(c);
             }
         }
@@ -98,6 +101,7 @@ impl From<String> for Reason {
         Reason {
             claim,
             cites: Vec::new(),
+            seen: std::collections::HashSet::new(),
             remark: None,
         }
     }
@@ -115,9 +119,12 @@ impl std::fmt::Display for Reason {
         match self.cites.as_slice() {
             [] => {}
             [one] => write!(f, " ({one})")?,
-            [first, .., last] if self.cites.len() > 3 => {
-                write!(f, " ({} records: {first} to {})", self.cites.len(), same_file_tail(first, last))?
-            }
+            [first, .., last] if self.cites.len() > 3 => write!(
+                f,
+                " ({} records: {first} to {})",
+                crate::types::thousands(self.cites.len() as u64),
+                same_file_tail(first, last)
+            )?,
             [first, rest @ ..] => {
                 write!(f, " ({first}")?;
                 for c in rest {
@@ -488,7 +495,8 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
     }
 }
 
-/// Risky sign-ins (medium or high, still open) are leads on the identity and the address.
+/// Risky sign-ins (medium or high, still open) are leads on the identity and the address. Like
+/// ones (one identity, risk and state) are one reason citing all their records.
 fn leads_from_signins(scope: &mut Scope, bundle: &Bundle, env: &Environment) {
     let Some(signins) = bundle.signins.provided() else { return };
     for s in signins.iter().filter(|s| s.risky()) {

@@ -86,3 +86,133 @@ pub fn build_timeline(steps: &[Step], alerts: Option<&Vec<Alert>>, scope: &Scope
     out.sort_by(|a, b| (a.at, a.phase, &a.action).cmp(&(b.at, b.phase, &b.action)));
     out
 }
+
+/// Consecutive steps of one kind, action, target, actor and outcome form a bulk run (a password
+/// spray, a scripted resource storm) when there are at least this many of them. Shorter runs
+/// stay row by row: a handful of guesses reads better one by one.
+pub const BULK_RUN: usize = 20;
+
+/// Consecutive steps further apart than this are not one run (a reader asks why the attacker
+/// came back, and the timeline's axis breaks there too).
+const RUN_GAP_SECS: i64 = 3600;
+
+/// One row of the timeline as reports print it: either one entry (`bulk` is None) or a bulk
+/// run of `count` consecutive entries starting at `first`. The rows cover every entry once, in
+/// order; the full list stays in `timeline`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineRow {
+    /// Index of the row's first entry in the timeline.
+    pub first: usize,
+    /// Entries in the row (1 for a single entry).
+    pub count: usize,
+    pub bulk: Option<BulkRun>,
+}
+
+/// What a bulk run's entries share and how far it reaches.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkRun {
+    pub start: Timestamp,
+    /// The last entry's end (or time).
+    pub end: Timestamp,
+    pub phase: Phase,
+    pub first_step: String,
+    pub last_step: String,
+    pub outcome: Outcome,
+    pub outcome_text: String,
+    /// Distinct source addresses of the run's steps, in order of first appearance.
+    pub addresses: Vec<String>,
+    /// One sentence for the whole run, with its count and outcome.
+    pub summary: String,
+    /// The first entry's record.
+    pub evidence: Location,
+}
+
+/// What steps of one run have in common.
+type RunKey<'a> = (StepKind, Phase, &'a str, &'a str, &'a str, Option<&'a str>);
+
+fn run_key(s: &Step) -> RunKey<'_> {
+    (
+        s.kind,
+        s.phase,
+        s.action.as_str(),
+        s.target.as_str(),
+        s.outcome_text.as_str(),
+        s.actor.as_ref().map(|a| a.as_str()),
+    )
+}
+
+/// Splits the timeline into rows: bulk runs of at least [`BULK_RUN`] consecutive like steps,
+/// and single entries.
+pub fn timeline_rows(timeline: &[TimelineEntry], steps: &[Step]) -> Vec<TimelineRow> {
+    let by_id: std::collections::HashMap<&str, &Step> = steps.iter().map(|s| (s.id.as_str(), s)).collect();
+    let step_of = |e: &TimelineEntry| e.step.as_deref().and_then(|id| by_id.get(id).copied());
+    let mut rows = Vec::new();
+    let mut i = 0;
+    while i < timeline.len() {
+        let mut j = i + 1;
+        if let Some(first) = step_of(&timeline[i]) {
+            let key = run_key(first);
+            while j < timeline.len()
+                && step_of(&timeline[j]).is_some_and(|s| run_key(s) == key)
+                && (timeline[j].at.0 - timeline[j - 1].end.unwrap_or(timeline[j - 1].at).0).num_seconds() <= RUN_GAP_SECS
+            {
+                j += 1;
+            }
+        }
+        if j - i >= BULK_RUN {
+            let run: Vec<&Step> = timeline[i..j].iter().filter_map(step_of).collect();
+            rows.push(TimelineRow {
+                first: i,
+                count: j - i,
+                bulk: Some(bulk_run(&timeline[i..j], &run)),
+            });
+        } else {
+            rows.extend((i..j).map(|k| TimelineRow {
+                first: k,
+                count: 1,
+                bulk: None,
+            }));
+        }
+        i = j;
+    }
+    rows
+}
+
+fn bulk_run(entries: &[TimelineEntry], run: &[&Step]) -> BulkRun {
+    let (first, last) = (run[0], run[run.len() - 1]);
+    let mut addresses: Vec<String> = Vec::new();
+    for ip in run.iter().filter_map(|s| s.ip) {
+        let ip = ip.to_string();
+        if !addresses.contains(&ip) {
+            addresses.push(ip);
+        }
+    }
+    let n = crate::types::thousands(run.len() as u64);
+    let summary = if run.iter().all(|s| s.summary == first.summary) {
+        format!("{n} times: {}", first.summary)
+    } else {
+        let from = match addresses.len() {
+            0 => String::new(),
+            1 => format!(" from {}", addresses[0]),
+            k => format!(" from {k} addresses"),
+        };
+        let on = if first.target.is_empty() || first.target == "—" {
+            String::new()
+        } else {
+            format!(" on {}", first.target)
+        };
+        format!("{n} × {}{on}{from}, each {}", first.action, first.outcome_text)
+    };
+    BulkRun {
+        start: first.at,
+        end: last.end.unwrap_or(last.at).max(entries[entries.len() - 1].at),
+        phase: first.phase,
+        first_step: first.id.clone(),
+        last_step: last.id.clone(),
+        outcome: first.outcome,
+        outcome_text: first.outcome_text.clone(),
+        addresses,
+        summary,
+        evidence: entries[0].evidence.clone(),
+    }
+}

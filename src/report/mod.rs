@@ -114,31 +114,39 @@ pub fn render_reports(
         user: &overridden,
     };
     let narrative = narrative::render_narrative(&templates, &model_json, origin)?;
-    let mut safe_model = model_json.clone();
-    typst::sanitize_value(&mut safe_model);
+    let iocs = match kind {
+        ReportKind::All | ReportKind::Technical => Some(output::iocs_csv(&model_json)?),
+        _ => None,
+    };
+    // The model is sanitised in place and serialised once: with thousands of events a second
+    // copy of its JSON tree costs hundreds of MB, and typst reads its own copy anyway.
+    let safe_model = {
+        let mut safe = model_json;
+        typst::sanitize_value(&mut safe);
+        serde_json::to_vec(&safe).map_err(|e| Error::Render {
+            report: "model.json".into(),
+            message: e.to_string(),
+        })?
+    };
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
         report: "narrative".into(),
         message: e.to_string(),
     })?;
     typst::sanitize_value(&mut safe_narrative);
-    let data_files = vec![
-        (
-            "model.json".to_string(),
-            serde_json::to_vec(&safe_model).map_err(|e| Error::Render {
-                report: "model.json".into(),
-                message: e.to_string(),
-            })?,
-        ),
+    let mut data_files = vec![
+        ("model.json".to_string(), safe_model),
         (
             "narrative.json".to_string(),
             serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render {
-                report: "narrative".into(),
+                report: "narrative.json".into(),
                 message: e.to_string(),
             })?,
         ),
-        // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
-        ("attachment/model.json".to_string(), model_bytes.clone()),
     ];
+    if matches!(standard, PdfStandard::A3b) {
+        // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
+        data_files.push(("attachment/model.json".to_string(), model_bytes.clone()));
+    }
     let sources: Vec<(String, String)> = templates.iter().filter(|(n, _)| n.ends_with(".typ")).cloned().collect();
     let conformance = match standard {
         PdfStandard::A2b => typst::Conformance::A2b,
@@ -178,8 +186,8 @@ pub fn render_reports(
         outputs.push((format!("{name}.pdf"), pdf));
     }
     outputs.push(("model.json".to_string(), model_bytes));
-    if kind == ReportKind::All || kind == ReportKind::Technical {
-        outputs.push(("iocs.csv".to_string(), output::iocs_csv(&model_json)?));
+    if let Some(csv) = iocs {
+        outputs.push(("iocs.csv".to_string(), csv));
     }
     let written = output::write_outputs(out, &outputs)?;
     let mut summary = String::new();
