@@ -368,7 +368,7 @@ fn validate_rows(run: &CaseRun) -> Vec<FileRow> {
             dropped: e.superseded,
             span: e
                 .exported_at
-                .map(|t| format!("exported {}", t.0.format("%Y-%m-%d %H:%M")))
+                .map(|t| format!("latest assessment {}", t.0.format("%Y-%m-%d %H:%M")))
                 .unwrap_or_else(|| "—".into()),
             notes,
         }

@@ -457,7 +457,7 @@ fn executive_report_opens_with_severity_root_cause_decisions_and_time_to_respond
     let text = squash(&pdf_text(&rendered().join("executive.pdf")));
     for needle in [
         "Incident severity: CRITICAL",
-        "Personal data of up to 150,600 people",
+        "The containers the attacker read hold personal data of up to 150,600 people",
         "A password-only sign-in to a privileged account, with no multi-factor authentication",
         "Decisions needed from you",
         "Approve the personal data breach notification",

@@ -990,3 +990,33 @@ fn grantees_of_attacker_role_assignments_are_leads() {
         .iter()
         .any(|i| i["value"] == "00000000-0000-4000-8000-00000000beef" && i["role"].as_str().unwrap().contains("not seen acting")));
 }
+
+/// Issue 8 review: what a report states as done is what the evidence shows. The attacker
+/// granted a role to another principal (not "itself"); reviewing that principal is an open
+/// action (no record shows it); a reported account lock-down is the organisation's report.
+#[test]
+fn truth_grants_reviews_and_reported_lockdowns_are_worded_as_shown() {
+    let out = rendered("samples/northgate");
+    for pdf in ["executive.pdf", "technical.pdf", "gdpr.pdf"] {
+        let text = squash(&pdf_text(&out.join(pdf)));
+        assert!(!text.contains(&squash("granted itself")), "{pdf}");
+        assert!(!text.contains(&squash("reported by the analyst; Reported")), "{pdf}");
+    }
+    let gdpr = squash(&pdf_text(&out.join("gdpr.pdf")));
+    assert!(gdpr.contains(&squash(
+        "The organisation reports that the account the attacker misused was secured"
+    )));
+    let m = model_json(&sample_dir("samples/northgate"));
+    let actions = m["analysis"]["response"]["actions"].as_array().unwrap();
+    let review = actions
+        .iter()
+        .find(|a| a["kind"] == "review-grantee")
+        .expect("a review of the grantee");
+    assert_eq!(review["status"], "outstanding");
+    assert!(review["action"].as_str().unwrap().contains("50ee2351-c6c8-4e66-a91b-3243193171b9"));
+    let revert = actions.iter().find(|a| a["kind"] == "revert-role-assignment").unwrap();
+    assert!(
+        !revert["action"].as_str().unwrap().contains("review"),
+        "the done removal does not carry the open review"
+    );
+}

@@ -126,11 +126,11 @@ fn severity(i: &BriefingInput) -> (IncidentSeverity, Vec<String>) {
     let data_taken = i.exposure.is_some_and(|e| e.bytes.0 > 0);
     if let Some(n) = subjects {
         basis.push(format!(
-            "personal data of up to {} people was downloaded by the attacker",
+            "the containers the attacker read hold personal data of up to {} people",
             thousands(n)
         ));
     } else if data_taken {
-        basis.push("data was downloaded by the attacker".into());
+        basis.push("the attacker read data from storage".into());
     }
     let gdpr_band = i.gdpr.and_then(|g| g.severity.as_ref()).map(|s| s.band);
     if let Some(b) = gdpr_band {

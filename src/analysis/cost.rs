@@ -331,6 +331,11 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
                     .as_ref()
                     .map(|i| format!("; indicative about ${:.0}–${:.0}", i.low.0, i.high.0))
                     .unwrap_or_default()
+                    + if v.end_basis.starts_with("deleted") {
+                        ""
+                    } else {
+                        "; not shown deleted by the as-of time, so it may still be costing"
+                    }
             )
         })
         .collect();
@@ -366,9 +371,10 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
         // Whole dollars: the key figure is an estimate; the arithmetic keeps the cents.
         Some(c) if unpriced.is_empty() => format!("${:.0}", c.0),
         Some(c) => format!(
-            "at least {c} ({} of {} VMs unpriced: {}; no rate for their size and region)",
+            "at least {c} ({} of {} VMs unpriced, no rate for {} size and region: {})",
             unpriced.len(),
             vms.len(),
+            if unpriced.len() == 1 { "its" } else { "their" },
             unpriced.join(", ")
         ),
     };

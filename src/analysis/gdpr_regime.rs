@@ -253,6 +253,14 @@ fn done_words(a: &Action, accounts: usize) -> Option<String> {
             "The access keys of {} that the attacker obtained were replaced, so they no longer give access to the data",
             named("storage account")
         ),
+        // Securing an account is rarely in the evidence bundle: what the organisation reports is
+        // said as its report, not as a fact shown.
+        ActionKind::ContainIdentity if a.status == ActionStatus::Reported && accounts > 1 => {
+            "The organisation reports that the accounts the attacker misused were secured".into()
+        }
+        ActionKind::ContainIdentity if a.status == ActionStatus::Reported => {
+            "The organisation reports that the account the attacker misused was secured".into()
+        }
         ActionKind::ContainIdentity if accounts > 1 => "The accounts the attacker misused were secured".into(),
         ActionKind::ContainIdentity => "The account the attacker misused was secured".into(),
         ActionKind::SnapshotVm => format!(
@@ -260,7 +268,8 @@ fn done_words(a: &Action, accounts: usize) -> Option<String> {
             named("virtual machine")
         ),
         ActionKind::DeleteVm => format!("The {} that the attacker created was removed", named("virtual machine")),
-        ActionKind::RevertRoleAssignment => "The permissions the attacker granted itself were withdrawn".into(),
+        ActionKind::RevertRoleAssignment => "The permissions the attacker granted were withdrawn".into(),
+        ActionKind::ReviewGrantee => "An account the attacker gave permissions to was checked".into(),
         ActionKind::RevertNsg => format!("The network opening the attacker made ({}) was closed", named("firewall rule")),
         ActionKind::DeletePublicIp => format!("The {} that the attacker created was released", named("internet address")),
         ActionKind::BlockIps => "The network addresses used by the attacker were blocked".into(),
@@ -297,7 +306,8 @@ fn open_words(a: &Action, snapshot_done: bool, exists: bool, accounts: usize) ->
                 "it is to be preserved as evidence, then deleted"
             }
         ),
-        ActionKind::RevertRoleAssignment => "The permissions the attacker granted itself are to be withdrawn".into(),
+        ActionKind::RevertRoleAssignment => "The permissions the attacker granted are to be withdrawn".into(),
+        ActionKind::ReviewGrantee => "An account the attacker gave permissions to is to be checked".into(),
         ActionKind::RevertNsg => format!("The network opening the attacker made ({}) is to be closed", named("firewall rule")),
         ActionKind::DeletePublicIp => format!("The {} that the attacker created is to be released", named("internet address")),
         ActionKind::BlockIps => "The network addresses used by the attacker are to be blocked".into(),

@@ -50,6 +50,8 @@ pub enum ActionKind {
     SnapshotVm,
     DeleteVm,
     RevertRoleAssignment,
+    /// A principal the attacker granted a role and that never acted (a possible foothold).
+    ReviewGrantee,
     RevertNsg,
     DeletePublicIp,
     BlockIps,
@@ -63,6 +65,7 @@ impl ActionKind {
             ActionKind::SnapshotVm => "snapshot-vm",
             ActionKind::DeleteVm => "delete-vm",
             ActionKind::RevertRoleAssignment => "revert-role-assignment",
+            ActionKind::ReviewGrantee => "review-grantee",
             ActionKind::RevertNsg => "revert-nsg",
             ActionKind::DeletePublicIp => "delete-public-ip",
             ActionKind::BlockIps => "block-ips",
@@ -75,6 +78,7 @@ impl ActionKind {
             ActionKind::SnapshotVm => 3,
             ActionKind::DeleteVm => 4,
             ActionKind::RevertRoleAssignment => 5,
+            ActionKind::ReviewGrantee => 5,
             ActionKind::RevertNsg => 6,
             ActionKind::DeletePublicIp => 7,
             ActionKind::BlockIps => 8,
@@ -201,6 +205,7 @@ pub fn build_response(input: ResponseInput) -> Response {
     actions.extend(identity_containment(&input));
     actions.extend(vm_actions(&input));
     actions.extend(reversals(&input));
+    actions.extend(grantee_reviews(&input));
     actions.extend(address_blocks(&input));
     if !input.activity_provided {
         for a in actions
@@ -400,16 +405,7 @@ fn reversals(input: &ResponseInput) -> Vec<Action> {
             StepKind::RoleAssignment => (
                 ActionKind::RevertRoleAssignment,
                 vec!["microsoft.authorization/roleassignments/delete"],
-                format!(
-                    "Remove the role assignment the attacker created at {} ({}){}",
-                    s.at.hhmm(),
-                    s.summary,
-                    s.details
-                        .as_ref()
-                        .and_then(|d| d.principal_id.as_deref())
-                        .map(|p| format!(", and review principal {p}: its sign-ins, credentials and other role assignments"))
-                        .unwrap_or_default()
-                ),
+                format!("Remove the role assignment the attacker created at {} ({})", s.at.hhmm(), s.summary),
                 format!("Role assignment created at {} removed", s.at.hhmm()),
                 "Role assignment deletion is in the activity log",
                 "Not shown by the evidence: the role assignment may still be in place",
@@ -443,7 +439,34 @@ fn reversals(input: &ResponseInput) -> Vec<Action> {
     out
 }
 
-/// Blocking advice targets attacker addresses only, never the organisation's own.
+/// A principal the attacker granted a role, never seen acting, is reviewed: a review leaves no
+/// record in the activity log, so it stays open until the case file reports it.
+fn grantee_reviews(input: &ResponseInput) -> Vec<Action> {
+    input
+        .scope
+        .footholds
+        .iter()
+        .map(|f| {
+            let mut a = action(
+                ActionKind::ReviewGrantee,
+                format!(
+                    "Review principal {}, which the attacker granted {} at {}: its sign-ins, credentials and other role assignments",
+                    f.principal,
+                    f.role,
+                    f.at.hhmm()
+                ),
+                format!("Principal {} reviewed", f.principal),
+            );
+            a.detail = "Not shown by the evidence: a review leaves no record in the activity log".into();
+            a.target = Some(f.principal.to_string());
+            a.evidence = vec![f.evidence.clone()];
+            a
+        })
+        .collect()
+}
+
+/// Blocking advice targets attacker addresses only, never the organisation's own. A storage
+/// firewall only allows: it cannot block one address, so storage gets an allow-list.
 fn address_blocks(input: &ResponseInput) -> Vec<Action> {
     let ips: Vec<String> = input
         .scope
@@ -457,7 +480,7 @@ fn address_blocks(input: &ResponseInput) -> Vec<Action> {
     let mut a = action(
         ActionKind::BlockIps,
         format!(
-            "Block the attacker addresses {} at Conditional Access and the storage firewalls",
+            "Block the attacker addresses {} in Conditional Access (a blocked named location); on storage accounts, allow only trusted networks",
             ips.join(", ")
         ),
         format!("Attacker addresses {} blocked", ips.join(", ")),

@@ -52,7 +52,7 @@ fn cause_text(f: Fact) -> Option<(&'static str, &'static str)> {
         ),
         Fact::RoleAssignmentByAttacker => (
             "The compromised account held standing privilege to assign roles.",
-            "The attacker granted itself further access without any approval or time limit.",
+            "The attacker granted further access (a role assignment) without any approval or time limit.",
         ),
         Fact::VmUnapprovedRegion => (
             "Resources could be created in regions outside the approved list.",

@@ -619,6 +619,8 @@ fn done_actions(a: &Analysis, local: &dyn Fn(Timestamp) -> String) -> Vec<String
         .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
         .map(|x| {
             let how = match x.status {
+                // The text of a reported action already says who reported it.
+                ActionStatus::Reported if x.done_text.starts_with("Reported") => "",
                 ActionStatus::Reported => ", reported by the analyst",
                 ActionStatus::Partial => ", partly",
                 _ => "",
