@@ -12,6 +12,7 @@
 # libFuzzer runs in fork mode and goes on after crashes, OOMs and timeouts, saving each one
 # (use it on a target with a known, unfixed crash). Minimise a crash with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s none <target> fuzz/artifacts/<target>/crash-…
+# FUZZ_RUNS=N stops a target after N executions (libFuzzer -runs) if that comes before the time.
 set -uo pipefail
 cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1   # cargo-fuzz passes nightly-only flags; stable accepts them so
@@ -36,11 +37,15 @@ for t in "${targets[@]}"; do
     esac
     mkdir -p "artifacts/$t" "corpus/$t"
     fork=()
+    runs=()
+    [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
     [ "${FUZZ_FORK:-0}" = 1 ] && fork=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+    started=$SECONDS
     nice -n 10 "$bin/$t" -artifact_prefix="artifacts/$t/" \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 "${fork[@]}" "${dict[@]}" "corpus/$t" > "logs/$t.log" 2>&1
+        -print_final_stats=1 "${runs[@]}" "${fork[@]}" "${dict[@]}" "corpus/$t" > "logs/$t.log" 2>&1
     rc=$?
+    wall=$(( SECONDS - started ))
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$')
     # fork mode prints no final stats: take the last status line (#execs: cov: … exec/s: …)
     [ -n "$execs" ] || execs=$(grep -o '^#[0-9]*: cov' "logs/$t.log" | tail -1 | grep -o '[0-9]*')
@@ -48,5 +53,5 @@ for t in "${targets[@]}"; do
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "logs/$t.log" | tail -1)
     [ -n "$rate" ] || rate=$(grep -o 'exec/s: [0-9]*' "logs/$t.log" | tail -1 | grep -o '[0-9]*')
     crash=$(grep -o 'Test unit written to .*' "logs/$t.log" | tr '\n' ' ' || true)
-    echo "$t: rc=$rc execs=${execs:-?} exec/s=${rate:-?} corpus=$(ls "corpus/$t" | wc -l) $cov ${crash}"
+    echo "$t: rc=$rc wall=${wall}s load=$(cut -d' ' -f1 /proc/loadavg) execs=${execs:-?} exec/s=${rate:-?} corpus=$(ls "corpus/$t" | wc -l) $cov ${crash}"
 done

@@ -4,7 +4,11 @@
 pub mod model;
 pub mod narrative;
 pub mod output;
+pub mod sanitize;
 pub mod text;
+/// PDF rendering: only with the `render` feature (on by default), so a build that needs the
+/// parsers alone (the fuzz targets) does not compile typst.
+#[cfg(feature = "render")]
 pub mod typst;
 
 use std::path::{Path, PathBuf};
@@ -87,10 +91,31 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
     Ok((files, overridden))
 }
 
+/// Without the `render` feature there is no typst: `casefile report` fails with this error.
+///
+/// # Errors
+/// Always a render error saying the build has no PDF rendering.
+#[cfg(not(feature = "render"))]
+pub fn render_reports(
+    _model: &ReportModel,
+    _kind: ReportKind,
+    _out: &Path,
+    _templates_dir: Option<&Path>,
+    _standard: PdfStandard,
+    _bundle_dir: &Path,
+) -> Result<String> {
+    Err(Error::Render {
+        report: "PDF reports".into(),
+        message: "this casefile was built without the `render` feature (typst)".into(),
+    })
+}
+
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
+/// Only with the `render` feature (typst).
 ///
 /// # Errors
 /// A template error (exit 1 for a `--templates` file, 3 for a built-in one), or an output error when a file cannot be written.
+#[cfg(feature = "render")]
 pub fn render_reports(
     model: &ReportModel,
     kind: ReportKind,

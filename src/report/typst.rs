@@ -1,8 +1,8 @@
 //! `CaseWorld`: an in-memory typst `World` that serves only the embedded fonts, the report
 //! templates, `model.json` and `narrative.json`, with `today()` fixed to the case's as-of
 //! date. No file system, no packages, no clock; so a render depends on its inputs alone and
-//! the same case gives byte-identical PDFs. Also the sanitiser that keeps attacker-chosen text
-//! plain, visible and breakable.
+//! the same case gives byte-identical PDFs. Also the sanitiser (`report::sanitize`) with the
+//! embedded fonts' coverage.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -49,44 +49,15 @@ fn drawable(c: char) -> bool {
     fonts.iter().any(|f| f.info().coverage.contains(c as u32))
 }
 
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-}
-
-/// Makes one untrusted string safe to typeset: line breaks become spaces; bidi overrides,
-/// other control characters and characters no embedded font can draw become visible
-/// `[U+XXXX]`, and so do invisible zero-width characters (two identifiers that print alike are
-/// alike). Nothing is inserted into the text itself, so an
-/// identifier or hash copied out of a PDF is the identifier or hash: long tokens get their
-/// break opportunities from the templates (`common.typ`, a show rule that places zero-width
-/// spacing, not characters, inside long runs). The text stays data: templates read it from
-/// JSON and never evaluate it.
+/// [`sanitize::sanitize_with`](super::sanitize::sanitize_with) with the embedded fonts
+/// deciding which characters can be drawn.
 pub fn sanitize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' | '\r' | '\t' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(' '),
-            c if is_bidi_control(c) || c.is_control() => out.push_str(&format!("[U+{:04X}]", c as u32)),
-            c if is_invisible(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
-            c if c != ' ' && !drawable(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    super::sanitize::sanitize_with(s, drawable)
 }
 
 /// Sanitises every string in a JSON value (keys are ours and left alone).
 pub fn sanitize_value(v: &mut Value) {
-    match v {
-        Value::String(s) => *s = sanitize(s),
-        Value::Array(a) => a.iter_mut().for_each(sanitize_value),
-        Value::Object(m) => m.values_mut().for_each(sanitize_value),
-        _ => {}
-    }
+    super::sanitize::sanitize_value_with(v, &drawable);
 }
 
 /// A typst date-time for a UTC instant (typst's range is narrower than chrono's).

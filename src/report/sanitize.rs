@@ -1,0 +1,56 @@
+//! The sanitiser that keeps attacker-chosen text plain and visible before typst sets it. Pure
+//! string handling, so it is built (and fuzzed) without the `render` feature; which characters
+//! a font can draw is the caller's question (`report::typst::sanitize` asks the embedded fonts).
+
+use serde_json::Value;
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Makes one untrusted string safe to typeset: line breaks become spaces; bidi overrides,
+/// other control characters and characters `drawable` rejects become visible `[U+XXXX]`, and
+/// so do invisible zero-width characters (two identifiers that print alike are alike).
+/// Nothing is inserted into the text itself, so an identifier or hash copied out of a PDF is
+/// the identifier or hash: long tokens get their break opportunities from the templates
+/// (`common.typ`, a show rule that places zero-width spacing, not characters, inside long
+/// runs). The text stays data: templates read it from JSON and never evaluate it.
+pub fn sanitize_with(s: &str, drawable: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            c if is_bidi_control(c) || c.is_control() => out.push_str(&format!("[U+{:04X}]", c as u32)),
+            c if is_invisible(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
+            c if c != ' ' && !drawable(c) => out.push_str(&format!("[U+{:04X}]", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Sanitises every string in a JSON value (keys are ours and left alone).
+pub fn sanitize_value_with(v: &mut Value, drawable: &impl Fn(char) -> bool) {
+    match v {
+        Value::String(s) => *s = sanitize_with(s, drawable),
+        Value::Array(a) => a.iter_mut().for_each(|x| sanitize_value_with(x, drawable)),
+        Value::Object(m) => m.values_mut().for_each(|x| sanitize_value_with(x, drawable)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_characters_are_spelled_out_and_the_rest_pass() {
+        let ascii_only = |c: char| c.is_ascii();
+        assert_eq!(sanitize_with("café\u{202E}\n", ascii_only), "caf[U+00E9][U+202E] ");
+        assert_eq!(sanitize_with("a\u{200B}b c", |_| true), "a[U+200B]b c");
+    }
+}
