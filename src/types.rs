@@ -580,6 +580,10 @@ pub enum Fact {
     /// The first alert went unanswered for over an hour: no containment action within the hour,
     /// or attacker steps still succeeding more than an hour after it.
     AttackContinuedAfterAlert,
+    /// Step-scoped: the step succeeded more than an hour after the first alert, or what it left
+    /// in place outlasted the hour because containment came later; a response within the hour
+    /// would have cut it short.
+    StepAfterAlertHour,
     /// Failed attacker sign-in attempts preceded the attacker's successful sign-in on the same
     /// account (password guessing).
     SigninPasswordGuessing,
@@ -593,7 +597,7 @@ impl Fact {
     /// The sentence a report prints for the fact.
     pub fn sentence(self) -> &'static str {
         match self {
-            Fact::SigninCaNotApplied => "the attacker's sign-in shows Conditional Access \"notApplied\": no policy evaluated it",
+            Fact::SigninCaNotApplied => "the attacker's sign-in shows Conditional Access \"notApplied\": no policy applied to it (none existed, or their conditions left it out)",
             Fact::SigninSingleFactor => "the attacker's sign-in was satisfied by a single factor (password only)",
             Fact::SigninUntrustedLocation => "the attacker signed in from outside the trusted countries and ranges",
             Fact::VmUnapprovedRegion => "ARM accepted an attacker resource in a region outside the approved list",
@@ -611,6 +615,9 @@ impl Fact {
                 "the attacker's sign-in was rated medium or high risk by Entra ID Protection and was still let through"
             }
             Fact::AttackContinuedAfterAlert => "no containment action followed the first alert within an hour",
+            Fact::StepAfterAlertHour => {
+                "a response within an hour of the first alert would have come before the step, or cut short what it left in place"
+            }
             Fact::SigninPasswordGuessing => {
                 "failed sign-in attempts by the attacker preceded its successful sign-in on the same account (password guessing)"
             }

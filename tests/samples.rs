@@ -1020,3 +1020,33 @@ fn truth_grants_reviews_and_reported_lockdowns_are_worded_as_shown() {
         "the done removal does not carry the open review"
     );
 }
+
+/// Review finding: alert triage "within the hour" limits only what a response within the hour
+/// could have cut short: steps after that hour, or what a step left in place (a VM, a rule, a
+/// role, listed keys) when containment came later. A data read that ended before the alert is
+/// not limited by it.
+#[test]
+fn alert_triage_limits_only_what_a_response_in_the_hour_could_cut_short() {
+    let m = model_json(&sample_dir(BRUNNWALD));
+    let steps = m["analysis"]["gaps"]["steps"].as_array().unwrap();
+    let all = m["analysis"]["steps"].as_array().unwrap();
+    let kind = |id: &str| all.iter().find(|s| s["id"] == id).unwrap()["kind"].as_str().unwrap().to_string();
+    let limited: Vec<String> = steps
+        .iter()
+        .filter(|s| {
+            s["controls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["control"] == "alert-triage-response")
+        })
+        .map(|s| kind(s["step"].as_str().unwrap()))
+        .collect();
+    assert!(limited.iter().any(|k| k == "vm-create"), "{limited:?}");
+    for k in &limited {
+        assert!(
+            !["blob-read", "blob-listing", "signin"].contains(&k.as_str()),
+            "{k} cannot be cut short: {limited:?}"
+        );
+    }
+}

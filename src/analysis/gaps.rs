@@ -299,7 +299,7 @@ fn to_status(r: &crate::posture::recommendations::Recommendation, input: &GapInp
 /// Facts whose evidence names the very steps they concern: such a fact holds for a step only
 /// when it cites that step's record (a deployment in an approved region is not one the
 /// region policy would have refused, though another deployment was).
-const STEP_SCOPED: [Fact; 1] = [Fact::VmUnapprovedRegion];
+const STEP_SCOPED: [Fact; 2] = [Fact::VmUnapprovedRegion, Fact::StepAfterAlertHour];
 
 /// The proven facts, and which hold for a given step.
 struct Facts<'a> {

@@ -709,6 +709,28 @@ fn response_facts(bundle: &Bundle, all_steps: &[Step], response: &response::Resp
         .iter()
         .filter(|s| s.outcome == Outcome::Succeeded && alert_at.seconds_until(s.at) > HOUR)
         .max_by_key(|s| s.at);
+    // Per step: a response within the hour would have come before the step, or cut short what
+    // it left in place (a VM, an address, a rule, a role, listed keys) when containment came
+    // later than the hour.
+    let lasting = |k: StepKind| {
+        matches!(
+            k,
+            StepKind::VmCreate
+                | StepKind::PublicIpCreate
+                | StepKind::NsgRuleChange
+                | StepKind::RoleAssignment
+                | StepKind::StorageKeyListing
+        )
+    };
+    let cut_short: Vec<crate::error::Location> = all_steps
+        .iter()
+        .filter(|s| s.outcome == Outcome::Succeeded)
+        .filter(|s| alert_at.seconds_until(s.at) > HOUR || (slow_containment && lasting(s.kind)))
+        .filter_map(|s| s.evidence.first().cloned())
+        .collect();
+    if !cut_short.is_empty() {
+        out.push(fact(Fact::StepAfterAlertHour, cut_short));
+    }
     if let Some(last) = late_step {
         ev.extend(last.evidence.iter().take(1).cloned());
     }

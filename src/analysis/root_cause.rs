@@ -43,7 +43,7 @@ fn cause_text(f: Fact) -> Option<(&'static str, &'static str)> {
             "Whoever held the password had the account: no second factor stood between the stolen credential and the session every later step used.",
         ),
         Fact::SigninCaNotApplied => (
-            "No Conditional Access policy evaluated the attacker's sign-in (status \"notApplied\").",
+            "No Conditional Access policy applied to the attacker's sign-in (status \"notApplied\": none existed, or their conditions left it out).",
             "Neither location, device nor sign-in risk was checked before the session was issued.",
         ),
         Fact::SigninUntrustedLocation => (
