@@ -356,7 +356,7 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
             let mut moot = snap;
             moot.status = ActionStatus::NoLongerPossible;
             moot.detail = format!(
-                "No longer possible: the VM was deleted at {} and the activity log shows no snapshot before it",
+                "No longer possible from the VM: it was deleted at {} and the activity log shows no snapshot before it; a VM delete keeps its disks unless told otherwise, so look for its OS disk and snapshot that",
                 deleted[0].start
             );
             moot.evidence = vec![deleted[0].events[0].clone()];
@@ -645,7 +645,7 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
                 format!("{} deleted; a snapshot write is in the activity log", gone.join(", "))
             } else {
                 format!(
-                    "{} deleted and the activity log shows no snapshot: disk evidence may be lost",
+                    "{} deleted and the activity log shows no snapshot: its disks may remain (a VM delete keeps them unless told otherwise); look for them before they are removed",
                     gone.join(", ")
                 )
             });

@@ -427,7 +427,7 @@ fn triage_state(a: &Alert) -> String {
         None => "not closed".into(),
         Some(AlertStatus::New | AlertStatus::Active) => "open".into(),
         Some(AlertStatus::InProgress) => "in-progress".into(),
-        Some(AlertStatus::Resolved) => "resolved (not classified benign)".into(),
+        Some(AlertStatus::Resolved) => "resolved without a benign classification".into(),
         Some(AlertStatus::Dismissed) => "dismissed".into(),
         Some(AlertStatus::Other(s)) => format!("{s}-status"),
     }
@@ -453,7 +453,7 @@ fn judge_alerts(scope: &mut Scope, alerts: &[Alert], env: &Environment, infer: b
             (false, "the analyst named the attacker in the case file".to_string())
         } else {
             let state = triage_state(a);
-            let why = Reason::cited(format!("entity of {state} {} alert \"{}\"", a.severity, a.name), cite.clone());
+            let why = Reason::cited(format!("named by {} alert \"{}\" ({state})", a.severity, a.name), cite.clone());
             let strong = a.true_positive();
             for u in &a.entities.accounts {
                 scope.identity(u).add_for(why.clone(), strong, Some(a.at));
@@ -932,13 +932,14 @@ pub fn record_history(h: &mut BTreeMap<IpAddr, AddressHistory>, r: &super::expos
 }
 
 /// Clears suspected addresses whose requests are the organisation's own routine: the same
-/// non-personal principal on at least [`ROUTINE_MIN_DAYS`] earlier days; then decides again.
+/// non-personal principal (the requests' application id) on at least [`ROUTINE_MIN_DAYS`]
+/// earlier days; then decides again.
 pub fn apply_history(scope: &mut Scope, case: &Case, history: &BTreeMap<IpAddr, AddressHistory>) {
     for (ip, h) in history {
         if h.days.len() >= ROUTINE_MIN_DAYS && h.personal_or_unnamed == 0 && !h.principals.is_empty() && h.principals.len() <= 2 {
             if let Some(m) = scope.ips.get_mut(ip) {
                 m.add_against(format!(
-                    "{ip} is the organisation's own workload: the non-personal principal {} made the same requests ({}) from it on {} earlier days, from {} to {}",
+                    "{ip} is the organisation's own workload: the application (app id) {} made the same requests ({}) from it on {} earlier days, from {} to {}",
                     h.principals.iter().cloned().collect::<Vec<_>>().join(", "),
                     h.auth.iter().cloned().collect::<Vec<_>>().join(", "),
                     h.days.len(),
