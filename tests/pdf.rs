@@ -438,7 +438,16 @@ fn iocs_csv_is_written_beside_the_pdfs() {
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["type", "value", "role", "first_seen_utc", "last_seen_utc", "steps", "evidence"]
+        [
+            "type",
+            "value",
+            "role",
+            "first_seen_utc",
+            "last_seen_utc",
+            "steps",
+            "evidence",
+            "use"
+        ]
     );
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     let ip = rows.iter().find(|r| &r[1] == "198.51.100.77").expect("attacker address row");
@@ -450,6 +459,18 @@ fn iocs_csv_is_written_beside_the_pdfs() {
         .iter()
         .any(|r| &r[0] == "Azure resource" && r[1].ends_with("/virtualMachines/vm-brz-01")));
     assert!(!csv_text.contains(env!("CARGO_MANIFEST_DIR")), "absolute paths in iocs.csv");
+    // Only the attacker's own things go on a block list: the organisation's account and its
+    // storage account are contained or watched, a placeholder host is only watched.
+    let use_of = |value: &str| rows.iter().find(|r| &r[1] == value).map(|r| r[7].to_string()).unwrap();
+    assert_eq!(use_of("198.51.100.77"), "block");
+    assert!(use_of("admin@northgateeng.com").starts_with("contain"));
+    assert!(use_of("{{POOL}}:3333").starts_with("watch"));
+    let storage = rows.iter().find(|r| r[1].ends_with("/storageAccounts/proddata")).unwrap();
+    assert!(storage[7].starts_with("watch"), "{storage:?}");
+    assert!(rows
+        .iter()
+        .filter(|r| r[1].ends_with("/virtualMachines/vm-brz-01"))
+        .all(|r| r[7].starts_with("remove")));
 }
 
 #[test]

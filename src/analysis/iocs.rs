@@ -45,12 +45,41 @@ impl IocKind {
     }
 }
 
+/// What a SOC should do with an indicator: only the attacker's own things go on a block list;
+/// the organisation's identities and resources are contained or watched, never blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IocUse {
+    /// The attacker's address, URL or endpoint: block and hunt for it.
+    Block,
+    /// A resource the attacker created: remove it (after preserving evidence).
+    Remove,
+    /// The organisation's own identity the attacker used: contain it, do not block it.
+    Contain,
+    /// Hunt for it, but do not block: a user agent, a port, a placeholder host, or the
+    /// organisation's own resource.
+    Watch,
+}
+
+impl IocUse {
+    pub fn label(self) -> &'static str {
+        match self {
+            IocUse::Block => "block",
+            IocUse::Remove => "remove (attacker-created)",
+            IocUse::Contain => "contain (the organisation's own; do not block)",
+            IocUse::Watch => "watch (do not block)",
+        }
+    }
+}
+
 /// One indicator.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ioc {
     pub kind: IocKind,
     pub kind_label: &'static str,
     pub value: String,
+    pub use_as: IocUse,
+    pub use_label: &'static str,
     /// What it did in this incident ("attacker sign-in address; management-plane caller").
     pub role: String,
     pub first_seen: Option<Timestamp>,
@@ -63,6 +92,8 @@ pub struct Ioc {
 
 #[derive(Default)]
 struct Acc {
+    /// The attacker created it (a resource of a succeeded create step).
+    created: bool,
     roles: BTreeSet<String>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
@@ -137,9 +168,13 @@ fn from_steps(t: &mut Table, steps: &[Step]) {
             );
         }
         if let Some(r) = &s.resource {
-            t.entry((IocKind::Resource, r.to_string()))
-                .or_default()
-                .see(s.at, end, &resource_role(s), Some(&s.id), &s.evidence);
+            let e = t.entry((IocKind::Resource, r.to_string())).or_default();
+            e.see(s.at, end, &resource_role(s), Some(&s.id), &s.evidence);
+            e.created |= s.outcome == Outcome::Succeeded
+                && matches!(
+                    s.kind,
+                    StepKind::VmCreate | StepKind::PublicIpCreate | StepKind::RoleAssignment | StepKind::NsgRuleChange
+                );
         }
     }
 }
@@ -282,6 +317,18 @@ fn from_scope(t: &mut Table, scope: &Scope) {
     }
 }
 
+/// What to do with an indicator of this kind.
+fn use_of(kind: IocKind, value: &str, created: bool) -> IocUse {
+    match kind {
+        IocKind::IpAddress | IocKind::Url | IocKind::Hash => IocUse::Block,
+        IocKind::Endpoint if value.contains("{{") || value.contains('$') => IocUse::Watch,
+        IocKind::Endpoint => IocUse::Block,
+        IocKind::Account => IocUse::Contain,
+        IocKind::Resource if created => IocUse::Remove,
+        IocKind::Resource | IocKind::UserAgent | IocKind::Port => IocUse::Watch,
+    }
+}
+
 /// All indicators, ordered by kind then first sighting.
 pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, alerts: Option<&[Alert]>) -> Vec<Ioc> {
     let mut t = Table::new();
@@ -297,6 +344,8 @@ pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, ale
     let mut out: Vec<Ioc> = t
         .into_iter()
         .map(|((kind, value), acc)| Ioc {
+            use_as: use_of(kind, &value, acc.created),
+            use_label: use_of(kind, &value, acc.created).label(),
             kind,
             kind_label: kind.label(),
             value,

@@ -60,8 +60,17 @@ pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
         message: e.to_string(),
     };
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["type", "value", "role", "first_seen_utc", "last_seen_utc", "steps", "evidence"])
-        .map_err(|e| fail(&e))?;
+    w.write_record([
+        "type",
+        "value",
+        "role",
+        "first_seen_utc",
+        "last_seen_utc",
+        "steps",
+        "evidence",
+        "use",
+    ])
+    .map_err(|e| fail(&e))?;
     let empty = Vec::new();
     let iocs = model["analysis"]["iocs"].as_array().unwrap_or(&empty);
     // Values and evidence paths are attacker-controlled: a leading `=`, `+`, `-` or `@` must
@@ -96,6 +105,7 @@ pub fn iocs_csv(model: &serde_json::Value) -> Result<Vec<u8>> {
             text(&i["last_seen"]),
             list("steps", &text, " "),
             crate::soc::timeline::spreadsheet_safe(&evidence),
+            text(&i["use_label"]),
         ])
         .map_err(|e| fail(&e))?;
     }
@@ -121,6 +131,6 @@ mod tests {
         let row = csv.lines().nth(1).unwrap();
         assert!(row.contains("\"'=HYPERLINK"), "{row}");
         assert!(row.contains(",'@SUM(1),"), "{row}");
-        assert!(row.ends_with(",'+evil.csv:2"), "{row}");
+        assert!(row.ends_with(",'+evil.csv:2,"), "{row}");
     }
 }
