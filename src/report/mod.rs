@@ -4,11 +4,13 @@
 pub mod model;
 pub mod narrative;
 pub mod output;
+pub mod projection;
 pub mod text;
 pub mod typst;
 
 use std::path::{Path, PathBuf};
 
+use ::typst::foundations::Bytes;
 use serde_json::Value;
 
 use crate::cli::{PdfStandard, ReportKind};
@@ -100,7 +102,7 @@ pub fn render_reports(
     bundle_dir: &Path,
 ) -> Result<String> {
     let (templates, overridden) = load_templates(templates_dir)?;
-    let model_json = model_value(model, bundle_dir)?;
+    let mut model_json = model_value(model, bundle_dir)?;
     let model_bytes = {
         let mut s = serde_json::to_string_pretty(&model_json).map_err(|e| Error::Render {
             report: "model.json".into(),
@@ -113,39 +115,37 @@ pub fn render_reports(
         dir: templates_dir,
         user: &overridden,
     };
-    let narrative = narrative::render_narrative(&templates, &model_json, origin)?;
+    let narrative = narrative::render_narrative(&templates, &mut model_json, origin)?;
     let iocs = match kind {
         ReportKind::All | ReportKind::Technical => Some(output::iocs_csv(&model_json)?),
         _ => None,
     };
-    // The model is sanitised in place and serialised once: with thousands of events a second
-    // copy of its JSON tree costs hundreds of MB, and typst reads its own copy anyway.
-    let safe_model = {
-        let mut safe = model_json;
-        typst::sanitize_value(&mut safe);
-        serde_json::to_vec(&safe).map_err(|e| Error::Render {
-            report: "model.json".into(),
-            message: e.to_string(),
-        })?
-    };
+    // The reports to render. The model is sanitised in place, once, without the parts none
+    // of them reads; each report is then handed its projection (`projection::omitted`): with
+    // thousands of events a copy of the JSON tree costs hundreds of MB, and typst parses
+    // every byte it is given.
+    let kinds: Vec<(&str, ReportKind)> = KINDS.into_iter().filter(|(_, k)| kind == ReportKind::All || kind == *k).collect();
+    let mut safe_model = model_json;
+    projection::remove(
+        &mut safe_model,
+        &projection::omitted_by_all(&kinds.iter().map(|(_, k)| *k).collect::<Vec<_>>()),
+    );
+    typst::sanitize_value(&mut safe_model);
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
         report: "narrative".into(),
         message: e.to_string(),
     })?;
     typst::sanitize_value(&mut safe_narrative);
-    let mut data_files = vec![
-        ("model.json".to_string(), safe_model),
-        (
-            "narrative.json".to_string(),
-            serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render {
-                report: "narrative.json".into(),
-                message: e.to_string(),
-            })?,
-        ),
-    ];
+    let mut shared_files = vec![(
+        "narrative.json".to_string(),
+        Bytes::new(serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render {
+            report: "narrative.json".into(),
+            message: e.to_string(),
+        })?),
+    )];
     if matches!(standard, PdfStandard::A3b) {
         // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
-        data_files.push(("attachment/model.json".to_string(), model_bytes.clone()));
+        shared_files.push(("attachment/model.json".to_string(), Bytes::new(model_bytes.clone())));
     }
     let sources: Vec<(String, String)> = templates.iter().filter(|(n, _)| n.ends_with(".typ")).cloned().collect();
     let conformance = match standard {
@@ -155,10 +155,17 @@ pub fn render_reports(
     };
     let mut outputs = Vec::new();
     let mut layout = Vec::new();
-    for (name, k) in KINDS {
-        if kind != ReportKind::All && kind != k {
-            continue;
-        }
+    for (name, k) in kinds {
+        let projected = serde_json::to_vec(&projection::Projected {
+            value: &safe_model,
+            omit: projection::omitted(k),
+        })
+        .map_err(|e| Error::Render {
+            report: "model.json".into(),
+            message: e.to_string(),
+        })?;
+        let mut data_files = vec![("model.json".to_string(), Bytes::new(projected))];
+        data_files.extend(shared_files.iter().cloned());
         let world = typst::CaseWorld::new(
             &format!("{name}.typ"),
             &sources,
