@@ -89,6 +89,28 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
     Ok((files, overridden))
 }
 
+/// The model as each of `kinds` reads it in typst: sanitised in place, once, without the
+/// parts none of them reads, then one projection per report (`projection::omitted`). The
+/// tree is consumed, so it is freed before typst runs: with thousands of events a copy of
+/// the JSON tree costs hundreds of MB, and typst parses every byte it is given.
+fn typst_models(mut model_json: Value, kinds: &[(&str, ReportKind)]) -> Result<Vec<Bytes>> {
+    let ks: Vec<ReportKind> = kinds.iter().map(|(_, k)| *k).collect();
+    projection::remove(&mut model_json, &projection::omitted_by_all(&ks));
+    typst::sanitize_value(&mut model_json);
+    ks.iter()
+        .map(|k| {
+            let projected = projection::Projected {
+                value: &model_json,
+                omit: projection::omitted(*k),
+            };
+            serde_json::to_vec(&projected).map(Bytes::new).map_err(|e| Error::Render {
+                report: "model.json".into(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
 ///
 /// # Errors
@@ -120,17 +142,9 @@ pub fn render_reports(
         ReportKind::All | ReportKind::Technical => Some(output::iocs_csv(&model_json)?),
         _ => None,
     };
-    // The reports to render. The model is sanitised in place, once, without the parts none
-    // of them reads; each report is then handed its projection (`projection::omitted`): with
-    // thousands of events a copy of the JSON tree costs hundreds of MB, and typst parses
-    // every byte it is given.
+    // The reports to render, each with the model as it reads it.
     let kinds: Vec<(&str, ReportKind)> = KINDS.into_iter().filter(|(_, k)| kind == ReportKind::All || kind == *k).collect();
-    let mut safe_model = model_json;
-    projection::remove(
-        &mut safe_model,
-        &projection::omitted_by_all(&kinds.iter().map(|(_, k)| *k).collect::<Vec<_>>()),
-    );
-    typst::sanitize_value(&mut safe_model);
+    let safe_models = typst_models(model_json, &kinds)?;
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
         report: "narrative".into(),
         message: e.to_string(),
@@ -155,16 +169,8 @@ pub fn render_reports(
     };
     let mut outputs = Vec::new();
     let mut layout = Vec::new();
-    for (name, k) in kinds {
-        let projected = serde_json::to_vec(&projection::Projected {
-            value: &safe_model,
-            omit: projection::omitted(k),
-        })
-        .map_err(|e| Error::Render {
-            report: "model.json".into(),
-            message: e.to_string(),
-        })?;
-        let mut data_files = vec![("model.json".to_string(), Bytes::new(projected))];
+    for ((name, _), safe_model) in kinds.into_iter().zip(safe_models) {
+        let mut data_files = vec![("model.json".to_string(), safe_model)];
         data_files.extend(shared_files.iter().cloned());
         let world = typst::CaseWorld::new(
             &format!("{name}.typ"),
