@@ -92,16 +92,23 @@ pub fn load_templates(dir: Option<&Path>) -> Result<(TemplateFiles, Vec<String>)
 /// The model as each of `kinds` reads it in typst: sanitised in place, once, without the
 /// parts none of them reads, then one projection per report (`projection::omitted`). The
 /// tree is consumed, so it is freed before typst runs: with thousands of events a copy of
-/// the JSON tree costs hundreds of MB, and typst parses every byte it is given.
-fn typst_models(mut model_json: Value, kinds: &[(&str, ReportKind)]) -> Result<Vec<Bytes>> {
-    let ks: Vec<ReportKind> = kinds.iter().map(|(_, k)| *k).collect();
+/// the JSON tree costs hundreds of MB, and typst parses every byte it is given. With a
+/// user-supplied `.typ` template (`user_typ`) every report gets the whole model: a template of
+/// the user's own may read any part of it.
+fn typst_models(mut model_json: Value, kinds: &[(&str, ReportKind)], user_typ: bool) -> Result<Vec<Bytes>> {
+    let ks: Vec<ReportKind> = if user_typ {
+        Vec::new()
+    } else {
+        kinds.iter().map(|(_, k)| *k).collect()
+    };
     projection::remove(&mut model_json, &projection::omitted_by_all(&ks));
     typst::sanitize_value(&mut model_json);
-    ks.iter()
-        .map(|k| {
+    kinds
+        .iter()
+        .map(|(_, k)| {
             let projected = projection::Projected {
                 value: &model_json,
-                omit: projection::omitted(*k),
+                omit: if user_typ { &[] } else { projection::omitted(*k) },
             };
             serde_json::to_vec(&projected).map(Bytes::new).map_err(|e| Error::Render {
                 report: "model.json".into(),
@@ -144,7 +151,8 @@ pub fn render_reports(
     };
     // The reports to render, each with the model as it reads it.
     let kinds: Vec<(&str, ReportKind)> = KINDS.into_iter().filter(|(_, k)| kind == ReportKind::All || kind == *k).collect();
-    let safe_models = typst_models(model_json, &kinds)?;
+    let user_typ = overridden.iter().any(|n| n.ends_with(".typ"));
+    let safe_models = typst_models(model_json, &kinds, user_typ)?;
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
         report: "narrative".into(),
         message: e.to_string(),
@@ -219,4 +227,25 @@ pub fn render_reports(
         ));
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typst_model(user_typ: bool) -> Value {
+        let v = serde_json::json!({"analysis": {"signins_of_compromised": {"status": "provided", "value": ["a\u{202E}b"]}, "steps": []}});
+        let out = typst_models(v, &[("gdpr", ReportKind::Gdpr)], user_typ).unwrap();
+        serde_json::from_slice(&out[0]).unwrap()
+    }
+
+    #[test]
+    fn built_in_templates_get_their_projection_and_user_templates_the_whole_model() {
+        assert_eq!(typst_model(false), serde_json::json!({"analysis": {"steps": []}}));
+        assert_eq!(
+            typst_model(true)["analysis"]["signins_of_compromised"]["value"][0],
+            "a[U+202E]b",
+            "whole and sanitised"
+        );
+    }
 }
