@@ -4,6 +4,7 @@
 pub mod model;
 pub mod narrative;
 pub mod output;
+pub mod projection;
 pub mod sanitize;
 pub mod text;
 /// PDF rendering: only with the `render` feature (on by default), so a build that needs the
@@ -13,6 +14,8 @@ pub mod typst;
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "render")]
+use ::typst::foundations::Bytes;
 use serde_json::Value;
 
 use crate::cli::{PdfStandard, ReportKind};
@@ -110,6 +113,36 @@ pub fn render_reports(
     })
 }
 
+/// The model as each of `kinds` reads it in typst: sanitised in place, once, without the
+/// parts none of them reads, then one projection per report (`projection::omitted`). The
+/// tree is consumed, so it is freed before typst runs: with thousands of events a copy of
+/// the JSON tree costs hundreds of MB, and typst parses every byte it is given. With a
+/// user-supplied `.typ` template (`user_typ`) every report gets the whole model: a template of
+/// the user's own may read any part of it.
+#[cfg(feature = "render")]
+fn typst_models(mut model_json: Value, kinds: &[(&str, ReportKind)], user_typ: bool) -> Result<Vec<Bytes>> {
+    let ks: Vec<ReportKind> = if user_typ {
+        Vec::new()
+    } else {
+        kinds.iter().map(|(_, k)| *k).collect()
+    };
+    projection::remove(&mut model_json, &projection::omitted_by_all(&ks));
+    typst::sanitize_value(&mut model_json);
+    kinds
+        .iter()
+        .map(|(_, k)| {
+            let projected = projection::Projected {
+                value: &model_json,
+                omit: if user_typ { &[] } else { projection::omitted(*k) },
+            };
+            serde_json::to_vec(&projected).map(Bytes::new).map_err(|e| Error::Render {
+                report: "model.json".into(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
 /// Only with the `render` feature (typst).
 ///
@@ -125,7 +158,7 @@ pub fn render_reports(
     bundle_dir: &Path,
 ) -> Result<String> {
     let (templates, overridden) = load_templates(templates_dir)?;
-    let model_json = model_value(model, bundle_dir)?;
+    let mut model_json = model_value(model, bundle_dir)?;
     let model_bytes = {
         let mut s = serde_json::to_string_pretty(&model_json).map_err(|e| Error::Render {
             report: "model.json".into(),
@@ -138,39 +171,30 @@ pub fn render_reports(
         dir: templates_dir,
         user: &overridden,
     };
-    let narrative = narrative::render_narrative(&templates, &model_json, origin)?;
+    let narrative = narrative::render_narrative(&templates, &mut model_json, origin)?;
     let iocs = match kind {
         ReportKind::All | ReportKind::Technical => Some(output::iocs_csv(&model_json)?),
         _ => None,
     };
-    // The model is sanitised in place and serialised once: with thousands of events a second
-    // copy of its JSON tree costs hundreds of MB, and typst reads its own copy anyway.
-    let safe_model = {
-        let mut safe = model_json;
-        typst::sanitize_value(&mut safe);
-        serde_json::to_vec(&safe).map_err(|e| Error::Render {
-            report: "model.json".into(),
-            message: e.to_string(),
-        })?
-    };
+    // The reports to render, each with the model as it reads it.
+    let kinds: Vec<(&str, ReportKind)> = KINDS.into_iter().filter(|(_, k)| kind == ReportKind::All || kind == *k).collect();
+    let user_typ = overridden.iter().any(|n| n.ends_with(".typ"));
+    let safe_models = typst_models(model_json, &kinds, user_typ)?;
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
         report: "narrative".into(),
         message: e.to_string(),
     })?;
     typst::sanitize_value(&mut safe_narrative);
-    let mut data_files = vec![
-        ("model.json".to_string(), safe_model),
-        (
-            "narrative.json".to_string(),
-            serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render {
-                report: "narrative.json".into(),
-                message: e.to_string(),
-            })?,
-        ),
-    ];
+    let mut shared_files = vec![(
+        "narrative.json".to_string(),
+        Bytes::new(serde_json::to_vec(&safe_narrative).map_err(|e| Error::Render {
+            report: "narrative.json".into(),
+            message: e.to_string(),
+        })?),
+    )];
     if matches!(standard, PdfStandard::A3b) {
         // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
-        data_files.push(("attachment/model.json".to_string(), model_bytes.clone()));
+        shared_files.push(("attachment/model.json".to_string(), Bytes::new(model_bytes.clone())));
     }
     let sources: Vec<(String, String)> = templates.iter().filter(|(n, _)| n.ends_with(".typ")).cloned().collect();
     let conformance = match standard {
@@ -180,10 +204,9 @@ pub fn render_reports(
     };
     let mut outputs = Vec::new();
     let mut layout = Vec::new();
-    for (name, k) in KINDS {
-        if kind != ReportKind::All && kind != k {
-            continue;
-        }
+    for ((name, _), safe_model) in kinds.into_iter().zip(safe_models) {
+        let mut data_files = vec![("model.json".to_string(), safe_model)];
+        data_files.extend(shared_files.iter().cloned());
         let world = typst::CaseWorld::new(
             &format!("{name}.typ"),
             &sources,
@@ -231,4 +254,25 @@ pub fn render_reports(
         ));
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typst_model(user_typ: bool) -> Value {
+        let v = serde_json::json!({"analysis": {"signins_of_compromised": {"status": "provided", "value": ["a\u{202E}b"]}, "steps": []}});
+        let out = typst_models(v, &[("gdpr", ReportKind::Gdpr)], user_typ).unwrap();
+        serde_json::from_slice(&out[0]).unwrap()
+    }
+
+    #[test]
+    fn built_in_templates_get_their_projection_and_user_templates_the_whole_model() {
+        assert_eq!(typst_model(false), serde_json::json!({"analysis": {"steps": []}}));
+        assert_eq!(
+            typst_model(true)["analysis"]["signins_of_compromised"]["value"][0],
+            "a[U+202E]b",
+            "whole and sanitised"
+        );
+    }
 }

@@ -95,11 +95,11 @@ pub struct CaseWorld {
 
 impl CaseWorld {
     /// `main` is the template to compile; `sources` are all .typ templates; `files` are data
-    /// files such as `/model.json`.
+    /// files such as `/model.json` (shared, not copied).
     ///
     /// # Errors
     /// A render error when a template or data file cannot be served.
-    pub fn new(main: &str, sources: &[(String, String)], files: &[(String, Vec<u8>)], today: Timestamp, inputs: Dict) -> Result<CaseWorld> {
+    pub fn new(main: &str, sources: &[(String, String)], files: &[(String, Bytes)], today: Timestamp, inputs: Dict) -> Result<CaseWorld> {
         let mut srcs = HashMap::new();
         for (name, text) in sources {
             let id = file_id(&format!("/{name}"))?;
@@ -107,7 +107,7 @@ impl CaseWorld {
         }
         let mut fs = HashMap::new();
         for (name, bytes) in files {
-            fs.insert(file_id(&format!("/{name}"))?, Bytes::new(bytes.clone()));
+            fs.insert(file_id(&format!("/{name}"))?, bytes.clone());
         }
         let main = file_id(&format!("/{main}"))?;
         if !srcs.contains_key(&main) {
