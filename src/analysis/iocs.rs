@@ -317,6 +317,20 @@ fn from_scope(t: &mut Table, scope: &Scope) {
     }
 }
 
+/// A resource inside one the attacker created (an extension of its VM) is the attacker's too.
+fn mark_children_of_created(t: &mut Table) {
+    let created: Vec<String> = t
+        .iter()
+        .filter(|((k, _), acc)| *k == IocKind::Resource && acc.created)
+        .map(|((_, v), _)| format!("{}/", v.to_ascii_lowercase()))
+        .collect();
+    for ((k, v), acc) in t.iter_mut() {
+        if *k == IocKind::Resource && created.iter().any(|c| v.to_ascii_lowercase().starts_with(c.as_str())) {
+            acc.created = true;
+        }
+    }
+}
+
 /// What to do with an indicator of this kind.
 fn use_of(kind: IocKind, value: &str, created: bool) -> IocUse {
     match kind {
@@ -341,6 +355,7 @@ pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, ale
         from_alerts(&mut t, a, scope);
     }
     from_scope(&mut t, scope);
+    mark_children_of_created(&mut t);
     let mut out: Vec<Ioc> = t
         .into_iter()
         .map(|((kind, value), acc)| Ioc {
