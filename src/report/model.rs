@@ -613,10 +613,15 @@ fn still_open(a: &Analysis) -> String {
 
 /// The response actions done, reported or partly done, with their local time.
 fn done_actions(a: &Analysis, local: &dyn Fn(Timestamp) -> String) -> Vec<String> {
-    a.response
+    let mut done: Vec<_> = a
+        .response
         .actions
         .iter()
         .filter(|x| matches!(x.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial))
+        .collect();
+    // In time order, undated last.
+    done.sort_by_key(|x| (x.at.is_none(), x.at));
+    done.into_iter()
         .map(|x| {
             let how = match x.status {
                 // The text of a reported action already says who reported it.
