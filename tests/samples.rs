@@ -1050,3 +1050,21 @@ fn alert_triage_limits_only_what_a_response_in_the_hour_could_cut_short() {
         );
     }
 }
+
+/// Review finding: the board's "what has been done" is in time order and includes the partly
+/// done key rotation.
+#[test]
+fn what_has_been_done_is_in_time_order_with_partial_actions() {
+    let text = pdf_text(&rendered(BRUNNWALD).join("executive.pdf"));
+    let from = text.rfind("What has been done").expect("section");
+    let to = text[from..].find("What is still open").map_or(text.len(), |i| from + i);
+    let section = &text[from..to];
+    assert!(section.contains("key1"), "the partial rotation is listed: {section}");
+    let times: Vec<&str> = section
+        .match_indices("2025-06-11 ")
+        .map(|(i, _)| &section[i + 11..i + 16])
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert!(times.len() >= 4 && times == sorted, "{times:?}");
+}
