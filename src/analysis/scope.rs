@@ -140,6 +140,17 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// Merges `why` into the reason of `list` that makes the same claim; returns it when none does.
+fn merge_into(list: &mut [Reason], why: Reason) -> Option<Reason> {
+    match list.iter_mut().find(|r| r.same_claim(&why)) {
+        Some(same) => {
+            same.absorb(why);
+            None
+        }
+        None => Some(why),
+    }
+}
+
 /// A citation's file and its place in it: `evidence/a.csv:12` → (`evidence/a.csv`, `:12`);
 /// `evidence/a.json value[3]` → (`evidence/a.json`, ` value[3]`).
 fn split_cite(cite: &str) -> (&str, &str) {
@@ -198,10 +209,7 @@ impl Member {
         }
     }
     fn add_for(&mut self, why: impl Into<Reason>, strong: bool, at: Option<Timestamp>) {
-        let why = why.into();
-        if let Some(same) = self.reasons_for.iter_mut().find(|r| r.same_claim(&why)) {
-            same.absorb(why);
-        } else {
+        if let Some(why) = merge_into(&mut self.reasons_for, why.into()) {
             // Corroborating reasons first: the first reason is the one a summary quotes.
             let first_strong = strong && !self.strong;
             if first_strong {
@@ -216,10 +224,7 @@ impl Member {
         }
     }
     fn add_against(&mut self, why: impl Into<Reason>) {
-        let why = why.into();
-        if let Some(same) = self.against.iter_mut().find(|r| r.same_claim(&why)) {
-            same.absorb(why);
-        } else {
+        if let Some(why) = merge_into(&mut self.against, why.into()) {
             self.against.push(why);
         }
     }
