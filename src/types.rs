@@ -559,7 +559,8 @@ pub enum Fact {
     AccountKeyDataAccess,
     /// Attacker storage requests from an untrusted public IP succeeded.
     StorageReachedFromInternet,
-    /// The attacker created a role assignment with standing privilege.
+    /// The attacker created a role assignment: the account held an active role that may assign
+    /// roles (standing or activated just in time; the write does not show which).
     RoleAssignmentByAttacker,
     /// The attacker listed a storage account's access keys through the management plane.
     StorageKeysListed,
@@ -575,6 +576,9 @@ pub enum Fact {
     ActivityLogCoversIncident,
     /// Storage resource logs provided cover the attack window.
     StorageLogsCoverIncident,
+    /// Activity log records of the incident came through an export (a workspace's
+    /// AzureActivity table or diagnostic-setting records), so a diagnostic setting existed.
+    ActivityLogExported,
     /// The attacker's successful sign-in carried a medium or high sign-in risk and was let through.
     SigninRiskAllowed,
     /// The first alert went unanswered for over an hour: no containment action within the hour,
@@ -591,6 +595,10 @@ pub enum Fact {
     SigninSprayOneSource,
     /// A workload identity (service principal or managed identity) acted for the attacker.
     WorkloadIdentityActed,
+    /// A Conditional Access policy enforced MFA on other sign-ins of the bundle but did not
+    /// apply to the attacker's single-factor sign-in: present, and its conditions left the
+    /// attack out.
+    MfaPolicyLeftOut,
 }
 
 impl Fact {
@@ -603,14 +611,19 @@ impl Fact {
             Fact::VmUnapprovedRegion => "ARM accepted an attacker resource in a region outside the approved list",
             Fact::AccountKeyDataAccess => "storage requests authorised with the account key succeeded for the attacker",
             Fact::StorageReachedFromInternet => "the attacker reached the storage account from an untrusted internet address",
-            Fact::RoleAssignmentByAttacker => "the attacker created a role assignment using standing privilege",
+            Fact::RoleAssignmentByAttacker => "the attacker created a role assignment, so the account held an active role that may assign roles (standing or activated just in time: the role write does not show which)",
             Fact::StorageKeysListed => "the attacker listed a storage account's access keys through the management plane",
             Fact::PolicyRefusedAttacker => "Azure Policy refused at least one attacker deployment",
             Fact::AlertDefenderStorage => "a Defender for Storage alert fired during the incident",
             Fact::AlertDefenderArm => "a Defender for Resource Manager alert fired during the incident",
             Fact::AlertIdentityProtection => "an Entra ID Protection alert fired during the incident",
             Fact::ActivityLogCoversIncident => "the Azure Activity log provided covers the attack window",
-            Fact::StorageLogsCoverIncident => "storage resource logs provided cover the attack window",
+            Fact::StorageLogsCoverIncident => {
+                "storage resource logs provided cover the attack window, so data-plane logging was on for the storage accounts they record (resource logs exist only while a diagnostic setting or Storage Analytics logging is on)"
+            }
+            Fact::ActivityLogExported => {
+                "the Activity log records of the incident came through an export of the subscription's Activity log (a diagnostic setting); its retention is not shown"
+            }
             Fact::SigninRiskAllowed => {
                 "the attacker's sign-in was rated medium or high risk by Entra ID Protection and was still let through"
             }
@@ -623,6 +636,9 @@ impl Fact {
             }
             Fact::SigninSprayOneSource => "one attacker address failed to sign in to several accounts (password spray)",
             Fact::WorkloadIdentityActed => "a service principal (workload identity) acted for the attacker",
+            Fact::MfaPolicyLeftOut => {
+                "a Conditional Access policy enforced multifactor authentication on other sign-ins, but did not apply to the attacker's sign-in: its conditions left it out"
+            }
         }
     }
 }

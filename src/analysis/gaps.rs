@@ -88,22 +88,51 @@ fn summarise(recs: &[RecStatus]) -> ExampleRecommendation {
     }
 }
 
-/// The verdict rule, shared by the analysis and the catalog's examples: a control that acted
-/// (refused an attacker action) while a gap is also proven was present but not sufficient;
+/// The verdict rule, shared by the analysis and the catalog's examples: a control shown in
+/// place but not covering the attack, or one that acted (refused an attacker action) while a
+/// gap is also proven, was present but not sufficient;
 /// otherwise evidence of absence first, then an export unhealthy since before the incident,
 /// then evidence of presence (acting is presence), then a healthy export; anything else
 /// cannot be assessed.
-pub fn decide(missing_fact: bool, acted_fact: bool, present_fact: bool, rec: ExampleRecommendation) -> Verdict {
-    if acted_fact && (missing_fact || rec == ExampleRecommendation::UnhealthyBefore) {
+pub fn decide(signals: Signals, rec: ExampleRecommendation) -> Verdict {
+    let Signals {
+        missing,
+        acted,
+        present,
+        bypassed,
+    } = signals;
+    if bypassed || (acted && (missing || rec == ExampleRecommendation::UnhealthyBefore)) {
         Verdict::PartiallyEffective
-    } else if missing_fact {
+    } else if missing {
         Verdict::MissingEvidence
     } else if rec == ExampleRecommendation::UnhealthyBefore {
         Verdict::MissingRecommendation
-    } else if present_fact || acted_fact || rec == ExampleRecommendation::Healthy {
+    } else if present || acted || rec == ExampleRecommendation::Healthy {
         Verdict::Present
     } else {
         Verdict::NotAssessable
+    }
+}
+
+/// Which of a control's evidence rules hold in the case.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Signals {
+    pub missing: bool,
+    pub acted: bool,
+    pub present: bool,
+    pub bypassed: bool,
+}
+
+impl Signals {
+    /// The rules of control `c` that hold among `holds`.
+    pub fn of(c: &Control, holds: &dyn Fn(Fact) -> bool) -> Signals {
+        let any = |list: &[Fact]| list.iter().any(|f| holds(*f));
+        Signals {
+            missing: any(&c.evidence.missing_when),
+            acted: any(&c.evidence.acted_when),
+            present: any(&c.evidence.present_when),
+            bypassed: any(&c.evidence.bypassed_when),
+        }
     }
 }
 
@@ -375,9 +404,16 @@ fn effects_on_steps(c: &Control, steps: &[Step], facts: &Facts) -> (Vec<(StepKin
 /// The proof lines from the evidence: what shows the control missing, what shows it acted
 /// (and, when both, which steps it refused and which it did not), what shows it present.
 /// Only steps of the kinds the control addresses are named as refused or let through.
-fn evidence_proofs(c: &Control, missing: &[&ProvenFact], acted: &[&ProvenFact], present: &[&ProvenFact], steps: &[Step]) -> Vec<Proof> {
+fn evidence_proofs(
+    c: &Control,
+    missing: &[&ProvenFact],
+    acted: &[&ProvenFact],
+    bypassed: &[&ProvenFact],
+    present: &[&ProvenFact],
+    steps: &[Step],
+) -> Vec<Proof> {
     let mut proofs = Vec::new();
-    let partial = !acted.is_empty() && !missing.is_empty();
+    let partial = (!acted.is_empty() || !bypassed.is_empty()) && !missing.is_empty();
     let addressed = |s: &&Step| c.effects.iter().any(|e| e.steps.contains(&s.kind));
     let steps_citing = |f: &ProvenFact| -> Vec<&Step> { steps_citing(f, steps).into_iter().filter(addressed).collect() };
     for f in acted {
@@ -390,6 +426,13 @@ fn evidence_proofs(c: &Control, missing: &[&ProvenFact], acted: &[&ProvenFact], 
         proofs.push(Proof {
             basis: "evidence".into(),
             text,
+            evidence: f.evidence.clone(),
+        });
+    }
+    for f in bypassed {
+        proofs.push(Proof {
+            basis: "evidence".into(),
+            text: format!("Present, but not covering the attack: {}.", f.sentence),
             evidence: f.evidence.clone(),
         });
     }
@@ -497,6 +540,7 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts) -> ControlAssess
     let missing = find(&c.evidence.missing_when);
     let present = find(&c.evidence.present_when);
     let acted = find(&c.evidence.acted_when);
+    let bypassed = find(&c.evidence.bypassed_when);
     let mut summary = summarise(&recs);
     // A healthy row proves only its own part of the control: "present" needs every
     // current recommendation of the control healthy on a resource that matters here.
@@ -510,8 +554,9 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts) -> ControlAssess
     if summary == ExampleRecommendation::Healthy && !unproven.is_empty() {
         summary = ExampleRecommendation::None;
     }
-    let verdict = decide(!missing.is_empty(), !acted.is_empty(), !present.is_empty(), summary);
-    let mut proofs = evidence_proofs(c, &missing, &acted, &present, input.steps);
+    let signals = Signals::of(c, &|f| facts.get(f).is_some());
+    let verdict = decide(signals, summary);
+    let mut proofs = evidence_proofs(c, &missing, &acted, &bypassed, &present, input.steps);
     proofs.extend(recommendation_proofs(&recs, input));
     if verdict == Verdict::NotAssessable {
         proofs.push(not_assessable_note(c, &recs, &unproven, input));
@@ -526,7 +571,10 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts) -> ControlAssess
         title: c.title.clone(),
         priority: c.priority,
         verdict,
-        verdict_label: verdict.label().to_string(),
+        verdict_label: match verdict {
+            Verdict::PartiallyEffective if acted.is_empty() => "Present but not sufficient — its conditions left the attack out".into(),
+            _ => verdict.label().to_string(),
+        },
         proofs,
         relevant_to_incident: !affects.is_empty(),
         affects,
@@ -649,10 +697,7 @@ mod tests {
         let mut checked = 0;
         for c in &catalog.controls {
             for ex in &c.examples {
-                let missing = ex.facts.iter().any(|f| c.evidence.missing_when.contains(f));
-                let present = ex.facts.iter().any(|f| c.evidence.present_when.contains(f));
-                let acted = ex.facts.iter().any(|f| c.evidence.acted_when.contains(f));
-                let got = decide(missing, acted, present, ex.recommendation);
+                let got = decide(Signals::of(c, &|f| ex.facts.contains(&f)), ex.recommendation);
                 assert_eq!(got, Verdict::from(ex.expect), "{}: {:?}", c.id, ex);
                 checked += 1;
             }
@@ -660,25 +705,54 @@ mod tests {
         assert!(checked >= catalog.controls.len() * 2, "only {checked} examples");
     }
 
+    fn sig(missing: bool, acted: bool, present: bool) -> Signals {
+        Signals {
+            missing,
+            acted,
+            present,
+            bypassed: false,
+        }
+    }
+
+    #[test]
+    fn a_control_in_place_whose_conditions_left_the_attack_out_is_present_but_not_sufficient() {
+        let bypassed = Signals {
+            missing: true,
+            bypassed: true,
+            ..Signals::default()
+        };
+        assert_eq!(decide(bypassed, ExampleRecommendation::None), Verdict::PartiallyEffective);
+        assert_eq!(
+            decide(sig(true, false, false), ExampleRecommendation::None),
+            Verdict::MissingEvidence
+        );
+    }
+
     #[test]
     fn evidence_of_absence_outranks_a_healthy_export() {
-        assert_eq!(decide(true, false, false, ExampleRecommendation::Healthy), Verdict::MissingEvidence);
         assert_eq!(
-            decide(false, false, false, ExampleRecommendation::UnhealthyAfter),
+            decide(sig(true, false, false), ExampleRecommendation::Healthy),
+            Verdict::MissingEvidence
+        );
+        assert_eq!(
+            decide(sig(false, false, false), ExampleRecommendation::UnhealthyAfter),
             Verdict::NotAssessable
         );
-        assert_eq!(decide(false, false, true, ExampleRecommendation::None), Verdict::Present);
+        assert_eq!(decide(sig(false, false, true), ExampleRecommendation::None), Verdict::Present);
     }
 
     #[test]
     fn a_control_that_refused_part_of_the_attack_while_other_steps_got_through_is_partially_effective() {
-        assert_eq!(decide(true, true, false, ExampleRecommendation::None), Verdict::PartiallyEffective);
         assert_eq!(
-            decide(false, true, false, ExampleRecommendation::UnhealthyBefore),
+            decide(sig(true, true, false), ExampleRecommendation::None),
+            Verdict::PartiallyEffective
+        );
+        assert_eq!(
+            decide(sig(false, true, false), ExampleRecommendation::UnhealthyBefore),
             Verdict::PartiallyEffective
         );
         // Refusing everything the evidence shows is presence, not a gap.
-        assert_eq!(decide(false, true, false, ExampleRecommendation::None), Verdict::Present);
+        assert_eq!(decide(sig(false, true, false), ExampleRecommendation::None), Verdict::Present);
         assert!(Verdict::PartiallyEffective.is_proven_gap() && !Verdict::PartiallyEffective.is_missing());
     }
 }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use super::gaps::{actor_of, ProvenFact};
 use super::scope::Scope;
 use super::steps::{Outcome, Step};
-use crate::bundle::signins::{Principal, SignIn};
+use crate::bundle::signins::{PolicyResult, Principal, SignIn};
 use crate::error::Location;
 use crate::posture::catalog::Actor;
 use crate::types::{Fact, StepKind};
@@ -83,11 +83,57 @@ fn workload_acted(steps: &[Step]) -> Option<ProvenFact> {
     proven(Fact::WorkloadIdentityActed, evidence)
 }
 
+/// A Conditional Access policy that enforced multifactor authentication on other sign-ins of
+/// the bundle but did not apply to a successful single-factor attacker sign-in: the control
+/// exists, and its conditions left the attack out. The evidence is the attacker's sign-in,
+/// then the policy's first enforcement.
+fn mfa_policy_left_out(steps: &[Step], signins: &[SignIn]) -> Option<ProvenFact> {
+    let attacker: BTreeSet<&Location> = steps
+        .iter()
+        .filter(|s| s.kind == StepKind::SigninUntrusted && s.outcome == Outcome::Succeeded && actor_of(s) == Actor::User)
+        .filter_map(|s| s.evidence.first())
+        .collect();
+    let taken: Vec<&SignIn> = signins
+        .iter()
+        .filter(|s| s.single_factor() && attacker.contains(&s.origin))
+        .collect();
+    let mut evidence = Vec::new();
+    let mut named: Vec<(String, usize)> = Vec::new();
+    for s in &taken {
+        for p in s.policies.iter().filter(|p| p.result == PolicyResult::NotApplied) {
+            let enforced: Vec<&SignIn> = signins
+                .iter()
+                .filter(|o| !attacker.contains(&o.origin) && o.policies.iter().any(|q| q.same_as(p) && q.enforced_mfa()))
+                .collect();
+            let Some(first) = enforced.first() else { continue };
+            evidence.push(s.origin.clone());
+            evidence.push(first.origin.clone());
+            if !named.iter().any(|(n, _)| *n == p.label()) {
+                named.push((p.label(), enforced.len()));
+            }
+        }
+    }
+    evidence.dedup();
+    let mut fact = proven(Fact::MfaPolicyLeftOut, evidence)?;
+    fact.sentence = match named.as_slice() {
+        [(name, count)] => format!(
+            "the Conditional Access policy \"{name}\" enforced multifactor authentication on {count} other sign-in{} in this bundle, but did not apply to the attacker's sign-in (result notApplied): its conditions left it out",
+            if *count == 1 { "" } else { "s" }
+        ),
+        _ => format!(
+            "the Conditional Access policies {} enforced multifactor authentication on other sign-ins in this bundle, but did not apply to the attacker's sign-in (result notApplied): their conditions left it out",
+            crate::types::join_words(&named.iter().map(|(n, _)| format!("\"{n}\"")).collect::<Vec<_>>())
+        ),
+    };
+    Some(fact)
+}
+
 /// The identity facts this case's evidence proves.
 pub fn prove_identity_facts(steps: &[Step], signins: Option<&[SignIn]>, scope: &Scope) -> Vec<ProvenFact> {
     [
         password_guessing(steps),
         signins.and_then(|s| password_spray(s, &|ip| scope.has_ip(ip))),
+        signins.and_then(|s| mfa_policy_left_out(steps, s)),
         workload_acted(steps),
     ]
     .into_iter()
@@ -156,6 +202,7 @@ mod tests {
             result_code: Some("50126".into()),
             failure_reason: None,
             conditional_access: None,
+            policies: Vec::new(),
             auth_requirement: None,
             mfa: None,
             mfa_method: None,
@@ -170,6 +217,56 @@ mod tests {
             record_id: None,
             origin: loc(line),
         }
+    }
+
+    fn signin_with_policy(line: u64, single_factor: bool, result: PolicyResult, grants: &[&str]) -> SignIn {
+        let mut s = failed_signin("a@x.test", "192.0.2.9", line);
+        s.succeeded = true;
+        s.auth_requirement = Some(
+            if single_factor {
+                "singleFactorAuthentication"
+            } else {
+                "multiFactorAuthentication"
+            }
+            .into(),
+        );
+        s.policies = vec![crate::bundle::signins::AppliedPolicy {
+            id: Some("0f0f".into()),
+            name: Some("Require MFA".into()),
+            result,
+            grant_controls: grants.iter().map(|g| g.to_string()).collect(),
+        }];
+        s
+    }
+
+    #[test]
+    fn a_policy_that_enforced_mfa_elsewhere_but_left_the_attacker_out_is_proven_and_one_never_enforced_is_not() {
+        let steps = [step(StepKind::SigninUntrusted, Some("a@x.test"), 9, true, 4)];
+        let signins = [
+            signin_with_policy(2, false, PolicyResult::Success, &["Mfa"]),
+            signin_with_policy(3, false, PolicyResult::Success, &["Mfa"]),
+            signin_with_policy(4, true, PolicyResult::NotApplied, &[]),
+        ];
+        let f = mfa_policy_left_out(&steps, &signins).expect("left out");
+        assert_eq!(f.evidence, vec![loc(4), loc(2)]);
+        assert!(
+            f.sentence
+                .contains("\"Require MFA\" enforced multifactor authentication on 2 other sign-ins"),
+            "{}",
+            f.sentence
+        );
+        // A policy never seen enforcing MFA proves nothing about MFA being in place.
+        let never = [
+            signin_with_policy(2, false, PolicyResult::ReportOnly, &["Mfa"]),
+            signin_with_policy(4, true, PolicyResult::NotApplied, &[]),
+        ];
+        assert!(mfa_policy_left_out(&steps, &never).is_none());
+        // A policy that applied to the attacker's sign-in did not leave it out.
+        let applied = [
+            signin_with_policy(2, false, PolicyResult::Success, &["Mfa"]),
+            signin_with_policy(4, true, PolicyResult::Success, &[]),
+        ];
+        assert!(mfa_policy_left_out(&steps, &applied).is_none());
     }
 
     #[test]

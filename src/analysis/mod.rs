@@ -565,22 +565,46 @@ fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&St
         }
     }
     if let Some(w) = window {
-        for (kind, f) in [
-            (crate::bundle::activity::KIND, Fact::ActivityLogCoversIncident),
-            (crate::bundle::storage::KIND, Fact::StorageLogsCoverIncident),
-        ] {
-            let files: Vec<_> = bundle
-                .files
-                .iter()
-                .filter(|r| r.kind.map(crate::bundle::SourceKind::findings_of) == Some(kind))
-                .collect();
-            let covers = files
-                .iter()
-                .any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));
-            if covers {
-                facts.push(fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect()));
-            }
+        facts.extend(logging_facts(bundle, w));
+    }
+    facts
+}
+
+/// What the evidence itself shows about logging during the incident: which sources cover the
+/// attack window, and an Activity log export where the records' own shape proves one (a
+/// workspace table or diagnostic-setting records; the platform's 90-day history proves none).
+fn logging_facts(bundle: &Bundle, w: Window) -> Vec<ProvenFact> {
+    let mut facts = Vec::new();
+    for (kind, f) in [
+        (crate::bundle::activity::KIND, Fact::ActivityLogCoversIncident),
+        (crate::bundle::storage::KIND, Fact::StorageLogsCoverIncident),
+    ] {
+        let files: Vec<_> = bundle
+            .files
+            .iter()
+            .filter(|r| r.kind.map(crate::bundle::SourceKind::findings_of) == Some(kind))
+            .collect();
+        let covers = files
+            .iter()
+            .any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));
+        if covers {
+            facts.push(fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect()));
         }
+    }
+    let exported = bundle
+        .activity
+        .provided()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.at >= w.start && e.at <= w.end)
+        .find_map(|e| e.exported.map(|route| (route, e.origin.clone())));
+    if let Some((route, at)) = exported {
+        let mut f = fact(Fact::ActivityLogExported, vec![at]);
+        f.sentence = format!(
+            "the Activity log records of the incident are {}, which only an export of the subscription's Activity log (a diagnostic setting) produces; the export's retention is not shown",
+            route.describe()
+        );
+        facts.push(f);
     }
     facts
 }

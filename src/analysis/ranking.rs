@@ -108,7 +108,9 @@ fn verdict_words(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::MissingEvidence => "proven missing by the evidence",
         Verdict::MissingRecommendation => "proven missing by the recommendations export",
-        Verdict::PartiallyEffective => "present but not sufficient: it refused part of the attack and let the rest through",
+        Verdict::PartiallyEffective => {
+            "present but not sufficient: the evidence shows it in place, and shows steps it addresses getting through"
+        }
         _ => "not assessable, so it counts half",
     }
 }

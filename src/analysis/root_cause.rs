@@ -46,13 +46,17 @@ fn cause_text(f: Fact) -> Option<(&'static str, &'static str)> {
             "No Conditional Access policy applied to the attacker's sign-in (status \"notApplied\": none existed, or their conditions left it out).",
             "Neither location, device nor sign-in risk was checked before the session was issued.",
         ),
+        Fact::MfaPolicyLeftOut => (
+            "A Conditional Access policy requiring multifactor authentication existed, but its conditions left the attacker's sign-in out.",
+            "The policy protected other sign-ins; the attacker's sign-in fell outside its conditions (location, device, client or application), so a password alone was enough.",
+        ),
         Fact::SigninUntrustedLocation => (
             "The sign-in came from outside the trusted countries and address ranges.",
             "A location condition would have blocked or challenged it; none applied.",
         ),
         Fact::RoleAssignmentByAttacker => (
-            "The compromised account held standing privilege to assign roles.",
-            "The attacker granted further access (a role assignment) without any approval or time limit.",
+            "The compromised account held an active role that could assign roles.",
+            "The attacker used it to grant further access (a role assignment).",
         ),
         Fact::VmUnapprovedRegion => (
             "Resources could be created in regions outside the approved list.",
@@ -87,9 +91,10 @@ fn cause_text(f: Fact) -> Option<(&'static str, &'static str)> {
 }
 
 /// The order causes are told in: entry, privilege, reach, data, response.
-const CAUSE_ORDER: [Fact; 11] = [
+const CAUSE_ORDER: [Fact; 12] = [
     Fact::SigninPasswordGuessing,
     Fact::SigninSingleFactor,
+    Fact::MfaPolicyLeftOut,
     Fact::SigninCaNotApplied,
     Fact::SigninRiskAllowed,
     Fact::SigninUntrustedLocation,
@@ -102,8 +107,11 @@ const CAUSE_ORDER: [Fact; 11] = [
 ];
 
 fn causes(facts: &[ProvenFact]) -> Vec<Cause> {
+    // A policy whose conditions left the sign-in out says more than "no policy applied".
+    let left_out = facts.iter().any(|p| p.fact == Fact::MfaPolicyLeftOut);
     CAUSE_ORDER
         .iter()
+        .filter(|f| !(left_out && **f == Fact::SigninCaNotApplied))
         .filter_map(|f| facts.iter().find(|p| p.fact == *f))
         .filter_map(|p| {
             cause_text(p.fact).map(|(c, q)| Cause {
@@ -128,6 +136,9 @@ fn summary(facts: &[ProvenFact], steps: &[Step]) -> Option<String> {
         "an account"
     };
     let entry = match (has(Fact::SigninSingleFactor), has(Fact::SigninCaNotApplied)) {
+        (true, _) if has(Fact::MfaPolicyLeftOut) => Some(format!(
+            "a password-only sign-in to {account} that the Conditional Access policy requiring multi-factor authentication did not cover"
+        )),
         (true, true) => Some(format!(
             "a password-only sign-in to {account}, with no multi-factor authentication or Conditional Access applied"
         )),

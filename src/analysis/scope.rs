@@ -894,6 +894,52 @@ pub struct AddressHistory {
     /// Requests made by a person (a UPN) or without a principal.
     pub personal_or_unnamed: u64,
     pub auth: std::collections::BTreeSet<String>,
+    /// Successful blob reads per day, earlier days and the lead's own day alike, so a
+    /// clearance can compare the lead's day with the routine it rests on.
+    pub reads: BTreeMap<chrono::NaiveDate, DayReads>,
+}
+
+/// Successful blob reads (GetBlob 200/206) of one address on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayReads {
+    pub requests: u64,
+    pub bytes: crate::types::Bytes,
+}
+
+impl AddressHistory {
+    /// The lead day's reads against the earlier days' range, in words; none when the lead
+    /// day has no reads.
+    fn volume_comparison(&self) -> Option<String> {
+        let lead_day = self.lead_at?.0.date_naive();
+        let on_lead = self.reads.get(&lead_day)?;
+        let earlier: Vec<&DayReads> = self.reads.range(..lead_day).map(|(_, r)| r).collect();
+        let (min, max) = earlier
+            .iter()
+            .fold((u64::MAX, 0), |(lo, hi), r| (lo.min(r.requests), hi.max(r.requests)));
+        let max_bytes = earlier.iter().map(|r| r.bytes).max().unwrap_or_default();
+        let day = format!(
+            "on {lead_day}, the day of the lead, it made {} successful blob read{} ({})",
+            on_lead.requests,
+            if on_lead.requests == 1 { "" } else { "s" },
+            on_lead.bytes
+        );
+        if earlier.is_empty() {
+            return Some(format!("{day}; it read no blobs on the earlier days"));
+        }
+        let range = if min == max { min.to_string() } else { format!("{min}–{max}") };
+        let usual = format!(
+            "against {range} a day (at most {max_bytes}) on the {} earlier day{} it read blobs",
+            earlier.len(),
+            if earlier.len() == 1 { "" } else { "s" }
+        );
+        if on_lead.requests > max.saturating_mul(2) || on_lead.bytes.0 > max_bytes.0.saturating_mul(2) {
+            Some(format!(
+                "{day}, {usual}: the principal and the pattern are routine, the volume is not; confirm with the workload's owner that a run of this size was planned"
+            ))
+        } else {
+            Some(format!("{day}, {usual}: within its usual volume"))
+        }
+    }
 }
 
 impl Scope {
@@ -923,7 +969,13 @@ pub fn record_history(h: &mut BTreeMap<IpAddr, AddressHistory>, r: &super::expos
         return;
     };
     let Some(lead) = entry.lead_at else { return };
-    if r.first.0.date_naive() >= lead.0.date_naive() {
+    let day = r.first.0.date_naive();
+    if r.operation.eq_ignore_ascii_case("GetBlob") && matches!(r.status_code, 200 | 206) && day <= lead.0.date_naive() {
+        let reads = entry.reads.entry(day).or_default();
+        reads.requests += r.requests;
+        reads.bytes = reads.bytes.saturating_add(r.bytes);
+    }
+    if day >= lead.0.date_naive() {
         return;
     }
     entry.days.insert(r.first.0.date_naive());
@@ -943,8 +995,9 @@ pub fn apply_history(scope: &mut Scope, case: &Case, history: &BTreeMap<IpAddr, 
     for (ip, h) in history {
         if h.days.len() >= ROUTINE_MIN_DAYS && h.personal_or_unnamed == 0 && !h.principals.is_empty() && h.principals.len() <= 2 {
             if let Some(m) = scope.ips.get_mut(ip) {
+                let volume = h.volume_comparison().map(|v| format!("; {v}")).unwrap_or_default();
                 m.add_against(format!(
-                    "{ip} is the organisation's own workload: the application (app id) {} made the same requests ({}) from it on {} earlier days, from {} to {}",
+                    "{ip} is the organisation's own workload: the application (app id) {} made the same requests ({}) from it on {} earlier days, from {} to {}{volume}",
                     h.principals.iter().cloned().collect::<Vec<_>>().join(", "),
                     h.auth.iter().cloned().collect::<Vec<_>>().join(", "),
                     h.days.len(),
@@ -1093,6 +1146,44 @@ mod tests {
                 "failed sign-in (10 records: evidence/s.json value[5] to value[14]); same agent",
                 "risk high (evidence/s.csv:124, :144, evidence/t.csv:2)",
             ]
+        );
+    }
+
+    fn history(lead_day: u32, days: &[(u32, u64, u64)]) -> AddressHistory {
+        let date = |d: u32| chrono::NaiveDate::from_ymd_opt(2025, 10, d).unwrap();
+        AddressHistory {
+            lead_at: Some(Timestamp(date(lead_day).and_hms_opt(1, 0, 0).unwrap().and_utc())),
+            reads: days
+                .iter()
+                .map(|(d, requests, bytes)| {
+                    (
+                        date(*d),
+                        DayReads {
+                            requests: *requests,
+                            bytes: crate::types::Bytes(*bytes),
+                        },
+                    )
+                })
+                .collect(),
+            ..AddressHistory::default()
+        }
+    }
+
+    #[test]
+    fn a_cleared_workload_states_its_volume_against_its_routine() {
+        let big = history(13, &[(11, 30, 400_000_000), (12, 46, 600_000_000), (13, 420, 5_450_000_000)]);
+        let text = big.volume_comparison().unwrap();
+        assert!(text.contains("420 successful blob reads (5.45 GB)"), "{text}");
+        assert!(
+            text.contains("against 30–46 a day (at most 600 MB) on the 2 earlier days"),
+            "{text}"
+        );
+        assert!(text.contains("the volume is not"), "{text}");
+        let usual = history(13, &[(11, 30, 400_000_000), (12, 46, 600_000_000), (13, 40, 500_000_000)]);
+        assert!(usual.volume_comparison().unwrap().ends_with("within its usual volume"));
+        assert!(
+            history(13, &[(11, 30, 1)]).volume_comparison().is_none(),
+            "no reads on the lead's day"
         );
     }
 

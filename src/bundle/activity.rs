@@ -72,6 +72,42 @@ pub struct OperationDetails {
     pub key_name: Option<String>,
 }
 
+/// The route by which an Activity log record left Azure, where the record itself shows one
+/// that only a diagnostic setting (or the legacy log profile) provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportRoute {
+    /// A row of a Log Analytics workspace's `AzureActivity` table.
+    LogAnalytics,
+    /// A diagnostic-setting record (`insights-activity-logs` in a storage account or event hub).
+    DiagnosticRecord,
+}
+
+impl ExportRoute {
+    /// Where the record shows the export went, in a report's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ExportRoute::LogAnalytics => "rows of a Log Analytics workspace's AzureActivity table",
+            ExportRoute::DiagnosticRecord => "diagnostic-setting records (insights-activity-logs)",
+        }
+    }
+
+    /// The route a record's own shape proves, if any: the platform's 90-day history (portal,
+    /// REST, az CLI) proves none.
+    fn of(row: &Row) -> Option<ExportRoute> {
+        let la_table = ["type", "$table"]
+            .iter()
+            .any(|c| row.str(&[c]).is_some_and(|t| t.eq_ignore_ascii_case("AzureActivity")));
+        if row.is_resource_log() {
+            Some(ExportRoute::DiagnosticRecord)
+        } else if la_table || row.field(&["sourcesystem"]).is_some() {
+            Some(ExportRoute::LogAnalytics)
+        } else {
+            None
+        }
+    }
+}
+
 /// One Activity log event (a row). Several events with one correlation id form an operation.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActivityEvent {
@@ -91,6 +127,8 @@ pub struct ActivityEvent {
     pub resource_group: Option<String>,
     pub category: Option<String>,
     pub details: OperationDetails,
+    /// How the record left Azure, where its shape shows an export.
+    pub exported: Option<ExportRoute>,
     pub origin: Location,
 }
 
@@ -334,6 +372,7 @@ pub fn parse_row(row: &Row) -> Result<ActivityEvent> {
         .or_else(|| authz.as_ref().and_then(|a| json_str(a, "scope")))
         .map(|r| ResourceId::new(&r));
     Ok(ActivityEvent {
+        exported: ExportRoute::of(row),
         at,
         operation: operation.to_ascii_lowercase(),
         display_name: display,

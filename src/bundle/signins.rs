@@ -35,6 +35,70 @@ impl CaStatus {
     }
 }
 
+/// The result of one Conditional Access policy on one sign-in
+/// (`appliedConditionalAccessPolicies[].result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyResult {
+    /// The policy applied and its controls were satisfied.
+    Success,
+    /// The policy applied and its controls were not satisfied (the sign-in was blocked).
+    Failure,
+    /// The policy's conditions left the sign-in out.
+    NotApplied,
+    /// The policy is switched off.
+    NotEnabled,
+    /// Report-only mode: evaluated and logged, never enforced.
+    ReportOnly,
+    /// A value this version does not know (`unknownFutureValue`, new results).
+    Other,
+}
+
+impl PolicyResult {
+    fn parse(raw: &str) -> PolicyResult {
+        let r = raw.trim().to_ascii_lowercase();
+        match r.as_str() {
+            "success" => PolicyResult::Success,
+            "failure" => PolicyResult::Failure,
+            "notapplied" | "not applied" => PolicyResult::NotApplied,
+            "notenabled" | "not enabled" => PolicyResult::NotEnabled,
+            _ if r.starts_with("reportonly") => PolicyResult::ReportOnly,
+            _ => PolicyResult::Other,
+        }
+    }
+}
+
+/// One Conditional Access policy as the sign-in record lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedPolicy {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub result: PolicyResult,
+    /// `enforcedGrantControls` (e.g. `Mfa`, `Block`, `RequireCompliantDevice`).
+    pub grant_controls: Vec<String>,
+}
+
+impl AppliedPolicy {
+    /// The same policy: by id where both have one, else by name.
+    pub fn same_as(&self, other: &AppliedPolicy) -> bool {
+        match (&self.id, &other.id) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => self.name.is_some() && self.name == other.name,
+        }
+    }
+    /// The policy enforced a second factor on this sign-in.
+    pub fn enforced_mfa(&self) -> bool {
+        self.result == PolicyResult::Success && self.grant_controls.iter().any(|g| g.eq_ignore_ascii_case("mfa"))
+    }
+    /// How a report names it.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.id.clone())
+            .unwrap_or_else(|| "an unnamed policy".into())
+    }
+}
+
 /// What a sign-in's record says about multi-factor authentication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -93,6 +157,10 @@ pub struct SignIn {
     pub result_code: Option<String>,
     pub failure_reason: Option<String>,
     pub conditional_access: Option<CaStatus>,
+    /// The Conditional Access policies the record lists with their result (Graph
+    /// `appliedConditionalAccessPolicies`, Log Analytics `ConditionalAccessPolicies`); empty
+    /// when the export does not carry them (the portal CSV does not).
+    pub policies: Vec<AppliedPolicy>,
     /// `singleFactorAuthentication` or `multiFactorAuthentication`.
     pub auth_requirement: Option<String>,
     /// The MFA outcome, where the record carries enough to tell (None: it does not say).
@@ -231,6 +299,7 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
                 .collect(),
         },
     };
+    let policies = applied_policies(row);
     let device = row.json(WHAT, &["devicedetail"]).ok().flatten();
     let device_flag = |key: &str, column: &[&str]| {
         device
@@ -256,6 +325,7 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
         result_code,
         failure_reason: row.string(&["resultdescription", "status.failurereason", "failure reason"]),
         conditional_access,
+        policies,
         auth_requirement,
         mfa,
         mfa_method,
@@ -270,6 +340,40 @@ pub fn parse_row(row: &Row) -> Result<SignIn> {
         record_id: row.string(&["id", "request id", "originalrequestid"]),
         origin: row.location().clone(),
     })
+}
+
+/// The Conditional Access policies of a record. A cell that is not a JSON array of policies
+/// (PowerShell's `System.Object[]`, broken JSON) is counted as an anomaly and read as none.
+fn applied_policies(row: &Row) -> Vec<AppliedPolicy> {
+    let Some(field) = row.field(&["appliedconditionalaccesspolicies", "conditionalaccesspolicies"]) else {
+        return Vec::new();
+    };
+    let value = match records::parse_json_cell(field.value) {
+        Ok(serde_json::Value::Array(a)) => a,
+        _ if field.value.trim().is_empty() => return Vec::new(),
+        _ => {
+            row.anomaly("Conditional Access policies not readable (not a JSON array)");
+            return Vec::new();
+        }
+    };
+    value
+        .iter()
+        .filter_map(|p| {
+            let result = PolicyResult::parse(&json_str(p, "result")?);
+            let grant_controls = records::json_path(p, "enforcedGrantControls")
+                .and_then(|g| {
+                    g.as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                })
+                .unwrap_or_default();
+            Some(AppliedPolicy {
+                id: json_str(p, "id"),
+                name: json_str(p, "displayName"),
+                result,
+                grant_controls,
+            })
+        })
+        .collect()
 }
 
 /// A JSON boolean, or its text form.

@@ -114,6 +114,11 @@ pub struct EvidenceRule {
     /// missing fact as well, the control was present but not sufficient.
     #[serde(default)]
     pub acted_when: Vec<Fact>,
+    /// Facts showing the control in place but not covering the attack (a policy that applied
+    /// to other sign-ins and whose conditions left the attacker's out): present but not
+    /// sufficient, whatever else holds.
+    #[serde(default)]
+    pub bypassed_when: Vec<Fact>,
 }
 
 /// State of a control's recommendations in an example, relative to the incident start.
