@@ -1076,3 +1076,26 @@ fn what_has_been_done_is_in_time_order_with_partial_actions() {
     sorted.sort();
     assert!(times.len() >= 4 && times == sorted, "{times:?}");
 }
+
+/// The timeline's steps are numbered S01, S02 … without gaps; lateral-movement findings,
+/// which summarise other steps and are not on the timeline, are L1, L2 … after them, so no
+/// report cites a step number the timeline does not show.
+#[test]
+fn timeline_steps_are_numbered_without_gaps_and_findings_apart() {
+    for m in [model(BRUNNWALD), &model_json(&crate::util::sample())] {
+        let mut timeline = 0;
+        let mut findings = 0;
+        for s in steps(m) {
+            let id = s["id"].as_str().unwrap();
+            if s["kind"] == "lateral-movement" {
+                findings += 1;
+                assert_eq!(id, format!("L{findings}"));
+            } else {
+                assert_eq!(findings, 0, "{id} comes after a finding");
+                timeline += 1;
+                assert_eq!(id, format!("S{timeline:02}"));
+            }
+        }
+        assert!(timeline > 0 && findings > 0, "the sample has both");
+    }
+}

@@ -380,10 +380,22 @@ fn lateral_steps(operations: &Source<Vec<ArmOperation>>, steps: &[Step]) -> Vec<
         .collect()
 }
 
+/// Numbers the steps of the timeline S01, S02 … in time order, then the lateral-movement
+/// findings, which summarise other steps and have no place of their own on the timeline,
+/// L1, L2 … after them: the timeline's numbering has no gaps.
 fn number_steps(steps: &mut [Step]) {
-    steps.sort_by(|a, b| (a.at, a.phase, &a.action).cmp(&(b.at, b.phase, &b.action)));
-    for (i, s) in steps.iter_mut().enumerate() {
-        s.id = format!("S{:02}", i + 1);
+    let finding = |s: &Step| s.kind == StepKind::LateralMovement;
+    steps.sort_by(|a, b| (finding(a), a.at, a.phase, &a.action).cmp(&(finding(b), b.at, b.phase, &b.action)));
+    let mut on_timeline = 0;
+    let mut findings = 0;
+    for s in steps.iter_mut() {
+        s.id = if finding(s) {
+            findings += 1;
+            format!("L{findings}")
+        } else {
+            on_timeline += 1;
+            format!("S{on_timeline:02}")
+        };
     }
 }
 
