@@ -230,50 +230,77 @@ pub struct GapInput<'a> {
     pub environment: &'a Environment,
 }
 
-/// Fills a catalog text's parameters from the case: `{approved_regions}`,
+/// The case's values for a catalog text's parameters: `{approved_regions}`,
 /// `{attacker_regions}` (regions of the attacker's successful deployments outside the approved
 /// list), `{refused_regions}` (regions of attacker deployments refused by policy) and
-/// `{accounts}` (storage accounts the attacker touched).
-pub fn fill_parameters(text: &str, input: &GapInput) -> String {
-    let approved: Vec<&str> = input.environment.approved_regions.iter().map(|r| r.display_name()).collect();
-    let mut outside: Vec<String> = Vec::new();
-    for s in input.steps.iter().filter(|s| s.outcome == super::steps::Outcome::Succeeded) {
+/// `{accounts}` (storage accounts the attacker touched). Worked out once per case: a password
+/// spray brings thousands of steps, each filling several texts.
+pub struct Parameters {
+    refused_regions: String,
+    approved_regions: String,
+    attacker_regions: String,
+    accounts: String,
+}
+
+impl Parameters {
+    pub fn of(input: &GapInput) -> Parameters {
+        let or = |v: Vec<String>, none: &str| if v.is_empty() { none.to_string() } else { v.join(", ") };
+        let approved: Vec<String> = input
+            .environment
+            .approved_regions
+            .iter()
+            .map(|r| r.display_name().to_string())
+            .collect();
+        let mut accounts: Vec<String> = input
+            .touched
+            .iter()
+            .filter(|r| r.key().contains("/microsoft.storage/storageaccounts/"))
+            .filter_map(|r| r.segment_after("storageAccounts").map(str::to_string))
+            .collect();
+        accounts.sort();
+        accounts.dedup();
+        let outside = regions_of(input, |s| {
+            s.outcome == super::steps::Outcome::Succeeded
+                && s.details
+                    .as_ref()
+                    .and_then(|d| d.region.as_ref())
+                    .is_some_and(|r| !input.environment.region_approved(r))
+        });
+        let refused = regions_of(input, |s| {
+            s.outcome == super::steps::Outcome::Failed && s.outcome_text.starts_with("refused by policy")
+        });
+        Parameters {
+            refused_regions: or(refused, "the refused deployments"),
+            approved_regions: or(approved, "the approved regions"),
+            attacker_regions: or(outside, "any region outside the approved list"),
+            accounts: or(accounts, "the storage accounts concerned"),
+        }
+    }
+
+    /// `text` with its parameters filled.
+    pub fn fill(&self, text: &str) -> String {
+        if !text.contains('{') {
+            return text.to_string();
+        }
+        text.replace("{refused_regions}", &self.refused_regions)
+            .replace("{approved_regions}", &self.approved_regions)
+            .replace("{attacker_regions}", &self.attacker_regions)
+            .replace("{accounts}", &self.accounts)
+    }
+}
+
+/// The distinct display names of the regions of the steps that `keep` selects, first seen first.
+fn regions_of(input: &GapInput, keep: impl Fn(&Step) -> bool) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in input.steps.iter().filter(|s| keep(s)) {
         if let Some(r) = s.details.as_ref().and_then(|d| d.region.as_ref()) {
             let name = r.display_name().to_string();
-            if !input.environment.region_approved(r) && !outside.contains(&name) {
-                outside.push(name);
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
     }
-    let mut accounts: Vec<String> = input
-        .touched
-        .iter()
-        .filter(|r| r.key().contains("/microsoft.storage/storageaccounts/"))
-        .filter_map(|r| r.segment_after("storageAccounts").map(str::to_string))
-        .collect();
-    accounts.sort();
-    accounts.dedup();
-    let mut refused: Vec<String> = Vec::new();
-    for s in input
-        .steps
-        .iter()
-        .filter(|s| s.outcome == super::steps::Outcome::Failed && s.outcome_text.starts_with("refused by policy"))
-    {
-        if let Some(r) = s.details.as_ref().and_then(|d| d.region.as_ref()) {
-            let name = r.display_name().to_string();
-            if !refused.contains(&name) {
-                refused.push(name);
-            }
-        }
-    }
-    let or = |v: Vec<String>, none: &str| if v.is_empty() { none.to_string() } else { v.join(", ") };
-    text.replace("{refused_regions}", &or(refused, "the refused deployments"))
-        .replace(
-            "{approved_regions}",
-            &or(approved.iter().map(|s| s.to_string()).collect(), "the approved regions"),
-        )
-        .replace("{attacker_regions}", &or(outside, "any region outside the approved list"))
-        .replace("{accounts}", &or(accounts, "the storage accounts concerned"))
+    names
 }
 
 fn rec_statuses(control: &Control, input: &GapInput) -> Vec<RecStatus> {
@@ -534,7 +561,7 @@ fn not_assessable_note(c: &Control, recs: &[RecStatus], unproven: &[&str], input
 }
 
 /// One control's verdict, proofs and bearing on the steps.
-fn assess_control(c: &Control, input: &GapInput, facts: &Facts) -> ControlAssessment {
+fn assess_control(c: &Control, input: &GapInput, facts: &Facts, params: &Parameters) -> ControlAssessment {
     let recs = rec_statuses(c, input);
     let find = |list: &[Fact]| -> Vec<&ProvenFact> { list.iter().filter_map(|f| facts.get(*f)).collect() };
     let missing = find(&c.evidence.missing_when);
@@ -581,7 +608,7 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts) -> ControlAssess
         not_exploited,
         workload_steps,
         recommendations: recs,
-        improvement: fill_parameters(improvement, input),
+        improvement: params.fill(improvement),
         settled_by: c.settled_by.clone(),
         mcsb: c.mcsb.clone(),
     }
@@ -599,7 +626,7 @@ fn actor_note(step: &Step) -> Option<String> {
 
 /// Each step with the controls that would have prevented, limited or detected it (its own
 /// actor and its own facts), and the controls that refused it.
-fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment]) -> Vec<StepGap> {
+fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment], params: &Parameters) -> Vec<StepGap> {
     let verdict_of: BTreeMap<&ControlId, Verdict> = controls.iter().map(|c| (&c.id, c.verdict)).collect();
     input
         .steps
@@ -633,7 +660,7 @@ fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment]) ->
                         control: c.id.clone(),
                         title: c.title.clone(),
                         effect: e.kind,
-                        why: fill_parameters(&e.why, input),
+                        why: params.fill(&e.why),
                         verdict,
                         blocked: false,
                     })
@@ -674,8 +701,14 @@ fn unmapped(input: &GapInput) -> Vec<RecStatus> {
 /// Assesses every control and maps every step.
 pub fn assess_gaps(input: GapInput) -> Gaps {
     let facts = Facts::new(&input.facts);
-    let controls: Vec<ControlAssessment> = input.catalog.controls.iter().map(|c| assess_control(c, &input, &facts)).collect();
-    let steps = map_steps(&input, &facts, &controls);
+    let params = Parameters::of(&input);
+    let controls: Vec<ControlAssessment> = input
+        .catalog
+        .controls
+        .iter()
+        .map(|c| assess_control(c, &input, &facts, &params))
+        .collect();
+    let steps = map_steps(&input, &facts, &controls, &params);
     let unmapped_unhealthy = unmapped(&input);
     Gaps {
         facts: input.facts,
