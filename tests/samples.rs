@@ -1099,3 +1099,25 @@ fn timeline_steps_are_numbered_without_gaps_and_findings_apart() {
         assert!(timeline > 0 && findings > 0, "the sample has both");
     }
 }
+
+/// A workload cleared by its routine, whose run on the alert's day was far larger than any
+/// earlier day, is cleared with the comparison stated and a decision to confirm the run.
+#[test]
+fn quiet_clearance_of_an_unusually_large_run_states_the_volume_and_asks_for_confirmation() {
+    let m = model(QUIET);
+    assert_eq!(m["analysis"]["scope"]["verdict"], "not-established");
+    let reasons = m["analysis"]["scope"]["ips"]["20.61.14.9"]["against"].to_string();
+    assert!(
+        reasons.contains("420 successful blob reads (5.45 GB), against 29–46 a day"),
+        "{reasons}"
+    );
+    let decisions = m["analysis"]["briefing"]["decisions"].as_array().unwrap();
+    assert!(
+        decisions.iter().any(|d| d["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("Confirm with the owner of the workload at 20.61.14.9")
+            && d["owner_role"] == "security-operations"),
+        "{decisions:?}"
+    );
+}

@@ -82,6 +82,8 @@ pub struct BriefingInput<'a> {
     pub response: &'a Response,
     pub ranking: &'a [Ranked],
     pub first_alert: Option<Timestamp>,
+    /// Cleared workloads whose run on their lead's day was unusually large.
+    pub unusual_runs: &'a [super::scope::UnusualRun],
 }
 
 fn owner(case: &Case, role: OwnerRole) -> String {
@@ -265,6 +267,19 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
             ),
             owner_role: OwnerRole::Ciso,
             owner: owner(case, OwnerRole::Ciso),
+            due: Some(case.as_of),
+            due_text: None,
+            due_basis: "immediately: the report's as-of date".into(),
+        });
+    }
+    for run in i.unusual_runs {
+        out.push(Decision {
+            decision: format!(
+                "Confirm with the owner of the workload at {} that its run of {} was planned ({} blob reads, {}, against at most {} reads and {} on an earlier day): clearing its alert rests on it",
+                run.ip, run.day, run.reads, run.bytes, run.usual_reads, run.usual_bytes
+            ),
+            owner_role: OwnerRole::SecurityOperations,
+            owner: owner(case, OwnerRole::SecurityOperations),
             due: Some(case.as_of),
             due_text: None,
             due_basis: "immediately: the report's as-of date".into(),

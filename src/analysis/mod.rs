@@ -258,6 +258,7 @@ pub fn conclude(
         response: &response,
         ranking: &ranking,
         first_alert,
+        unusual_runs: &scope.unusual_runs,
     });
     let signins_of_compromised = bundle.signins.as_ref().map(|v| {
         // In time order, whatever order the export had (Graph pages run newest first).

@@ -284,8 +284,25 @@ pub struct Scope {
     /// Principals the attacker granted a role that are not otherwise in scope: open leads (a
     /// foothold or a persistence), not compromised accounts.
     pub footholds: Vec<Foothold>,
+    /// Cleared workloads whose reads on the day of their lead far exceeded their routine: the
+    /// clearance rests on the workload's owner confirming the run was planned.
+    pub unusual_runs: Vec<UnusualRun>,
     /// Earliest attacker evidence (first attempt or sign-in): the start of the incident.
     pub compromise_start: Option<Timestamp>,
+}
+
+/// A cleared workload's run on the day of its lead, more than twice its largest earlier day.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnusualRun {
+    pub ip: IpAddr,
+    /// The application or object ids of the workload.
+    pub principals: Vec<String>,
+    pub day: chrono::NaiveDate,
+    pub reads: u64,
+    pub bytes: crate::types::Bytes,
+    /// The largest earlier day.
+    pub usual_reads: u64,
+    pub usual_bytes: crate::types::Bytes,
 }
 
 /// A principal a compromised identity granted a role, that the evidence never shows acting.
@@ -390,6 +407,7 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
         ips: BTreeMap::new(),
         alerts: Vec::new(),
         footholds: Vec::new(),
+        unusual_runs: Vec::new(),
         compromise_start: None,
     };
     let env = &case.environment;
@@ -907,9 +925,9 @@ pub struct DayReads {
 }
 
 impl AddressHistory {
-    /// The lead day's reads against the earlier days' range, in words; none when the lead
-    /// day has no reads.
-    fn volume_comparison(&self) -> Option<String> {
+    /// The lead day's reads against the earlier days' range, in words, with the run when it is
+    /// more than twice the largest earlier day; none when the lead day has no reads.
+    fn volume_comparison(&self, ip: IpAddr) -> Option<(String, Option<UnusualRun>)> {
         let lead_day = self.lead_at?.0.date_naive();
         let on_lead = self.reads.get(&lead_day)?;
         let earlier: Vec<&DayReads> = self.reads.range(..lead_day).map(|(_, r)| r).collect();
@@ -923,22 +941,32 @@ impl AddressHistory {
             if on_lead.requests == 1 { "" } else { "s" },
             on_lead.bytes
         );
-        if earlier.is_empty() {
-            return Some(format!("{day}; it read no blobs on the earlier days"));
-        }
-        let range = if min == max { min.to_string() } else { format!("{min}–{max}") };
-        let usual = format!(
-            "against {range} a day (at most {max_bytes}) on the {} earlier day{} it read blobs",
-            earlier.len(),
-            if earlier.len() == 1 { "" } else { "s" }
-        );
-        if on_lead.requests > max.saturating_mul(2) || on_lead.bytes.0 > max_bytes.0.saturating_mul(2) {
-            Some(format!(
-                "{day}, {usual}: the principal and the pattern are routine, the volume is not; confirm with the workload's owner that a run of this size was planned"
-            ))
+        let unusual = on_lead.requests > max.saturating_mul(2) || on_lead.bytes.0 > max_bytes.0.saturating_mul(2);
+        let run = unusual.then(|| UnusualRun {
+            ip,
+            principals: self.principals.iter().cloned().collect(),
+            day: lead_day,
+            reads: on_lead.requests,
+            bytes: on_lead.bytes,
+            usual_reads: max,
+            usual_bytes: max_bytes,
+        });
+        let text = if earlier.is_empty() {
+            format!("{day}; it read no blobs on the earlier days, so the volume has no routine to compare with; confirm with the workload's owner that the run was planned")
         } else {
-            Some(format!("{day}, {usual}: within its usual volume"))
-        }
+            let range = if min == max { min.to_string() } else { format!("{min}–{max}") };
+            let usual = format!(
+                "against {range} a day (at most {max_bytes}) on the {} earlier day{} it read blobs",
+                earlier.len(),
+                if earlier.len() == 1 { "" } else { "s" }
+            );
+            if unusual {
+                format!("{day}, {usual}: the principal and the pattern are routine, the volume is not; confirm with the workload's owner that a run of this size was planned")
+            } else {
+                format!("{day}, {usual}: within its usual volume")
+            }
+        };
+        Some((text, run))
     }
 }
 
@@ -995,7 +1023,9 @@ pub fn apply_history(scope: &mut Scope, case: &Case, history: &BTreeMap<IpAddr, 
     for (ip, h) in history {
         if h.days.len() >= ROUTINE_MIN_DAYS && h.personal_or_unnamed == 0 && !h.principals.is_empty() && h.principals.len() <= 2 {
             if let Some(m) = scope.ips.get_mut(ip) {
-                let volume = h.volume_comparison().map(|v| format!("; {v}")).unwrap_or_default();
+                let (volume, run) = h.volume_comparison(*ip).unzip();
+                scope.unusual_runs.extend(run.flatten());
+                let volume = volume.map(|v| format!("; {v}")).unwrap_or_default();
                 m.add_against(format!(
                     "{ip} is the organisation's own workload: the application (app id) {} made the same requests ({}) from it on {} earlier days, from {} to {}{volume}",
                     h.principals.iter().cloned().collect::<Vec<_>>().join(", "),
@@ -1172,7 +1202,10 @@ mod tests {
     #[test]
     fn a_cleared_workload_states_its_volume_against_its_routine() {
         let big = history(13, &[(11, 30, 400_000_000), (12, 46, 600_000_000), (13, 420, 5_450_000_000)]);
-        let text = big.volume_comparison().unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let (text, run) = big.volume_comparison(ip).unwrap();
+        let run = run.expect("an unusual run");
+        assert_eq!((run.reads, run.usual_reads), (420, 46));
         assert!(text.contains("420 successful blob reads (5.45 GB)"), "{text}");
         assert!(
             text.contains("against 30–46 a day (at most 600 MB) on the 2 earlier days"),
@@ -1180,9 +1213,10 @@ mod tests {
         );
         assert!(text.contains("the volume is not"), "{text}");
         let usual = history(13, &[(11, 30, 400_000_000), (12, 46, 600_000_000), (13, 40, 500_000_000)]);
-        assert!(usual.volume_comparison().unwrap().ends_with("within its usual volume"));
+        let (text, run) = usual.volume_comparison(ip).unwrap();
+        assert!(text.ends_with("within its usual volume") && run.is_none(), "{text}");
         assert!(
-            history(13, &[(11, 30, 1)]).volume_comparison().is_none(),
+            history(13, &[(11, 30, 1)]).volume_comparison(ip).is_none(),
             "no reads on the lead's day"
         );
     }
