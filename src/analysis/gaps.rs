@@ -193,7 +193,7 @@ pub struct StepGap {
     pub controls: Vec<StepControl>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct StepControl {
     pub control: ControlId,
     pub title: String,
@@ -204,11 +204,47 @@ pub struct StepControl {
     pub blocked: bool,
 }
 
+/// Steps of one kind and actor with the same controls, in order of first appearance: the
+/// reports tell them together (a password spray's thousands of attempts are one group).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepGroup {
+    pub steps: Vec<String>,
+    pub kind: StepKind,
+    pub actor: Actor,
+    pub actor_note: Option<String>,
+    pub controls: Vec<StepControl>,
+}
+
+/// Groups the steps' mappings (see [`StepGroup`]).
+fn group_steps(steps: &[StepGap]) -> Vec<StepGroup> {
+    let mut index: BTreeMap<(StepKind, Actor, Option<&str>, &[StepControl]), usize> = BTreeMap::new();
+    let mut groups: Vec<StepGroup> = Vec::new();
+    for s in steps {
+        let key = (s.kind, s.actor, s.actor_note.as_deref(), s.controls.as_slice());
+        match index.get(&key) {
+            Some(&i) => groups[i].steps.push(s.step.clone()),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(StepGroup {
+                    steps: vec![s.step.clone()],
+                    kind: s.kind,
+                    actor: s.actor,
+                    actor_note: s.actor_note.clone(),
+                    controls: s.controls.clone(),
+                });
+            }
+        }
+    }
+    groups
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Gaps {
     pub facts: Vec<ProvenFact>,
     pub controls: Vec<ControlAssessment>,
     pub steps: Vec<StepGap>,
+    /// `steps` grouped as the reports tell them.
+    pub step_groups: Vec<StepGroup>,
     pub recommendations_provided: bool,
     /// Unhealthy recommendations in the export that no control in the catalog covers.
     pub unmapped_unhealthy: Vec<RecStatus>,
@@ -710,9 +746,11 @@ pub fn assess_gaps(input: GapInput) -> Gaps {
         .collect();
     let steps = map_steps(&input, &facts, &controls, &params);
     let unmapped_unhealthy = unmapped(&input);
+    let step_groups = group_steps(&steps);
     Gaps {
         facts: input.facts,
         controls,
+        step_groups,
         steps,
         recommendations_provided: input.export.is_some(),
         unmapped_unhealthy,

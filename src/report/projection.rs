@@ -14,6 +14,7 @@ pub type Path = &'static [&'static str];
 
 const SIGNINS: Path = &["analysis", "signins_of_compromised"];
 const TIMELINE: Path = &["analysis", "timeline"];
+/// Read by no template: the reports read the steps' mappings grouped (`gaps.step_groups`).
 const GAP_STEPS: Path = &["analysis", "gaps", "steps"];
 /// Read by no template (the posture facts are cited through the controls).
 const GAP_FACTS: Path = &["analysis", "gaps", "facts"];
@@ -27,10 +28,10 @@ pub fn omitted(kind: ReportKind) -> &'static [Path] {
         ReportKind::Executive => &[SIGNINS, GAP_STEPS, GAP_FACTS, CAUSES],
         // No step list, timeline, coverage matrix or root cause.
         ReportKind::Gdpr => &[SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES],
-        // Attack path and coverage matrix (gap steps, steps); no timeline or sign-ins.
-        ReportKind::Posture => &[SIGNINS, TIMELINE, GAP_FACTS, CAUSES],
+        // Attack path and coverage matrix (step groups, steps); no timeline or sign-ins.
+        ReportKind::Posture => &[SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES],
         // Everything else.
-        ReportKind::Technical | ReportKind::All => &[GAP_FACTS],
+        ReportKind::Technical | ReportKind::All => &[GAP_STEPS, GAP_FACTS],
     }
 }
 
@@ -111,8 +112,12 @@ mod tests {
     fn only_parts_no_requested_report_reads_are_removed() {
         assert_eq!(
             omitted_by_all(&[ReportKind::Gdpr, ReportKind::Posture]),
-            vec![SIGNINS, TIMELINE, GAP_FACTS, CAUSES]
+            vec![SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES]
         );
-        assert_eq!(omitted_by_all(&[ReportKind::Technical]), vec![GAP_FACTS]);
+        assert_eq!(omitted_by_all(&[ReportKind::Technical]), vec![GAP_STEPS, GAP_FACTS]);
+        assert_eq!(
+            omitted_by_all(&[ReportKind::Technical, ReportKind::Executive]),
+            vec![GAP_STEPS, GAP_FACTS]
+        );
     }
 }
