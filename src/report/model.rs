@@ -58,7 +58,7 @@ pub struct ZoneSpan {
 /// from `start`. Offsets are sampled hourly (zone changes are hours apart) and each change
 /// is then narrowed down to its second.
 pub fn zone_spans(tz: chrono_tz::Tz, start: Timestamp, end: Timestamp) -> Vec<ZoneSpan> {
-    use chrono::{Offset, TimeZone};
+    use chrono::{Offset, SubsecRound, TimeZone};
     use chrono_tz::OffsetName;
     let at = |t: chrono::DateTime<chrono::Utc>| {
         let o = tz.offset_from_utc_datetime(&t.naive_utc());
@@ -78,17 +78,23 @@ pub fn zone_spans(tz: chrono_tz::Tz, start: Timestamp, end: Timestamp) -> Vec<Zo
     while t < end.0 {
         let next = (t + hour).min(end.0);
         if at(next) != at(t) {
-            // The change lies in (t, next]: halve the interval down to one second.
+            // The change lies in (t, next] and at a whole second: halve the interval down
+            // to a second or two, then take the first whole second with the new offset.
             let (mut lo, mut hi) = (t, next);
             while (hi - lo).num_seconds() > 1 {
-                let mid = lo + (hi - lo) / 2;
+                let mid = lo + chrono::Duration::seconds((hi - lo).num_seconds() / 2);
                 if at(mid) == at(lo) {
                     lo = mid;
                 } else {
                     hi = mid;
                 }
             }
-            spans.push(span(hi));
+            let first = lo.trunc_subsecs(0) + chrono::Duration::seconds(1);
+            spans.push(span(if at(first) == at(hi) {
+                first
+            } else {
+                first + chrono::Duration::seconds(1)
+            }));
         }
         t = next;
     }
@@ -855,6 +861,13 @@ mod tests {
         assert_eq!(spans[0].abbreviation, "CET");
         assert_eq!((spans[1].from, spans[1].offset_seconds), (ts("2025-03-30T01:00:00Z"), 7200));
         assert_eq!(spans[1].abbreviation, "CEST");
+        // From an instant with a fraction of a second, the change is still found at its second.
+        let spans = zone_spans(
+            chrono_tz::Europe::Berlin,
+            ts("2025-03-29T18:20:05.467Z"),
+            ts("2025-03-30T09:00:00Z"),
+        );
+        assert_eq!(spans[1].from, ts("2025-03-30T01:00:00Z"));
         let one = zone_spans(chrono_tz::Asia::Kolkata, ts("2025-03-29T18:20:05Z"), ts("2025-05-30T09:00:00Z"));
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].offset_seconds, 19800);
