@@ -615,3 +615,226 @@ fn the_layout_check_catches_a_column_overrun() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("layout warning: technical.pdf"), "{}", stdout(&o));
 }
+
+// ---------------------------------------------------------------- reading and copying text
+// Defects the reviewers of issue 8 found in how the reports read, on every sample.
+
+const REPORTS: [&str; 4] = ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"];
+
+/// Every sample's four reports, rendered once for these tests: (sample, output directory).
+fn every_sample() -> &'static Vec<(&'static str, PathBuf)> {
+    static OUT: OnceLock<Vec<(&'static str, PathBuf)>> = OnceLock::new();
+    OUT.get_or_init(|| {
+        ["northgate", "brunnwald", "quiet"]
+            .into_iter()
+            .map(|s| {
+                let out = temp_dir(&format!("pdf-every-{s}"));
+                let o = report(&crate::util::root().join("samples").join(s), &out, &[]);
+                assert!(o.status.success(), "{s}: report failed: {}", stderr(&o));
+                (s, out)
+            })
+            .collect()
+    })
+}
+
+fn model_of(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap()
+}
+
+/// How often `word` occurs in `text` as the reader copying it gets it, and how often once all
+/// whitespace is removed: the two differ when a space or line break falls inside it.
+fn intact(text: &str, word: &str) -> (usize, usize) {
+    (text.matches(word).count(), squash(text).matches(&squash(word)).count())
+}
+
+#[test]
+fn letter_spaced_labels_copy_as_whole_words() {
+    for (s, out) in every_sample() {
+        let class = model_of(out)["case"]["classification"].as_str().unwrap().to_uppercase();
+        for f in REPORTS {
+            let text = pdf_text(&out.join(f));
+            let (whole, all) = intact(&text, &class);
+            assert!(all > 0, "{s} {f}: no {class}");
+            assert_eq!(whole, all, "{s} {f}: {class} is broken apart in the text layer");
+        }
+        let gdpr = pdf_text(&out.join("gdpr.pdf"));
+        let (whole, all) = intact(&gdpr, "REVIEW BEFORE SENDING");
+        assert_eq!(whole, all, "{s} gdpr.pdf: the draft label is broken apart");
+    }
+}
+
+/// Whitespace removed only beside a separator (`/ . - @ _ :` …): an identifier found in
+/// this text was broken, if at all, only at a separator. (Text extraction may also put a
+/// space between two pieces of one line, which is no break either way.)
+fn joined_at_separators(text: &str) -> String {
+    let sep = |c: Option<&char>| c.is_some_and(|c| "/.-@_:=,;\\|&?".contains(*c));
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_whitespace() {
+            let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
+            let after = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+            if sep(before) || sep(after) {
+                continue;
+            }
+        }
+        out.push(*c);
+    }
+    out
+}
+
+#[test]
+fn identifiers_wrap_after_separators_and_copy_whole() {
+    // A storage account name is letters and digits without a separator; the sample's is
+    // short, this one is long enough to meet the edge of a line in several reports, and short
+    // enough to fit every column that prints it: it must move whole to the next line.
+    let dir = copy_sample("pdf-long-account");
+    let account = "northgateexportsto";
+    for f in [
+        "case.toml",
+        "evidence/storage.csv",
+        "evidence/alerts.json",
+        "evidence/activity.csv",
+        "recommendations.csv",
+    ] {
+        let p = dir.join(f);
+        std::fs::write(&p, std::fs::read_to_string(&p).unwrap().replace("proddata", account)).unwrap();
+    }
+    let out = temp_dir("pdf-long-account-out");
+    let o = report(&dir, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = model_of(&out);
+    // Every identifier casefile lists as an indicator, and the account; none has a run
+    // without a separator longer than the narrowest column that prints it.
+    let mut ids: Vec<String> = model["analysis"]["iocs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["value"].as_str())
+        .filter(|v| !v.contains(' ') && v.len() >= 12 && !(v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit())))
+        .map(str::to_string)
+        .collect();
+    ids.push(account.to_string());
+    let mut seen = 0;
+    for f in REPORTS {
+        let text = pdf_text(&out.join(f));
+        let joined = joined_at_separators(&text);
+        for id in &ids {
+            let all = squash(&text).matches(&squash(id)).count();
+            seen += all;
+            assert_eq!(
+                joined.matches(id.as_str()).count(),
+                all,
+                "{f}: {id} is broken inside a run without a separator"
+            );
+        }
+    }
+    assert!(seen > 20, "the identifiers are printed ({seen})");
+}
+
+#[test]
+fn contents_never_fill_a_page_of_their_own() {
+    for (s, out) in every_sample() {
+        for f in REPORTS {
+            let pages = pdf_extract::extract_text_by_pages(out.join(f)).unwrap();
+            for (i, p) in pages.iter().enumerate() {
+                if !p.lines().any(|l| l.trim() == "Contents") {
+                    continue;
+                }
+                // The first entry of the contents ("1 Overview . . . 3") is also a heading on
+                // the same page, or the page is the cover: it carries more than the list.
+                let first = p
+                    .lines()
+                    .skip_while(|l| l.trim() != "Contents")
+                    .nth(1)
+                    .map(|l| l.split(" . ").next().unwrap_or("").trim().to_string())
+                    .unwrap_or_default();
+                let on_cover = i == 0;
+                assert!(
+                    on_cover || (!first.is_empty() && squash(p).matches(&squash(&first)).count() >= 2),
+                    "{s} {f}: the contents fill page {} on their own:\n{p}",
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_attack_timeline_key_dates_its_first_entry_and_each_new_day_in_the_case_zone() {
+    for (s, out) in every_sample() {
+        let text = squash(&pdf_text(&out.join("executive.pdf")));
+        match *s {
+            // Europe/London in March is GMT; the response ran into the next days.
+            "northgate" => {
+                assert!(has(&text, "S01 2024-03-21 03:12"), "{s}: first key entry without its date");
+                assert!(has(&text, "R4 2024-03-23 01:34"), "{s}: a new day in the key without its date");
+                assert!(has(&text, "Europe/London"), "{s}: the key does not say its zone");
+            }
+            // Europe/Berlin in June is CEST, two hours ahead of UTC: the first failed sign-in
+            // at 20:10 UTC is 22:10 local.
+            "brunnwald" => {
+                assert!(has(&text, "2025-06-10 22:10"), "{s}: first key entry not dated in the case zone");
+                assert!(has(&text, "Europe/Berlin"), "{s}: the key does not say its zone");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A GUID: 8-4-4-4-12 hexadecimal digits.
+fn guids(text: &str) -> Vec<String> {
+    let t = squash(text);
+    let b = t.as_bytes();
+    let mut found = Vec::new();
+    let shape = [8, 4, 4, 4, 12];
+    for i in 0..b.len() {
+        let mut j = i;
+        let mut ok = true;
+        for (k, n) in shape.iter().enumerate() {
+            if j + n > b.len() || !b[j..j + n].iter().all(u8::is_ascii_hexdigit) {
+                ok = false;
+                break;
+            }
+            j += n;
+            if k < 4 {
+                if b.get(j) != Some(&b'-') {
+                    ok = false;
+                    break;
+                }
+                j += 1;
+            }
+        }
+        if ok {
+            found.push(t[i..j].to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn the_board_report_names_no_guid_or_resource_id_and_the_technical_report_keeps_them() {
+    let mut kept = 0;
+    for (s, out) in every_sample() {
+        let exec = pdf_text(&out.join("executive.pdf"));
+        assert_eq!(guids(&exec), Vec::<String>::new(), "{s}: executive.pdf prints raw GUIDs");
+        assert!(
+            !squash(&exec).contains("/subscriptions/"),
+            "{s}: executive.pdf prints a resource id"
+        );
+        // The responder still gets every identifier the board report leaves out.
+        let tech = squash(&pdf_text(&out.join("technical.pdf")));
+        let model = model_of(out);
+        let steps: Vec<&str> = model["analysis"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|st| st["summary"].as_str())
+            .collect();
+        for id in guids(&steps.join(" ")) {
+            assert!(tech.contains(&id), "{s}: technical.pdf lacks {id}");
+            kept += 1;
+        }
+    }
+    assert!(kept >= 3, "the samples' steps name principals and subscriptions ({kept})");
+}

@@ -33,12 +33,90 @@ pub struct CaseInfo {
     pub timezone: String,
     pub as_of: Timestamp,
     pub as_of_local: String,
+    /// The case zone's offsets from UTC over the times the reports show (the earliest
+    /// timeline entry or response action to the as-of time), so a template prints any of
+    /// those instants in the zone: each span holds from its `from` instant until the next.
+    pub zone_spans: Vec<ZoneSpan>,
     pub prepared_by: Option<String>,
     /// Optional analyst-written summary from case.toml.
     pub summary: Option<String>,
     /// SHA-256 and size of case.toml, listed with the evidence inventory.
     pub file_sha256: String,
     pub file_bytes: u64,
+}
+
+/// From `from` (UTC) on, the case zone is `offset_seconds` ahead of UTC and abbreviated
+/// `abbreviation` ("GMT", "CEST", "+03").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZoneSpan {
+    pub from: Timestamp,
+    pub offset_seconds: i32,
+    pub abbreviation: String,
+}
+
+/// The zone's spans from `start` to `end`: one per offset in force in that period, the first
+/// from `start`. Offsets are sampled hourly (zone changes are hours apart) and each change
+/// is then narrowed down to its second.
+pub fn zone_spans(tz: chrono_tz::Tz, start: Timestamp, end: Timestamp) -> Vec<ZoneSpan> {
+    use chrono::{Offset, SubsecRound, TimeZone};
+    use chrono_tz::OffsetName;
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        let o = tz.offset_from_utc_datetime(&t.naive_utc());
+        (o.fix().local_minus_utc(), o.abbreviation().unwrap_or("").to_string())
+    };
+    let span = |t: chrono::DateTime<chrono::Utc>| {
+        let (offset_seconds, abbreviation) = at(t);
+        ZoneSpan {
+            from: Timestamp(t),
+            offset_seconds,
+            abbreviation,
+        }
+    };
+    let mut spans = vec![span(start.0)];
+    let hour = chrono::Duration::hours(1);
+    let mut t = start.0;
+    while t < end.0 {
+        let next = (t + hour).min(end.0);
+        if at(next) != at(t) {
+            // The change lies in (t, next] and at a whole second: halve the interval down
+            // to a second or two, then take the first whole second with the new offset.
+            let (mut lo, mut hi) = (t, next);
+            while (hi - lo).num_seconds() > 1 {
+                let mid = lo + chrono::Duration::seconds((hi - lo).num_seconds() / 2);
+                if at(mid) == at(lo) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let first = lo.trunc_subsecs(0) + chrono::Duration::seconds(1);
+            spans.push(span(if at(first) == at(hi) {
+                first
+            } else {
+                first + chrono::Duration::seconds(1)
+            }));
+        }
+        t = next;
+    }
+    spans
+}
+
+/// The period whose instants the reports print in the case zone: the earliest timeline
+/// entry or response action (or the as-of time) to the latest of those and the as-of time.
+fn shown_period(a: &Analysis, as_of: Timestamp) -> (Timestamp, Timestamp) {
+    let times = a
+        .timeline
+        .iter()
+        .flat_map(|e| [Some(e.at), e.end])
+        .chain(a.response.actions.iter().map(|x| x.at))
+        .flatten()
+        .chain([as_of]);
+    let (mut lo, mut hi) = (as_of, as_of);
+    for t in times {
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    (lo, hi)
 }
 
 /// One evidence source and whether it was provided.
@@ -201,6 +279,10 @@ pub fn build_model(run: &CaseRun) -> ReportModel {
             timezone: case.timezone.name().to_string(),
             as_of: case.as_of,
             as_of_local: local(case.as_of),
+            zone_spans: {
+                let (start, end) = shown_period(a, case.as_of);
+                zone_spans(tz, start, end)
+            },
             prepared_by: case.prepared_by.clone(),
             summary: case.summary.clone(),
             file_sha256: case.sha256.clone(),
@@ -760,4 +842,34 @@ pub fn to_json(model: &ReportModel) -> Result<String> {
 /// Shorthand for display of optional bytes.
 pub fn bytes_or_np(b: Option<Bytes>) -> String {
     b.map(|b| b.human()).unwrap_or_else(|| NOT_PROVIDED.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc))
+    }
+
+    #[test]
+    fn zone_spans_change_at_the_second_the_zone_does() {
+        // Europe/Berlin left CET for CEST at 2025-03-30 01:00:00 UTC.
+        let spans = zone_spans(chrono_tz::Europe::Berlin, ts("2025-03-29T18:20:05Z"), ts("2025-03-30T09:00:00Z"));
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        assert_eq!((spans[0].from, spans[0].offset_seconds), (ts("2025-03-29T18:20:05Z"), 3600));
+        assert_eq!(spans[0].abbreviation, "CET");
+        assert_eq!((spans[1].from, spans[1].offset_seconds), (ts("2025-03-30T01:00:00Z"), 7200));
+        assert_eq!(spans[1].abbreviation, "CEST");
+        // From an instant with a fraction of a second, the change is still found at its second.
+        let spans = zone_spans(
+            chrono_tz::Europe::Berlin,
+            ts("2025-03-29T18:20:05.467Z"),
+            ts("2025-03-30T09:00:00Z"),
+        );
+        assert_eq!(spans[1].from, ts("2025-03-30T01:00:00Z"));
+        let one = zone_spans(chrono_tz::Asia::Kolkata, ts("2025-03-29T18:20:05Z"), ts("2025-05-30T09:00:00Z"));
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].offset_seconds, 19800);
+    }
 }
