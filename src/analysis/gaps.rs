@@ -215,9 +215,12 @@ pub struct StepGroup {
     pub controls: Vec<StepControl>,
 }
 
+/// What makes steps one group: kind, actor, actor note and controls.
+type GroupKey<'a> = (StepKind, Actor, Option<&'a str>, &'a [StepControl]);
+
 /// Groups the steps' mappings (see [`StepGroup`]).
 fn group_steps(steps: &[StepGap]) -> Vec<StepGroup> {
-    let mut index: BTreeMap<(StepKind, Actor, Option<&str>, &[StepControl]), usize> = BTreeMap::new();
+    let mut index: BTreeMap<GroupKey, usize> = BTreeMap::new();
     let mut groups: Vec<StepGroup> = Vec::new();
     for s in steps {
         let key = (s.kind, s.actor, s.actor_note.as_deref(), s.controls.as_slice());
