@@ -339,7 +339,15 @@ fn operation_summary(op: &ArmOperation, kind: StepKind, outcome_text: &str) -> S
         .map(|r| format!(" in {}", r.display_name()))
         .unwrap_or_default();
     let ok = op.outcome == Outcome::Succeeded;
-    let done = |did: String, tried: String| if ok { did } else { format!("{tried} {outcome_text}") };
+    // A request refused by policy or denied was rejected before anything was done; a request
+    // that failed otherwise may have left part of a deployment behind, so nothing is claimed.
+    let rejected = op.outcome == Outcome::Failed && (outcome_text.starts_with("refused") || outcome_text.starts_with("denied"));
+    let nothing = if rejected {
+        format!(": {}", nothing_done(kind))
+    } else {
+        String::new()
+    };
+    let done = |did: String, tried: String| if ok { did } else { format!("{tried} {outcome_text}{nothing}") };
     match kind {
         StepKind::RoleAssignment => {
             let role = op
@@ -382,6 +390,16 @@ fn operation_summary(op: &ArmOperation, kind: StepKind, outcome_text: &str) -> S
             format!("Diagnostic setting change ({name})"),
         ),
         _ => done(format!("{} on {name}", op.short_name()), format!("{} on {name}", op.short_name())),
+    }
+}
+
+/// What a rejected management request did not do, by its kind.
+fn nothing_done(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::VmCreate | StepKind::PublicIpCreate => "nothing was created",
+        StepKind::RoleAssignment => "no role was granted",
+        StepKind::StorageKeyListing => "no keys were returned",
+        _ => "nothing was changed",
     }
 }
 
@@ -461,6 +479,16 @@ pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) ->
     Classified { steps, excluded }
 }
 
+/// Why activity outside the attacker scope is excluded: with no compromise established there
+/// is no attacker scope to be outside of, so the reason says that instead.
+pub fn outside_scope(scope: &Scope, what: &str) -> String {
+    if scope.verdict == super::scope::CaseVerdict::NotEstablished {
+        format!("no lead ties the {what} to an attacker (no compromise is established)")
+    } else {
+        format!("{what} not in the attacker scope")
+    }
+}
+
 fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, String> {
     let ip_text = s.ip.map(|i| i.to_string()).unwrap_or_default();
     if s.ip.is_some_and(|ip| scope.has_ip(&ip)) {
@@ -499,7 +527,7 @@ fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, 
             s.country.as_deref().unwrap_or("?")
         ))
     } else {
-        Err("identity and address not in the attacker scope".into())
+        Err(outside_scope(scope, "identity and address"))
     }
 }
 
