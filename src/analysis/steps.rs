@@ -264,7 +264,11 @@ fn judge_operation(op: &ArmOperation, scope: &Scope, env: &Environment) -> Resul
                 ))
             }
         }
-        _ => Err(format!("caller {caller} from {ip_text} is not in the attacker scope")),
+        _ => Err(outside_scope(
+            scope,
+            &format!("caller {caller} from {ip_text}"),
+            format!("caller {caller} from {ip_text} is not in the attacker scope"),
+        )),
     }
 }
 
@@ -479,13 +483,14 @@ pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) ->
     Classified { steps, excluded }
 }
 
-/// Why activity outside the attacker scope is excluded: with no compromise established there
-/// is no attacker scope to be outside of, so the reason says that instead.
-pub fn outside_scope(scope: &Scope, what: &str) -> String {
+/// Why activity outside the attacker scope is excluded: `outside` as it stands, but with no
+/// compromise established there is no attacker scope to be outside of, so the reason says
+/// that no lead ties `what` to an attacker instead.
+fn outside_scope(scope: &Scope, what: &str, outside: String) -> String {
     if scope.verdict == super::scope::CaseVerdict::NotEstablished {
         format!("no lead ties the {what} to an attacker (no compromise is established)")
     } else {
-        format!("{what} not in the attacker scope")
+        outside
     }
 }
 
@@ -527,7 +532,11 @@ fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, 
             s.country.as_deref().unwrap_or("?")
         ))
     } else {
-        Err(outside_scope(scope, "identity and address"))
+        Err(outside_scope(
+            scope,
+            "identity and address",
+            "identity and address not in the attacker scope".into(),
+        ))
     }
 }
 
