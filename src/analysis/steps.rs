@@ -527,9 +527,11 @@ fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, 
         .as_deref()
         .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
     if s.ip.is_some() && own.is_none() && untrusted_country {
-        Err(format!(
-            "untrusted location ({}), but no risk and no link to the attacker",
-            s.country.as_deref().unwrap_or("?")
+        let country = s.country.as_deref().unwrap_or("?");
+        Err(outside_scope(
+            scope,
+            &format!("sign-in from an untrusted location ({country}), without risk,"),
+            format!("untrusted location ({country}), but no risk and no link to the attacker"),
         ))
     } else {
         Err(outside_scope(
