@@ -249,6 +249,19 @@ fn a_refused_deployment_says_nothing_was_created() {
         }
         let attack = m["analysis"]["attack"].as_array().unwrap();
         let id = s["id"].as_str().unwrap();
+        // Where the step is grouped by kind (attack path, steps by control), the group of
+        // failed steps is named as an attempt, not as "VM created".
+        for report in ["technical.pdf", "posture.pdf"] {
+            let text = squash(&text_of(BRUNNWALD, report));
+            assert!(
+                !text.contains(&squash(&format!("{id} failed · VM created"))),
+                "{report}: {id} is labelled as created"
+            );
+            assert!(
+                text.contains(&squash(&format!("{id} failed · VM creation — did not succeed"))),
+                "{report}"
+            );
+        }
         assert!(attack
             .iter()
             .flat_map(|r| r["steps"].as_array().unwrap())
