@@ -540,6 +540,24 @@ impl StepKind {
             StepKind::OtherWrite => "Other attacker write",
         }
     }
+
+    /// The step as an attempt, without claiming its result, for a step that did not succeed
+    /// ("VM creation" + "refused by policy (…)"; never "VM created — failed").
+    pub fn attempt_label(self) -> &'static str {
+        match self {
+            StepKind::SigninUntrusted | StepKind::SigninFailed => "Sign-in",
+            StepKind::RoleAssignment => "Role assignment",
+            StepKind::VmCreate => "VM creation",
+            StepKind::PublicIpCreate => "Public IP creation",
+            StepKind::NsgRuleChange => "NSG rule change",
+            StepKind::StorageKeyListing => "Storage key listing",
+            StepKind::BlobListing => "Blob listing",
+            StepKind::BlobRead => "Blob download",
+            StepKind::LateralMovement => "Lateral movement",
+            StepKind::LoggingTamper => "Logging change",
+            StepKind::OtherWrite => "Other attacker write",
+        }
+    }
 }
 
 /// Facts the evidence itself can establish about controls. Control files name these in

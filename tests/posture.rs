@@ -309,7 +309,8 @@ fn proven_data_plane_preventers_outrank_unassessed_controls_in_each_sample() {
 /// One step's entry in the squashed attack-path text: from its id up to the next step id
 /// ("S" and two digits) that opens another entry.
 fn path_entry<'a>(path: &'a str, id: &str) -> &'a str {
-    let start = [format!("{id}·VMcreated"), format!("{id}failed·VMcreated")]
+    // A refused step is labelled as an attempt ("VM creation — did not succeed").
+    let start = [format!("{id}·VMcreated"), format!("{id}failed·VMcreation")]
         .iter()
         .find_map(|n| path.find(n.as_str()))
         .unwrap_or_else(|| panic!("no entry for {id} in the attack path"));

@@ -300,17 +300,17 @@ fn brunnwald_key_rotation_is_found_and_is_partial() {
 // ---------------------------------------------------------------------------------------------
 
 /// The text of a PDF, zero-width spaces removed.
-fn pdf_text(pdf: &Path) -> String {
+pub fn pdf_text(pdf: &Path) -> String {
     let text = pdf_extract::extract_text(pdf).unwrap_or_else(|e| panic!("cannot extract text from {}: {e}", pdf.display()));
     text.replace('\u{200B}', "")
 }
 
-fn squash(s: &str) -> String {
+pub fn squash(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// All four reports of a sample directory, rendered once.
-fn rendered(rel: &'static str) -> PathBuf {
+pub fn rendered(rel: &'static str) -> PathBuf {
     static DIRS: OnceLock<std::sync::Mutex<std::collections::BTreeMap<&'static str, PathBuf>>> = OnceLock::new();
     let dirs = DIRS.get_or_init(Default::default);
     let mut map = dirs.lock().unwrap_or_else(|e| e.into_inner());

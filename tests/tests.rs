@@ -22,3 +22,4 @@ mod sources;
 mod storage_summary;
 mod templates;
 mod util;
+mod wording;

@@ -54,7 +54,7 @@ const fn t(id: &'static str, name: &'static str, tactic: Tactic) -> Technique {
 pub fn techniques(kind: StepKind) -> Vec<Technique> {
     match kind {
         StepKind::SigninUntrusted => vec![t("T1078.004", "Valid Accounts: Cloud Accounts", Tactic::InitialAccess)],
-        StepKind::SigninFailed => vec![t("T1110", "Brute Force", Tactic::CredentialAccess)],
+        StepKind::SigninFailed => vec![t("T1110", "Brute Force (password guessing)", Tactic::CredentialAccess)],
         StepKind::RoleAssignment => vec![t(
             "T1098.003",
             "Account Manipulation: Additional Cloud Roles",
@@ -109,39 +109,73 @@ pub struct AttackRow {
     pub tactic_label: &'static str,
     pub technique: &'static str,
     pub name: &'static str,
-    /// Steps that show it, with their outcome ("S03", "S05 (failed)").
+    /// Steps that show it, with their outcome ("S03", "S05 (failed)", "S22 (refused by
+    /// policy)").
     pub steps: Vec<String>,
     /// True when every step that shows it failed: an attempt, not an achieved technique.
     pub attempt_only: bool,
+    /// The outcome of its steps in plain words: "succeeded", "failed attempts only",
+    /// "succeeded in part: 1 of 3 steps failed".
+    pub outcome: String,
+}
+
+/// How a step's outcome reads after its id: the reason's head ("failed", "denied", "refused
+/// by policy"), without the log's code.
+fn outcome_word(s: &Step) -> String {
+    match s.outcome {
+        Outcome::Succeeded => String::new(),
+        Outcome::Unknown => " (no final status)".into(),
+        Outcome::Failed => {
+            let head = s.outcome_text.split(" (").next().unwrap_or("failed").trim();
+            format!(" ({})", if head.is_empty() { "failed" } else { head })
+        }
+    }
+}
+
+/// The outcome of a technique's steps: achieved, only attempted, or achieved in part.
+fn row_outcome(succeeded: usize, total: usize) -> String {
+    match (succeeded, total - succeeded) {
+        (_, 0) => "succeeded".into(),
+        (0, _) => "failed attempts only: none succeeded".into(),
+        (_, failed) => format!("succeeded in part: {failed} of {total} steps did not succeed"),
+    }
 }
 
 /// The ATT&CK table for the steps, in tactic order (kill-chain order), then technique.
 pub fn attack_table(steps: &[Step]) -> Vec<AttackRow> {
-    let mut rows: Vec<AttackRow> = Vec::new();
+    let mut rows: Vec<(AttackRow, usize)> = Vec::new();
     for s in steps {
         for tech in step_techniques(s) {
-            let label = match s.outcome {
-                Outcome::Succeeded => s.id.clone(),
-                Outcome::Failed => format!("{} (failed)", s.id),
-                Outcome::Unknown => format!("{} (no final status)", s.id),
-            };
+            let label = format!("{}{}", s.id, outcome_word(s));
             let ok = s.outcome == Outcome::Succeeded;
-            match rows.iter_mut().find(|r| r.technique == tech.id) {
-                Some(r) => {
+            match rows.iter_mut().find(|(r, _)| r.technique == tech.id) {
+                Some((r, succeeded)) => {
                     r.steps.push(label);
                     r.attempt_only &= !ok;
+                    *succeeded += usize::from(ok);
                 }
-                None => rows.push(AttackRow {
-                    tactic: tech.tactic,
-                    tactic_label: tech.tactic.label(),
-                    technique: tech.id,
-                    name: tech.name,
-                    steps: vec![label],
-                    attempt_only: !ok,
-                }),
+                None => rows.push((
+                    AttackRow {
+                        tactic: tech.tactic,
+                        tactic_label: tech.tactic.label(),
+                        technique: tech.id,
+                        name: tech.name,
+                        steps: vec![label],
+                        attempt_only: !ok,
+                        outcome: String::new(),
+                    },
+                    usize::from(ok),
+                )),
             }
         }
     }
+    let mut rows: Vec<AttackRow> = rows
+        .into_iter()
+        .map(|(mut r, succeeded)| {
+            r.outcome = row_outcome(succeeded, r.steps.len());
+            r
+        })
+        .collect();
     rows.sort_by(|a, b| (a.tactic, a.technique).cmp(&(b.tactic, b.technique)));
     rows
 }

@@ -165,7 +165,7 @@ fn time_to_respond(i: &BriefingInput) -> ResponseTime {
         .actions
         .iter()
         .filter(|a| matches!(a.status, ActionStatus::Done | ActionStatus::Reported))
-        .filter_map(|a| a.at.map(|t| (t, a.done_text.clone())))
+        .filter_map(|a| a.at.map(|t| (t, a.done_line.clone())))
         .min_by_key(|(t, _)| *t);
     let tz = i.case.timezone;
     ResponseTime {

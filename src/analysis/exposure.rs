@@ -575,6 +575,10 @@ impl<'a> StorageAggregator<'a> {
             Some(u) if self.scope.has_identity(u) => {
                 "the compromised identity's own work (before its compromise window or from the organisation's address)"
             }
+            // With no compromise established there is no attacker scope to be outside of.
+            _ if self.scope.verdict == super::scope::CaseVerdict::NotEstablished => {
+                "no lead ties them to an attacker (no compromise is established)"
+            }
             _ => "not in the attacker scope",
         });
         // The reason is written into a reused buffer: most requests join a group that exists.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::exposure::Exposure;
 use super::gdpr::SubjectScope;
 use super::response::{Action, ActionKind, ActionStatus, Response};
-use crate::bundle::alerts::Alert;
+use crate::bundle::alerts::{Alert, AlertProduct};
 use crate::case::{DataAsset, DataClass, GdprInput, GdprRegime};
 use crate::error::Location;
 use crate::types::Timestamp;
@@ -174,6 +174,22 @@ pub struct AwarenessCheck {
     pub deadline_if_earlier_text: Option<String>,
     pub hours_earlier: Option<i64>,
     pub note: String,
+    /// Alerts raised before the stated awareness (and before the earliest alert about the
+    /// personal data) that were not about the personal data itself: a sign-in, a management
+    /// operation, the keys of a storage account. Leads, described as what they were about;
+    /// they move no deadline.
+    pub earlier_leads: Vec<AlertLead>,
+}
+
+/// An alert that came before awareness but did not concern the personal data itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertLead {
+    pub at: Timestamp,
+    pub name: String,
+    /// What it was about, in words ("the keys of storage account acct, which holds personal
+    /// data: credentials that open the data, not an access to it").
+    pub about: String,
+    pub evidence: Location,
 }
 
 /// Storage accounts that hold personal data per the inventory.
@@ -185,13 +201,64 @@ fn personal_accounts(inventory: &[DataAsset]) -> Vec<&str> {
         .collect()
 }
 
-fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
+/// The storage account holding personal data that the alert is on, if any.
+fn personal_account_of<'a>(a: &Alert, accounts: &[&'a str]) -> Option<&'a str> {
     let mut hay = a.resource_id.clone().unwrap_or_default().to_ascii_lowercase();
     hay.push(' ');
     hay.push_str(&a.entities.resources.join(" ").to_ascii_lowercase());
     accounts
         .iter()
-        .any(|acc| hay.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == *acc))
+        .copied()
+        .find(|acc| hay.split(|c: char| !c.is_ascii_alphanumeric() && c != '-').any(|w| w == *acc))
+}
+
+/// An alert about access to the data itself: raised by the data plane (Defender for Storage),
+/// or by a rule whose tactic is collection or exfiltration of data. An alert about listing
+/// keys, a sign-in or a management operation is about credentials or configuration, not the
+/// data, even on the same storage account.
+fn about_data_access(a: &Alert) -> bool {
+    a.product_kind() == AlertProduct::DefenderForStorage
+        || a.tactics
+            .iter()
+            .any(|t| matches!(t.to_ascii_lowercase().as_str(), "exfiltration" | "collection"))
+}
+
+fn concerns_personal_data(a: &Alert, accounts: &[&str]) -> bool {
+    about_data_access(a) && personal_account_of(a, accounts).is_some()
+}
+
+/// What an alert that did not concern the personal data was about, in words.
+fn lead_about(a: &Alert, accounts: &[&str]) -> String {
+    let keys = {
+        let t = format!("{} {}", a.name, a.alert_type.as_deref().unwrap_or("")).to_ascii_lowercase();
+        t.contains("key")
+    };
+    match (personal_account_of(a, accounts), a.product_kind()) {
+        (Some(acc), _) if keys => format!(
+            "the access keys of storage account {acc}, which holds personal data: credentials that open the data, not an access to it"
+        ),
+        (Some(acc), _) => format!("the management of storage account {acc}, which holds personal data, not an access to the data in it"),
+        (None, AlertProduct::EntraIdProtection) => "a sign-in or an account, not the personal data".into(),
+        (None, AlertProduct::DefenderForResourceManager) => "a management operation in Azure, not the personal data".into(),
+        (None, AlertProduct::DefenderForStorage) => "a storage account that holds no personal data per the data inventory".into(),
+        (None, _) => "no storage account holding personal data".into(),
+    }
+}
+
+/// Alerts before `before` that did not concern the personal data, as leads.
+fn earlier_leads(alerts: &[Alert], accounts: &[&str], before: Timestamp) -> Vec<AlertLead> {
+    let mut leads: Vec<AlertLead> = alerts
+        .iter()
+        .filter(|a| a.raised_at() < before && !concerns_personal_data(a, accounts))
+        .map(|a| AlertLead {
+            at: a.raised_at(),
+            name: a.name.clone(),
+            about: lead_about(a, accounts),
+            evidence: a.origin.clone(),
+        })
+        .collect();
+    leads.sort_by_key(|l| l.at);
+    leads
 }
 
 fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], established: bool, tz: chrono_tz::Tz) -> AwarenessCheck {
@@ -209,7 +276,7 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], e
     let note = match (first, earlier) {
         (Some(_), None) if !established => "No personal data breach is established, so no notification deadline runs; the earliest alert is recorded with the assessment.".into(),
         (None, _) if alerts.is_none() => "No alert export was provided, so the stated awareness time cannot be checked against alerts.".into(),
-        (None, _) => "No alert in the evidence concerns a storage account that holds personal data; the stated awareness time stands.".into(),
+        (None, _) => "No alert in the evidence is about access to a storage account that holds personal data; the stated awareness time stands.".into(),
         (Some(_), None) => "The first alert about the personal data came after the stated awareness time; the stated time stands.".into(),
         (Some(a), Some(t)) => format!(
             "\"{}\" concerning the personal data was raised at {}, {} before the stated awareness. A regulator may hold that the controller could have been aware from then (reasonable certainty after a short investigation); the deadline counted from it would be {}. Record why awareness is dated later, or notify by the earlier deadline.",
@@ -228,6 +295,9 @@ fn awareness(g: &GdprInput, alerts: Option<&[Alert]>, inventory: &[DataAsset], e
         deadline_if_earlier_text: earlier.map(|t| Timestamp(t.0 + chrono::Duration::hours(72)).display_zoned(tz)),
         hours_earlier: hours,
         note,
+        earlier_leads: alerts
+            .map(|al| earlier_leads(al, &accounts, at.map_or(g.aware_at, |t| t.min(g.aware_at))))
+            .unwrap_or_default(),
     }
 }
 
@@ -318,10 +388,48 @@ fn open_words(a: &Action, snapshot_done: bool, exists: bool, accounts: usize) ->
 fn basis(a: &Action) -> String {
     match a.status {
         ActionStatus::Done => "shown by the audit records".into(),
-        ActionStatus::Reported => format!("{} (not visible in the evidence)", a.detail),
+        // The measure's own text says what was reported; its basis says who, once.
+        ActionStatus::Reported => format!(
+            "reported by {}; no record in the evidence shows it",
+            a.reported_by.as_deref().unwrap_or("the organisation")
+        ),
         ActionStatus::Partial => format!("partly done per the audit records: {}", a.detail),
         ActionStatus::Outstanding | ActionStatus::NoLongerPossible => a.detail.clone(),
     }
+}
+
+/// The response actions as the letter to the people affected states them: what was done and
+/// what is still being done, in plain words, each kind once with how many it covers.
+fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec<String>) {
+    let taken_state = |a: &Action| matches!(a.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial);
+    let open_state = |a: &Action| matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial);
+    let count = |a: &Action, taken: bool| {
+        response
+            .actions
+            .iter()
+            .filter(|b| b.kind == a.kind && b.status == a.status && if taken { taken_state(b) } else { open_state(b) })
+            .count()
+    };
+    // One reported action may cover every compromised identity.
+    let single = response.actions.iter().filter(|a| a.kind == ActionKind::ContainIdentity).count() == 1;
+    let accounts = |a: &Action, taken: bool| if single { identities } else { count(a, taken) };
+    let mut taken = Vec::new();
+    let mut open = Vec::new();
+    for a in &response.actions {
+        if taken_state(a) {
+            taken.extend(subject_words(a, true, count(a, true), accounts(a, true)));
+        }
+        if open_state(a) {
+            open.extend(subject_words(a, false, count(a, false), accounts(a, false)));
+        }
+    }
+    let dedup = |v: &mut Vec<String>| {
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|m| seen.insert(m.clone()));
+    };
+    dedup(&mut taken);
+    dedup(&mut open);
+    (taken, open)
 }
 
 /// The response actions as measures: those done (per resource, with their basis) and those
@@ -390,6 +498,46 @@ fn measures(response: &Response, activity_provided: bool, identities: usize) -> 
     dedup(&mut taken);
     dedup(&mut open);
     (taken, open)
+}
+
+/// How the letter to the people affected tells one response action: in plain words, without
+/// the names of resources, addresses or accounts (which mean nothing to them and are not
+/// theirs to know). `n` is how many actions of this kind and state there are. `None` for
+/// what is not a measure for them (evidence preservation, releasing an address).
+fn subject_words(a: &Action, taken: bool, n: usize, accounts: usize) -> Option<String> {
+    let (kind, partial) = (a.kind, a.status == ActionStatus::Partial);
+    let many = n > 1;
+    let (computer, was) = if many {
+        (format!("The {n} computers the attacker set up in our cloud systems"), "were")
+    } else {
+        ("A computer the attacker set up in our cloud systems".to_string(), "was")
+    };
+    let (opening, o_was) = if many {
+        (format!("The {n} network openings the attacker made"), "were")
+    } else {
+        ("A network opening the attacker made".to_string(), "was")
+    };
+    let store = if many { "our data stores" } else { "our data store" };
+    Some(match (kind, taken) {
+        (ActionKind::RotateKeys, true) if partial => {
+            format!("One of the two keys to {store} that the attacker obtained was replaced")
+        }
+        (ActionKind::RotateKeys, true) => {
+            format!("The keys to {store} that the attacker obtained were replaced, so they no longer give access to the data")
+        }
+        (ActionKind::RotateKeys, false) if partial => format!(
+            "The other key to {store} that the attacker obtained is still to be replaced; until then it may still give access to the data"
+        ),
+        (ActionKind::RotateKeys, false) => format!("The keys to {store} that the attacker obtained are to be replaced"),
+        (ActionKind::DeleteVm, true) => format!("{computer} {was} removed"),
+        (ActionKind::DeleteVm, false) => format!("{computer} {} still to be removed", if many { "are" } else { "is" }),
+        (ActionKind::RevertNsg, true) => format!("{opening} {o_was} closed"),
+        (ActionKind::RevertNsg, false) => format!("{opening} {} still to be closed", if many { "are" } else { "is" }),
+        (ActionKind::SnapshotVm | ActionKind::DeletePublicIp, _) => return None,
+        // The rest name nothing of the organisation's systems: said as to the authority.
+        (_, true) => done_words(a, accounts)?,
+        (_, false) => open_words(a, false, true, accounts),
+    })
 }
 
 /// Proposed measures to mitigate possible adverse effects on the people affected, from the
@@ -463,6 +611,11 @@ pub struct RegimeView {
     /// Response actions still to be done (or the rest of a partly done one), in plain words.
     pub measures_outstanding: Vec<Measure>,
     pub measures_to_mitigate: Vec<Measure>,
+    /// What was done, as the letter to the people affected says it: plain words, no names of
+    /// resources, addresses or accounts.
+    pub subject_measures_taken: Vec<String>,
+    /// What is still being done, as the letter to the people affected says it.
+    pub subject_measures_outstanding: Vec<String>,
     /// "What you can do" for the people the Art. 34 communication covers (from the classes
     /// of data in their datasets only).
     pub subject_advice: Vec<String>,
@@ -528,6 +681,7 @@ pub fn build_regime_view(i: RegimeInput) -> RegimeView {
         None => read.clone(),
     };
     let (measures_taken, measures_outstanding) = measures(i.response, i.activity_provided, i.identities);
+    let (subject_measures_taken, subject_measures_outstanding) = subject_measures(i.response, i.identities);
     let words = words(i.gdpr);
     RegimeView {
         incident_dates: dates(i.window, i.tz),
@@ -541,6 +695,8 @@ pub fn build_regime_view(i: RegimeInput) -> RegimeView {
         measures_taken,
         measures_outstanding,
         measures_to_mitigate: mitigation(&read),
+        subject_measures_taken,
+        subject_measures_outstanding,
         subject_advice: mitigation(&covered).into_iter().filter_map(|m| m.advice).collect(),
     }
 }
@@ -558,6 +714,8 @@ mod tests {
             status,
             detail: "from the records".into(),
             done_text: "done".into(),
+            done_line: "done".into(),
+            reported_by: None,
             target: Some(target.into()),
             at: None,
             evidence: Vec::new(),
@@ -570,6 +728,7 @@ mod tests {
             other_reported: Vec::new(),
             preservation: Vec::new(),
             contained_by_effect: None,
+            reported_note: None,
         }
     }
 
@@ -596,7 +755,7 @@ mod tests {
         let (taken, open) = measures(&r, true, 1);
         assert_eq!(taken.len(), 2);
         assert!(open.is_empty());
-        assert!(taken[1].basis.contains("not visible in the evidence"), "{}", taken[1].basis);
+        assert!(taken[1].basis.contains("no record in the evidence shows it"), "{}", taken[1].basis);
         // Without the activity log, a VM not shown deleted is not claimed to exist.
         let r = response(vec![act(DeleteVm, "vm-a", Outstanding)]);
         assert!(measures(&r, false, 1).1[0].text.contains("not yet shown removed"));

@@ -140,7 +140,7 @@ pub fn measures_taken(response: &Response) -> Vec<String> {
         .map(|a| match a.status {
             ActionStatus::Done => format!("{} (done; shown by the activity log)", a.done_text),
             ActionStatus::Partial => format!("{} (partly done; {})", a.done_text, a.detail),
-            ActionStatus::Reported => format!("{} (reported done by the organisation; not visible in the evidence)", a.done_text),
+            ActionStatus::Reported => a.done_line.clone(),
             ActionStatus::Outstanding => format!("{} (proposed)", a.action),
             ActionStatus::NoLongerPossible => format!("{} ({})", a.action, crate::types::lower_first(&a.detail)),
         })
@@ -148,5 +148,7 @@ pub fn measures_taken(response: &Response) -> Vec<String> {
     if let Some(c) = &response.contained_by_effect {
         out.push(format!("Containment confirmed by its effect: {}", c.text));
     }
+    // The "(reported)" mark, explained once for the whole list.
+    out.extend(response.reported_note.clone());
     out
 }

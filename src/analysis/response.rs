@@ -103,8 +103,15 @@ pub struct Action {
     pub status: ActionStatus,
     pub detail: String,
     /// The action in the past tense, for "what has been done"; only meaningful when done,
-    /// partly done or reported.
+    /// partly done or reported. A reported action is in the reporter's words, without who
+    /// reported it: `done_line` and the response's `reported_note` carry that.
     pub done_text: String,
+    /// `done_text` as one line of a list or sentence: with the short "(reported)" mark when
+    /// the organisation reported it and no record shows it; the mark is explained once, by
+    /// `Response::reported_note`.
+    pub done_line: String,
+    /// Who reported a reported action, and when ("soc.lead@… at 2024-03-21 09:42:00 UTC").
+    pub reported_by: Option<String>,
     /// The resource or account the action is about, when it has one (for per-resource wording).
     pub target: Option<String>,
     pub at: Option<Timestamp>,
@@ -146,7 +153,13 @@ pub struct Response {
     pub preservation: Vec<Preservation>,
     /// When every attacker attempt after a revocation failed: the incident was contained then.
     pub contained_by_effect: Option<Containment>,
+    /// What the "(reported)" mark means, said once under a list, when any action carries it.
+    pub reported_note: Option<String>,
 }
+
+/// The mark a reported action carries on its line, and what it means (said once per list).
+pub const REPORTED_MARK: &str = "(reported)";
+pub const REPORTED_NOTE: &str = "(reported): stated by the organisation in the case file; no record in the evidence provided shows it, so it cannot be checked against the evidence.";
 
 pub struct ResponseInput<'a> {
     pub steps: &'a [Step],
@@ -180,6 +193,8 @@ fn action(kind: ActionKind, text: String, done_text: String) -> Action {
         status: ActionStatus::Outstanding,
         detail: String::new(),
         done_text,
+        done_line: String::new(),
+        reported_by: None,
         target: None,
         at: None,
         evidence: Vec::new(),
@@ -217,13 +232,21 @@ pub fn build_response(input: ResponseInput) -> Response {
     }
     let other_reported = apply_reported(&mut actions, input.reported);
     actions.sort_by_key(|a| (!matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial), a.priority));
+    for a in &mut actions {
+        a.done_line = done_line(a);
+    }
     let contained_by_effect = containment_by_effect(&actions, input.steps);
     let preservation = preservation(&input);
+    let reported_note = actions
+        .iter()
+        .any(|a| a.status == ActionStatus::Reported)
+        .then(|| REPORTED_NOTE.to_string());
     Response {
         actions,
         other_reported,
         preservation,
         contained_by_effect,
+        reported_note,
     }
 }
 
@@ -527,16 +550,27 @@ fn merge_covered(actions: &mut Vec<Action>, first: usize, rest: &[usize]) {
 
 fn mark_reported(a: &mut Action, r: &ReportedAction) {
     a.status = ActionStatus::Reported;
-    a.detail = format!(
-        "Reported by {}{}{}",
+    let by = format!(
+        "{}{}",
         r.by.as_deref().unwrap_or("the analyst"),
-        r.at.map(|t| format!(" at {t}")).unwrap_or_default(),
-        r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+        r.at.map(|t| format!(" at {t}")).unwrap_or_default()
     );
+    a.detail = format!("Reported by {by}{}", r.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default());
+    a.reported_by = Some(by);
     a.at = r.at;
     if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
-        // What was reported, in the reporter's words, never the action's template.
-        a.done_text = format!("Reported by the organisation: {note}");
+        // What was reported, in the reporter's words, never the action's template; who
+        // reported it is the "(reported)" mark, explained once per list.
+        // Verbatim: a note may begin with an identifier ("j.keller's sessions …").
+        a.done_text = note.trim().to_string();
+    }
+}
+
+/// The past-tense line of an action, marked when it is only reported.
+fn done_line(a: &Action) -> String {
+    match a.status {
+        ActionStatus::Reported => format!("{} {REPORTED_MARK}", a.done_text),
+        _ => a.done_text.clone(),
     }
 }
 

@@ -264,7 +264,11 @@ fn judge_operation(op: &ArmOperation, scope: &Scope, env: &Environment) -> Resul
                 ))
             }
         }
-        _ => Err(format!("caller {caller} from {ip_text} is not in the attacker scope")),
+        _ => Err(outside_scope(
+            scope,
+            &format!("caller {caller} from {ip_text}"),
+            format!("caller {caller} from {ip_text} is not in the attacker scope"),
+        )),
     }
 }
 
@@ -339,7 +343,15 @@ fn operation_summary(op: &ArmOperation, kind: StepKind, outcome_text: &str) -> S
         .map(|r| format!(" in {}", r.display_name()))
         .unwrap_or_default();
     let ok = op.outcome == Outcome::Succeeded;
-    let done = |did: String, tried: String| if ok { did } else { format!("{tried} {outcome_text}") };
+    // A request refused by policy or denied was rejected before anything was done; a request
+    // that failed otherwise may have left part of a deployment behind, so nothing is claimed.
+    let rejected = op.outcome == Outcome::Failed && (outcome_text.starts_with("refused") || outcome_text.starts_with("denied"));
+    let nothing = if rejected {
+        format!(": {}", nothing_done(kind))
+    } else {
+        String::new()
+    };
+    let done = |did: String, tried: String| if ok { did } else { format!("{tried} {outcome_text}{nothing}") };
     match kind {
         StepKind::RoleAssignment => {
             let role = op
@@ -382,6 +394,16 @@ fn operation_summary(op: &ArmOperation, kind: StepKind, outcome_text: &str) -> S
             format!("Diagnostic setting change ({name})"),
         ),
         _ => done(format!("{} on {name}", op.short_name()), format!("{} on {name}", op.short_name())),
+    }
+}
+
+/// What a rejected management request did not do, by its kind.
+fn nothing_done(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::VmCreate | StepKind::PublicIpCreate => "nothing was created",
+        StepKind::RoleAssignment => "no role was granted",
+        StepKind::StorageKeyListing => "no keys were returned",
+        _ => "nothing was changed",
     }
 }
 
@@ -461,6 +483,17 @@ pub fn classify_signins(signins: &[SignIn], scope: &Scope, env: &Environment) ->
     Classified { steps, excluded }
 }
 
+/// Why activity outside the attacker scope is excluded: `outside` as it stands, but with no
+/// compromise established there is no attacker scope to be outside of, so the reason says
+/// that no lead ties `what` to an attacker instead.
+fn outside_scope(scope: &Scope, what: &str, outside: String) -> String {
+    if scope.verdict == super::scope::CaseVerdict::NotEstablished {
+        format!("no lead ties the {what} to an attacker (no compromise is established)")
+    } else {
+        outside
+    }
+}
+
 fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, String> {
     let ip_text = s.ip.map(|i| i.to_string()).unwrap_or_default();
     if s.ip.is_some_and(|ip| scope.has_ip(&ip)) {
@@ -494,12 +527,18 @@ fn judge_signin(s: &SignIn, scope: &Scope, env: &Environment) -> Result<String, 
         .as_deref()
         .is_some_and(|c| !env.trusted_countries.is_empty() && !env.country_trusted(c));
     if s.ip.is_some() && own.is_none() && untrusted_country {
-        Err(format!(
-            "untrusted location ({}), but no risk and no link to the attacker",
-            s.country.as_deref().unwrap_or("?")
+        let country = s.country.as_deref().unwrap_or("?");
+        Err(outside_scope(
+            scope,
+            &format!("sign-in from an untrusted location ({country}), without risk,"),
+            format!("untrusted location ({country}), but no risk and no link to the attacker"),
         ))
     } else {
-        Err("identity and address not in the attacker scope".into())
+        Err(outside_scope(
+            scope,
+            "identity and address",
+            "identity and address not in the attacker scope".into(),
+        ))
     }
 }
 

@@ -232,6 +232,8 @@ pub struct RecommendationsInfo {
 pub struct StepLabel {
     pub kind: StepKind,
     pub label: String,
+    /// The step as an attempt, for a step that did not succeed ("VM creation").
+    pub attempt_label: String,
     pub technique: String,
     pub technique_name: String,
 }
@@ -451,8 +453,9 @@ fn time_to_detect(breach: Option<Timestamp>, detected: Option<Timestamp>, establ
     }
 }
 
-/// From the breach to containment (by effect, else by the first containment action), with
-/// what is still open.
+/// From the breach to containment (by effect, else by the first containment action). While
+/// any containment action is still open, no time to contain is given: containment is not
+/// complete, with the number of open actions and when the first action came.
 fn time_to_contain(
     a: &Analysis,
     breach: Option<Timestamp>,
@@ -463,6 +466,26 @@ fn time_to_contain(
 ) -> String {
     let none_if = |v: String| unless_established(established, v);
     let np = || NOT_PROVIDED.to_string();
+    let open = open_actions(a);
+    if open > 0 && established {
+        let n = crate::types::counted(open as u64, "containment action", "containment actions");
+        let first = match (breach, contained, &a.response.contained_by_effect) {
+            (Some(f), _, Some(c)) => format!(
+                "; attacker requests stopped succeeding after {}, {} after the first successful attacker action: {}",
+                c.at.hhmm_zoned(tz),
+                crate::types::duration_words(f.seconds_until(c.at)),
+                c.by
+            ),
+            (Some(f), Some((t, what)), None) => format!(
+                "; first containment action: {} at {}, {} after the first successful attacker action",
+                crate::types::lower_first(what),
+                t.hhmm_zoned(tz),
+                crate::types::duration_words(f.seconds_until(*t))
+            ),
+            _ => "; no containment action is shown by the evidence or reported".into(),
+        };
+        return format!("not complete ({n} still open{first})");
+    }
     match (breach, contained, &a.response.contained_by_effect) {
         (Some(f), _, Some(c)) if c.complete => format!(
             "{} (contained by effect at {}: {}{still_open})",
@@ -577,7 +600,7 @@ fn first_containment(a: &Analysis) -> Option<(Timestamp, String)> {
                 ActionKind::RotateKeys | ActionKind::ContainIdentity | ActionKind::RevertRoleAssignment
             )
         })
-        .filter_map(|x| x.at.map(|t| (t, x.done_text.clone())))
+        .filter_map(|x| x.at.map(|t| (t, x.done_line.clone())))
         .min_by_key(|(t, _)| *t)
 }
 
@@ -679,14 +702,17 @@ fn vm_summary(a: &Analysis) -> String {
 }
 
 /// Containment of access is not the end of the response: what is still open, as a clause.
-fn still_open(a: &Analysis) -> String {
-    let open_actions = a
-        .response
+/// Containment actions still open or only partly done.
+fn open_actions(a: &Analysis) -> usize {
+    a.response
         .actions
         .iter()
         .filter(|x| matches!(x.status, ActionStatus::Outstanding | ActionStatus::Partial))
-        .count();
-    match open_actions {
+        .count()
+}
+
+fn still_open(a: &Analysis) -> String {
+    match open_actions(a) {
         0 => String::new(),
         1 => "; 1 containment action still open".to_string(),
         n => format!("; {n} containment actions still open"),
@@ -705,16 +731,14 @@ fn done_actions(a: &Analysis, local: &dyn Fn(Timestamp) -> String) -> Vec<String
     done.sort_by_key(|x| (x.at.is_none(), x.at));
     done.into_iter()
         .map(|x| {
+            // A reported action carries its "(reported)" mark; the mark is explained once.
             let how = match x.status {
-                // The text of a reported action already says who reported it.
-                ActionStatus::Reported if x.done_text.starts_with("Reported") => "",
-                ActionStatus::Reported => ", reported by the analyst",
                 ActionStatus::Partial => ", partly",
                 _ => "",
             };
             format!(
                 "{}{}{how}",
-                x.done_text,
+                x.done_line,
                 x.at.map(|t| format!(" ({})", local(t))).unwrap_or_default()
             )
         })
@@ -805,6 +829,7 @@ fn step_labels() -> Vec<StepLabel> {
         .map(|k| StepLabel {
             kind: *k,
             label: k.label().to_string(),
+            attempt_label: k.attempt_label().to_string(),
             technique: analysis::attack::techniques(*k).iter().map(|t| t.id).collect::<Vec<_>>().join(", "),
             technique_name: analysis::attack::techniques(*k)
                 .iter()

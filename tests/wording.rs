@@ -1,0 +1,295 @@
+//! Issue 8, reviewers' wording: sentences a report's reader found untrue or unhelpful. Each
+//! test states the rule for any case (and, where the samples show only one side, builds the
+//! other side from a copied sample).
+
+use serde_json::Value;
+
+use crate::samples::{pdf_text, rendered, squash, BRUNNWALD, QUIET};
+use crate::util::{copy_sample, model_json, report, stderr, temp_dir};
+
+const NORTHGATE: &str = "samples/northgate";
+const INCIDENTS: [&str; 2] = [NORTHGATE, BRUNNWALD];
+
+fn text_of(rel: &'static str, pdf: &str) -> String {
+    pdf_text(&rendered(rel).join(pdf))
+}
+
+fn model_of(rel: &str) -> Value {
+    model_json(&crate::samples::sample_dir(rel))
+}
+
+fn actions(m: &Value) -> Vec<Value> {
+    m["analysis"]["response"]["actions"].as_array().unwrap().clone()
+}
+
+/// Item 1: an action the organisation reported (no record shows it) carries a short
+/// "(reported)" mark on its line; what the mark means is said once under the list, not as a
+/// long prefix and parenthetical on every line.
+#[test]
+fn reported_actions_carry_a_mark_and_the_caveat_is_said_once() {
+    for rel in INCIDENTS {
+        let m = model_of(rel);
+        assert!(actions(&m).iter().any(|a| a["status"] == "reported"), "{rel}: no reported action");
+        let exec = squash(&text_of(rel, "executive.pdf"));
+        let caveat = squash("stated by the organisation in the case file; no record in the evidence provided shows it");
+        // Once under the summary's list, once under the "what has been done" table.
+        let said = exec.matches(&caveat).count();
+        assert!(
+            (1..=2).contains(&said),
+            "{rel}: the caveat is said {said} times in the executive report"
+        );
+        assert!(exec.contains(&squash("(reported)")), "{rel}: a reported line lost its mark");
+        for report in ["executive.pdf", "gdpr.pdf"] {
+            let text = squash(&text_of(rel, report));
+            for repeated in [
+                "Reported by the organisation:",
+                "(reported done by the organisation; not visible in the evidence)",
+            ] {
+                assert!(!text.contains(&squash(repeated)), "{rel} {report}: still repeats '{repeated}'");
+            }
+        }
+    }
+}
+
+/// Item 2: the draft communication to the people affected names no infrastructure: no
+/// resource, storage account, container, address or identity of the organisation's systems;
+/// it keeps the categories of data and the dates.
+#[test]
+fn letter_to_data_subjects_names_no_infrastructure() {
+    for rel in INCIDENTS {
+        let m = model_of(rel);
+        let gdpr = squash(&text_of(rel, "gdpr.pdf"));
+        let start = gdpr
+            .rfind(&squash("Subject: Important information about your personal data"))
+            .unwrap_or_else(|| panic!("{rel}: no letter"));
+        let letter = &gdpr[start..];
+        let letter = &letter[..letter.find(&squash("We are sorry this has happened")).unwrap()];
+        let mut names: Vec<String> = actions(&m)
+            .iter()
+            .filter_map(|a| a["target"].as_str().map(str::to_string))
+            .collect();
+        for key in ["accounts", "containers_read"] {
+            names.extend(
+                m["analysis"]["exposure"]["value"][key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string)),
+            );
+        }
+        names.extend(
+            m["analysis"]["scope"]["ips"]
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.keys().cloned()),
+        );
+        names.extend(["storageaccount", "virtualmachine", "firewallrule", "publicIP"].map(String::from));
+        assert!(names.len() > 4, "{rel}: too few names to check: {names:?}");
+        for n in names {
+            assert!(!letter.contains(&squash(&n)), "{rel}: the letter names '{n}'");
+        }
+        let scope = &m["analysis"]["gdpr"]["art34_scope"]["categories"];
+        let first = scope[0].as_str().unwrap_or_else(|| panic!("{rel}: no categories: {scope}"));
+        assert!(letter.contains(&squash(first)), "{rel}: the letter lost the data categories");
+        let dates = m["analysis"]["gdpr_regime"]["incident_dates"].as_str().unwrap();
+        assert!(letter.contains(&squash(dates)), "{rel}: the letter lost the dates");
+    }
+}
+
+/// Item 3: the awareness check calls an alert "about the personal data" only when it was
+/// about access to the data (Defender for Storage on an account holding it); an alert about
+/// keys, a sign-in or a management operation is an earlier lead, described as such.
+#[test]
+fn only_alerts_about_access_to_the_data_count_for_awareness() {
+    for rel in [NORTHGATE, BRUNNWALD, QUIET] {
+        let m = model_of(rel);
+        let aw = &m["analysis"]["gdpr_regime"]["awareness"];
+        let earliest = aw["earliest_alert"].as_str().unwrap_or("");
+        for not_data in ["key listing", "sign-in", "Resource Manager", "'Execution'"] {
+            assert!(
+                !earliest.contains(not_data),
+                "{rel}: '{earliest}' is called an alert about the personal data"
+            );
+        }
+        for lead in aw["earlier_leads"].as_array().unwrap() {
+            assert!(lead["about"].as_str().unwrap().contains("not"), "{rel}: lead {lead}");
+        }
+    }
+    let m = model_of(BRUNNWALD);
+    let aw = &m["analysis"]["gdpr_regime"]["awareness"];
+    let leads = aw["earlier_leads"].as_array().unwrap();
+    let keys = leads
+        .iter()
+        .find(|l| l["name"].as_str().unwrap().contains("key listing"))
+        .expect("the key-listing alert is an earlier lead");
+    assert!(keys["about"].as_str().unwrap().contains("credentials"), "{keys}");
+    let gdpr = squash(&text_of(BRUNNWALD, "gdpr.pdf"));
+    assert!(gdpr.contains(&squash("Earlier leads (not about the data)")));
+}
+
+/// Item 4: with containment actions still open there is no clean time to contain: the
+/// figure says containment is not complete and how many actions are open.
+#[test]
+fn time_to_contain_is_not_complete_while_actions_are_open() {
+    for rel in INCIDENTS {
+        let m = model_of(rel);
+        let open = actions(&m)
+            .iter()
+            .filter(|a| a["status"] == "outstanding" || a["status"] == "partial")
+            .count();
+        assert!(open > 0, "{rel}: the sample has no open action");
+        let exec = squash(&text_of(rel, "executive.pdf"));
+        let said = squash(&format!("Time to contain: not complete ({open} containment actions still open"));
+        assert!(exec.contains(&said), "{rel}: no 'not complete' with {open} open actions");
+        assert!(
+            exec.contains(&squash("TIME TO CONTAIN not complete")),
+            "{rel}: the key figure gives a time"
+        );
+    }
+}
+
+/// Item 4, the other side: once every action is done or reported, the figure is a time again.
+#[test]
+fn time_to_contain_is_a_time_when_no_action_is_open() {
+    let dir = copy_sample("northgate");
+    let m = model_json(&dir);
+    let mut extra = String::new();
+    for a in actions(&m)
+        .iter()
+        .filter(|a| a["status"] == "outstanding" || a["status"] == "partial")
+    {
+        extra.push_str(&format!(
+            "\n[[response]]\naction = \"{}\"\nat = \"2024-03-22T10:00:00Z\"\nby = \"soc.lead@northgateeng.com\"\nnote = \"done\"\n",
+            a["id"].as_str().unwrap()
+        ));
+    }
+    let case = dir.join("case.toml");
+    let toml = std::fs::read_to_string(&case).unwrap();
+    // Appended after the last table of the case file would change that table; insert the
+    // responses before the first [[evidence]] instead.
+    let at = toml.find("[[evidence]]").unwrap();
+    std::fs::write(&case, format!("{}{extra}\n{}", &toml[..at], &toml[at..])).unwrap();
+    let out = temp_dir("wording-contained");
+    let o = report(&dir, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model: Value = serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    let ttc = model["figures"]["time_to_contain"].as_str().unwrap();
+    assert!(ttc.starts_with(|c: char| c.is_ascii_digit()), "no time when nothing is open: {ttc}");
+    assert!(!ttc.contains("still open"), "{ttc}");
+}
+
+/// Item 5: the ATT&CK table states each technique's outcome plainly, and a technique whose
+/// steps all failed never reads as achieved; failed steps say how they failed.
+#[test]
+fn attack_table_states_outcomes_plainly() {
+    for rel in INCIDENTS {
+        let m = model_of(rel);
+        let steps = m["analysis"]["steps"].as_array().unwrap();
+        for row in m["analysis"]["attack"].as_array().unwrap() {
+            let outcome = row["outcome"].as_str().unwrap();
+            if row["attempt_only"] == true {
+                assert!(outcome.starts_with("failed attempts only"), "{rel}: {row}");
+            } else {
+                assert!(outcome.starts_with("succeeded"), "{rel}: {row}");
+            }
+            for label in row["steps"].as_array().unwrap() {
+                let label = label.as_str().unwrap();
+                let id = label.split(' ').next().unwrap();
+                let step = steps.iter().find(|s| s["id"] == id).unwrap();
+                assert_eq!(
+                    step["attempt"] == true,
+                    label.contains('('),
+                    "{rel}: {label} vs {}",
+                    step["outcome_text"]
+                );
+            }
+        }
+        let tech = squash(&text_of(rel, "technical.pdf"));
+        assert!(!tech.contains(&squash("Brute Force attempt")), "{rel}");
+        assert!(
+            !tech.contains(&squash("— attempt")),
+            "{rel}: a failed step is labelled as its success plus 'attempt'"
+        );
+    }
+    let m = model_of(BRUNNWALD);
+    let brute = m["analysis"]["attack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["technique"] == "T1110")
+        .cloned()
+        .unwrap();
+    assert_eq!(brute["outcome"], "failed attempts only: none succeeded");
+    assert!(squash(&text_of(BRUNNWALD, "technical.pdf")).contains(&squash("Brute Force (password guessing)")));
+}
+
+/// Item 6: a management request refused by policy (or denied) says so and that nothing was
+/// created, wherever the step is told.
+#[test]
+fn a_refused_deployment_says_nothing_was_created() {
+    let m = model_of(BRUNNWALD);
+    let refused: Vec<&Value> = m["analysis"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome_text"].as_str().unwrap().starts_with("refused by policy"))
+        .collect();
+    assert!(!refused.is_empty(), "the sample has a refused deployment");
+    for s in refused {
+        let summary = s["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("refused by policy") && summary.ends_with(": nothing was created"),
+            "{summary}"
+        );
+        for report in ["executive.pdf", "technical.pdf"] {
+            assert!(
+                squash(&text_of(BRUNNWALD, report)).contains(&squash(summary)),
+                "{report} does not tell {summary}"
+            );
+        }
+        let attack = m["analysis"]["attack"].as_array().unwrap();
+        let id = s["id"].as_str().unwrap();
+        // Where the step is grouped by kind (attack path, steps by control), the group of
+        // failed steps is named as an attempt, not as "VM created".
+        for report in ["technical.pdf", "posture.pdf"] {
+            let text = squash(&text_of(BRUNNWALD, report));
+            assert!(
+                !text.contains(&squash(&format!("{id} failed · VM created"))),
+                "{report}: {id} is labelled as created"
+            );
+            assert!(
+                text.contains(&squash(&format!("{id} failed · VM creation — did not succeed"))),
+                "{report}"
+            );
+        }
+        assert!(attack
+            .iter()
+            .flat_map(|r| r["steps"].as_array().unwrap())
+            .filter(|l| l.as_str().unwrap().starts_with(id))
+            .all(|l| l.as_str().unwrap().ends_with("(refused by policy)")));
+    }
+}
+
+/// Item 7: with no compromise established, the technical and posture reports speak of the
+/// assessment and its leads, never of "the attack" or its steps.
+#[test]
+fn no_compromise_reports_do_not_speak_of_an_attack() {
+    for report in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"] {
+        let text = text_of(QUIET, report)
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        for phrase in [
+            "the attack ",
+            "the attack.",
+            "attack steps",
+            "this attack",
+            "stopped the attack",
+            "not in the attacker scope",
+            "effect on an attack",
+        ] {
+            assert!(!text.contains(phrase), "quiet {report}: says '{phrase}'");
+        }
+    }
+}
