@@ -534,6 +534,9 @@ fn subject_words(a: &Action, taken: bool, n: usize, accounts: usize) -> Option<S
         (ActionKind::RevertNsg, true) => format!("{opening} {o_was} closed"),
         (ActionKind::RevertNsg, false) => format!("{opening} {} still to be closed", if many { "are" } else { "is" }),
         (ActionKind::SnapshotVm | ActionKind::DeletePublicIp, _) => return None,
+        // The letter is the organisation's own voice: what it reports it says as "we".
+        (ActionKind::ContainIdentity, true) if accounts > 1 => "We secured the accounts that were misused".into(),
+        (ActionKind::ContainIdentity, true) => "We secured the account that was misused".into(),
         // The rest name nothing of the organisation's systems: said as to the authority.
         (_, true) => done_words(a, accounts)?,
         (_, false) => open_words(a, false, true, accounts),

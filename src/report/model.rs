@@ -470,11 +470,11 @@ fn time_to_contain(
     if open > 0 && established {
         let n = crate::types::counted(open as u64, "containment action", "containment actions");
         let first = match (breach, contained, &a.response.contained_by_effect) {
+            // What stopped them is told once, by the containment effect's own sentence.
             (Some(f), _, Some(c)) => format!(
-                "; attacker requests stopped succeeding after {}, {} after the first successful attacker action: {}",
+                "; attacker requests stopped succeeding after {}, {} after the first successful attacker action",
                 c.at.hhmm_zoned(tz),
                 crate::types::duration_words(f.seconds_until(c.at)),
-                c.by
             ),
             (Some(f), Some((t, what)), None) => format!(
                 "; first containment action: {} at {}, {} after the first successful attacker action",
