@@ -478,10 +478,15 @@ fn evidence_proofs(
     present: &[&ProvenFact],
     steps: &[Step],
 ) -> Vec<Proof> {
-    let mut proofs = Vec::new();
     let partial = (!acted.is_empty() || !bypassed.is_empty()) && !missing.is_empty();
     let addressed = |s: &&Step| c.effects.iter().any(|e| e.steps.contains(&s.kind));
     let steps_citing = |f: &ProvenFact| -> Vec<&Step> { steps_citing(f, steps).into_iter().filter(addressed).collect() };
+    let proof = |f: &ProvenFact, text: String| Proof {
+        basis: "evidence".into(),
+        text,
+        evidence: f.evidence.clone(),
+    };
+    let mut proofs = Vec::new();
     for f in acted {
         let blocked = steps_citing(f);
         let text = if blocked.is_empty() {
@@ -489,18 +494,10 @@ fn evidence_proofs(
         } else {
             format!("It acted: {}. Refused: {}.", f.sentence, step_list(&blocked))
         };
-        proofs.push(Proof {
-            basis: "evidence".into(),
-            text,
-            evidence: f.evidence.clone(),
-        });
+        proofs.push(proof(f, text));
     }
     for f in bypassed {
-        proofs.push(Proof {
-            basis: "evidence".into(),
-            text: format!("Present, but not covering the attack: {}.", f.sentence),
-            evidence: f.evidence.clone(),
-        });
+        proofs.push(proof(f, format!("Present, but not covering the attack: {}.", f.sentence)));
     }
     for f in missing {
         let through = steps_citing(f);
@@ -510,18 +507,10 @@ fn evidence_proofs(
         } else {
             format!("{lead}: {}.", f.sentence)
         };
-        proofs.push(Proof {
-            basis: "evidence".into(),
-            text,
-            evidence: f.evidence.clone(),
-        });
+        proofs.push(proof(f, text));
     }
     for f in present {
-        proofs.push(Proof {
-            basis: "evidence".into(),
-            text: format!("Present: {}.", f.sentence),
-            evidence: f.evidence.clone(),
-        });
+        proofs.push(proof(f, format!("Present: {}.", f.sentence)));
     }
     proofs
 }
