@@ -48,6 +48,12 @@ impl Timestamp {
         self.0.format("%H:%M").to_string()
     }
 
+    /// A time of day with its zone, `03:22 UTC`: for sentences that reports of any display
+    /// zone quote as they are.
+    pub fn hhmm_utc(self) -> String {
+        format!("{} UTC", self.hhmm())
+    }
+
     /// A time of day as a report sentence states it: `03:22 UTC`, with the case's zone
     /// beside it when that is not UTC (`03:22 UTC (04:22 CET)`); the local date is added
     /// when it is not the UTC date.

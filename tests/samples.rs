@@ -1121,3 +1121,59 @@ fn quiet_clearance_of_an_unusually_large_run_states_the_volume_and_asks_for_conf
         "{decisions:?}"
     );
 }
+
+/// Issue 8, third image review: what each sentence says holds for this case.
+#[test]
+fn review_statements_hold_for_the_case() {
+    let b = model(BRUNNWALD);
+    // An address is seen at its own events: the IPv6 address sent only the Started event of
+    // S20 (02:43:19); the Succeeded event came from 198.51.100.23, which S20 therefore lists.
+    let ioc = |v: &str| {
+        b["analysis"]["iocs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["value"] == v)
+            .cloned()
+            .unwrap_or_else(|| panic!("no IoC {v}"))
+    };
+    let v6 = ioc("2001:db8:5e11:7::23");
+    assert_eq!(
+        (v6["first_seen"].as_str(), v6["last_seen"].as_str()),
+        (Some("2025-06-11T02:43:19Z"), Some("2025-06-11T02:43:19Z"))
+    );
+    assert!(
+        ioc("198.51.100.23")["steps"].as_array().unwrap().iter().any(|s| s == "S20"),
+        "{}",
+        ioc("198.51.100.23")
+    );
+    // A VM deleted without a snapshot: the done action does not claim its disks were preserved.
+    for a in b["analysis"]["response"]["actions"].as_array().unwrap() {
+        let text = a["action"].as_str().unwrap();
+        assert!(!(a["status"] == "done" && text.contains("once its disks are preserved")), "{text}");
+    }
+    // Times quoted inside action sentences carry their zone.
+    let actions = b["analysis"]["response"]["actions"].to_string();
+    assert!(actions.contains("Role assignment created at 02:19 UTC removed"), "{actions}");
+    // The first activity is not said to come from every attacker address.
+    let summary = squash(&pdf_text(&rendered(BRUNNWALD).join("executive.pdf")));
+    assert!(
+        !summary.contains(&squash("20:10:00 UTC (2025-06-10 22:10 CEST), from")),
+        "first activity tied to all addresses"
+    );
+    assert!(summary.contains(&squash("The attacker's addresses:")));
+    // With no incident, a workspace's AzureActivity rows and storage resource logs still show
+    // the logging that produced them.
+    let q = model(QUIET);
+    let verdict = |id: &str| {
+        q["analysis"]["gaps"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("activity-log-export"), "present");
+    assert_eq!(verdict("storage-resource-logging"), "present");
+}

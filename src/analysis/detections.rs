@@ -136,10 +136,10 @@ pub fn key_listing_then_new_ip(hits: Option<&[KeyUseHit]>) -> Detection {
                         "{} listed keys of {} at {}; {} account-key requests from {} followed (first at {})",
                         k.listed_by.as_deref().unwrap_or("unknown caller"),
                         k.account,
-                        k.listed_at.hhmm(),
+                        k.listed_at.hhmm_utc(),
                         k.requests,
                         k.ip,
-                        k.first_use.hhmm()
+                        k.first_use.hhmm_utc()
                     ),
                     evidence: k.evidence.clone(),
                 })
@@ -236,10 +236,10 @@ pub fn risky_signin_then_changes(signins: Option<&[SignIn]>, ops: Option<&[ArmOp
                             s.upn,
                             s.ip.map(|i| i.to_string()).unwrap_or_else(|| "an unknown address".into()),
                             if s.risky() { "risky sign-in" } else { "untrusted country" },
-                            s.at.hhmm(),
+                            s.at.hhmm_utc(),
                             changes.len(),
                             SIGNIN_THEN_CHANGE_MINUTES,
-                            first.hhmm()
+                            first.hhmm_utc()
                         ),
                         evidence,
                     })

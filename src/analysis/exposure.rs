@@ -822,6 +822,7 @@ fn burst_step(b: &Burst) -> Step {
         ),
         resource: None,
         details: None,
+        seen_from: Vec::new(),
     }
 }
 

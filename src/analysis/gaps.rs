@@ -572,9 +572,12 @@ fn not_assessable_note(c: &Control, recs: &[RecStatus], unproven: &[&str], input
         "the recommendations export has no row for this control's recommendations".to_string()
     } else if recs.iter().any(|r| r.relevant && r.state == RecState::Healthy) && !unproven.is_empty() {
         format!(
-            "the export shows only part of the control healthy; it does not show \"{}\"",
-            unproven.join("\", \"")
+            "the export shows only part of the control healthy; it does not show {} healthy",
+            crate::types::join_words(&unproven.iter().map(|u| format!("\"{u}\"")).collect::<Vec<_>>())
         )
+    } else if recs.iter().any(|r| r.state == RecState::Unhealthy && !r.relevant) {
+        "the export shows it unhealthy only on resources the attacker did not use (a posture gap, listed below, not the one exploited)"
+            .to_string()
     } else {
         "the export does not show it unhealthy before the incident".to_string()
     };

@@ -184,6 +184,7 @@ mod tests {
             why: String::new(),
             resource: None,
             details: None,
+            seen_from: Vec::new(),
         }
     }
 

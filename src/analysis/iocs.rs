@@ -150,10 +150,19 @@ fn resource_role(step: &Step) -> String {
     }
 }
 
-fn from_steps(t: &mut Table, steps: &[Step]) {
+fn from_steps(t: &mut Table, steps: &[Step], scope: &Scope) {
     for s in steps.iter().filter(|s| s.kind != StepKind::LateralMovement) {
         let end = s.end.unwrap_or(s.at);
-        if let Some(ip) = s.ip {
+        // A management-plane operation's events may come from several addresses: each
+        // attacker address is seen at its own events' times.
+        let from_attacker: Vec<_> = s.seen_from.iter().filter(|f| scope.has_ip(&f.ip)).collect();
+        if !from_attacker.is_empty() {
+            for f in from_attacker {
+                t.entry((IocKind::IpAddress, f.ip.to_string()))
+                    .or_default()
+                    .see(f.first, f.last, ip_role(s), Some(&s.id), &s.evidence);
+            }
+        } else if let Some(ip) = s.ip {
             t.entry((IocKind::IpAddress, ip.to_string()))
                 .or_default()
                 .see(s.at, end, ip_role(s), Some(&s.id), &s.evidence);
@@ -346,7 +355,7 @@ fn use_of(kind: IocKind, value: &str, created: bool) -> IocUse {
 /// All indicators, ordered by kind then first sighting.
 pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, alerts: Option<&[Alert]>) -> Vec<Ioc> {
     let mut t = Table::new();
-    from_steps(&mut t, steps);
+    from_steps(&mut t, steps, scope);
     from_commands_and_rules(&mut t, steps);
     if let Some(s) = signins {
         from_signins(&mut t, s, scope, steps);

@@ -376,6 +376,7 @@ fn lateral_steps(operations: &Source<Vec<ArmOperation>>, steps: &[Step]) -> Vec<
                 ),
                 resource: None,
                 details: None,
+                seen_from: Vec::new(),
             }
         })
         .collect()
@@ -577,44 +578,56 @@ fn prove_facts(case: &Case, bundle: &Bundle, steps: &[Step], storage: Option<&St
             }
         }
     }
-    if let Some(w) = window {
-        facts.extend(logging_facts(bundle, w));
-    }
+    facts.extend(logging_facts(bundle, window));
     facts
 }
 
-/// What the evidence itself shows about logging during the incident: which sources cover the
-/// attack window, and an Activity log export where the records' own shape proves one (a
-/// workspace table or diagnostic-setting records; the platform's 90-day history proves none).
-fn logging_facts(bundle: &Bundle, w: Window) -> Vec<ProvenFact> {
+/// What the evidence itself shows about logging: which sources cover the attack window, and
+/// an Activity log export where the records' own shape proves one (a workspace table or
+/// diagnostic-setting records; the platform's 90-day history proves none). With no incident,
+/// the records provided show the logging in place over their own period.
+fn logging_facts(bundle: &Bundle, window: Option<Window>) -> Vec<ProvenFact> {
     let mut facts = Vec::new();
     for (kind, f) in [
         (crate::bundle::activity::KIND, Fact::ActivityLogCoversIncident),
         (crate::bundle::storage::KIND, Fact::StorageLogsCoverIncident),
     ] {
+        // Without an incident, only storage logs prove something by being there.
+        if window.is_none() && f == Fact::ActivityLogCoversIncident {
+            continue;
+        }
         let files: Vec<_> = bundle
             .files
             .iter()
             .filter(|r| r.kind.map(crate::bundle::SourceKind::findings_of) == Some(kind))
             .collect();
-        let covers = files
-            .iter()
-            .any(|r| r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start));
-        if covers {
-            facts.push(fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect()));
+        let covering = |r: &&crate::bundle::FileReport| match window {
+            Some(w) => r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start),
+            None => r.records > 0,
+        };
+        let Some(span) = files.iter().find(|r| covering(r)) else { continue };
+        let mut proven = fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect());
+        if window.is_none() && f == Fact::StorageLogsCoverIncident {
+            proven.sentence = format!(
+                "storage resource logs provided run from {} to {}, so data-plane logging was on then for the storage accounts they record (resource logs exist only while a diagnostic setting or Storage Analytics logging is on)",
+                span.first.map_or("an unknown time".into(), |t| t.to_string()),
+                span.last.map_or("an unknown time".into(), |t| t.to_string()),
+            );
         }
+        facts.push(proven);
     }
     let exported = bundle
         .activity
         .provided()
         .into_iter()
         .flatten()
-        .filter(|e| e.at >= w.start && e.at <= w.end)
+        .filter(|e| window.is_none_or(|w| e.at >= w.start && e.at <= w.end))
         .find_map(|e| e.exported.map(|route| (route, e.origin.clone())));
     if let Some((route, at)) = exported {
         let mut f = fact(Fact::ActivityLogExported, vec![at]);
+        let which = if window.is_some() { "of the incident" } else { "provided" };
         f.sentence = format!(
-            "the Activity log records of the incident are {}, which only an export of the subscription's Activity log (a diagnostic setting) produces; the export's retention is not shown",
+            "the Activity log records {which} are {}, which only an export of the subscription's Activity log (a diagnostic setting) produces; the export's retention is not shown",
             route.describe()
         );
         facts.push(f);

@@ -297,7 +297,7 @@ fn key_rotations(input: &ResponseInput) -> Vec<Action> {
             ActionKind::RotateKeys,
             format!(
                 "Rotate both access keys of storage account {account} (listed by the attacker at {})",
-                s.at.hhmm()
+                s.at.hhmm_utc()
             ),
             if both {
                 format!("Both access keys of storage account {account} rotated")
@@ -404,11 +404,14 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
 }
 
 fn delete_vm_action(input: &ResponseInput, name: &str, deleted: &[&ArmOperation], out: &mut Vec<Action>) {
-    let mut del = action(
-        ActionKind::DeleteVm,
-        format!("Delete attacker VM {name} once its disks are preserved"),
-        format!("Attacker VM {name} deleted"),
-    );
+    // "Once its disks are preserved" is advice for a VM still there; for one already deleted
+    // it would read as if its disks had been preserved.
+    let text = if deleted.is_empty() {
+        format!("Delete attacker VM {name} once its disks are preserved")
+    } else {
+        format!("Delete attacker VM {name}")
+    };
+    let mut del = action(ActionKind::DeleteVm, text, format!("Attacker VM {name} deleted"));
     del.target = Some(name.to_string());
     out.push(settle(
         del,
@@ -428,8 +431,12 @@ fn reversals(input: &ResponseInput) -> Vec<Action> {
             StepKind::RoleAssignment => (
                 ActionKind::RevertRoleAssignment,
                 vec!["microsoft.authorization/roleassignments/delete"],
-                format!("Remove the role assignment the attacker created at {} ({})", s.at.hhmm(), s.summary),
-                format!("Role assignment created at {} removed", s.at.hhmm()),
+                format!(
+                    "Remove the role assignment the attacker created at {} ({})",
+                    s.at.hhmm_utc(),
+                    s.summary
+                ),
+                format!("Role assignment created at {} removed", s.at.hhmm_utc()),
                 "Role assignment deletion is in the activity log",
                 "Not shown by the evidence: the role assignment may still be in place",
             ),
@@ -439,7 +446,7 @@ fn reversals(input: &ResponseInput) -> Vec<Action> {
                     "microsoft.network/networksecuritygroups/securityrules/delete",
                     "microsoft.network/networksecuritygroups/delete",
                 ],
-                format!("Revert firewall rule {name} written at {}", s.at.hhmm()),
+                format!("Revert firewall rule {name} written at {}", s.at.hhmm_utc()),
                 format!("Firewall rule {name} removed"),
                 "Rule or network security group deletion is in the activity log",
                 "Not shown by the evidence: the rule may still be in place",
@@ -476,7 +483,7 @@ fn grantee_reviews(input: &ResponseInput) -> Vec<Action> {
                     "Review principal {}, which the attacker granted {} at {}: its sign-ins, credentials and other role assignments",
                     f.principal,
                     f.role,
-                    f.at.hhmm()
+                    f.at.hhmm_utc()
                 ),
                 format!("Principal {} reviewed", f.principal),
             );
@@ -592,13 +599,13 @@ fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containme
             let text = if remaining.is_empty() {
                 format!(
                     "{requests} after {} ({}) failed, and none succeeded: access was revoked",
-                    at.hhmm(),
+                    at.hhmm_utc(),
                     a.done_text
                 )
             } else {
                 format!(
                     "{requests} after {} ({}) failed, and none succeeded; containment is not complete: {}",
-                    at.hhmm(),
+                    at.hhmm_utc(),
                     a.done_text,
                     remaining.join("; ")
                 )

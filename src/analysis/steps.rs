@@ -95,6 +95,10 @@ pub struct Step {
     pub resource: Option<ResourceId>,
     #[serde(skip)]
     pub details: Option<OperationDetails>,
+    /// For a management-plane step: each caller address with its first and last event (an
+    /// operation's events may come from more than one address).
+    #[serde(skip)]
+    pub seen_from: Vec<SeenFrom>,
 }
 
 impl Step {
@@ -102,6 +106,14 @@ impl Step {
     pub fn operation_is_write(&self) -> bool {
         self.phase == Phase::Arm && self.action.ends_with("/write")
     }
+}
+
+/// One address an operation's events came from, with the first and last of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeenFrom {
+    pub ip: IpAddr,
+    pub first: Timestamp,
+    pub last: Timestamp,
 }
 
 /// An Activity log operation: the events of one correlation id and operation name.
@@ -118,6 +130,8 @@ pub struct ArmOperation {
     /// Every distinct caller address of the operation's events (Started and Succeeded rows
     /// can carry different ones), in time order.
     pub caller_ips: Vec<IpAddr>,
+    /// Each caller address with the first and last event of the operation that came from it.
+    pub seen_from: Vec<SeenFrom>,
     pub resource_id: Option<ResourceId>,
     pub resource_group: Option<String>,
     pub details: OperationDetails,
@@ -178,12 +192,17 @@ pub fn group_operations(events: &[ActivityEvent]) -> Vec<ArmOperation> {
                 details.error_code = details.error_code.take().or_else(|| d.error_code.clone());
                 details.key_name = details.key_name.take().or_else(|| d.key_name.clone());
             }
-            let mut caller_ips: Vec<IpAddr> = Vec::new();
-            for ip in evs.iter().filter_map(|e| e.caller_ip) {
-                if !caller_ips.contains(&ip) {
-                    caller_ips.push(ip);
+            let mut seen_from: Vec<SeenFrom> = Vec::new();
+            for (ip, at) in evs.iter().filter_map(|e| e.caller_ip.map(|ip| (ip, e.at))) {
+                match seen_from.iter_mut().find(|s| s.ip == ip) {
+                    Some(s) => {
+                        s.first = s.first.min(at);
+                        s.last = s.last.max(at);
+                    }
+                    None => seen_from.push(SeenFrom { ip, first: at, last: at }),
                 }
             }
+            let caller_ips: Vec<IpAddr> = seen_from.iter().map(|s| s.ip).collect();
             ArmOperation {
                 start: first.at,
                 end: evs[evs.len() - 1].at,
@@ -192,6 +211,7 @@ pub fn group_operations(events: &[ActivityEvent]) -> Vec<ArmOperation> {
                 caller: evs.iter().find_map(|e| e.caller.clone()),
                 caller_ip: caller_ips.first().copied(),
                 caller_ips,
+                seen_from,
                 resource_id: evs.iter().find_map(|e| e.resource_id.clone()),
                 resource_group: evs.iter().find_map(|e| e.resource_group.clone()),
                 substatus: last_final.and_then(|e| e.substatus.clone()),
@@ -616,6 +636,7 @@ fn signin_step(s: &SignIn, why: String) -> Step {
         why,
         resource: None,
         details: None,
+        seen_from: Vec::new(),
     }
 }
 
@@ -665,6 +686,7 @@ pub fn classify_operations(ops: &[ArmOperation], scope: &Scope, env: &Environmen
                     why,
                     resource: op.resource_id.clone(),
                     details: Some(op.details.clone()),
+                    seen_from: op.seen_from.clone(),
                 })
             }
             Err(reason) => excluded.push(Excluded {

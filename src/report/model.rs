@@ -654,9 +654,12 @@ fn failed_steps(a: &Analysis) -> Vec<String> {
     let flush = |g: Option<(&crate::analysis::steps::Step, &crate::analysis::steps::Step, usize)>, out: &mut Vec<String>| {
         if let Some((first, last, n)) = g {
             out.push(if n == 1 {
-                format!("{} {}", first.at.hhmm(), first.summary)
+                format!("{} {}", first.at.hhmm_utc(), first.summary)
+            } else if first.at.0.date_naive() == last.at.0.date_naive() {
+                format!("{}–{} {} × {}", first.at.hhmm(), last.at.hhmm_utc(), n, first.summary)
             } else {
-                format!("{}–{} {} × {}", first.at.hhmm(), last.at.hhmm(), n, first.summary)
+                let day_time = |t: crate::types::Timestamp| t.0.format("%Y-%m-%d %H:%M").to_string();
+                format!("{} – {} UTC {} × {}", day_time(first.at), day_time(last.at), n, first.summary)
             });
         }
     };
