@@ -64,7 +64,22 @@ fn credentials_used(steps: &[Step]) -> Vec<&'static str> {
 /// The nature of the breach (Art. 33(3)(a)), from the facts of the case.
 pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposure>, window: Option<Window>) -> String {
     if scope.verdict == CaseVerdict::NotEstablished {
-        return "No personal data breach has been established: the alerts and leads were investigated and cleared, and the evidence shows no attacker activity".into();
+        let pending: Vec<String> = scope
+            .unusual_runs
+            .iter()
+            .map(|r| format!("{} ran a far larger job than usual on {}", r.ip, r.day))
+            .collect();
+        let condition = if pending.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; this rests on the owners confirming that the workload runs were planned ({}): the assessment is to be reopened if they were not",
+                crate::types::join_words(&pending)
+            )
+        };
+        return format!(
+            "No personal data breach has been established: the alerts and leads were investigated and cleared, and the evidence shows no attacker activity{condition}"
+        );
     }
     let who: Vec<String> = scope
         .identities_in_scope()

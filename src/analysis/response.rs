@@ -507,13 +507,16 @@ fn address_blocks(input: &ResponseInput) -> Vec<Action> {
     if ips.is_empty() {
         return Vec::new();
     }
+    let (noun, listed) = match ips.as_slice() {
+        [one] => ("address", one.clone()),
+        _ => ("addresses", crate::types::join_words(&ips)),
+    };
     let mut a = action(
         ActionKind::BlockIps,
         format!(
-            "Block the attacker addresses {} in Conditional Access (a blocked named location); on storage accounts, allow only trusted networks",
-            ips.join(", ")
+            "Block the attacker {noun} {listed} in Conditional Access (a blocked named location); on storage accounts, allow only trusted networks"
         ),
-        format!("Attacker addresses {} blocked", ips.join(", ")),
+        format!("Attacker {noun} {listed} blocked"),
     );
     a.detail = "Not shown by the evidence provided".into();
     vec![a]

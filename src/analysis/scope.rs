@@ -442,15 +442,15 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
     scope
 }
 
-/// The alert's triage state in words: a resolved alert without a benign classification is
-/// still a lead, but it is not "open".
+/// The alert's triage state in words: a resolved alert whose record gives no classification
+/// (benign or true positive) is still a lead, but it is not "open".
 fn triage_state(a: &Alert) -> String {
     use crate::bundle::alerts::AlertStatus;
     match &a.status {
         None => "not closed".into(),
         Some(AlertStatus::New | AlertStatus::Active) => "open".into(),
         Some(AlertStatus::InProgress) => "in-progress".into(),
-        Some(AlertStatus::Resolved) => "resolved without a benign classification".into(),
+        Some(AlertStatus::Resolved) => "resolved, with no classification in its record".into(),
         Some(AlertStatus::Dismissed) => "dismissed".into(),
         Some(AlertStatus::Other(s)) => format!("{s}-status"),
     }
