@@ -1120,6 +1120,12 @@ fn quiet_clearance_of_an_unusually_large_run_states_the_volume_and_asks_for_conf
             && d["owner_role"] == "security-operations"),
         "{decisions:?}"
     );
+    // The no-breach decision states the condition it rests on.
+    let nature = m["analysis"]["gdpr"]["fields"][0]["value"].as_str().unwrap();
+    assert!(
+        nature.contains("this rests on the owners confirming that the workload runs were planned"),
+        "{nature}"
+    );
 }
 
 /// Issue 8, third image review: what each sentence says holds for this case.
