@@ -1183,3 +1183,14 @@ fn review_statements_hold_for_the_case() {
     assert_eq!(verdict("activity-log-export"), "present");
     assert_eq!(verdict("storage-resource-logging"), "present");
 }
+
+/// With no compromise, the technical report gives no advice about attacker VMs or resources
+/// and its timeline lead speaks of alerts only.
+#[test]
+fn quiet_technical_report_gives_no_attacker_preservation_advice() {
+    let text = squash(&pdf_text(&rendered(QUIET).join("technical.pdf")));
+    for absent in ["Markers carry the step number", "attacker-created resources", "packet capture"] {
+        assert!(!text.contains(&squash(absent)), "quiet technical report says {absent:?}");
+    }
+    assert!(text.contains(&squash("no attacker resource to preserve")));
+}
