@@ -1158,6 +1158,17 @@ fn review_statements_hold_for_the_case() {
         let text = a["action"].as_str().unwrap();
         assert!(!(a["status"] == "done" && text.contains("once its disks are preserved")), "{text}");
     }
+    // The az CLI's read of the Activity log proves no export, so preservation still asks for
+    // one; a service principal among the compromised is an identity, not an account.
+    let rows = b["analysis"]["response"]["preservation"].as_array().unwrap();
+    let export = rows.iter().find(|r| r["item"] == "Activity log export").unwrap();
+    assert!(export["status"].as_str().unwrap().starts_with("Export before"), "{export}");
+    let nature = b["analysis"]["gdpr"]["fields"][0]["value"].as_str().unwrap();
+    assert!(nature.contains("the compromised Azure identities"), "{nature}");
+    assert!(
+        nature.contains("which holds personal data, while tourenplanung holds none"),
+        "{nature}"
+    );
     // Times quoted inside action sentences carry their zone.
     let actions = b["analysis"]["response"]["actions"].to_string();
     assert!(actions.contains("Role assignment created at 02:19 UTC removed"), "{actions}");

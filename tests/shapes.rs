@@ -253,7 +253,8 @@ fn comparable(bundle: &Path) -> Value {
 
 /// The one judgement a file's shape may change: whether the Activity log records prove an
 /// export (a workspace table or diagnostic records do; the az CLI's read of the platform's
-/// 90-day history does not). Removes that control, its fact and the ranks it shifts.
+/// 90-day history does not). Removes that control, its fact, the preservation row that names
+/// the export and the ranks it shifts.
 fn drop_export_provenance(v: &mut Value) {
     const ID: &str = "activity-log-export";
     match v {
@@ -262,7 +263,7 @@ fn drop_export_provenance(v: &mut Value) {
             m.values_mut().for_each(drop_export_provenance);
         }
         Value::Array(a) => {
-            a.retain(|x| x["id"] != ID && x["control"] != ID && x["fact"] != "activity-log-exported");
+            a.retain(|x| x["id"] != ID && x["control"] != ID && x["fact"] != "activity-log-exported" && x["item"] != "Activity log export");
             a.iter_mut().for_each(drop_export_provenance);
         }
         _ => {}

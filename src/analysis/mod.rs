@@ -154,6 +154,7 @@ pub fn conclude(
         steps: &all_steps,
         ops,
         activity_provided: prep.operations.is_provided(),
+        activity_exported: bundle.activity.provided().and_then(|v| v.iter().find_map(|e| e.exported)),
         reported: &case.response,
         scope: &scope,
         env: &case.environment,

@@ -96,9 +96,17 @@ pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposur
     let mut n = if who.is_empty() {
         format!("{certainty} attacker-controlled addresses")
     } else {
+        // A service principal is an identity, not an account.
+        let people = scope.identities_in_scope().all(|u| u.as_str().contains('@'));
         format!(
-            "{certainty} the compromised Azure account{} {}",
-            if who.len() > 1 { "s" } else { "" },
+            "{certainty} the compromised Azure {}{} {}",
+            if people { "account" } else { "identit" },
+            match (people, who.len() > 1) {
+                (true, true) => "s",
+                (true, false) => "",
+                (false, true) => "ies",
+                (false, false) => "y",
+            },
             who.join(", ")
         )
     };
@@ -128,10 +136,13 @@ pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposur
             .partition(|c| c.inventory.as_ref().is_none_or(|i| i.personal_data));
         if !other.is_empty() {
             let bytes = personal.iter().fold(crate::types::Bytes(0), |a, c| a.saturating_add(c.bytes));
+            let verb = |n: usize| if n == 1 { "holds" } else { "hold" };
             n.push_str(&format!(
-                "; of this, {bytes} from {} hold personal data, while {} hold none",
+                "; of this, {bytes} came from {}, which {} personal data, while {} {} none",
                 personal.iter().map(|c| c.container.as_str()).collect::<Vec<_>>().join(", "),
-                other.iter().map(|c| c.container.as_str()).collect::<Vec<_>>().join(", ")
+                verb(personal.len()),
+                other.iter().map(|c| c.container.as_str()).collect::<Vec<_>>().join(", "),
+                verb(other.len())
             ));
         }
     } else if exposure.is_some() {

@@ -165,6 +165,8 @@ pub struct ResponseInput<'a> {
     pub steps: &'a [Step],
     pub ops: &'a [ArmOperation],
     pub activity_provided: bool,
+    /// How the Activity log records provided left Azure, where they show an export.
+    pub activity_exported: Option<crate::bundle::activity::ExportRoute>,
     pub reported: &'a [ReportedAction],
     pub scope: &'a Scope,
     pub env: &'a Environment,
@@ -722,9 +724,15 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
         Preservation {
             item: "Activity log export".into(),
             guidance: "Export the activity log to storage or a workspace with long retention; the platform keeps 90 days.".into(),
-            status: match first_attack {
-                Some(t) => format!("Export before {} (90 days after the first attacker activity)", t.plus_seconds(90 * 86_400).0.format("%Y-%m-%d")),
-                None => "No attacker activity found".into(),
+            status: match (input.activity_exported, first_attack) {
+                (Some(route), Some(t)) => format!(
+                    "Exported: the records provided are {}; check that the destination keeps them past {} (90 days after the first attacker activity, when the platform's copy ends)",
+                    route.describe(),
+                    t.plus_seconds(90 * 86_400).0.format("%Y-%m-%d")
+                ),
+                (Some(route), None) => format!("Exported: the records provided are {}", route.describe()),
+                (None, Some(t)) => format!("Export before {} (90 days after the first attacker activity)", t.plus_seconds(90 * 86_400).0.format("%Y-%m-%d")),
+                (None, None) => "No attacker activity found".into(),
             },
             urgent: false,
         },
