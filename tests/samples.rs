@@ -1193,6 +1193,20 @@ fn review_statements_hold_for_the_case() {
     };
     assert_eq!(verdict("activity-log-export"), "present");
     assert_eq!(verdict("storage-resource-logging"), "present");
+    // Advice for a control the export shows partly healthy names the healthy part.
+    let contacts = q["analysis"]["gaps"]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "security-contacts")
+        .unwrap();
+    assert!(
+        contacts["improvement"]
+            .as_str()
+            .unwrap()
+            .contains("The export already shows \"Subscriptions should have a contact email address for security issues\" healthy"),
+        "{contacts}"
+    );
 }
 
 /// With no compromise, the technical report gives no advice about attacker VMs or resources

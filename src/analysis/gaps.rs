@@ -624,6 +624,21 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts, params: &Paramet
         (Some(p), Verdict::PartiallyEffective) => p,
         _ => &c.improvement,
     };
+    // Advice for a control only partly shown healthy names the part already in place.
+    let healthy: Vec<String> = recs
+        .iter()
+        .filter(|r| verdict == Verdict::NotAssessable && r.relevant && r.state == RecState::Healthy)
+        .map(|r| format!("\"{}\"", r.name))
+        .collect();
+    let improvement = if healthy.is_empty() {
+        params.fill(improvement)
+    } else {
+        format!(
+            "{} The export already shows {} healthy; the rest is not shown.",
+            params.fill(improvement),
+            crate::types::join_words(&healthy)
+        )
+    };
     ControlAssessment {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -639,7 +654,7 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts, params: &Paramet
         not_exploited,
         workload_steps,
         recommendations: recs,
-        improvement: params.fill(improvement),
+        improvement,
         settled_by: c.settled_by.clone(),
         mcsb: c.mcsb.clone(),
     }
