@@ -1179,6 +1179,10 @@ fn review_statements_hold_for_the_case() {
         "first activity tied to all addresses"
     );
     assert!(summary.contains(&squash("The attacker's addresses:")));
+    // Machine codes stay out of the board report; the technical report keeps them.
+    assert!(!summary.contains("(AuthorizationFailed)") && !summary.contains("(HTTP403)"));
+    let technical = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
+    assert!(technical.contains("AuthorizationFailed"));
     // With no incident, a workspace's AzureActivity rows and storage resource logs still show
     // the logging that produced them.
     let q = model(QUIET);

@@ -241,10 +241,12 @@ fn a_refused_deployment_says_nothing_was_created() {
             summary.contains("refused by policy") && summary.ends_with(": nothing was created"),
             "{summary}"
         );
-        for report in ["executive.pdf", "technical.pdf"] {
+        // The board report leaves out the machine code beside the plain outcome.
+        let plain = summary.replace(" (RequestDisallowedByPolicy)", "");
+        for (report, told) in [("executive.pdf", plain.as_str()), ("technical.pdf", summary)] {
             assert!(
-                squash(&text_of(BRUNNWALD, report)).contains(&squash(summary)),
-                "{report} does not tell {summary}"
+                squash(&text_of(BRUNNWALD, report)).contains(&squash(told)),
+                "{report} does not tell {told}"
             );
         }
         let attack = m["analysis"]["attack"].as_array().unwrap();
