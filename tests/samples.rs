@@ -1179,6 +1179,7 @@ fn review_statements_hold_for_the_case() {
         "first activity tied to all addresses"
     );
     assert!(summary.contains(&squash("The attacker's addresses:")));
+    assert!(summary.contains(&squash("Steps that failed are outlined in red on the chart")));
     // Machine codes stay out of the board report; the technical report keeps them.
     assert!(!summary.contains("(AuthorizationFailed)") && !summary.contains("(HTTP403)"));
     let technical = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
