@@ -473,7 +473,17 @@ fn truth_brunnwald_cost_is_a_lower_bound_naming_the_unpriced_vm() {
     let total = m["analysis"]["cost"]["total"].as_f64().expect("a total, as a lower bound");
     assert!((23.90..23.91).contains(&total), "{total}");
     let fig = m["figures"]["attacker_cost"].as_str().unwrap_or("");
-    assert!(fig.contains("at least") && fig.contains("Germany West Central"), "{fig}");
+    assert!(
+        fig.contains("at least") && fig.contains("not included: unpriced VM vm-etl-07"),
+        "{fig}"
+    );
+    // Where it runs and what it may cost is told once, with the compute figure.
+    let compute = m["figures"]["compute_cost"].as_str().unwrap_or("");
+    assert!(
+        compute.contains("Germany West Central") && compute.contains("indicative about"),
+        "{compute}"
+    );
+    assert!(!fig.contains("indicative"), "{fig}");
 }
 
 /// Item 5: GDPR is decided on the one personal-data container read.

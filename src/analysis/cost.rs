@@ -386,13 +386,20 @@ pub fn estimate_cost(steps: &[Step], ops: Option<&[ArmOperation]>, egress: Optio
     // Without the Activity log the attacker's compute is unknown, so the total is too.
     let total = compute.map(|c| Usd(c.0 + public_ip_total.0 + egress_cost.map_or(0.0, |e| e.0)));
     let total_is_lower_bound = !unpriced.is_empty() || egress_cost.is_none();
+    // The total names the unpriced VMs only: their sizes, regions and indicative ranges are
+    // told once, with the compute figure.
+    let unpriced_names: Vec<&str> = vms.iter().filter(|v| v.cost.is_none()).map(|v| v.name.as_str()).collect();
+    let vm_words = if unpriced_names.len() == 1 { "unpriced VM" } else { "unpriced VMs" };
     let total_display = match total {
         None => compute_display.clone(),
         Some(t) if total_is_lower_bound => format!(
             "at least {t}{}",
             match (unpriced.is_empty(), egress_cost.is_none()) {
-                (false, true) => format!(" (not included: egress, and unpriced VMs {})", unpriced.join(", ")),
-                (false, false) => format!(" (not included: unpriced VMs {})", unpriced.join(", ")),
+                (false, true) => format!(
+                    " (not included: egress, and {vm_words} {})",
+                    crate::types::join_words(&unpriced_names)
+                ),
+                (false, false) => format!(" (not included: {vm_words} {})", crate::types::join_words(&unpriced_names)),
                 _ => " (egress not included: storage logs not provided)".to_string(),
             }
         ),
