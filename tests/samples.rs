@@ -1179,6 +1179,9 @@ fn review_statements_hold_for_the_case() {
         nature.contains("which holds personal data, while tourenplanung holds none"),
         "{nature}"
     );
+    // The containment sentence tells what remains once, not also inside what was done.
+    let effect = b["analysis"]["response"]["contained_by_effect"]["text"].as_str().unwrap();
+    assert_eq!(effect.matches("key2").count(), 1, "{effect}");
     // Times quoted inside action sentences carry their zone.
     let actions = b["analysis"]["response"]["actions"].to_string();
     assert!(actions.contains("Role assignment created at 02:19 UTC removed"), "{actions}");

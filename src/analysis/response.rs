@@ -601,6 +601,9 @@ fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containme
         (!later.is_empty() && later.iter().all(|s| s.attempt)).then(|| {
             let remaining = access_remaining(actions);
             let requests = crate::types::counted(failed, "attacker request", "attacker requests");
+            // What was done, without its caveat ("; key2 is not shown rotated"): what remains
+            // is told once, after it.
+            let done = a.done_text.split(';').next().unwrap_or(&a.done_text).trim();
             let text = if remaining.is_empty() {
                 format!(
                     "{requests} after {} ({}) failed, and none succeeded: access was revoked",
@@ -609,9 +612,8 @@ fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containme
                 )
             } else {
                 format!(
-                    "{requests} after {} ({}) failed, and none succeeded; containment is not complete: {}",
+                    "{requests} after {} ({done}) failed, and none succeeded; containment is not complete: {}",
                     at.hhmm_utc(),
-                    a.done_text,
                     remaining.join("; ")
                 )
             };
