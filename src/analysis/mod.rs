@@ -606,13 +606,16 @@ fn logging_facts(bundle: &Bundle, window: Option<Window>) -> Vec<ProvenFact> {
             Some(w) => r.first.is_some_and(|a| a <= w.start) && r.last.is_some_and(|b| b >= w.start),
             None => r.records > 0,
         };
-        let Some(span) = files.iter().find(|r| covering(r)) else { continue };
+        if !files.iter().any(covering) {
+            continue;
+        }
         let mut proven = fact(f, files.iter().map(|r| crate::error::Location::file(&r.path)).collect());
         if window.is_none() && f == Fact::StorageLogsCoverIncident {
+            let when = |t: Option<Timestamp>| t.map_or("an unknown time".into(), |t| t.to_string());
             proven.sentence = format!(
                 "storage resource logs provided run from {} to {}, so data-plane logging was on then for the storage accounts they record (resource logs exist only while a diagnostic setting or Storage Analytics logging is on)",
-                span.first.map_or("an unknown time".into(), |t| t.to_string()),
-                span.last.map_or("an unknown time".into(), |t| t.to_string()),
+                when(files.iter().filter_map(|r| r.first).min()),
+                when(files.iter().filter_map(|r| r.last).max()),
             );
         }
         facts.push(proven);
