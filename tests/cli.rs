@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::{copy_sample, model_json, run, sample, stderr, stdout};
+use crate::util::{control, copy_sample, model_json, run, sample, stderr, stdout};
 
 fn steps(m: &Value) -> Vec<Value> {
     m["analysis"]["steps"].as_array().expect("steps").clone()
@@ -227,17 +227,7 @@ fn gdpr_deadline_is_awareness_plus_72_hours_and_severity_is_scored() {
 #[test]
 fn control_verdicts_are_proven_from_the_evidence_and_the_export() {
     let m = model_json(&sample());
-    let verdict = |id: &str| {
-        m["analysis"]["gaps"]["controls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["verdict"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let verdict = |id: &str| control(&m, id)["verdict"].as_str().unwrap().to_string();
     assert_eq!(verdict("ca-trusted-location"), "missing-evidence");
     assert_eq!(verdict("allowed-locations"), "missing-evidence");
     assert_eq!(verdict("storage-rbac-only"), "missing-evidence");

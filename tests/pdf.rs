@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::util::{copy_sample, report, sample, stderr, stdout, temp_dir};
+use crate::util::{control, copy_sample, report, sample, stderr, stdout, temp_dir};
 
 /// The text of a PDF, exactly as a reader copying it would get it (nothing removed: long
 /// tokens wrap in the layout, never by characters inserted into the text).
@@ -512,15 +512,7 @@ fn posture_report_ranks_by_impact_and_effort_with_owners_and_prints_each_recomme
     }
     // "Present" only with proof: logs in the bundle do not prove an export; one healthy row
     // does not prove a control with three recommendations.
-    let verdict = |id: &str| {
-        model["analysis"]["gaps"]["controls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["verdict"]
-            .clone()
-    };
+    let verdict = |id: &str| control(&model, id)["verdict"].clone();
     // Workspace rows of AzureActivity prove the export; storage resource logs of the
     // incident prove blob logging was on then.
     assert_eq!(verdict("activity-log-export"), "present");

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::pdf::{has, pdf_text, squash};
-use crate::util::{report, root, stderr, temp_dir};
+use crate::util::{control, report, root, stderr, temp_dir};
 
 /// The sample's four reports and model, rendered once per sample for all tests.
 fn rendered(sample: &str) -> &'static PathBuf {
@@ -40,15 +40,6 @@ fn model(sample: &str) -> Value {
 
 fn text(sample: &str, pdf: &str) -> String {
     squash(&pdf_text(&rendered(sample).join(pdf)))
-}
-
-fn control<'a>(m: &'a Value, id: &str) -> &'a Value {
-    m["analysis"]["gaps"]["controls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no control {id}"))
 }
 
 fn rank(m: &Value, id: &str) -> Option<u64> {

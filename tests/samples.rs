@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::util::{copy_tree, model_json, report, root, run, stderr, stdout, temp_dir};
+use crate::util::{control, copy_tree, model_json, report, root, run, stderr, stdout, temp_dir};
 
 pub const QUIET: &str = "samples/quiet";
 pub const BRUNNWALD: &str = "samples/brunnwald";
@@ -1200,24 +1200,10 @@ fn review_statements_hold_for_the_case() {
     // With no incident, a workspace's AzureActivity rows and storage resource logs still show
     // the logging that produced them.
     let q = model(QUIET);
-    let verdict = |id: &str| {
-        q["analysis"]["gaps"]["controls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["verdict"]
-            .clone()
-    };
-    assert_eq!(verdict("activity-log-export"), "present");
-    assert_eq!(verdict("storage-resource-logging"), "present");
+    assert_eq!(control(q, "activity-log-export")["verdict"], "present");
+    assert_eq!(control(q, "storage-resource-logging")["verdict"], "present");
     // Advice for a control the export shows partly healthy names the healthy part.
-    let contacts = q["analysis"]["gaps"]["controls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "security-contacts")
-        .unwrap();
+    let contacts = control(q, "security-contacts");
     assert!(
         contacts["improvement"]
             .as_str()

@@ -9,7 +9,7 @@ use std::path::Path;
 use casefile::input::table::parse_timestamp;
 use serde_json::{json, Map, Value};
 
-use crate::util::{copy_sample, model_json, sample};
+use crate::util::{control, copy_sample, model_json, sample};
 
 fn rows(path: &Path) -> Vec<Map<String, Value>> {
     let mut rdr = csv::ReaderBuilder::new().from_path(path).unwrap();
@@ -272,14 +272,7 @@ fn drop_export_provenance(v: &mut Value) {
 
 /// The verdict of the Activity log export control in a bundle's model.
 fn export_verdict(bundle: &Path) -> Value {
-    let m = model_json(bundle);
-    m["analysis"]["gaps"]["controls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "activity-log-export")
-        .unwrap()["verdict"]
-        .clone()
+    control(&model_json(bundle), "activity-log-export")["verdict"].clone()
 }
 
 fn set_evidence(dir: &Path, from: &str, to: &str) {

@@ -103,3 +103,13 @@ pub fn model_json(bundle: &Path) -> serde_json::Value {
     assert!(o.status.success(), "analyze failed: {}", stderr(&o));
     serde_json::from_slice(&o.stdout).expect("valid JSON")
 }
+
+/// A control's assessment in a model, by id.
+pub fn control<'a>(m: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    m["analysis"]["gaps"]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no control {id}"))
+}
