@@ -160,6 +160,12 @@ pub fn join_words<S: AsRef<str>>(words: &[S]) -> String {
     }
 }
 
+/// A phrase as a sentence: its first character in upper case.
+pub fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 /// A sentence as a phrase: its first character in lower case.
 pub fn lower_first(s: &str) -> String {
     let mut c = s.chars();

@@ -290,8 +290,8 @@ fn brunnwald_key_rotation_is_found_and_is_partial() {
         .find(|a| a["id"] == "revert-role-assignment")
         .expect("role assignment removal");
     assert_eq!(role["status"], "done");
-    let reported = actions.iter().find(|a| a["id"] == "contain-identity").unwrap();
-    assert_eq!(reported["status"], "reported");
+    let reported = actions.iter().find(|a| a["id"] == "contain-identity" && a["status"] == "reported");
+    assert!(reported.is_some(), "the reported securing of the identities");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,24 +679,47 @@ fn truth_quiet_reports_do_not_presume_an_attack() {
     assert!(text.contains(&squash("Rules that would have caught this attack")));
 }
 
-/// Issue 8: one reported action that covers two identities is stated once, and both
-/// identities are in it.
+/// Issue 8: one reported action that covers two identities is stated once, and covers only
+/// the steps the report names: "sessions revoked and password reset" for the person, "client
+/// secret removed" for the service principal; disabling the account and withdrawing the
+/// principal's roles stay open. The service principal is named as the alert names it.
 #[test]
 fn truth_brunnwald_one_report_for_two_identities_is_stated_once() {
     let m = model_json(&sample_dir(BRUNNWALD));
     let actions = m["analysis"]["response"]["actions"].as_array().unwrap();
     let contain: Vec<&Value> = actions.iter().filter(|a| a["kind"] == "contain-identity").collect();
-    assert_eq!(contain.len(), 1, "{contain:?}");
-    let text = contain[0]["action"].as_str().unwrap();
-    assert!(text.contains("j.keller@") && text.contains("non-personal identity"), "{text}");
-    assert_eq!(contain[0]["status"], "reported");
+    let reported: Vec<&&Value> = contain.iter().filter(|a| a["status"] == "reported").collect();
+    assert_eq!(reported.len(), 1, "{contain:?}");
+    let text = reported[0]["action"].as_str().unwrap();
+    assert!(text.contains("j.keller@") && text.contains("sp-routing-batch"), "{text}");
+    assert!(
+        !text.contains("disable"),
+        "the report does not say the account was disabled: {text}"
+    );
+    let open: Vec<&str> = contain
+        .iter()
+        .filter(|a| a["status"] == "outstanding")
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(open.iter().any(|t| t.starts_with("Disable j.keller@")), "{open:?}");
+    assert!(
+        open.iter()
+            .any(|t| t.contains("role assignments of the service principal or managed identity sp-routing-batch")),
+        "{open:?}"
+    );
     let exec = pdf_text(&rendered(BRUNNWALD).join("executive.pdf"));
-    let said = squash(&exec).matches(&squash("sessions revoked and password reset")).count();
-    // Once in the response sentence of the summary, once in "what has been done", once in the
-    // timeline key, once as the first containment action (time to respond); never doubled.
     let doubled = squash("password reset; the client secret of sp-routing-batch removed (Entra audit log not in this bundle) (2025-06-11 06:02 CEST), reported by the analyst; Reported by the organisation");
     assert!(!squash(&exec).contains(&doubled), "the reported note is repeated");
-    assert!(said >= 1);
+    assert!(squash(&exec).contains(&squash("sessions revoked and password reset")));
+    assert!(
+        !squash(&exec).contains(&squash("non-personal the identity")),
+        "the executive's id rule left a stray article"
+    );
+    let gdpr = pdf_text(&rendered(BRUNNWALD).join("gdpr.pdf"));
+    assert!(
+        squash(&gdpr).contains(&squash("Further steps to secure the accounts the attacker misused are still to be taken: disabling the account and withdrawing their permissions")),
+        "the regulator is told what is still open"
+    );
 }
 
 /// Issue 8: the sign-in table states each sign-in's result next to its facts.

@@ -267,6 +267,9 @@ pub struct GapInput<'a> {
     pub touched: Vec<ResourceId>,
     /// The organisation's environment, for the catalog texts' parameters.
     pub environment: &'a Environment,
+    /// Display names of identities known by their id (a service principal's name from an
+    /// alert), keyed by the lower-case id.
+    pub identity_names: BTreeMap<String, String>,
 }
 
 /// The case's values for a catalog text's parameters: `{approved_regions}`,
@@ -661,11 +664,15 @@ fn assess_control(c: &Control, input: &GapInput, facts: &Facts, params: &Paramet
 }
 
 /// The sentence that tells a reader why user controls are absent from a workload's step.
-fn actor_note(step: &Step) -> Option<String> {
+fn actor_note(step: &Step, names: &BTreeMap<String, String>) -> Option<String> {
     (actor_of(step) == Actor::Workload).then(|| {
+        let who = step.actor.as_ref().map(|u| match names.get(u.as_str()) {
+            Some(name) => format!("{name} (object id {u})"),
+            None => u.to_string(),
+        });
         format!(
             "Performed by {}, a service principal or managed identity (a workload identity): user multifactor authentication and user Conditional Access do not apply to its sign-ins, so the controls for workload identities are mapped instead.",
-            step.actor.as_ref().map_or("a workload identity", |u| u.as_str())
+            who.as_deref().unwrap_or("a workload identity")
         )
     })
 }
@@ -717,7 +724,7 @@ fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment], pa
                 step: s.id.clone(),
                 kind: s.kind,
                 actor,
-                actor_note: actor_note(s),
+                actor_note: actor_note(s, &input.identity_names),
                 controls: list,
             }
         })

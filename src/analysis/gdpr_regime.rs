@@ -325,6 +325,11 @@ fn done_words(a: &Action, accounts: usize) -> Option<String> {
         ),
         // Securing an account is rarely in the evidence bundle: what the organisation reports is
         // said as its report, not as a fact shown.
+        ActionKind::ContainIdentity if a.status == ActionStatus::Reported && !all_steps(a) => format!(
+            "The organisation reports these steps to secure the {} the attacker misused: {}",
+            account_word(accounts),
+            crate::types::join_words(&a.parts.iter().map(|p| p.done()).collect::<Vec<_>>())
+        ),
         ActionKind::ContainIdentity if a.status == ActionStatus::Reported && accounts > 1 => {
             "The organisation reports that the accounts the attacker misused were secured".into()
         }
@@ -346,6 +351,31 @@ fn done_words(a: &Action, accounts: usize) -> Option<String> {
     })
 }
 
+/// True when an action securing identities has every step of its identities (or names none).
+fn all_steps(a: &Action) -> bool {
+    use crate::analysis::response::IdentityPart;
+    let person = a.identities.iter().any(|w| w.contains('@'));
+    let workload = a.identities.iter().any(|w| !w.contains('@'));
+    let needed: Vec<IdentityPart> = IdentityPart::ALL
+        .into_iter()
+        .filter(|p| if p.for_workload() { workload } else { person })
+        .collect();
+    a.parts.is_empty() || needed.iter().all(|p| a.parts.contains(p))
+}
+
+/// How many of an action's identities a step applies to (a person's or a workload's).
+fn of_kind(a: &Action, p: crate::analysis::response::IdentityPart) -> usize {
+    a.identities.iter().filter(|w| w.contains('@') != p.for_workload()).count()
+}
+
+fn account_word(n: usize) -> &'static str {
+    if n > 1 {
+        "accounts"
+    } else {
+        "account"
+    }
+}
+
 /// An open action in plain words: what is still to be done, per resource. `exists` is true
 /// when the activity log covers the as-of time, so an undeleted resource is still in place.
 fn open_words(a: &Action, snapshot_done: bool, exists: bool, accounts: usize) -> String {
@@ -359,6 +389,11 @@ fn open_words(a: &Action, snapshot_done: bool, exists: bool, accounts: usize) ->
         ActionKind::RotateKeys => format!(
             "The access keys of {} that the attacker obtained are to be replaced",
             named("storage account")
+        ),
+        ActionKind::ContainIdentity if !all_steps(a) => format!(
+            "Further steps to secure the {} the attacker misused are still to be taken: {}",
+            account_word(accounts),
+            crate::types::join_words(&a.parts.iter().map(|p| p.plain(of_kind(a, *p) > 1)).collect::<Vec<_>>())
         ),
         ActionKind::ContainIdentity if accounts > 1 => "The accounts the attacker misused are to be secured".into(),
         ActionKind::ContainIdentity => "The account the attacker misused is to be secured".into(),
@@ -398,29 +433,56 @@ fn basis(a: &Action) -> String {
     }
 }
 
+/// The response actions with the actions securing identities folded into one per status (the
+/// identities and steps of each unioned), so a measure names every account it covers once.
+fn folded_identities(actions: &[Action]) -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::new();
+    for a in actions {
+        let same = out
+            .iter_mut()
+            .find(|b| a.kind == ActionKind::ContainIdentity && b.kind == a.kind && b.status == a.status);
+        match same {
+            Some(b) => {
+                b.identities.extend(a.identities.iter().cloned());
+                b.parts.extend(a.parts.iter().copied());
+                b.parts.sort();
+                b.parts.dedup();
+            }
+            None => out.push(a.clone()),
+        }
+    }
+    out
+}
+
+/// How many identities an action securing identities covers (`fallback` when it names none).
+fn covered(a: &Action, fallback: usize) -> usize {
+    if a.identities.is_empty() {
+        fallback
+    } else {
+        a.identities.len()
+    }
+}
+
 /// The response actions as the letter to the people affected states them: what was done and
 /// what is still being done, in plain words, each kind once with how many it covers.
 fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec<String>) {
+    let actions = folded_identities(&response.actions);
     let taken_state = |a: &Action| matches!(a.status, ActionStatus::Done | ActionStatus::Reported | ActionStatus::Partial);
     let open_state = |a: &Action| matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial);
     let count = |a: &Action, taken: bool| {
-        response
-            .actions
+        actions
             .iter()
             .filter(|b| b.kind == a.kind && b.status == a.status && if taken { taken_state(b) } else { open_state(b) })
             .count()
     };
-    // One reported action may cover every compromised identity.
-    let single = response.actions.iter().filter(|a| a.kind == ActionKind::ContainIdentity).count() == 1;
-    let accounts = |a: &Action, taken: bool| if single { identities } else { count(a, taken) };
     let mut taken = Vec::new();
     let mut open = Vec::new();
-    for a in &response.actions {
+    for a in &actions {
         if taken_state(a) {
-            taken.extend(subject_words(a, true, count(a, true), accounts(a, true)));
+            taken.extend(subject_words(a, true, count(a, true), covered(a, identities)));
         }
         if open_state(a) {
-            open.extend(subject_words(a, false, count(a, false), accounts(a, false)));
+            open.extend(subject_words(a, false, count(a, false), covered(a, identities)));
         }
     }
     let dedup = |v: &mut Vec<String>| {
@@ -436,16 +498,7 @@ fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec
 /// still to be done. A partly done action appears in both, by what was and was not done. A
 /// VM's snapshot still to be taken is said with its deletion ("preserved, then deleted").
 fn measures(response: &Response, activity_provided: bool, identities: usize) -> (Vec<Measure>, Vec<Measure>) {
-    // One reported action may cover every compromised identity.
-    let per_identity = |a: &&Action| a.kind == ActionKind::ContainIdentity;
-    let single = response.actions.iter().filter(per_identity).count() == 1;
-    let accounts = |st: ActionStatus| {
-        if single {
-            identities
-        } else {
-            response.actions.iter().filter(per_identity).filter(|a| a.status == st).count()
-        }
-    };
+    let actions = folded_identities(&response.actions);
     let snapshot = |a: &Action, st: ActionStatus| {
         response
             .actions
@@ -465,8 +518,8 @@ fn measures(response: &Response, activity_provided: bool, identities: usize) -> 
     };
     let mut taken: Vec<Measure> = Vec::new();
     let mut open: Vec<Measure> = Vec::new();
-    for a in &response.actions {
-        let n = accounts(a.status);
+    for a in &actions {
+        let n = covered(a, identities);
         match a.status {
             ActionStatus::Done | ActionStatus::Reported => taken.extend(done_words(a, n).map(|t| measure(t, a))),
             ActionStatus::Partial => {
@@ -535,6 +588,13 @@ fn subject_words(a: &Action, taken: bool, n: usize, accounts: usize) -> Option<S
         (ActionKind::RevertNsg, false) => format!("{opening} {} still to be closed", if many { "are" } else { "is" }),
         (ActionKind::SnapshotVm | ActionKind::DeletePublicIp, _) => return None,
         // The letter is the organisation's own voice: what it reports it says as "we".
+        (ActionKind::ContainIdentity, true) if !all_steps(a) => {
+            format!(
+                "We took first steps to secure the {} that {} misused",
+                account_word(accounts),
+                if accounts > 1 { "were" } else { "was" }
+            )
+        }
         (ActionKind::ContainIdentity, true) if accounts > 1 => "We secured the accounts that were misused".into(),
         (ActionKind::ContainIdentity, true) => "We secured the account that was misused".into(),
         // The rest name nothing of the organisation's systems: said as to the authority.
@@ -722,6 +782,8 @@ mod tests {
             target: Some(target.into()),
             at: None,
             evidence: Vec::new(),
+            identities: Vec::new(),
+            parts: Vec::new(),
         }
     }
 

@@ -177,6 +177,11 @@ pub fn conclude(
         assessed_at: case.as_of,
         touched,
         environment: &case.environment,
+        identity_names: scope
+            .identities
+            .iter()
+            .filter_map(|(u, m)| Some((u.as_str().to_string(), m.name.clone()?)))
+            .collect(),
     });
     let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
     let egress = exposure.provided().map(|e| e.bytes);

@@ -84,8 +84,8 @@ pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposur
     let who: Vec<String> = scope
         .identities_in_scope()
         .map(|u| match observed_role(steps, u) {
-            Some(r) => format!("{u} (which then {r})"),
-            None => u.to_string(),
+            Some(r) => format!("{} (which then {r})", scope.label(u)),
+            None => scope.label(u),
         })
         .collect();
     let certainty = if scope.verdict == CaseVerdict::CompromiseSuspected {

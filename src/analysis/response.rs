@@ -116,6 +116,112 @@ pub struct Action {
     pub target: Option<String>,
     pub at: Option<Timestamp>,
     pub evidence: Vec<Location>,
+    /// For securing identities: the identities the action covers and the parts it consists
+    /// of, so a report that names some parts marks only those.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<IdentityPart>,
+}
+
+/// The parts of securing an identity. A report names the parts done ("sessions revoked and
+/// password reset"): the row says "reported" for those, and the rest stay open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityPart {
+    RevokeSessions,
+    ResetPassword,
+    Disable,
+    RemoveCredentials,
+    RemoveRoleAssignments,
+}
+
+impl IdentityPart {
+    pub const ALL: [IdentityPart; 5] = [
+        IdentityPart::RevokeSessions,
+        IdentityPart::ResetPassword,
+        IdentityPart::Disable,
+        IdentityPart::RemoveCredentials,
+        IdentityPart::RemoveRoleAssignments,
+    ];
+    const PERSON: [IdentityPart; 3] = [IdentityPart::RevokeSessions, IdentityPart::ResetPassword, IdentityPart::Disable];
+    const WORKLOAD: [IdentityPart; 2] = [IdentityPart::RemoveCredentials, IdentityPart::RemoveRoleAssignments];
+
+    /// The instruction, naming the identity when it comes first, else "it".
+    fn instruction(self, who: Option<&str>) -> String {
+        match (self, who) {
+            (IdentityPart::RevokeSessions, Some(w)) => format!("revoke the sessions of {w}"),
+            (IdentityPart::RevokeSessions, None) => "revoke its sessions".into(),
+            (IdentityPart::ResetPassword, Some(w)) => format!("reset the password of {w}"),
+            (IdentityPart::ResetPassword, None) => "reset its password".into(),
+            (IdentityPart::Disable, Some(w)) => format!("disable {w} until the compromise vector is known"),
+            (IdentityPart::Disable, None) => "disable it until the compromise vector is known".into(),
+            (IdentityPart::RemoveCredentials, Some(w)) => format!("remove the credentials of {w}"),
+            (IdentityPart::RemoveCredentials, None) => "remove its credentials".into(),
+            (IdentityPart::RemoveRoleAssignments, Some(w)) => format!("remove the role assignments of {w}"),
+            (IdentityPart::RemoveRoleAssignments, None) => "remove its role assignments".into(),
+        }
+    }
+    /// The part in the past tense, as a noun phrase ("sessions revoked").
+    pub fn done(self) -> &'static str {
+        match self {
+            IdentityPart::RevokeSessions => "sessions revoked",
+            IdentityPart::ResetPassword => "password reset",
+            IdentityPart::Disable => "account disabled",
+            IdentityPart::RemoveCredentials => "credentials removed",
+            IdentityPart::RemoveRoleAssignments => "role assignments removed",
+        }
+    }
+    /// A step for a service principal or managed identity (not a person's account).
+    pub fn for_workload(self) -> bool {
+        Self::WORKLOAD.contains(&self)
+    }
+    /// The part in plain words for a regulator ("ending the sign-in sessions").
+    pub fn plain(self, many: bool) -> &'static str {
+        match (self, many) {
+            (IdentityPart::RevokeSessions, _) => "ending their sign-in sessions",
+            (IdentityPart::ResetPassword, false) => "changing the password",
+            (IdentityPart::ResetPassword, true) => "changing the passwords",
+            (IdentityPart::Disable, false) => "disabling the account",
+            (IdentityPart::Disable, true) => "disabling the accounts",
+            (IdentityPart::RemoveCredentials, _) => "removing their credentials",
+            (IdentityPart::RemoveRoleAssignments, _) => "withdrawing their permissions",
+        }
+    }
+    /// Words a report uses for this part (lower case).
+    fn words(self) -> &'static [&'static str] {
+        match self {
+            IdentityPart::RevokeSessions => &["session", "signed out", "sign-out", "signout", "token"],
+            IdentityPart::ResetPassword => &["password"],
+            IdentityPart::Disable => &["disabled", "disable", "blocked", "block sign-in", "deactivated", "deleted"],
+            IdentityPart::RemoveCredentials => &["secret", "certificate", "credential", "federated"],
+            IdentityPart::RemoveRoleAssignments => &["role", "permission"],
+        }
+    }
+    /// Left undone, it may leave the attacker access (a disabled account or a withdrawn role
+    /// is a further step once sessions and credentials are gone).
+    fn revokes_access(self) -> bool {
+        matches!(
+            self,
+            IdentityPart::RevokeSessions | IdentityPart::ResetPassword | IdentityPart::RemoveCredentials
+        )
+    }
+}
+
+/// "revoke the sessions of X, reset its password and disable it …" from the parts.
+fn identity_instruction(who: &str, parts: &[IdentityPart], workload: bool) -> String {
+    let steps: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.instruction((i == 0).then_some(who)))
+        .collect();
+    let text = crate::types::join_words(&steps);
+    let text = if workload {
+        format!("{text} until the compromise is understood")
+    } else {
+        text
+    };
+    crate::types::upper_first(&text)
 }
 
 /// One item of the evidence-preservation checklist.
@@ -200,6 +306,8 @@ fn action(kind: ActionKind, text: String, done_text: String) -> Action {
         target: None,
         at: None,
         evidence: Vec::new(),
+        identities: Vec::new(),
+        parts: Vec::new(),
     }
 }
 
@@ -232,7 +340,7 @@ pub fn build_response(input: ResponseInput) -> Response {
             a.detail = "Cannot be shown: the activity log was not provided".into();
         }
     }
-    let other_reported = apply_reported(&mut actions, input.reported);
+    let other_reported = apply_reported(&mut actions, input.reported, input.scope);
     actions.sort_by_key(|a| (!matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial), a.priority));
     for a in &mut actions {
         a.done_line = done_line(a);
@@ -331,24 +439,32 @@ fn identity_containment(input: &ResponseInput) -> Vec<Action> {
         .scope
         .identities_in_scope()
         .map(|who| {
-            let person = who.as_str().contains('@');
-            let mut a = if person {
-                action(
-                    ActionKind::ContainIdentity,
-                    format!("Revoke the sessions of {who}, reset its password and disable it until the compromise vector is known"),
-                    format!("Sessions of {who} revoked, password reset and account disabled"),
-                )
-            } else {
-                action(
-                    ActionKind::ContainIdentity,
-                    format!("Remove the credentials and role assignments of the non-personal identity {who} (a service principal or managed identity of the organisation) until the compromise is understood"),
-                    format!("Credentials of {who} removed"),
-                )
-            };
-            a.detail = "Not shown by the evidence provided (the Entra audit log would show it)".into();
-            a
+            let workload = !who.as_str().contains('@');
+            let parts: &[IdentityPart] = if workload { &IdentityPart::WORKLOAD } else { &IdentityPart::PERSON };
+            identity_action(input.scope, who.as_str(), workload, parts.to_vec())
         })
         .collect()
+}
+
+/// Securing one identity by the given parts; open until a record or a report shows it.
+fn identity_action(scope: &Scope, who: &str, workload: bool, parts: Vec<IdentityPart>) -> Action {
+    let named = match (workload, scope.name_of(who)) {
+        (true, Some(name)) => format!("the service principal or managed identity {name} (object id {who})"),
+        (true, None) => {
+            format!("the non-personal identity {who} (a service principal or managed identity of the organisation)")
+        }
+        (false, _) => who.to_string(),
+    };
+    let done: Vec<&str> = parts.iter().map(|p| p.done()).collect();
+    let mut a = action(
+        ActionKind::ContainIdentity,
+        identity_instruction(&named, &parts, workload),
+        format!("{}: {}", scope.name_of(who).unwrap_or(who), crate::types::join_words(&done)),
+    );
+    a.detail = "Not shown by the evidence provided (the Entra audit log would show it)".into();
+    a.identities = vec![who.to_string()];
+    a.parts = parts;
+    a
 }
 
 /// For every VM the attacker created: snapshot its disks, then delete it — two parts, each
@@ -527,12 +643,16 @@ fn address_blocks(input: &ResponseInput) -> Vec<Action> {
 /// The analyst's reported actions: they mark matching derived actions "reported"; the rest
 /// are listed as they were written. One report that covers several derived actions (one note
 /// for two identities) becomes one action, so the reporter's words are stated once.
-fn apply_reported(actions: &mut Vec<Action>, reported: &[ReportedAction]) -> Vec<String> {
+fn apply_reported(actions: &mut Vec<Action>, reported: &[ReportedAction], scope: &Scope) -> Vec<String> {
     let mut other = Vec::new();
     for r in reported {
         let matched: Vec<usize> = (0..actions.len())
             .filter(|&i| actions[i].id == r.action && actions[i].status != ActionStatus::Done)
             .collect();
+        let (matched, unnamed) = match r.note.as_deref() {
+            Some(note) if r.action == ActionKind::ContainIdentity.id() => split_by_report(actions, &matched, note, scope),
+            _ => (matched, false),
+        };
         let Some((&first, rest)) = matched.split_first() else {
             other.push(format!(
                 "{}{}",
@@ -543,17 +663,90 @@ fn apply_reported(actions: &mut Vec<Action>, reported: &[ReportedAction]) -> Vec
         };
         merge_covered(actions, first, rest);
         mark_reported(&mut actions[first], r);
+        if unnamed {
+            actions[first]
+                .detail
+                .push_str("; the report does not say which of these steps were taken");
+        }
     }
     other
 }
 
+/// A report on securing identities names the steps taken ("sessions revoked and password
+/// reset"): each identity's action is split into the parts the report names, which it covers,
+/// and the rest, which stay open. Returns the actions the report covers, and whether it named
+/// no part at all (then it covers the actions as written).
+fn split_by_report(actions: &mut Vec<Action>, matched: &[usize], note: &str, scope: &Scope) -> (Vec<usize>, bool) {
+    // An identity is mentioned by its UPN, its id or its display name.
+    let names = |a: &Action| -> Vec<String> {
+        a.identities
+            .iter()
+            .flat_map(|w| std::iter::once(w.clone()).chain(scope.name_of(w).map(str::to_string)))
+            .collect()
+    };
+    let everyone: Vec<String> = matched.iter().flat_map(|&i| names(&actions[i])).collect();
+    let named: Vec<(usize, Vec<IdentityPart>)> = matched
+        .iter()
+        .map(|&i| (i, parts_named(note, &actions[i], &names(&actions[i]), &everyone)))
+        .collect();
+    if named.iter().all(|(_, p)| p.is_empty()) {
+        return (matched.to_vec(), true);
+    }
+    let mut covered = Vec::new();
+    for (i, said) in named.into_iter().filter(|(_, p)| !p.is_empty()) {
+        let Some(who) = actions[i].identities.first().cloned() else {
+            continue;
+        };
+        let workload = !who.contains('@');
+        let rest: Vec<IdentityPart> = actions[i].parts.iter().copied().filter(|p| !said.contains(p)).collect();
+        if !rest.is_empty() {
+            actions.push(identity_action(scope, &who, workload, rest));
+        }
+        actions[i] = identity_action(scope, &who, workload, said);
+        covered.push(i);
+    }
+    (covered, false)
+}
+
+/// The parts of one identity's action a report names: in its clauses (split at ";") that name
+/// this identity (`own`: its UPN, id or name) or no identity of the report at all.
+fn parts_named(note: &str, a: &Action, own: &[String], everyone: &[String]) -> Vec<IdentityPart> {
+    let mentions = |clause: &str, who: &str| {
+        let who = who.to_lowercase();
+        let local = who.split('@').next().unwrap_or(&who).to_string();
+        clause.contains(&who) || (!local.is_empty() && clause.contains(&local))
+    };
+    let mut said: Vec<IdentityPart> = note
+        .to_lowercase()
+        .split(';')
+        .filter(|c| own.iter().any(|w| mentions(c, w)) || !everyone.iter().any(|w| mentions(c, w)))
+        .flat_map(|c| {
+            a.parts
+                .iter()
+                .copied()
+                .filter(|p| p.words().iter().any(|w| c.contains(w)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    said.sort();
+    said.dedup();
+    said
+}
+
 /// Folds the actions one report covers into the first, then drops them.
 fn merge_covered(actions: &mut Vec<Action>, first: usize, rest: &[usize]) {
-    for &i in rest {
+    let mut rest = rest.to_vec();
+    rest.sort_unstable();
+    for &i in &rest {
         let (action, evidence) = (actions[i].action.clone(), actions[i].evidence.clone());
+        let (identities, parts) = (actions[i].identities.clone(), actions[i].parts.clone());
         let target = &mut actions[first];
         target.action = format!("{}; {}", target.action, crate::types::lower_first(&action));
         target.evidence.extend(evidence);
+        target.identities.extend(identities);
+        target.parts.extend(parts);
+        target.parts.sort();
+        target.parts.dedup();
     }
     for &i in rest.iter().rev() {
         actions.remove(i);
@@ -636,6 +829,7 @@ fn access_remaining(actions: &[Action]) -> Vec<String> {
     actions
         .iter()
         .filter(|a| a.kind.revokes_access() || a.kind == ActionKind::DeleteVm)
+        .filter(|a| a.kind != ActionKind::ContainIdentity || a.parts.iter().any(|p| p.revokes_access()))
         .filter_map(|a| match a.status {
             ActionStatus::Partial => Some(crate::types::lower_first(&a.detail)),
             ActionStatus::Outstanding => Some(format!("open: {}", crate::types::lower_first(&a.action))),
@@ -757,4 +951,105 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
             urgent: capture.1,
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::scope::{CaseVerdict, ScopeSource};
+
+    fn scope() -> Scope {
+        Scope {
+            source: ScopeSource::Inferred,
+            verdict: CaseVerdict::CompromiseConfirmed,
+            verdict_basis: Vec::new(),
+            identities: Default::default(),
+            ips: Default::default(),
+            alerts: Vec::new(),
+            footholds: Vec::new(),
+            unusual_runs: Vec::new(),
+            compromise_start: None,
+        }
+    }
+
+    fn report(note: &str) -> ReportedAction {
+        ReportedAction {
+            action: "contain-identity".into(),
+            at: None,
+            by: Some("soc@example.org".into()),
+            note: Some(note.into()),
+        }
+    }
+
+    fn contain(s: &Scope) -> Vec<Action> {
+        vec![
+            identity_action(s, "ana@example.org", false, IdentityPart::PERSON.to_vec()),
+            identity_action(s, "0b5e6f2a-0000-4000-8000-000000000001", true, IdentityPart::WORKLOAD.to_vec()),
+        ]
+    }
+
+    fn by_status(actions: &[Action], st: ActionStatus) -> Vec<&str> {
+        actions.iter().filter(|a| a.status == st).map(|a| a.action.as_str()).collect()
+    }
+
+    #[test]
+    fn a_report_covers_only_the_steps_it_names_and_the_rest_stay_open() {
+        let s = scope();
+        let mut actions = contain(&s);
+        apply_reported(&mut actions, &[report("ana's sessions revoked and password reset")], &s);
+        let reported = by_status(&actions, ActionStatus::Reported);
+        assert_eq!(reported, ["Revoke the sessions of ana@example.org and reset its password"]);
+        let open = by_status(&actions, ActionStatus::Outstanding);
+        assert!(
+            open.contains(&"Disable ana@example.org until the compromise vector is known"),
+            "{open:?}"
+        );
+        assert!(
+            open.iter()
+                .any(|t| t.starts_with("Remove the credentials of the non-personal identity 0b5e6f2a")),
+            "the principal the report does not name stays open whole: {open:?}"
+        );
+    }
+
+    #[test]
+    fn one_report_naming_both_identities_is_one_action_and_a_clause_names_its_identity() {
+        let s = scope();
+        let mut actions = contain(&s);
+        let note = "ana's sessions revoked, password reset and account disabled; the client secret of 0b5e6f2a-0000-4000-8000-000000000001 removed";
+        apply_reported(&mut actions, &[report(note)], &s);
+        let reported: Vec<&Action> = actions.iter().filter(|a| a.status == ActionStatus::Reported).collect();
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].identities.len(), 2);
+        assert!(reported[0].action.contains("disable it") && reported[0].action.contains("remove the credentials"));
+        // "disabled" is in the person's clause: it is not read as the principal's.
+        let open = by_status(&actions, ActionStatus::Outstanding);
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert!(
+            open[0].starts_with("Remove the role assignments of the non-personal identity"),
+            "{open:?}"
+        );
+    }
+
+    #[test]
+    fn a_report_that_names_no_step_covers_the_action_as_written_and_says_so() {
+        let s = scope();
+        let mut actions = contain(&s)[..1].to_vec();
+        apply_reported(&mut actions, &[report("Konto gesichert")], &s);
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].status, ActionStatus::Reported);
+        assert!(actions[0]
+            .detail
+            .ends_with("the report does not say which of these steps were taken"));
+    }
+
+    #[test]
+    fn an_open_disable_step_alone_does_not_count_as_access_remaining() {
+        let s = scope();
+        let mut actions = contain(&s)[..1].to_vec();
+        apply_reported(&mut actions, &[report("sessions revoked and password reset")], &s);
+        assert!(access_remaining(&actions).is_empty(), "{:?}", access_remaining(&actions));
+        let mut open = contain(&s)[..1].to_vec();
+        apply_reported(&mut open, &[report("password reset")], &s);
+        assert_eq!(access_remaining(&open).len(), 1);
+    }
 }

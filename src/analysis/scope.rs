@@ -191,6 +191,9 @@ pub struct Member {
     /// First attacker evidence for this member; a compromised identity's records count as the
     /// attacker's only from here on.
     pub since: Option<Timestamp>,
+    /// An identity's display name, where an alert gives it (a service principal's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// A reason for that corroborates the lead (attacker activity, not only an alert).
     #[serde(skip)]
     strong: bool,
@@ -205,6 +208,7 @@ impl Member {
             against: Vec::new(),
             attempt_only: false,
             since: None,
+            name: None,
             strong: false,
         }
     }
@@ -336,6 +340,18 @@ impl Scope {
     pub fn identities_in_scope(&self) -> impl Iterator<Item = &Upn> {
         self.identities.iter().filter(|(_, m)| m.in_scope()).map(|(u, _)| u)
     }
+    /// An identity as a reader knows it: its display name with its object id, where an alert
+    /// names it ("sp-batch (object id 95ca…)"), else its UPN or id.
+    pub fn label(&self, u: &Upn) -> String {
+        match self.identities.get(u).and_then(|m| m.name.as_deref()) {
+            Some(name) => format!("{name} (object id {u})"),
+            None => u.to_string(),
+        }
+    }
+    /// The display name of an identity, where an alert gives it.
+    pub fn name_of(&self, u: &str) -> Option<&str> {
+        self.identities.get(&Upn::new(u)).and_then(|m| m.name.as_deref())
+    }
     /// Addresses in scope.
     pub fn ips_in_scope(&self) -> impl Iterator<Item = &IpAddr> {
         self.ips.iter().filter(|(_, m)| m.in_scope()).map(|(i, _)| i)
@@ -434,6 +450,7 @@ pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
     follow_activity(&mut scope, bundle, env);
     decide(&mut scope, case);
     settle_alerts(&mut scope);
+    name_identities(&mut scope, bundle.alerts.provided().map(Vec::as_slice).unwrap_or(&[]));
     scope.verdict = verdict_of(&scope);
     if scope.verdict == CaseVerdict::NotEstablished {
         scope.compromise_start = None;
@@ -453,6 +470,15 @@ fn triage_state(a: &Alert) -> String {
         Some(AlertStatus::Resolved) => "resolved, with no classification in its record".into(),
         Some(AlertStatus::Dismissed) => "dismissed".into(),
         Some(AlertStatus::Other(s)) => format!("{s}-status"),
+    }
+}
+
+/// Display names of identities known only by their id, from the alerts that name them.
+fn name_identities(scope: &mut Scope, alerts: &[Alert]) {
+    for (id, name) in alerts.iter().flat_map(|a| &a.entities.names) {
+        if let Some(m) = scope.identities.get_mut(id) {
+            m.name.get_or_insert_with(|| name.clone());
+        }
     }
 }
 

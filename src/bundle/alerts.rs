@@ -23,6 +23,9 @@ pub struct AlertEntities {
     pub accounts: Vec<Upn>,
     pub ips: Vec<IpAddr>,
     pub resources: Vec<String>,
+    /// Identities the alert names by object id and display name only (a service principal or
+    /// managed identity: `AadUserId` with `Name`, no UPN): the id and its name.
+    pub names: Vec<(Upn, String)>,
 }
 
 /// The alert's triage status: SecurityAlert `Status` (New, InProgress, Resolved, Dismissed),
@@ -270,10 +273,16 @@ fn entities_from(v: &Value) -> AlertEntities {
                             (Some(n), Some(s)) => Some(format!("{n}@{s}")),
                             _ => None,
                         });
-                        if let Some(u) = upn.map(|u| Upn::new(&u)) {
-                            if !e.accounts.contains(&u) {
-                                e.accounts.push(u);
+                        let id_name = (json_str(node, "AadUserId"), json_str(node, "Name"));
+                        match (upn.map(|u| Upn::new(&u)), id_name) {
+                            (Some(u), _) if !e.accounts.contains(&u) => e.accounts.push(u),
+                            (None, (Some(id), Some(name))) if !name.trim().is_empty() => {
+                                let id = Upn::new(&id);
+                                if !e.names.iter().any(|(i, _)| *i == id) {
+                                    e.names.push((id, name.trim().to_string()));
+                                }
                             }
+                            _ => {}
                         }
                     }
                     "ip" => {
@@ -470,6 +479,25 @@ mod tests {
         let e = entities_from(&v);
         assert_eq!(e.accounts, vec![Upn::new("admin@northgateeng.com")]);
         assert_eq!(e.ips, vec!["198.51.100.77".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn an_identity_without_upn_is_named_by_its_object_id() {
+        let v: Value = serde_json::from_str(
+            r#"[{"$id":"2","AadUserId":"0B5E6F2A-0000-4000-8000-000000000001","Name":"app-batch","Type":"account"},
+                {"$id":"3","AadUserId":"1c2d","Name":"ana","UPNSuffix":"example.org","Type":"account"}]"#,
+        )
+        .unwrap();
+        let e = entities_from(&v);
+        assert_eq!(
+            e.names,
+            vec![(Upn::new("0b5e6f2a-0000-4000-8000-000000000001"), "app-batch".to_string())]
+        );
+        assert_eq!(
+            e.accounts,
+            vec![Upn::new("ana@example.org")],
+            "a person is named by the UPN, not as a workload"
+        );
     }
 
     #[test]

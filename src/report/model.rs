@@ -156,6 +156,9 @@ pub struct KeyFigures {
     pub identity_described: String,
     /// More than one compromised identity.
     pub identities_plural: bool,
+    /// "account(s)" when every compromised identity is a person's, else "identity/identities"
+    /// (a service principal is not an account).
+    pub identities_noun: &'static str,
     pub data_exfiltrated: String,
     pub data_exfiltrated_bytes: Option<u64>,
     pub objects: String,
@@ -363,12 +366,21 @@ fn key_figures(run: &CaseRun) -> KeyFigures {
         failed_steps,
         containment_effect: a.response.contained_by_effect.as_ref().map(|c| c.text.clone()),
         identities_plural: a.scope.identities_in_scope().count() > 1,
+        identities_noun: match (
+            a.scope.identities_in_scope().all(|u| u.as_str().contains('@')),
+            a.scope.identities_in_scope().count() > 1,
+        ) {
+            (true, false) => "account",
+            (true, true) => "accounts",
+            (false, false) => "identity",
+            (false, true) => "identities",
+        },
         identity_described: a
             .scope
             .identities_in_scope()
             .map(|u| match analysis::narrative_facts::observed_role(&a.steps, u) {
-                Some(r) => format!("{u} (observed: {r})"),
-                None => u.to_string(),
+                Some(r) => format!("{} (observed: {r})", a.scope.label(u)),
+                None => a.scope.label(u),
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -401,7 +413,7 @@ fn key_figures(run: &CaseRun) -> KeyFigures {
         gdpr_status,
         gdpr_deadline,
         gdpr_deadline_local,
-        identity: listed(a.scope.identities_in_scope()),
+        identity: listed(a.scope.identities_in_scope().map(|u| a.scope.label(u))),
         attacker_ips: listed(a.scope.ips_in_scope()),
         vm_summary,
     }
