@@ -242,7 +242,9 @@ fn a_refused_deployment_says_nothing_was_created() {
             "{summary}"
         );
         // The board report leaves out the machine code beside the plain outcome.
-        let plain = summary.replace(" (RequestDisallowedByPolicy)", "");
+        let plain = summary
+            .replace(" (RequestDisallowedByPolicy)", "")
+            .replace(" (Standard_ND96asr_v4)", " (GPU machine)");
         for (report, told) in [("executive.pdf", plain.as_str()), ("technical.pdf", summary)] {
             assert!(
                 squash(&text_of(BRUNNWALD, report)).contains(&squash(told)),
@@ -293,5 +295,42 @@ fn no_compromise_reports_do_not_speak_of_an_attack() {
         ] {
             assert!(!text.contains(phrase), "quiet {report}: says '{phrase}'");
         }
+    }
+}
+
+/// Issue 8: the board report carries no machine vocabulary: no VM size codes (a GPU size is
+/// "GPU machine"), no log field values ("AccountKey"), no ENISA level code beside its name;
+/// a licence or rollout term an improvement needs is in the glossary. The technical report
+/// keeps them all.
+#[test]
+fn the_board_report_speaks_plainly_and_the_technical_report_keeps_the_codes() {
+    for rel in INCIDENTS {
+        let exec = text_of(rel, "executive.pdf");
+        let flat = squash(&exec);
+        for code in ["Standard_", "AccountKey", "(SE 4)", "(SE 3)"] {
+            assert!(!flat.contains(&squash(code)), "{rel}: the executive report prints {code}");
+        }
+        assert!(
+            flat.contains(&squash("(GPU machine")),
+            "{rel}: the attacker's GPU VM is named as such"
+        );
+        assert!(flat.contains(&squash("account key)")), "{rel}: how the data was read, in words");
+        if flat.contains(&squash("report-only")) {
+            assert!(
+                flat.contains(&squash("Report-only mode A Conditional Access policy")),
+                "{rel}: report-only not explained"
+            );
+        }
+        if flat.contains(&squash("Entra ID P2")) {
+            assert!(
+                flat.contains(&squash("Entra ID P1 / P2 Paid Microsoft Entra ID licence levels")),
+                "{rel}: P2 not explained"
+            );
+        }
+        let tech = squash(&text_of(rel, "technical.pdf"));
+        assert!(
+            tech.contains(&squash("Standard_NC24ads_A100_v4")) && tech.contains("AccountKey"),
+            "{rel}: the technical report keeps the codes"
+        );
     }
 }
