@@ -796,19 +796,25 @@ fn gdpr_northgate_art34_is_scoped_to_the_datasets_meeting_the_threshold() {
     let m = model_json(&sample_dir(NORTHGATE));
     let scope = &m["analysis"]["gdpr"]["art34_scope"];
     assert_eq!(scope["included"], serde_json::json!(["proddata/financial-reports"]));
-    assert_eq!(scope["excluded"], serde_json::json!(["proddata/customer-data (Medium)"]));
+    assert_eq!(
+        scope["excluded"],
+        serde_json::json!(["proddata/customer-data (Medium; up to 148,500 people)"])
+    );
     assert_eq!(scope["subjects"], 2100);
+    assert_eq!(scope["subjects_read"], 150_600);
     let letter = gdpr_section(NORTHGATE, "Draft communication to the people affected", "Record under");
     assert!(
         letter.contains(&squash("The files held: Customer account and payment details.")),
         "{letter}"
     );
     assert!(!letter.contains(&squash("Names and contact details")), "{letter}");
-    assert!(letter.contains(&squash("proddata/customer-data (Medium) is below it and not included")));
+    assert!(letter.contains(&squash(
+        "proddata/customer-data (Medium; up to 148,500 people) is below it and not included"
+    )));
     let exec = squash(&pdf_text(&rendered(NORTHGATE).join("executive.pdf")));
     assert!(
         exec.contains(&squash(
-            "Approve informing the up to 2,100 people affected in proddata/financial-reports"
+            "Approve informing the up to 2,100 people affected (of up to 150,600 whose personal data was read) in proddata/financial-reports"
         )),
         "{exec}"
     );

@@ -334,3 +334,64 @@ fn the_board_report_speaks_plainly_and_the_technical_report_keeps_the_codes() {
         );
     }
 }
+
+/// Issue 8: when the Art. 34 communication is scoped to the datasets at or above the
+/// controller's threshold, the DPO sees how many people it leaves out and is asked to confirm;
+/// the draft to the authority states the scoping without the internal question.
+#[test]
+fn a_scoped_art34_communication_counts_who_is_left_out_and_asks_the_dpo() {
+    let m = model_of(NORTHGATE);
+    let scope = &m["analysis"]["gdpr"]["art34_scope"];
+    let (inc, read) = (scope["subjects"].as_u64().unwrap(), scope["subjects_read"].as_u64().unwrap());
+    assert!(inc < read, "the sample scopes the communication: {inc} of {read}");
+    let fmt = |n: u64| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let exec = squash(&text_of(NORTHGATE, "executive.pdf"));
+    assert!(exec.contains(&squash(&format!(
+        "up to {} people affected (of up to {} whose personal data was read)",
+        fmt(inc),
+        fmt(read)
+    ))));
+    assert!(exec.contains(&squash("confirm leaving them out, or inform them too")));
+    let gdpr = text_of(NORTHGATE, "gdpr.pdf");
+    let flat = squash(&gdpr);
+    assert!(
+        flat.contains(&squash("To confirm. The communication goes to up to")),
+        "the DPO's note"
+    );
+    assert!(flat.contains(&squash(&format!("of up to {} whose personal data was read", fmt(read)))));
+    let draft = &flat[flat.find(&squash("DRAFT — REVIEW BEFORE SENDING")).unwrap()..];
+    let draft = &draft[..draft.find(&squash("Yours faithfully")).unwrap()];
+    assert!(
+        !draft.contains(&squash("confirm leaving")),
+        "the letter to the authority carries no internal question"
+    );
+    // Brunnwald's container below the threshold holds no personal data: nothing to confirm.
+    assert!(!squash(&text_of(BRUNNWALD, "gdpr.pdf")).contains(&squash("To confirm. The communication goes to")));
+}
+
+/// Issue 8: the Art. 33(3)(d) item states each measure once, in the regulator's words: a key
+/// rotated halfway is told once as taken and once as still to be taken, not three times with
+/// the activity-log detail.
+#[test]
+fn the_measures_item_tells_each_measure_once_in_plain_words() {
+    let gdpr = squash(&text_of(BRUNNWALD, "gdpr.pdf"));
+    let start = gdpr.find(&squash("33(3)(d) Measures taken or proposed")).expect("the item");
+    let end = gdpr[start..].find(&squash("Severity assessment (ENISA)")).unwrap() + start;
+    let cell = &gdpr[start..end];
+    assert_eq!(cell.matches(&squash("One of the two access keys")).count(), 1, "{cell}");
+    assert_eq!(cell.matches(&squash("The other access key")).count(), 1, "{cell}");
+    for jargon in ["regenerated", "Containment confirmed by its effect", "(proposed)", "activity log"] {
+        assert!(!cell.contains(&squash(jargon)), "{jargon} in the measures item: {cell}");
+    }
+    assert!(cell.contains(&squash("Still to be taken:")));
+}

@@ -217,6 +217,11 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
                 Some(n) => format!("the up to {} people affected", thousands(n)),
                 None => "the people affected".into(),
             };
+            // Beside the people the scoping leaves out: "(of up to 150,600 whose data was read)".
+            let who = match scope.filter(|s| !s.excluded.is_empty()).and_then(|s| s.subjects_read) {
+                Some(all) => format!("{who} (of up to {} whose personal data was read)", thousands(all)),
+                None => who,
+            };
             let who = match scope.filter(|s| !s.excluded.is_empty()) {
                 Some(s) => format!("{who} in {}", s.included.join(", ")),
                 None => who,
@@ -225,7 +230,7 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
                 .filter(|s| !s.excluded.is_empty())
                 .map(|s| {
                     format!(
-                        "; not included: {}, below the threshold for informing people",
+                        "; not included: {}, below the threshold for informing people: confirm leaving them out, or inform them too",
                         s.excluded.join(", ")
                     )
                 })

@@ -118,10 +118,14 @@ pub struct DatasetSeverity {
 pub struct SubjectScope {
     /// "account/container" of each dataset included.
     pub included: Vec<String>,
-    /// Datasets read but below the threshold, each with its band ("account/container (Medium)").
+    /// Datasets read but below the threshold, each with its band and, where the inventory
+    /// gives it, its people ("account/container (Medium; up to 148,500 people)").
     pub excluded: Vec<String>,
     /// Sum of the included datasets' subjects; None when one lacks the figure.
     pub subjects: Option<u64>,
+    /// Sum of the subjects of every personal-data dataset read (included or not); None when
+    /// one lacks the figure. Beside `subjects`, what the scoping leaves out.
+    pub subjects_read: Option<u64>,
     pub categories: Vec<String>,
     pub subject_categories: Vec<String>,
     /// Likely consequences from the classes of data in the included datasets.
@@ -409,8 +413,11 @@ pub fn assess_gdpr(input: GdprInputs) -> GdprAssessment {
     let art34_scope = (art34.required == Some(true)).then(|| subject_scope(g, &datasets, input.inventory));
     if let Some(s) = art34_scope.as_ref().filter(|s| !s.excluded.is_empty()) {
         art34.reason = format!(
-            "{}; the communication covers the people in {} (the datasets at or above {}); not included: {}, below the threshold",
+            "{}; the communication covers the {}people in {} (the datasets at or above {}); not included: {}, below the threshold",
             art34.reason,
+            s.subjects
+                .map(|n| format!("up to {} ", crate::types::thousands(n)))
+                .unwrap_or_default(),
             s.included.join(", "),
             g.notify_subjects_from.name(),
             s.excluded.join(", ")
@@ -506,10 +513,19 @@ fn subject_scope(g: &GdprInput, datasets: &[DatasetSeverity], inventory: &[DataA
         .iter()
         .filter(|d| d.personal_data)
         .partition(|d| d.band.is_some_and(|b| b >= g.notify_subjects_from));
-    let assets: Vec<&DataAsset> = inc
+    let asset_of = |d: &DatasetSeverity| inventory.iter().find(|a| a.account == d.account && a.container == d.container);
+    let people = |d: &DatasetSeverity| {
+        asset_of(d)
+            .and_then(|a| a.subjects)
+            .map(|n| format!("; up to {}", crate::types::counted(n, "person", "people")))
+            .unwrap_or_default()
+    };
+    let assets: Vec<&DataAsset> = inc.iter().filter_map(|d| asset_of(d)).collect();
+    let subjects_read = datasets
         .iter()
-        .filter_map(|d| inventory.iter().find(|a| a.account == d.account && a.container == d.container))
-        .collect();
+        .filter(|d| d.personal_data)
+        .map(|d| asset_of(d).and_then(|a| a.subjects))
+        .sum::<Option<u64>>();
     let mut categories: Vec<String> = Vec::new();
     let mut subject_categories: Vec<String> = Vec::new();
     for a in &assets {
@@ -529,13 +545,14 @@ fn subject_scope(g: &GdprInput, datasets: &[DatasetSeverity], inventory: &[DataA
         excluded: exc
             .iter()
             .map(|d| match d.band {
-                Some(b) => format!("{} ({})", place(d), b.name()),
-                None => format!("{} (not scored)", place(d)),
+                Some(b) => format!("{} ({}{})", place(d), b.name(), people(d)),
+                None => format!("{} (not scored{})", place(d), people(d)),
             })
             .collect(),
         subjects: (assets.len() == inc.len())
             .then(|| assets.iter().map(|a| a.subjects).sum::<Option<u64>>())
             .flatten(),
+        subjects_read,
         categories,
         subject_categories,
         consequences: consequences_of(assets.iter().copied()),
@@ -683,8 +700,8 @@ mod tests {
         let datasets = [scored("contacts", Band::Medium), scored("payments", Band::VeryHigh)];
         let s = subject_scope(&g, &datasets, &inventory);
         assert_eq!(s.included, ["acct/payments"]);
-        assert_eq!(s.excluded, ["acct/contacts (Medium)"]);
-        assert_eq!(s.subjects, Some(20));
+        assert_eq!(s.excluded, ["acct/contacts (Medium; up to 1,000 people)"]);
+        assert_eq!((s.subjects, s.subjects_read), (Some(20), Some(1020)));
         assert_eq!(s.categories, ["payments data"]);
         assert!(s.consequences.unwrap().contains("financial"));
         // Both at or above the threshold: everyone is covered.

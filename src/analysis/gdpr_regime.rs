@@ -494,6 +494,19 @@ fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec
     (taken, open)
 }
 
+/// The measures for Art. 33(3)(d) as the regulator reads them: what was taken, then what is
+/// still to be taken, each once, in sentences (how each is known is in the measures table).
+pub fn measures_in_words(response: &Response, activity_provided: bool, identities: usize) -> String {
+    let (taken, open) = measures(response, activity_provided, identities);
+    let sentences = |v: &[Measure]| v.iter().map(|m| format!("{}.", m.text)).collect::<Vec<_>>().join(" ");
+    match (taken.is_empty(), open.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => sentences(&taken),
+        (true, false) => format!("None shown or reported yet. Still to be taken: {}", sentences(&open)),
+        (false, false) => format!("{} Still to be taken: {}", sentences(&taken), sentences(&open)),
+    }
+}
+
 /// The response actions as measures: those done (per resource, with their basis) and those
 /// still to be done. A partly done action appears in both, by what was and was not done. A
 /// VM's snapshot still to be taken is said with its deletion ("preserved, then deleted").

@@ -689,7 +689,11 @@ fn assess_gdpr_for_case(
         tz: case.timezone,
         as_of: case.as_of,
         nature: narrative_facts::nature_of_breach(scope, steps, exposure.provided(), window),
-        measures: narrative_facts::measures_taken(response),
+        measures: vec![gdpr_regime::measures_in_words(
+            response,
+            bundle.activity.is_provided(),
+            scope.identities_in_scope().count(),
+        )],
     })
 }
 

@@ -5,7 +5,6 @@
 //! particular kind of attack.
 
 use super::exposure::Exposure;
-use super::response::{ActionStatus, Response};
 use super::scope::{CaseVerdict, Scope};
 use super::steps::{Outcome, Step};
 use super::Window;
@@ -155,26 +154,4 @@ pub fn nature_of_breach(scope: &Scope, steps: &[Step], exposure: Option<&Exposur
         }
     }
     n
-}
-
-/// Measures taken (Art. 33(3)(d)): only what a record shows or the analyst reported, with the
-/// basis; the rest as proposed.
-pub fn measures_taken(response: &Response) -> Vec<String> {
-    let mut out: Vec<String> = response
-        .actions
-        .iter()
-        .map(|a| match a.status {
-            ActionStatus::Done => format!("{} (done; shown by the activity log)", a.done_text),
-            ActionStatus::Partial => format!("{} (partly done; {})", a.done_text, a.detail),
-            ActionStatus::Reported => a.done_line.clone(),
-            ActionStatus::Outstanding => format!("{} (proposed)", a.action),
-            ActionStatus::NoLongerPossible => format!("{} ({})", a.action, crate::types::lower_first(&a.detail)),
-        })
-        .collect();
-    if let Some(c) = &response.contained_by_effect {
-        out.push(format!("Containment confirmed by its effect: {}", c.text));
-    }
-    // The "(reported)" mark, explained once for the whole list.
-    out.extend(response.reported_note.clone());
-    out
 }
