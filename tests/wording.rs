@@ -348,7 +348,7 @@ fn a_scoped_art34_communication_counts_who_is_left_out_and_asks_the_dpo() {
         let s = n.to_string();
         let mut out = String::new();
         for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
