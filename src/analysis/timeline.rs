@@ -94,7 +94,7 @@ pub const BULK_RUN: usize = 20;
 
 /// Consecutive steps further apart than this are not one run (a reader asks why the attacker
 /// came back, and the timeline's axis breaks there too).
-const RUN_GAP_SECS: i64 = 3600;
+pub const RUN_GAP_SECS: i64 = 3600;
 
 /// One row of the timeline as reports print it: either one entry (`bulk` is None) or a bulk
 /// run of `count` consecutive entries starting at `first`. The rows cover every entry once, in
