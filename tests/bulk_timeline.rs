@@ -97,6 +97,33 @@ fn a_password_spray_is_one_row_and_every_event_is_in_the_appendix() {
     };
     assert!(grouped.len() == 1 && counted(grouped[0]).is_some_and(|n| n >= SPRAY), "{grouped:?}");
 
+    // The compromised account's sign-ins: the spray is one line with its count, from its first
+    // to its last sign-in; every sign-in is counted in exactly one line.
+    let timeline = a["timeline"].as_array().unwrap();
+    let at = timeline.iter().position(|e| e["step"] == run["first_step"]).unwrap();
+    let lines = a["signins_of_compromised"]["value"].as_array().unwrap();
+    let folded: Vec<&serde_json::Value> = lines.iter().filter(|l| l["count"] != 1).collect();
+    assert_eq!(folded.len(), 1, "{folded:?}");
+    assert_eq!(folded[0]["count"], SPRAY);
+    assert_eq!(
+        folded[0]["origin"], timeline[at]["evidence"],
+        "the line starts at the run's first record"
+    );
+    assert_eq!(
+        folded[0]["last"]["origin"],
+        timeline[at + SPRAY - 1]["evidence"],
+        "and ends at its last"
+    );
+    let counted: u64 = lines.iter().map(|l| l["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, SPRAY as u64 + 3, "the sample's three sign-ins of the admin, and the spray");
+    // The password-guessing cause cites each failure once, however many successes it preceded.
+    let causes = a["root_cause"]["causes"].as_array().unwrap();
+    let guessing = causes.iter().find(|c| c["fact"] == "signin-password-guessing").unwrap();
+    let ev = guessing["evidence"].as_array().unwrap();
+    let distinct: std::collections::BTreeSet<String> = ev.iter().map(|e| e.to_string()).collect();
+    assert_eq!(distinct.len(), ev.len(), "a record cited twice");
+    assert_eq!(ev.len(), SPRAY + 2, "the failures and the two successful sign-ins");
+
     let out = temp_dir("bulk-spray-out");
     let o = report(&bundle, &out, &[]);
     assert!(o.status.success(), "report failed: {}", stderr(&o));
@@ -108,6 +135,14 @@ fn a_password_spray_is_one_row_and_every_event_is_in_the_appendix() {
     );
     let (body, appendix) = technical.split_at(technical.rfind("Fulltimeline").or(technical.rfind("FullTimeline")).unwrap());
     assert!(body.contains(&squash(summary.to_string())), "the run's summary is one body row");
+    assert!(
+        body.contains(&format!("{SPRAY}×")) && body.contains(&format!("{SPRAY}records:thefirst")),
+        "the sign-in tables give the spray one line with its count and first and last record"
+    );
+    assert!(
+        body.contains("morerecords,everyonelistedinmodel.json"),
+        "a long citation list is cut with its count"
+    );
     // Every event of the run, with its record, is in the appendix.
     let first = run["first_step"].as_str().unwrap();
     let entries = a["timeline"].as_array().unwrap();

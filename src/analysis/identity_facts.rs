@@ -47,7 +47,10 @@ fn password_guessing(steps: &[Step]) -> Option<ProvenFact> {
         evidence.extend(failures.iter().filter_map(|s| s.evidence.first().cloned()));
         evidence.extend(ok.evidence.first().cloned());
     }
-    evidence.dedup();
+    // Failures before a second success are the first success's too: each record once, in
+    // order of first mention.
+    let mut seen = BTreeSet::new();
+    evidence.retain(|l| seen.insert(l.clone()));
     proven(Fact::SigninPasswordGuessing, evidence)
 }
 

@@ -21,6 +21,7 @@ pub mod ranking;
 pub mod response;
 pub mod root_cause;
 pub mod scope;
+pub mod signin_lines;
 pub mod steps;
 pub mod timeline;
 
@@ -91,7 +92,8 @@ pub struct Analysis {
     pub scope: Scope,
     pub window: Option<Window>,
     pub steps: Vec<Step>,
-    pub signins_of_compromised: Source<Vec<crate::bundle::signins::SignIn>>,
+    /// The compromised identities' sign-ins in time order, runs of like failures folded.
+    pub signins_of_compromised: Source<Vec<signin_lines::SignInLine>>,
     pub operations_of_attacker: Source<Vec<String>>,
     pub excluded: Vec<Excluded>,
     pub storage_excluded: Source<Vec<exposure::ExcludedGroup>>,
@@ -270,7 +272,7 @@ pub fn conclude(
         // In time order, whatever order the export had (Graph pages run newest first).
         let mut own: Vec<crate::bundle::signins::SignIn> = v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect();
         own.sort_by_key(|s| s.at);
-        own
+        signin_lines::signin_lines(own)
     });
     let operations_of_attacker = prep.operations.as_ref().map(|_| {
         all_steps

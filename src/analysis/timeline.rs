@@ -94,7 +94,7 @@ pub const BULK_RUN: usize = 20;
 
 /// Consecutive steps further apart than this are not one run (a reader asks why the attacker
 /// came back, and the timeline's axis breaks there too).
-const RUN_GAP_SECS: i64 = 3600;
+pub const RUN_GAP_SECS: i64 = 3600;
 
 /// One row of the timeline as reports print it: either one entry (`bulk` is None) or a bulk
 /// run of `count` consecutive entries starting at `first`. The rows cover every entry once, in
@@ -125,6 +125,35 @@ pub struct BulkRun {
     pub summary: String,
     /// The first entry's record.
     pub evidence: Location,
+    /// Each entry as the full-timeline appendix lists it: its step, its time (the time of day
+    /// when the run is within one day) and where its record is in the first entry's file
+    /// ("S17 02:00:06 679"); an entry whose record is in another file names that file.
+    pub entries: Vec<String>,
+}
+
+/// A run's entry in a few words: step, time and record (see [`BulkRun::entries`]).
+fn entry_item(e: &TimelineEntry, one_day: bool, file: &std::path::Path) -> String {
+    let time = if one_day {
+        e.at.0.format("%H:%M:%S")
+    } else {
+        e.at.0.format("%Y-%m-%d %H:%M:%S")
+    };
+    let l = &e.evidence;
+    let mut place = if l.file == file {
+        String::new()
+    } else {
+        l.file.display().to_string()
+    };
+    if let Some(line) = l.line {
+        place.push_str(&if place.is_empty() { line.to_string() } else { format!(":{line}") });
+    }
+    for part in [l.path.clone(), l.field.as_ref().map(|f| format!("[{f}]"))].into_iter().flatten() {
+        if !place.is_empty() {
+            place.push(' ');
+        }
+        place.push_str(&part);
+    }
+    format!("{} {time} {place}", e.step.as_deref().unwrap_or("—"))
 }
 
 /// What steps of one run have in common.
@@ -203,9 +232,13 @@ fn bulk_run(entries: &[TimelineEntry], run: &[&Step]) -> BulkRun {
         };
         format!("{n} × {}{on}{from}, each {}", first.action, first.outcome_text)
     };
+    let start = first.at;
+    let end = last.end.unwrap_or(last.at).max(entries[entries.len() - 1].at);
+    let one_day = start.0.date_naive() == end.0.date_naive();
+    let file = &entries[0].evidence.file;
     BulkRun {
-        start: first.at,
-        end: last.end.unwrap_or(last.at).max(entries[entries.len() - 1].at),
+        start,
+        end,
         phase: first.phase,
         first_step: first.id.clone(),
         last_step: last.id.clone(),
@@ -214,5 +247,6 @@ fn bulk_run(entries: &[TimelineEntry], run: &[&Step]) -> BulkRun {
         addresses,
         summary,
         evidence: entries[0].evidence.clone(),
+        entries: entries.iter().map(|e| entry_item(e, one_day, file)).collect(),
     }
 }

@@ -69,7 +69,7 @@ impl PolicyResult {
 }
 
 /// One Conditional Access policy as the sign-in record lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppliedPolicy {
     pub id: Option<String>,
     pub name: Option<String>,

@@ -33,9 +33,17 @@ pub fn sanitize_with(s: &str, drawable: impl Fn(char) -> bool) -> String {
     out
 }
 
-/// Sanitises every string in a JSON value (keys are ours and left alone).
+/// Whether [`sanitize_with`] leaves `c` as it is.
+fn kept(c: char, drawable: impl Fn(char) -> bool) -> bool {
+    !(c.is_control() || is_bidi_control(c) || is_invisible(c) || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))
+        && (c == ' ' || drawable(c))
+}
+
+/// Sanitises every string in a JSON value (keys are ours and left alone). A string that needs
+/// no change is not copied (nearly all of them: thousands of events make tens of MB of text).
 pub fn sanitize_value_with(v: &mut Value, drawable: &impl Fn(char) -> bool) {
     match v {
+        Value::String(s) if s.chars().all(|c| kept(c, drawable)) => {}
         Value::String(s) => *s = sanitize_with(s, drawable),
         Value::Array(a) => a.iter_mut().for_each(|x| sanitize_value_with(x, drawable)),
         Value::Object(m) => m.values_mut().for_each(|x| sanitize_value_with(x, drawable)),
@@ -52,5 +60,27 @@ mod tests {
         let ascii_only = |c: char| c.is_ascii();
         assert_eq!(sanitize_with("café\u{202E}\n", ascii_only), "caf[U+00E9][U+202E] ");
         assert_eq!(sanitize_with("a\u{200B}b c", |_| true), "a[U+200B]b c");
+    }
+
+    #[test]
+    fn a_string_is_kept_exactly_when_sanitising_leaves_it_alone() {
+        let ascii_only = |c: char| c.is_ascii();
+        for s in [
+            "plain text",
+            "caf\u{e9}",
+            "a\u{202E}b",
+            "x\ny",
+            "\u{85}",
+            "a\u{2028}",
+            "tab\t",
+            "\u{200B}",
+            "S01 02:00:00 279",
+            "",
+        ] {
+            let mut v = Value::String(s.to_string());
+            sanitize_value_with(&mut v, &ascii_only);
+            assert_eq!(v, Value::String(sanitize_with(s, ascii_only)), "{s:?}");
+            assert_eq!(s.chars().all(|c| kept(c, ascii_only)), sanitize_with(s, ascii_only) == s, "{s:?}");
+        }
     }
 }
