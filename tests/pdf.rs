@@ -830,3 +830,176 @@ fn the_board_report_names_no_guid_or_resource_id_and_the_technical_report_keeps_
     }
     assert!(kept >= 3, "the samples' steps name principals and subscriptions ({kept})");
 }
+
+// ---------------------------------------------------------------- layout findings of issue 8
+// What a reviewer still found in the laid-out pages: codes broken letter by letter, queries
+// broken inside their tokens, near-empty pages, a chart whose zone a reader must guess.
+
+/// Every string in a JSON value, depth first.
+fn strings_of(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings_of(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings_of(x, out)),
+        _ => {}
+    }
+}
+
+/// The codes a case's model prints: camelCase error and status codes of ten characters or
+/// more (`AuthorizationFailed`, `RequestDisallowedByPolicy`, `singleFactorAuthentication`)
+/// and ATT&CK technique ids (`T1078.004`).
+fn codes_of(model: &serde_json::Value) -> Vec<String> {
+    let mut all = Vec::new();
+    strings_of(model, &mut all);
+    let camel = |w: &str| {
+        w.len() >= 10
+            && w.chars().all(|c| c.is_ascii_alphabetic())
+            && w.as_bytes()
+                .windows(2)
+                .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
+    };
+    let technique = |w: &str| {
+        let b = w.as_bytes();
+        (b.len() == 5 || (b.len() == 9 && b[5] == b'.'))
+            && b[0] == b'T'
+            && b.iter().enumerate().skip(1).all(|(i, c)| i == 5 || c.is_ascii_digit())
+    };
+    let mut codes: Vec<String> = all
+        .iter()
+        .flat_map(|s| s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| camel(w) || technique(w))
+        .map(str::to_string)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// Whitespace removed only where a code may break: beside a separator or before the capital
+/// of a camelCase hump ("Disallowed|By"). A code found in this text was never broken inside
+/// a word.
+fn joined_at_code_breaks(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_whitespace() {
+            let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
+            let after = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+            let sep = |c: Option<&char>| c.is_some_and(|c| "/.-@_:=,;\\|&?(".contains(*c));
+            let hump = before.is_some_and(|b| b.is_ascii_lowercase()) && after.is_some_and(|a| a.is_ascii_uppercase());
+            if sep(before) || sep(after) || hump {
+                continue;
+            }
+        }
+        out.push(*c);
+    }
+    out
+}
+
+#[test]
+fn codes_break_only_at_separators_or_camel_humps_never_inside_a_word() {
+    let mut seen = 0;
+    for (s, out) in every_sample() {
+        let codes = codes_of(&model_of(out));
+        for f in REPORTS {
+            let text = pdf_text(&out.join(f));
+            let joined = joined_at_code_breaks(&text);
+            let squashed = squash(&text);
+            for code in &codes {
+                let all = squashed.matches(code.as_str()).count();
+                seen += all;
+                assert_eq!(
+                    joined.matches(code.as_str()).count(),
+                    all,
+                    "{s} {f}: {code} is broken inside a word"
+                );
+            }
+            // An HTTP status is one unit: "HTTP 403" never has its number on the next line.
+            let statuses = squashed.matches("(HTTP").count();
+            let whole = (100..600).map(|n| text.matches(&format!("(HTTP {n}")).count()).sum::<usize>();
+            assert_eq!(whole, statuses, "{s} {f}: an HTTP status is split across lines");
+        }
+    }
+    assert!(seen > 30, "the samples print codes ({seen})");
+}
+
+#[test]
+fn detection_queries_copy_as_valid_kql_and_wrap_only_between_tokens() {
+    let mut tokens = 0;
+    for (s, out) in every_sample() {
+        let model = model_of(out);
+        // Without the running header and footer, which a query split across pages would hold.
+        let (id, org) = (
+            model["case"]["id"].as_str().unwrap(),
+            model["case"]["organisation"].as_str().unwrap(),
+        );
+        let text: String = pdf_text(&out.join("technical.pdf"))
+            .lines()
+            .filter(|l| !l.trim().starts_with(id) && !l.trim().starts_with(org))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let squashed = squash(&text);
+        for d in model["analysis"]["detections"].as_array().unwrap() {
+            let lines: Vec<&str> = d["kql_lines"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+            // Nothing inserted: the query is in the text layer character for character.
+            assert!(
+                squashed.contains(&squash(&lines.join("\n"))),
+                "{s}: the KQL of {} is not in the text layer as written",
+                d["id"]
+            );
+            // A wrapped line breaks between tokens, so a copied query parses as written.
+            for tok in lines.iter().flat_map(|l| l.split_whitespace()).filter(|t| t.len() >= 8) {
+                let (whole, all) = intact(&text, tok);
+                assert!(all > 0, "{s}: {tok} missing");
+                assert_eq!(whole, all, "{s}: the KQL token {tok} is broken across lines");
+                tokens += 1;
+            }
+        }
+    }
+    assert!(tokens > 50, "the samples' queries have long tokens ({tokens})");
+}
+
+/// The lines of a page other than its running header (it starts with the case id) and footer
+/// (with the organisation).
+fn body_lines(page: &str, furniture: &[&str]) -> usize {
+    page.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .filter(|l| !furniture.iter().any(|f| l.starts_with(f)))
+        .count()
+}
+
+#[test]
+fn no_report_page_holds_only_a_few_lines() {
+    for (s, out) in every_sample() {
+        let model = model_of(out);
+        let furniture = [
+            model["case"]["id"].as_str().unwrap(),
+            model["case"]["organisation"].as_str().unwrap(),
+        ];
+        for f in REPORTS {
+            let pages = pdf_extract::extract_text_by_pages(out.join(f)).unwrap();
+            // The cover is set apart on purpose; every other page carries a body.
+            for (i, p) in pages.iter().enumerate().skip(1) {
+                let n = body_lines(p, &furniture);
+                assert!(n >= 8, "{s} {f}: page {} holds only {n} lines:\n{p}", i + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn timeline_charts_say_which_zone_their_axis_uses() {
+    for (s, out) in every_sample() {
+        let exec = squash(&pdf_text(&out.join("executive.pdf")));
+        let tech = squash(&pdf_text(&out.join("technical.pdf")));
+        let label = match *s {
+            "northgate" => "Chart times: Europe/London, GMT (UTC+0)",
+            "brunnwald" => "Chart times: Europe/Berlin, CEST (UTC+2)",
+            _ => "Chart times: Europe/Amsterdam, CEST (UTC+2)",
+        };
+        assert!(has(&exec, label), "{s}: the board's chart does not say its zone ({label})");
+        assert!(has(&tech, "Chart times: UTC"), "{s}: the technical chart does not say it is in UTC");
+    }
+}
