@@ -702,11 +702,9 @@ fn truth_brunnwald_one_report_for_two_identities_is_stated_once() {
         .map(|a| a["action"].as_str().unwrap())
         .collect();
     assert!(open.iter().any(|t| t.starts_with("Disable j.keller@")), "{open:?}");
-    assert!(
-        open.iter()
-            .any(|t| t.contains("role assignments of the service principal or managed identity sp-routing-batch")),
-        "{open:?}"
-    );
+    // The attacker's Contributor grant to the principal is shown removed by the Activity log:
+    // removing its role assignments is not also left open.
+    assert!(!open.iter().any(|t| t.contains("role assignments of")), "{open:?}");
     let exec = pdf_text(&rendered(BRUNNWALD).join("executive.pdf"));
     let doubled = squash("password reset; the client secret of sp-routing-batch removed (Entra audit log not in this bundle) (2025-06-11 06:02 CEST), reported by the analyst; Reported by the organisation");
     assert!(!squash(&exec).contains(&doubled), "the reported note is repeated");
@@ -717,7 +715,9 @@ fn truth_brunnwald_one_report_for_two_identities_is_stated_once() {
     );
     let gdpr = pdf_text(&rendered(BRUNNWALD).join("gdpr.pdf"));
     assert!(
-        squash(&gdpr).contains(&squash("Further steps to secure the accounts the attacker misused are still to be taken: disabling the account and withdrawing their permissions")),
+        squash(&gdpr).contains(&squash(
+            "Further steps to secure the account the attacker misused are still to be taken: disabling the account"
+        )),
         "the regulator is told what is still open"
     );
 }
@@ -814,7 +814,7 @@ fn gdpr_northgate_art34_is_scoped_to_the_datasets_meeting_the_threshold() {
     let exec = squash(&pdf_text(&rendered(NORTHGATE).join("executive.pdf")));
     assert!(
         exec.contains(&squash(
-            "Approve informing the up to 2,100 people affected (of up to 150,600 whose personal data was read) in proddata/financial-reports"
+            "Approve informing the up to 2,100 people affected (of up to 150,600 whose data is in the containers read) in proddata/financial-reports"
         )),
         "{exec}"
     );

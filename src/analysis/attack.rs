@@ -176,8 +176,32 @@ pub fn attack_table(steps: &[Step]) -> Vec<AttackRow> {
             r
         })
         .collect();
+    for r in rows.iter_mut().filter(|r| r.attempt_only) {
+        if let Some(then) = guessing_followed_by_sign_in(steps, r.technique) {
+            r.outcome = format!(
+                "no guess succeeded as such, but a successful sign-in to the same account followed ({then}): the password was likely found"
+            );
+            r.attempt_only = false;
+        }
+    }
     rows.sort_by(|a, b| (a.tactic, a.technique).cmp(&(b.tactic, b.technique)));
     rows
+}
+
+/// For password guessing whose every attempt failed: the step id of a later successful
+/// sign-in to one of the guessed accounts, which shows the guessing may have found the
+/// password (so the technique is not "failed attempts only").
+fn guessing_followed_by_sign_in(steps: &[Step], technique: &str) -> Option<String> {
+    let failed: Vec<&Step> = steps
+        .iter()
+        .filter(|s| s.kind == StepKind::SigninFailed && step_techniques(s).iter().any(|t| t.id == technique))
+        .collect();
+    let first = failed.iter().map(|s| s.at).min()?;
+    steps
+        .iter()
+        .filter(|s| s.kind == StepKind::SigninUntrusted && s.outcome == Outcome::Succeeded && s.at > first)
+        .find(|s| s.actor.is_some() && failed.iter().any(|f| f.actor == s.actor))
+        .map(|s| s.id.clone())
 }
 
 #[cfg(test)]
@@ -188,5 +212,49 @@ mod tests {
     fn lateral_movement_summary_has_no_technique_and_compute_is_resource_hijacking() {
         assert!(techniques(StepKind::LateralMovement).is_empty());
         assert!(techniques(StepKind::VmCreate).iter().any(|t| t.id.starts_with("T1496")));
+    }
+
+    #[test]
+    fn guessing_followed_by_a_sign_in_to_the_same_account_is_not_failed_attempts_only() {
+        let step = |id: &str, kind: StepKind, who: &str, outcome: Outcome, t: i64| Step {
+            id: id.into(),
+            kind,
+            phase: crate::analysis::steps::Phase::Identity,
+            at: crate::types::Timestamp(chrono::DateTime::from_timestamp(1_700_000_000 + t * 60, 0).unwrap()),
+            end: None,
+            action: "Sign-in".into(),
+            target: "Azure Portal".into(),
+            detail: String::new(),
+            outcome,
+            outcome_text: String::new(),
+            attempt: outcome != Outcome::Succeeded,
+            summary: String::new(),
+            actor: Some(crate::types::Upn::new(who)),
+            ip: None,
+            count: 1,
+            bytes: None,
+            bytes_human: None,
+            evidence: Vec::new(),
+            why: String::new(),
+            resource: None,
+            details: None,
+            seen_from: Vec::new(),
+        };
+        let guesses = vec![
+            step("S01", StepKind::SigninFailed, "ana@example.org", Outcome::Failed, 0),
+            step("S02", StepKind::SigninFailed, "ana@example.org", Outcome::Failed, 1),
+        ];
+        let row = |steps: &[Step]| attack_table(steps).into_iter().find(|r| r.technique == "T1110").unwrap();
+        assert!(row(&guesses).attempt_only, "guessing alone is an attempt");
+        let mut other = guesses.clone();
+        other.push(step("S03", StepKind::SigninUntrusted, "ben@example.org", Outcome::Succeeded, 5));
+        assert!(
+            row(&other).attempt_only,
+            "a sign-in to another account proves nothing about these guesses"
+        );
+        let mut same = guesses.clone();
+        same.push(step("S03", StepKind::SigninUntrusted, "ana@example.org", Outcome::Succeeded, 5));
+        let r = row(&same);
+        assert!(!r.attempt_only && r.outcome.contains("followed (S03)"), "{}", r.outcome);
     }
 }

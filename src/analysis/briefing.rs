@@ -219,7 +219,7 @@ fn decisions(i: &BriefingInput) -> Vec<Decision> {
             };
             // Beside the people the scoping leaves out: "(of up to 150,600 whose data was read)".
             let who = match scope.filter(|s| !s.excluded.is_empty()).and_then(|s| s.subjects_read) {
-                Some(all) => format!("{who} (of up to {} whose personal data was read)", thousands(all)),
+                Some(all) => format!("{who} (of up to {} whose data is in the containers read)", thousands(all)),
                 None => who,
             };
             let who = match scope.filter(|s| !s.excluded.is_empty()) {

@@ -499,11 +499,13 @@ fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec
 pub fn measures_in_words(response: &Response, activity_provided: bool, identities: usize) -> String {
     let (taken, open) = measures(response, activity_provided, identities);
     let sentences = |v: &[Measure]| v.iter().map(|m| format!("{}.", m.text)).collect::<Vec<_>>().join(" ");
+    // After "Outstanding:", the first sentence goes on in lower case.
+    let lower_first_sentence = |v: &[Measure]| crate::types::lower_first(&sentences(v));
     match (taken.is_empty(), open.is_empty()) {
         (true, true) => String::new(),
         (false, true) => sentences(&taken),
-        (true, false) => format!("None shown or reported yet. Still to be taken: {}", sentences(&open)),
-        (false, false) => format!("{} Still to be taken: {}", sentences(&taken), sentences(&open)),
+        (true, false) => format!("None shown or reported yet. Outstanding: {}", lower_first_sentence(&open)),
+        (false, false) => format!("{} Outstanding: {}", sentences(&taken), lower_first_sentence(&open)),
     }
 }
 

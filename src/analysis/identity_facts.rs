@@ -88,8 +88,8 @@ fn workload_acted(steps: &[Step]) -> Option<ProvenFact> {
 
 /// A Conditional Access policy that enforced multifactor authentication on other sign-ins of
 /// the bundle but did not apply to a successful single-factor attacker sign-in: the control
-/// exists, and its conditions left the attack out. The evidence is the attacker's sign-in,
-/// then the policy's first enforcement.
+/// exists, and its conditions left the attack out. The evidence is the attacker's sign-ins,
+/// then every sign-in the policy enforced it on, each once.
 fn mfa_policy_left_out(steps: &[Step], signins: &[SignIn]) -> Option<ProvenFact> {
     let attacker: BTreeSet<&Location> = steps
         .iter()
@@ -100,7 +100,8 @@ fn mfa_policy_left_out(steps: &[Step], signins: &[SignIn]) -> Option<ProvenFact>
         .iter()
         .filter(|s| s.single_factor() && attacker.contains(&s.origin))
         .collect();
-    let mut evidence = Vec::new();
+    let mut evidence: Vec<Location> = Vec::new();
+    let mut enforcements: Vec<Location> = Vec::new();
     let mut named: Vec<(String, usize)> = Vec::new();
     for s in &taken {
         for p in s.policies.iter().filter(|p| p.result == PolicyResult::NotApplied) {
@@ -108,15 +109,23 @@ fn mfa_policy_left_out(steps: &[Step], signins: &[SignIn]) -> Option<ProvenFact>
                 .iter()
                 .filter(|o| !attacker.contains(&o.origin) && o.policies.iter().any(|q| q.same_as(p) && q.enforced_mfa()))
                 .collect();
-            let Some(first) = enforced.first() else { continue };
-            evidence.push(s.origin.clone());
-            evidence.push(first.origin.clone());
+            if enforced.is_empty() {
+                continue;
+            }
+            if !evidence.contains(&s.origin) {
+                evidence.push(s.origin.clone());
+            }
+            for o in &enforced {
+                if !enforcements.contains(&o.origin) {
+                    enforcements.push(o.origin.clone());
+                }
+            }
             if !named.iter().any(|(n, _)| *n == p.label()) {
                 named.push((p.label(), enforced.len()));
             }
         }
     }
-    evidence.dedup();
+    evidence.extend(enforcements);
     let mut fact = proven(Fact::MfaPolicyLeftOut, evidence)?;
     fact.sentence = match named.as_slice() {
         [(name, count)] => format!(
@@ -252,7 +261,8 @@ mod tests {
             signin_with_policy(4, true, PolicyResult::NotApplied, &[]),
         ];
         let f = mfa_policy_left_out(&steps, &signins).expect("left out");
-        assert_eq!(f.evidence, vec![loc(4), loc(2)]);
+        // The attacker's sign-in, then each sign-in the policy enforced MFA on, once.
+        assert_eq!(f.evidence, vec![loc(4), loc(2), loc(3)]);
         assert!(
             f.sentence
                 .contains("\"Require MFA\" enforced multifactor authentication on 2 other sign-ins"),

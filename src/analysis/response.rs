@@ -340,6 +340,7 @@ pub fn build_response(input: ResponseInput) -> Response {
             a.detail = "Cannot be shown: the activity log was not provided".into();
         }
     }
+    drop_roles_shown_removed(&mut actions, input.scope);
     let other_reported = apply_reported(&mut actions, input.reported, input.scope);
     actions.sort_by_key(|a| (!matches!(a.status, ActionStatus::Outstanding | ActionStatus::Partial), a.priority));
     for a in &mut actions {
@@ -444,6 +445,37 @@ fn identity_containment(input: &ResponseInput) -> Vec<Action> {
             identity_action(input.scope, who.as_str(), workload, parts.to_vec())
         })
         .collect()
+}
+
+/// A workload identity whose role assignment from the attacker is shown removed (the
+/// Activity log records it) needs no open "remove its role assignments": that part is done by
+/// the record, and is left out of the identity's action (the action goes when nothing is left).
+fn drop_roles_shown_removed(actions: &mut Vec<Action>, scope: &Scope) {
+    let removed: Vec<String> = actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::RevertRoleAssignment && a.status == ActionStatus::Done)
+        .map(|a| a.action.to_lowercase())
+        .collect();
+    let mut kept = Vec::with_capacity(actions.len());
+    for a in actions.drain(..) {
+        let shown = a.kind == ActionKind::ContainIdentity
+            && a.parts.contains(&IdentityPart::RemoveRoleAssignments)
+            && a.identities.iter().any(|w| removed.iter().any(|r| r.contains(&w.to_lowercase())));
+        if !shown {
+            kept.push(a);
+            continue;
+        }
+        let rest: Vec<IdentityPart> = a
+            .parts
+            .iter()
+            .copied()
+            .filter(|p| *p != IdentityPart::RemoveRoleAssignments)
+            .collect();
+        if let (false, Some(who)) = (rest.is_empty(), a.identities.first()) {
+            kept.push(identity_action(scope, who, !who.contains('@'), rest));
+        }
+    }
+    *actions = kept;
 }
 
 /// Securing one identity by the given parts; open until a record or a report shows it.

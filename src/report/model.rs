@@ -746,16 +746,13 @@ fn done_actions(a: &Analysis, local: &dyn Fn(Timestamp) -> String) -> Vec<String
     done.sort_by_key(|x| (x.at.is_none(), x.at));
     done.into_iter()
         .map(|x| {
-            // A reported action carries its "(reported)" mark; the mark is explained once.
-            let how = match x.status {
-                ActionStatus::Partial => ", partly",
-                _ => "",
-            };
-            format!(
-                "{}{}{how}",
-                x.done_line,
-                x.at.map(|t| format!(" ({})", local(t))).unwrap_or_default()
-            )
+            // A reported action carries its "(reported)" mark; the mark is explained once. A
+            // partly done one says what is missing after the time of what was done.
+            let when = x.at.map(|t| format!(" ({})", local(t))).unwrap_or_default();
+            match x.done_line.split_once("; ") {
+                Some((done, missing)) if x.status == ActionStatus::Partial => format!("{done}{when}; {missing}"),
+                _ => format!("{}{when}", x.done_line),
+            }
         })
         .collect()
 }
