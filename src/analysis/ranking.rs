@@ -101,7 +101,7 @@ pub fn score(affects: &[(StepKind, EffectKind)], order: &[StepKind], verdict: Ve
 }
 
 fn labels(kinds: &[StepKind]) -> String {
-    kinds.iter().map(|k| k.label().to_lowercase()).collect::<Vec<_>>().join(", ")
+    kinds.iter().map(|k| phrase(k.label())).collect::<Vec<_>>().join(", ")
 }
 
 fn verdict_words(verdict: Verdict) -> &'static str {
@@ -228,6 +228,17 @@ pub fn rank_pre_existing(controls: &[ControlAssessment], catalog: &Catalog) -> V
         out.push((score, c.priority, r));
     }
     numbered(out)
+}
+
+/// A label inside a sentence: its first word in lower case unless it is an acronym ("VM
+/// created" stays, "Public IP created" becomes "public IP created").
+fn phrase(label: &str) -> String {
+    let first = label.split(' ').next().unwrap_or("");
+    if first.len() > 1 && first.chars().all(|c| c.is_ascii_uppercase()) {
+        label.to_string()
+    } else {
+        crate::types::lower_first(label)
+    }
 }
 
 #[cfg(test)]
