@@ -989,6 +989,13 @@ fn quiet_executive_states_cleared_leads_once() {
         assert!(!text.contains(&squash(wrong)), "{wrong:?} in the quiet executive report");
     }
     assert!(text.contains(&squash("2 alerts: none points to attacker activity")));
+    // The identity's clearance gives the sign-in's own evidence too, not only a later mark.
+    assert!(
+        text.contains(&squash(
+            "confirmedSafe (evidence/riskdetections.csv:3); the flagged sign-in passed multifactor authentication and Conditional Access"
+        )),
+        "the board sees why the sign-in was the user's"
+    );
     // The storage alert was raised at 02:11 UTC for activity that started at 01:00.
     let m = model_json(&sample_dir(QUIET));
     let alerts = m["analysis"]["scope"]["alerts"].as_array().unwrap();

@@ -1143,17 +1143,24 @@ fn basis_of(scope: &Scope) -> Vec<String> {
     let members = scope
         .identities
         .iter()
-        .map(|(u, m)| (u.to_string(), m))
-        .chain(scope.ips.iter().map(|(i, m)| (i.to_string(), m)));
-    for (who, m) in members {
-        let first = match m.confidence {
-            Confidence::Cleared => m.against.first(),
-            _ => m.reasons_for.first(),
+        .map(|(u, m)| (scope.label(u), m, 2))
+        .chain(scope.ips.iter().map(|(i, m)| (i.to_string(), m, 1)));
+    for (who, m, grounds) in members {
+        // An identity's clearance states its two first grounds (a later "safe" mark alone is
+        // a triager's word; the sign-in's own MFA and Conditional Access result is evidence);
+        // an address's first ground is its own (the rest repeat its identity's).
+        let why: Vec<String> = match m.confidence {
+            Confidence::Cleared => m.against.iter().take(grounds).map(|r| r.to_string()).collect(),
+            _ => m.reasons_for.iter().take(1).map(|r| r.to_string()).collect(),
         };
         basis.push(format!(
             "{who}: {}{}",
             m.confidence.label(),
-            first.map(|r| format!(" — {r}")).unwrap_or_default()
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", why.join("; "))
+            }
         ));
     }
     let open = scope.alerts.iter().filter(|a| !a.cleared).count();
