@@ -357,17 +357,7 @@ fn a_scoped_art34_communication_counts_who_is_left_out_and_asks_the_dpo() {
     let scope = &m["analysis"]["gdpr"]["art34_scope"];
     let (inc, read) = (scope["subjects"].as_u64().unwrap(), scope["subjects_read"].as_u64().unwrap());
     assert!(inc < read, "the sample scopes the communication: {inc} of {read}");
-    let fmt = |n: u64| {
-        let s = n.to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let fmt = casefile::types::thousands;
     let exec = squash(&text_of(NORTHGATE, "executive.pdf"));
     assert!(exec.contains(&squash(&format!(
         "up to {} people affected (of up to {} whose data is in the containers read)",
