@@ -398,3 +398,19 @@ fn the_measures_item_tells_each_measure_once_in_plain_words() {
     }
     assert!(cell.contains(&squash("Outstanding: the other access key")));
 }
+
+/// Issue 8: with no compromise established, the posture report's recommendation tables have no
+/// "Timing" (before or after the incident) or "Relevant" (to the attacker's resources)
+/// column: there is no incident for either to refer to. An incident's report keeps them.
+#[test]
+fn recommendation_tables_speak_of_an_incident_only_when_there_is_one() {
+    let quiet = squash(&text_of(QUIET, "posture.pdf"));
+    assert!(quiet.contains(&squash("Recommendation and resource State First evaluated Status changed")));
+    assert!(!quiet.contains(&squash("Status changed Timing Relevant")), "quiet posture");
+    for rel in INCIDENTS {
+        assert!(
+            squash(&text_of(rel, "posture.pdf")).contains(&squash("Status changed Timing Relevant")),
+            "{rel}"
+        );
+    }
+}
