@@ -992,7 +992,7 @@ fn quiet_executive_states_cleared_leads_once() {
     // The identity's clearance gives the sign-in's own evidence too, not only a later mark.
     assert!(
         text.contains(&squash(
-            "confirmedSafe (evidence/riskdetections.csv:3); the flagged sign-in passed multifactor authentication and Conditional Access"
+            "confirmedSafe; the flagged sign-in passed multifactor authentication and Conditional Access"
         )),
         "the board sees why the sign-in was the user's"
     );

@@ -414,3 +414,17 @@ fn recommendation_tables_speak_of_an_incident_only_when_there_is_one() {
         );
     }
 }
+
+/// Issue 8: the board report states findings without record references (the technical report
+/// keeps each one).
+#[test]
+fn the_board_report_carries_no_record_references() {
+    for rel in [NORTHGATE, BRUNNWALD, QUIET] {
+        let exec = text_of(rel, "executive.pdf");
+        assert!(!exec.contains("evidence/"), "{rel}: a record reference in the executive report");
+        assert!(
+            text_of(rel, "technical.pdf").contains("evidence/"),
+            "{rel}: the technical report keeps them"
+        );
+    }
+}
