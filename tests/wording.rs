@@ -397,6 +397,13 @@ fn the_measures_item_tells_each_measure_once_in_plain_words() {
         assert!(!cell.contains(&squash(jargon)), "{jargon} in the measures item: {cell}");
     }
     assert!(cell.contains(&squash("Outstanding: the other access key")));
+    // Art. 33(3)(d) includes measures to mitigate the possible adverse effects.
+    assert!(
+        cell.contains(&squash(
+            "Proposed to mitigate the possible adverse effects on the people affected: inform the people affected"
+        )),
+        "{cell}"
+    );
 }
 
 /// Issue 8: with no compromise established, the posture report's recommendation tables have no

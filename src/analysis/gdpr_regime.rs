@@ -495,18 +495,37 @@ fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec
 }
 
 /// The measures for Art. 33(3)(d) as the regulator reads them: what was taken, then what is
-/// still to be taken, each once, in sentences (how each is known is in the measures table).
-pub fn measures_in_words(response: &Response, activity_provided: bool, identities: usize) -> String {
+/// still to be taken, then what is proposed to mitigate the possible adverse effects on the
+/// people affected (from the classes of data read), each once, in sentences (how each is known
+/// is in the measures table).
+pub fn measures_in_words(
+    response: &Response,
+    activity_provided: bool,
+    identities: usize,
+    exposure: Option<&Exposure>,
+    inventory: &[DataAsset],
+) -> String {
     let (taken, open) = measures(response, activity_provided, identities);
+    let mitigate = mitigation(&read_assets(exposure, inventory));
     let sentences = |v: &[Measure]| v.iter().map(|m| format!("{}.", m.text)).collect::<Vec<_>>().join(" ");
-    // After "Outstanding:", the first sentence goes on in lower case.
-    let lower_first_sentence = |v: &[Measure]| crate::types::lower_first(&sentences(v));
-    match (taken.is_empty(), open.is_empty()) {
-        (true, true) => String::new(),
-        (false, true) => sentences(&taken),
-        (true, false) => format!("None shown or reported yet. Outstanding: {}", lower_first_sentence(&open)),
-        (false, false) => format!("{} Outstanding: {}", sentences(&taken), lower_first_sentence(&open)),
+    // After a label ("Outstanding:"), the first sentence goes on in lower case.
+    let after_label = |v: &[Measure]| crate::types::lower_first(&sentences(v));
+    let mut out = Vec::new();
+    if !taken.is_empty() {
+        out.push(sentences(&taken));
+    } else if !open.is_empty() {
+        out.push("None shown or reported yet.".to_string());
     }
+    if !open.is_empty() {
+        out.push(format!("Outstanding: {}", after_label(&open)));
+    }
+    if !mitigate.is_empty() {
+        out.push(format!(
+            "Proposed to mitigate the possible adverse effects on the people affected: {}",
+            after_label(&mitigate)
+        ));
+    }
+    out.join(" ")
 }
 
 /// The response actions as measures: those done (per resource, with their basis) and those

@@ -695,6 +695,8 @@ fn assess_gdpr_for_case(
             response,
             bundle.activity.is_provided(),
             scope.identities_in_scope().count(),
+            exposure.provided(),
+            &case.data,
         )],
     })
 }
