@@ -660,13 +660,19 @@ fn letter_spaced_labels_copy_as_whole_words() {
 /// space between two pieces of one line, which is no break either way.)
 fn joined_at_separators(text: &str) -> String {
     let sep = |c: Option<&char>| c.is_some_and(|c| "/.-@_:=,;\\|&?".contains(*c));
+    joined_where(text, |before, after| sep(before) || sep(after))
+}
+
+/// `text` without the whitespace runs where `may_break(before, after)` holds for the nearest
+/// non-space characters on either side.
+fn joined_where(text: &str, may_break: impl Fn(Option<&char>, Option<&char>) -> bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
     for (i, c) in chars.iter().enumerate() {
         if c.is_whitespace() {
             let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
             let after = chars[i + 1..].iter().find(|c| !c.is_whitespace());
-            if sep(before) || sep(after) {
+            if may_break(before, after) {
                 continue;
             }
         }
@@ -880,21 +886,11 @@ fn codes_of(model: &serde_json::Value) -> Vec<String> {
 /// of a camelCase hump ("Disallowed|By"). A code found in this text was never broken inside
 /// a word.
 fn joined_at_code_breaks(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::new();
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_whitespace() {
-            let before = chars[..i].iter().rev().find(|c| !c.is_whitespace());
-            let after = chars[i + 1..].iter().find(|c| !c.is_whitespace());
-            let sep = |c: Option<&char>| c.is_some_and(|c| "/.-@_:=,;\\|&?(".contains(*c));
-            let hump = before.is_some_and(|b| b.is_ascii_lowercase()) && after.is_some_and(|a| a.is_ascii_uppercase());
-            if sep(before) || sep(after) || hump {
-                continue;
-            }
-        }
-        out.push(*c);
-    }
-    out
+    joined_where(text, |before, after| {
+        let sep = |c: Option<&char>| c.is_some_and(|c| "/.-@_:=,;\\|&?(".contains(*c));
+        let hump = before.is_some_and(|b| b.is_ascii_lowercase()) && after.is_some_and(|a| a.is_ascii_uppercase());
+        sep(before) || sep(after) || hump
+    })
 }
 
 #[test]

@@ -201,35 +201,7 @@ mod tests {
     }
 
     fn failed_signin(upn: &str, ip: &str, line: u64) -> SignIn {
-        SignIn {
-            at: at(line as u32),
-            upn: Upn::new(upn),
-            principal: Principal::User,
-            display_name: None,
-            ip: ip.parse().ok(),
-            country: None,
-            city: None,
-            app: None,
-            resource: None,
-            succeeded: false,
-            result_code: Some("50126".into()),
-            failure_reason: None,
-            conditional_access: None,
-            policies: Vec::new(),
-            auth_requirement: None,
-            mfa: None,
-            mfa_method: None,
-            device_compliant: None,
-            device_managed: None,
-            risk_during: None,
-            risk_aggregated: None,
-            risk_state: None,
-            risk_events: Vec::new(),
-            user_agent: None,
-            correlation_id: None,
-            record_id: None,
-            origin: loc(line),
-        }
+        SignIn::for_tests(at(line as u32), upn, ip, false, loc(line))
     }
 
     fn signin_with_policy(line: u64, single_factor: bool, result: PolicyResult, grants: &[&str]) -> SignIn {

@@ -94,43 +94,17 @@ pub fn signin_lines(signins: Vec<SignIn>) -> Vec<SignInLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::signins::Principal;
-    use crate::types::Upn;
 
     fn sign_in(secs: i64, ip: &str, succeeded: bool) -> SignIn {
         let at = chrono::DateTime::parse_from_rfc3339("2024-03-21T02:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc)
             + chrono::Duration::seconds(secs);
-        SignIn {
-            at: Timestamp(at),
-            upn: Upn::new("a@example.test"),
-            principal: Principal::User,
-            display_name: None,
-            ip: ip.parse().ok(),
-            country: None,
-            city: None,
-            app: None,
-            resource: None,
-            succeeded,
-            result_code: Some(if succeeded { "0" } else { "50126" }.into()),
-            failure_reason: None,
-            conditional_access: None,
-            policies: Vec::new(),
-            auth_requirement: None,
-            mfa: None,
-            mfa_method: None,
-            device_compliant: None,
-            device_managed: None,
-            risk_during: None,
-            risk_aggregated: None,
-            risk_state: None,
-            risk_events: Vec::new(),
-            user_agent: None,
-            correlation_id: Some(format!("c{secs}")),
-            record_id: Some(format!("r{secs}")),
-            origin: Location::record(std::path::Path::new("signins.csv"), secs as u64 + 2, secs as u64 + 1),
-        }
+        let origin = Location::record(std::path::Path::new("signins.csv"), secs as u64 + 2, secs as u64 + 1);
+        let mut s = SignIn::for_tests(Timestamp(at), "a@example.test", ip, succeeded, origin);
+        s.correlation_id = Some(format!("c{secs}"));
+        s.record_id = Some(format!("r{secs}"));
+        s
     }
 
     #[test]

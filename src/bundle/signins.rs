@@ -182,6 +182,43 @@ pub struct SignIn {
     pub origin: Location,
 }
 
+#[cfg(test)]
+impl SignIn {
+    /// A user's sign-in with only the facts a unit test sets; every other field empty. A
+    /// failure carries error 50126 (wrong user name or password), a success 0.
+    pub fn for_tests(at: Timestamp, upn: &str, ip: &str, succeeded: bool, origin: Location) -> SignIn {
+        SignIn {
+            at,
+            upn: Upn::new(upn),
+            principal: Principal::User,
+            display_name: None,
+            ip: ip.parse().ok(),
+            country: None,
+            city: None,
+            app: None,
+            resource: None,
+            succeeded,
+            result_code: Some(if succeeded { "0" } else { "50126" }.into()),
+            failure_reason: None,
+            conditional_access: None,
+            policies: Vec::new(),
+            auth_requirement: None,
+            mfa: None,
+            mfa_method: None,
+            device_compliant: None,
+            device_managed: None,
+            risk_during: None,
+            risk_aggregated: None,
+            risk_state: None,
+            risk_events: Vec::new(),
+            user_agent: None,
+            correlation_id: None,
+            record_id: None,
+            origin,
+        }
+    }
+}
+
 impl SignIn {
     /// High or medium risk that was not dismissed, remediated or confirmed safe.
     pub fn risky(&self) -> bool {
