@@ -274,7 +274,8 @@ pub struct StorageAggregator<'a> {
     attacker_requests: u64,
     account_key_use: Vec<Location>,
     internet_access: Vec<Location>,
-    first_seen: BTreeMap<(String, IpAddr), Timestamp>,
+    /// Per account, each address's first request.
+    first_seen: BTreeMap<String, BTreeMap<IpAddr, Timestamp>>,
     /// (listing, address) → its account-key use.
     key_use: BTreeMap<(usize, IpAddr), KeyUse>,
     first: Option<Timestamp>,
@@ -293,6 +294,42 @@ pub struct StorageAggregator<'a> {
     max_exclusion_reasons: usize,
     /// Scratch space for an exclusion reason (no allocation per request).
     reason_buffer: String,
+    /// What `reason_buffer` was last written from.
+    last_reason: Option<OwnedReasonKey>,
+}
+
+/// What an exclusion reason is written from.
+struct ReasonKey<'g> {
+    auth: &'g str,
+    upn: Option<&'g Upn>,
+    /// Only when there is no UPN (the reason names the UPN, else the app).
+    app: Option<&'g str>,
+    ip: Option<IpAddr>,
+    why: &'g str,
+}
+
+/// A [`ReasonKey`] kept from one request to the next.
+struct OwnedReasonKey {
+    auth: String,
+    upn: Option<Upn>,
+    app: Option<String>,
+    ip: Option<IpAddr>,
+    why: String,
+}
+
+impl OwnedReasonKey {
+    fn from(k: &ReasonKey) -> Self {
+        OwnedReasonKey {
+            auth: k.auth.to_string(),
+            upn: k.upn.cloned(),
+            app: k.app.map(str::to_string),
+            ip: k.ip,
+            why: k.why.to_string(),
+        }
+    }
+    fn is(&self, k: &ReasonKey) -> bool {
+        self.ip == k.ip && self.auth == k.auth && self.upn.as_ref() == k.upn && self.app.as_deref() == k.app && self.why == k.why
+    }
 }
 
 /// Account-key use from one address after one key listing.
@@ -361,6 +398,7 @@ impl<'a> StorageAggregator<'a> {
             raw_spans: BTreeMap::new(),
             max_exclusion_reasons: MAX_EXCLUSION_REASONS,
             reason_buffer: String::new(),
+            last_reason: None,
         }
     }
 
@@ -444,7 +482,11 @@ impl<'a> StorageAggregator<'a> {
         self.first = Some(self.first.map_or(g.first, |f| f.min(g.first)));
         self.last = Some(self.last.map_or(g.last, |l| l.max(g.last)));
         if let Some(ip) = g.caller_ip {
-            let e = self.first_seen.entry((g.account.clone(), ip)).or_insert(g.first);
+            let seen = match self.first_seen.get_mut(&g.account) {
+                Some(seen) => seen,
+                None => self.first_seen.entry(g.account.clone()).or_default(),
+            };
+            let e = seen.entry(ip).or_insert(g.first);
             *e = (*e).min(g.first);
             if g.succeeded() && g.uses_account_key() {
                 self.note_key_use(&g, ip);
@@ -581,19 +623,31 @@ impl<'a> StorageAggregator<'a> {
             }
             _ => "not in the attacker scope",
         });
-        // The reason is written into a reused buffer: most requests join a group that exists.
+        // The reason is written into a reused buffer, and not at all when the request is by
+        // the same principal, address and authentication as the one before (the buffer still
+        // holds its reason): most requests join a group that exists.
+        let key = ReasonKey {
+            auth: g.auth.as_str(),
+            upn: g.requester_upn.as_ref(),
+            app: g.requester_app.as_deref().filter(|_| g.requester_upn.is_none()),
+            ip: g.caller_ip,
+            why,
+        };
         let mut reason = std::mem::take(&mut self.reason_buffer);
-        reason.clear();
-        let _ = write!(reason, "{} requests by ", g.auth.name());
-        let _ = match (&g.requester_upn, &g.requester_app) {
-            (Some(u), _) => write!(reason, "{u}"),
-            (None, Some(a)) => write!(reason, "app {a}"),
-            (None, None) => reason.write_str("an unnamed principal"),
-        };
-        let _ = match g.caller_ip {
-            Some(ip) => write!(reason, " from {ip}: {why}"),
-            None => write!(reason, " from an unrecorded address: {why}"),
-        };
+        if !self.last_reason.as_ref().is_some_and(|last| last.is(&key)) {
+            reason.clear();
+            let _ = write!(reason, "{} requests by ", key.auth);
+            let _ = match (key.upn, key.app) {
+                (Some(u), _) => write!(reason, "{u}"),
+                (None, Some(a)) => write!(reason, "app {a}"),
+                (None, None) => reason.write_str("an unnamed principal"),
+            };
+            let _ = match key.ip {
+                Some(ip) => write!(reason, " from {ip}: {why}"),
+                None => write!(reason, " from an unrecorded address: {why}"),
+            };
+            self.last_reason = Some(OwnedReasonKey::from(&key));
+        }
         if let Some(e) = self.excluded.get_mut(reason.as_str()) {
             e.requests += g.requests;
             e.first = e.first.min(g.first);
@@ -665,9 +719,12 @@ impl<'a> StorageAggregator<'a> {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
-        for (key, at) in later.first_seen {
-            let e = self.first_seen.entry(key).or_insert(at);
-            *e = (*e).min(at);
+        for (account, seen) in later.first_seen {
+            let mine = self.first_seen.entry(account).or_default();
+            for (ip, at) in seen {
+                let e = mine.entry(ip).or_insert(at);
+                *e = (*e).min(at);
+            }
         }
         for (key, u) in later.key_use {
             let e = self.key_use.entry(key).or_insert_with(|| KeyUse::new(u.first));
@@ -723,7 +780,7 @@ impl<'a> StorageAggregator<'a> {
             .filter_map(|((i, ip), u)| {
                 let l = &self.listings[i];
                 // Only an address that had not used the account before the listing is "new".
-                let seen = self.first_seen.get(&(l.account.clone(), ip)).copied();
+                let seen = self.first_seen.get(&l.account).and_then(|s| s.get(&ip)).copied();
                 (seen.is_none_or(|s| s >= l.at)).then(|| KeyUseHit {
                     account: l.account.clone(),
                     listed_at: l.at,

@@ -96,7 +96,6 @@ pub struct BlobRequest {
     pub response_bytes: Bytes,
     pub requester_upn: Option<Upn>,
     pub requester_app: Option<String>,
-    pub user_agent: Option<String>,
     /// The request id (`CorrelationId`), for de-duplication of overlapping exports.
     pub request_id: Option<String>,
     pub origin: Location,
@@ -214,7 +213,6 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
         ),
         requester_upn: row.str(&["requesterupn", "identity.requester.upn"]).map(Upn::new),
         requester_app: row.string(&["requesterappid", "identity.requester.appid"]),
-        user_agent: row.string(&["useragentheader", "properties.useragentheader"]),
         request_id: row.string(&["correlationid"]),
         origin: row.location().clone(),
     })
@@ -231,7 +229,7 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
 // that one record through `Row` and `parse_row`, so results and messages are the same.
 
 /// Every name `parse_row` reads, normalised; a field's slot is its index here.
-const NAMES: [&str; 23] = [
+const NAMES: [&str; 21] = [
     "timegenerated",
     "time",
     "accountname",
@@ -252,8 +250,6 @@ const NAMES: [&str; 23] = [
     "identity.requester.upn",
     "requesterappid",
     "identity.requester.appid",
-    "useragentheader",
-    "properties.useragentheader",
     "correlationid",
 ];
 const SLOTS: usize = NAMES.len();
@@ -270,8 +266,7 @@ const G_URI: &[usize] = &[13];
 const G_SIZE: &[usize] = &[14, 15];
 const G_UPN: &[usize] = &[16, 17];
 const G_APP: &[usize] = &[18, 19];
-const G_AGENT: &[usize] = &[20, 21];
-const G_REQUEST: &[usize] = &[22];
+const G_REQUEST: &[usize] = &[20];
 
 /// The values of one record's wanted fields.
 struct Fields<'a> {
@@ -348,7 +343,6 @@ fn build_fields(f: &Fields, order: &Cell<DateOrder>) -> Option<BlobRequest> {
         response_bytes: Bytes(response_bytes),
         requester_upn: f.str(G_UPN).map(Upn::new),
         requester_app: f.string(G_APP),
-        user_agent: f.string(G_AGENT),
         request_id: f.string(G_REQUEST),
         origin: Location {
             file: PathBuf::new(),
@@ -929,10 +923,9 @@ fn key_action(level: Level, key: &str) -> KeyAction {
             (12, b'r') => ("requesterUpn", Slot(16)),
             (13, b't') => ("timeGenerated", Slot(0)),
             (13, b'o') => ("operationName", Slot(4)),
-            (13, b'c') => ("correlationId", Slot(22)),
+            (13, b'c') => ("correlationId", Slot(20)),
             (14, b'r') => ("requesterAppId", Slot(18)),
             (15, b'c') => ("callerIpAddress", Slot(10)),
-            (15, b'u') => ("userAgentHeader", Slot(20)),
             (16, b'r') => ("responseBodySize", Slot(14)),
             (18, b'a') if last.eq_ignore_ascii_case(&b'e') => ("authenticationType", Slot(6)),
             (18, b'a') => ("authenticationHash", Slot(8)),
@@ -941,7 +934,6 @@ fn key_action(level: Level, key: &str) -> KeyAction {
         Level::Properties => match (k.len(), first) {
             (9, b'o') => ("objectKey", Slot(12)),
             (11, b'a') => ("accountName", Slot(3)),
-            (15, b'u') => ("userAgentHeader", Slot(21)),
             (16, b'r') => ("responseBodySize", Slot(15)),
             _ => return KeyAction::Skip,
         },

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read};
 use std::rc::Rc;
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
@@ -188,18 +189,116 @@ pub fn csv_split_point(buf: &[u8]) -> Option<usize> {
 /// SHA-256 and size of the bytes that passed through a [`HashingReader`].
 #[derive(Default)]
 pub struct HashState {
-    hasher: Sha256,
+    hasher: Hasher,
     pub bytes: u64,
 }
 
+/// Where the hashing is done.
+enum Hasher {
+    /// On the thread that reads.
+    Here(Sha256),
+    /// On a thread of its own: the reading thread only copies the bytes into blocks, so on
+    /// a machine with a core to spare, reading and hashing a large file overlap.
+    Elsewhere(Background),
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher::Here(Sha256::new())
+    }
+}
+
+/// Bytes handed to the hashing thread at a time.
+const HASH_BLOCK: usize = 1 << 20;
+
+/// The reading side of a hashing thread: blocks go out full, come back hashed (for reuse,
+/// so no block is allocated or zeroed per megabyte), and the thread returns the hasher when
+/// the last block has gone.
+struct Background {
+    block: Vec<u8>,
+    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
+    hashed: mpsc::Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+impl Background {
+    fn start() -> Background {
+        // At most four blocks wait: memory stays bounded whatever the file's size.
+        let (to_hash, blocks) = mpsc::sync_channel::<Vec<u8>>(4);
+        let (give_back, hashed) = mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for mut block in blocks {
+                hasher.update(&block);
+                block.clear();
+                let _ = give_back.send(block);
+            }
+            hasher
+        });
+        Background {
+            block: Vec::with_capacity(HASH_BLOCK),
+            to_hash: Some(to_hash),
+            hashed,
+            thread: Some(thread),
+        }
+    }
+
+    fn update(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let room = HASH_BLOCK - self.block.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.block.extend_from_slice(now);
+            bytes = later;
+            if self.block.len() == HASH_BLOCK {
+                self.send();
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        let next = self.hashed.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK));
+        let full = std::mem::replace(&mut self.block, next);
+        if let Some(tx) = &self.to_hash {
+            // The thread only stops when this side hangs up, so the send cannot fail.
+            let _ = tx.send(full);
+        }
+    }
+
+    fn finish(mut self) -> Sha256 {
+        if !self.block.is_empty() {
+            self.send();
+        }
+        drop(self.to_hash.take());
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(hasher)) => hasher,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Sha256::new(),
+        }
+    }
+}
+
 impl HashState {
+    /// A state that hashes on a thread of its own (see [`Hasher::Elsewhere`]).
+    pub fn on_own_thread() -> HashState {
+        HashState {
+            hasher: Hasher::Elsewhere(Background::start()),
+            bytes: 0,
+        }
+    }
     pub fn update(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
+        match &mut self.hasher {
+            Hasher::Here(h) => h.update(bytes),
+            Hasher::Elsewhere(b) => b.update(bytes),
+        }
         self.bytes += bytes.len() as u64;
     }
     /// Lower-case hex digest.
     pub fn hex(self) -> String {
-        hex(&self.hasher.finalize())
+        let hasher = match self.hasher {
+            Hasher::Here(h) => h,
+            Hasher::Elsewhere(b) => b.finish(),
+        };
+        hex(&hasher.finalize())
     }
 }
 
@@ -220,8 +319,18 @@ pub struct HashingReader<R: Read> {
 }
 
 impl<R: Read> HashingReader<R> {
+    /// Hashes on the reading thread.
     pub fn new(inner: R) -> (Self, Rc<RefCell<HashState>>) {
-        let state = Rc::new(RefCell::new(HashState::default()));
+        Self::with(inner, HashState::default())
+    }
+
+    /// Hashes on a thread of its own (for large files, when a core is free).
+    pub fn on_own_thread(inner: R) -> (Self, Rc<RefCell<HashState>>) {
+        Self::with(inner, HashState::on_own_thread())
+    }
+
+    fn with(inner: R, state: HashState) -> (Self, Rc<RefCell<HashState>>) {
+        let state = Rc::new(RefCell::new(state));
         (
             HashingReader {
                 inner,

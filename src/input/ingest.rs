@@ -97,9 +97,17 @@ fn split_error(path: &Path, e: SplitError) -> Error {
 }
 
 impl FileReader {
+    /// Opens a file on disk. Its hash is taken on a thread of its own when there is more
+    /// than one core, so reading and hashing overlap.
     fn open(path: &Path, limits: Limits) -> Result<FileReader> {
         let file = File::open(path).map_err(|e| open_error(path, e))?;
-        FileReader::from_reader(path, Box::new(file), limits, true)
+        let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let (hashing, hash) = if spare_core {
+            HashingReader::on_own_thread(Box::new(file) as Box<dyn Read>)
+        } else {
+            HashingReader::new(Box::new(file) as Box<dyn Read>)
+        };
+        FileReader::with_hashing(path, hashing, hash, limits, true)
     }
 
     /// `raw` holds the file's bytes; `path` names it in messages (and its extension helps
@@ -107,6 +115,16 @@ impl FileReader {
     /// left unread.
     fn from_reader(path: &Path, raw: Box<dyn Read>, limits: Limits, on_disk: bool) -> Result<FileReader> {
         let (hashing, hash) = HashingReader::new(raw);
+        FileReader::with_hashing(path, hashing, hash, limits, on_disk)
+    }
+
+    fn with_hashing(
+        path: &Path,
+        hashing: HashingReader<Box<dyn Read>>,
+        hash: Rc<RefCell<HashState>>,
+        limits: Limits,
+        on_disk: bool,
+    ) -> Result<FileReader> {
         let mut input = records::decode(hashing).map_err(|e| read_error(path, e))?;
         let mut head = Vec::with_capacity(records::HEAD_BYTES);
         (&mut input)

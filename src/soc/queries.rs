@@ -76,7 +76,6 @@ pub const STORAGE_COLUMNS: &[&str] = &[
     "ResponseBodySize",
     "RequesterUpn",
     "RequesterAppId",
-    "UserAgentHeader",
     "CorrelationId",
 ];
 /// Log Analytics columns the alert reader uses.
