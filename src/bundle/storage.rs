@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::source::{need, Capability, EvidenceSource, FieldList, FileIn, Intake, Signature, SourceKind};
 use super::{Source, Span};
 use crate::error::{InputError, Location, Result};
-use crate::input::chunk::{Boundary, Limits};
+use crate::input::chunk::{Boundary, Limits, Text};
 use crate::input::table::{self as records, Columns, DateOrder, Row, Shape, TableInfo, Visit};
 use crate::types::{parse_ip, Bytes, Timestamp, Upn};
 
@@ -523,11 +523,11 @@ pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Res
 
 /// Parses one chunk of a file, calling `visit` with each request in order. Record numbers
 /// in locations and errors count from the chunk's start; the caller shifts them.
-pub fn parse_chunk(format: &FileFormat, data: Vec<u8>, first_line: u64, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
     match &format.layout {
         Layout::Csv(layout) => parse_csv_chunk(format, layout, &data, first_line, visit),
         Layout::JsonLines => parse_jsonl_chunk(format, &data, first_line, visit),
-        Layout::Document => parse_document(format, data, visit),
+        Layout::Document => parse_document(format, data.into_vec(), visit),
     }
 }
 

@@ -12,8 +12,9 @@
 
 use std::cell::RefCell;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use sha2::{Digest, Sha256};
 
@@ -55,6 +56,61 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// 1-based line of the chunk's first byte.
     pub first_line: u64,
+}
+
+/// A chunk's bytes: read into a buffer of its own, or a window of a memory-mapped file
+/// (shared, without a copy, by the worker that parses it and the thread that hashes it).
+#[derive(Debug, Clone)]
+pub enum Text {
+    Owned(Vec<u8>),
+    Mapped { map: Arc<memmap2::Mmap>, range: Range<usize> },
+}
+
+impl Text {
+    /// The text without its first `n` bytes.
+    pub fn skip(self, n: usize) -> Text {
+        match self {
+            Text::Owned(mut v) => {
+                v.drain(..n.min(v.len()));
+                Text::Owned(v)
+            }
+            Text::Mapped { map, range } => Text::Mapped {
+                map,
+                range: (range.start + n).min(range.end)..range.end,
+            },
+        }
+    }
+
+    /// The text's first `n` bytes.
+    pub fn take_front(self, n: usize) -> Text {
+        match self {
+            Text::Owned(mut v) => {
+                v.truncate(n);
+                Text::Owned(v)
+            }
+            Text::Mapped { map, range } => Text::Mapped {
+                map,
+                range: range.start..(range.start + n).min(range.end),
+            },
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Text::Owned(v) => v,
+            Text::Mapped { .. } => self.to_vec(),
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Owned(v) => v,
+            Text::Mapped { map, range } => &map[range.clone()],
+        }
+    }
 }
 
 /// A record that outgrew [`Limits::max_record_bytes`].
@@ -163,12 +219,16 @@ impl<R: Read> Splitter<R> {
         Ok(())
     }
 
-    /// Byte offset just after the last record boundary in `buf`, if there is one.
     fn split_point(&self, buf: &[u8]) -> Option<usize> {
-        match self.boundary {
-            Boundary::Lines => memchr::memrchr(b'\n', buf).map(|i| i + 1),
-            Boundary::CsvRecords => csv_split_point(buf),
-        }
+        split_point(self.boundary, buf)
+    }
+}
+
+/// Byte offset just after the last record boundary in `buf`, if there is one.
+pub fn split_point(boundary: Boundary, buf: &[u8]) -> Option<usize> {
+    match boundary {
+        Boundary::Lines => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        Boundary::CsvRecords => csv_split_point(buf),
     }
 }
 
@@ -213,10 +273,10 @@ const HASH_BLOCK: usize = 1 << 20;
 
 /// The reading side of a hashing thread: blocks go out full, come back hashed (for reuse,
 /// so no block is allocated or zeroed per megabyte), and the thread returns the hasher when
-/// the last block has gone.
+/// the last block has gone. Windows of a memory map go out as they are, without a copy.
 struct Background {
     block: Vec<u8>,
-    to_hash: Option<mpsc::SyncSender<Vec<u8>>>,
+    to_hash: Option<mpsc::SyncSender<Text>>,
     hashed: mpsc::Receiver<Vec<u8>>,
     thread: Option<std::thread::JoinHandle<Sha256>>,
 }
@@ -224,14 +284,16 @@ struct Background {
 impl Background {
     fn start() -> Background {
         // At most four blocks wait: memory stays bounded whatever the file's size.
-        let (to_hash, blocks) = mpsc::sync_channel::<Vec<u8>>(4);
+        let (to_hash, blocks) = mpsc::sync_channel::<Text>(4);
         let (give_back, hashed) = mpsc::channel::<Vec<u8>>();
         let thread = std::thread::spawn(move || {
             let mut hasher = Sha256::new();
-            for mut block in blocks {
-                hasher.update(&block);
-                block.clear();
-                let _ = give_back.send(block);
+            for text in blocks {
+                hasher.update(&*text);
+                if let Text::Owned(mut block) = text {
+                    block.clear();
+                    let _ = give_back.send(block);
+                }
             }
             hasher
         });
@@ -250,23 +312,27 @@ impl Background {
             self.block.extend_from_slice(now);
             bytes = later;
             if self.block.len() == HASH_BLOCK {
-                self.send();
+                self.send_block();
             }
         }
     }
 
-    fn send(&mut self) {
+    fn send_block(&mut self) {
         let next = self.hashed.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK));
         let full = std::mem::replace(&mut self.block, next);
+        self.send(Text::Owned(full));
+    }
+
+    fn send(&mut self, text: Text) {
         if let Some(tx) = &self.to_hash {
             // The thread only stops when this side hangs up, so the send cannot fail.
-            let _ = tx.send(full);
+            let _ = tx.send(text);
         }
     }
 
     fn finish(mut self) -> Sha256 {
         if !self.block.is_empty() {
-            self.send();
+            self.send_block();
         }
         drop(self.to_hash.take());
         match self.thread.take().map(std::thread::JoinHandle::join) {
@@ -291,6 +357,20 @@ impl HashState {
             Hasher::Elsewhere(b) => b.update(bytes),
         }
         self.bytes += bytes.len() as u64;
+    }
+    /// Hashes `text` next, handing it to the hashing thread as it is (no copy) when there
+    /// is one.
+    pub fn update_shared(&mut self, text: Text) {
+        self.bytes += text.len() as u64;
+        match &mut self.hasher {
+            Hasher::Here(h) => h.update(&*text),
+            Hasher::Elsewhere(b) => {
+                if !b.block.is_empty() {
+                    b.send_block();
+                }
+                b.send(text);
+            }
+        }
     }
     /// Lower-case hex digest.
     pub fn hex(self) -> String {
@@ -324,12 +404,8 @@ impl<R: Read> HashingReader<R> {
         Self::with(inner, HashState::default())
     }
 
-    /// Hashes on a thread of its own (for large files, when a core is free).
-    pub fn on_own_thread(inner: R) -> (Self, Rc<RefCell<HashState>>) {
-        Self::with(inner, HashState::on_own_thread())
-    }
-
-    fn with(inner: R, state: HashState) -> (Self, Rc<RefCell<HashState>>) {
+    /// Hashes into `state` (see [`HashState::on_own_thread`]).
+    pub fn with(inner: R, state: HashState) -> (Self, Rc<RefCell<HashState>>) {
         let state = Rc::new(RefCell::new(state));
         (
             HashingReader {

@@ -18,11 +18,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::chunk::{HashState, HashingReader, Limits, SplitError, Splitter};
+use super::chunk::{Boundary, HashState, HashingReader, Limits, SplitError, Splitter, Text};
+use super::mapped::{self, MappedSplitter, UTF8_BOM};
 use super::progress::Progress;
 use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
 use crate::bundle::Span;
 use crate::error::{Error, InputError, Location, Result};
+use crate::input::table::DateOrder;
 use crate::input::table::{self as records, Input};
 
 const WHAT: &str = "storage log";
@@ -60,12 +62,29 @@ pub struct FileResult {
 struct FileReader {
     path: PathBuf,
     format: Arc<FileFormat>,
-    splitter: Option<Splitter<Input>>,
-    document: Option<Input>,
-    /// Chunk 0's data after the header, waiting to be handed out.
-    pending: Option<(Vec<u8>, u64)>,
-    hash: Rc<RefCell<HashState>>,
-    on_disk: bool,
+    source: Source,
+    /// Chunk 0's text after the header, waiting to be handed out.
+    pending: Option<(Text, u64)>,
+}
+
+/// Where a file's text comes from.
+enum Source {
+    /// A plain text file on disk whose records are cut into chunks: mapped, not read.
+    Mapped(MappedSplitter),
+    /// Anything else (compressed, UTF-16, a JSON document, bytes in memory): read through a
+    /// [`HashingReader`] and decoded. `on_disk`: whether `finish` may reopen the file to hash
+    /// what the decoder left unread.
+    Stream {
+        text: Streamed,
+        hash: Rc<RefCell<HashState>>,
+        on_disk: bool,
+    },
+}
+
+enum Streamed {
+    Chunks(Splitter<Input>),
+    /// A document parsed whole (taken when it is handed out).
+    Document(Option<Input>),
 }
 
 fn open_error(path: &Path, e: std::io::Error) -> Error {
@@ -97,17 +116,49 @@ fn split_error(path: &Path, e: SplitError) -> Error {
 }
 
 impl FileReader {
-    /// Opens a file on disk. Its hash is taken on a thread of its own when there is more
-    /// than one core, so reading and hashing overlap.
+    /// Opens a file on disk: mapped when it is plain text cut into chunks, otherwise read as
+    /// a stream. Its hash is taken on a thread of its own when there is more than one core,
+    /// so reading and hashing overlap.
     fn open(path: &Path, limits: Limits) -> Result<FileReader> {
-        let file = File::open(path).map_err(|e| open_error(path, e))?;
+        let mut file = File::open(path).map_err(|e| open_error(path, e))?;
         let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let (hashing, hash) = if spare_core {
-            HashingReader::on_own_thread(Box::new(file) as Box<dyn Read>)
-        } else {
-            HashingReader::new(Box::new(file) as Box<dyn Read>)
+        let hash = || {
+            if spare_core {
+                HashState::on_own_thread()
+            } else {
+                HashState::default()
+            }
         };
-        FileReader::with_hashing(path, hashing, hash, limits, true)
+        if let Some(reader) = FileReader::mapped(path, &file, limits, hash)? {
+            return Ok(reader);
+        }
+        file.seek(SeekFrom::Start(0)).map_err(|e| read_error(path, e))?;
+        let (hashing, hash) = HashingReader::with(Box::new(file) as Box<dyn Read>, hash());
+        FileReader::streamed(path, hashing, hash, limits, true)
+    }
+
+    /// `file` as a mapped file, if it is a non-empty regular file of plain text (not gzip, not
+    /// UTF-16) whose layout is cut into chunks (CSV, JSON Lines).
+    fn mapped(path: &Path, file: &File, limits: Limits, hash: impl FnOnce() -> HashState) -> Result<Option<FileReader>> {
+        let meta = file.metadata().map_err(|e| read_error(path, e))?;
+        let len = match usize::try_from(meta.len()) {
+            Ok(len) if meta.is_file() && len > 0 => len,
+            _ => return Ok(None),
+        };
+        let mut head = Vec::with_capacity(records::HEAD_BYTES + UTF8_BOM.len());
+        file.take((records::HEAD_BYTES + UTF8_BOM.len()) as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| read_error(path, e))?;
+        if !mapped::is_plain(&head) {
+            return Ok(None);
+        }
+        let (layout, order) = storage::sniff(path, head.strip_prefix(UTF8_BOM).unwrap_or(&head));
+        let Some(boundary) = boundary_of(&layout) else {
+            return Ok(None);
+        };
+        let file = file.try_clone().map_err(|e| open_error(path, e))?;
+        let splitter = MappedSplitter::new(file, len, boundary, limits, hash()).map_err(|e| read_error(path, e))?;
+        FileReader::chunked(path, layout, order, Source::Mapped(splitter)).map(Some)
     }
 
     /// `raw` holds the file's bytes; `path` names it in messages (and its extension helps
@@ -115,10 +166,10 @@ impl FileReader {
     /// left unread.
     fn from_reader(path: &Path, raw: Box<dyn Read>, limits: Limits, on_disk: bool) -> Result<FileReader> {
         let (hashing, hash) = HashingReader::new(raw);
-        FileReader::with_hashing(path, hashing, hash, limits, on_disk)
+        FileReader::streamed(path, hashing, hash, limits, on_disk)
     }
 
-    fn with_hashing(
+    fn streamed(
         path: &Path,
         hashing: HashingReader<Box<dyn Read>>,
         hash: Rc<RefCell<HashState>>,
@@ -131,7 +182,16 @@ impl FileReader {
             .take(records::HEAD_BYTES as u64)
             .read_to_end(&mut head)
             .map_err(|e| read_error(path, e))?;
-        let (mut layout, order) = storage::sniff(path, &head);
+        let (layout, order) = storage::sniff(path, &head);
+        let text = match boundary_of(&layout) {
+            None => Streamed::Document(Some(Box::new(std::io::Cursor::new(head).chain(input)))),
+            Some(b) => Streamed::Chunks(Splitter::new(input, head, 1, b, limits)),
+        };
+        FileReader::chunked(path, layout, order, Source::Stream { text, hash, on_disk })
+    }
+
+    /// The reader over `source`, with the CSV header (if any) read from the first chunk.
+    fn chunked(path: &Path, mut layout: Layout, order: DateOrder, source: Source) -> Result<FileReader> {
         let mut reader = FileReader {
             path: path.to_path_buf(),
             format: Arc::new(FileFormat {
@@ -139,35 +199,20 @@ impl FileReader {
                 layout: Layout::Document,
                 order,
             }),
-            splitter: None,
-            document: None,
+            source,
             pending: None,
-            hash,
-            on_disk,
         };
-        let boundary = match &layout {
-            Layout::Csv(_) => Some(super::chunk::Boundary::CsvRecords),
-            Layout::JsonLines => Some(super::chunk::Boundary::Lines),
-            Layout::Document => None,
-        };
-        match boundary {
-            None => {
-                reader.document = Some(Box::new(std::io::Cursor::new(head).chain(input)));
-            }
-            Some(b) => {
-                let mut splitter = Splitter::new(input, head, 1, b, limits);
-                let first = splitter.next_chunk().map_err(|e| split_error(path, e))?;
-                if let Layout::Csv(csv) = &mut layout {
-                    let data = first.as_ref().map_or(&[][..], |c| &c.data[..]);
-                    let end = storage::read_csv_header(path, csv, data)?;
-                    if let Some(c) = first {
-                        let line = c.first_line + memchr::memchr_iter(b'\n', &c.data[..end]).count() as u64;
-                        reader.pending = Some((c.data[end..].to_vec(), line));
-                    }
-                } else {
-                    reader.pending = first.map(|c| (c.data, c.first_line));
-                }
-                reader.splitter = Some(splitter);
+        if boundary_of(&layout).is_some() {
+            let first = reader.next()?;
+            if let Layout::Csv(csv) = &mut layout {
+                let data = first.as_ref().map_or(&[][..], |(text, _)| &text[..]);
+                let end = storage::read_csv_header(path, csv, data)?;
+                reader.pending = first.map(|(text, line)| {
+                    let line = line + memchr::memchr_iter(b'\n', &text[..end]).count() as u64;
+                    (text.skip(end), line)
+                });
+            } else {
+                reader.pending = first;
             }
         }
         reader.format = Arc::new(FileFormat {
@@ -179,43 +224,59 @@ impl FileReader {
     }
 
     /// The next chunk's text and first line.
-    fn next(&mut self) -> Result<Option<(Vec<u8>, u64)>> {
+    fn next(&mut self) -> Result<Option<(Text, u64)>> {
         if let Some(p) = self.pending.take() {
             return Ok(Some(p));
         }
-        if let Some(mut doc) = self.document.take() {
-            let mut all = Vec::new();
-            doc.read_to_end(&mut all).map_err(|e| read_error(&self.path, e))?;
-            return Ok(Some((all, 1)));
-        }
-        match &mut self.splitter {
-            Some(s) => Ok(s
+        let path = &self.path;
+        match &mut self.source {
+            Source::Mapped(m) => m.next_chunk().map_err(|e| split_error(path, e)),
+            Source::Stream {
+                text: Streamed::Chunks(s), ..
+            } => Ok(s
                 .next_chunk()
-                .map_err(|e| split_error(&self.path, e))?
-                .map(|c| (c.data, c.first_line))),
-            None => Ok(None),
+                .map_err(|e| split_error(path, e))?
+                .map(|c| (Text::Owned(c.data), c.first_line))),
+            Source::Stream {
+                text: Streamed::Document(doc),
+                ..
+            } => match doc.take() {
+                Some(mut doc) => {
+                    let mut all = Vec::new();
+                    doc.read_to_end(&mut all).map_err(|e| read_error(path, e))?;
+                    Ok(Some((Text::Owned(all), 1)))
+                }
+                None => Ok(None),
+            },
         }
     }
 
     /// Raw bytes read so far.
     fn bytes_read(&self) -> u64 {
-        self.hash.borrow().bytes
+        match &self.source {
+            Source::Mapped(m) => m.position(),
+            Source::Stream { hash, .. } => hash.borrow().bytes,
+        }
     }
 
-    /// The file's SHA-256 and size, hashing whatever the decoder left unread.
+    /// The file's SHA-256 and size, hashing whatever was left unread.
     fn finish(self) -> Result<(String, u64)> {
-        drop(self.splitter);
-        drop(self.document);
-        let mut state = Rc::try_unwrap(self.hash).map_or_else(|rc| std::mem::take(&mut *rc.borrow_mut()), RefCell::into_inner);
-        if !self.on_disk {
+        let path = self.path;
+        let (text, hash, on_disk) = match self.source {
+            Source::Mapped(m) => return m.finish().map_err(|e| read_error(&path, e)),
+            Source::Stream { text, hash, on_disk } => (text, hash, on_disk),
+        };
+        drop(text);
+        let mut state = Rc::try_unwrap(hash).map_or_else(|rc| std::mem::take(&mut *rc.borrow_mut()), RefCell::into_inner);
+        if !on_disk {
             let bytes = state.bytes;
             return Ok((state.hex(), bytes));
         }
-        let mut file = File::open(&self.path).map_err(|e| open_error(&self.path, e))?;
-        file.seek(SeekFrom::Start(state.bytes)).map_err(|e| read_error(&self.path, e))?;
+        let mut file = File::open(&path).map_err(|e| open_error(&path, e))?;
+        file.seek(SeekFrom::Start(state.bytes)).map_err(|e| read_error(&path, e))?;
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let n = file.read(&mut buf).map_err(|e| read_error(&self.path, e))?;
+            let n = file.read(&mut buf).map_err(|e| read_error(&path, e))?;
             if n == 0 {
                 break;
             }
@@ -223,6 +284,15 @@ impl FileReader {
         }
         let bytes = state.bytes;
         Ok((state.hex(), bytes))
+    }
+}
+
+/// How the records of a layout end, if it is cut into chunks.
+fn boundary_of(layout: &Layout) -> Option<Boundary> {
+    match layout {
+        Layout::Csv(_) => Some(Boundary::CsvRecords),
+        Layout::JsonLines => Some(Boundary::Lines),
+        Layout::Document => None,
     }
 }
 
@@ -281,7 +351,7 @@ struct Job {
     file: usize,
     index: usize,
     format: Arc<FileFormat>,
-    data: Vec<u8>,
+    data: Text,
     first_line: u64,
 }
 

@@ -8,6 +8,7 @@ pub mod csv_index;
 pub mod hash;
 pub mod ingest;
 pub mod json_scan;
+pub mod mapped;
 pub mod progress;
 pub mod table;
 pub mod tree;

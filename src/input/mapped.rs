@@ -1,0 +1,258 @@
+//! Plain text files on disk, cut into record-aligned chunks that are windows of a memory map.
+//!
+//! For an uncompressed UTF-8 file (the usual Log Analytics CSV or diagnostic-settings JSON
+//! Lines export) the stream path of [`chunk`](super::chunk) copies every byte three times
+//! before a worker sees it: from the page cache into a buffer, through the decoder, and into
+//! the hashing thread's block. Here each chunk is a window of the file mapped read-only, shared
+//! by the worker that parses it and the thread that hashes it; it is unmapped when both are
+//! done, so memory stays bounded by the chunks in flight whatever the file's size. The cuts are
+//! exactly the stream splitter's (the same rule over the same text from the same start), so
+//! results and messages do not depend on the path.
+//!
+//! A mapped file must not shrink while it is read (the evidence of a case does not change).
+
+use std::fs::File;
+use std::io;
+use std::sync::Arc;
+
+use memmap2::{Mmap, MmapOptions};
+
+use super::chunk::{split_point, Boundary, HashState, Limits, RecordTooLong, SplitError, Text};
+
+/// The UTF-8 byte order mark, skipped (but hashed) as the stream decoder skips it.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Cuts a mapped file's text into record-aligned chunks, hashing every byte once.
+pub struct MappedSplitter {
+    file: File,
+    len: usize,
+    /// Where the next chunk starts (every byte before it is hashed).
+    pos: usize,
+    next_line: u64,
+    boundary: Boundary,
+    limits: Limits,
+    hash: HashState,
+}
+
+/// Whether `head` (a file's first bytes) is text the stream decoder would pass through
+/// unchanged apart from a UTF-8 BOM: not gzip, not UTF-16.
+pub fn is_plain(head: &[u8]) -> bool {
+    !(head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]))
+}
+
+impl MappedSplitter {
+    /// Maps `file` (`len` bytes) window by window; `hash` takes every byte. A
+    /// UTF-8 BOM at the start is hashed but not part of the text.
+    pub fn new(file: File, len: usize, boundary: Boundary, mut limits: Limits, hash: HashState) -> io::Result<MappedSplitter> {
+        limits.chunk_bytes = limits.chunk_bytes.min(limits.max_record_bytes).max(1);
+        let mut splitter = MappedSplitter {
+            file,
+            len,
+            pos: 0,
+            next_line: 1,
+            boundary,
+            limits,
+            hash,
+        };
+        if len > 0 {
+            let start = splitter.window(0, len.min(UTF8_BOM.len()))?;
+            if start.starts_with(UTF8_BOM) {
+                splitter.take(start, UTF8_BOM.len());
+            }
+        }
+        Ok(splitter)
+    }
+
+    /// Bytes hashed so far.
+    pub fn position(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// The next chunk and its first line, or None at the end of the text.
+    pub fn next_chunk(&mut self) -> Result<Option<(Text, u64)>, SplitError> {
+        if self.pos >= self.len {
+            return Ok(None);
+        }
+        let mut target = self.limits.chunk_bytes;
+        loop {
+            let cap = target.min(self.limits.max_record_bytes.saturating_add(self.limits.chunk_bytes));
+            let wanted = self.pos.saturating_add(cap);
+            let window = self.window(self.pos, self.len.min(wanted)).map_err(SplitError::Io)?;
+            // The end of the text shows as a short window, as it shows to the stream
+            // splitter as a short read.
+            if wanted > self.len {
+                let last = split_point(self.boundary, &window).unwrap_or(0);
+                if window.len() - last > self.limits.max_record_bytes {
+                    self.next_line += newlines(&window[..last]);
+                    return Err(self.too_long());
+                }
+                return Ok(Some(self.emit(window.clone(), window.len())));
+            }
+            if let Some(cut) = split_point(self.boundary, &window) {
+                return Ok(Some(self.emit(window, cut)));
+            }
+            if window.len() > self.limits.max_record_bytes {
+                return Err(self.too_long());
+            }
+            target = window.len() + self.limits.chunk_bytes;
+        }
+    }
+
+    /// Hashes what was not handed out (a file stopped early) and returns the file's SHA-256
+    /// and size.
+    pub fn finish(mut self) -> io::Result<(String, u64)> {
+        while self.pos < self.len {
+            let end = self.len.min(self.pos + self.limits.chunk_bytes);
+            let window = self.window(self.pos, end)?;
+            let n = window.len();
+            self.take(window, n);
+        }
+        let bytes = self.hash.bytes;
+        Ok((self.hash.hex(), bytes))
+    }
+
+    /// The first `cut` bytes of `window` (which starts at `pos`) as the next chunk.
+    fn emit(&mut self, window: Text, cut: usize) -> (Text, u64) {
+        let chunk = window.take_front(cut);
+        let first_line = self.next_line;
+        self.next_line += newlines(&chunk);
+        self.take(chunk.clone(), cut);
+        (chunk, first_line)
+    }
+
+    /// Hashes the first `n` bytes of `text` (which starts at `pos`) and moves past them.
+    fn take(&mut self, text: Text, n: usize) {
+        self.hash.update_shared(text.take_front(n));
+        self.pos += n;
+    }
+
+    /// Bytes `from..to` of the file, mapped read-only.
+    fn window(&self, from: usize, to: usize) -> io::Result<Text> {
+        let len = to - from;
+        // SAFETY: the map is read-only and private to this process; its bytes are only
+        // read. The one hazard of a file mapping, the file shrinking underneath it, is
+        // excluded by the contract above: evidence does not change while it is analysed.
+        let map: Mmap = unsafe { MmapOptions::new().offset(from as u64).len(len).populate().map(&self.file)? };
+        Ok(Text::Mapped {
+            map: Arc::new(map),
+            range: 0..len,
+        })
+    }
+
+    fn too_long(&self) -> SplitError {
+        SplitError::TooLong(RecordTooLong {
+            line: self.next_line,
+            limit: self.limits.max_record_bytes,
+        })
+    }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::chunk::Splitter;
+    use sha2::{Digest, Sha256};
+
+    type Cuts = Vec<(u64, Vec<u8>)>;
+
+    fn limits(chunk: usize, max: usize) -> Limits {
+        Limits {
+            chunk_bytes: chunk,
+            max_record_bytes: max,
+        }
+    }
+
+    /// The stream splitter's chunks of `text` (already decoded), or the line of its error.
+    fn streamed(text: &[u8], boundary: Boundary, limits: Limits) -> Result<Cuts, u64> {
+        let mut s = Splitter::new(text, Vec::new(), 1, boundary, limits);
+        let mut out = Vec::new();
+        loop {
+            match s.next_chunk() {
+                Ok(Some(c)) => out.push((c.first_line, c.data)),
+                Ok(None) => return Ok(out),
+                Err(SplitError::TooLong(t)) => return Err(t.line),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    }
+
+    /// The mapped splitter's chunks of the file holding `bytes` and the file's hash.
+    fn mapped(bytes: &[u8], boundary: Boundary, limits: Limits) -> (Result<Cuts, u64>, String) {
+        let dir = std::env::temp_dir().join(format!("casefile-mapped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.txt", rand_name(bytes, limits.chunk_bytes)));
+        std::fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let mut s = MappedSplitter::new(file, bytes.len(), boundary, limits, HashState::on_own_thread()).unwrap();
+        let mut out = Vec::new();
+        let cuts = loop {
+            match s.next_chunk() {
+                Ok(Some((text, line))) => out.push((line, text.to_vec())),
+                Ok(None) => break Ok(out),
+                Err(SplitError::TooLong(t)) => break Err(t.line),
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        let (hash, size) = s.finish().unwrap();
+        assert_eq!(size, bytes.len() as u64);
+        std::fs::remove_file(&path).unwrap();
+        (cuts, hash)
+    }
+
+    fn rand_name(bytes: &[u8], chunk: usize) -> String {
+        format!(
+            "{:x}-{chunk}",
+            Sha256::digest(bytes)[..8].iter().fold(0u64, |a, b| a << 8 | u64::from(*b))
+        )
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        crate::input::chunk::hex(&Sha256::digest(bytes))
+    }
+
+    /// For every chunk size: the same chunks and lines as the stream splitter over the text
+    /// (the BOM stripped, as the decoder strips it), and the whole file's SHA-256.
+    fn agree(file: &[u8], boundary: Boundary, max: usize) {
+        let text = file.strip_prefix(UTF8_BOM).unwrap_or(file);
+        for chunk in 1..file.len() + 3 {
+            let (cuts, hash) = mapped(file, boundary, limits(chunk, max));
+            assert_eq!(cuts, streamed(text, boundary, limits(chunk, max)), "chunk size {chunk}");
+            assert_eq!(hash, sha(file), "chunk size {chunk}");
+        }
+    }
+
+    #[test]
+    fn csv_cuts_match_the_stream_splitter_across_quoted_newlines_and_crlf() {
+        agree(b"h1,h2\r\na,\"x\r\ny\"\r\nc,\"\"\"q\"\"\n\"\r\ne,f", Boundary::CsvRecords, 1 << 20);
+    }
+
+    #[test]
+    fn a_bom_is_hashed_but_not_text() {
+        agree(b"\xEF\xBB\xBF{\"a\":1}\n{\"b\":2}\n", Boundary::Lines, 1 << 20);
+        agree(b"\xEF\xBB\xBF", Boundary::Lines, 1 << 20);
+        let (cuts, _) = mapped(b"\xEF\xBB\xBFh\nx\n", Boundary::Lines, limits(4, 100));
+        assert_eq!(cuts.unwrap().first().map(|c| c.1.clone()), Some(b"h\nx\n".to_vec()));
+    }
+
+    #[test]
+    fn a_record_longer_than_a_chunk_stays_whole_and_one_over_the_limit_names_its_line() {
+        let long = format!("a\n{}\nb\r\nc", "x".repeat(100));
+        agree(long.as_bytes(), Boundary::Lines, 1 << 20);
+        let over = format!("ok\nok\n\"{}", "x".repeat(300));
+        agree(over.as_bytes(), Boundary::CsvRecords, 100);
+        assert_eq!(mapped(over.as_bytes(), Boundary::CsvRecords, limits(16, 100)).0, Err(3));
+    }
+
+    #[test]
+    fn plain_text_is_neither_gzip_nor_utf16() {
+        assert!(is_plain(b"TimeGenerated,x"));
+        assert!(is_plain(b"\xEF\xBB\xBF{"));
+        assert!(!is_plain(&[0x1f, 0x8b, 8]));
+        assert!(!is_plain(&[0xFF, 0xFE, b'a', 0]));
+        assert!(!is_plain(&[0xFE, 0xFF, 0, b'a']));
+    }
+}
