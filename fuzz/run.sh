@@ -13,6 +13,9 @@
 # (use it on a target with a known, unfixed crash). Minimise a crash with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin -s none <target> fuzz/artifacts/<target>/crash-…
 # FUZZ_RUNS=N stops a target after N executions (libFuzzer -runs) if that comes before the time.
+# FUZZ_FAST=1 builds (into fuzz/target-fast) and runs without -sanitizer-coverage-trace-compares:
+# about four times the executions per second (measured on the storage target: 10.7 k/s against
+# 2.6 k/s), for volume once the compare-traced build has grown the corpus.
 set -uo pipefail
 cd "$(dirname "$0")"
 export RUSTC_BOOTSTRAP=1   # cargo-fuzz passes nightly-only flags; stable accepts them so
@@ -25,10 +28,15 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 [ -d corpus ] || python3 seed.py
 mkdir -p logs
-if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
-    nice -n 10 cargo fuzz build -s none || exit 1
-fi
+build=(-s none)
 bin=target/x86_64-unknown-linux-gnu/release
+if [ "${FUZZ_FAST:-0}" = 1 ]; then
+    build+=(--no-trace-compares --target-dir target-fast)
+    bin=target-fast/x86_64-unknown-linux-gnu/release
+fi
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+    nice -n 10 cargo fuzz build "${build[@]}" || exit 1
+fi
 for t in "${targets[@]}"; do
     case $t in
         case_toml|controls_toml) dict=(-dict=dict/toml.dict) ;;
