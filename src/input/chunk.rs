@@ -372,6 +372,12 @@ impl HashState {
             }
         }
     }
+    /// Lower-case hex digest and the number of bytes hashed (waiting for the hashing
+    /// thread, if any, to finish).
+    pub fn digest(self) -> (String, u64) {
+        let bytes = self.bytes;
+        (self.hex(), bytes)
+    }
     /// Lower-case hex digest.
     pub fn hex(self) -> String {
         let hasher = match self.hasher {

@@ -9,7 +9,7 @@
 //! `threads × chunk size` whatever the size of the input.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,9 @@ use crate::input::table::DateOrder;
 use crate::input::table::{self as records, Input};
 
 const WHAT: &str = "storage log";
+
+/// Files read ahead of their hash (see the reader thread in [`ingest`]).
+const HASH_LAG: usize = 8;
 
 /// How to ingest (the default: a thread per core, default limits, no progress bar).
 #[derive(Debug, Clone, Copy, Default)]
@@ -261,6 +264,12 @@ impl FileReader {
 
     /// The file's SHA-256 and size, hashing whatever was left unread.
     fn finish(self) -> Result<(String, u64)> {
+        self.finish_reading().map(HashState::digest)
+    }
+
+    /// Hands whatever was left unread to the hash; returns the hash, which may still be at
+    /// work on its own thread (so the next file can be read meanwhile).
+    fn finish_reading(self) -> Result<HashState> {
         let path = self.path;
         let (text, hash, on_disk) = match self.source {
             Source::Mapped(m) => return m.finish().map_err(|e| read_error(&path, e)),
@@ -269,8 +278,7 @@ impl FileReader {
         drop(text);
         let mut state = Rc::try_unwrap(hash).map_or_else(|rc| std::mem::take(&mut *rc.borrow_mut()), RefCell::into_inner);
         if !on_disk {
-            let bytes = state.bytes;
-            return Ok((state.hex(), bytes));
+            return Ok(state);
         }
         let mut file = File::open(&path).map_err(|e| open_error(&path, e))?;
         file.seek(SeekFrom::Start(state.bytes)).map_err(|e| read_error(&path, e))?;
@@ -282,8 +290,7 @@ impl FileReader {
             }
             state.update(&buf[..n]);
         }
-        let bytes = state.bytes;
-        Ok((state.hex(), bytes))
+        Ok(state)
     }
 }
 
@@ -426,15 +433,33 @@ pub fn ingest<P: Send>(
             let (msg_tx, cancelled, progress, done_bytes) = (msg_tx.clone(), &cancelled, &progress, &done_bytes);
             let limits = options.limits;
             s.spawn(move || {
+                let end = |file, chunks, result| {
+                    let _ = msg_tx.send(Msg::FileEnd { file, chunks, result });
+                };
+                // Files whose hash is still at work on its thread, oldest first: the next file
+                // is read meanwhile (a tree of small files would otherwise wait for each one's
+                // hash), at most HASH_LAG of them.
+                let mut hashing: VecDeque<(usize, usize, HashState)> = VecDeque::new();
                 for (file, path) in files.iter().enumerate() {
                     progress.file(path);
                     let (chunks, result) = read_one(file, path, limits, &job_tx, &cancelled[file], &|n| {
                         progress.set(done_bytes.load(Ordering::Relaxed) + n)
                     });
-                    if let Ok((_, bytes)) = &result {
-                        done_bytes.fetch_add(*bytes, Ordering::Relaxed);
+                    match result {
+                        Ok(hash) => {
+                            done_bytes.fetch_add(hash.bytes, Ordering::Relaxed);
+                            hashing.push_back((file, chunks, hash));
+                        }
+                        Err(e) => end(file, chunks, Err(e)),
                     }
-                    let _ = msg_tx.send(Msg::FileEnd { file, chunks, result });
+                    while hashing.len() > HASH_LAG {
+                        if let Some((file, chunks, hash)) = hashing.pop_front() {
+                            end(file, chunks, Ok(hash.digest()));
+                        }
+                    }
+                }
+                for (file, chunks, hash) in hashing {
+                    end(file, chunks, Ok(hash.digest()));
                 }
             });
         }
@@ -500,7 +525,8 @@ pub fn ingest<P: Send>(
 }
 
 /// The reader thread's work for one file: chunks to the queue until the end, an error or a
-/// worker's error cancels the file. Returns how many chunks were queued and the hash.
+/// worker's error cancels the file. Returns how many chunks were queued and the hash (which
+/// may still be at work).
 fn read_one(
     file: usize,
     path: &Path,
@@ -508,7 +534,7 @@ fn read_one(
     jobs: &mpsc::SyncSender<Job>,
     cancelled: &AtomicBool,
     progress: &dyn Fn(u64),
-) -> (usize, Result<(String, u64)>) {
+) -> (usize, Result<HashState>) {
     let mut reader = match FileReader::open(path, limits) {
         Ok(r) => r,
         Err(e) => return (0, Err(e)),
@@ -516,7 +542,7 @@ fn read_one(
     let mut index = 0;
     loop {
         if cancelled.load(Ordering::Relaxed) {
-            return (index, reader.finish());
+            return (index, reader.finish_reading());
         }
         match reader.next() {
             Ok(Some((data, first_line))) => {
@@ -528,12 +554,12 @@ fn read_one(
                     first_line,
                 };
                 if jobs.send(job).is_err() {
-                    return (index, reader.finish());
+                    return (index, reader.finish_reading());
                 }
                 index += 1;
                 progress(reader.bytes_read());
             }
-            Ok(None) => return (index, reader.finish()),
+            Ok(None) => return (index, reader.finish_reading()),
             Err(e) => return (index, Err(e)),
         }
     }

@@ -98,17 +98,16 @@ impl MappedSplitter {
         }
     }
 
-    /// Hashes what was not handed out (a file stopped early) and returns the file's SHA-256
-    /// and size.
-    pub fn finish(mut self) -> io::Result<(String, u64)> {
+    /// Hands what was not handed out (a file stopped early) to the hash, and returns the
+    /// hash, which may still be at work on its thread.
+    pub fn finish(mut self) -> io::Result<HashState> {
         while self.pos < self.len {
             let end = self.len.min(self.pos + self.limits.chunk_bytes);
             let window = self.window(self.pos, end)?;
             let n = window.len();
             self.take(window, n);
         }
-        let bytes = self.hash.bytes;
-        Ok((self.hash.hex(), bytes))
+        Ok(self.hash)
     }
 
     /// The first `cut` bytes of `window` (which starts at `pos`) as the next chunk.
@@ -197,7 +196,7 @@ mod tests {
                 Err(e) => panic!("{e:?}"),
             }
         };
-        let (hash, size) = s.finish().unwrap();
+        let (hash, size) = s.finish().unwrap().digest();
         assert_eq!(size, bytes.len() as u64);
         std::fs::remove_file(&path).unwrap();
         (cuts, hash)
