@@ -23,6 +23,7 @@ pub mod report;
 pub mod soc;
 pub mod types;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bundle::{recommendations, Bundle, Registry, Source};
@@ -184,10 +185,12 @@ pub fn stream_storage(
         },
     );
     let mut errors = Vec::new();
+    // Each path's (first) report, by index: a tree may list thousands of files.
+    let index: HashMap<PathBuf, usize> = bundle.files.iter().enumerate().rev().map(|(i, f)| (f.path.clone(), i)).collect();
     for ((path, result), dups) in files.iter().zip(results).zip(duplicates) {
         match result {
             Ok(r) => {
-                if let Some(report) = bundle.files.iter_mut().find(|f| &f.path == path) {
+                if let Some(report) = index.get(path).map(|&i| &mut bundle.files[i]) {
                     report.records = r.records;
                     report.duplicates = dups;
                     report.first = r.span.first;

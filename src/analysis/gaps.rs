@@ -4,7 +4,7 @@
 //! (unhealthy since before the incident). Reads only the analysis, the catalog and the export;
 //! it never decides severity (see `gdpr`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -402,13 +402,20 @@ const STEP_SCOPED: [Fact; 2] = [Fact::VmUnapprovedRegion, Fact::StepAfterAlertHo
 /// The proven facts, and which hold for a given step.
 struct Facts<'a> {
     map: BTreeMap<Fact, &'a ProvenFact>,
+    /// Each fact's records, for asking whether it cites a step's (a fact may cite thousands).
+    cited: BTreeMap<Fact, BTreeSet<&'a Location>>,
 }
 
 impl<'a> Facts<'a> {
     fn new(facts: &'a [ProvenFact]) -> Facts<'a> {
         Facts {
             map: facts.iter().map(|f| (f.fact, f)).collect(),
+            cited: facts.iter().map(|f| (f.fact, f.evidence.iter().collect())).collect(),
         }
+    }
+    /// Whether fact `f` cites the record `e`.
+    fn cites(&self, f: Fact, e: &Location) -> bool {
+        self.cited.get(&f).is_some_and(|set| set.contains(e))
     }
     fn get(&self, f: Fact) -> Option<&'a ProvenFact> {
         self.map.get(&f).copied()
@@ -416,7 +423,7 @@ impl<'a> Facts<'a> {
     fn holds_for(&self, step: &Step, f: Fact) -> bool {
         match self.get(f) {
             None => false,
-            Some(p) if STEP_SCOPED.contains(&f) => step.evidence.first().is_some_and(|e| p.evidence.contains(e)),
+            Some(_) if STEP_SCOPED.contains(&f) => step.evidence.first().is_some_and(|e| self.cites(f, e)),
             Some(_) => true,
         }
     }
@@ -429,10 +436,11 @@ pub fn actor_of(step: &Step) -> Actor {
 
 /// Steps whose first record a fact cites, in time order.
 fn steps_citing<'s>(fact: &ProvenFact, steps: &'s [Step]) -> Vec<&'s Step> {
+    let cited: BTreeSet<&Location> = fact.evidence.iter().collect();
     steps
         .iter()
         .filter(|s| s.kind != StepKind::LateralMovement)
-        .filter(|s| s.evidence.first().is_some_and(|e| fact.evidence.contains(e)))
+        .filter(|s| s.evidence.first().is_some_and(|e| cited.contains(e)))
         .collect()
 }
 
@@ -697,8 +705,7 @@ fn map_steps(input: &GapInput, facts: &Facts, controls: &[ControlAssessment], pa
                         .evidence
                         .acted_when
                         .iter()
-                        .filter_map(|f| facts.get(*f))
-                        .any(|f| s.evidence.first().is_some_and(|e| f.evidence.contains(e)));
+                        .any(|f| s.evidence.first().is_some_and(|e| facts.cites(*f, e)));
                     if refused {
                         return Some(StepControl {
                             control: c.id.clone(),

@@ -208,8 +208,15 @@ pub fn load_with(registry: &Registry, dir: &Path, evidence: &[EvidenceFile]) -> 
     let mut bundle = Bundle::default();
     let mut errors = Vec::new();
     let mut seen = Seen::default();
-    for ev in expand_evidence(dir, evidence, &mut bundle.trees, &mut errors) {
-        if let Err(e) = load_file(registry, &ev, &mut bundle, &mut seen) {
+    let files = expand_evidence(dir, evidence, &mut bundle.trees, &mut errors);
+    // Every file's head and first record, read on all cores (a tree may list thousands of
+    // files); then each file is loaded in the given order.
+    let peeks: Vec<Result<table::Peek>> = {
+        use rayon::prelude::*;
+        files.par_iter().map(|ev| table::peek(&ev.path, "evidence file")).collect()
+    };
+    for (ev, peek) in files.iter().zip(peeks) {
+        if let Err(e) = peek.and_then(|peek| load_file(registry, ev, peek, &mut bundle, &mut seen)) {
             errors.push(e);
         }
     }
@@ -251,10 +258,11 @@ fn expand_evidence(dir: &Path, evidence: &[EvidenceFile], trees: &mut Vec<Tree>,
     out
 }
 
-/// Loads one file into the bundle: recognise, hash, read, then say what was not read.
-fn load_file(registry: &Registry, ev: &EvidenceFile, bundle: &mut Bundle, seen: &mut Seen) -> Result<()> {
+/// Loads one file into the bundle (its `peek` read already): recognise, hash, read, then say
+/// what was not read.
+fn load_file(registry: &Registry, ev: &EvidenceFile, peek: table::Peek, bundle: &mut Bundle, seen: &mut Seen) -> Result<()> {
     let path = &ev.path;
-    let table::Peek { shape, names, raw } = table::peek(path, "evidence file")?;
+    let table::Peek { shape, names, raw } = peek;
     let kind = match ev.kind {
         Some(k) => k,
         None => registry.detect(&names).ok_or_else(|| unrecognised(registry, path, &names))?,

@@ -468,7 +468,8 @@ pub struct ChunkStats {
 /// Decides a file's layout from its first [`records::HEAD_BYTES`] of decoded text.
 pub fn sniff(path: &Path, head: &[u8]) -> (Layout, DateOrder) {
     let head = &head[..head.len().min(records::HEAD_BYTES)];
-    let order = records::decide_date_order(&String::from_utf8_lossy(head));
+    let text = simdutf8::basic::from_utf8(head).map_or_else(|_| String::from_utf8_lossy(head), Cow::Borrowed);
+    let order = records::decide_date_order(&text);
     let layout = match records::sniff_shape(path, head) {
         Shape::Csv => Layout::Csv(Box::new(CsvLayout {
             delimiter: b',',
@@ -752,12 +753,14 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
     let path = &format.path;
     let order = Cell::new(format.order);
     // The SIMD check first; std's only on failure, for where the bad byte is.
-    let text = simdutf8::basic::from_utf8(data).or_else(|_| std::str::from_utf8(data)).map_err(|e| {
-        let line = first_line + memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64;
-        let mut loc = Location::file(path);
-        loc.line = Some(line);
-        crate::error::Error::from(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text"))
-    })?;
+    let text = simdutf8::basic::from_utf8(data)
+        .or_else(|_| std::str::from_utf8(data))
+        .map_err(|e| {
+            let line = first_line + memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64;
+            let mut loc = Location::file(path);
+            loc.line = Some(line);
+            crate::error::Error::from(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text"))
+        })?;
     let mut stats = ChunkStats::default();
     // `split('\n')` with the memchr crate's search (faster than std's on long lines).
     let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));

@@ -486,12 +486,6 @@ pub fn decode(raw: impl Read + 'static) -> std::io::Result<Input> {
 /// How much decoded text shape and delimiter sniffing look at.
 pub const HEAD_BYTES: usize = 64 * 1024;
 
-/// Opens an input and reads its first [`HEAD_BYTES`] of decoded text for sniffing; the
-/// returned reader still yields the whole text from the start.
-fn open_with_head(path: &Path, what: &str) -> Result<(Vec<u8>, Input)> {
-    with_head(path, what, open(path, what)?)
-}
-
 /// Reads the first [`HEAD_BYTES`] of `reader`; the returned reader still yields everything.
 fn with_head(path: &Path, what: &str, mut reader: Input) -> Result<(Vec<u8>, Input)> {
     let mut head = Vec::with_capacity(HEAD_BYTES);
@@ -519,7 +513,7 @@ pub fn sniff_shape(path: &Path, head: &[u8]) -> Shape {
     match first {
         Some(b'[') => Shape::JsonRecords,
         Some(b'{') => {
-            let text = String::from_utf8_lossy(head);
+            let text = simdutf8::basic::from_utf8(head).map_or_else(|_| String::from_utf8_lossy(head), std::borrow::Cow::Borrowed);
             if text.contains("\"tables\"") {
                 Shape::LogAnalyticsJson
             } else {
@@ -562,10 +556,8 @@ pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
 /// # Errors
 /// An input error when the file cannot be opened, decoded or parsed up to its first record.
 pub fn peek(path: &Path, what: &str) -> Result<Peek> {
-    let (head, _) = open_with_head(path, what)?;
-    let shape = sniff_shape(path, &head);
     let mut found = None;
-    let info = read_table(path, what, &mut |row: &Row| {
+    let (shape, info) = read_shaped(path, what, open(path, what)?, &TableOptions::default(), &mut |row: &Row| {
         found = Some(row.names());
         Ok(Visit::Stop)
     })?;
@@ -623,20 +615,34 @@ fn read_table_from_with(
     options: &TableOptions,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
+    read_shaped(path, what, input, options, visit).map(|(_, info)| info)
+}
+
+/// Reads the table, telling its shape from the head of the text.
+fn read_shaped(
+    path: &Path,
+    what: &str,
+    input: Input,
+    options: &TableOptions,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<(Shape, TableInfo)> {
     let (head, reader) = with_head(path, what, input)?;
-    let order = Cell::new(decide_date_order(&String::from_utf8_lossy(&head)));
+    let text = simdutf8::basic::from_utf8(&head).map_or_else(|_| String::from_utf8_lossy(&head), std::borrow::Cow::Borrowed);
+    let order = Cell::new(decide_date_order(&text));
     let ctx = ReadCtx {
         path,
         what,
         order: &order,
         options,
     };
-    match sniff_shape(path, &head) {
+    let shape = sniff_shape(path, &head);
+    let info = match shape {
         Shape::Csv => read_csv(&ctx, reader, visit),
         Shape::LogAnalyticsJson => read_la_json(&ctx, reader, visit),
         Shape::JsonRecords => read_json_records(&ctx, reader, visit),
         Shape::JsonLines => read_json_lines(&ctx, reader, visit),
-    }
+    }?;
+    Ok((shape, info))
 }
 
 /// What every reader needs besides the text: where it is, what it is, and how to read it.
@@ -1273,16 +1279,37 @@ fn split_numeric_date(s: &str) -> Option<(u32, u32, i32, &str)> {
     }
     let (date, time) = s.split_once([' ', 'T']).unwrap_or((s, ""));
     let date = date.trim_end_matches(',');
-    let parts: Vec<&str> = date.split(['/', '.', '-']).collect();
-    if parts.len() != 3 || parts[2].len() != 4 || parts[0].len() > 2 || parts[1].len() > 2 {
+    let mut parts = date.split(['/', '.', '-']);
+    let (Some(a), Some(b), Some(year), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if year.len() != 4 || a.len() > 2 || b.len() > 2 {
         return None;
     }
-    Some((parts[0].parse().ok()?, parts[1].parse().ok()?, parts[2].parse().ok()?, time.trim()))
+    Some((a.parse().ok()?, b.parse().ok()?, year.parse().ok()?, time.trim()))
 }
 
 /// The order settled by the numeric dates in a sample of a file's text, if any.
 pub fn decide_date_order(sample: &str) -> DateOrder {
-    for token in sample.split([',', ';', '\t', '"', '\n']) {
+    // Tokens between `,` `;` tab `"` and newline (a byte loop: `str::split` with a set of
+    // chars costs more than the rest of a small file's sniffing).
+    let bytes = sample.as_bytes();
+    let ends = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| matches!(b, b',' | b';' | b'\t' | b'"' | b'\n'))
+        .map(|(i, _)| i)
+        .chain(std::iter::once(bytes.len()));
+    let mut start = 0;
+    for end in ends {
+        // The delimiters are ASCII, so both ends are on character boundaries.
+        let token = &sample[start..end];
+        start = end + 1;
+        // A numeric date's first part is a number (`u32` parsing takes a leading `+`): the
+        // keys and words of a JSON or CSV sample are passed over without splitting them.
+        if !token.trim_start().starts_with(|c: char| c.is_ascii_digit() || c == '+') {
+            continue;
+        }
         if let Some((a, b, _, _)) = split_numeric_date(token) {
             if a > 12 && b <= 12 {
                 return DateOrder::DayFirst;

@@ -100,7 +100,11 @@ pub struct TreeSummary {
 
 /// Summarises a tree from its files' reports (read already).
 pub fn summarise(tree: &Tree, bundle: &Path, reports: &[FileReport]) -> TreeSummary {
-    let mine: Vec<&FileReport> = tree.files.iter().filter_map(|p| reports.iter().find(|r| &r.path == p)).collect();
+    let mut by_path: std::collections::HashMap<&Path, &FileReport> = std::collections::HashMap::new();
+    for r in reports {
+        by_path.entry(r.path.as_path()).or_insert(r);
+    }
+    let mine: Vec<&FileReport> = tree.files.iter().filter_map(|p| by_path.get(p.as_path()).copied()).collect();
     let mut hasher = Sha256::new();
     for r in &mine {
         let rel = r.path.strip_prefix(bundle).unwrap_or(&r.path);
