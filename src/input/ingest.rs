@@ -160,7 +160,10 @@ impl FileReader {
             return Ok(None);
         };
         let file = file.try_clone().map_err(|e| open_error(path, e))?;
-        let splitter = MappedSplitter::new(file, len, boundary, limits, hash()).map_err(|e| read_error(path, e))?;
+        // A file system that cannot map files (some network and FUSE mounts) is read as a stream.
+        let Ok(splitter) = MappedSplitter::new(file, len, boundary, limits, hash()) else {
+            return Ok(None);
+        };
         FileReader::chunked(path, layout, order, Source::Mapped(splitter)).map(Some)
     }
 
