@@ -447,10 +447,10 @@ pub struct FileFormat {
     pub order: DateOrder,
 }
 
-impl FileFormat {
+impl Layout {
     /// How the file's records end, or None for a document read whole.
     pub fn boundary(&self) -> Option<Boundary> {
-        match self.layout {
+        match self {
             Layout::Csv(_) => Some(Boundary::CsvRecords),
             Layout::JsonLines => Some(Boundary::Lines),
             Layout::Document => None,

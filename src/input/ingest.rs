@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::chunk::{Boundary, HashState, HashingReader, Limits, SplitError, Splitter, Text};
+use super::chunk::{HashState, HashingReader, Limits, SplitError, Splitter, Text};
 use super::mapped::{self, MappedSplitter, UTF8_BOM};
 use super::progress::Progress;
 use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
@@ -156,7 +156,7 @@ impl FileReader {
             return Ok(None);
         }
         let (layout, order) = storage::sniff(path, head.strip_prefix(UTF8_BOM).unwrap_or(&head));
-        let Some(boundary) = boundary_of(&layout) else {
+        let Some(boundary) = layout.boundary() else {
             return Ok(None);
         };
         let file = file.try_clone().map_err(|e| open_error(path, e))?;
@@ -189,7 +189,7 @@ impl FileReader {
             .read_to_end(&mut head)
             .map_err(|e| read_error(path, e))?;
         let (layout, order) = storage::sniff(path, &head);
-        let text = match boundary_of(&layout) {
+        let text = match layout.boundary() {
             None => Streamed::Document(Some(Box::new(std::io::Cursor::new(head).chain(input)))),
             Some(b) => Streamed::Chunks(Splitter::new(input, head, 1, b, limits)),
         };
@@ -208,7 +208,7 @@ impl FileReader {
             source,
             pending: None,
         };
-        if boundary_of(&layout).is_some() {
+        if layout.boundary().is_some() {
             let first = reader.next()?;
             if let Layout::Csv(csv) = &mut layout {
                 let data = first.as_ref().map_or(&[][..], |(text, _)| &text[..]);
@@ -294,15 +294,6 @@ impl FileReader {
             state.update(&buf[..n]);
         }
         Ok(state)
-    }
-}
-
-/// How the records of a layout end, if it is cut into chunks.
-fn boundary_of(layout: &Layout) -> Option<Boundary> {
-    match layout {
-        Layout::Csv(_) => Some(Boundary::CsvRecords),
-        Layout::JsonLines => Some(Boundary::Lines),
-        Layout::Document => None,
     }
 }
 

@@ -86,7 +86,8 @@ impl MappedSplitter {
                     self.next_line += newlines(&window[..last]);
                     return Err(self.too_long());
                 }
-                return Ok(Some(self.emit(window.clone(), window.len())));
+                let all = window.len();
+                return Ok(Some(self.emit(window, all)));
             }
             if let Some(cut) = split_point(self.boundary, &window) {
                 return Ok(Some(self.emit(window, cut)));
@@ -128,9 +129,10 @@ impl MappedSplitter {
     /// Bytes `from..to` of the file, mapped read-only.
     fn window(&self, from: usize, to: usize) -> io::Result<Text> {
         let len = to - from;
-        // SAFETY: the map is read-only and private to this process; its bytes are only
-        // read. The one hazard of a file mapping, the file shrinking underneath it, is
-        // excluded by the contract above: evidence does not change while it is analysed.
+        // SAFETY: the map is read-only and casefile only reads it (no reference into it
+        // outlives the `Arc` that owns it). The one hazard of a file mapping, another process
+        // shrinking the file underneath it, is excluded by the contract above: evidence does
+        // not change while it is analysed.
         let map: Mmap = unsafe { MmapOptions::new().offset(from as u64).len(len).populate().map(&self.file)? };
         Ok(Text::Mapped {
             map: Arc::new(map),
@@ -183,7 +185,7 @@ mod tests {
     fn mapped(bytes: &[u8], boundary: Boundary, limits: Limits) -> (Result<Cuts, u64>, String) {
         let dir = std::env::temp_dir().join(format!("casefile-mapped-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.txt", rand_name(bytes, limits.chunk_bytes)));
+        let path = dir.join(format!("{}.txt", file_name_for(bytes, limits.chunk_bytes)));
         std::fs::write(&path, bytes).unwrap();
         let file = File::open(&path).unwrap();
         let mut s = MappedSplitter::new(file, bytes.len(), boundary, limits, HashState::on_own_thread()).unwrap();
@@ -202,7 +204,7 @@ mod tests {
         (cuts, hash)
     }
 
-    fn rand_name(bytes: &[u8], chunk: usize) -> String {
+    fn file_name_for(bytes: &[u8], chunk: usize) -> String {
         format!(
             "{:x}-{chunk}",
             Sha256::digest(bytes)[..8].iter().fold(0u64, |a, b| a << 8 | u64::from(*b))
