@@ -27,7 +27,26 @@ pub struct Location {
     pub path: Option<String>,
 }
 
+/// What comes before a chunk of a file: its records and lines. A chunk read on its own
+/// numbers records from 1 and lines from its first line; adding its offset gives the file's
+/// numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offset {
+    pub records: u64,
+    pub lines: u64,
+}
+
 impl Location {
+    /// Moves a location in a chunk's numbering to its file's (see [`Offset`]).
+    pub fn shift(&mut self, by: Offset) {
+        if let Some(r) = self.record.as_mut() {
+            *r += by.records;
+        }
+        if let Some(l) = self.line.as_mut() {
+            *l += by.lines;
+        }
+    }
+
     pub fn file(file: &Path) -> Location {
         Location {
             file: file.to_path_buf(),

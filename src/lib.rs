@@ -176,9 +176,7 @@ pub fn stream_storage(
             let before = agg.duplicates;
             agg.merge(part, offset);
             for mut r in ordered {
-                if let Some(n) = r.origin.record.as_mut() {
-                    *n += offset;
-                }
+                r.origin.shift(offset);
                 agg.add(r);
             }
             duplicates[file] += agg.duplicates - before;

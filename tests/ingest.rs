@@ -209,6 +209,34 @@ fn line_numbers_agree_after_crlf_blank_lines_and_quoted_newlines() {
     }
 }
 
+/// A file of several default-sized chunks read by `storage::stream` (the history pass and the
+/// fuzz harness) numbers records and lines as the general reader does, chunk after chunk.
+#[test]
+fn a_file_of_several_chunks_streams_with_the_files_numbers() {
+    let dir = temp_dir("ingest-several-chunks");
+    let path = dir.join("big.jsonl");
+    let chunk = Limits::default().chunk_bytes;
+    let mut text = String::new();
+    let mut i = 0u64;
+    while text.len() < 2 * chunk + chunk / 2 {
+        // A blank line now and then, so lines and records part.
+        if i.is_multiple_of(97) {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "{{\"time\":\"2024-03-20T08:{:02}:{:02}Z\",\"operationName\":\"GetBlob\",\"statusCode\":200,\"properties\":{{\"accountName\":\"a\",\"objectKey\":\"/a/c/{i}.txt\",\"responseBodySize\":{i},\"pad\":\"{}\"}}}}\n",
+            i / 60 % 60,
+            i % 60,
+            "x".repeat(300)
+        ));
+        i += 1;
+    }
+    std::fs::write(&path, &text).unwrap();
+    let streamed = fast(&path);
+    assert_eq!(streamed.len() as u64, i);
+    assert_eq!(streamed, reference(&path));
+}
+
 #[test]
 fn errors_name_the_same_record_as_the_general_reader() {
     let dir = temp_dir("ingest-errors");

@@ -699,15 +699,13 @@ impl<'a> StorageAggregator<'a> {
 
     /// Folds in a chunk's part that saw only requests for which
     /// [`must_see_in_order`](Self::must_see_in_order) is false, as if its requests had been
-    /// added here in order. `record_offset` is the number of records of the same file before
-    /// the chunk (the part counted records from the chunk's start). Parts merged in chunk
-    /// order give the same findings as one sequential pass, whatever the number of threads.
-    pub fn merge(&mut self, later: StorageAggregator<'a>, record_offset: u64) {
+    /// added here in order. `offset` is what comes before the chunk in the same file (the
+    /// part numbered records and lines from the chunk's start). Parts merged in chunk order
+    /// give the same findings as one sequential pass, whatever the number of threads.
+    pub fn merge(&mut self, later: StorageAggregator<'a>, offset: crate::error::Offset) {
         debug_assert_eq!(later.attacker_requests, 0, "a part must not see attacker requests");
         let shifted = |mut l: Location| {
-            if let Some(r) = l.record.as_mut() {
-                *r += record_offset;
-            }
+            l.shift(offset);
             l
         };
         self.requests += later.requests;

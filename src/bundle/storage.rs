@@ -458,10 +458,13 @@ impl Layout {
     }
 }
 
-/// Records and time span of one chunk.
+/// Records, lines and time span of one chunk.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ChunkStats {
     pub records: u64,
+    /// The line the text after the chunk starts on, in the chunk's numbering (its first line
+    /// plus its line breaks): the parser counts lines as it reads, so the reader need not.
+    pub next_line: u64,
     pub span: Span,
 }
 
@@ -533,7 +536,11 @@ pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, visit: &mut
 }
 
 fn parse_document(format: &FileFormat, data: Vec<u8>, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
-    let mut stats = ChunkStats::default();
+    // One chunk, whose records the table reader locates itself.
+    let mut stats = ChunkStats {
+        next_line: 1,
+        ..ChunkStats::default()
+    };
     let input: records::Input = Box::new(std::io::Cursor::new(data));
     records::read_table_from(&format.path, WHAT, input, &mut |row| {
         let r = parse_row(row)?;
@@ -559,8 +566,10 @@ fn parse_csv_chunk(
         Ok(text) => parse_csv_indexed(format, layout, text, first_line, &order, &mut stats, visit)?,
         Err(_) => (0, first_line),
     };
+    stats.next_line = line;
     if from < data.len() {
         parse_csv_general(format, layout, &data[from..], line, &order, &mut stats, visit)?;
+        stats.next_line += memchr::memchr_iter(b'\n', &data[from..]).count() as u64;
     }
     Ok(stats)
 }
@@ -769,6 +778,8 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
     for (i, end) in ends.enumerate() {
         let line = &text[start..end];
         start = end + 1;
+        // The last piece follows the last line break.
+        stats.next_line = first_line + i as u64;
         if line.trim().is_empty() {
             continue;
         }
@@ -1161,10 +1172,8 @@ fn stream_with(
         if failure.is_some() {
             return;
         }
-        for mut r in requests {
-            if let Some(rec) = r.origin.record.as_mut() {
-                *rec += records;
-            }
+        // Record and line numbers are the file's already.
+        for r in requests {
             if let Err(e) = visit(r) {
                 failure = Some(e);
                 return;

@@ -271,42 +271,107 @@ impl Default for Hasher {
 /// Bytes handed to the hashing thread at a time.
 const HASH_BLOCK: usize = 1 << 20;
 
-/// The reading side of a hashing thread: blocks go out full, come back hashed (for reuse,
-/// so no block is allocated or zeroed per megabyte), and the thread returns the hasher when
-/// the last block has gone. Windows of a memory map go out as they are, without a copy.
+/// What the reading side sends to a [`HashThread`] about file `id`.
+enum HashMsg {
+    /// The file starts: its blocks go back on `give_back`, its hasher on `done`.
+    Start {
+        id: u64,
+        give_back: mpsc::Sender<Vec<u8>>,
+        done: mpsc::Sender<Sha256>,
+    },
+    Data(u64, Text),
+    End(u64),
+}
+
+/// A thread that hashes the files sent to it, so a tree of many small files costs one
+/// thread, not one per file. The reading side may start the next files before it asks for a
+/// digest (their messages interleave). The thread stops when every handle is gone.
+#[derive(Clone)]
+pub struct HashThread {
+    // At most a few blocks or windows wait: memory stays bounded whatever the input's size.
+    to_hash: mpsc::SyncSender<HashMsg>,
+    next_id: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl HashThread {
+    pub fn spawn() -> HashThread {
+        let (to_hash, messages) = mpsc::sync_channel::<HashMsg>(4);
+        std::thread::spawn(move || {
+            type Open = (Sha256, mpsc::Sender<Vec<u8>>, mpsc::Sender<Sha256>);
+            let mut open: std::collections::HashMap<u64, Open> = std::collections::HashMap::new();
+            for msg in messages {
+                match msg {
+                    HashMsg::Start { id, give_back, done } => {
+                        open.insert(id, (Sha256::new(), give_back, done));
+                    }
+                    HashMsg::Data(id, text) => {
+                        if let Some((hasher, give_back, _)) = open.get_mut(&id) {
+                            hasher.update(&*text);
+                            if let Text::Owned(mut block) = text {
+                                block.clear();
+                                let _ = give_back.send(block);
+                            }
+                        }
+                    }
+                    HashMsg::End(id) => {
+                        if let Some((hasher, _, done)) = open.remove(&id) {
+                            // Nobody waits when the file was abandoned.
+                            let _ = done.send(hasher);
+                        }
+                    }
+                }
+            }
+        });
+        HashThread {
+            to_hash,
+            next_id: Arc::default(),
+        }
+    }
+
+    fn send(&self, msg: HashMsg) {
+        // The thread only stops when every handle is gone, so the send cannot fail.
+        let _ = self.to_hash.send(msg);
+    }
+}
+
+/// The reading side of one file on a [`HashThread`]: blocks go out full, come back hashed
+/// (for reuse, so no block is allocated or zeroed per megabyte), and the thread returns the
+/// hasher after the file's end. Windows of a memory map go out as they are, without a copy.
 struct Background {
+    id: u64,
     block: Vec<u8>,
-    to_hash: Option<mpsc::SyncSender<Text>>,
+    thread: HashThread,
     hashed: mpsc::Receiver<Vec<u8>>,
-    thread: Option<std::thread::JoinHandle<Sha256>>,
+    done: mpsc::Receiver<Sha256>,
+    ended: bool,
 }
 
 impl Background {
-    fn start() -> Background {
-        // At most four blocks wait: memory stays bounded whatever the file's size.
-        let (to_hash, blocks) = mpsc::sync_channel::<Text>(4);
-        let (give_back, hashed) = mpsc::channel::<Vec<u8>>();
-        let thread = std::thread::spawn(move || {
-            let mut hasher = Sha256::new();
-            for text in blocks {
-                hasher.update(&*text);
-                if let Text::Owned(mut block) = text {
-                    block.clear();
-                    let _ = give_back.send(block);
-                }
-            }
-            hasher
+    fn start(thread: &HashThread) -> Background {
+        let id = thread.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (give_back, hashed) = mpsc::channel();
+        let (done_tx, done) = mpsc::channel();
+        let thread = thread.clone();
+        thread.send(HashMsg::Start {
+            id,
+            give_back,
+            done: done_tx,
         });
         Background {
-            block: Vec::with_capacity(HASH_BLOCK),
-            to_hash: Some(to_hash),
+            id,
+            block: Vec::new(),
+            thread,
             hashed,
-            thread: Some(thread),
+            done,
+            ended: false,
         }
     }
 
     fn update(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() {
+            if self.block.capacity() == 0 {
+                self.block = self.hashed.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK));
+            }
             let room = HASH_BLOCK - self.block.len();
             let (now, later) = bytes.split_at(room.min(bytes.len()));
             self.block.extend_from_slice(now);
@@ -318,27 +383,30 @@ impl Background {
     }
 
     fn send_block(&mut self) {
-        let next = self.hashed.try_recv().unwrap_or_else(|_| Vec::with_capacity(HASH_BLOCK));
-        let full = std::mem::replace(&mut self.block, next);
+        let full = std::mem::take(&mut self.block);
         self.send(Text::Owned(full));
     }
 
-    fn send(&mut self, text: Text) {
-        if let Some(tx) = &self.to_hash {
-            // The thread only stops when this side hangs up, so the send cannot fail.
-            let _ = tx.send(text);
-        }
+    fn send(&self, text: Text) {
+        self.thread.send(HashMsg::Data(self.id, text));
     }
 
     fn finish(mut self) -> Sha256 {
         if !self.block.is_empty() {
             self.send_block();
         }
-        drop(self.to_hash.take());
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(hasher)) => hasher,
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Sha256::new(),
+        self.ended = true;
+        self.thread.send(HashMsg::End(self.id));
+        // The thread answers every End it receives; it is gone only after a panic.
+        self.done.recv().unwrap_or_else(|_| panic!("the hashing thread stopped"))
+    }
+}
+
+impl Drop for Background {
+    /// An abandoned file's state is let go on the thread too.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.thread.send(HashMsg::End(self.id));
         }
     }
 }
@@ -346,8 +414,12 @@ impl Background {
 impl HashState {
     /// A state that hashes on a thread of its own (see [`Hasher::Elsewhere`]).
     pub fn on_own_thread() -> HashState {
+        HashState::on(&HashThread::spawn())
+    }
+    /// A state that hashes on `thread`, after the files sent to it before.
+    pub fn on(thread: &HashThread) -> HashState {
         HashState {
-            hasher: Hasher::Elsewhere(Background::start()),
+            hasher: Hasher::Elsewhere(Background::start(thread)),
             bytes: 0,
         }
     }

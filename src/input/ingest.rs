@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::chunk::{HashState, HashingReader, Limits, SplitError, Splitter, Text};
+use super::chunk::{HashState, HashThread, HashingReader, Limits, SplitError, Splitter, Text};
 use super::mapped::{self, MappedSplitter, UTF8_BOM};
 use super::progress::Progress;
 use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
 use crate::bundle::Span;
-use crate::error::{Error, InputError, Location, Result};
+use crate::error::{Error, InputError, Location, Offset, Result};
 use crate::input::table::DateOrder;
 use crate::input::table::{self as records, Input};
 
@@ -120,18 +120,11 @@ fn split_error(path: &Path, e: SplitError) -> Error {
 
 impl FileReader {
     /// Opens a file on disk: mapped when it is plain text cut into chunks, otherwise read as
-    /// a stream. Its hash is taken on a thread of its own when there is more than one core,
-    /// so reading and hashing overlap.
-    fn open(path: &Path, limits: Limits) -> Result<FileReader> {
+    /// a stream. Its hash is taken on `hasher` when given (a thread of its own, so reading
+    /// and hashing overlap), else on this thread.
+    fn open(path: &Path, limits: Limits, hasher: Option<&HashThread>) -> Result<FileReader> {
         let mut file = File::open(path).map_err(|e| open_error(path, e))?;
-        let spare_core = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let hash = || {
-            if spare_core {
-                HashState::on_own_thread()
-            } else {
-                HashState::default()
-            }
-        };
+        let hash = || hasher.map_or_else(HashState::default, HashState::on);
         if let Some(reader) = FileReader::mapped(path, &file, limits, hash)? {
             return Ok(reader);
         }
@@ -161,7 +154,7 @@ impl FileReader {
         };
         let file = file.try_clone().map_err(|e| open_error(path, e))?;
         // A file system that cannot map files (some network and FUSE mounts) is read as a stream.
-        let Ok(splitter) = MappedSplitter::new(file, len, boundary, limits, hash()) else {
+        let Ok(splitter) = MappedSplitter::new(file, len, &head, boundary, limits, hash()) else {
             return Ok(None);
         };
         FileReader::chunked(path, layout, order, Source::Mapped(splitter)).map(Some)
@@ -213,6 +206,7 @@ impl FileReader {
             if let Layout::Csv(csv) = &mut layout {
                 let data = first.as_ref().map_or(&[][..], |(text, _)| &text[..]);
                 let end = storage::read_csv_header(path, csv, data)?;
+                // The data starts on the line after the header.
                 reader.pending = first.map(|(text, line)| {
                     let line = line + memchr::memchr_iter(b'\n', &text[..end]).count() as u64;
                     (text.skip(end), line)
@@ -229,20 +223,19 @@ impl FileReader {
         Ok(reader)
     }
 
-    /// The next chunk's text and first line.
+    /// The next chunk's text and its first line in its own numbering: 1, or for the first
+    /// chunk of a CSV file the line after the header. (Each chunk's parser counts its lines;
+    /// the merge adds the lines of the chunks before.)
     fn next(&mut self) -> Result<Option<(Text, u64)>> {
         if let Some(p) = self.pending.take() {
             return Ok(Some(p));
         }
         let path = &self.path;
         match &mut self.source {
-            Source::Mapped(m) => m.next_chunk().map_err(|e| split_error(path, e)),
+            Source::Mapped(m) => Ok(m.next_chunk().map_err(|e| split_error(path, e))?.map(|text| (text, 1))),
             Source::Stream {
                 text: Streamed::Chunks(s), ..
-            } => Ok(s
-                .next_chunk()
-                .map_err(|e| split_error(path, e))?
-                .map(|c| (Text::Owned(c.data), c.first_line))),
+            } => Ok(s.next_chunk().map_err(|e| split_error(path, e))?.map(|c| (Text::Owned(c.data), 1))),
             Source::Stream {
                 text: Streamed::Document(doc),
                 ..
@@ -297,29 +290,39 @@ impl FileReader {
     }
 }
 
-/// Adds the chunk's record offset to a location's record number.
-fn shift(loc: &mut Location, by: u64) {
-    if let Some(r) = loc.record.as_mut() {
-        *r += by;
-    }
+/// A hashing thread when there is a core to spare for it.
+fn hash_thread() -> Option<HashThread> {
+    std::thread::available_parallelism()
+        .is_ok_and(|n| n.get() > 1)
+        .then(HashThread::spawn)
 }
 
-fn shift_error(mut e: Error, by: u64) -> Error {
+fn shift_error(mut e: Error, by: Offset) -> Error {
     if let Error::Input(ie) = &mut e {
-        shift(&mut ie.location, by);
+        ie.location.shift(by);
     }
     e
 }
 
+impl Offset {
+    /// The offset of the chunk after one read with this offset.
+    fn after(self, chunk: &ChunkStats) -> Offset {
+        Offset {
+            records: self.records + chunk.records,
+            lines: self.lines + chunk.next_line.saturating_sub(1),
+        }
+    }
+}
+
 /// Reads one file on this thread, chunk by chunk: `on_chunk` gets each chunk's statistics
-/// and its requests with record numbers counted from the file's start. Returns the file's
-/// SHA-256 and size.
+/// and its requests with record and line numbers counted from the file's start. Returns the
+/// file's SHA-256 and size.
 pub fn read_file_sequentially(
     path: &Path,
     limits: Limits,
     on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
 ) -> Result<(String, u64)> {
-    read_sequentially(FileReader::open(path, limits)?, on_chunk)
+    read_sequentially(FileReader::open(path, limits, hash_thread().as_ref())?, on_chunk)
 }
 
 /// [`read_file_sequentially`] over bytes already open (in memory, for the fuzz harness);
@@ -335,14 +338,14 @@ pub fn read_sequentially_from(
 
 fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>)) -> Result<(String, u64)> {
     let format = Arc::clone(&reader.format);
-    let mut records = 0u64;
+    let mut offset = Offset::default();
     while let Some((data, line)) = reader.next()? {
         let mut requests = Vec::new();
-        let stats = storage::parse_chunk(&format, data, line, &mut |r| requests.push(r)).map_err(|e| shift_error(e, records))?;
+        let stats = storage::parse_chunk(&format, data, line, &mut |r| requests.push(r)).map_err(|e| shift_error(e, offset))?;
         for r in &mut requests {
-            shift(&mut r.origin, records);
+            r.origin.shift(offset);
         }
-        records += stats.records;
+        offset = offset.after(&stats);
         on_chunk(stats, requests);
     }
     reader.finish()
@@ -378,21 +381,22 @@ struct Tally {
     next: usize,
     chunks: Option<usize>,
     end: Option<Result<(String, u64)>>,
-    records: u64,
+    /// Records and lines of the chunks merged so far.
+    offset: Offset,
     span: Span,
     error: Option<Error>,
 }
 
 /// Ingests `files` on `options.threads` workers. Each chunk's requests go to a fresh part
-/// (`new_part`, `add`); parts reach `merge` in file and chunk order with the number of
-/// records of that file before them (to shift record numbers). Returns each file's outcome;
+/// (`new_part`, `add`); parts reach `merge` in file and chunk order with the records and
+/// lines of that file before them (to shift record and line numbers). Returns each file's outcome;
 /// a file's first error (in record order) stops that file only.
 pub fn ingest<P: Send>(
     files: &[PathBuf],
     options: &Options,
     new_part: &(dyn Fn() -> P + Sync),
     add: &(dyn Fn(&mut P, BlobRequest) + Sync),
-    merge: &mut dyn FnMut(usize, P, u64),
+    merge: &mut dyn FnMut(usize, P, Offset),
 ) -> Vec<Result<FileResult>> {
     let workers = options.workers();
     let cancelled: Vec<AtomicBool> = files.iter().map(|_| AtomicBool::new(false)).collect();
@@ -434,9 +438,10 @@ pub fn ingest<P: Send>(
                 // is read meanwhile (a tree of small files would otherwise wait for each one's
                 // hash), at most HASH_LAG of them.
                 let mut hashing: VecDeque<(usize, usize, HashState)> = VecDeque::new();
+                let hasher = hash_thread();
                 for (file, path) in files.iter().enumerate() {
                     progress.file(path);
-                    let (chunks, result) = read_one(file, path, limits, &job_tx, &cancelled[file], &|n| {
+                    let (chunks, result) = read_one(file, path, limits, hasher.as_ref(), &job_tx, &cancelled[file], &|n| {
                         progress.set(done_bytes.load(Ordering::Relaxed) + n)
                     });
                     match result {
@@ -477,15 +482,15 @@ pub fn ingest<P: Send>(
                     match result {
                         _ if t.error.is_some() => {}
                         Some(Ok((part, stats))) => {
-                            merge(current, part, t.records);
-                            t.records += stats.records;
+                            merge(current, part, t.offset);
+                            t.offset = t.offset.after(&stats);
                             if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
                                 t.span.add(a);
                                 t.span.add(b);
                             }
                         }
                         Some(Err(e)) => {
-                            t.error = Some(shift_error(e, t.records));
+                            t.error = Some(shift_error(e, t.offset));
                             cancelled[current].store(true, Ordering::Relaxed);
                         }
                         None => {}
@@ -511,7 +516,7 @@ pub fn ingest<P: Send>(
             Ok(FileResult {
                 sha256,
                 bytes,
-                records: t.records,
+                records: t.offset.records,
                 span: t.span,
             })
         })
@@ -525,11 +530,12 @@ fn read_one(
     file: usize,
     path: &Path,
     limits: Limits,
+    hasher: Option<&HashThread>,
     jobs: &mpsc::SyncSender<Job>,
     cancelled: &AtomicBool,
     progress: &dyn Fn(u64),
 ) -> (usize, Result<HashState>) {
-    let mut reader = match FileReader::open(path, limits) {
+    let mut reader = match FileReader::open(path, limits, hasher) {
         Ok(r) => r,
         Err(e) => return (0, Err(e)),
     };

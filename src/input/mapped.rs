@@ -28,7 +28,8 @@ pub struct MappedSplitter {
     len: usize,
     /// Where the next chunk starts (every byte before it is hashed).
     pos: usize,
-    next_line: u64,
+    /// Where the text starts (after a BOM).
+    text_start: usize,
     boundary: Boundary,
     limits: Limits,
     hash: HashState,
@@ -41,24 +42,24 @@ pub fn is_plain(head: &[u8]) -> bool {
 }
 
 impl MappedSplitter {
-    /// Maps `file` (`len` bytes) window by window; `hash` takes every byte. A
-    /// UTF-8 BOM at the start is hashed but not part of the text.
-    pub fn new(file: File, len: usize, boundary: Boundary, mut limits: Limits, hash: HashState) -> io::Result<MappedSplitter> {
+    /// Maps `file` (`len` bytes) window by window; `hash` takes every byte. `head` is the
+    /// file's first bytes (read already to tell its layout): a UTF-8 BOM at the start is
+    /// hashed but not part of the text.
+    pub fn new(file: File, len: usize, head: &[u8], boundary: Boundary, mut limits: Limits, hash: HashState) -> io::Result<MappedSplitter> {
         limits.chunk_bytes = limits.chunk_bytes.min(limits.max_record_bytes).max(1);
         let mut splitter = MappedSplitter {
             file,
             len,
             pos: 0,
-            next_line: 1,
+            text_start: 0,
             boundary,
             limits,
             hash,
         };
-        if len > 0 {
-            let start = splitter.window(0, len.min(UTF8_BOM.len()))?;
-            if start.starts_with(UTF8_BOM) {
-                splitter.take(start, UTF8_BOM.len());
-            }
+        if head.starts_with(UTF8_BOM) && len >= UTF8_BOM.len() {
+            let bom = splitter.window(0, UTF8_BOM.len())?;
+            splitter.take(bom, UTF8_BOM.len());
+            splitter.text_start = UTF8_BOM.len();
         }
         Ok(splitter)
     }
@@ -68,8 +69,10 @@ impl MappedSplitter {
         self.pos as u64
     }
 
-    /// The next chunk and its first line, or None at the end of the text.
-    pub fn next_chunk(&mut self) -> Result<Option<(Text, u64)>, SplitError> {
+    /// The next chunk, or None at the end of the text. Lines are not counted here: the
+    /// parser counts the lines of the chunks it reads (only a record too long is located
+    /// here, by counting the lines before it).
+    pub fn next_chunk(&mut self) -> Result<Option<Text>, SplitError> {
         if self.pos >= self.len {
             return Ok(None);
         }
@@ -83,8 +86,7 @@ impl MappedSplitter {
             if wanted > self.len {
                 let last = split_point(self.boundary, &window).unwrap_or(0);
                 if window.len() - last > self.limits.max_record_bytes {
-                    self.next_line += newlines(&window[..last]);
-                    return Err(self.too_long());
+                    return Err(self.too_long(self.pos + last));
                 }
                 let all = window.len();
                 return Ok(Some(self.emit(window, all)));
@@ -93,7 +95,7 @@ impl MappedSplitter {
                 return Ok(Some(self.emit(window, cut)));
             }
             if window.len() > self.limits.max_record_bytes {
-                return Err(self.too_long());
+                return Err(self.too_long(self.pos));
             }
             target = window.len() + self.limits.chunk_bytes;
         }
@@ -112,12 +114,10 @@ impl MappedSplitter {
     }
 
     /// The first `cut` bytes of `window` (which starts at `pos`) as the next chunk.
-    fn emit(&mut self, window: Text, cut: usize) -> (Text, u64) {
+    fn emit(&mut self, window: Text, cut: usize) -> Text {
         let chunk = window.take_front(cut);
-        let first_line = self.next_line;
-        self.next_line += newlines(&chunk);
         self.take(chunk.clone(), cut);
-        (chunk, first_line)
+        chunk
     }
 
     /// Hashes the first `n` bytes of `text` (which starts at `pos`) and moves past them.
@@ -140,16 +140,24 @@ impl MappedSplitter {
         })
     }
 
-    fn too_long(&self) -> SplitError {
+    /// A record too long that starts at `at`, with its line (the text before it is
+    /// counted again, window by window).
+    fn too_long(&self, at: usize) -> SplitError {
+        let mut line = 1u64;
+        let mut from = self.text_start;
+        while from < at {
+            let to = at.min(from.saturating_add(self.limits.chunk_bytes));
+            match self.window(from, to) {
+                Ok(w) => line += memchr::memchr_iter(b'\n', &w).count() as u64,
+                Err(e) => return SplitError::Io(e),
+            }
+            from = to;
+        }
         SplitError::TooLong(RecordTooLong {
-            line: self.next_line,
+            line,
             limit: self.limits.max_record_bytes,
         })
     }
-}
-
-fn newlines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 #[cfg(test)]
@@ -183,16 +191,23 @@ mod tests {
 
     /// The mapped splitter's chunks of the file holding `bytes` and the file's hash.
     fn mapped(bytes: &[u8], boundary: Boundary, limits: Limits) -> (Result<Cuts, u64>, String) {
-        let dir = std::env::temp_dir().join(format!("casefile-mapped-{}", std::process::id()));
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("casefile-mapped-{}-{call}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{}.txt", file_name_for(bytes, limits.chunk_bytes)));
         std::fs::write(&path, bytes).unwrap();
         let file = File::open(&path).unwrap();
-        let mut s = MappedSplitter::new(file, bytes.len(), boundary, limits, HashState::on_own_thread()).unwrap();
+        let mut s = MappedSplitter::new(file, bytes.len(), bytes, boundary, limits, HashState::on_own_thread()).unwrap();
         let mut out = Vec::new();
+        // Lines as the parser counts them: the chunks before, from line 1.
+        let mut line = 1u64;
         let cuts = loop {
             match s.next_chunk() {
-                Ok(Some((text, line))) => out.push((line, text.to_vec())),
+                Ok(Some(text)) => {
+                    out.push((line, text.to_vec()));
+                    line += memchr::memchr_iter(b'\n', &text).count() as u64;
+                }
                 Ok(None) => break Ok(out),
                 Err(SplitError::TooLong(t)) => break Err(t.line),
                 Err(e) => panic!("{e:?}"),
@@ -200,7 +215,7 @@ mod tests {
         };
         let (hash, size) = s.finish().unwrap().digest();
         assert_eq!(size, bytes.len() as u64);
-        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
         (cuts, hash)
     }
 

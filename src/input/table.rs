@@ -557,7 +557,9 @@ pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
 /// An input error when the file cannot be opened, decoded or parsed up to its first record.
 pub fn peek(path: &Path, what: &str) -> Result<Peek> {
     let mut found = None;
-    let (shape, info) = read_shaped(path, what, open(path, what)?, &TableOptions::default(), &mut |row: &Row| {
+    // Only the first record's names are read, no date: its day/month order is not needed.
+    let order = Some(DateOrder::Unknown);
+    let (shape, info) = read_shaped(path, what, open(path, what)?, &TableOptions::default(), order, &mut |row: &Row| {
         found = Some(row.names());
         Ok(Visit::Stop)
     })?;
@@ -615,20 +617,24 @@ fn read_table_from_with(
     options: &TableOptions,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
-    read_shaped(path, what, input, options, visit).map(|(_, info)| info)
+    read_shaped(path, what, input, options, None, visit).map(|(_, info)| info)
 }
 
-/// Reads the table, telling its shape from the head of the text.
+/// Reads the table, telling its shape from the head of the text, and the day/month order of
+/// its dates from the head too unless `order` is given.
 fn read_shaped(
     path: &Path,
     what: &str,
     input: Input,
     options: &TableOptions,
+    order: Option<DateOrder>,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<(Shape, TableInfo)> {
     let (head, reader) = with_head(path, what, input)?;
-    let text = simdutf8::basic::from_utf8(&head).map_or_else(|_| String::from_utf8_lossy(&head), std::borrow::Cow::Borrowed);
-    let order = Cell::new(decide_date_order(&text));
+    let order = Cell::new(order.unwrap_or_else(|| {
+        let text = simdutf8::basic::from_utf8(&head).map_or_else(|_| String::from_utf8_lossy(&head), std::borrow::Cow::Borrowed);
+        decide_date_order(&text)
+    }));
     let ctx = ReadCtx {
         path,
         what,
@@ -1291,23 +1297,26 @@ fn split_numeric_date(s: &str) -> Option<(u32, u32, i32, &str)> {
 
 /// The order settled by the numeric dates in a sample of a file's text, if any.
 pub fn decide_date_order(sample: &str) -> DateOrder {
-    // Tokens between `,` `;` tab `"` and newline (a byte loop: `str::split` with a set of
-    // chars costs more than the rest of a small file's sniffing).
-    let bytes = sample.as_bytes();
-    let ends = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| matches!(b, b',' | b';' | b'\t' | b'"' | b'\n'))
-        .map(|(i, _)| i)
-        .chain(std::iter::once(bytes.len()));
+    // Tokens between `,` `;` tab `"` and newline, found 64 bytes at a time (the sample is a
+    // file's head; a tree of many files has it read per file).
     let mut start = 0;
-    for end in ends {
+    for end in token_ends(sample.as_bytes()).chain(std::iter::once(sample.len())) {
         // The delimiters are ASCII, so both ends are on character boundaries.
         let token = &sample[start..end];
         start = end + 1;
-        // A numeric date's first part is a number (`u32` parsing takes a leading `+`): the
-        // keys and words of a JSON or CSV sample are passed over without splitting them.
-        if !token.trim_start().starts_with(|c: char| c.is_ascii_digit() || c == '+') {
+        // A numeric date's first part is a number of one or two characters (`u32` parsing
+        // takes a leading `+`), so its first separator is the second or third character: the
+        // keys, words, addresses and ISO dates of a sample are passed over without splitting
+        // them. An ASCII first byte that is not a space spares the trimming.
+        let start_trimmed = match token.as_bytes().first() {
+            Some(&b) if b.is_ascii() && !b.is_ascii_whitespace() => token,
+            _ => token.trim_start(),
+        };
+        let t = start_trimmed.as_bytes();
+        let candidate = t.first().is_some_and(|&b| b.is_ascii_digit() || b == b'+')
+            && t.get(1..t.len().min(3))
+                .is_some_and(|s| s.iter().any(|&b| matches!(b, b'/' | b'.' | b'-')));
+        if !candidate {
             continue;
         }
         if let Some((a, b, _, _)) = split_numeric_date(token) {
@@ -1320,6 +1329,40 @@ pub fn decide_date_order(sample: &str) -> DateOrder {
         }
     }
     DateOrder::Unknown
+}
+
+/// Offsets of the token delimiters `,` `;` tab `"` and newline in `bytes`, in order: each
+/// 64-byte block becomes a bit mask (SIMD compares), whose set bits are read off.
+fn token_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    fn mask(block: &[u8; 64]) -> u64 {
+        use wide::u8x16;
+        let mut bits = 0u64;
+        for (k, lane) in block.chunks_exact(16).enumerate() {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(lane);
+            let v = u8x16::new(b);
+            let hit = v.simd_eq(u8x16::splat(b','))
+                | v.simd_eq(u8x16::splat(b';'))
+                | v.simd_eq(u8x16::splat(b'\t'))
+                | v.simd_eq(u8x16::splat(b'"'))
+                | v.simd_eq(u8x16::splat(b'\n'));
+            bits |= u64::from(hit.to_bitmask()) << (k * 16);
+        }
+        bits
+    }
+    bytes.chunks(64).enumerate().flat_map(|(i, chunk)| {
+        // The last block is padded with spaces, which delimit nothing.
+        let mut block = [b' '; 64];
+        block[..chunk.len()].copy_from_slice(chunk);
+        let mut bits = mask(&block);
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let at = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                i * 64 + at
+            })
+        })
+    })
 }
 
 /// [`parse_timestamp`], plus numeric day/month dates in the order the file settles.
@@ -1486,6 +1529,56 @@ mod tests {
             "2024-03-21T03:12:00Z"
         );
         assert_eq!(unknown.get(), DateOrder::DayFirst);
+    }
+
+    /// The plain reading of the rule: every token, trimmed, through `split_numeric_date`.
+    fn date_order_plainly(sample: &str) -> DateOrder {
+        for token in sample.split([',', ';', '\t', '"', '\n']) {
+            if let Some((a, b, _, _)) = split_numeric_date(token) {
+                if a > 12 && b <= 12 {
+                    return DateOrder::DayFirst;
+                }
+                if b > 12 && a <= 12 {
+                    return DateOrder::MonthFirst;
+                }
+            }
+        }
+        DateOrder::Unknown
+    }
+
+    #[test]
+    fn date_order_passes_over_only_tokens_that_cannot_settle_it() {
+        let alphabet: Vec<char> = "0123456789+/.-/ T,;\"\n\t\u{2003}aé".chars().collect();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..200_000 {
+            let len = (next() % 24) as usize;
+            let sample: String = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            assert_eq!(decide_date_order(&sample), date_order_plainly(&sample), "{sample:?}");
+        }
+    }
+
+    #[test]
+    fn token_ends_are_the_delimiters_of_any_text() {
+        let text = "a,b;c\td\"e\nf".repeat(20) + "é,1/30/2024 10:00";
+        for len in 0..text.len() {
+            let Some(sample) = text.get(..len) else { continue };
+            let slow: Vec<usize> = sample
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| matches!(b, b',' | b';' | b'\t' | b'"' | b'\n'))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(token_ends(sample.as_bytes()).collect::<Vec<_>>(), slow, "length {len}");
+        }
+        assert_eq!(decide_date_order(&text), DateOrder::MonthFirst);
+        assert_eq!(decide_date_order("x, \u{2003}21/03/2024"), DateOrder::DayFirst);
+        assert_eq!(decide_date_order("x,+1/30/2024"), DateOrder::MonthFirst);
     }
 
     #[test]
