@@ -5,8 +5,10 @@
 //! reads the head to learn the layout and cuts the text into record-aligned chunks. Worker
 //! threads parse chunks into per-chunk parts. The calling thread merges the parts in file and
 //! chunk order, so the result does not depend on the number of threads or on which worker
-//! finished first. At most `threads` chunks wait in the queue, so memory is bounded by
-//! `threads × chunk size` whatever the size of the input.
+//! finished first. The chunks queued or being parsed hold at most [`QUEUED_CHUNKS`] × threads ×
+//! chunk size of text (a budget of bytes, not of chunks: a tree of small files keeps as many
+//! files in the queue as one large file keeps chunks), so memory is bounded whatever the size
+//! of the input.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -31,6 +33,61 @@ const WHAT: &str = "storage log";
 
 /// Files read ahead of their hash (see the reader thread in [`ingest`]).
 const HASH_LAG: usize = 8;
+
+/// Chunks of the full size queued or being parsed, per worker (see [`Budget`]).
+const QUEUED_CHUNKS: usize = 2;
+
+/// Bytes of chunk text queued or being parsed: the reader takes a chunk's size before it
+/// queues it and waits while the budget is spent; a worker gives it back when it has parsed
+/// the chunk. A chunk larger than the whole budget goes when nothing else is queued.
+struct Budget {
+    used: Mutex<usize>,
+    freed: std::sync::Condvar,
+    limit: usize,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget {
+            used: Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            limit,
+        }
+    }
+
+    fn take(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *used > 0 && used.saturating_add(n) > self.limit {
+            used = self.freed.wait(used).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *used += n;
+    }
+
+    fn give(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *used = used.saturating_sub(n);
+        self.freed.notify_one();
+    }
+}
+
+/// The workers' queue, within the budget.
+struct Queue<'a> {
+    jobs: mpsc::Sender<Job>,
+    budget: &'a Budget,
+}
+
+impl Queue<'_> {
+    /// Queues `job` once the budget allows; false when the workers are gone.
+    fn push(&self, job: Job) -> bool {
+        let size = job.data.len();
+        self.budget.take(size);
+        let sent = self.jobs.send(job).is_ok();
+        if !sent {
+            self.budget.give(size);
+        }
+        sent
+    }
+}
 
 /// How to ingest (the default: a thread per core, default limits, no progress bar).
 #[derive(Debug, Clone, Copy, Default)]
@@ -404,22 +461,25 @@ pub fn ingest<P: Send>(
     let progress = Progress::new(options.progress, total);
     let done_bytes = AtomicU64::new(0);
     let mut tallies: Vec<Tally> = files.iter().map(|_| Tally::default()).collect();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers);
+    let budget = Budget::new(QUEUED_CHUNKS * workers * options.limits.chunk_bytes.max(1));
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
     let job_rx = Mutex::new(job_rx);
     let (msg_tx, msg_rx) = mpsc::channel::<Msg<P>>();
     std::thread::scope(|s| {
         for _ in 0..workers {
-            let (msg_tx, job_rx, cancelled) = (msg_tx.clone(), &job_rx, &cancelled);
+            let (msg_tx, job_rx, cancelled, budget) = (msg_tx.clone(), &job_rx, &cancelled, &budget);
             s.spawn(move || loop {
                 let job = match job_rx.lock() {
                     Ok(rx) => rx.recv(),
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
+                let size = job.data.len();
                 let result = (!cancelled[job.file].load(Ordering::Relaxed)).then(|| {
                     let mut part = new_part();
                     storage::parse_chunk(&job.format, job.data, job.first_line, &mut |r| add(&mut part, r)).map(|st| (part, st))
                 });
+                budget.give(size);
                 let _ = msg_tx.send(Msg::Chunk {
                     file: job.file,
                     index: job.index,
@@ -428,7 +488,7 @@ pub fn ingest<P: Send>(
             });
         }
         {
-            let (msg_tx, cancelled, progress, done_bytes) = (msg_tx.clone(), &cancelled, &progress, &done_bytes);
+            let (msg_tx, cancelled, progress, done_bytes, budget) = (msg_tx.clone(), &cancelled, &progress, &done_bytes, &budget);
             let limits = options.limits;
             s.spawn(move || {
                 let end = |file, chunks, result| {
@@ -439,9 +499,10 @@ pub fn ingest<P: Send>(
                 // hash), at most HASH_LAG of them.
                 let mut hashing: VecDeque<(usize, usize, HashState)> = VecDeque::new();
                 let hasher = hash_thread();
+                let queue = Queue { jobs: job_tx, budget };
                 for (file, path) in files.iter().enumerate() {
                     progress.file(path);
-                    let (chunks, result) = read_one(file, path, limits, hasher.as_ref(), &job_tx, &cancelled[file], &|n| {
+                    let (chunks, result) = read_one(file, path, limits, hasher.as_ref(), &queue, &cancelled[file], &|n| {
                         progress.set(done_bytes.load(Ordering::Relaxed) + n)
                     });
                     match result {
@@ -531,7 +592,7 @@ fn read_one(
     path: &Path,
     limits: Limits,
     hasher: Option<&HashThread>,
-    jobs: &mpsc::SyncSender<Job>,
+    queue: &Queue,
     cancelled: &AtomicBool,
     progress: &dyn Fn(u64),
 ) -> (usize, Result<HashState>) {
@@ -553,7 +614,7 @@ fn read_one(
                     data,
                     first_line,
                 };
-                if jobs.send(job).is_err() {
+                if !queue.push(job) {
                     return (index, reader.finish_reading());
                 }
                 index += 1;
@@ -562,5 +623,31 @@ fn read_one(
             Ok(None) => return (index, reader.finish_reading()),
             Err(e) => return (index, Err(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_lets_a_large_chunk_through_alone_and_waits_for_room() {
+        let budget = Budget::new(100);
+        // Larger than the budget, but nothing else is queued: it goes.
+        budget.take(250);
+        let waited = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                budget.take(10);
+                waited.store(true, Ordering::SeqCst);
+            });
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!waited.load(Ordering::SeqCst), "taken while the budget was spent");
+            budget.give(250);
+        });
+        assert!(waited.load(Ordering::SeqCst));
+        budget.take(90);
+        budget.give(100);
+        assert_eq!(*budget.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner), 0);
     }
 }

@@ -25,21 +25,25 @@ pub enum Scalar<'a> {
 }
 
 /// A position in one line of JSON text, with one bit per byte of the line for quotes and
-/// backslashes (64-byte blocks, SIMD compares with `wide`), so the end of a string is a bit
-/// scan away. One cursor is reused line after line (its bit buffer with it).
+/// backslashes, and one for dots and non-ASCII bytes (64-byte blocks, SIMD compares with
+/// `wide`), so the end of a string is a bit scan away and a key's plainness a mask test.
+/// One cursor is reused line after line (its bit buffers with it).
 #[derive(Default)]
 pub struct Cursor<'a> {
     text: &'a str,
     pos: usize,
     marks: Vec<u64>,
+    dots: Vec<u64>,
 }
 
-/// Bits of one 64-byte block: quotes or backslashes, and control characters (below 0x20).
+/// Bits of one 64-byte block: quotes or backslashes, control characters (below 0x20), and
+/// dots or non-ASCII bytes.
 #[inline]
-fn block_marks(block: &[u8]) -> (u64, u64) {
+fn block_marks(block: &[u8]) -> (u64, u64, u64) {
     use wide::u8x16;
     let (quote, escape, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
-    let (mut marks, mut controls) = (0u64, 0u64);
+    let (dot, high) = (u8x16::splat(b'.'), u8x16::splat(0x80));
+    let (mut marks, mut controls, mut dots) = (0u64, 0u64, 0u64);
     for (k, lane) in block.chunks_exact(16).enumerate() {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(lane);
@@ -47,8 +51,9 @@ fn block_marks(block: &[u8]) -> (u64, u64) {
         let shift = k * 16;
         marks |= u64::from((v.simd_eq(quote) | v.simd_eq(escape)).to_bitmask()) << shift;
         controls |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
+        dots |= u64::from((v.simd_eq(dot) | (v & high).simd_eq(high)).to_bitmask()) << shift;
     }
-    (marks, controls)
+    (marks, controls, dots)
 }
 
 impl<'a> Cursor<'a> {
@@ -66,11 +71,13 @@ impl<'a> Cursor<'a> {
         self.text = line.trim_end_matches([' ', '\r']);
         self.pos = 0;
         self.marks.clear();
+        self.dots.clear();
         let mut controls = 0u64;
         let mut blocks = self.text.as_bytes().chunks_exact(64);
         for block in &mut blocks {
-            let (m, c) = block_marks(block);
+            let (m, c, d) = block_marks(block);
             self.marks.push(m);
+            self.dots.push(d);
             controls |= c;
         }
         let rest = blocks.remainder();
@@ -78,8 +85,9 @@ impl<'a> Cursor<'a> {
             // Padded with spaces, which mark nothing.
             let mut block = [b' '; 64];
             block[..rest.len()].copy_from_slice(rest);
-            let (m, c) = block_marks(&block);
+            let (m, c, d) = block_marks(&block);
             self.marks.push(m);
+            self.dots.push(d);
             controls |= c;
         }
         controls == 0
@@ -144,6 +152,30 @@ impl<'a> Cursor<'a> {
         self.pos = end + 1;
         // Quotes are ASCII, so both ends are character boundaries.
         self.text.get(start..end)
+    }
+
+    /// [`Cursor::plain_string`] for a key: None also when it holds a dot or a non-ASCII
+    /// character (a dotted key could stand for a nested field, and a non-ASCII one could
+    /// fold to a wanted name: the general reader decides those).
+    pub fn plain_key(&mut self) -> Option<&'a str> {
+        let key = self.plain_string()?;
+        let (start, end) = (self.pos - 1 - key.len(), self.pos - 1);
+        (!self.any_dot(start, end)).then_some(key)
+    }
+
+    /// Whether bytes `start..end` hold a dot or a non-ASCII byte.
+    fn any_dot(&self, start: usize, end: usize) -> bool {
+        let mut at = start;
+        while at < end {
+            let (block, bit) = (at / 64, at % 64);
+            let upto = (end - block * 64).min(64);
+            let range = if upto == 64 { u64::MAX } else { (1u64 << upto) - 1 } & (u64::MAX << bit);
+            if self.dots.get(block).is_some_and(|d| d & range != 0) {
+                return true;
+            }
+            at = (block + 1) * 64;
+        }
+        false
     }
 
     /// Skips a string whose opening quote has been consumed, escapes included (checked as
@@ -332,6 +364,25 @@ mod tests {
             }
         }
         assert!(skips(cases[0]) && skips(cases[1]) && skips(cases[2]));
+    }
+
+    #[test]
+    fn keys_with_a_dot_or_beyond_ascii_are_not_plain() {
+        fn key(t: &str) -> Option<&str> {
+            Cursor::new(t).and_then(|mut c| c.plain_key())
+        }
+        let long = "k".repeat(130);
+        assert_eq!(key(r#""abc":1"#), Some("abc"));
+        assert_eq!(key(r#""a.c":1"#), None);
+        assert_eq!(key("\"é\":1"), None);
+        assert_eq!(key(&format!("\"{long}\":\"a.b\"")), Some(long.as_str()));
+        assert_eq!(key(&format!("\"{long}.\":1")), None);
+        assert_eq!(key(&format!("\".{long}\":1")), None);
+        for at in 0..long.len() {
+            let mut k = long.clone();
+            k.replace_range(at..=at, ".");
+            assert_eq!(key(&format!("\"{k}\":1")), None, "dot at {at}");
+        }
     }
 
     #[test]
