@@ -279,6 +279,25 @@ fn errors_name_the_same_record_as_the_general_reader() {
         got.contains("wrong number of fields") && general.contains(":2003"),
         "{got}\n{general}"
     );
+
+    // A bad value in a column that is read, before columns that are only counted: the
+    // record goes to the general reading with all its fields, and the message is its.
+    let bad = dir.join("bad-status.csv");
+    let mut text = String::from("TimeGenerated [UTC],StatusCode,UserAgentHeader,Extra\r\n");
+    for _ in 0..2000 {
+        text.push_str("2024-03-20T08:06:32Z,200,\"agent, \"\"x\"\"\",e\r\n");
+    }
+    text.push_str("2024-03-20T08:06:32Z,two hundred,\"agent\nmore\",e\r\n");
+    std::fs::write(&bad, &text).unwrap();
+    let general = records::read_table(&bad, "storage log", &mut |row| {
+        storage::parse_row(row)?;
+        Ok(Visit::Continue)
+    })
+    .unwrap_err()
+    .render();
+    let got = storage::stream(&bad, &mut |_| Ok(())).unwrap_err().render();
+    assert_eq!(got, general);
+    assert!(got.contains(":2002 (record 2001)") && got.contains("two hundred"), "{got}");
 }
 
 /// The sample split into hourly files laid out like a diagnostic-settings archive.
