@@ -1,14 +1,17 @@
 //! Storage logs on every core, read once.
 //!
-//! One reader thread walks the files in their given order: it reads each file once through a
-//! [`HashingReader`] (its SHA-256 comes from the same pass), decodes it (gzip, UTF-16, BOM),
-//! reads the head to learn the layout and cuts the text into record-aligned chunks. Worker
-//! threads parse chunks into per-chunk parts. The calling thread merges the parts in file and
-//! chunk order, so the result does not depend on the number of threads or on which worker
-//! finished first. The chunks queued or being parsed hold at most [`QUEUED_CHUNKS`] × threads ×
-//! chunk size of text (a budget of bytes, not of chunks: a tree of small files keeps as many
-//! files in the queue as one large file keeps chunks), so memory is bounded whatever the size
-//! of the input.
+//! One reader thread walks the files in their given order. A file larger than a chunk it
+//! reads once (memory-mapped when it is plain text, else through a [`HashingReader`] that
+//! decodes gzip, UTF-16 and a BOM), learns the layout from the head and cuts the text into
+//! record-aligned chunks; its SHA-256 is taken from the same bytes on a hashing thread. A file
+//! no larger than a chunk (the hourly blobs of a diagnostic-settings archive) goes whole to a
+//! worker, which opens, parses and hashes it itself, so many small files are read on every
+//! core. Worker threads parse chunks into per-chunk parts. The calling thread merges the parts
+//! in file and chunk order, so the result does not depend on the number of threads or on
+//! which worker finished first. The chunks and files queued or being parsed hold at most
+//! [`QUEUED_CHUNKS`] × threads × chunk size of text (a budget of bytes, not of jobs: a tree of
+//! small files keeps as many files in the queue as one large file keeps chunks), so memory is
+//! bounded whatever the size of the input.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -72,14 +75,14 @@ impl Budget {
 
 /// The workers' queue, within the budget.
 struct Queue<'a> {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Job<'a>>,
     budget: &'a Budget,
 }
 
-impl Queue<'_> {
+impl<'a> Queue<'a> {
     /// Queues `job` once the budget allows; false when the workers are gone.
-    fn push(&self, job: Job) -> bool {
-        let size = job.data.len();
+    fn push(&self, job: Job<'a>) -> bool {
+        let size = job.size();
         self.budget.take(size);
         let sent = self.jobs.send(job).is_ok();
         if !sent {
@@ -408,12 +411,30 @@ fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats
     reader.finish()
 }
 
-struct Job {
-    file: usize,
-    index: usize,
-    format: Arc<FileFormat>,
-    data: Text,
-    first_line: u64,
+/// What a worker is given.
+enum Job<'a> {
+    /// One chunk of a file the reader thread cuts.
+    Chunk {
+        file: usize,
+        index: usize,
+        format: Arc<FileFormat>,
+        data: Text,
+        first_line: u64,
+    },
+    /// A file no larger than a chunk, opened, cut, parsed and hashed by the worker itself:
+    /// a tree of many small files is read on every core, hashes included, and the reader
+    /// thread does not open each one in turn.
+    Whole { file: usize, path: &'a Path, size: usize },
+}
+
+impl Job<'_> {
+    /// Bytes of text it holds (of the budget).
+    fn size(&self) -> usize {
+        match self {
+            Job::Chunk { data, .. } => data.len(),
+            Job::Whole { size, .. } => *size,
+        }
+    }
 }
 
 /// A parsed chunk, or None when its file had already failed and it was skipped.
@@ -457,7 +478,14 @@ pub fn ingest<P: Send>(
 ) -> Vec<Result<FileResult>> {
     let workers = options.workers();
     let cancelled: Vec<AtomicBool> = files.iter().map(|_| AtomicBool::new(false)).collect();
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let sizes: Vec<Option<u64>> = files.iter().map(|f| std::fs::metadata(f).ok().map(|m| m.len())).collect();
+    let total: u64 = sizes.iter().flatten().sum();
+    // Files small enough to be one chunk go to a worker whole (see `Job::Whole`).
+    let whole = |file: usize| {
+        sizes[file]
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n <= options.limits.chunk_bytes)
+    };
     let progress = Progress::new(options.progress, total);
     let done_bytes = AtomicU64::new(0);
     let mut tallies: Vec<Tally> = files.iter().map(|_| Tally::default()).collect();
@@ -466,6 +494,7 @@ pub fn ingest<P: Send>(
     let job_rx = Mutex::new(job_rx);
     let (msg_tx, msg_rx) = mpsc::channel::<Msg<P>>();
     std::thread::scope(|s| {
+        let limits = options.limits;
         for _ in 0..workers {
             let (msg_tx, job_rx, cancelled, budget) = (msg_tx.clone(), &job_rx, &cancelled, &budget);
             s.spawn(move || loop {
@@ -474,22 +503,31 @@ pub fn ingest<P: Send>(
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let size = job.data.len();
-                let result = (!cancelled[job.file].load(Ordering::Relaxed)).then(|| {
-                    let mut part = new_part();
-                    storage::parse_chunk(&job.format, job.data, job.first_line, &mut |r| add(&mut part, r)).map(|st| (part, st))
-                });
+                let size = job.size();
+                match job {
+                    Job::Chunk {
+                        file,
+                        index,
+                        format,
+                        data,
+                        first_line,
+                    } => {
+                        let result = (!cancelled[file].load(Ordering::Relaxed)).then(|| {
+                            let mut part = new_part();
+                            storage::parse_chunk(&format, data, first_line, &mut |r| add(&mut part, r)).map(|st| (part, st))
+                        });
+                        let _ = msg_tx.send(Msg::Chunk { file, index, result });
+                    }
+                    Job::Whole { file, path, .. } => read_whole(file, path, limits, new_part, add, &|msg| {
+                        let _ = msg_tx.send(msg);
+                    }),
+                }
                 budget.give(size);
-                let _ = msg_tx.send(Msg::Chunk {
-                    file: job.file,
-                    index: job.index,
-                    result,
-                });
             });
         }
         {
-            let (msg_tx, cancelled, progress, done_bytes, budget) = (msg_tx.clone(), &cancelled, &progress, &done_bytes, &budget);
-            let limits = options.limits;
+            let (msg_tx, cancelled, progress, done_bytes, budget, whole) =
+                (msg_tx.clone(), &cancelled, &progress, &done_bytes, &budget, &whole);
             s.spawn(move || {
                 let end = |file, chunks, result| {
                     let _ = msg_tx.send(Msg::FileEnd { file, chunks, result });
@@ -502,6 +540,13 @@ pub fn ingest<P: Send>(
                 let queue = Queue { jobs: job_tx, budget };
                 for (file, path) in files.iter().enumerate() {
                     progress.file(path);
+                    if let Some(size) = whole(file) {
+                        if !queue.push(Job::Whole { file, path, size }) {
+                            break;
+                        }
+                        progress.set(done_bytes.fetch_add(size as u64, Ordering::Relaxed) + size as u64);
+                        continue;
+                    }
                     let (chunks, result) = read_one(file, path, limits, hasher.as_ref(), &queue, &cancelled[file], &|n| {
                         progress.set(done_bytes.load(Ordering::Relaxed) + n)
                     });
@@ -584,6 +629,55 @@ pub fn ingest<P: Send>(
         .collect()
 }
 
+/// A worker's work for a whole file ([`Job::Whole`]): each chunk's part, then the file's end
+/// with its hash (taken on this thread), to `send`. A chunk that fails ends the file.
+fn read_whole<P>(
+    file: usize,
+    path: &Path,
+    limits: Limits,
+    new_part: &dyn Fn() -> P,
+    add: &dyn Fn(&mut P, BlobRequest),
+    send: &dyn Fn(Msg<P>),
+) {
+    let mut reader = match FileReader::open(path, limits, None) {
+        Ok(r) => r,
+        Err(e) => {
+            return send(Msg::FileEnd {
+                file,
+                chunks: 0,
+                result: Err(e),
+            })
+        }
+    };
+    let format = Arc::clone(&reader.format);
+    let mut index = 0;
+    let result = loop {
+        match reader.next() {
+            Ok(Some((data, first_line))) => {
+                let mut part = new_part();
+                let result = storage::parse_chunk(&format, data, first_line, &mut |r| add(&mut part, r)).map(|st| (part, st));
+                let failed = result.is_err();
+                send(Msg::Chunk {
+                    file,
+                    index,
+                    result: Some(result),
+                });
+                index += 1;
+                if failed {
+                    break reader.finish();
+                }
+            }
+            Ok(None) => break reader.finish(),
+            Err(e) => break Err(e),
+        }
+    };
+    send(Msg::FileEnd {
+        file,
+        chunks: index,
+        result,
+    });
+}
+
 /// The reader thread's work for one file: chunks to the queue until the end, an error or a
 /// worker's error cancels the file. Returns how many chunks were queued and the hash (which
 /// may still be at work).
@@ -607,7 +701,7 @@ fn read_one(
         }
         match reader.next() {
             Ok(Some((data, first_line))) => {
-                let job = Job {
+                let job = Job::Chunk {
                     file,
                     index,
                     format: Arc::clone(&reader.format),
