@@ -403,3 +403,61 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
     assert!(!casefile::input::progress::Progress::new(true, u64::MAX).shown());
 }
+
+#[test]
+fn an_error_in_one_small_file_of_a_tree_names_that_file_and_line_whole_or_chunked() {
+    let dir = copy_sample("ingest-tree-error");
+    hourly_tree(&dir);
+    set_storage(&dir, "evidence/archive/");
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![dir.join("evidence/archive")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 2);
+    // A record with a field too many at the end of a file in the middle of the tree.
+    let bad = &files[files.len() / 2];
+    let mut text = std::fs::read_to_string(bad).unwrap();
+    let line = text.matches('\n').count() + 1;
+    text.push_str("x,y\r\n");
+    std::fs::write(bad, &text).unwrap();
+    let general = records::read_table(bad, "storage log", &mut |row| {
+        storage::parse_row(row)?;
+        Ok(Visit::Continue)
+    })
+    .unwrap_err()
+    .render();
+    assert!(general.contains(&format!(":{line}")), "{general}");
+    // Default chunks: every hourly file goes whole to a worker; 512-byte chunks: each is cut.
+    for chunk_bytes in [4 << 20, 512] {
+        for threads in [1, 2] {
+            let options = Options {
+                threads,
+                limits: Limits {
+                    chunk_bytes,
+                    ..Limits::default()
+                },
+                progress: false,
+            };
+            let err = casefile::analyse_bundle_with(&dir, None, None, &options)
+                .map(|_| ())
+                .unwrap_err()
+                .render();
+            // The hour's own path (every file is named PT1H.csv): day, hour and name.
+            let parts: Vec<_> = bad.components().rev().take(4).collect();
+            let shown: PathBuf = parts.into_iter().rev().collect();
+            assert!(
+                err.contains(&format!("{}:{line}", shown.display())) && err.contains("wrong number of fields"),
+                "{chunk_bytes}-byte chunks, {threads} threads: {err}\ngeneral: {general}"
+            );
+        }
+    }
+}

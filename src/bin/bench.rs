@@ -585,6 +585,25 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
         .and_then(|v| v.parse().ok())
 }
 
+const USAGE: &str = "usage: bench [--records N] [--big M] [--repeat R] [--keep] [--baseline] \
+[--tree-files F] [--events E] [--ingest-only] [--no-duckdb] [--reports-only]";
+
+/// The first argument that is not one of the bench's flags or a flag's value (`--help`
+/// included, so that asking for help never starts a benchmark).
+fn unknown_flag(args: &[String]) -> Option<&str> {
+    const VALUED: [&str; 5] = ["--records", "--big", "--repeat", "--tree-files", "--events"];
+    const SWITCHES: [&str; 5] = ["--keep", "--baseline", "--ingest-only", "--no-duckdb", "--reports-only"];
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if VALUED.contains(&a.as_str()) {
+            rest.next();
+        } else if !SWITCHES.contains(&a.as_str()) {
+            return Some(a);
+        }
+    }
+    None
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if let Some(bundle) = arg::<PathBuf>(&args, "--child") {
@@ -599,6 +618,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let bundle = PathBuf::from(bundle);
         return child_report(&bundle, kind, &bundle.join("reports"));
+    }
+    if let Some(flag) = unknown_flag(&args) {
+        println!("{USAGE}");
+        return if flag == "--help" || flag == "-h" {
+            Ok(())
+        } else {
+            Err(format!("unknown argument {flag}").into())
+        };
     }
     let records: u64 = arg(&args, "--records").unwrap_or(1_000_000);
     let big: Option<u64> = arg(&args, "--big");
