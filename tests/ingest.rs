@@ -45,6 +45,16 @@ fn reference(path: &Path) -> Vec<String> {
     out
 }
 
+/// The general, record-by-record reader's error on a file that has one.
+fn general_error(path: &Path) -> String {
+    records::read_table(path, "storage log", &mut |row| {
+        storage::parse_row(row)?;
+        Ok(Visit::Continue)
+    })
+    .unwrap_err()
+    .render()
+}
+
 fn fast(path: &Path) -> Vec<String> {
     let mut out = Vec::new();
     storage::stream(path, &mut |r: BlobRequest| {
@@ -247,12 +257,7 @@ fn errors_name_the_same_record_as_the_general_reader() {
     }
     text.push_str("{\"time\":\"not a time\",\"statusCode\":200}\n");
     std::fs::write(&bad, &text).unwrap();
-    let general = records::read_table(&bad, "storage log", &mut |row| {
-        storage::parse_row(row)?;
-        Ok(Visit::Continue)
-    })
-    .unwrap_err()
-    .render();
+    let general = general_error(&bad);
     let got = storage::stream(&bad, &mut |_| Ok(())).unwrap_err().render();
     assert_eq!(got, general);
     assert!(got.contains(":2001 (record 2001)"), "{got}");
@@ -267,12 +272,7 @@ fn errors_name_the_same_record_as_the_general_reader() {
     }
     text.push_str("2024-03-20T08:06:32Z,200,agent,extra\r\n");
     std::fs::write(&bad, &text).unwrap();
-    let general = records::read_table(&bad, "storage log", &mut |row| {
-        storage::parse_row(row)?;
-        Ok(Visit::Continue)
-    })
-    .unwrap_err()
-    .render();
+    let general = general_error(&bad);
     let got = storage::stream(&bad, &mut |_| Ok(())).unwrap_err().render();
     assert!(got.contains(":2003 (record 2001)"), "{got}");
     assert!(
@@ -289,12 +289,7 @@ fn errors_name_the_same_record_as_the_general_reader() {
     }
     text.push_str("2024-03-20T08:06:32Z,two hundred,\"agent\nmore\",e\r\n");
     std::fs::write(&bad, &text).unwrap();
-    let general = records::read_table(&bad, "storage log", &mut |row| {
-        storage::parse_row(row)?;
-        Ok(Visit::Continue)
-    })
-    .unwrap_err()
-    .render();
+    let general = general_error(&bad);
     let got = storage::stream(&bad, &mut |_| Ok(())).unwrap_err().render();
     assert_eq!(got, general);
     assert!(got.contains(":2002 (record 2001)") && got.contains("two hundred"), "{got}");
@@ -429,12 +424,7 @@ fn an_error_in_one_small_file_of_a_tree_names_that_file_and_line_whole_or_chunke
     let line = text.matches('\n').count() + 1;
     text.push_str("x,y\r\n");
     std::fs::write(bad, &text).unwrap();
-    let general = records::read_table(bad, "storage log", &mut |row| {
-        storage::parse_row(row)?;
-        Ok(Visit::Continue)
-    })
-    .unwrap_err()
-    .render();
+    let general = general_error(bad);
     assert!(general.contains(&format!(":{line}")), "{general}");
     // Default chunks: every hourly file goes whole to a worker; 512-byte chunks: each is cut.
     for chunk_bytes in [4 << 20, 512] {
