@@ -13,16 +13,21 @@ use casefile::input::table::{self as records, Visit};
 
 use crate::util::{copy_sample, run, sample, stderr, stdout, temp_dir};
 
-/// The analysis and inventory of a bundle with the given ingest options, as JSON.
-fn analyse(bundle: &Path, threads: usize, chunk_bytes: usize) -> serde_json::Value {
-    let options = Options {
+/// Ingest options with this many threads and chunks of this size, no progress bar.
+fn options(threads: usize, chunk_bytes: usize) -> Options {
+    Options {
         threads,
         limits: Limits {
             chunk_bytes,
             ..Limits::default()
         },
         progress: false,
-    };
+    }
+}
+
+/// The analysis and inventory of a bundle with the given ingest options, as JSON.
+fn analyse(bundle: &Path, threads: usize, chunk_bytes: usize) -> serde_json::Value {
+    let options = options(threads, chunk_bytes);
     let run = casefile::analyse_bundle_with(bundle, None, None, &options)
         .map_err(|e| e.render())
         .unwrap();
@@ -89,14 +94,7 @@ fn parallel_merge_equals_one_sequential_pass_of_the_general_reader() {
         .unwrap();
     }
     let expected = serde_json::to_value(agg.finish()).unwrap();
-    let options = Options {
-        threads: 2,
-        limits: Limits {
-            chunk_bytes: 3000,
-            ..Limits::default()
-        },
-        progress: false,
-    };
+    let options = options(2, 3000);
     let got = casefile::stream_storage(&case, &mut bundle, &prep, &options).unwrap();
     assert_eq!(serde_json::to_value(got.provided().unwrap()).unwrap(), expected);
 }
@@ -429,14 +427,7 @@ fn an_error_in_one_small_file_of_a_tree_names_that_file_and_line_whole_or_chunke
     // Default chunks: every hourly file goes whole to a worker; 512-byte chunks: each is cut.
     for chunk_bytes in [4 << 20, 512] {
         for threads in [1, 2] {
-            let options = Options {
-                threads,
-                limits: Limits {
-                    chunk_bytes,
-                    ..Limits::default()
-                },
-                progress: false,
-            };
+            let options = options(threads, chunk_bytes);
             let err = casefile::analyse_bundle_with(&dir, None, None, &options)
                 .map(|_| ())
                 .unwrap_err()
