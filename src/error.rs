@@ -5,14 +5,17 @@
 //! `failed to do thing (cause)` convention. Only `main.rs` prints; it prints [`Error::render`].
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 /// Where a value came from, so that any figure can be traced back to its record.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {
-    pub file: PathBuf,
+    /// Shared: a location is cloned wherever a figure cites it, and a file's records share
+    /// one path ([`Location::record_in`]).
+    pub file: Arc<Path>,
     /// 1-based physical line where the record starts (CSV, JSON Lines, TOML).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
@@ -49,7 +52,7 @@ impl Location {
 
     pub fn file(file: &Path) -> Location {
         Location {
-            file: file.to_path_buf(),
+            file: Arc::from(file),
             line: None,
             record: None,
             field: None,
@@ -61,6 +64,16 @@ impl Location {
             line: Some(line),
             record: Some(record),
             ..Location::file(file)
+        }
+    }
+    /// [`Location::record`] sharing `file` (no allocation per record).
+    pub fn record_in(file: &Arc<Path>, line: u64, record: u64) -> Location {
+        Location {
+            file: Arc::clone(file),
+            line: Some(line),
+            record: Some(record),
+            field: None,
+            path: None,
         }
     }
     pub fn with_field(mut self, field: &str) -> Location {
@@ -166,7 +179,7 @@ pub enum Error {
     Many(Vec<Error>),
     #[error("failed to write {} ({source})", path.display())]
     Output {
-        path: PathBuf,
+        path: std::path::PathBuf,
         #[source]
         source: std::io::Error,
     },

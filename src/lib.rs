@@ -165,9 +165,9 @@ pub fn stream_storage(
         &files,
         options,
         &|| (template.part(), Vec::new()),
-        &|(part, ordered): &mut (StorageAggregator, Vec<bundle::storage::BlobRequest>), r| {
+        &|(part, ordered): &mut (StorageAggregator, Vec<bundle::storage::BlobRequest<'static>>), r| {
             if part.must_see_in_order(&r) {
-                ordered.push(r);
+                ordered.push(r.into_owned());
             } else {
                 part.add(r);
             }

@@ -242,6 +242,15 @@ pub fn parse_ip(raw: &str) -> Option<IpAddr> {
     if s.is_empty() {
         return None;
     }
+    // The usual "198.51.100.77:50123" first: with exactly one colon the text is no IPv6
+    // address, so only the host-and-port reading below can succeed.
+    if let Some((host, port)) = s.split_once(':').filter(|(_, port)| !s.starts_with('[') && !port.contains(':')) {
+        return if port.bytes().all(|b| b.is_ascii_digit()) {
+            host.parse().ok()
+        } else {
+            None
+        };
+    }
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(ip);
     }
@@ -464,6 +473,61 @@ mod tests {
         assert_eq!(parse_ip("2001:db8::1"), "2001:db8::1".parse().ok());
         assert_eq!(parse_ip("<Redacted>:58555"), None);
         assert_eq!(parse_ip(""), None);
+    }
+
+    /// The reading `parse_ip` takes a shortcut through: the whole text as an address, then
+    /// `[v6]:port`, then `host:port` split at the last colon.
+    fn parse_ip_plainly(raw: &str) -> Option<IpAddr> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return None;
+        }
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Some(ip);
+        }
+        if let Some(rest) = s.strip_prefix('[') {
+            return rest.split(']').next()?.parse().ok();
+        }
+        let (host, port) = s.rsplit_once(':')?;
+        if port.chars().all(|c| c.is_ascii_digit()) && !host.contains(':') {
+            return host.parse().ok();
+        }
+        None
+    }
+
+    #[test]
+    fn ip_parsing_reads_every_text_as_the_plain_reading_does() {
+        // Every text of up to six characters from an alphabet that makes addresses, ports,
+        // brackets and near misses, and some of the logs' shapes.
+        let alphabet = ['1', '0', '.', ':', '[', ']', 'a', ' '];
+        let mut texts: Vec<String> = vec![String::new()];
+        let mut last = texts.clone();
+        for _ in 0..6 {
+            last = last.iter().flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}"))).collect();
+            texts.extend(last.iter().cloned());
+        }
+        texts.extend(
+            [
+                "198.51.100.77:50123",
+                "198.51.100.77:",
+                "198.51.100.77:5x",
+                "198.51.100.77",
+                "::1",
+                "::",
+                "1::",
+                "[::1]:443",
+                "[::1",
+                "2001:db8::1:443",
+                "::ffff:1.2.3.4",
+                " 10.0.0.1:80 ",
+                "10.0.0.1:80:90",
+                "<Redacted>:58555",
+            ]
+            .map(String::from),
+        );
+        for t in &texts {
+            assert_eq!(parse_ip(t), parse_ip_plainly(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -591,9 +591,9 @@ fn raw_storageread_jsonl_gz_reads_ranged_key_and_oauth_requests() {
     let p = fixture(name);
     assert!(std::fs::read(&p).unwrap().starts_with(&[0x1f, 0x8b]), "gzip");
     assert_eq!(kind_of(&p), Some(casefile::bundle::storage::KIND));
-    let mut got: Vec<BlobRequest> = Vec::new();
+    let mut got: Vec<BlobRequest<'static>> = Vec::new();
     let (info, span) = storage::stream(&p, &mut |r| {
-        got.push(r);
+        got.push(r.into_owned());
         Ok(())
     })
     .unwrap_or_else(|e| panic!("{}", e.render()));
@@ -603,9 +603,9 @@ fn raw_storageread_jsonl_gz_reads_ranged_key_and_oauth_requests() {
     c.eq("span last", span.last.map(|t| t.rfc3339()), Some("2025-12-04T09:30:12Z".into()));
     assert_eq!(got.len(), 5);
     let list = &got[0];
-    c.eq("[0] operation", list.operation.as_str(), "ListBlobs");
+    c.eq("[0] operation", &*list.operation, "ListBlobs");
     c.eq("[0] status", list.status_code, 200);
-    c.eq("[0] account", list.account.as_str(), "kestrelprod");
+    c.eq("[0] account", &*list.account, "kestrelprod");
     c.eq("[0] auth", list.auth.clone(), AuthType::AccountKey);
     c.eq("[0] account key used", list.auth.uses_account_key(list.auth_hash.as_deref()), true);
     c.eq("[0] caller ip without port", list.caller_ip, ip(ATTACKER));

@@ -83,12 +83,12 @@ fn msticpy_query_api_alerts_read_three_rows() {
 fn raw_storage_records_give_ranged_sas_read_and_account_key_listing() {
     let mut got = Vec::new();
     storage::stream(&file("GetBlob_SAS.json"), &mut |r| {
-        got.push(r);
+        got.push(r.into_owned());
         Ok(())
     })
     .unwrap();
     storage::stream(&file("ListBlobs_AccountKey.json"), &mut |r| {
-        got.push(r);
+        got.push(r.into_owned());
         Ok(())
     })
     .unwrap();

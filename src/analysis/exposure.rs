@@ -4,6 +4,7 @@
 //! benign requests left out, with reasons. Memory is bounded by what the attacker touched,
 //! not by the size of the log. Data categories and subjects come from the case's inventory.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -36,41 +37,44 @@ const EVIDENCE_SAMPLES: usize = 3;
 /// Storage requests as the analysis reads them, whichever shape the evidence had: one raw
 /// request (`bundle::storage`), or one row of a summary export (`bundle::storage_summary`):
 /// the requests of one day that share everything below except their times and objects.
+///
+/// Text is borrowed from a raw request's record while it is aggregated; what the findings
+/// keep is copied.
 #[derive(Debug, Clone)]
-pub struct RequestGroup {
-    pub account: String,
-    pub container: Option<String>,
-    pub operation: String,
+pub struct RequestGroup<'a> {
+    pub account: Cow<'a, str>,
+    pub container: Option<Cow<'a, str>>,
+    pub operation: Cow<'a, str>,
     pub status_code: u16,
     pub auth: AuthType,
-    pub auth_hash: Option<String>,
+    pub auth_hash: Option<Cow<'a, str>>,
     pub caller_ip: Option<IpAddr>,
     pub requester_upn: Option<Upn>,
-    pub requester_app: Option<String>,
+    pub requester_app: Option<Cow<'a, str>>,
     /// First and last request (equal for one request).
     pub first: Timestamp,
     pub last: Timestamp,
     pub requests: u64,
     /// Response body bytes, summed.
     pub bytes: Bytes,
-    pub objects: Objects,
+    pub objects: Objects<'a>,
     /// The request id of one raw request, for de-duplicating overlapping exports.
-    pub request_id: Option<String>,
+    pub request_id: Option<Cow<'a, str>>,
     pub origin: Location,
 }
 
 /// The objects a [`RequestGroup`] touched.
 #[derive(Debug, Clone)]
-pub enum Objects {
+pub enum Objects<'a> {
     /// One request's blob (None for a request on a container or the account).
-    One(Option<String>),
+    One(Option<Cow<'a, str>>),
     /// A summary row's blobs: `names` lists them all when `complete`; `distinct` is their
     /// exact number either way.
     Set { names: Vec<String>, distinct: u64, complete: bool },
 }
 
-impl From<BlobRequest> for RequestGroup {
-    fn from(r: BlobRequest) -> Self {
+impl<'a> From<BlobRequest<'a>> for RequestGroup<'a> {
+    fn from(r: BlobRequest<'a>) -> Self {
         RequestGroup {
             account: r.account,
             container: r.container,
@@ -92,19 +96,19 @@ impl From<BlobRequest> for RequestGroup {
     }
 }
 
-impl From<SummaryRow> for RequestGroup {
+impl From<SummaryRow> for RequestGroup<'static> {
     fn from(r: SummaryRow) -> Self {
         let complete = r.objects_complete();
         RequestGroup {
-            account: r.account,
-            container: r.container,
-            operation: r.operation,
+            account: Cow::Owned(r.account),
+            container: r.container.map(Cow::Owned),
+            operation: Cow::Owned(r.operation),
             status_code: r.status_code,
             auth: r.auth,
-            auth_hash: r.signing_key,
+            auth_hash: r.signing_key.map(Cow::Owned),
             caller_ip: r.caller_ip,
             requester_upn: r.requester_upn,
-            requester_app: r.requester_app,
+            requester_app: r.requester_app.map(Cow::Owned),
             first: r.first,
             last: r.last,
             requests: r.requests,
@@ -120,7 +124,7 @@ impl From<SummaryRow> for RequestGroup {
     }
 }
 
-impl RequestGroup {
+impl RequestGroup<'_> {
     /// 2xx responses, including 206 Partial Content for ranged reads.
     pub fn succeeded(&self) -> bool {
         crate::bundle::storage::status_succeeded(self.status_code)
@@ -443,14 +447,14 @@ impl<'a> StorageAggregator<'a> {
     pub fn add_summary(&mut self, rows: impl IntoIterator<Item = SummaryRow>) -> Vec<(String, Location)> {
         let (overlapping, mut groups): (Vec<RequestGroup>, Vec<RequestGroup>) = rows.into_iter().map(RequestGroup::from).partition(|g| {
             self.raw_spans
-                .get(&g.account)
+                .get(g.account.as_ref())
                 .is_some_and(|(first, last)| g.first <= *last && g.last >= *first)
         });
         groups.sort_by_key(|g| (g.first, g.last));
         for g in groups {
             self.add_group(g);
         }
-        overlapping.into_iter().map(|g| (g.account, g.origin)).collect()
+        overlapping.into_iter().map(|g| (g.account.into_owned(), g.origin)).collect()
     }
 
     /// Takes one group of requests.
@@ -482,9 +486,9 @@ impl<'a> StorageAggregator<'a> {
         self.first = Some(self.first.map_or(g.first, |f| f.min(g.first)));
         self.last = Some(self.last.map_or(g.last, |l| l.max(g.last)));
         if let Some(ip) = g.caller_ip {
-            let seen = match self.first_seen.get_mut(&g.account) {
+            let seen = match self.first_seen.get_mut(g.account.as_ref()) {
                 Some(seen) => seen,
-                None => self.first_seen.entry(g.account.clone()).or_default(),
+                None => self.first_seen.entry(g.account.to_string()).or_default(),
             };
             let e = seen.entry(ip).or_insert(g.first);
             *e = (*e).min(g.first);
@@ -496,11 +500,11 @@ impl<'a> StorageAggregator<'a> {
             Attribution::Attacker => self.add_attacker(g),
             Attribution::Other => self.add_excluded(&g, None),
             Attribution::Straddles => {
-                let container = g.container.clone().unwrap_or_else(|| "(account)".into());
+                let container = g.container.as_deref().unwrap_or("(account)").to_string();
                 self.containers
-                    .entry((g.account.clone(), container.clone()))
+                    .entry((g.account.to_string(), container.clone()))
                     .or_insert_with(|| ContainerTally {
-                        account: g.account.clone(),
+                        account: g.account.to_string(),
                         container,
                         ..ContainerTally::default()
                     })
@@ -540,12 +544,12 @@ impl<'a> StorageAggregator<'a> {
         if ok && g.caller_ip.is_some_and(|ip| !self.env.ip_trusted(&ip) && !is_internal(&ip)) {
             push_sample(&mut self.internet_access, &g.origin);
         }
-        let container = g.container.clone().unwrap_or_else(|| "(account)".into());
+        let container = g.container.as_deref().unwrap_or("(account)").to_string();
         let tally = self
             .containers
-            .entry((g.account.clone(), container.clone()))
+            .entry((g.account.to_string(), container.clone()))
             .or_insert_with(|| ContainerTally {
-                account: g.account.clone(),
+                account: g.account.to_string(),
                 container: container.clone(),
                 ..ContainerTally::default()
             });
@@ -570,8 +574,8 @@ impl<'a> StorageAggregator<'a> {
 
     fn add_to_burst(&mut self, g: RequestGroup, container: String, ok: bool) {
         let key = BurstKey {
-            account: g.account.clone(),
-            operation: g.operation.clone(),
+            account: g.account.to_string(),
+            operation: g.operation.to_string(),
             container: if g.is_listing() { None } else { Some(container.clone()) },
             succeeded: ok,
         };
@@ -813,7 +817,7 @@ fn add_objects(tally: &mut ContainerTally, objects: &Objects) {
     match objects {
         Objects::One(None) | Objects::Set { distinct: 0, .. } => {}
         Objects::One(Some(b)) => {
-            tally.objects.insert(b.clone());
+            tally.objects.insert(b.to_string());
             tally.object_sources += 1;
         }
         Objects::Set { names, distinct, complete } => {

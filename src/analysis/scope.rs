@@ -1035,7 +1035,7 @@ pub fn record_history(h: &mut BTreeMap<IpAddr, AddressHistory>, r: &super::expos
     entry.days.insert(r.first.0.date_naive());
     match (&r.requester_upn, &r.requester_app) {
         (None, Some(app)) => {
-            entry.principals.insert(app.clone());
+            entry.principals.insert(app.to_string());
         }
         _ => entry.personal_or_unnamed += r.requests,
     }

@@ -139,7 +139,7 @@ fn entry_item(e: &TimelineEntry, one_day: bool, file: &std::path::Path) -> Strin
         e.at.0.format("%Y-%m-%d %H:%M:%S")
     };
     let l = &e.evidence;
-    let mut place = if l.file == file {
+    let mut place = if *l.file == *file {
         String::new()
     } else {
         l.file.display().to_string()

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -81,24 +82,33 @@ impl AuthType {
 
 /// One blob-service request.
 #[derive(Debug, Clone, Serialize)]
-pub struct BlobRequest {
+///
+/// Text borrows from the record where it can (`'a`, the chunk being parsed): most requests
+/// are counted and dropped, and only what the aggregation keeps is copied
+/// ([`BlobRequest::into_owned`] for a request kept as it is).
+pub struct BlobRequest<'a> {
     pub at: Timestamp,
-    pub account: String,
+    pub account: Cow<'a, str>,
     /// `GetBlob`, `ListBlobs`, `PutBlob` …
-    pub operation: String,
+    pub operation: Cow<'a, str>,
     pub status_code: u16,
     pub auth: AuthType,
-    pub auth_hash: Option<String>,
+    pub auth_hash: Option<Cow<'a, str>>,
     pub caller_ip: Option<IpAddr>,
-    pub container: Option<String>,
-    pub blob: Option<String>,
+    pub container: Option<Cow<'a, str>>,
+    pub blob: Option<Cow<'a, str>>,
     /// Body bytes returned; for a ranged read (206) this is the range's size.
     pub response_bytes: Bytes,
     pub requester_upn: Option<Upn>,
-    pub requester_app: Option<String>,
+    pub requester_app: Option<Cow<'a, str>>,
     /// The request id (`CorrelationId`), for de-duplication of overlapping exports.
-    pub request_id: Option<String>,
+    pub request_id: Option<Cow<'a, str>>,
     pub origin: Location,
+}
+
+/// A copy that owns its text.
+fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
 }
 
 /// 2xx responses, including 206 Partial Content for ranged reads.
@@ -122,15 +132,41 @@ pub fn is_listing_operation(operation: &str) -> bool {
 /// An input error naming the record and field when it is missing or not a status code.
 pub fn status_code_of(row: &Row, what: &str) -> Result<u16> {
     let status = row.required(what, &["statuscode"])?;
-    status
-        .value
-        .trim()
-        .trim_end_matches(".0")
+    without_zero_fractions(status.value.trim())
         .parse::<u16>()
         .map_err(|_| row.bad(what, "invalid status code", status, "an HTTP status code such as 200"))
 }
 
-impl BlobRequest {
+/// `s.trim_end_matches(".0")` without building a substring searcher per call: "200.0"
+/// (a numeric export's status code) → "200".
+fn without_zero_fractions(s: &str) -> &str {
+    let mut t = s;
+    while let Some(rest) = t.strip_suffix(".0") {
+        t = rest;
+    }
+    t
+}
+
+impl BlobRequest<'_> {
+    /// The request with its text copied out of the record it was read from.
+    pub fn into_owned(self) -> BlobRequest<'static> {
+        BlobRequest {
+            at: self.at,
+            account: owned(self.account),
+            operation: owned(self.operation),
+            status_code: self.status_code,
+            auth: self.auth,
+            auth_hash: self.auth_hash.map(owned),
+            caller_ip: self.caller_ip,
+            container: self.container.map(owned),
+            blob: self.blob.map(owned),
+            response_bytes: self.response_bytes,
+            requester_upn: self.requester_upn,
+            requester_app: self.requester_app.map(owned),
+            request_id: self.request_id.map(owned),
+            origin: self.origin,
+        }
+    }
     /// 2xx responses, including 206 Partial Content for ranged reads.
     pub fn succeeded(&self) -> bool {
         status_succeeded(self.status_code)
@@ -145,40 +181,45 @@ impl BlobRequest {
     }
 }
 
-/// `str::to_lowercase`, without its Unicode tables for ASCII text (the same result).
-fn lower(s: &str) -> String {
-    if s.is_ascii() {
-        s.to_ascii_lowercase()
+/// `str::to_lowercase`: the text itself when it has no upper-case letter, and without the
+/// Unicode tables for ASCII text (the same result).
+fn lower(s: &str) -> Cow<'_, str> {
+    if !s.is_ascii() {
+        let low = s.to_lowercase();
+        return if low == s { Cow::Borrowed(s) } else { Cow::Owned(low) };
+    }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
     } else {
-        s.to_lowercase()
+        Cow::Borrowed(s)
     }
 }
 
 /// `/account/container/dir/blob` → (container, blob). The docs say ObjectKey is quoted;
 /// raw samples are not (formats.md §2.4), so one pair of quotes is stripped.
-fn split_object_key(key: &str) -> (Option<String>, Option<String>) {
+fn split_object_key(key: &str) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
     let key = key.trim().trim_matches('"');
     let mut parts = key.trim_start_matches('/').splitn(3, '/');
     let _account = parts.next();
     let container = parts.next().filter(|c| !c.is_empty()).map(lower);
-    let blob = parts.next().filter(|b| !b.is_empty()).map(str::to_string);
+    let blob = parts.next().filter(|b| !b.is_empty()).map(Cow::Borrowed);
     (container, blob)
 }
 
 /// Container and blob from a request URI when ObjectKey is absent.
-fn split_uri(uri: &str) -> (Option<String>, Option<String>) {
+fn split_uri(uri: &str) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
     let path = uri.split('?').next().unwrap_or("");
     let after_host = path.split("://").nth(1).unwrap_or(path);
     let mut parts = after_host.splitn(2, '/');
     let _host = parts.next();
     let rest = parts.next().unwrap_or("");
     let mut p = rest.splitn(2, '/');
-    let container = p.next().filter(|c| !c.is_empty()).map(|c| c.to_lowercase());
-    let blob = p.next().filter(|b| !b.is_empty()).map(str::to_string);
+    let container = p.next().filter(|c| !c.is_empty()).map(lower);
+    let blob = p.next().filter(|b| !b.is_empty()).map(Cow::Borrowed);
     (container, blob)
 }
 
-pub fn parse_row(row: &Row) -> Result<BlobRequest> {
+pub fn parse_row(row: &Row) -> Result<BlobRequest<'static>> {
     let at = row.timestamp(WHAT, &["timegenerated", "time"])?;
     let status_code = status_code_of(row, WHAT)?;
     let (mut container, mut blob) = row
@@ -194,26 +235,27 @@ pub fn parse_row(row: &Row) -> Result<BlobRequest> {
         .string(&["accountname", "properties.accountname"])
         .map(|a| a.to_lowercase())
         .unwrap_or_default();
+    let string = |names: &[&str]| row.string(names).map(Cow::Owned);
     Ok(BlobRequest {
         at,
-        account,
-        operation: row.string(&["operationname"]).unwrap_or_default(),
+        account: Cow::Owned(account),
+        operation: string(&["operationname"]).unwrap_or_default(),
         status_code,
         auth: row
             .str(&["authenticationtype", "identity.type"])
             .map(AuthType::parse)
             .unwrap_or(AuthType::Other(String::new())),
-        auth_hash: row.string(&["authenticationhash", "identity.tokenhash"]),
+        auth_hash: string(&["authenticationhash", "identity.tokenhash"]),
         caller_ip: row.str(&["calleripaddress"]).and_then(parse_ip),
-        container,
-        blob,
+        container: container.map(owned),
+        blob: blob.map(owned),
         response_bytes: Bytes(
             row.opt_u64(WHAT, &["responsebodysize", "properties.responsebodysize"])?
                 .unwrap_or(0),
         ),
         requester_upn: row.str(&["requesterupn", "identity.requester.upn"]).map(Upn::new),
-        requester_app: row.string(&["requesterappid", "identity.requester.appid"]),
-        request_id: row.string(&["correlationid"]),
+        requester_app: string(&["requesterappid", "identity.requester.appid"]),
+        request_id: string(&["correlationid"]),
         origin: row.location().clone(),
     })
 }
@@ -290,31 +332,25 @@ impl<'a> Fields<'a> {
     fn str(&self, group: &[usize]) -> Option<&str> {
         self.get(group).map(|f| f.0)
     }
-    fn string(&self, group: &[usize]) -> Option<String> {
-        self.str(group).map(|s| s.trim().to_string())
+    fn string(&self, group: &[usize]) -> Option<Cow<'_, str>> {
+        self.str(group).map(|s| Cow::Borrowed(s.trim()))
     }
 }
 
-/// `parse_row` over [`Fields`]; the origin back wherever `parse_row` might return an error
-/// (the caller then asks `parse_row`).
-fn build(f: &Fields, order: &Cell<DateOrder>, origin: Location) -> std::result::Result<BlobRequest, Location> {
-    match build_fields(f, order) {
-        Some(mut r) => {
-            r.origin = origin;
-            Ok(r)
-        }
-        None => Err(origin),
-    }
+/// `parse_row` over [`Fields`], the request's text borrowed from them; the origin back
+/// wherever `parse_row` might return an error (the caller then asks `parse_row`).
+fn build<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: Location) -> std::result::Result<BlobRequest<'f>, Location> {
+    build_fields(f, order, &origin).ok_or(origin)
 }
 
-/// [`build`] with an empty origin (no allocation), set by the caller.
-fn build_fields(f: &Fields, order: &Cell<DateOrder>) -> Option<BlobRequest> {
+/// [`build`] with the origin borrowed (a clone of it goes into the request).
+fn build_fields<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: &Location) -> Option<BlobRequest<'f>> {
     let (time, utc) = f.get(G_TIME)?;
     let at = match la_export_time(time, utc) {
         Some(t) => t,
         None => records::parse_timestamp_in(time, utc, order).ok()??,
     };
-    let status_code = f.str(G_STATUS)?.trim().trim_end_matches(".0").parse::<u16>().ok()?;
+    let status_code = without_zero_fractions(f.str(G_STATUS)?.trim()).parse::<u16>().ok()?;
     let (mut container, mut blob) = f.str(G_OBJECT).map(split_object_key).unwrap_or((None, None));
     if container.is_none() {
         if let Some(uri) = f.str(G_URI) {
@@ -344,13 +380,7 @@ fn build_fields(f: &Fields, order: &Cell<DateOrder>) -> Option<BlobRequest> {
         requester_upn: f.str(G_UPN).map(Upn::new),
         requester_app: f.string(G_APP),
         request_id: f.string(G_REQUEST),
-        origin: Location {
-            file: PathBuf::new(),
-            line: None,
-            record: None,
-            field: None,
-            path: None,
-        },
+        origin: origin.clone(),
     })
 }
 
@@ -527,7 +557,7 @@ pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Res
 
 /// Parses one chunk of a file, calling `visit` with each request in order. Record numbers
 /// in locations and errors count from the chunk's start; the caller shifts them.
-pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, visit: &mut dyn FnMut(BlobRequest<'_>)) -> Result<ChunkStats> {
     match &format.layout {
         Layout::Csv(layout) => parse_csv_chunk(format, layout, &data, first_line, visit),
         Layout::JsonLines => parse_jsonl_chunk(format, &data, first_line, visit),
@@ -535,7 +565,7 @@ pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, visit: &mut
     }
 }
 
-fn parse_document(format: &FileFormat, data: Vec<u8>, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+fn parse_document(format: &FileFormat, data: Vec<u8>, visit: &mut dyn FnMut(BlobRequest<'_>)) -> Result<ChunkStats> {
     // One chunk, whose records the table reader locates itself.
     let mut stats = ChunkStats {
         next_line: 1,
@@ -552,23 +582,31 @@ fn parse_document(format: &FileFormat, data: Vec<u8>, visit: &mut dyn FnMut(Blob
     Ok(stats)
 }
 
+/// The file's path for the locations of one chunk's records: a copy of its own, which each
+/// record's location shares (no allocation per record, and no count shared between the
+/// threads that parse the file's chunks).
+fn chunk_file(format: &FileFormat) -> Arc<Path> {
+    Arc::from(format.path.as_path())
+}
+
 fn parse_csv_chunk(
     format: &FileFormat,
     layout: &CsvLayout,
     data: &[u8],
     first_line: u64,
-    visit: &mut dyn FnMut(BlobRequest),
+    visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<ChunkStats> {
     let order = Cell::new(format.order);
     let mut stats = ChunkStats::default();
+    let file = chunk_file(format);
     // Invalid UTF-8 anywhere: every record the general way, for its exact message.
     let (from, line) = match simdutf8::basic::from_utf8(data) {
-        Ok(text) => parse_csv_indexed(format, layout, text, first_line, &order, &mut stats, visit)?,
+        Ok(text) => parse_csv_indexed(&file, layout, text, first_line, &order, &mut stats, visit)?,
         Err(_) => (0, first_line),
     };
     stats.next_line = line;
     if from < data.len() {
-        parse_csv_general(format, layout, &data[from..], line, &order, &mut stats, visit)?;
+        parse_csv_general(&file, layout, &data[from..], line, &order, &mut stats, visit)?;
         stats.next_line += memchr::memchr_iter(b'\n', &data[from..]).count() as u64;
     }
     Ok(stats)
@@ -597,13 +635,13 @@ impl Spans {
 /// The chunk's records through the SIMD field index, until the text ends or its quotes stop
 /// being plain RFC 4180. Returns where the records it did not read start, and their line.
 fn parse_csv_indexed(
-    format: &FileFormat,
+    file: &Arc<Path>,
     layout: &CsvLayout,
     text: &str,
     first_line: u64,
     order: &Cell<DateOrder>,
     stats: &mut ChunkStats,
-    visit: &mut dyn FnMut(BlobRequest),
+    visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<(usize, u64)> {
     use crate::input::csv_index::{Item, Scanner};
     let mut fields = Spans {
@@ -624,7 +662,7 @@ fn parse_csv_indexed(
                 if at > record_start {
                     fields.push(layout.width, (field_start, at));
                     let line = first_line + newlines;
-                    take_csv_record(format, layout, text, &fields, line, order, stats, visit)?;
+                    take_csv_record(file, layout, text, &fields, line, order, stats, visit)?;
                     fields.clear();
                 }
                 newlines += quoted + u64::from(is_newline);
@@ -638,7 +676,7 @@ fn parse_csv_indexed(
     }
     if record_start < text.len() {
         fields.push(layout.width, (field_start, text.len()));
-        take_csv_record(format, layout, text, &fields, first_line + newlines, order, stats, visit)?;
+        take_csv_record(file, layout, text, &fields, first_line + newlines, order, stats, visit)?;
     }
     Ok((text.len(), first_line + newlines + quoted))
 }
@@ -646,18 +684,18 @@ fn parse_csv_indexed(
 /// One record read by [`parse_csv_indexed`]: checked, built, visited.
 #[allow(clippy::too_many_arguments)]
 fn take_csv_record(
-    format: &FileFormat,
+    file: &Arc<Path>,
     layout: &CsvLayout,
     text: &str,
     fields: &Spans,
     line: u64,
     order: &Cell<DateOrder>,
     stats: &mut ChunkStats,
-    visit: &mut dyn FnMut(BlobRequest),
+    visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<()> {
     use crate::input::csv_index::field_text;
     stats.records += 1;
-    let origin = Location::record(&format.path, line, stats.records);
+    let origin = Location::record_in(file, line, stats.records);
     if fields.count != layout.width {
         return Err(wrong_width(layout.width, fields.count, origin));
     }
@@ -690,15 +728,15 @@ fn wrong_width(width: usize, found: usize, origin: Location) -> crate::error::Er
 /// CSV text read by the `csv` crate, record by record (text that is not UTF-8 or whose
 /// quotes are irregular); `first_line` is the line `data` starts on.
 fn parse_csv_general(
-    format: &FileFormat,
+    file: &Arc<Path>,
     layout: &CsvLayout,
     data: &[u8],
     first_line: u64,
     order: &Cell<DateOrder>,
     stats: &mut ChunkStats,
-    visit: &mut dyn FnMut(BlobRequest),
+    visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<()> {
-    let path = &format.path;
+    let path: &Path = file;
     let valid_utf8 = std::str::from_utf8(data).is_ok();
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
@@ -721,12 +759,12 @@ fn parse_csv_general(
         line += memchr::memchr_iter(b'\n', &data[counted_to..start.max(counted_to)]).count() as u64;
         counted_to = counted_to.max(start);
         stats.records += 1;
-        let origin = Location::record(path, line, stats.records);
+        let origin = Location::record_in(file, line, stats.records);
         if record.len() != layout.width {
             return Err(wrong_width(layout.width, record.len(), origin));
         }
+        let mut f = Fields::new();
         let fast = if valid_utf8 {
-            let mut f = Fields::new();
             for (slot, col) in layout.slots.iter().enumerate() {
                 if let Some(i) = col {
                     f.values[slot] = record.get(*i).and_then(|b| std::str::from_utf8(b).ok()).map(Cow::Borrowed);
@@ -748,7 +786,7 @@ fn parse_csv_general(
 }
 
 /// One CSV record through `Row` and `parse_row`, for its exact result or message.
-fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest> {
+fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest<'static>> {
     let text = csv::StringRecord::from_byte_record(record.clone()).map_err(|e| {
         crate::error::Error::from(
             InputError::new(WHAT, "invalid UTF-8", origin.clone())
@@ -758,8 +796,9 @@ fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location
     parse_row(&Row::csv(&layout.columns, &text, origin, order))
 }
 
-fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &mut dyn FnMut(BlobRequest)) -> Result<ChunkStats> {
+fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &mut dyn FnMut(BlobRequest<'_>)) -> Result<ChunkStats> {
     let path = &format.path;
+    let file = chunk_file(format);
     let order = Cell::new(format.order);
     // The SIMD check first; std's only on failure, for where the bad byte is.
     let text = simdutf8::basic::from_utf8(data)
@@ -785,19 +824,18 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         }
         let line_no = first_line + i as u64;
         stats.records += 1;
-        let origin = Location::record(path, line_no, stats.records);
-        let fast = match scan_json_fields(&mut cursor, line) {
-            Some(f) => build_fields(&f, &order),
-            None => serde_json::from_str::<JsonFields>(line)
-                .ok()
-                .filter(|f| !f.irregular)
-                .and_then(|f| build_fields(&f.fields, &order)),
-        };
-        let r = match fast {
-            Some(mut r) => {
-                r.origin = origin;
-                r
+        let origin = Location::record_in(&file, line_no, stats.records);
+        let scanned = scan_json_fields(&mut cursor, line);
+        let by_serde;
+        let fields = match &scanned {
+            Some(f) => Some(f),
+            None => {
+                by_serde = serde_json::from_str::<JsonFields>(line).ok().filter(|f| !f.irregular);
+                by_serde.as_ref().map(|f| &f.fields)
             }
+        };
+        let r = match fields.and_then(|f| build_fields(f, &order, &origin)) {
+            Some(r) => r,
             None => json_line_slowly(path, line, origin, &order)?,
         };
         stats.span.add(r.at);
@@ -807,7 +845,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
 }
 
 /// One JSON line through `flatten`, `Row` and `parse_row`, for its exact result or message.
-fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest> {
+fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest<'static>> {
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
         let mut err = records::json_parse_error(path, WHAT, e);
         if let crate::error::Error::Input(ie) = &mut err {
@@ -1160,7 +1198,7 @@ impl<'de> serde::Deserialize<'de> for Scalar<'de> {
 
 /// Streams every request of a file to `visit`, in order, on this thread; returns the file's
 /// record count and span. (`crate::input::ingest` reads many files on every core.)
-pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest) -> Result<()>) -> Result<(TableInfo, Span)> {
+pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest<'_>) -> Result<()>) -> Result<(TableInfo, Span)> {
     stream_with(visit, |on_chunk| {
         crate::input::ingest::read_file_sequentially(path, Limits::default(), on_chunk)
     })
@@ -1171,17 +1209,17 @@ pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest) -> Result<()>) -> 
 pub fn stream_from(
     name: &Path,
     raw: Box<dyn std::io::Read>,
-    visit: &mut dyn FnMut(BlobRequest) -> Result<()>,
+    visit: &mut dyn FnMut(BlobRequest<'_>) -> Result<()>,
 ) -> Result<(TableInfo, Span)> {
     stream_with(visit, |on_chunk| {
         crate::input::ingest::read_sequentially_from(name, raw, Limits::default(), on_chunk)
     })
 }
 
-type OnChunk<'a> = &'a mut dyn FnMut(ChunkStats, Vec<BlobRequest>);
+type OnChunk<'a> = &'a mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>);
 
 fn stream_with(
-    visit: &mut dyn FnMut(BlobRequest) -> Result<()>,
+    visit: &mut dyn FnMut(BlobRequest<'_>) -> Result<()>,
     read: impl FnOnce(OnChunk) -> Result<(String, u64)>,
 ) -> Result<(TableInfo, Span)> {
     let mut span = Span::default();

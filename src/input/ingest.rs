@@ -380,7 +380,7 @@ impl Offset {
 pub fn read_file_sequentially(
     path: &Path,
     limits: Limits,
-    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
+    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>),
 ) -> Result<(String, u64)> {
     read_sequentially(FileReader::open(path, limits, hash_thread().as_ref())?, on_chunk)
 }
@@ -391,17 +391,18 @@ pub fn read_sequentially_from(
     name: &Path,
     raw: Box<dyn Read>,
     limits: Limits,
-    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>),
+    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>),
 ) -> Result<(String, u64)> {
     read_sequentially(FileReader::from_reader(name, raw, limits, false)?, on_chunk)
 }
 
-fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest>)) -> Result<(String, u64)> {
+fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>)) -> Result<(String, u64)> {
     let format = Arc::clone(&reader.format);
     let mut offset = Offset::default();
     while let Some((data, line)) = reader.next()? {
         let mut requests = Vec::new();
-        let stats = storage::parse_chunk(&format, data, line, &mut |r| requests.push(r)).map_err(|e| shift_error(e, offset))?;
+        let stats =
+            storage::parse_chunk(&format, data, line, &mut |r| requests.push(r.into_owned())).map_err(|e| shift_error(e, offset))?;
         for r in &mut requests {
             r.origin.shift(offset);
         }
@@ -473,7 +474,7 @@ pub fn ingest<P: Send>(
     files: &[PathBuf],
     options: &Options,
     new_part: &(dyn Fn() -> P + Sync),
-    add: &(dyn Fn(&mut P, BlobRequest) + Sync),
+    add: &(dyn Fn(&mut P, BlobRequest<'_>) + Sync),
     merge: &mut dyn FnMut(usize, P, Offset),
 ) -> Vec<Result<FileResult>> {
     let workers = options.workers();
@@ -636,7 +637,7 @@ fn read_whole<P>(
     path: &Path,
     limits: Limits,
     new_part: &dyn Fn() -> P,
-    add: &dyn Fn(&mut P, BlobRequest),
+    add: &dyn Fn(&mut P, BlobRequest<'_>),
     send: &dyn Fn(Msg<P>),
 ) {
     let mut reader = match FileReader::open(path, limits, None) {

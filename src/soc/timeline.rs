@@ -99,7 +99,7 @@ fn source_of(run: &CaseRun, at: &Location, phase: Phase) -> String {
     run.bundle
         .files
         .iter()
-        .find(|f| f.path == at.file)
+        .find(|f| *f.path == *at.file)
         .and_then(|f| f.kind)
         .map(|k| k.describe().to_string())
         .unwrap_or_else(|| phase.label().to_string())
@@ -107,7 +107,7 @@ fn source_of(run: &CaseRun, at: &Location, phase: Phase) -> String {
 
 fn location(run: &CaseRun, at: &Location) -> String {
     let mut l = at.clone();
-    l.file = at.file.strip_prefix(&run.case.dir).unwrap_or(&at.file).to_path_buf();
+    l.file = at.file.strip_prefix(&run.case.dir).unwrap_or(&at.file).into();
     l.to_string()
 }
 
