@@ -222,7 +222,7 @@ pub struct Upn(String);
 
 impl Upn {
     pub fn new(raw: &str) -> Upn {
-        Upn(raw.trim().to_lowercase())
+        Upn(trim(raw).to_lowercase())
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -235,10 +235,22 @@ impl fmt::Display for Upn {
     }
 }
 
+/// `str::trim`, answering at once for text that starts and ends with a visible ASCII
+/// character (almost every log value), which has no white space to remove at either end.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| (0x21..0x7f).contains(b));
+    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// An IP address as logs give it, without port. Parsing strips `:port`, `[v6]:port` and
 /// rejects placeholders such as `<Redacted>` (those become "unknown", never an address).
 pub fn parse_ip(raw: &str) -> Option<IpAddr> {
-    let s = raw.trim();
+    let s = trim(raw);
     if s.is_empty() {
         return None;
     }
@@ -493,6 +505,27 @@ mod tests {
             return host.parse().ok();
         }
         None
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for t in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a",
+            "a\u{85}",
+            "\u{1c}a\u{1f}",
+            "\ta\r\n",
+            "é",
+            "a b",
+            "\u{7f}a",
+            "~x~",
+        ] {
+            assert_eq!(trim(t), t.trim(), "{t:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{Source, Span};
 use crate::error::{InputError, Location, Result};
 use crate::input::chunk::{Boundary, Limits, Text};
 use crate::input::table::{self as records, Columns, DateOrder, Row, Shape, TableInfo, Visit};
-use crate::types::{parse_ip, Bytes, Timestamp, Upn};
+use crate::types::{parse_ip, trim, Bytes, Timestamp, Upn};
 
 const WHAT: &str = "storage log";
 
@@ -44,7 +44,7 @@ impl AuthType {
             ("oauth", AuthType::OAuth),
             ("anonymous", AuthType::Anonymous),
         ];
-        let t = s.trim();
+        let t = trim(s);
         if let Some((_, auth)) = PLAIN.iter().find(|(name, _)| t.eq_ignore_ascii_case(name)) {
             return auth.clone();
         }
@@ -198,7 +198,7 @@ fn lower(s: &str) -> Cow<'_, str> {
 /// `/account/container/dir/blob` → (container, blob). The docs say ObjectKey is quoted;
 /// raw samples are not (formats.md §2.4), so one pair of quotes is stripped.
 fn split_object_key(key: &str) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
-    let key = key.trim().trim_matches('"');
+    let key = trim(key).trim_matches('"');
     let mut parts = key.trim_start_matches('/').splitn(3, '/');
     let _account = parts.next();
     let container = parts.next().filter(|c| !c.is_empty()).map(lower);
@@ -333,7 +333,7 @@ impl<'a> Fields<'a> {
         self.get(group).map(|f| f.0)
     }
     fn string(&self, group: &[usize]) -> Option<Cow<'_, str>> {
-        self.str(group).map(|s| Cow::Borrowed(s.trim()))
+        self.str(group).map(|s| Cow::Borrowed(trim(s)))
     }
 }
 
@@ -350,7 +350,7 @@ fn build_fields<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: &Location) -
         Some(t) => t,
         None => records::parse_timestamp_in(time, utc, order).ok()??,
     };
-    let status_code = without_zero_fractions(f.str(G_STATUS)?.trim()).parse::<u16>().ok()?;
+    let status_code = without_zero_fractions(trim(f.str(G_STATUS)?)).parse::<u16>().ok()?;
     let (mut container, mut blob) = f.str(G_OBJECT).map(split_object_key).unwrap_or((None, None));
     if container.is_none() {
         if let Some(uri) = f.str(G_URI) {
@@ -360,7 +360,7 @@ fn build_fields<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: &Location) -
     let response_bytes = match f.str(G_SIZE) {
         None => 0,
         Some(v) => {
-            let t = v.trim();
+            let t = trim(v);
             t.parse::<u64>()
                 .ok()
                 .or_else(|| t.strip_suffix(".0").and_then(|s| s.parse().ok()))?
@@ -368,7 +368,7 @@ fn build_fields<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: &Location) -
     };
     Some(BlobRequest {
         at,
-        account: f.str(G_ACCOUNT).map(|a| lower(a.trim())).unwrap_or_default(),
+        account: f.str(G_ACCOUNT).map(|a| lower(trim(a))).unwrap_or_default(),
         operation: f.string(G_OPERATION).unwrap_or_default(),
         status_code,
         auth: f.str(G_AUTH).map(AuthType::parse).unwrap_or(AuthType::Other(String::new())),
@@ -391,7 +391,7 @@ fn build_fields<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: &Location) -
 fn la_export_time(raw: &str, utc: bool) -> Option<Timestamp> {
     use chrono::format::{parse, Item, Parsed, StrftimeItems};
     static ITEMS: std::sync::OnceLock<Vec<Item<'static>>> = std::sync::OnceLock::new();
-    let s = raw.trim();
+    let s = trim(raw);
     if !utc || s.starts_with("1/1/1,") || s.starts_with("1/1/0001") {
         return None;
     }
@@ -819,7 +819,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         start = end + 1;
         // The last piece follows the last line break.
         stats.next_line = first_line + i as u64;
-        if line.trim().is_empty() {
+        if trim(line).is_empty() {
             continue;
         }
         let line_no = first_line + i as u64;
