@@ -386,6 +386,33 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_is_seen_wherever_a_short_key_lies_across_blocks() {
+        for pad in 0..70 {
+            for len in [1, 2, 7, 8, 9, 31, 63, 64, 65] {
+                let key = "k".repeat(len);
+                let text = format!("{}\"{key}\":1", " ".repeat(pad));
+                assert_eq!(
+                    Cursor::new(&text).and_then(|mut c| c.plain_key()),
+                    Some(key.as_str()),
+                    "pad {pad} len {len}"
+                );
+                for at in 0..len {
+                    for bad in [".", "é"] {
+                        let mut k = key.clone();
+                        k.replace_range(at..=at, bad);
+                        let text = format!("{}\"{k}\":1", " ".repeat(pad));
+                        assert_eq!(
+                            Cursor::new(&text).and_then(|mut c| c.plain_key()),
+                            None,
+                            "pad {pad} len {len} {bad:?} at {at}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn deep_nesting_is_left_to_serde() {
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert!(!skips(&deep));
