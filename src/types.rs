@@ -491,20 +491,12 @@ mod tests {
     /// `[v6]:port`, then `host:port` split at the last colon.
     fn parse_ip_plainly(raw: &str) -> Option<IpAddr> {
         let s = raw.trim();
-        if s.is_empty() {
-            return None;
+        match (s.parse::<IpAddr>(), s.strip_prefix('['), s.rsplit_once(':')) {
+            (Ok(ip), _, _) => Some(ip),
+            (_, Some(bracketed), _) => bracketed.split(']').next()?.parse().ok(),
+            (_, _, Some((host, port))) if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') => host.parse().ok(),
+            _ => None,
         }
-        if let Ok(ip) = s.parse::<IpAddr>() {
-            return Some(ip);
-        }
-        if let Some(rest) = s.strip_prefix('[') {
-            return rest.split(']').next()?.parse().ok();
-        }
-        let (host, port) = s.rsplit_once(':')?;
-        if port.chars().all(|c| c.is_ascii_digit()) && !host.contains(':') {
-            return host.parse().ok();
-        }
-        None
     }
 
     #[test]
