@@ -4,7 +4,6 @@
 //! ten million requests needs no more memory than one of ten.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use super::source::{need, Capability, EvidenceSource, FieldList, FileIn, Intake,
 use super::{Source, Span};
 use crate::error::{InputError, Location, Result};
 use crate::input::chunk::{Boundary, Limits, Text};
-use crate::input::table::{self as records, Columns, DateOrder, Row, Shape, TableInfo, Visit};
+use crate::input::table::{self as records, Columns, Dates, HeadOrder, Row, Shape, TableInfo, Visit};
 use crate::types::{parse_ip, trim, Bytes, Timestamp, Upn};
 
 const WHAT: &str = "storage log";
@@ -339,12 +338,12 @@ impl<'a> Fields<'a> {
 
 /// `parse_row` over [`Fields`], the request's text borrowed from them; the origin back
 /// wherever `parse_row` might return an error (the caller then asks `parse_row`).
-fn build<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: Location) -> std::result::Result<BlobRequest<'f>, Location> {
+fn build<'f>(f: &'f Fields, order: &Dates, origin: Location) -> std::result::Result<BlobRequest<'f>, Location> {
     build_fields(f, order, &origin).ok_or(origin)
 }
 
 /// [`build`] with the origin borrowed (a clone of it goes into the request).
-fn build_fields<'f>(f: &'f Fields, order: &Cell<DateOrder>, origin: &Location) -> Option<BlobRequest<'f>> {
+fn build_fields<'f>(f: &'f Fields, order: &Dates, origin: &Location) -> Option<BlobRequest<'f>> {
     let (time, utc) = f.get(G_TIME)?;
     let at = match la_export_time(time, utc) {
         Some(t) => t,
@@ -473,8 +472,8 @@ pub enum Layout {
 pub struct FileFormat {
     pub path: PathBuf,
     pub layout: Layout,
-    /// Day/month order decided from the head, as `records::read_table` decides it.
-    pub order: DateOrder,
+    /// Day/month order settled by the head, as `records::read_table` decides it.
+    pub order: HeadOrder,
 }
 
 impl Layout {
@@ -499,10 +498,9 @@ pub struct ChunkStats {
 }
 
 /// Decides a file's layout from its first [`records::HEAD_BYTES`] of decoded text.
-pub fn sniff(path: &Path, head: &[u8]) -> (Layout, DateOrder) {
+pub fn sniff(path: &Path, head: &[u8]) -> (Layout, HeadOrder) {
     let head = &head[..head.len().min(records::HEAD_BYTES)];
-    let text = simdutf8::basic::from_utf8(head).map_or_else(|_| String::from_utf8_lossy(head), Cow::Borrowed);
-    let order = records::decide_date_order(&text);
+    let order = HeadOrder::of(head);
     let layout = match records::sniff_shape(path, head) {
         Shape::Csv => Layout::Csv(Box::new(CsvLayout {
             delimiter: b',',
@@ -596,7 +594,7 @@ fn parse_csv_chunk(
     first_line: u64,
     visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<ChunkStats> {
-    let order = Cell::new(format.order);
+    let order = Dates::new(&format.order);
     let mut stats = ChunkStats::default();
     let file = chunk_file(format);
     // Invalid UTF-8 anywhere: every record the general way, for its exact message.
@@ -639,7 +637,7 @@ fn parse_csv_indexed(
     layout: &CsvLayout,
     text: &str,
     first_line: u64,
-    order: &Cell<DateOrder>,
+    order: &Dates,
     stats: &mut ChunkStats,
     visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<(usize, u64)> {
@@ -689,7 +687,7 @@ fn take_csv_record(
     text: &str,
     fields: &Spans,
     line: u64,
-    order: &Cell<DateOrder>,
+    order: &Dates,
     stats: &mut ChunkStats,
     visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<()> {
@@ -732,7 +730,7 @@ fn parse_csv_general(
     layout: &CsvLayout,
     data: &[u8],
     first_line: u64,
-    order: &Cell<DateOrder>,
+    order: &Dates,
     stats: &mut ChunkStats,
     visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<()> {
@@ -786,7 +784,7 @@ fn parse_csv_general(
 }
 
 /// One CSV record through `Row` and `parse_row`, for its exact result or message.
-fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest<'static>> {
+fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location, order: &Dates) -> Result<BlobRequest<'static>> {
     let text = csv::StringRecord::from_byte_record(record.clone()).map_err(|e| {
         crate::error::Error::from(
             InputError::new(WHAT, "invalid UTF-8", origin.clone())
@@ -799,7 +797,7 @@ fn csv_row_slowly(layout: &CsvLayout, record: &csv::ByteRecord, origin: Location
 fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &mut dyn FnMut(BlobRequest<'_>)) -> Result<ChunkStats> {
     let path = &format.path;
     let file = chunk_file(format);
-    let order = Cell::new(format.order);
+    let order = Dates::new(&format.order);
     // The SIMD check first; std's only on failure, for where the bad byte is.
     let text = simdutf8::basic::from_utf8(data)
         .or_else(|_| std::str::from_utf8(data))
@@ -845,7 +843,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
 }
 
 /// One JSON line through `flatten`, `Row` and `parse_row`, for its exact result or message.
-fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Cell<DateOrder>) -> Result<BlobRequest<'static>> {
+fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Dates) -> Result<BlobRequest<'static>> {
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
         let mut err = records::json_parse_error(path, WHAT, e);
         if let crate::error::Error::Input(ie) = &mut err {

@@ -29,8 +29,8 @@ use super::progress::Progress;
 use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
 use crate::bundle::Span;
 use crate::error::{Error, InputError, Location, Offset, Result};
-use crate::input::table::DateOrder;
 use crate::input::table::{self as records, Input};
+use crate::input::table::{DateOrder, HeadOrder};
 
 const WHAT: &str = "storage log";
 
@@ -250,13 +250,14 @@ impl FileReader {
     }
 
     /// The reader over `source`, with the CSV header (if any) read from the first chunk.
-    fn chunked(path: &Path, mut layout: Layout, order: DateOrder, source: Source) -> Result<FileReader> {
+    fn chunked(path: &Path, mut layout: Layout, order: HeadOrder, source: Source) -> Result<FileReader> {
         let mut reader = FileReader {
             path: path.to_path_buf(),
+            // A stand-in until the header is read.
             format: Arc::new(FileFormat {
                 path: path.to_path_buf(),
                 layout: Layout::Document,
-                order,
+                order: HeadOrder::known(DateOrder::Unknown),
             }),
             source,
             pending: None,

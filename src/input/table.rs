@@ -119,7 +119,7 @@ pub struct Row<'a> {
     /// Worksheet name and 1-based sheet row, for `Sheet!D14` cell references.
     sheet: Option<(&'a str, u64)>,
     /// The file's day/month order, decided once per file.
-    order: &'a Cell<DateOrder>,
+    order: &'a Dates<'a>,
     /// The reading options of the file (declared zone, field tracking).
     options: &'a TableOptions<'a>,
     /// An Azure Monitor resource-log record (`time`, `category`, `properties` object, as a
@@ -183,7 +183,7 @@ pub struct Field<'a> {
 impl<'a> Row<'a> {
     /// A CSV record as a row (the storage reader parses chunks itself and falls back to
     /// [`Row`] for anything irregular, so messages stay the same).
-    pub fn csv(columns: &'a Columns, record: &'a csv::StringRecord, location: Location, order: &'a Cell<DateOrder>) -> Row<'a> {
+    pub fn csv(columns: &'a Columns, record: &'a csv::StringRecord, location: Location, order: &'a Dates<'a>) -> Row<'a> {
         Row {
             inner: RowInner::Csv { columns, record },
             location,
@@ -195,7 +195,7 @@ impl<'a> Row<'a> {
     }
 
     /// A flattened JSON record as a row (see [`flatten`]).
-    pub fn map(map: &'a BTreeMap<String, String>, location: Location, order: &'a Cell<DateOrder>) -> Row<'a> {
+    pub fn map(map: &'a BTreeMap<String, String>, location: Location, order: &'a Dates<'a>) -> Row<'a> {
         Row {
             inner: RowInner::Map(map),
             location,
@@ -558,11 +558,18 @@ pub fn peek_columns(path: &Path, what: &str) -> Result<(Shape, Vec<String>)> {
 pub fn peek(path: &Path, what: &str) -> Result<Peek> {
     let mut found = None;
     // Only the first record's names are read, no date: its day/month order is not needed.
-    let order = Some(DateOrder::Unknown);
-    let (shape, info) = read_shaped(path, what, open(path, what)?, &TableOptions::default(), order, &mut |row: &Row| {
-        found = Some(row.names());
-        Ok(Visit::Stop)
-    })?;
+    let order = HeadOrder::known(DateOrder::Unknown);
+    let (shape, info) = read_shaped(
+        path,
+        what,
+        open(path, what)?,
+        &TableOptions::default(),
+        Some(order),
+        &mut |row: &Row| {
+            found = Some(row.names());
+            Ok(Visit::Stop)
+        },
+    )?;
     let (names, raw) = found.unwrap_or_else(|| (info.columns.clone(), info.columns));
     Ok(Peek { shape, names, raw })
 }
@@ -627,14 +634,12 @@ fn read_shaped(
     what: &str,
     input: Input,
     options: &TableOptions,
-    order: Option<DateOrder>,
+    order: Option<HeadOrder>,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<(Shape, TableInfo)> {
     let (head, reader) = with_head(path, what, input)?;
-    let order = Cell::new(order.unwrap_or_else(|| {
-        let text = simdutf8::basic::from_utf8(&head).map_or_else(|_| String::from_utf8_lossy(&head), std::borrow::Cow::Borrowed);
-        decide_date_order(&text)
-    }));
+    let head_order = order.unwrap_or_else(|| HeadOrder::of(&head));
+    let order = Dates::new(&head_order);
     let ctx = ReadCtx {
         path,
         what,
@@ -655,7 +660,7 @@ fn read_shaped(
 struct ReadCtx<'a> {
     path: &'a Path,
     what: &'a str,
-    order: &'a Cell<DateOrder>,
+    order: &'a Dates<'a>,
     options: &'a TableOptions<'a>,
 }
 
@@ -1075,7 +1080,8 @@ pub fn read_sheet(
     rows: Vec<(u64, Vec<String>)>,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<TableInfo> {
-    let order = Cell::new(DateOrder::Unknown);
+    let unknown = HeadOrder::known(DateOrder::Unknown);
+    let order = Dates::new(&unknown);
     let options = TableOptions::default();
     let mut iter = rows.into_iter();
     let header = iter.next().map(|(_, h)| h).unwrap_or_default();
@@ -1272,6 +1278,66 @@ pub enum DateOrder {
     MonthFirst,
 }
 
+/// The day/month order a file's head settles, decided the first time one of the file's dates
+/// needs it: most files hold ISO 8601 dates only and never ask, so a tree of many files is not
+/// scanned head by head for numeric dates. The threads parsing one file's chunks share it.
+#[derive(Debug)]
+pub struct HeadOrder {
+    sample: Box<[u8]>,
+    order: std::sync::OnceLock<DateOrder>,
+}
+
+impl HeadOrder {
+    /// The order the first [`HEAD_BYTES`] of `head` settle, decided when first asked.
+    pub fn of(head: &[u8]) -> HeadOrder {
+        HeadOrder {
+            sample: head[..head.len().min(HEAD_BYTES)].into(),
+            order: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// An order known without a sample.
+    pub fn known(order: DateOrder) -> HeadOrder {
+        HeadOrder {
+            sample: Box::default(),
+            order: std::sync::OnceLock::from(order),
+        }
+    }
+
+    pub fn get(&self) -> DateOrder {
+        *self.order.get_or_init(|| {
+            let text =
+                simdutf8::basic::from_utf8(&self.sample).map_or_else(|_| String::from_utf8_lossy(&self.sample), std::borrow::Cow::Borrowed);
+            decide_date_order(&text)
+        })
+    }
+}
+
+/// The day/month order one reader of a file goes by: the head's (asked only when a numeric
+/// date needs it) until a date of the file settles it.
+#[derive(Debug)]
+pub struct Dates<'a> {
+    head: &'a HeadOrder,
+    settled: Cell<Option<DateOrder>>,
+}
+
+impl<'a> Dates<'a> {
+    pub fn new(head: &'a HeadOrder) -> Dates<'a> {
+        Dates {
+            head,
+            settled: Cell::new(None),
+        }
+    }
+
+    pub fn get(&self) -> DateOrder {
+        self.settled.get().unwrap_or_else(|| self.head.get())
+    }
+
+    fn set(&self, order: DateOrder) {
+        self.settled.set(Some(order));
+    }
+}
+
 /// The message for a date whose order the file has not settled.
 pub const AMBIGUOUS: &str = "a file whose dates settle day/month order (every numeric date so far has day and month of 12 or less); re-export with ISO 8601 timestamps such as 2024-03-05T10:00:00Z";
 
@@ -1369,7 +1435,7 @@ fn token_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
 ///
 /// # Errors
 /// As [`parse_timestamp`], and [`AMBIGUOUS`] for a date whose day/month order the file has not settled.
-pub fn parse_timestamp_in(raw: &str, utc: bool, order: &Cell<DateOrder>) -> std::result::Result<Option<Timestamp>, &'static str> {
+pub fn parse_timestamp_in(raw: &str, utc: bool, order: &Dates) -> std::result::Result<Option<Timestamp>, &'static str> {
     let first = parse_timestamp(raw, utc);
     if first.is_ok() {
         return first;
@@ -1513,22 +1579,40 @@ mod tests {
 
     #[test]
     fn day_first_files_are_decided_once_and_ambiguity_is_reported() {
-        let order = Cell::new(decide_date_order("x,21/03/2024 03:12:40,y"));
+        let day_first = HeadOrder::of(b"x,21/03/2024 03:12:40,y");
+        let order = Dates::new(&day_first);
         assert_eq!(order.get(), DateOrder::DayFirst);
         let t = parse_timestamp_in("05/01/2024 10:00", true, &order).unwrap().unwrap();
         assert_eq!(t.rfc3339(), "2024-01-05T10:00:00Z");
-        let us = Cell::new(decide_date_order("1/30/2024 10:00"));
+        let month_first = HeadOrder::of(b"1/30/2024 10:00");
+        let us = Dates::new(&month_first);
         assert_eq!(
             parse_timestamp_in("05/01/2024 10:00", true, &us).unwrap().unwrap().rfc3339(),
             "2024-05-01T10:00:00Z"
         );
-        let unknown = Cell::new(DateOrder::Unknown);
+        let undecided = HeadOrder::of(b"x,2024-03-05T10:00:00Z,05/01/2024");
+        let unknown = Dates::new(&undecided);
         assert_eq!(parse_timestamp_in("05/01/2024 10:00", true, &unknown), Err(AMBIGUOUS));
         assert_eq!(
             parse_timestamp_in("21.03.2024 03:12", true, &unknown).unwrap().unwrap().rfc3339(),
             "2024-03-21T03:12:00Z"
         );
         assert_eq!(unknown.get(), DateOrder::DayFirst);
+    }
+
+    #[test]
+    fn the_head_is_read_for_dates_only_when_a_numeric_date_needs_it() {
+        let head = HeadOrder::of(b"a,b\n21/03/2024 03:12:40,x\n");
+        let dates = Dates::new(&head);
+        let iso = parse_timestamp_in("2024-03-05T10:00:00Z", false, &dates).unwrap().unwrap();
+        assert_eq!(iso.rfc3339(), "2024-03-05T10:00:00Z");
+        assert_eq!(head.order.get(), None, "an ISO date decided the head's order");
+        let numeric = parse_timestamp_in("05/01/2024 10:00", true, &dates).unwrap().unwrap();
+        assert_eq!(numeric.rfc3339(), "2024-01-05T10:00:00Z");
+        assert_eq!(head.order.get(), Some(&DateOrder::DayFirst));
+        // A second reader of the same file (another chunk) shares the decision.
+        let other = Dates::new(&head);
+        assert_eq!(other.get(), DateOrder::DayFirst);
     }
 
     /// The plain reading of the rule: every token, trimmed, through `split_numeric_date`.
