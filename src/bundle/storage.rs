@@ -497,11 +497,12 @@ pub struct ChunkStats {
     pub span: Span,
 }
 
-/// Decides a file's layout from its first [`records::HEAD_BYTES`] of decoded text.
-pub fn sniff(path: &Path, head: &[u8]) -> (Layout, HeadOrder) {
-    let head = &head[..head.len().min(records::HEAD_BYTES)];
+/// Decides a file's layout from its first [`records::HEAD_BYTES`] of decoded text, which
+/// then serve for its dates' day/month order.
+pub fn sniff(path: &Path, head: Vec<u8>) -> (Layout, HeadOrder) {
+    let shape = records::sniff_shape(path, &head[..head.len().min(records::HEAD_BYTES)]);
     let order = HeadOrder::of(head);
-    let layout = match records::sniff_shape(path, head) {
+    let layout = match shape {
         Shape::Csv => Layout::Csv(Box::new(CsvLayout {
             delimiter: b',',
             columns: Columns::default(),

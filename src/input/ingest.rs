@@ -208,13 +208,17 @@ impl FileReader {
         if !mapped::is_plain(&head) {
             return Ok(None);
         }
-        let (layout, order) = storage::sniff(path, head.strip_prefix(UTF8_BOM).unwrap_or(&head));
+        let bom = head.starts_with(UTF8_BOM);
+        if bom {
+            head.drain(..UTF8_BOM.len());
+        }
+        let (layout, order) = storage::sniff(path, head);
         let Some(boundary) = layout.boundary() else {
             return Ok(None);
         };
         let file = file.try_clone().map_err(|e| open_error(path, e))?;
         // A file system that cannot map files (some network and FUSE mounts) is read as a stream.
-        let Ok(splitter) = MappedSplitter::new(file, len, &head, boundary, limits, hash()) else {
+        let Ok(splitter) = MappedSplitter::new(file, len, bom, boundary, limits, hash()) else {
             return Ok(None);
         };
         FileReader::chunked(path, layout, order, Source::Mapped(splitter)).map(Some)
@@ -241,7 +245,7 @@ impl FileReader {
             .take(records::HEAD_BYTES as u64)
             .read_to_end(&mut head)
             .map_err(|e| read_error(path, e))?;
-        let (layout, order) = storage::sniff(path, &head);
+        let (layout, order) = storage::sniff(path, head.clone());
         let text = match layout.boundary() {
             None => Streamed::Document(Some(Box::new(std::io::Cursor::new(head).chain(input)))),
             Some(b) => Streamed::Chunks(Splitter::new(input, head, 1, b, limits)),

@@ -42,10 +42,10 @@ pub fn is_plain(head: &[u8]) -> bool {
 }
 
 impl MappedSplitter {
-    /// Maps `file` (`len` bytes) window by window; `hash` takes every byte. `head` is the
-    /// file's first bytes (read already to tell its layout): a UTF-8 BOM at the start is
-    /// hashed but not part of the text.
-    pub fn new(file: File, len: usize, head: &[u8], boundary: Boundary, mut limits: Limits, hash: HashState) -> io::Result<MappedSplitter> {
+    /// Maps `file` (`len` bytes) window by window; `hash` takes every byte. `bom`: whether
+    /// the file starts with a UTF-8 BOM (seen in its head, read already to tell its layout),
+    /// which is hashed but not part of the text.
+    pub fn new(file: File, len: usize, bom: bool, boundary: Boundary, mut limits: Limits, hash: HashState) -> io::Result<MappedSplitter> {
         limits.chunk_bytes = limits.chunk_bytes.min(limits.max_record_bytes).max(1);
         let mut splitter = MappedSplitter {
             file,
@@ -56,7 +56,7 @@ impl MappedSplitter {
             limits,
             hash,
         };
-        if head.starts_with(UTF8_BOM) && len >= UTF8_BOM.len() {
+        if bom && len >= UTF8_BOM.len() {
             let bom = splitter.window(0, UTF8_BOM.len())?;
             splitter.take(bom, UTF8_BOM.len());
             splitter.text_start = UTF8_BOM.len();
@@ -198,7 +198,15 @@ mod tests {
         let path = dir.join(format!("{}.txt", file_name_for(bytes, limits.chunk_bytes)));
         std::fs::write(&path, bytes).unwrap();
         let file = File::open(&path).unwrap();
-        let mut s = MappedSplitter::new(file, bytes.len(), bytes, boundary, limits, HashState::on_own_thread()).unwrap();
+        let mut s = MappedSplitter::new(
+            file,
+            bytes.len(),
+            bytes.starts_with(UTF8_BOM),
+            boundary,
+            limits,
+            HashState::on_own_thread(),
+        )
+        .unwrap();
         let mut out = Vec::new();
         // Lines as the parser counts them: the chunks before, from line 1.
         let mut line = 1u64;

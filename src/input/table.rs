@@ -493,7 +493,8 @@ fn with_head(path: &Path, what: &str, mut reader: Input) -> Result<(Vec<u8>, Inp
         .take(HEAD_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(|e| io_error(path, what, e))?;
-    let rest: Input = Box::new(BufReader::with_capacity(1 << 16, std::io::Cursor::new(head.clone()).chain(reader)));
+    // A chain of two buffered readers is buffered itself.
+    let rest: Input = Box::new(std::io::Cursor::new(head.clone()).chain(reader));
     Ok((head, rest))
 }
 
@@ -512,20 +513,18 @@ pub fn sniff_shape(path: &Path, head: &[u8]) -> Shape {
     let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
     match first {
         Some(b'[') => Shape::JsonRecords,
+        // The key is ASCII: found in the bytes exactly where it is in their lossy text.
+        Some(b'{') if memchr::memmem::find(head, b"\"tables\"").is_some() => Shape::LogAnalyticsJson,
         Some(b'{') => {
             let text = simdutf8::basic::from_utf8(head).map_or_else(|_| String::from_utf8_lossy(head), std::borrow::Cow::Borrowed);
-            if text.contains("\"tables\"") {
-                Shape::LogAnalyticsJson
+            // One object per line, or one object wrapping `value`.
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let first_line = lines.next().unwrap_or("");
+            let complete = serde_json::from_str::<Value>(first_line).is_ok();
+            if complete && lines.next().is_some() {
+                Shape::JsonLines
             } else {
-                // One object per line, or one object wrapping `value`.
-                let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-                let first_line = lines.next().unwrap_or("");
-                let complete = serde_json::from_str::<Value>(first_line).is_ok();
-                if complete && lines.next().is_some() {
-                    Shape::JsonLines
-                } else {
-                    Shape::JsonRecords
-                }
+                Shape::JsonRecords
             }
         }
         _ => Shape::Csv,
@@ -638,7 +637,8 @@ fn read_shaped(
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<(Shape, TableInfo)> {
     let (head, reader) = with_head(path, what, input)?;
-    let head_order = order.unwrap_or_else(|| HeadOrder::of(&head));
+    let shape = sniff_shape(path, &head);
+    let head_order = order.unwrap_or_else(|| HeadOrder::of(head));
     let order = Dates::new(&head_order);
     let ctx = ReadCtx {
         path,
@@ -646,7 +646,6 @@ fn read_shaped(
         order: &order,
         options,
     };
-    let shape = sniff_shape(path, &head);
     let info = match shape {
         Shape::Csv => read_csv(&ctx, reader, visit),
         Shape::LogAnalyticsJson => read_la_json(&ctx, reader, visit),
@@ -1289,9 +1288,10 @@ pub struct HeadOrder {
 
 impl HeadOrder {
     /// The order the first [`HEAD_BYTES`] of `head` settle, decided when first asked.
-    pub fn of(head: &[u8]) -> HeadOrder {
+    pub fn of(mut head: Vec<u8>) -> HeadOrder {
+        head.truncate(HEAD_BYTES);
         HeadOrder {
-            sample: head[..head.len().min(HEAD_BYTES)].into(),
+            sample: head.into_boxed_slice(),
             order: std::sync::OnceLock::new(),
         }
     }
@@ -1579,18 +1579,18 @@ mod tests {
 
     #[test]
     fn day_first_files_are_decided_once_and_ambiguity_is_reported() {
-        let day_first = HeadOrder::of(b"x,21/03/2024 03:12:40,y");
+        let day_first = HeadOrder::of(b"x,21/03/2024 03:12:40,y".to_vec());
         let order = Dates::new(&day_first);
         assert_eq!(order.get(), DateOrder::DayFirst);
         let t = parse_timestamp_in("05/01/2024 10:00", true, &order).unwrap().unwrap();
         assert_eq!(t.rfc3339(), "2024-01-05T10:00:00Z");
-        let month_first = HeadOrder::of(b"1/30/2024 10:00");
+        let month_first = HeadOrder::of(b"1/30/2024 10:00".to_vec());
         let us = Dates::new(&month_first);
         assert_eq!(
             parse_timestamp_in("05/01/2024 10:00", true, &us).unwrap().unwrap().rfc3339(),
             "2024-05-01T10:00:00Z"
         );
-        let undecided = HeadOrder::of(b"x,2024-03-05T10:00:00Z,05/01/2024");
+        let undecided = HeadOrder::of(b"x,2024-03-05T10:00:00Z,05/01/2024".to_vec());
         let unknown = Dates::new(&undecided);
         assert_eq!(parse_timestamp_in("05/01/2024 10:00", true, &unknown), Err(AMBIGUOUS));
         assert_eq!(
@@ -1602,7 +1602,7 @@ mod tests {
 
     #[test]
     fn the_head_is_read_for_dates_only_when_a_numeric_date_needs_it() {
-        let head = HeadOrder::of(b"a,b\n21/03/2024 03:12:40,x\n");
+        let head = HeadOrder::of(b"a,b\n21/03/2024 03:12:40,x\n".to_vec());
         let dates = Dates::new(&head);
         let iso = parse_timestamp_in("2024-03-05T10:00:00Z", false, &dates).unwrap().unwrap();
         assert_eq!(iso.rfc3339(), "2024-03-05T10:00:00Z");
