@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use casefile::analysis::{self, exposure::StorageAggregator};
 use casefile::bundle::storage::{self, BlobRequest};
 use casefile::input::chunk::Limits;
-use casefile::input::ingest::Options;
+use casefile::input::ingest::{Options, Step};
 use casefile::input::table::{self as records, Visit};
 
 use crate::util::{copy_sample, run, sample, stderr, stdout, temp_dir};
@@ -174,8 +174,10 @@ fn lines_both_ways(path: &Path, chunk_bytes: usize) -> (Vec<Option<u64>>, Vec<Op
         chunk_bytes,
         ..Limits::default()
     };
-    casefile::input::ingest::read_file_sequentially(path, limits, &mut |_, requests| {
-        chunked.extend(requests.iter().map(|r| r.origin.line));
+    casefile::input::ingest::read_file_sequentially(path, limits, &mut |step| {
+        if let Step::Request(r) = step {
+            chunked.push(r.origin.line);
+        }
     })
     .map_err(|e| e.render())
     .unwrap();

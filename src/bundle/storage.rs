@@ -14,6 +14,7 @@ use super::source::{need, Capability, EvidenceSource, FieldList, FileIn, Intake,
 use super::{Source, Span};
 use crate::error::{InputError, Location, Result};
 use crate::input::chunk::{Boundary, Limits, Text};
+use crate::input::ingest::Step;
 use crate::input::table::{self as records, Columns, Dates, HeadOrder, Row, Shape, TableInfo, Visit};
 use crate::types::{parse_ip, trim, Bytes, Timestamp, Upn};
 
@@ -1198,8 +1199,8 @@ impl<'de> serde::Deserialize<'de> for Scalar<'de> {
 /// Streams every request of a file to `visit`, in order, on this thread; returns the file's
 /// record count and span. (`crate::input::ingest` reads many files on every core.)
 pub fn stream(path: &Path, visit: &mut dyn FnMut(BlobRequest<'_>) -> Result<()>) -> Result<(TableInfo, Span)> {
-    stream_with(visit, |on_chunk| {
-        crate::input::ingest::read_file_sequentially(path, Limits::default(), on_chunk)
+    stream_with(visit, |on| {
+        crate::input::ingest::read_file_sequentially(path, Limits::default(), on)
     })
 }
 
@@ -1210,35 +1211,30 @@ pub fn stream_from(
     raw: Box<dyn std::io::Read>,
     visit: &mut dyn FnMut(BlobRequest<'_>) -> Result<()>,
 ) -> Result<(TableInfo, Span)> {
-    stream_with(visit, |on_chunk| {
-        crate::input::ingest::read_sequentially_from(name, raw, Limits::default(), on_chunk)
+    stream_with(visit, |on| {
+        crate::input::ingest::read_sequentially_from(name, raw, Limits::default(), on)
     })
 }
 
-type OnChunk<'a> = &'a mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>);
+type OnStep<'a> = &'a mut dyn FnMut(Step<'_>);
 
 fn stream_with(
     visit: &mut dyn FnMut(BlobRequest<'_>) -> Result<()>,
-    read: impl FnOnce(OnChunk) -> Result<(String, u64)>,
+    read: impl FnOnce(OnStep) -> Result<(String, u64)>,
 ) -> Result<(TableInfo, Span)> {
     let mut span = Span::default();
     let mut records = 0u64;
     let mut failure = None;
-    read(&mut |stats, requests| {
-        if failure.is_some() {
-            return;
-        }
+    read(&mut |step| match step {
+        _ if failure.is_some() => {}
         // Record and line numbers are the file's already.
-        for r in requests {
-            if let Err(e) = visit(r) {
-                failure = Some(e);
-                return;
+        Step::Request(r) => failure = visit(r).err(),
+        Step::ChunkEnd(stats) => {
+            records += stats.records;
+            if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
+                span.add(a);
+                span.add(b);
             }
-        }
-        records += stats.records;
-        if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
-            span.add(a);
-            span.add(b);
         }
     })?;
     if let Some(e) = failure {

@@ -379,40 +379,39 @@ impl Offset {
     }
 }
 
-/// Reads one file on this thread, chunk by chunk: `on_chunk` gets each chunk's statistics
-/// and its requests with record and line numbers counted from the file's start. Returns the
-/// file's SHA-256 and size.
-pub fn read_file_sequentially(
-    path: &Path,
-    limits: Limits,
-    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>),
-) -> Result<(String, u64)> {
-    read_sequentially(FileReader::open(path, limits, hash_thread().as_ref())?, on_chunk)
+/// What reading a file in order yields: each request (record and line numbers counted from
+/// the file's start), and after a chunk's requests the chunk's statistics.
+// Handed to a callback by value and never stored: boxing the request would allocate per record.
+#[allow(clippy::large_enum_variant)]
+pub enum Step<'a> {
+    Request(BlobRequest<'a>),
+    ChunkEnd(ChunkStats),
+}
+
+/// Reads one file on this thread, chunk by chunk, handing each request to `on` as it is
+/// parsed (borrowing the chunk's text, so nothing is copied). Returns the file's SHA-256 and
+/// size.
+pub fn read_file_sequentially(path: &Path, limits: Limits, on: &mut dyn FnMut(Step<'_>)) -> Result<(String, u64)> {
+    read_sequentially(FileReader::open(path, limits, hash_thread().as_ref())?, on)
 }
 
 /// [`read_file_sequentially`] over bytes already open (in memory, for the fuzz harness);
 /// `name` stands for the file in messages.
-pub fn read_sequentially_from(
-    name: &Path,
-    raw: Box<dyn Read>,
-    limits: Limits,
-    on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>),
-) -> Result<(String, u64)> {
-    read_sequentially(FileReader::from_reader(name, raw, limits, false)?, on_chunk)
+pub fn read_sequentially_from(name: &Path, raw: Box<dyn Read>, limits: Limits, on: &mut dyn FnMut(Step<'_>)) -> Result<(String, u64)> {
+    read_sequentially(FileReader::from_reader(name, raw, limits, false)?, on)
 }
 
-fn read_sequentially(mut reader: FileReader, on_chunk: &mut dyn FnMut(ChunkStats, Vec<BlobRequest<'static>>)) -> Result<(String, u64)> {
+fn read_sequentially(mut reader: FileReader, on: &mut dyn FnMut(Step<'_>)) -> Result<(String, u64)> {
     let format = Arc::clone(&reader.format);
     let mut offset = Offset::default();
     while let Some((data, line)) = reader.next()? {
-        let mut requests = Vec::new();
-        let stats =
-            storage::parse_chunk(&format, data, line, &mut |r| requests.push(r.into_owned())).map_err(|e| shift_error(e, offset))?;
-        for r in &mut requests {
+        let stats = storage::parse_chunk(&format, data, line, &mut |mut r| {
             r.origin.shift(offset);
-        }
+            on(Step::Request(r));
+        })
+        .map_err(|e| shift_error(e, offset))?;
         offset = offset.after(&stats);
-        on_chunk(stats, requests);
+        on(Step::ChunkEnd(stats));
     }
     reader.finish()
 }
