@@ -256,7 +256,11 @@ pub fn parse_ip(raw: &str) -> Option<IpAddr> {
     }
     // The usual "198.51.100.77:50123" first: with exactly one colon the text is no IPv6
     // address, so only the host-and-port reading below can succeed.
-    if let Some((host, port)) = s.split_once(':').filter(|(_, port)| !s.starts_with('[') && !port.contains(':')) {
+    let colon = memchr::memchr(b':', s.as_bytes());
+    if let Some((host, port)) = colon
+        .map(|i| (&s[..i], &s[i + 1..]))
+        .filter(|(_, port)| !s.starts_with('[') && memchr::memchr(b':', port.as_bytes()).is_none())
+    {
         return if port.bytes().all(|b| b.is_ascii_digit()) {
             host.parse().ok()
         } else {

@@ -198,11 +198,18 @@ fn lower(s: &str) -> Cow<'_, str> {
 /// `/account/container/dir/blob` → (container, blob). The docs say ObjectKey is quoted;
 /// raw samples are not (formats.md §2.4), so one pair of quotes is stripped.
 fn split_object_key(key: &str) -> (Option<Cow<'_, str>>, Option<Cow<'_, str>>) {
-    let key = trim(key).trim_matches('"');
-    let mut parts = key.trim_start_matches('/').splitn(3, '/');
-    let _account = parts.next();
-    let container = parts.next().filter(|c| !c.is_empty()).map(lower);
-    let blob = parts.next().filter(|b| !b.is_empty()).map(Cow::Borrowed);
+    let key = trim(key).trim_matches('"').trim_start_matches('/');
+    // The slashes are ASCII, so the cuts are on character boundaries.
+    let slash = |s: &str| memchr::memchr(b'/', s.as_bytes());
+    let Some(after_account) = slash(key).map(|i| &key[i + 1..]) else {
+        return (None, None);
+    };
+    let (container, blob) = match slash(after_account) {
+        Some(i) => (&after_account[..i], Some(&after_account[i + 1..])),
+        None => (after_account, None),
+    };
+    let container = Some(container).filter(|c| !c.is_empty()).map(lower);
+    let blob = blob.filter(|b| !b.is_empty()).map(Cow::Borrowed);
     (container, blob)
 }
 
@@ -1325,6 +1332,38 @@ impl EvidenceSource for StorageLogs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plain reading of an object key: `/account/container/blob…` split on its first two
+    /// slashes after the leading ones.
+    fn split_object_key_plainly(key: &str) -> (Option<String>, Option<String>) {
+        let key = trim(key).trim_matches('"');
+        let mut parts = key.trim_start_matches('/').splitn(3, '/');
+        let _account = parts.next();
+        let container = parts.next().filter(|c| !c.is_empty()).map(str::to_lowercase);
+        let blob = parts.next().filter(|b| !b.is_empty()).map(str::to_string);
+        (container, blob)
+    }
+
+    #[test]
+    fn object_keys_split_as_the_plain_reading_does() {
+        let alphabet = ["/", "a", "\"", "B", " ", "é"];
+        let mut keys = vec![String::new()];
+        let mut frontier = keys.clone();
+        for _ in 0..5 {
+            frontier = frontier
+                .iter()
+                .flat_map(|k| alphabet.iter().map(move |c| format!("{k}{c}")))
+                .collect();
+            keys.extend(frontier.iter().cloned());
+        }
+        keys.push("\"/acct/Container/dir/blob.csv\"".to_string());
+        keys.push("//acct//blob".to_string());
+        for key in &keys {
+            let (container, blob) = split_object_key(key);
+            let got = (container.map(Cow::into_owned), blob.map(Cow::into_owned));
+            assert_eq!(got, split_object_key_plainly(key), "{key:?}");
+        }
+    }
 
     #[test]
     fn same_bytes_is_slice_equality() {
