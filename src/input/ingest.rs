@@ -201,10 +201,7 @@ impl FileReader {
             Ok(len) if meta.is_file() && len > 0 => len,
             _ => return Ok(None),
         };
-        let mut head = Vec::with_capacity(records::HEAD_BYTES + UTF8_BOM.len());
-        file.take((records::HEAD_BYTES + UTF8_BOM.len()) as u64)
-            .read_to_end(&mut head)
-            .map_err(|e| read_error(path, e))?;
+        let mut head = super::chunk::read_up_to(&mut &*file, records::HEAD_BYTES + UTF8_BOM.len()).map_err(|e| read_error(path, e))?;
         if !mapped::is_plain(&head) {
             return Ok(None);
         }

@@ -446,14 +446,17 @@ pub type Input = Box<dyn BufRead>;
 /// # Errors
 /// An input error naming the file when it cannot be opened or decoded.
 pub fn open(path: &Path, what: &str) -> Result<Input> {
-    let file = File::open(path).map_err(|e| {
+    open_reader(path, what, open_file(path, what)?)
+}
+
+fn open_file(path: &Path, what: &str) -> Result<File> {
+    File::open(path).map_err(|e| {
         Error::from(
             InputError::new(what, "cannot open file", Location::file(path))
                 .found(&e.to_string())
                 .expected("a readable file"),
         )
-    })?;
-    open_reader(path, what, file)
+    })
 }
 
 /// [`open`] over bytes already open (in memory, a network stream): `name` stands for the
@@ -486,16 +489,30 @@ pub fn decode(raw: impl Read + 'static) -> std::io::Result<Input> {
 /// How much decoded text shape and delimiter sniffing look at.
 pub const HEAD_BYTES: usize = 64 * 1024;
 
-/// Reads the first [`HEAD_BYTES`] of `reader`; the returned reader still yields everything.
-fn with_head(path: &Path, what: &str, mut reader: Input) -> Result<(Vec<u8>, Input)> {
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    (&mut reader)
-        .take(HEAD_BYTES as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| io_error(path, what, e))?;
-    // A chain of two buffered readers is buffered itself.
-    let rest: Input = Box::new(std::io::Cursor::new(head.clone()).chain(reader));
-    Ok((head, rest))
+/// A file's first bytes, read once: plain text (no gzip, no UTF-16 byte order mark) as its
+/// head and the rest, which is what [`decode`] would make of it; anything else as a reader
+/// of all its bytes, to decode.
+enum RawHead {
+    Plain { head: Vec<u8>, rest: Input },
+    Encoded(std::io::Chain<std::io::Cursor<Vec<u8>>, File>),
+}
+
+fn raw_head(path: &Path, what: &str) -> Result<RawHead> {
+    use super::mapped::{is_plain, UTF8_BOM};
+    let mut file = open_file(path, what)?;
+    let mut head = super::chunk::read_up_to(&mut file, HEAD_BYTES + UTF8_BOM.len()).map_err(|e| io_error(path, what, e))?;
+    if !is_plain(&head) {
+        return Ok(RawHead::Encoded(std::io::Cursor::new(head).chain(file)));
+    }
+    if head.starts_with(UTF8_BOM) {
+        head.drain(..UTF8_BOM.len());
+    }
+    let beyond = head.split_off(head.len().min(HEAD_BYTES));
+    let rest = BufReader::with_capacity(1 << 13, std::io::Cursor::new(beyond).chain(file));
+    Ok(RawHead::Plain {
+        head,
+        rest: Box::new(rest),
+    })
 }
 
 fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
@@ -558,17 +575,16 @@ pub fn peek(path: &Path, what: &str) -> Result<Peek> {
     let mut found = None;
     // Only the first record's names are read, no date: its day/month order is not needed.
     let order = HeadOrder::known(DateOrder::Unknown);
-    let (shape, info) = read_shaped(
-        path,
-        what,
-        open(path, what)?,
-        &TableOptions::default(),
-        Some(order),
-        &mut |row: &Row| {
-            found = Some(row.names());
-            Ok(Visit::Stop)
-        },
-    )?;
+    let visit = &mut |row: &Row| {
+        found = Some(row.names());
+        Ok(Visit::Stop)
+    };
+    let options = TableOptions::default();
+    let (shape, info) = match raw_head(path, what)? {
+        // Plain text is its own decoding: its head is read once, not through the decoder.
+        RawHead::Plain { head, rest } => read_after_head(path, what, head, rest, &options, Some(order), visit),
+        RawHead::Encoded(input) => read_shaped(path, what, open_reader(path, what, input)?, &options, Some(order), visit),
+    }?;
     let (names, raw) = found.unwrap_or_else(|| (info.columns.clone(), info.columns));
     Ok(Peek { shape, names, raw })
 }
@@ -631,14 +647,37 @@ fn read_table_from_with(
 fn read_shaped(
     path: &Path,
     what: &str,
-    input: Input,
+    mut input: Input,
     options: &TableOptions,
     order: Option<HeadOrder>,
     visit: &mut dyn FnMut(&Row) -> Result<Visit>,
 ) -> Result<(Shape, TableInfo)> {
-    let (head, reader) = with_head(path, what, input)?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    (&mut input)
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io_error(path, what, e))?;
+    read_after_head(path, what, head, input, options, order, visit)
+}
+
+/// [`read_shaped`] over a text's first [`HEAD_BYTES`] (fewer only when that is all of it) and
+/// the reader of the rest.
+fn read_after_head(
+    path: &Path,
+    what: &str,
+    head: Vec<u8>,
+    rest: Input,
+    options: &TableOptions,
+    order: Option<HeadOrder>,
+    visit: &mut dyn FnMut(&Row) -> Result<Visit>,
+) -> Result<(Shape, TableInfo)> {
     let shape = sniff_shape(path, &head);
-    let head_order = order.unwrap_or_else(|| HeadOrder::of(head));
+    let (head_order, head) = match order {
+        Some(order) => (order, head),
+        None => (HeadOrder::of(head.clone()), head),
+    };
+    // A chain of two buffered readers is buffered itself.
+    let reader: Input = Box::new(std::io::Cursor::new(head).chain(rest));
     let order = Dates::new(&head_order);
     let ctx = ReadCtx {
         path,
@@ -1541,6 +1580,57 @@ pub fn read_text(path: &Path, what: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `peek` of plain text reads its head once, without the decoder; it must find what the
+    /// decoder's path finds (here the same text gzipped), head edges and errors included.
+    #[test]
+    fn a_plain_file_is_peeked_as_the_decoder_would_read_it() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("casefile-peek-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let long = format!("{{\"a\":\"{}\",\"b\":1}}\n{{\"a\":\"x\",\"b\":2}}\n", "y".repeat(HEAD_BYTES + 10));
+        let edge = |n: usize| {
+            let row = "1,2\n";
+            let mut t = String::from("A,B\n");
+            while t.len() + row.len() <= n {
+                t.push_str(row);
+            }
+            t.push_str(&"9".repeat(n - t.len()));
+            t
+        };
+        let cases: Vec<(&str, String)> = vec![
+            ("csv", "TimeGenerated,Name\n2024-03-21T03:12:40Z,x\n".into()),
+            ("csv", "\u{feff}TimeGenerated,Name\n2024-03-21T03:12:40Z,x\n".into()),
+            ("json", "{\"a\":1,\"properties\":{\"b\":2}}\n{\"a\":2}\n".into()),
+            ("json", format!("\u{feff}{}", "{\"a\":1}\n{\"a\":2}\n")),
+            ("json", long.clone()),
+            ("jsonl", long),
+            ("json", "[{\"a\":1},{\"a\":2}]".into()),
+            ("json", "{\"tables\":[{\"name\":\"t\",\"columns\":[{\"name\":\"A\",\"type\":\"string\"}],\"rows\":[[\"x\"]]}]}".into()),
+            ("csv", edge(HEAD_BYTES)),
+            ("csv", edge(HEAD_BYTES + 1)),
+            ("csv", edge(HEAD_BYTES + 3)),
+            ("csv", edge(HEAD_BYTES + 4)),
+            ("csv", "".into()),
+            ("json", "{\"a\":\n".into()),
+        ];
+        let show = |r: Result<Peek>, path: &Path| match r {
+            Ok(p) => format!("{:?} {:?} {:?}", p.shape, p.names, p.raw),
+            Err(e) => e.render().replace(&path.display().to_string(), "FILE"),
+        };
+        for (i, (ext, text)) in cases.iter().enumerate() {
+            let plain = dir.join(format!("{i}.{ext}"));
+            std::fs::write(&plain, text).unwrap();
+            let gz_dir = dir.join(format!("gz{i}"));
+            std::fs::create_dir_all(&gz_dir).unwrap();
+            let gz = gz_dir.join(format!("{i}.{ext}"));
+            let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+            enc.write_all(text.as_bytes()).unwrap();
+            enc.finish().unwrap();
+            assert_eq!(show(peek(&plain, "x"), &plain), show(peek(&gz, "x"), &gz), "case {i} ({ext})");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn log_analytics_headers_normalise() {
