@@ -59,3 +59,61 @@ fn a_user_handlebars_template_with_an_unknown_field_exits_1_at_its_line() {
     assert!(err.contains("analysis.no_such_field"), "offending text: {err}");
     assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing may be written");
 }
+
+/// No template function names the whole model (`m`, or a report's `a = m.analysis`): typst
+/// hashes what a function captures the first time it is called, and with thousands of
+/// attacker steps the model is tens of MB, so each such function cost a whole-model hash
+/// (tens of milliseconds). Functions read the small parts `common.typ` binds (`model-*`).
+#[test]
+fn no_template_function_captures_the_whole_model() {
+    let dir = crate::util::root().join("report-templates");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "typ") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // The names bound to the model or its analysis at the top of this file.
+        let mut whole = vec!["m"];
+        if lines.iter().any(|l| l.starts_with("#let a = m.analysis")) {
+            whole.push("a");
+        }
+        for (i, line) in lines.iter().enumerate() {
+            // A function: `#let name(` (a destructuring `#let (a, b) =` is not one).
+            let Some(def) = line.strip_prefix("#let ").filter(|d| {
+                let name = d.split('(').next().unwrap_or("");
+                !name.is_empty() && d.len() > name.len() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+            }) else {
+                continue;
+            };
+            let params = def.split_once('(').and_then(|(_, r)| r.split_once(')')).map_or("", |(p, _)| p);
+            let end = lines[i + 1..]
+                .iter()
+                .position(|l| l.starts_with('#') || l.starts_with('='))
+                .map_or(lines.len(), |n| i + 1 + n);
+            let body = lines[i..end].join("\n");
+            for name in &whole {
+                let is_param = params.split([',', ':', ' ']).any(|p| p.trim() == *name);
+                if !is_param && names_field_of(&body, name) {
+                    found.push(format!("{}:{} {name}", path.file_name().unwrap().to_string_lossy(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "functions naming the whole model: {found:?}");
+}
+
+/// Whether `body` reads a field of the variable `name` (`name.field`, not `x-name.field`).
+fn names_field_of(body: &str, name: &str) -> bool {
+    let b = body.as_bytes();
+    body.match_indices(&format!("{name}.")).any(|(at, m)| {
+        let before = at.checked_sub(1).map(|j| b[j]);
+        // `x.name.f` is a field of x; `..name.f` spreads name's field.
+        let spread = at >= 2 && &b[at - 2..at] == b"..";
+        let part_of_other = before.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || (c == b'.' && !spread));
+        let after = b.get(at + m.len()).copied();
+        !part_of_other && after.is_some_and(|c| c.is_ascii_lowercase())
+    })
+}

@@ -1606,7 +1606,10 @@ mod tests {
             ("json", long.clone()),
             ("jsonl", long),
             ("json", "[{\"a\":1},{\"a\":2}]".into()),
-            ("json", "{\"tables\":[{\"name\":\"t\",\"columns\":[{\"name\":\"A\",\"type\":\"string\"}],\"rows\":[[\"x\"]]}]}".into()),
+            (
+                "json",
+                "{\"tables\":[{\"name\":\"t\",\"columns\":[{\"name\":\"A\",\"type\":\"string\"}],\"rows\":[[\"x\"]]}]}".into(),
+            ),
             ("csv", edge(HEAD_BYTES)),
             ("csv", edge(HEAD_BYTES + 1)),
             ("csv", edge(HEAD_BYTES + 3)),
