@@ -24,7 +24,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use super::chunk::{HashState, HashThread, HashingReader, Limits, SplitError, Splitter, Text};
-use super::mapped::{self, MappedSplitter, UTF8_BOM};
+use super::mapped::{self, MappedSplitter};
 use super::progress::Progress;
 use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
 use crate::bundle::Span;
@@ -201,14 +201,10 @@ impl FileReader {
             Ok(len) if meta.is_file() && len > 0 => len,
             _ => return Ok(None),
         };
-        let mut head = super::chunk::read_up_to(&mut &*file, records::HEAD_BYTES + UTF8_BOM.len()).map_err(|e| read_error(path, e))?;
-        if !mapped::is_plain(&head) {
-            return Ok(None);
-        }
-        let bom = head.starts_with(UTF8_BOM);
-        if bom {
-            head.drain(..UTF8_BOM.len());
-        }
+        let (head, bom) = match mapped::read_head(&mut &*file, records::HEAD_BYTES).map_err(|e| read_error(path, e))? {
+            mapped::Head::Plain { text, bom } => (text, bom),
+            mapped::Head::Encoded(_) => return Ok(None),
+        };
         let (layout, order) = storage::sniff(path, head);
         let Some(boundary) = layout.boundary() else {
             return Ok(None);

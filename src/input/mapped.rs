@@ -37,8 +37,35 @@ pub struct MappedSplitter {
 
 /// Whether `head` (a file's first bytes) is text the stream decoder would pass through
 /// unchanged apart from a UTF-8 BOM: not gzip, not UTF-16.
-pub fn is_plain(head: &[u8]) -> bool {
+fn is_plain(head: &[u8]) -> bool {
     !(head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]))
+}
+
+/// A file's first bytes, read with one call (where `take(n).read_to_end` makes four).
+pub enum Head {
+    /// Plain text ([`is_plain`]): the text the stream decoder would make of these bytes, at
+    /// least `n` bytes of it unless the file is shorter (the UTF-8 BOM dropped; `bom` says
+    /// whether there was one).
+    Plain { text: Vec<u8>, bom: bool },
+    /// Anything else (gzip, UTF-16): the bytes as read, for the decoder.
+    Encoded(Vec<u8>),
+}
+
+/// Reads up to `n` bytes of text from the start of `reader` (and a BOM's length more, so that
+/// a file with a UTF-8 BOM still yields `n` bytes of text).
+///
+/// # Errors
+/// The reader's error.
+pub fn read_head(reader: &mut impl io::Read, n: usize) -> io::Result<Head> {
+    let mut bytes = super::chunk::read_up_to(reader, n + UTF8_BOM.len())?;
+    if !is_plain(&bytes) {
+        return Ok(Head::Encoded(bytes));
+    }
+    let bom = bytes.starts_with(UTF8_BOM);
+    if bom {
+        bytes.drain(..UTF8_BOM.len());
+    }
+    Ok(Head::Plain { text: bytes, bom })
 }
 
 impl MappedSplitter {

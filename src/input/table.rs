@@ -498,15 +498,12 @@ enum RawHead {
 }
 
 fn raw_head(path: &Path, what: &str) -> Result<RawHead> {
-    use super::mapped::{is_plain, UTF8_BOM};
+    use super::mapped::{read_head, Head};
     let mut file = open_file(path, what)?;
-    let mut head = super::chunk::read_up_to(&mut file, HEAD_BYTES + UTF8_BOM.len()).map_err(|e| io_error(path, what, e))?;
-    if !is_plain(&head) {
-        return Ok(RawHead::Encoded(std::io::Cursor::new(head).chain(file)));
-    }
-    if head.starts_with(UTF8_BOM) {
-        head.drain(..UTF8_BOM.len());
-    }
+    let mut head = match read_head(&mut file, HEAD_BYTES).map_err(|e| io_error(path, what, e))? {
+        Head::Plain { text, .. } => text,
+        Head::Encoded(bytes) => return Ok(RawHead::Encoded(std::io::Cursor::new(bytes).chain(file))),
+    };
     let beyond = head.split_off(head.len().min(HEAD_BYTES));
     let rest = BufReader::with_capacity(1 << 13, std::io::Cursor::new(beyond).chain(file));
     Ok(RawHead::Plain {
