@@ -1,8 +1,8 @@
 //! Field boundaries of RFC 4180 CSV found 64 bytes at a time, for the storage reader's hot
 //! path.
 //!
-//! For each 64-byte block, SIMD compares (the `wide` crate: SSE2 on x86-64) give one bit per
-//! byte for quotes, delimiters, `\n` and `\r`; a prefix XOR of the quote bits tells which
+//! For each 64-byte block, SIMD compares ([`simd`](super::simd): AVX2 where the CPU has it,
+//! else SSE2) give one bit per byte for quotes, delimiters, `\n` and `\r`; a prefix XOR of the quote bits tells which
 //! bytes are inside quotes, and the delimiters and line ends outside quotes are the
 //! structural characters. That reading of quotes is the one `csv_core` (the `csv` crate's
 //! state machine) makes as long as every quote either opens a field, closes it just before a
@@ -12,7 +12,10 @@
 //! and the caller hands the rest of its text, from the start of the record in progress, to
 //! `csv` itself. So results never depend on which path read a record.
 
-use wide::u8x16;
+use super::simd::{csv_blocks, CsvBits};
+
+/// Blocks whose bits are taken at once (one call to the SIMD pass per 512 bytes).
+const BATCH: usize = 8;
 
 /// What the scanner found next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +53,10 @@ pub struct Scanner<'a> {
     /// Irregularity found in the current block, after the bits still pending.
     irregular: bool,
     done: bool,
+    /// Bits of the blocks from `next_block` on, taken ahead: `batch[batch_next..batch_len]`.
+    batch: [CsvBits; BATCH],
+    batch_next: usize,
+    batch_len: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -67,7 +74,21 @@ impl<'a> Scanner<'a> {
             prev_closing: 0,
             irregular: false,
             done: false,
+            batch: [CsvBits::default(); BATCH],
+            batch_next: 0,
+            batch_len: 0,
         }
+    }
+
+    /// The bits of the block at `next_block` (blocks are loaded in order, 64 bytes apart).
+    #[inline]
+    fn bits(&mut self) -> CsvBits {
+        if self.batch_next == self.batch_len {
+            self.batch_len = csv_blocks(&self.data[self.next_block..], self.delimiter, &mut self.batch);
+            self.batch_next = 0;
+        }
+        self.batch_next += 1;
+        self.batch[self.batch_next - 1]
     }
 
     /// Loads the next block's bits; false at the end of the text.
@@ -84,15 +105,14 @@ impl<'a> Scanner<'a> {
         }
         let len = (self.data.len() - start).min(64);
         let valid = if len == 64 { u64::MAX } else { (1u64 << len) - 1 };
-        let (q, d, n, r) = match self.data[start..].first_chunk::<64>() {
-            Some(block) => masks(block, self.delimiter),
-            None => {
-                let mut block = [0u8; 64];
-                block[..len].copy_from_slice(&self.data[start..start + len]);
-                masks(&block, self.delimiter)
-            }
-        };
-        let (q, d, n, r) = (q & valid, d & valid, n & valid, r & valid);
+        // A short last block is padded with NUL bytes, which a NUL delimiter would match.
+        let CsvBits {
+            quotes,
+            delimiters,
+            lf,
+            cr,
+        } = self.bits();
+        let (q, d, n, r) = (quotes & valid, delimiters & valid, lf & valid, cr & valid);
         if q == 0 && self.inside == 0 && self.prev_closing == 0 {
             // No quote in or just before the block (most blocks of an export): every
             // delimiter and line end is structural and nothing can be irregular.
@@ -161,30 +181,6 @@ impl Iterator for Scanner<'_> {
             }
         }
     }
-}
-
-/// One bit per byte of `block` for quotes, delimiters, `\n` and `\r`.
-#[inline]
-fn masks(block: &[u8; 64], delimiter: u8) -> (u64, u64, u64, u64) {
-    let (quote, delim, lf, cr) = (
-        u8x16::splat(b'"'),
-        u8x16::splat(delimiter),
-        u8x16::splat(b'\n'),
-        u8x16::splat(b'\r'),
-    );
-    let (mut q, mut d, mut n, mut r) = (0u64, 0u64, 0u64, 0u64);
-    for (k, lane) in block.chunks_exact(16).enumerate() {
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(lane);
-        let v = u8x16::new(bytes);
-        let shift = k * 16;
-        q |= u64::from(v.simd_eq(quote).to_bitmask()) << shift;
-        d |= u64::from(v.simd_eq(delim).to_bitmask()) << shift;
-        n |= u64::from(v.simd_eq(lf).to_bitmask()) << shift;
-        r |= u64::from(v.simd_eq(cr).to_bitmask()) << shift;
-    }
-    // A NUL delimiter would match the padding of a short last block; `load` masks it off.
-    (q, d, n, r)
 }
 
 /// Bit i of the result is the XOR of bits 0..=i of `x`: set inside quotes.

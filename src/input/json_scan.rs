@@ -25,8 +25,8 @@ pub enum Scalar<'a> {
 }
 
 /// A position in one line of JSON text, with one bit per byte of the line for quotes and
-/// backslashes, and one for dots and non-ASCII bytes (64-byte blocks, SIMD compares with
-/// `wide`), so the end of a string is a bit scan away and a key's plainness a mask test.
+/// backslashes, and one for dots and non-ASCII bytes (64-byte blocks, SIMD compares:
+/// [`simd`](super::simd)), so the end of a string is a bit scan away and a key's plainness a mask test.
 /// One cursor is reused line after line (its bit buffers with it).
 #[derive(Default)]
 pub struct Cursor<'a> {
@@ -34,26 +34,6 @@ pub struct Cursor<'a> {
     pos: usize,
     marks: Vec<u64>,
     dots: Vec<u64>,
-}
-
-/// Bits of one 64-byte block: quotes or backslashes, control characters (below 0x20), and
-/// dots or non-ASCII bytes.
-#[inline]
-fn block_marks(block: &[u8]) -> (u64, u64, u64) {
-    use wide::u8x16;
-    let (quote, escape, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
-    let (dot, high) = (u8x16::splat(b'.'), u8x16::splat(0x80));
-    let (mut marks, mut controls, mut dots) = (0u64, 0u64, 0u64);
-    for (k, lane) in block.chunks_exact(16).enumerate() {
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(lane);
-        let v = u8x16::new(bytes);
-        let shift = k * 16;
-        marks |= u64::from((v.simd_eq(quote) | v.simd_eq(escape)).to_bitmask()) << shift;
-        controls |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
-        dots |= u64::from((v.simd_eq(dot) | (v & high).simd_eq(high)).to_bitmask()) << shift;
-    }
-    (marks, controls, dots)
 }
 
 impl<'a> Cursor<'a> {
@@ -72,25 +52,7 @@ impl<'a> Cursor<'a> {
         self.pos = 0;
         self.marks.clear();
         self.dots.clear();
-        let mut controls = 0u64;
-        let mut blocks = self.text.as_bytes().chunks_exact(64);
-        for block in &mut blocks {
-            let (m, c, d) = block_marks(block);
-            self.marks.push(m);
-            self.dots.push(d);
-            controls |= c;
-        }
-        let rest = blocks.remainder();
-        if !rest.is_empty() {
-            // Padded with spaces, which mark nothing.
-            let mut block = [b' '; 64];
-            block[..rest.len()].copy_from_slice(rest);
-            let (m, c, d) = block_marks(&block);
-            self.marks.push(m);
-            self.dots.push(d);
-            controls |= c;
-        }
-        controls == 0
+        super::simd::json_blocks(self.text.as_bytes(), &mut self.marks, &mut self.dots)
     }
 
     /// Offset of the first `"` or `\` at or after `from`.

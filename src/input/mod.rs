@@ -10,5 +10,6 @@ pub mod ingest;
 pub mod json_scan;
 pub mod mapped;
 pub mod progress;
+pub mod simd;
 pub mod table;
 pub mod tree;
