@@ -117,3 +117,47 @@ fn names_field_of(body: &str, name: &str) -> bool {
         !part_of_other && after.is_some_and(|c| c.is_ascii_lowercase())
     })
 }
+
+/// `step-ids` (common.typ), which prints every long list of step references (a password
+/// spray's thousands): runs of 20 or more consecutive numbers with one suffix read as a range,
+/// in number order whatever the list's order; ids that are not step numbers follow; a short
+/// list is printed as given. Rendered through a user template that calls the built-in helper.
+#[test]
+fn long_step_lists_print_as_ranges_in_number_order() {
+    let ids = |range: std::ops::RangeInclusive<u32>, suffix: &str| -> Vec<String> { range.map(|n| format!("S{n:02}{suffix}")).collect() };
+    let list = |ids: &[String]| format!("({})", ids.iter().map(|i| format!("\"{i}\", ")).collect::<String>());
+    let mut reversed = ids(1..=40, "");
+    reversed.reverse();
+    let mut mixed = ids(1..=25, " failed");
+    mixed.insert(3, "L1".into());
+    mixed.extend(ids(26..=27, ""));
+    let mut gap = ids(5..=29, "");
+    gap.push("S03".into());
+    gap.push("S31".into());
+    let cases = [
+        (list(&ids(1..=30, "")), "S01–S30"),
+        (list(&reversed), "S01–S40"),
+        (list(&mixed), "S01–S25 failed, S26, S27, L1"),
+        (list(&gap), "S03, S05–S29, S31"),
+        (list(&["S09".into(), "S02".into(), "L1".into()]), "S09, S02, L1"),
+    ];
+    let body: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (l, _))| format!("CASE{i}: #step-ids({l}) END\n\n"))
+        .collect();
+    let tpl = temp_dir("tpl-step-ids");
+    std::fs::write(
+        tpl.join("executive.typ"),
+        format!("#import \"common.typ\": step-ids\n#set page(width: 40cm, height: auto)\n\n{body}"),
+    )
+    .unwrap();
+    let out = temp_dir("tpl-step-ids-out");
+    let o = report(&sample(), &out, &["--templates", tpl.to_str().unwrap(), "--kind", "executive"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = crate::pdf::squash(&crate::pdf::pdf_text(&out.join("executive.pdf")));
+    for (i, (_, want)) in cases.iter().enumerate() {
+        let want = crate::pdf::squash(&format!("CASE{i}: {want} END"));
+        assert!(text.contains(&want), "case {i}: want {want} in {text}");
+    }
+}
