@@ -26,8 +26,8 @@ pub enum Scalar<'a> {
 
 /// A position in one line of JSON text, with one bit per byte of the line for quotes and
 /// backslashes, and one for dots and non-ASCII bytes (64-byte blocks, SIMD compares:
-/// [`simd`](super::simd)), so the end of a string is a bit scan away and a key's plainness a mask test.
-/// One cursor is reused line after line (its bit buffers with it).
+/// [`simd`](super::simd)), so the end of a string is a bit scan away and a key's plainness a
+/// mask test. One cursor is reused line after line (its bit buffers with it).
 #[derive(Default)]
 pub struct Cursor<'a> {
     text: &'a str,

@@ -45,14 +45,13 @@ pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>, dots: &mut Vec<u64>) -> bo
 /// `limit` blocks; returns how many.
 #[inline(always)]
 fn for_blocks(data: &[u8], pad: u8, limit: usize, mut each: impl FnMut(usize, &[u8; 64])) -> usize {
+    let (blocks, rest) = data.as_chunks::<64>();
     let mut n = 0;
-    let mut blocks = data.chunks_exact(64);
-    for block in blocks.by_ref().take(limit) {
-        each(n, block.try_into().expect("64 bytes"));
+    for block in blocks.iter().take(limit) {
+        each(n, block);
         n += 1;
     }
-    let rest = blocks.remainder();
-    if n < limit && !rest.is_empty() && n * 64 + rest.len() == data.len() {
+    if n == blocks.len() && n < limit && !rest.is_empty() {
         let mut block = [pad; 64];
         block[..rest.len()].copy_from_slice(rest);
         each(n, &block);
@@ -74,8 +73,8 @@ mod portable {
         );
         for_blocks(data, 0, out.len(), |i, block| {
             let mut bits = CsvBits::default();
-            for (k, lane) in block.chunks_exact(16).enumerate() {
-                let v = u8x16::new(lane.try_into().expect("16 bytes"));
+            for (k, lane) in block.as_chunks::<16>().0.iter().enumerate() {
+                let v = u8x16::new(*lane);
                 let shift = k * 16;
                 bits.quotes |= u64::from(v.simd_eq(quote).to_bitmask()) << shift;
                 bits.delimiters |= u64::from(v.simd_eq(delim).to_bitmask()) << shift;
@@ -92,8 +91,8 @@ mod portable {
         let mut controls = 0u64;
         for_blocks(text, b' ', usize::MAX, |_, block| {
             let (mut m, mut d) = (0u64, 0u64);
-            for (k, lane) in block.chunks_exact(16).enumerate() {
-                let v = u8x16::new(lane.try_into().expect("16 bytes"));
+            for (k, lane) in block.as_chunks::<16>().0.iter().enumerate() {
+                let v = u8x16::new(*lane);
                 let shift = k * 16;
                 m |= u64::from((v.simd_eq(quote) | v.simd_eq(escape)).to_bitmask()) << shift;
                 controls |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
