@@ -154,8 +154,8 @@ mod avx2 {
 
     #[target_feature(enable = "avx2")]
     pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>, dots: &mut Vec<u64>) -> bool {
-        // Control bytes of all blocks, ORed as vectors and tested once (bits per block, only
-        // to be tested against zero, make LLVM take them apart one by one).
+        // Control bytes of all blocks, ORed as vectors and tested once at the end (no mask
+        // per block is needed, only whether there is any).
         let mut controls = _mm256_setzero_si256();
         for_blocks(text, b' ', usize::MAX, |_, block| {
             let (lo, hi) = halves(block);
