@@ -113,27 +113,20 @@ pub fn render_reports(
     })
 }
 
-/// The model as each of `kinds` reads it in typst: sanitised in place, once, without the
-/// parts none of them reads, then one projection per report (`projection::omitted`). The
-/// tree is consumed, so it is freed before typst runs: with thousands of events a copy of
-/// the JSON tree costs hundreds of MB, and typst parses every byte it is given. With a
-/// user-supplied `.typ` template (`user_typ`) every report gets the whole model: a template of
-/// the user's own may read any part of it.
+/// The model as each of `kinds` reads it in typst: without the parts its template does not
+/// read (`projection::omitted`), every string sanitised, serialised straight from the one
+/// tree (no copy of it: with thousands of events a copy costs hundreds of MB, and typst
+/// parses every byte it is given). With a user-supplied `.typ` template (`user_typ`) every
+/// report gets the whole model: a template of the user's own may read any part of it.
 #[cfg(feature = "render")]
-fn typst_models(mut model_json: Value, kinds: &[(&str, ReportKind)], user_typ: bool) -> Result<Vec<Bytes>> {
-    let ks: Vec<ReportKind> = if user_typ {
-        Vec::new()
-    } else {
-        kinds.iter().map(|(_, k)| *k).collect()
-    };
-    projection::remove(&mut model_json, &projection::omitted_by_all(&ks));
-    typst::sanitize_value(&mut model_json);
+fn typst_models(model_json: &Value, kinds: &[(&str, ReportKind)], user_typ: bool) -> Result<Vec<Bytes>> {
     kinds
         .iter()
         .map(|(_, k)| {
             let projected = projection::Projected {
-                value: &model_json,
+                value: model_json,
                 omit: if user_typ { &[] } else { projection::omitted(*k) },
+                leaves: &typst::Typeset,
             };
             serde_json::to_vec(&projected).map(Bytes::new).map_err(|e| Error::Render {
                 report: "model.json".into(),
@@ -141,6 +134,17 @@ fn typst_models(mut model_json: Value, kinds: &[(&str, ReportKind)], user_typ: b
             })
         })
         .collect()
+}
+
+/// `model.json` as written: the model pretty-printed, with a final newline.
+#[cfg(feature = "render")]
+fn pretty_json(model_json: &Value) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(model_json).map_err(|e| Error::Render {
+        report: "model.json".into(),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// Renders the requested PDFs and model.json into `out`; returns a summary for stdout.
@@ -159,27 +163,35 @@ pub fn render_reports(
 ) -> Result<String> {
     let (templates, overridden) = load_templates(templates_dir)?;
     let mut model_json = model_value(model, bundle_dir)?;
-    let model_bytes = {
-        let mut s = serde_json::to_string_pretty(&model_json).map_err(|e| Error::Render {
-            report: "model.json".into(),
-            message: e.to_string(),
-        })?;
-        s.push('\n');
-        s.into_bytes()
-    };
     let origin = narrative::TemplateOrigin {
         dir: templates_dir,
         user: &overridden,
     };
     let narrative = narrative::render_narrative(&templates, &mut model_json, origin)?;
-    let iocs = match kind {
-        ReportKind::All | ReportKind::Technical => Some(output::iocs_csv(&model_json)?),
-        _ => None,
-    };
     // The reports to render, each with the model as it reads it.
     let kinds: Vec<(&str, ReportKind)> = KINDS.into_iter().filter(|(_, k)| kind == ReportKind::All || kind == *k).collect();
     let user_typ = overridden.iter().any(|n| n.ends_with(".typ"));
-    let safe_models = typst_models(model_json, &kinds, user_typ)?;
+    // model.json as written and the reports' models, from the one tree side by side; the
+    // tree is then freed before typst runs.
+    let (model_bytes, safe_models, iocs) = std::thread::scope(|s| {
+        let pretty = s.spawn(|| pretty_json(&model_json));
+        let safe_models = typst_models(&model_json, &kinds, user_typ);
+        let iocs = match kind {
+            ReportKind::All | ReportKind::Technical => output::iocs_csv(&model_json).map(Some),
+            _ => Ok(None),
+        };
+        let pretty = pretty.join().unwrap_or_else(|_| {
+            Err(Error::Render {
+                report: "model.json".into(),
+                message: "the serialising thread panicked".into(),
+            })
+        });
+        (pretty, safe_models, iocs)
+    });
+    drop(model_json);
+    let (model_bytes, safe_models, iocs) = (model_bytes?, safe_models?, iocs?);
+    // Files are written (and synced) in the background while the PDFs are typeset.
+    let mut staged = output::Staged::new(out)?;
     let mut safe_narrative = serde_json::to_value(&narrative).map_err(|e| Error::Render {
         report: "narrative".into(),
         message: e.to_string(),
@@ -196,13 +208,16 @@ pub fn render_reports(
         // The unsanitised model, attached to PDF/A-3 reports as machine-readable evidence.
         shared_files.push(("attachment/model.json".to_string(), Bytes::new(model_bytes.clone())));
     }
+    staged.stage("model.json", model_bytes);
+    if let Some(csv) = iocs {
+        staged.stage("iocs.csv", csv);
+    }
     let sources: Vec<(String, String)> = templates.iter().filter(|(n, _)| n.ends_with(".typ")).cloned().collect();
     let conformance = match standard {
         PdfStandard::A2b => typst::Conformance::A2b,
         PdfStandard::A3b => typst::Conformance::A3b,
         PdfStandard::Ua1 => typst::Conformance::A2bUa1,
     };
-    let mut outputs = Vec::new();
     let mut layout = Vec::new();
     for ((name, _), safe_model) in kinds.into_iter().zip(safe_models) {
         let mut data_files = vec![("model.json".to_string(), safe_model)];
@@ -231,13 +246,9 @@ pub fn render_reports(
             model.case.as_of,
             conformance,
         )?;
-        outputs.push((format!("{name}.pdf"), pdf));
+        staged.stage(&format!("{name}.pdf"), pdf);
     }
-    outputs.push(("model.json".to_string(), model_bytes));
-    if let Some(csv) = iocs {
-        outputs.push(("iocs.csv".to_string(), csv));
-    }
-    let written = output::write_outputs(out, &outputs)?;
+    let written = staged.commit()?;
     let mut summary = String::new();
     for w in written {
         summary.push_str(&format!("wrote {}\n", w.display()));
@@ -262,7 +273,7 @@ mod tests {
 
     fn typst_model(user_typ: bool) -> Value {
         let v = serde_json::json!({"analysis": {"signins_of_compromised": {"status": "provided", "value": ["a\u{202E}b"]}, "steps": []}});
-        let out = typst_models(v, &[("gdpr", ReportKind::Gdpr)], user_typ).unwrap();
+        let out = typst_models(&v, &[("gdpr", ReportKind::Gdpr)], user_typ).unwrap();
         serde_json::from_slice(&out[0]).unwrap()
     }
 

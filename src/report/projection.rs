@@ -35,47 +35,40 @@ pub fn omitted(kind: ReportKind) -> &'static [Path] {
     }
 }
 
-/// The paths omitted by every one of `kinds`: parts no requested report reads.
-pub fn omitted_by_all(kinds: &[ReportKind]) -> Vec<Path> {
-    let Some((first, rest)) = kinds.split_first() else {
-        return Vec::new();
-    };
-    omitted(*first)
-        .iter()
-        .filter(|p| rest.iter().all(|k| omitted(*k).contains(p)))
-        .copied()
-        .collect()
+/// How the values a projection keeps are serialised: as they are ([`AsIs`]), or as a report
+/// sets them (sanitised, `report::typst`).
+pub trait Leaves {
+    /// Serialises `value`, a whole value the projection keeps.
+    ///
+    /// # Errors
+    /// The serializer's error.
+    fn serialize_value<S: Serializer>(&self, value: &Value, s: S) -> Result<S::Ok, S::Error>;
 }
 
-/// Removes `paths` from `v` (a path that is not there is left alone).
-pub fn remove(v: &mut Value, paths: &[Path]) {
-    for path in paths {
-        let Some((last, parents)) = path.split_last() else {
-            continue;
-        };
-        let mut at = Some(&mut *v);
-        for key in parents {
-            at = at.and_then(|x| x.get_mut(*key));
-        }
-        if let Some(Value::Object(m)) = at {
-            m.remove(*last);
-        }
+/// Kept values serialised as they are.
+pub struct AsIs;
+
+impl Leaves for AsIs {
+    fn serialize_value<S: Serializer>(&self, value: &Value, s: S) -> Result<S::Ok, S::Error> {
+        value.serialize(s)
     }
 }
 
-/// `value` serialised without `omit` (paths relative to `value`), without copying it.
-pub struct Projected<'a> {
+/// `value` serialised without `omit` (paths relative to `value`), without copying it; what is
+/// kept is serialised by `leaves`.
+pub struct Projected<'a, L> {
     pub value: &'a Value,
     pub omit: &'a [Path],
+    pub leaves: &'a L,
 }
 
-impl Serialize for Projected<'_> {
+impl<L: Leaves> Serialize for Projected<'_, L> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let Value::Object(map) = self.value else {
-            return self.value.serialize(s);
+            return self.leaves.serialize_value(self.value, s);
         };
         if self.omit.is_empty() {
-            return self.value.serialize(s);
+            return self.leaves.serialize_value(self.value, s);
         }
         let mut out = s.serialize_map(None)?;
         for (key, v) in map {
@@ -83,7 +76,14 @@ impl Serialize for Projected<'_> {
                 continue;
             }
             let deeper: Vec<Path> = self.omit.iter().filter(|p| p.len() > 1 && p[0] == key).map(|p| &p[1..]).collect();
-            out.serialize_entry(key, &Projected { value: v, omit: &deeper })?;
+            out.serialize_entry(
+                key,
+                &Projected {
+                    value: v,
+                    omit: &deeper,
+                    leaves: self.leaves,
+                },
+            )?;
         }
         out.end()
     }
@@ -98,26 +98,15 @@ mod tests {
         let v =
             serde_json::json!({"analysis": {"steps": [1], "timeline": [2], "gaps": {"steps": [3], "controls": [4]}}, "case": {"id": "x"}});
         let omit: &[Path] = &[TIMELINE, GAP_STEPS];
-        let projected = serde_json::to_value(Projected { value: &v, omit }).unwrap();
+        let projected = serde_json::to_value(Projected {
+            value: &v,
+            omit,
+            leaves: &AsIs,
+        })
+        .unwrap();
         assert_eq!(
             projected,
             serde_json::json!({"analysis": {"steps": [1], "gaps": {"controls": [4]}}, "case": {"id": "x"}})
-        );
-        let mut removed = v.clone();
-        remove(&mut removed, omit);
-        assert_eq!(removed, projected, "removing and projecting agree");
-    }
-
-    #[test]
-    fn only_parts_no_requested_report_reads_are_removed() {
-        assert_eq!(
-            omitted_by_all(&[ReportKind::Gdpr, ReportKind::Posture]),
-            vec![SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES]
-        );
-        assert_eq!(omitted_by_all(&[ReportKind::Technical]), vec![GAP_STEPS, GAP_FACTS]);
-        assert_eq!(
-            omitted_by_all(&[ReportKind::Technical, ReportKind::Executive]),
-            vec![GAP_STEPS, GAP_FACTS]
         );
     }
 }

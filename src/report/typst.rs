@@ -60,6 +60,20 @@ pub fn sanitize_value(v: &mut Value) {
     super::sanitize::sanitize_value_with(v, &drawable);
 }
 
+/// A projection's kept values as typst is given them: every string sanitised.
+pub struct Typeset;
+
+impl super::projection::Leaves for Typeset {
+    fn serialize_value<S: serde::Serializer>(&self, value: &Value, s: S) -> Result<S::Ok, S::Error> {
+        use serde::Serialize;
+        super::sanitize::Sanitized {
+            value,
+            drawable: &drawable,
+        }
+        .serialize(s)
+    }
+}
+
 /// A typst date-time for a UTC instant (typst's range is narrower than chrono's).
 fn datetime(t: Timestamp) -> Option<Datetime> {
     let t = t.0;
