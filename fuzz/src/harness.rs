@@ -455,8 +455,22 @@ pub fn controls_toml(data: &[u8]) {
 /// `report::typst::sanitize` passes is stood in for by a rule that rejects every other
 /// non-ASCII code point: both the drawn and the spelled-out path run.
 pub fn sanitize(data: &[u8]) {
+    use casefile::report::sanitize::{sanitize_value_with, sanitize_with, Sanitized};
     let text = String::from_utf8_lossy(data);
-    let out = casefile::report::sanitize::sanitize_with(&text, |c| c.is_ascii() || (c as u32).is_multiple_of(2));
+    let drawable = |c: char| c.is_ascii() || (c as u32).is_multiple_of(2);
+    let out = sanitize_with(&text, drawable);
+    // A model's strings sanitised while serialising (the reports' path) and in place agree,
+    // and both are `sanitize_with`'s text.
+    let value = serde_json::json!({ "k": [text.as_ref(), { "n": text.as_ref() }] });
+    let serialised = serde_json::to_value(Sanitized {
+        value: &value,
+        drawable: &drawable,
+    })
+    .expect("a JSON value serialises");
+    let mut in_place = value.clone();
+    sanitize_value_with(&mut in_place, &drawable);
+    assert_eq!(serialised, in_place, "serialised and in-place sanitising differ for {text:?}");
+    assert_eq!(serialised["k"][0].as_str(), Some(out.as_str()), "for {text:?}");
     if let Some(c) = out
         .chars()
         .find(|&c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'))
