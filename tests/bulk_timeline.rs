@@ -175,3 +175,32 @@ fn a_handful_of_guesses_stays_row_by_row_and_needs_no_appendix() {
     let text = pdf_extract::extract_text(out.join("technical.pdf")).unwrap();
     assert!(!text.contains("Full timeline") && !text.contains("Full Timeline"));
 }
+
+/// Past a hundred steps, text order is not step order ("S100" sorts before "S11"): every
+/// indicator's steps are listed in the order the steps are numbered.
+#[test]
+fn indicator_step_lists_are_in_step_order_past_a_hundred_steps() {
+    let bundle = copy_sample("bulk-ioc-order");
+    add_spray(&bundle, 120);
+    let model = model_json(&bundle);
+    let number = |id: &serde_json::Value| -> u64 {
+        let id = id.as_str().unwrap();
+        id.trim_start_matches('S')
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let iocs = model["analysis"]["iocs"].as_array().unwrap();
+    let mut longest = 0;
+    for ioc in iocs {
+        let nums: Vec<u64> = ioc["steps"].as_array().unwrap().iter().map(number).collect();
+        assert!(nums.is_sorted(), "{}: {nums:?}", ioc["value"]);
+        longest = longest.max(nums.last().copied().unwrap_or(0));
+    }
+    assert!(
+        longest >= 100,
+        "an indicator spans step 100 or later (the order is tested): {longest}"
+    );
+}

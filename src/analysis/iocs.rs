@@ -3,7 +3,7 @@
 //! the steps and records that show it. Built from the steps, the scope, the compromised
 //! identities' sign-ins and the alerts; nothing here reads files.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -352,6 +352,13 @@ fn use_of(kind: IocKind, value: &str, created: bool) -> IocUse {
     }
 }
 
+/// Step ids in the order the steps are numbered, not as text sorts them ("S100" before "S11").
+fn in_step_order(ids: BTreeSet<String>, position: &HashMap<&str, usize>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.into_iter().collect();
+    ids.sort_by_key(|id| position.get(id.as_str()).copied().unwrap_or(usize::MAX));
+    ids
+}
+
 /// All indicators, ordered by kind then first sighting.
 pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, alerts: Option<&[Alert]>) -> Vec<Ioc> {
     let mut t = Table::new();
@@ -365,6 +372,7 @@ pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, ale
     }
     from_scope(&mut t, scope);
     mark_children_of_created(&mut t);
+    let position: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let mut out: Vec<Ioc> = t
         .into_iter()
         .map(|((kind, value), acc)| Ioc {
@@ -380,7 +388,7 @@ pub fn build_iocs(steps: &[Step], scope: &Scope, signins: Option<&[SignIn]>, ale
             },
             first_seen: acc.first,
             last_seen: acc.last,
-            steps: acc.steps.into_iter().collect(),
+            steps: in_step_order(acc.steps, &position),
             evidence: acc.evidence,
         })
         .collect();
