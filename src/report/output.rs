@@ -29,9 +29,8 @@ pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<Pa
 /// nothing is left half-written.
 pub struct Staged {
     dir: PathBuf,
-    /// (temporary, target, its write).
+    /// (temporary, target, its write); empty once committed.
     files: Vec<(PathBuf, PathBuf, JoinHandle<io::Result<()>>)>,
-    committed: bool,
 }
 
 impl Staged {
@@ -47,7 +46,6 @@ impl Staged {
         Ok(Staged {
             dir: dir.to_path_buf(),
             files: Vec::new(),
-            committed: false,
         })
     }
 
@@ -91,7 +89,6 @@ impl Staged {
             }
             return Err(e);
         }
-        self.committed = true;
         let mut done = Vec::new();
         for (i, (temp, target)) in written.iter().enumerate() {
             if let Err(source) = fs::rename(temp, target) {
@@ -111,9 +108,6 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
         for (temp, _, write) in self.files.drain(..) {
             let _ = write.join();
             let _ = fs::remove_file(temp);
