@@ -148,7 +148,7 @@ pub fn init(dir: &Path) -> Result<String> {
     let registry = Registry::default();
     let found: Vec<Found> = paths.iter().map(|p| recognise(&registry, p)).collect();
     let text = case_text(dir, &found);
-    crate::report::output::write_outputs(dir, &[("case.toml".to_string(), text.into_bytes())])?;
+    crate::report::output::write_outputs(dir, vec![("case.toml".to_string(), text.into_bytes())])?;
     let recognised = found.iter().filter(|f| f.kind.is_ok()).count();
     Ok(format!(
         "wrote {}: {recognised} of {} files recognised\n",

@@ -14,10 +14,10 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// An output error naming the file that cannot be written; nothing is left half-written.
-pub fn write_outputs(dir: &Path, outputs: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>> {
+pub fn write_outputs(dir: &Path, outputs: Vec<(String, Vec<u8>)>) -> Result<Vec<PathBuf>> {
     let mut staged = Staged::new(dir)?;
     for (name, bytes) in outputs {
-        staged.stage(name, bytes.clone());
+        staged.stage(&name, bytes);
     }
     staged.commit()
 }

@@ -34,7 +34,7 @@ pub fn write_tree(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<Vec<PathB
     }
     let mut written = Vec::new();
     for (d, outputs) in by_dir {
-        written.extend(write_outputs(&d, &outputs)?);
+        written.extend(write_outputs(&d, outputs)?);
     }
     Ok(written)
 }
@@ -78,7 +78,7 @@ pub fn run_timeline(common: &crate::cli::Common, format: crate::cli::TimelineFor
         Some(file) => {
             let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let written = write_outputs(dir, &[(name, text.into_bytes())])?;
+            let written = write_outputs(dir, vec![(name, text.into_bytes())])?;
             Ok(listing(&written))
         }
     }
