@@ -143,6 +143,11 @@ fn a_password_spray_is_one_row_and_every_event_is_in_the_appendix() {
         body.contains("morerecords,everyonelistedinmodel.json"),
         "a long citation list is cut with its count"
     );
+    // A reference to the appendix reads as its heading does.
+    assert!(
+        body.contains("stepseachlistedinAppendixE") && !technical.contains("SectionAppendix"),
+        "the run's row points at the appendix by its name"
+    );
     // Every event of the run, with its record, is in the appendix.
     let first = run["first_step"].as_str().unwrap();
     let entries = a["timeline"].as_array().unwrap();
