@@ -4,8 +4,8 @@
 //! For each 64-byte block, SIMD compares ([`simd`](super::simd): AVX2 where the CPU has it,
 //! else SSE2) give one bit per byte for quotes, delimiters, `\n` and `\r`; a prefix XOR of
 //! the quote bits tells which bytes are inside quotes, and the delimiters and line ends
-//! outside quotes are the structural characters. That reading of quotes is the one `csv_core` (the `csv` crate's
-//! state machine) makes as long as every quote either opens a field, closes it just before a
+//! outside quotes are the structural characters. That reading of quotes is the one
+//! `csv_core` (the `csv` crate's state machine) makes as long as every quote either opens a field, closes it just before a
 //! delimiter or line end, or is half of a `""` escape. Any other quote — one inside an
 //! unquoted field (`ab"c`), text after a closing quote (`"ab"c`), a quote left open at the
 //! end — is reported as [`Item::Irregular`] at the first byte where the readings could part,
