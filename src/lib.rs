@@ -289,7 +289,10 @@ pub fn run(command: Command) -> Result<String> {
         } => {
             let run = analyse_common(&common)?;
             let model = report::model::build_model(&run);
-            report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &run.case.dir)
+            let bundle_dir = run.case.dir.clone();
+            // The model holds all the reports read: the run's memory serves typesetting.
+            drop(run);
+            report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &bundle_dir)
         }
         Command::Timeline { common, format, out } => soc::run_timeline(&common, format, out.as_deref()),
         Command::Rules { common, out } => soc::run_rules(&common, &out),

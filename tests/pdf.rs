@@ -208,6 +208,38 @@ fn the_same_bundle_renders_byte_identical_pdfs() {
     }
 }
 
+#[test]
+fn reports_typeset_side_by_side_are_the_reports_typeset_alone() {
+    // `--kind all` typesets the reports on several threads; one kind is typeset alone.
+    let all = rendered();
+    for kind in ["executive", "technical", "gdpr", "posture"] {
+        let out = temp_dir(&format!("alone-{kind}"));
+        let o = report(&sample(), &out, &["--kind", kind]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let f = format!("{kind}.pdf");
+        assert!(
+            std::fs::read(out.join(&f)).unwrap() == std::fs::read(all.join(&f)).unwrap(),
+            "{f} typeset alone differs from {f} typeset beside the others"
+        );
+    }
+}
+
+#[test]
+fn every_broken_report_template_is_named_in_one_run() {
+    let tpl = temp_dir("tpl-broken-typ");
+    for name in ["executive", "gdpr"] {
+        std::fs::write(tpl.join(format!("{name}.typ")), format!("#panic(\"broken {name}\")\n")).unwrap();
+    }
+    let out = temp_dir("tpl-broken-typ-out");
+    let o = report(&sample(), &out, &["--templates", tpl.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    let (exec, gdpr) = (err.find("executive.typ:1:"), err.find("gdpr.typ:1:"));
+    assert!(exec.is_some() && gdpr.is_some(), "both broken templates named: {err}");
+    assert!(exec < gdpr, "named in report order: {err}");
+    assert!(std::fs::read_dir(&out).unwrap().next().is_none(), "nothing may be written");
+}
+
 /// Strings an attacker controls, each of which must appear literally in the PDF text.
 const HOSTILE: &[&str] = &[
     "#read(\"/etc/passwd\")",

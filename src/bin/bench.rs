@@ -314,11 +314,14 @@ fn child_report(bundle: &Path, kind: &str, out: &Path) -> Result<(), Box<dyn std
         .ok_or_else(|| format!("no report kind {kind}"))?;
     let run = casefile::analyse_bundle(bundle, None, None).map_err(|e| e.render())?;
     let model = casefile::report::model::build_model(&run);
+    // As `casefile report` does: the run is freed once the model is built.
+    let (entries, dir) = (run.analysis.timeline.len(), run.case.dir.clone());
+    drop(run);
     let (t, cpu) = (Instant::now(), cpu_seconds().unwrap_or(0.0));
-    casefile::report::render_reports(&model, kind, out, None, PdfStandard::A2b, &run.case.dir).map_err(|e| e.render())?;
+    casefile::report::render_reports(&model, kind, out, None, PdfStandard::A2b, &dir).map_err(|e| e.render())?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     let cpu = cpu_seconds().unwrap_or(0.0) - cpu;
-    println!("{} {ms} {} {cpu}", run.analysis.timeline.len(), peak_rss_mb().unwrap_or(0.0));
+    println!("{entries} {ms} {} {cpu}", peak_rss_mb().unwrap_or(0.0));
     Ok(())
 }
 
@@ -523,6 +526,50 @@ fn spray_case(dir: &Path, events: u64) -> Result<(), Box<dyn std::error::Error>>
             if met { "ok" } else { "MISSED" }
         );
     }
+    // The command as an analyst runs it: analysis and all four reports in one process.
+    let out = Command::new(std::env::current_exe()?).arg("--child-run").arg(&bundle).output()?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<f64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let [secs, rss, cpu] = f[..] else {
+        return Err(format!("unexpected child output: {text}").into());
+    };
+    println!(
+        "  `casefile report` (analysis and all four PDFs, one process): {secs:.2} s ({cpu:.2} s CPU), {rss:.0} MB  {}",
+        if rss <= mb_max {
+            "within the memory target"
+        } else {
+            "over the memory target"
+        }
+    );
+    Ok(())
+}
+
+/// Child mode `--child-run BUNDLE`: `casefile report BUNDLE` as the command line runs it
+/// (analysis, then every report, into BUNDLE/reports); prints "wall rss cpu".
+fn child_run(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    use casefile::cli::{Command as Cli, Common, IngestArgs, ReportKind};
+    let (t, cpu) = (Instant::now(), cpu_seconds().unwrap_or(0.0));
+    casefile::run(Cli::Report {
+        common: Common {
+            bundle: bundle.to_path_buf(),
+            recommendations: None,
+            controls: None,
+            ingest: IngestArgs {
+                quiet: true,
+                ..IngestArgs::default()
+            },
+        },
+        kind: ReportKind::All,
+        out: bundle.join("reports"),
+        templates: None,
+        pdf_standard: PdfStandard::A2b,
+    })
+    .map_err(|e| e.render())?;
+    let cpu = cpu_seconds().unwrap_or(0.0) - cpu;
+    println!("{} {} {cpu}", t.elapsed().as_secs_f64(), peak_rss_mb().unwrap_or(0.0));
     Ok(())
 }
 
@@ -628,6 +675,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(bundle) = arg::<PathBuf>(&args, "--child-baseline") {
         return child_baseline(&bundle);
+    }
+    if let Some(bundle) = arg::<PathBuf>(&args, "--child-run") {
+        return child_run(&bundle);
     }
     if let Some(i) = args.iter().position(|a| a == "--child-report") {
         let (Some(bundle), Some(kind)) = (args.get(i + 1), args.get(i + 2)) else {

@@ -325,8 +325,10 @@ pub fn overprints(doc: &PagedDocument) -> Vec<String> {
 /// # Errors
 /// A template error at its file, line and column, or a render error from the PDF export.
 pub fn compile_pdf(world: &CaseWorld, report: &str, ident: &str, created: Timestamp, conformance: Conformance) -> Result<Vec<u8>> {
-    let doc = compile_document(world, report)?;
-    export_pdf(&doc, report, ident, created, conformance)
+    let pdf = compile_document(world, report).and_then(|doc| export_pdf(&doc, report, ident, created, conformance));
+    // Keep memory flat when several reports render in one process (typst-notes §4).
+    comemo::evict(0);
+    pdf
 }
 
 /// Exports a laid-out document as PDF bytes.
@@ -354,10 +356,7 @@ pub fn export_pdf(doc: &PagedDocument, report: &str, ident: &str, created: Times
         tagged: true,
         pretty: false,
     };
-    let pdf = typst_pdf::pdf(doc, &options).map_err(|diags| fail(diags.iter().map(|d| d.message.to_string()).collect()))?;
-    // Keep memory flat when several reports render in one process (typst-notes §4).
-    comemo::evict(0);
-    Ok(pdf)
+    typst_pdf::pdf(doc, &options).map_err(|diags| fail(diags.iter().map(|d| d.message.to_string()).collect()))
 }
 
 /// `sys.inputs` for templates.
