@@ -266,9 +266,10 @@ pub fn render_reports(
 }
 
 /// Hands the memory this process has freed back to the operating system. glibc keeps freed
-/// memory for later allocations of the thread that freed it; the reports are typeset on
-/// other threads too, so the model's JSON tree, freed on this thread, would otherwise stay
-/// in the process beside their work (about 120 MB at 10,000 steps).
+/// memory in the arena it came from, for the threads that allocate there; the reports are
+/// typeset on another thread too, whose arena is another, so the model's JSON tree, freed on
+/// this thread, would otherwise stay in the process beside that thread's work (about 120 MB
+/// at 10,000 steps).
 #[cfg(all(feature = "render", target_os = "linux", target_env = "gnu"))]
 fn release_freed_memory() {
     // SAFETY: malloc_trim only returns free pages to the kernel; it may be called at any time
