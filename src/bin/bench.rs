@@ -300,8 +300,21 @@ fn child(bundle: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let secs = t.elapsed().as_secs_f64();
     let cpu = cpu_seconds().unwrap_or(0.0) - cpu;
     let counted = run.analysis.storage_requests.provided().map(|r| r.0).unwrap_or(0);
-    println!("{secs} {} {counted} {cpu} {}", peak_rss_mb().unwrap_or(0.0), digest(&run));
+    println!(
+        "{secs} {} {counted} {cpu} {} {}",
+        peak_rss_mb().unwrap_or(0.0),
+        digest(&run),
+        figures_digest(&run)
+    );
     Ok(())
+}
+
+/// SHA-256 of the report's key figures (exposure, records, cost: display strings that cite
+/// no file or line), equal for the same records however they are split into files.
+fn figures_digest(run: &casefile::CaseRun) -> String {
+    use sha2::{Digest, Sha256};
+    let figures = serde_json::to_vec(&casefile::report::model::build_model(run).figures).unwrap_or_default();
+    Sha256::digest(figures).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Child mode `--child-report BUNDLE KIND`: analyse one bundle and render one report kind;
@@ -360,6 +373,7 @@ struct Measured {
     cpu: f64,
     rss: f64,
     digest: String,
+    figures: String,
 }
 
 /// Runs the child `repeat` times; the best time, with its CPU time and peak RSS.
@@ -378,6 +392,7 @@ fn measure(bundle: &Path, repeat: usize, expect: u64, mode: &str) -> Result<Meas
             rss: num(1),
             cpu: num(3),
             digest: words.get(4).unwrap_or(&"-").to_string(),
+            figures: words.get(5).unwrap_or(&"-").to_string(),
         };
         let counted = num(2) as u64;
         if counted != expect {
@@ -448,16 +463,31 @@ fn tree_case(dir: &Path, records: u64, files: u64, repeat: usize) -> Result<(), 
         write_tree(&root, records, files)?;
     }
     let mb = walk_bytes(&root) as f64 / 1e6;
-    let Measured { secs, rss, .. } = measure(&bundle, repeat, records, "--child")?;
+    let one = one_file_of(&bundle, &dir.join(format!("bundle-tree-{records}-{files}-as-one")))?;
+    let tree = measure(&bundle, repeat, records, "--child")?;
+    let single = measure(&one, repeat, records, "--child")?;
     println!(
         "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB   ({files} hourly PT1H.json files)",
         "raw JSON Lines, tree",
         records,
         mb,
-        secs,
-        records as f64 / secs,
-        mb / secs,
-        rss
+        tree.secs,
+        records as f64 / tree.secs,
+        mb / tree.secs,
+        tree.rss
+    );
+    if tree.figures != single.figures {
+        return Err(format!(
+            "the tree's figures ({}) differ from its files' as one file ({})",
+            tree.figures, single.figures
+        )
+        .into());
+    }
+    println!(
+        "  the same records as one file: {:.2} s ({:.2} s CPU); tree/one file {:.2} (target ≤ 1.0), figures equal",
+        single.secs,
+        single.cpu,
+        tree.secs / single.secs
     );
     let exe = std::env::current_exe()?.with_file_name("casefile");
     if exe.exists() {
@@ -475,6 +505,25 @@ fn tree_case(dir: &Path, records: u64, files: u64, repeat: usize) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// A bundle whose storage log is the tree's files concatenated in the order casefile reads
+/// them (built once, kept): the same records in one file, to compare the tree with.
+fn one_file_of(tree_bundle: &Path, dir: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let bundle = bundle_with(dir, "storage.json")?;
+    let log = bundle.join("evidence/storage.json");
+    if !log.exists() {
+        let files = casefile::input::tree::expand(tree_bundle, "evidence/insights-logs-storageread/")?.unwrap_or_default();
+        let partial = log.with_extension("partial");
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&partial)?);
+        for f in files {
+            std::io::copy(&mut std::fs::File::open(f)?, &mut w)?;
+        }
+        w.flush()?;
+        drop(w);
+        std::fs::rename(partial, &log)?;
+    }
+    Ok(bundle)
 }
 
 fn walk_bytes(dir: &Path) -> u64 {
