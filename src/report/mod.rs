@@ -116,12 +116,14 @@ pub fn render_reports(
 /// The model as each of `kinds` reads it in typst: without the parts its template does not
 /// read (`projection::omitted`), every string sanitised, serialised straight from the one
 /// tree (no copy of it: with thousands of events a copy costs hundreds of MB, and typst
-/// parses every byte it is given). With a user-supplied `.typ` template (`user_typ`) every
-/// report gets the whole model: a template of the user's own may read any part of it.
+/// parses every byte it is given), the reports' side by side on the cores there are (in the
+/// order of `kinds`). With a user-supplied `.typ` template (`user_typ`) every report gets the
+/// whole model: a template of the user's own may read any part of it.
 #[cfg(feature = "render")]
 fn typst_models(model_json: &Value, kinds: &[(&str, ReportKind)], user_typ: bool) -> Result<Vec<Bytes>> {
+    use rayon::prelude::*;
     kinds
-        .iter()
+        .par_iter()
         .map(|(_, k)| {
             let projected = projection::Projected {
                 value: model_json,
