@@ -11,6 +11,7 @@
 //! 4. **Report**: `report::model` builds the one model every output is drawn from; `report`
 //!    renders text, JSON and PDFs; `report::output` writes files atomically.
 
+pub mod alloc;
 pub mod analysis;
 pub mod bundle;
 pub mod case;

@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: casefile::alloc::Allocator = casefile::alloc::Allocator;
+
 fn main() -> ExitCode {
+    casefile::alloc::tune();
     let cli = casefile::cli::Cli::parse();
     match casefile::run(cli.command) {
         Ok(output) => {

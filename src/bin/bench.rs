@@ -717,7 +717,12 @@ fn unknown_flag(args: &[String]) -> Option<&str> {
     None
 }
 
+/// The allocator `casefile` runs on, so the figures here are the command's.
+#[global_allocator]
+static ALLOCATOR: casefile::alloc::Allocator = casefile::alloc::Allocator;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    casefile::alloc::tune();
     let args: Vec<String> = std::env::args().collect();
     if let Some(bundle) = arg::<PathBuf>(&args, "--child") {
         return child(&bundle);

@@ -191,7 +191,7 @@ pub fn render_reports(
         (pretty, safe_models, iocs)
     });
     drop(model_json);
-    release_freed_memory();
+    crate::alloc::release_freed_memory();
     let (model_bytes, safe_models, iocs) = (model_bytes?, safe_models?, iocs?);
     // Files are written (and synced) in the background while the PDFs are typeset.
     let mut staged = output::Staged::new(out)?;
@@ -266,23 +266,6 @@ pub fn render_reports(
     }
     Ok(summary)
 }
-
-/// Hands the memory this process has freed back to the operating system. glibc keeps freed
-/// memory in the arena it came from, for the threads that allocate there; the reports are
-/// typeset on another thread too, whose arena is another, so the model's JSON tree, freed on
-/// this thread, would otherwise stay in the process beside that thread's work (about 120 MB
-/// at 10,000 steps).
-#[cfg(all(feature = "render", target_os = "linux", target_env = "gnu"))]
-fn release_freed_memory() {
-    // SAFETY: malloc_trim only returns free pages to the kernel; it may be called at any time
-    // from any thread.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-#[cfg(all(feature = "render", not(all(target_os = "linux", target_env = "gnu"))))]
-fn release_freed_memory() {}
 
 /// One PDF to typeset: its name, kind and the data files its template reads.
 #[cfg(feature = "render")]
