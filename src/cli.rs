@@ -71,7 +71,8 @@ pub struct IngestArgs {
     /// No progress bar (it is shown only on a terminal, for inputs over 100 MB).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Threads parsing storage logs (default: one per core). Results do not depend on it.
+    /// Threads casefile works on (default: one per core): storage logs are parsed on N,
+    /// at most two reports are typeset at once. Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// The largest record accepted, in bytes (default 64 MiB); a longer one is an input error.

@@ -213,8 +213,19 @@ pub fn stream_storage(
     Ok(Source::Provided(agg.finish()))
 }
 
+/// `--threads N`: the pool that reads file heads and serialises the reports' models gets N
+/// threads too (the storage parser and typesetting take N themselves). 0 leaves one per
+/// core. The pool is the process's: a second call in one process (a test running several
+/// commands) keeps the first one's.
+fn limit_threads(threads: usize) {
+    if threads > 0 {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    }
+}
+
 /// The pipeline with the command line's options.
 fn analyse_common(common: &Common) -> Result<CaseRun> {
+    limit_threads(common.ingest.threads.unwrap_or(0));
     let mut options = input::ingest::Options {
         threads: common.ingest.threads.unwrap_or(0),
         progress: !common.ingest.quiet,
@@ -293,7 +304,8 @@ pub fn run(command: Command) -> Result<String> {
             let bundle_dir = run.case.dir.clone();
             // The model holds all the reports read: the run's memory serves typesetting.
             drop(run);
-            report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &bundle_dir)
+            let threads = common.ingest.threads.unwrap_or(0);
+            report::render_reports(&model, kind, &out, templates.as_deref(), pdf_standard, &bundle_dir, threads)
         }
         Command::Timeline { common, format, out } => soc::run_timeline(&common, format, out.as_deref()),
         Command::Rules { common, out } => soc::run_rules(&common, &out),

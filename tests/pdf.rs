@@ -225,6 +225,28 @@ fn reports_typeset_side_by_side_are_the_reports_typeset_alone() {
 }
 
 #[test]
+fn one_thread_writes_what_every_core_writes() {
+    // `--threads 1`: one parser, one typesetting thread, a pool of one; the same files.
+    let all = rendered();
+    let out = temp_dir("one-thread");
+    let o = report(&sample(), &out, &["--threads", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "executive.pdf",
+        "technical.pdf",
+        "gdpr.pdf",
+        "posture.pdf",
+        "model.json",
+        "iocs.csv",
+    ] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap() == std::fs::read(all.join(f)).unwrap(),
+            "{f} written with one thread differs"
+        );
+    }
+}
+
+#[test]
 fn every_broken_report_template_is_named_in_one_run() {
     let tpl = temp_dir("tpl-broken-typ");
     for name in ["executive", "gdpr"] {

@@ -331,7 +331,7 @@ fn child_report(bundle: &Path, kind: &str, out: &Path) -> Result<(), Box<dyn std
     let (entries, dir) = (run.analysis.timeline.len(), run.case.dir.clone());
     drop(run);
     let (t, cpu) = (Instant::now(), cpu_seconds().unwrap_or(0.0));
-    casefile::report::render_reports(&model, kind, out, None, PdfStandard::A2b, &dir).map_err(|e| e.render())?;
+    casefile::report::render_reports(&model, kind, out, None, PdfStandard::A2b, &dir, 0).map_err(|e| e.render())?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     let cpu = cpu_seconds().unwrap_or(0.0) - cpu;
     println!("{entries} {ms} {} {cpu}", peak_rss_mb().unwrap_or(0.0));
@@ -797,7 +797,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, kind) in casefile::report::KINDS {
         let out = dir.join("reports");
         let t = Instant::now();
-        casefile::report::render_reports(&model, kind, &out, None, PdfStandard::A2b, &run.case.dir).map_err(|e| e.render())?;
+        casefile::report::render_reports(&model, kind, &out, None, PdfStandard::A2b, &run.case.dir, 0).map_err(|e| e.render())?;
         println!("  {name:<10} {:>6.0} ms", t.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(())

@@ -106,6 +106,7 @@ pub fn render_reports(
     _templates_dir: Option<&Path>,
     _standard: PdfStandard,
     _bundle_dir: &Path,
+    _threads: usize,
 ) -> Result<String> {
     Err(Error::Render {
         report: "PDF reports".into(),
@@ -162,6 +163,7 @@ pub fn render_reports(
     templates_dir: Option<&Path>,
     standard: PdfStandard,
     bundle_dir: &Path,
+    threads: usize,
 ) -> Result<String> {
     let (templates, overridden) = load_templates(templates_dir)?;
     let mut model_json = model_value(model, bundle_dir)?;
@@ -236,6 +238,7 @@ pub fn render_reports(
         standard: conformance,
         templates_dir,
         overridden: &overridden,
+        threads,
     };
     let mut layout = Vec::new();
     for (name, pdf) in typeset_all(jobs, &setting)? {
@@ -283,6 +286,8 @@ struct PdfSetting<'a> {
     standard: typst::Conformance,
     templates_dir: Option<&'a Path>,
     overridden: &'a [String],
+    /// The threads asked for (`--threads`; 0: one per core).
+    threads: usize,
 }
 
 /// A typeset PDF and the text runs its layout prints over others.
@@ -297,6 +302,14 @@ struct Pdf {
 /// would save little time and add a whole report's layout to the peak memory (100–150 MB).
 #[cfg(feature = "render")]
 const TYPESETTING_THREADS: usize = 2;
+
+/// Reports typeset at once: the threads asked for (0: one per core), at most
+/// [`TYPESETTING_THREADS`], no more than there are reports, at least one.
+#[cfg(feature = "render")]
+fn typesetting_threads(asked: usize, cores: usize, reports: usize) -> usize {
+    let threads = if asked == 0 { cores } else { asked };
+    threads.min(TYPESETTING_THREADS).min(reports).max(1)
+}
 
 /// The reports' typesetting work relative to one another, heaviest first: the technical
 /// report carries every step, its evidence and the timeline.
@@ -321,11 +334,8 @@ fn weight(kind: ReportKind) -> u8 {
 fn typeset_all(jobs: Vec<PdfJob>, setting: &PdfSetting) -> Result<Vec<(&'static str, Pdf)>> {
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| weight(jobs[i].kind));
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(TYPESETTING_THREADS)
-        .min(jobs.len())
-        .max(1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = typesetting_threads(setting.threads, cores, jobs.len());
     let results: std::sync::Mutex<Vec<Option<Result<Pdf>>>> = std::sync::Mutex::new(jobs.iter().map(|_| None).collect());
     let store = |i: usize, pdf: Result<Pdf>| {
         if let Ok(mut r) = results.lock() {
@@ -403,6 +413,15 @@ mod tests {
         let v = serde_json::json!({"analysis": {"signins_of_compromised": {"status": "provided", "value": ["a\u{202E}b"]}, "steps": []}});
         let out = typst_models(&v, &[("gdpr", ReportKind::Gdpr)], user_typ).unwrap();
         serde_json::from_slice(&out[0]).unwrap()
+    }
+
+    #[test]
+    fn typesetting_takes_the_threads_asked_for_up_to_two() {
+        assert_eq!(typesetting_threads(0, 8, 4), 2, "one per core, at most two");
+        assert_eq!(typesetting_threads(0, 1, 4), 1, "one core");
+        assert_eq!(typesetting_threads(1, 8, 4), 1, "--threads 1");
+        assert_eq!(typesetting_threads(3, 8, 4), 2, "--threads 3");
+        assert_eq!(typesetting_threads(0, 8, 1), 1, "one report");
     }
 
     #[test]
