@@ -149,3 +149,19 @@ pub enum Command {
         dir: PathBuf,
     },
 }
+
+impl Command {
+    /// The threads asked for with `--threads` (0: one per core; `init` reads no evidence).
+    pub fn threads(&self) -> usize {
+        match self {
+            Command::Analyze { common, .. }
+            | Command::Validate { common }
+            | Command::Report { common, .. }
+            | Command::Timeline { common, .. }
+            | Command::Rules { common, .. }
+            | Command::Queries { common, .. }
+            | Command::Prices { common } => common.ingest.threads.unwrap_or(0),
+            Command::Init { .. } => 0,
+        }
+    }
+}

@@ -213,19 +213,8 @@ pub fn stream_storage(
     Ok(Source::Provided(agg.finish()))
 }
 
-/// `--threads N`: the pool that reads file heads and serialises the reports' models gets N
-/// threads too (the storage parser and typesetting take N themselves). 0 leaves one per
-/// core. The pool is the process's: a second call in one process (a test running several
-/// commands) keeps the first one's.
-fn limit_threads(threads: usize) {
-    if threads > 0 {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
-    }
-}
-
 /// The pipeline with the command line's options.
 fn analyse_common(common: &Common) -> Result<CaseRun> {
-    limit_threads(common.ingest.threads.unwrap_or(0));
     let mut options = input::ingest::Options {
         threads: common.ingest.threads.unwrap_or(0),
         progress: !common.ingest.quiet,
@@ -273,6 +262,21 @@ fn describe_tree(t: &input::tree::TreeSummary) -> String {
 /// # Errors
 /// The command's error: bad input (exit 1), output that cannot be produced or written (exit 3).
 pub fn run(command: Command) -> Result<String> {
+    // `--threads N`: what runs on rayon (file heads, the reports' models) gets a pool of N
+    // for this command (the storage parser and typesetting take N themselves).
+    let pool = match command.threads() {
+        0 => None,
+        n => rayon::ThreadPoolBuilder::new().num_threads(n).build().ok(),
+    };
+    match pool {
+        Some(pool) => pool.install(|| run_command(command)),
+        // No pool could be started (the system refused a thread): the process's own.
+        None => run_command(command),
+    }
+}
+
+/// [`run`] on the threads it was given.
+fn run_command(command: Command) -> Result<String> {
     match command {
         Command::Analyze { common, format } => {
             let run = analyse_common(&common)?;
