@@ -11,7 +11,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 /// Where a value came from, so that any figure can be traced back to its record.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+///
+/// Ordered by file, line, record, field and path (as a derive would); locations in one file
+/// share its path, which is then compared by pointer, not component by component.
+#[derive(Debug, Clone, Serialize)]
 pub struct Location {
     /// Shared: a location is cloned wherever a figure cites it, and a file's records share
     /// one path ([`Location::record_in`]).
@@ -28,6 +31,42 @@ pub struct Location {
     /// Spreadsheet cell (`Recommendations!D14`) or JSON path (`tables[0].rows[3]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+}
+
+impl Location {
+    fn key(&self) -> (Option<u64>, Option<u64>, Option<&str>, Option<&str>) {
+        (self.line, self.record, self.field.as_deref(), self.path.as_deref())
+    }
+}
+
+/// Two paths' order; a path shared by both (the common case: records of one file) without a
+/// look at its components.
+fn file_order(a: &Arc<Path>, b: &Arc<Path>) -> std::cmp::Ordering {
+    if Arc::ptr_eq(a, b) {
+        std::cmp::Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
+}
+
+impl PartialEq for Location {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Location {}
+
+impl PartialOrd for Location {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Location {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        file_order(&self.file, &other.file).then_with(|| self.key().cmp(&other.key()))
+    }
 }
 
 /// What comes before a chunk of a file: its records and lines. A chunk read on its own
@@ -64,6 +103,16 @@ impl Location {
             line: Some(line),
             record: Some(record),
             ..Location::file(file)
+        }
+    }
+    /// [`Location::file`] sharing `file` (no allocation per record).
+    pub fn in_file(file: &Arc<Path>) -> Location {
+        Location {
+            file: Arc::clone(file),
+            line: None,
+            record: None,
+            field: None,
+            path: None,
         }
     }
     /// [`Location::record`] sharing `file` (no allocation per record).
@@ -308,6 +357,33 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locations_order_by_file_line_record_field_and_path() {
+        let shared: Arc<Path> = Arc::from(Path::new("ev/a.csv"));
+        let locs = [
+            Location::record_in(&shared, 3, 2),
+            Location::record(Path::new("ev/a.csv"), 3, 2).with_field("x"),
+            Location::record(Path::new("ev/a.csv"), 2, 9),
+            Location::record(Path::new("ev//a.csv"), 3, 2),
+            Location::record(Path::new("ev/a-b.csv"), 1, 1),
+            Location::record(Path::new("ev/a/b.csv"), 1, 1),
+            Location::file(Path::new("ev/a.csv")),
+            Location::record_in(&shared, 3, 1),
+        ];
+        type Key<'a> = (&'a Path, Option<u64>, Option<u64>, Option<&'a str>, Option<&'a str>);
+        fn key(l: &Location) -> Key<'_> {
+            (&l.file, l.line, l.record, l.field.as_deref(), l.path.as_deref())
+        }
+        for a in &locs {
+            for b in &locs {
+                assert_eq!(a.cmp(b), key(a).cmp(&key(b)), "{a:?} against {b:?}");
+                assert_eq!(a == b, key(a) == key(b), "{a:?} against {b:?}");
+            }
+        }
+        // A path spelt with a doubled separator is the same file.
+        assert_eq!(locs[0], locs[3]);
+    }
 
     #[test]
     fn input_error_renders_file_line_record_field_found_expected() {

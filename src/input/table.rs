@@ -678,6 +678,7 @@ fn read_after_head(
     let order = Dates::new(&head_order);
     let ctx = ReadCtx {
         path,
+        file: std::sync::Arc::from(path),
         what,
         order: &order,
         options,
@@ -694,6 +695,8 @@ fn read_after_head(
 /// What every reader needs besides the text: where it is, what it is, and how to read it.
 struct ReadCtx<'a> {
     path: &'a Path,
+    /// `path` as every record's location shares it.
+    file: std::sync::Arc<Path>,
     what: &'a str,
     order: &'a Dates<'a>,
     options: &'a TableOptions<'a>,
@@ -821,7 +824,7 @@ fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Res
                 columns: &columns,
                 record: &record,
             },
-            location: Location::record(path, line, rec),
+            location: Location::record_in(&ctx.file, line, rec),
             sheet: None,
             order: ctx.order,
             options: ctx.options,
@@ -934,7 +937,7 @@ fn read_la_json(ctx: &ReadCtx, reader: Input, visit: &mut dyn FnMut(&Row) -> Res
         info.records += 1;
         let row = Row {
             inner: RowInner::Map(&map),
-            location: Location::file(path).with_path(format!("tables[0].rows[{i}]")),
+            location: Location::in_file(&ctx.file).with_path(format!("tables[0].rows[{i}]")),
             sheet: None,
             order: ctx.order,
             options: ctx.options,
@@ -1007,7 +1010,7 @@ fn read_json_records(ctx: &ReadCtx, reader: Input, visit: &mut dyn FnMut(&Row) -
         } else {
             format!("{base}[{i}]")
         };
-        let row = ctx.map_row(&map, Location::file(path).with_path(p));
+        let row = ctx.map_row(&map, Location::in_file(&ctx.file).with_path(p));
         if visit(&row)? == Visit::Stop {
             break;
         }
@@ -1080,7 +1083,7 @@ fn read_json_lines(ctx: &ReadCtx, reader: Input, visit: &mut dyn FnMut(&Row) -> 
                 info.columns = record_names(&map);
             }
             info.records += 1;
-            let row = ctx.map_row(&map, Location::record(path, line_no, info.records));
+            let row = ctx.map_row(&map, Location::record_in(&ctx.file, line_no, info.records));
             if visit(&row)? == Visit::Stop {
                 return Ok(info);
             }
@@ -1119,6 +1122,7 @@ pub fn read_sheet(
     let order = Dates::new(&unknown);
     let options = TableOptions::default();
     let mut iter = rows.into_iter();
+    let file: std::sync::Arc<Path> = std::sync::Arc::from(path);
     let header = iter.next().map(|(_, h)| h).unwrap_or_default();
     let columns = Columns::new(header.iter().map(String::as_str));
     let mut info = TableInfo {
@@ -1137,7 +1141,7 @@ pub fn read_sheet(
                 columns: &columns,
                 record: &record,
             },
-            location: Location::file(path).with_path(format!("{sheet}!A{sheet_row}")),
+            location: Location::in_file(&file).with_path(format!("{sheet}!A{sheet_row}")),
             sheet: Some((sheet, sheet_row)),
             order: &order,
             options: &options,
