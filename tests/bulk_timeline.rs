@@ -11,7 +11,7 @@ const SPRAY: usize = 45;
 
 /// Appends `n` failed sign-ins from the sample's attacker address, 0.3 s apart, before its
 /// first success (the same shape as the bench's generated case).
-fn add_spray(bundle: &Path, n: usize) {
+pub fn add_spray(bundle: &Path, n: usize) {
     let path = bundle.join("evidence/signins.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());

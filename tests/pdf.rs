@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::util::{control, copy_sample, report, sample, stderr, stdout, temp_dir};
+use crate::util::{control, copy_sample, report, root, sample, stderr, stdout, temp_dir};
 
 /// The text of a PDF, exactly as a reader copying it would get it (nothing removed: long
 /// tokens wrap in the layout, never by characters inserted into the text).
@@ -243,6 +243,43 @@ fn one_thread_writes_what_every_core_writes() {
             std::fs::read(out.join(f)).unwrap() == std::fs::read(all.join(f)).unwrap(),
             "{f} written with one thread differs"
         );
+    }
+}
+
+#[test]
+fn each_report_is_typeset_alike_from_its_projection_and_from_the_whole_model() {
+    // Built-in templates get a projection of the model (`report::projection`); the same
+    // templates given as the user's own get the whole model. Any field a template reads that
+    // its projection left out would change a PDF (or fail it): samples that differ, and a
+    // spray whose runs fold into bulk rows.
+    let built_in = root().join("report-templates");
+    let own = temp_dir("projection-tpl");
+    for entry in std::fs::read_dir(&built_in).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "typ") {
+            std::fs::copy(&path, own.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let spray = copy_sample("projection-spray");
+    crate::bulk_timeline::add_spray(&spray, 45);
+    for bundle in [
+        root().join("samples/northgate"),
+        root().join("samples/brunnwald"),
+        root().join("samples/quiet"),
+        spray,
+    ] {
+        let (projected, whole) = (temp_dir("projected"), temp_dir("whole"));
+        let o = report(&bundle, &projected, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = report(&bundle, &whole, &["--templates", own.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        for f in ["executive.pdf", "technical.pdf", "gdpr.pdf", "posture.pdf"] {
+            assert!(
+                std::fs::read(projected.join(f)).unwrap() == std::fs::read(whole.join(f)).unwrap(),
+                "{f} of {} differs when typeset from the whole model",
+                bundle.display()
+            );
+        }
     }
 }
 

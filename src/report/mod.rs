@@ -115,7 +115,7 @@ pub fn render_reports(
 }
 
 /// The model as each of `kinds` reads it in typst: without the parts its template does not
-/// read (`projection::omitted`), every string sanitised, serialised straight from the one
+/// read (`projection::of`), every string sanitised, serialised straight from the one
 /// tree (no copy of it: with thousands of events a copy costs hundreds of MB, and typst
 /// parses every byte it is given), the reports' side by side on the cores there are (in the
 /// order of `kinds`). With a user-supplied `.typ` template (`user_typ`) every report gets the
@@ -126,9 +126,11 @@ fn typst_models(model_json: &Value, kinds: &[(&str, ReportKind)], user_typ: bool
     kinds
         .par_iter()
         .map(|(_, k)| {
+            let projection = if user_typ { projection::Projection::WHOLE } else { projection::of(*k) };
             let projected = projection::Projected {
                 value: model_json,
-                omit: if user_typ { &[] } else { projection::omitted(*k) },
+                omit: projection.omit,
+                narrow: projection.narrow,
                 leaves: &typst::Typeset,
             };
             serde_json::to_vec(&projected).map(Bytes::new).map_err(|e| Error::Render {

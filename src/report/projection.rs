@@ -1,10 +1,12 @@
 //! Which parts of the model each PDF template reads. With thousands of attacker events the
 //! step, timeline and sign-in lists are nearly all of the model's JSON (tens of MB); typst
-//! parses every byte it is given, so each report is handed the model without the large lists
-//! its template (and the `common.typ` functions it calls) never reads. A projection selects;
-//! it computes and changes nothing.
+//! parses every byte it is given, and keeps what it parsed while the run lasts, so each report
+//! is handed the model without the large lists its template (and the `common.typ` functions
+//! it calls) never reads, and with only the fields it reads of each step. A projection
+//! selects; it computes and changes nothing (a test renders every sample with and without
+//! projections and requires the same PDF bytes).
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
 use crate::cli::ReportKind;
@@ -14,24 +16,57 @@ pub type Path = &'static [&'static str];
 
 const SIGNINS: Path = &["analysis", "signins_of_compromised"];
 const TIMELINE: Path = &["analysis", "timeline"];
+const STEPS: Path = &["analysis", "steps"];
 /// Read by no template: the reports read the steps' mappings grouped (`gaps.step_groups`).
 const GAP_STEPS: Path = &["analysis", "gaps", "steps"];
 /// Read by no template (the posture facts are cited through the controls).
 const GAP_FACTS: Path = &["analysis", "gaps", "facts"];
 const CAUSES: Path = &["analysis", "root_cause", "causes"];
 
-/// The large parts of the model a report's template does not read. `analysis.steps` is read
-/// by every report (`common.typ` indexes the steps by id on import).
-pub fn omitted(kind: ReportKind) -> &'static [Path] {
+/// The fields of a step `common.typ` reads on import and in its step functions (the index by
+/// id, failed steps, `step-label-of`).
+const STEP_FIELDS_COMMON: &[&str] = &["id", "attempt", "outcome_text"];
+/// ... and the executive summary's own: the role grants (`kind`, `detail`), the timeline key
+/// (`summary`) and the glossary of the terms it uses (`kind`, `phase`).
+const STEP_FIELDS_EXECUTIVE: &[&str] = &["id", "attempt", "outcome_text", "kind", "detail", "summary", "phase"];
+
+/// What of the model one report is given.
+pub struct Projection {
+    /// The large parts its template does not read.
+    pub omit: &'static [Path],
+    /// Lists of objects of which it reads only some fields: (the list, the fields).
+    pub narrow: &'static [(Path, &'static [&'static str])],
+}
+
+impl Projection {
+    /// The whole model (a template of the user's own may read any part of it).
+    pub const WHOLE: Projection = Projection { omit: &[], narrow: &[] };
+}
+
+/// What `kind`'s built-in template reads. `analysis.steps` is read by every report
+/// (`common.typ` indexes the steps by id on import).
+pub fn of(kind: ReportKind) -> Projection {
     match kind {
         // Timeline chart (timeline rows and entries, steps); root cause summary only.
-        ReportKind::Executive => &[SIGNINS, GAP_STEPS, GAP_FACTS, CAUSES],
+        ReportKind::Executive => Projection {
+            omit: &[SIGNINS, GAP_STEPS, GAP_FACTS, CAUSES],
+            narrow: &[(STEPS, STEP_FIELDS_EXECUTIVE)],
+        },
         // No step list, timeline, coverage matrix or root cause.
-        ReportKind::Gdpr => &[SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES],
+        ReportKind::Gdpr => Projection {
+            omit: &[SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES],
+            narrow: &[(STEPS, STEP_FIELDS_COMMON)],
+        },
         // Attack path and coverage matrix (step groups, steps); no timeline or sign-ins.
-        ReportKind::Posture => &[SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES],
+        ReportKind::Posture => Projection {
+            omit: &[SIGNINS, TIMELINE, GAP_STEPS, GAP_FACTS, CAUSES],
+            narrow: &[(STEPS, STEP_FIELDS_COMMON)],
+        },
         // Everything else.
-        ReportKind::Technical | ReportKind::All => &[GAP_STEPS, GAP_FACTS],
+        ReportKind::Technical | ReportKind::All => Projection {
+            omit: &[GAP_STEPS, GAP_FACTS],
+            narrow: &[],
+        },
     }
 }
 
@@ -54,11 +89,12 @@ impl Leaves for AsIs {
     }
 }
 
-/// `value` serialised without `omit` (paths relative to `value`), without copying it; what is
-/// kept is serialised by `leaves`.
+/// `value` serialised without `omit` and with only the kept fields of the lists in `narrow`
+/// (paths relative to `value`), without copying it; what is kept is serialised by `leaves`.
 pub struct Projected<'a, L> {
     pub value: &'a Value,
     pub omit: &'a [Path],
+    pub narrow: &'a [(Path, &'static [&'static str])],
     pub leaves: &'a L,
 }
 
@@ -67,7 +103,7 @@ impl<L: Leaves> Serialize for Projected<'_, L> {
         let Value::Object(map) = self.value else {
             return self.leaves.serialize_value(self.value, s);
         };
-        if self.omit.is_empty() {
+        if self.omit.is_empty() && self.narrow.is_empty() {
             return self.leaves.serialize_value(self.value, s);
         }
         let mut out = s.serialize_map(None)?;
@@ -75,17 +111,98 @@ impl<L: Leaves> Serialize for Projected<'_, L> {
             if self.omit.iter().any(|p| p.len() == 1 && p[0] == key) {
                 continue;
             }
-            let deeper: Vec<Path> = self.omit.iter().filter(|p| p.len() > 1 && p[0] == key).map(|p| &p[1..]).collect();
+            if let Some((_, fields)) = self.narrow.iter().find(|(p, _)| p.len() == 1 && p[0] == key) {
+                out.serialize_entry(
+                    key,
+                    &Narrowed {
+                        value: v,
+                        fields,
+                        leaves: self.leaves,
+                    },
+                )?;
+                continue;
+            }
+            let omit: Vec<Path> = self.omit.iter().filter(|p| p.len() > 1 && p[0] == key).map(|p| &p[1..]).collect();
+            let narrow: Vec<(Path, &[&str])> = self
+                .narrow
+                .iter()
+                .filter(|(p, _)| p.len() > 1 && p[0] == key)
+                .map(|(p, f)| (&p[1..], *f))
+                .collect();
             out.serialize_entry(
                 key,
                 &Projected {
                     value: v,
-                    omit: &deeper,
+                    omit: &omit,
+                    narrow: &narrow,
                     leaves: self.leaves,
                 },
             )?;
         }
         out.end()
+    }
+}
+
+/// A list of objects with only `fields` of each (a value that is not such a list is kept
+/// whole).
+struct Narrowed<'a, L> {
+    value: &'a Value,
+    fields: &'a [&'a str],
+    leaves: &'a L,
+}
+
+impl<L: Leaves> Serialize for Narrowed<'_, L> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Array(items) = self.value else {
+            return self.leaves.serialize_value(self.value, s);
+        };
+        let mut out = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            out.serialize_element(&Fields {
+                value: item,
+                fields: self.fields,
+                leaves: self.leaves,
+            })?;
+        }
+        out.end()
+    }
+}
+
+/// One object with only `fields` (in the object's own order).
+struct Fields<'a, L> {
+    value: &'a Value,
+    fields: &'a [&'a str],
+    leaves: &'a L,
+}
+
+impl<L: Leaves> Serialize for Fields<'_, L> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(map) = self.value else {
+            return self.leaves.serialize_value(self.value, s);
+        };
+        let mut out = s.serialize_map(None)?;
+        for (key, v) in map.iter().filter(|(k, _)| self.fields.contains(&k.as_str())) {
+            out.serialize_entry(
+                key,
+                &Leaf {
+                    value: v,
+                    leaves: self.leaves,
+                },
+            )?;
+        }
+        out.end()
+    }
+}
+
+/// A kept value, serialised by its [`Leaves`].
+struct Leaf<'a, L> {
+    value: &'a Value,
+    leaves: &'a L,
+}
+
+impl<L: Leaves> Serialize for Leaf<'_, L> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.leaves.serialize_value(self.value, s)
     }
 }
 
@@ -101,12 +218,30 @@ mod tests {
         let projected = serde_json::to_value(Projected {
             value: &v,
             omit,
+            narrow: &[],
             leaves: &AsIs,
         })
         .unwrap();
         assert_eq!(
             projected,
             serde_json::json!({"analysis": {"steps": [1], "gaps": {"controls": [4]}}, "case": {"id": "x"}})
+        );
+    }
+
+    #[test]
+    fn a_narrowed_list_keeps_only_the_named_fields_of_each_object() {
+        let v = serde_json::json!({"analysis": {"steps": [{"id": "S1", "summary": "x", "attempt": false}, {"id": "S2"}, 7], "timeline": [{"id": 1}]}});
+        let narrow: &[(Path, &[&str])] = &[(STEPS, &["id", "attempt"])];
+        let projected = serde_json::to_value(Projected {
+            value: &v,
+            omit: &[],
+            narrow,
+            leaves: &AsIs,
+        })
+        .unwrap();
+        assert_eq!(
+            projected,
+            serde_json::json!({"analysis": {"steps": [{"id": "S1", "attempt": false}, {"id": "S2"}, 7], "timeline": [{"id": 1}]}})
         );
     }
 }
