@@ -30,6 +30,26 @@ const STEP_FIELDS_COMMON: &[&str] = &["id", "attempt", "outcome_text"];
 /// (`summary`) and the glossary of the terms it uses (`kind`, `phase`).
 const STEP_FIELDS_EXECUTIVE: &[&str] = &["id", "attempt", "outcome_text", "kind", "detail", "summary", "phase"];
 
+/// ... and the technical report's: the management-plane table (time, operation, target,
+/// detail, outcome, records) and the coverage by attack step (time, operation).
+const STEP_FIELDS_TECHNICAL: &[&str] = &[
+    "id",
+    "attempt",
+    "outcome_text",
+    "kind",
+    "phase",
+    "at",
+    "action",
+    "target",
+    "detail",
+    "evidence",
+];
+
+/// The fields of a timeline entry the executive summary's chart and key read (the entries the
+/// timeline rows point at): a step's entry is described by its step, an alert's or a
+/// response's by its action; a bulk row carries its own summary.
+const TIMELINE_FIELDS_EXECUTIVE: &[&str] = &["at", "end", "phase", "step", "action", "outcome"];
+
 /// What of the model one report is given.
 pub struct Projection {
     /// The large parts its template does not read.
@@ -50,7 +70,7 @@ pub fn of(kind: ReportKind) -> Projection {
         // Timeline chart (timeline rows and entries, steps); root cause summary only.
         ReportKind::Executive => Projection {
             omit: &[SIGNINS, GAP_STEPS, GAP_FACTS, CAUSES],
-            narrow: &[(STEPS, STEP_FIELDS_EXECUTIVE)],
+            narrow: &[(STEPS, STEP_FIELDS_EXECUTIVE), (TIMELINE, TIMELINE_FIELDS_EXECUTIVE)],
         },
         // No step list, timeline, coverage matrix or root cause.
         ReportKind::Gdpr => Projection {
@@ -65,7 +85,7 @@ pub fn of(kind: ReportKind) -> Projection {
         // Everything else.
         ReportKind::Technical | ReportKind::All => Projection {
             omit: &[GAP_STEPS, GAP_FACTS],
-            narrow: &[],
+            narrow: &[(STEPS, STEP_FIELDS_TECHNICAL)],
         },
     }
 }
