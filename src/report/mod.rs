@@ -34,14 +34,39 @@ pub const KINDS: [(&str, ReportKind); 4] = [
 /// Replaces absolute evidence paths with bundle-relative ones, so output does not depend on
 /// where the bundle sits on disk.
 pub fn relative_paths(v: &mut Value, base: &str) {
-    match v {
-        // Whole values (evidence `file`) and citations inside sentences (scope reasons).
-        Value::String(s) if !base.is_empty() && s.contains(base) => {
-            *s = s.replace(&format!("{base}/"), "").replace(base, ".");
+    if base.is_empty() {
+        return;
+    }
+    let base = Base {
+        finder: memchr::memmem::Finder::new(base),
+        with_slash: format!("{base}/"),
+        text: base,
+    };
+    base.relative(v);
+}
+
+/// A bundle directory, found in strings by one searcher built once (a model with thousands of
+/// steps holds hundreds of thousands of strings).
+struct Base<'a> {
+    finder: memchr::memmem::Finder<'a>,
+    with_slash: String,
+    text: &'a str,
+}
+
+impl Base<'_> {
+    fn relative(&self, v: &mut Value) {
+        use rayon::prelude::*;
+        match v {
+            // Whole values (evidence `file`) and citations inside sentences (scope reasons).
+            Value::String(s) if self.finder.find(s.as_bytes()).is_some() => {
+                *s = s.replace(&self.with_slash, "").replace(self.text, ".");
+            }
+            // The long lists (steps, timeline, sign-ins) on every core.
+            Value::Array(a) if a.len() >= 1024 => a.par_iter_mut().for_each(|x| self.relative(x)),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.relative(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.relative(x)),
+            _ => {}
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| relative_paths(x, base)),
-        Value::Object(m) => m.values_mut().for_each(|x| relative_paths(x, base)),
-        _ => {}
     }
 }
 
