@@ -30,8 +30,8 @@ pub fn tune() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, DELAY_MS) }
 }
 
-/// Hands memory this process has freed back to the operating system now, e.g. a large
-/// tree dropped on this thread before other threads start allocating.
+/// Hands memory this process has freed back to the operating system now (rather than after
+/// the purge delay), e.g. once a large tree is dropped; safe beside other threads.
 pub fn release_freed_memory() {
     // SAFETY: a collection of the calling thread's free pages; callable at any time.
     unsafe { libmimalloc_sys::mi_collect(true) }
