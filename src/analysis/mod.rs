@@ -162,82 +162,63 @@ pub fn conclude(
         env: &case.environment,
         as_of: case.as_of,
     });
-    let mut facts = prove_facts(case, bundle, &all_steps, storage.provided(), window);
-    facts.extend(response_facts(bundle, &all_steps, &response));
-    facts.extend(identity_facts::prove_identity_facts(
-        &all_steps,
-        bundle.signins.provided().map(|v| v.as_slice()),
-        &scope,
-    ));
-    let touched = touched_resources(&all_steps, storage.provided(), ops);
-    let gaps = gaps::assess_gaps(gaps::GapInput {
-        catalog,
-        steps: &all_steps,
-        facts,
-        export,
-        incident_start: window.map(|w| w.start),
-        assessed_at: case.as_of,
-        touched,
-        environment: &case.environment,
-        identity_names: scope
-            .identities
-            .iter()
-            .filter_map(|(u, m)| Some((u.as_str().to_string(), m.name.clone()?)))
-            .collect(),
-    });
-    let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
-    let egress = exposure.provided().map(|e| e.bytes);
-    let cost = cost::estimate_cost(
-        &all_steps,
-        prep.operations.provided().map(|v| v.as_slice()),
-        egress,
-        &case.rates,
-        case.as_of,
-    );
-    let gdpr = case.gdpr.as_ref().map(|g| {
-        assess_gdpr_for_case(
+    // Two halves that need only what is settled so far, side by side on the cores there are:
+    // the controls (facts, gaps, their ranking, the root cause) and what is drawn from the
+    // steps and the evidence (exposure, cost, GDPR, detections, timeline, indicators).
+    let controls = || {
+        let mut facts = prove_facts(case, bundle, &all_steps, storage.provided(), window);
+        facts.extend(response_facts(bundle, &all_steps, &response));
+        facts.extend(identity_facts::prove_identity_facts(
+            &all_steps,
+            bundle.signins.provided().map(|v| v.as_slice()),
+            &scope,
+        ));
+        let touched = touched_resources(&all_steps, storage.provided(), ops);
+        let gaps = gaps::assess_gaps(gaps::GapInput {
+            catalog,
+            steps: &all_steps,
+            facts,
+            export,
+            incident_start: window.map(|w| w.start),
+            assessed_at: case.as_of,
+            touched,
+            environment: &case.environment,
+            identity_names: scope
+                .identities
+                .iter()
+                .filter_map(|(u, m)| Some((u.as_str().to_string(), m.name.clone()?)))
+                .collect(),
+        });
+        let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
+        let audit_provided = bundle.files.iter().any(|f| f.kind == Some(crate::bundle::audit::KIND));
+        let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
+        (gaps, ranking, root_cause)
+    };
+    let drawn = || {
+        Drawn::from_steps(
             case,
-            g,
             bundle,
+            &prep.operations,
+            &storage,
             &scope,
             &all_steps,
-            storage.provided(),
-            &exposure,
             &response,
+            lateral.provided(),
             window,
         )
-    });
-    let mut detections = vec![
-        detections::vm_unapproved_region(prep.operations.provided().map(|v| v.as_slice()), &case.environment),
-        detections::key_listing_then_new_ip(match (&prep.operations, storage.provided()) {
-            (Source::Provided(_), Some(f)) => Some(f.key_use_hits.as_slice()),
-            _ => None,
-        }),
-        detections::multi_resource_types(lateral.provided().map(|v| v.as_slice())),
-        detections::risky_signin_then_changes(
-            bundle.signins.provided().map(|v| v.as_slice()),
-            prep.operations.provided().map(|v| v.as_slice()),
-            &case.environment,
-        ),
-    ];
-    detections::add_timing(
-        &mut detections,
-        first_lead_alert(bundle, &scope, window),
-        case.gdpr.as_ref().map(|g| g.aware_at),
-        case.timezone,
-    );
-    let timeline = timeline::build_timeline(&all_steps, bundle.alerts.provided(), &scope);
-    let timeline_rows = timeline::timeline_rows(&timeline, &all_steps);
-    let iocs = iocs::build_iocs(
-        &all_steps,
-        &scope,
-        bundle.signins.provided().map(|v| v.as_slice()),
-        bundle.alerts.provided().map(|v| v.as_slice()),
-    );
-    let attack = attack::attack_table(&all_steps);
-    let ranking = ranking::rank_improvements(&gaps.controls, catalog, &all_steps);
-    let audit_provided = bundle.files.iter().any(|f| f.kind == Some(crate::bundle::audit::KIND));
-    let root_cause = root_cause::build_root_cause(&gaps.facts, &all_steps, audit_provided);
+    };
+    let ((gaps, ranking, root_cause), drawn) = rayon::join(controls, drawn);
+    let Drawn {
+        exposure,
+        cost,
+        gdpr,
+        detections,
+        timeline,
+        timeline_rows,
+        iocs,
+        attack,
+        signins_of_compromised,
+    } = drawn;
     let first_alert = first_lead_alert(bundle, &scope, window);
     let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
         gdpr_regime::build_regime_view(gdpr_regime::RegimeInput {
@@ -267,12 +248,6 @@ pub fn conclude(
         ranking: &ranking,
         first_alert,
         unusual_runs: &scope.unusual_runs,
-    });
-    let signins_of_compromised = bundle.signins.as_ref().map(|v| {
-        // In time order, whatever order the export had (Graph pages run newest first).
-        let mut own: Vec<crate::bundle::signins::SignIn> = v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect();
-        own.sort_by_key(|s| s.at);
-        signin_lines::signin_lines(own)
     });
     let operations_of_attacker = prep.operations.as_ref().map(|_| {
         all_steps
@@ -306,6 +281,84 @@ pub fn conclude(
         briefing,
         gdpr_regime,
         scope,
+    }
+}
+
+/// What the analysis draws from the steps and the evidence, beside the controls' assessment.
+struct Drawn {
+    exposure: Source<Exposure>,
+    cost: cost::Cost,
+    gdpr: Option<gdpr::GdprAssessment>,
+    detections: Vec<detections::Detection>,
+    timeline: Vec<timeline::TimelineEntry>,
+    timeline_rows: Vec<timeline::TimelineRow>,
+    iocs: Vec<iocs::Ioc>,
+    attack: Vec<attack::AttackRow>,
+    signins_of_compromised: Source<Vec<signin_lines::SignInLine>>,
+}
+
+impl Drawn {
+    #[allow(clippy::too_many_arguments)]
+    fn from_steps(
+        case: &Case,
+        bundle: &Bundle,
+        operations: &Source<Vec<ArmOperation>>,
+        storage: &Source<StorageFindings>,
+        scope: &Scope,
+        all_steps: &[Step],
+        response: &response::Response,
+        lateral: Option<&Vec<lateral::LateralFinding>>,
+        window: Option<Window>,
+    ) -> Drawn {
+        let ops = operations.provided().map(|v| v.as_slice());
+        let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
+        let egress = exposure.provided().map(|e| e.bytes);
+        let cost = cost::estimate_cost(all_steps, ops, egress, &case.rates, case.as_of);
+        let gdpr = case
+            .gdpr
+            .as_ref()
+            .map(|g| assess_gdpr_for_case(case, g, bundle, scope, all_steps, storage.provided(), &exposure, response, window));
+        let mut detections = vec![
+            detections::vm_unapproved_region(ops, &case.environment),
+            detections::key_listing_then_new_ip(match (operations, storage.provided()) {
+                (Source::Provided(_), Some(f)) => Some(f.key_use_hits.as_slice()),
+                _ => None,
+            }),
+            detections::multi_resource_types(lateral.map(|v| v.as_slice())),
+            detections::risky_signin_then_changes(bundle.signins.provided().map(|v| v.as_slice()), ops, &case.environment),
+        ];
+        detections::add_timing(
+            &mut detections,
+            first_lead_alert(bundle, scope, window),
+            case.gdpr.as_ref().map(|g| g.aware_at),
+            case.timezone,
+        );
+        let timeline = timeline::build_timeline(all_steps, bundle.alerts.provided(), scope);
+        let timeline_rows = timeline::timeline_rows(&timeline, all_steps);
+        let iocs = iocs::build_iocs(
+            all_steps,
+            scope,
+            bundle.signins.provided().map(|v| v.as_slice()),
+            bundle.alerts.provided().map(|v| v.as_slice()),
+        );
+        let attack = attack::attack_table(all_steps);
+        let signins_of_compromised = bundle.signins.as_ref().map(|v| {
+            // In time order, whatever order the export had (Graph pages run newest first).
+            let mut own: Vec<crate::bundle::signins::SignIn> = v.iter().filter(|s| scope.has_identity(&s.upn)).cloned().collect();
+            own.sort_by_key(|s| s.at);
+            signin_lines::signin_lines(own)
+        });
+        Drawn {
+            exposure,
+            cost,
+            gdpr,
+            detections,
+            timeline,
+            timeline_rows,
+            iocs,
+            attack,
+            signins_of_compromised,
+        }
     }
 }
 
