@@ -208,26 +208,15 @@ pub fn conclude(
         )
     };
     let ((gaps, ranking, root_cause), drawn) = rayon::join(controls, drawn);
-    let Drawn {
-        exposure,
-        cost,
-        gdpr,
-        detections,
-        timeline,
-        timeline_rows,
-        iocs,
-        attack,
-        signins_of_compromised,
-    } = drawn;
     let first_alert = first_lead_alert(bundle, &scope, window);
-    let gdpr_regime = case.gdpr.as_ref().zip(gdpr.as_ref()).map(|(g, a)| {
+    let gdpr_regime = case.gdpr.as_ref().zip(drawn.gdpr.as_ref()).map(|(g, a)| {
         gdpr_regime::build_regime_view(gdpr_regime::RegimeInput {
             gdpr: g,
             deadline: a.deadline.deadline,
             tz: case.timezone,
             alerts: bundle.alerts.provided().map(|v| v.as_slice()),
             inventory: &case.data,
-            exposure: exposure.provided(),
+            exposure: drawn.exposure.provided(),
             response: &response,
             window: window.map(|w| match (w.data_access_start, w.data_access_end) {
                 (Some(a), Some(b)) => (a, b),
@@ -242,8 +231,8 @@ pub fn conclude(
     let briefing = briefing::build_briefing(briefing::BriefingInput {
         case,
         steps: &all_steps,
-        exposure: exposure.provided(),
-        gdpr: gdpr.as_ref(),
+        exposure: drawn.exposure.provided(),
+        gdpr: drawn.gdpr.as_ref(),
         response: &response,
         ranking: &ranking,
         first_alert,
@@ -259,23 +248,23 @@ pub fn conclude(
     Analysis {
         window,
         steps: all_steps,
-        signins_of_compromised,
+        signins_of_compromised: drawn.signins_of_compromised,
         operations_of_attacker,
         excluded,
         storage_excluded: storage.as_ref().map(|f| f.excluded.clone()),
         storage_requests: storage.as_ref().map(|f| (f.requests, f.attacker_requests)),
-        timeline,
-        timeline_rows,
+        timeline: drawn.timeline,
+        timeline_rows: drawn.timeline_rows,
         lateral,
         gaps,
-        exposure,
-        cost,
-        gdpr,
+        exposure: drawn.exposure,
+        cost: drawn.cost,
+        gdpr: drawn.gdpr,
         response,
-        detections,
+        detections: drawn.detections,
         warnings,
-        iocs,
-        attack,
+        iocs: drawn.iocs,
+        attack: drawn.attack,
         root_cause,
         ranking,
         briefing,

@@ -163,8 +163,8 @@ impl<L: Leaves> Serialize for Projected<'_, L> {
     }
 }
 
-/// A list of objects with only `fields` of each (a value that is not such a list is kept
-/// whole).
+/// A list of objects with only `fields` of each: the list's items are narrowed in turn, an
+/// object keeps only `fields` (in its own order), and any other value is kept whole.
 struct Narrowed<'a, L> {
     value: &'a Value,
     fields: &'a [&'a str],
@@ -173,44 +173,29 @@ struct Narrowed<'a, L> {
 
 impl<L: Leaves> Serialize for Narrowed<'_, L> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Value::Array(items) = self.value else {
-            return self.leaves.serialize_value(self.value, s);
-        };
-        let mut out = s.serialize_seq(Some(items.len()))?;
-        for item in items {
-            out.serialize_element(&Fields {
-                value: item,
-                fields: self.fields,
-                leaves: self.leaves,
-            })?;
+        match self.value {
+            Value::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Narrowed { value: item, ..*self })?;
+                }
+                out.end()
+            }
+            Value::Object(map) => {
+                let mut out = s.serialize_map(None)?;
+                for (key, v) in map.iter().filter(|(k, _)| self.fields.contains(&k.as_str())) {
+                    out.serialize_entry(
+                        key,
+                        &Leaf {
+                            value: v,
+                            leaves: self.leaves,
+                        },
+                    )?;
+                }
+                out.end()
+            }
+            _ => self.leaves.serialize_value(self.value, s),
         }
-        out.end()
-    }
-}
-
-/// One object with only `fields` (in the object's own order).
-struct Fields<'a, L> {
-    value: &'a Value,
-    fields: &'a [&'a str],
-    leaves: &'a L,
-}
-
-impl<L: Leaves> Serialize for Fields<'_, L> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let Value::Object(map) = self.value else {
-            return self.leaves.serialize_value(self.value, s);
-        };
-        let mut out = s.serialize_map(None)?;
-        for (key, v) in map.iter().filter(|(k, _)| self.fields.contains(&k.as_str())) {
-            out.serialize_entry(
-                key,
-                &Leaf {
-                    value: v,
-                    leaves: self.leaves,
-                },
-            )?;
-        }
-        out.end()
     }
 }
 
