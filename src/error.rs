@@ -90,13 +90,7 @@ impl Location {
     }
 
     pub fn file(file: &Path) -> Location {
-        Location {
-            file: Arc::from(file),
-            line: None,
-            record: None,
-            field: None,
-            path: None,
-        }
+        Location::in_file(&Arc::from(file))
     }
     pub fn record(file: &Path, line: u64, record: u64) -> Location {
         Location {
