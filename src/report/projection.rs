@@ -2,9 +2,10 @@
 //! step, timeline and sign-in lists are nearly all of the model's JSON (tens of MB); typst
 //! parses every byte it is given, and keeps what it parsed while the run lasts, so each report
 //! is handed the model without the large lists its template (and the `common.typ` functions
-//! it calls) never reads, and with only the fields it reads of each step. A projection
-//! selects; it computes and changes nothing (a test renders every sample with and without
-//! projections and requires the same PDF bytes).
+//! it calls) never reads, and with only the fields it reads of each step (and, for the
+//! executive summary, of each timeline entry). A projection selects; it computes and changes
+//! nothing (a test renders every sample and a spray from their projections and from the whole
+//! model and requires the same PDF bytes).
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
