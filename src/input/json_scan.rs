@@ -56,6 +56,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Offset of the first `"` or `\` at or after `from`.
+    #[inline]
     fn find_quote_or_escape(&self, from: usize) -> Option<usize> {
         let mut block = from / 64;
         let mut bits = self.marks.get(block)? & (u64::MAX << (from % 64));
@@ -73,6 +74,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips spaces (the only whitespace left after [`Cursor::new`]).
+    #[inline]
     pub fn ws(&mut self) {
         while self.bytes().get(self.pos) == Some(&b' ') {
             self.pos += 1;
@@ -80,12 +82,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next byte after whitespace, not consumed.
+    #[inline]
     pub fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.bytes().get(self.pos).copied()
     }
 
     /// Consumes `b` (after whitespace) when it is next.
+    #[inline]
     pub fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.pos += 1;
@@ -102,6 +106,7 @@ impl<'a> Cursor<'a> {
 
     /// A string without escapes at the cursor (after whitespace), its text between the
     /// quotes; None when the next token is not such a string.
+    #[inline]
     pub fn plain_string(&mut self) -> Option<&'a str> {
         if !self.eat(b'"') {
             return None;
@@ -119,6 +124,7 @@ impl<'a> Cursor<'a> {
     /// [`Cursor::plain_string`] for a key: None also when it holds a dot or a non-ASCII
     /// character (a dotted key could stand for a nested field, and a non-ASCII one could
     /// fold to a wanted name: the general reader decides those).
+    #[inline]
     pub fn plain_key(&mut self) -> Option<&'a str> {
         let key = self.plain_string()?;
         let (start, end) = (self.pos - 1 - key.len(), self.pos - 1);
@@ -126,6 +132,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Whether bytes `start..end` hold a dot or a non-ASCII byte.
+    #[inline]
     fn any_dot(&self, start: usize, end: usize) -> bool {
         let mut at = start;
         while at < end {
@@ -142,6 +149,7 @@ impl<'a> Cursor<'a> {
 
     /// Skips a string whose opening quote has been consumed, escapes included (checked as
     /// serde_json checks skipped strings: the escape letter, four hex digits after `\u`).
+    #[inline]
     fn skip_string_body(&mut self) -> Option<()> {
         let b = self.bytes();
         loop {
@@ -210,7 +218,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips any value (after whitespace), checking its grammar; None outside the subset.
+    /// A string (most skipped values) is skipped here, without the general walk's dispatch.
+    #[inline]
     pub fn skip_value(&mut self) -> Option<()> {
+        if self.peek()? == b'"' {
+            self.pos += 1;
+            return self.skip_string_body();
+        }
         self.skip_nested(0)
     }
 
