@@ -13,7 +13,11 @@
 //! JSON Lines. Each is analysed in a fresh process (so its peak RSS is its own), R times
 //! (default 3), best time kept. When `python3 -c "import duckdb"` works, DuckDB runs the
 //! equivalent query on the same file (the attacker's successful GetBlob requests: count,
-//! bytes and distinct objects per container) and the ratio is printed. Wall and CPU time
+//! bytes and distinct objects per container), in alternation with casefile (a round is one
+//! run of each, every run after reading the file once so both start from the page cache),
+//! and the ratio printed is the median of the rounds' ratios: on a shared machine whose
+//! speed drifts, a ratio of two best times taken minutes apart says more about the drift
+//! than about the programs. The tree below is compared with its one file the same way. Wall and CPU time
 //! (user + system) are both printed: on a shared machine the CPU time is the steadier
 //! figure. `SHA s` is the file's SHA-256 alone on one thread (best of R): every evidence
 //! byte is hashed for the inventory and DuckDB hashes nothing, so on C cores `analyze`'s
@@ -376,43 +380,98 @@ struct Measured {
     figures: String,
 }
 
-/// Runs the child `repeat` times; the best time, with its CPU time and peak RSS.
-fn measure(bundle: &Path, repeat: usize, expect: u64, mode: &str) -> Result<Measured, Box<dyn std::error::Error>> {
-    let mut best: Option<Measured> = None;
-    for _ in 0..repeat.max(1) {
-        let out = Command::new(std::env::current_exe()?).arg(mode).arg(bundle).output()?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let num = |i: usize| words.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        let run = Measured {
-            secs: num(0),
-            rss: num(1),
-            cpu: num(3),
-            digest: words.get(4).unwrap_or(&"-").to_string(),
-            figures: words.get(5).unwrap_or(&"-").to_string(),
-        };
-        let counted = num(2) as u64;
-        if counted != expect {
-            return Err(format!("read {counted} requests, expected {expect}").into());
-        }
-        if let Some(b) = &best {
+/// Runs the child once on `bundle`: its time, CPU time, peak RSS and digests. `expect`:
+/// the requests it must count.
+fn measure_once(bundle: &Path, expect: u64, mode: &str) -> Result<Measured, Box<dyn std::error::Error>> {
+    let out = Command::new(std::env::current_exe()?).arg(mode).arg(bundle).output()?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let num = |i: usize| words.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let counted = num(2) as u64;
+    if counted != expect {
+        return Err(format!("read {counted} requests, expected {expect}").into());
+    }
+    Ok(Measured {
+        secs: num(0),
+        rss: num(1),
+        cpu: num(3),
+        digest: words.get(4).unwrap_or(&"-").to_string(),
+        figures: words.get(5).unwrap_or(&"-").to_string(),
+    })
+}
+
+/// The best of several runs of one program on one input (the results digest checked equal
+/// in every run), and each run's time, in order, to pair with another program's rounds.
+#[derive(Default)]
+struct Runs {
+    best: Option<Measured>,
+    times: Vec<f64>,
+}
+
+impl Runs {
+    fn add(&mut self, run: Measured) -> Result<(), Box<dyn std::error::Error>> {
+        if let Some(b) = &self.best {
             if b.digest != run.digest {
                 return Err(format!("results differ between runs: {} and {}", b.digest, run.digest).into());
             }
         }
-        if best.as_ref().is_none_or(|b| run.secs < b.secs) {
-            best = Some(run);
+        self.times.push(run.secs);
+        if self.best.as_ref().is_none_or(|b| run.secs < b.secs) {
+            self.best = Some(run);
         }
+        Ok(())
     }
-    best.ok_or_else(|| "no run".into())
+
+    fn best(self) -> Result<Measured, Box<dyn std::error::Error>> {
+        self.best.ok_or_else(|| "no run".into())
+    }
 }
 
-/// DuckDB's best time on the equivalent query, when its Python module is installed: wall
-/// seconds, peak RSS (MB) and the CPU seconds of that run.
-fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64, f64)> {
+/// The median of the ratios of paired rounds (`a[i] / b[i]`): two programs timed in
+/// alternation see the same moments of a shared machine, so their ratio is steadier than
+/// the ratio of two best times taken minutes apart.
+fn paired_ratio(a: &[f64], b: &[f64]) -> f64 {
+    let mut r: Vec<f64> = a.iter().zip(b).filter(|(_, y)| **y > 0.0).map(|(x, y)| x / y).collect();
+    r.sort_by(f64::total_cmp);
+    match r.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => r[n / 2],
+        n => (r[n / 2 - 1] + r[n / 2]) / 2.0,
+    }
+}
+
+/// Reads `paths` (files, or directories walked) once, so that every timed run starts
+/// from the page cache: a machine that reclaims cold file pages (DAMON, memory pressure)
+/// would otherwise make whichever program runs first after a pause read from disk.
+fn warm(paths: &[&Path]) -> std::io::Result<()> {
+    for path in paths {
+        for entry in walkdir::WalkDir::new(path) {
+            let entry = entry.map_err(std::io::Error::other)?;
+            if entry.file_type().is_file() {
+                std::io::copy(&mut std::fs::File::open(entry.path())?, &mut std::io::sink())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `repeat` rounds of the child on `bundle` (its storage log at `log`), each after
+/// warming the log.
+fn measure(bundle: &Path, log: &Path, repeat: usize, expect: u64, mode: &str) -> Result<Measured, Box<dyn std::error::Error>> {
+    let mut runs = Runs::default();
+    for _ in 0..repeat.max(1) {
+        warm(&[log])?;
+        runs.add(measure_once(bundle, expect, mode)?)?;
+    }
+    runs.best()
+}
+
+/// One run of DuckDB on the equivalent query (a fresh connection in a fresh process), when
+/// its Python module is installed: wall seconds, peak RSS (MB) and the CPU seconds of the run.
+fn duckdb(path: &Path, json: bool) -> Option<(f64, f64, f64)> {
     let source = if json {
         format!("read_json('{}', format='newline_delimited')", path.display())
     } else {
@@ -435,7 +494,7 @@ fn duckdb(path: &Path, json: bool, repeat: usize) -> Option<(f64, f64, f64)> {
          GROUP BY 1 ORDER BY 1"
     );
     let script = format!(
-        "import duckdb, time, resource\ndef cpu():\n    u = resource.getrusage(resource.RUSAGE_SELF)\n    return u.ru_utime + u.ru_stime\nbest = None\nfor _ in range({repeat}):\n    t, c = time.perf_counter(), cpu()\n    con = duckdb.connect()\n    con.execute(\"\"\"{query}\"\"\").fetchall()\n    con.close()\n    s, c = time.perf_counter() - t, cpu() - c\n    best = (s, c) if best is None or s < best[0] else best\nprint(best[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, best[1])\n"
+        "import duckdb, time, resource\ndef cpu():\n    u = resource.getrusage(resource.RUSAGE_SELF)\n    return u.ru_utime + u.ru_stime\nt, c = time.perf_counter(), cpu()\ncon = duckdb.connect()\ncon.execute(\"\"\"{query}\"\"\").fetchall()\ncon.close()\ns, c = time.perf_counter() - t, cpu() - c\nprint(s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, c)\n"
     );
     let out = Command::new("python3").arg("-c").arg(script).output().ok()?;
     if !out.status.success() {
@@ -464,8 +523,17 @@ fn tree_case(dir: &Path, records: u64, files: u64, repeat: usize) -> Result<(), 
     }
     let mb = walk_bytes(&root) as f64 / 1e6;
     let one = one_file_of(&bundle, &dir.join(format!("bundle-tree-{records}-{files}-as-one")))?;
-    let tree = measure(&bundle, repeat, records, "--child")?;
-    let single = measure(&one, repeat, records, "--child")?;
+    let one_log = one.join("evidence");
+    // The tree and the one file in alternation, each run on a warm page cache.
+    let (mut tree, mut single) = (Runs::default(), Runs::default());
+    for _ in 0..repeat.max(1) {
+        warm(&[&root])?;
+        tree.add(measure_once(&bundle, records, "--child")?)?;
+        warm(&[&one_log])?;
+        single.add(measure_once(&one, records, "--child")?)?;
+    }
+    let ratio = paired_ratio(&tree.times, &single.times);
+    let (tree, single) = (tree.best()?, single.best()?);
     println!(
         "{:<22} {:>10} {:>8.0} {:>8.2} {:>12.0} {:>8.0} {:>6.0} MB   ({files} hourly PT1H.json files)",
         "raw JSON Lines, tree",
@@ -484,10 +552,9 @@ fn tree_case(dir: &Path, records: u64, files: u64, repeat: usize) -> Result<(), 
         .into());
     }
     println!(
-        "  the same records as one file: {:.2} s ({:.2} s CPU); tree/one file {:.2} (target ≤ 1.0), figures equal",
+        "  the same records as one file: {:.2} s ({:.2} s CPU); tree/one file {ratio:.2} (median of paired rounds; target ≤ 1.0), figures equal",
         single.secs,
         single.cpu,
-        tree.secs / single.secs
     );
     let exe = std::env::current_exe()?.with_file_name("casefile");
     if exe.exists() {
@@ -647,11 +714,22 @@ fn shape_case(
         }
     }
     let mb = std::fs::metadata(&log)?.len() as f64 / 1e6;
-    let m = measure(&bundle, repeat, n, "--child")?;
+    // casefile and DuckDB in alternation, each run on a warm page cache.
+    let (mut ours, mut theirs) = (Runs::default(), Vec::new());
+    for _ in 0..repeat.max(1) {
+        warm(&[&log])?;
+        ours.add(measure_once(&bundle, n, "--child")?)?;
+        if duck {
+            warm(&[&log])?;
+            theirs.extend(duckdb(&log, json));
+        }
+    }
+    let ratio = (theirs.len() == ours.times.len()).then(|| paired_ratio(&ours.times, &theirs.iter().map(|d| d.0).collect::<Vec<_>>()));
+    let d = theirs.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0));
+    let m = ours.best()?;
     let hash = hash_alone(&log, repeat)?;
-    let d = if duck { duckdb(&log, json, repeat) } else { None };
     let shape = if json { "raw JSON Lines" } else { "Log Analytics CSV" };
-    let line = |label: &str, m: &Measured| {
+    let line = |label: &str, m: &Measured, ratio: Option<f64>| {
         println!(
             "{:<22} {:>10} {:>6.0} {:>7.2} {:>6.2} {:>7.2} {:>10.0} {:>6.0} {:>5.0} MB {:>9} {:>9} {:>6}  {}",
             label,
@@ -665,13 +743,14 @@ fn shape_case(
             m.rss,
             d.map_or("—".into(), |d| format!("{:.2}", d.0)),
             d.map_or("—".into(), |d| format!("{:.2}", d.2)),
-            d.map_or("—".into(), |d| format!("{:.2}", m.secs / d.0)),
+            ratio.map_or("—".into(), |r| format!("{r:.2}")),
             m.digest,
         );
     };
-    line(shape, &m);
+    line(shape, &m, ratio);
     if baseline {
-        line("  before (1 thread)", &measure(&bundle, repeat, n, "--child-baseline")?);
+        let before = measure(&bundle, &log, repeat, n, "--child-baseline")?;
+        line("  before (1 thread)", &before, d.map(|d| before.secs / d.0));
     }
     if !keep {
         std::fs::remove_file(&log)?;
