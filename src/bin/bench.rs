@@ -17,9 +17,9 @@
 //! run of each, every run after reading the file once so both start from the page cache),
 //! and the ratio printed is the median of the rounds' ratios: on a shared machine whose
 //! speed drifts, a ratio of two best times taken minutes apart says more about the drift
-//! than about the programs. The tree below is compared with its one file the same way. Wall and CPU time
-//! (user + system) are both printed: on a shared machine the CPU time is the steadier
-//! figure. `SHA s` is the file's SHA-256 alone on one thread (best of R): every evidence
+//! than about the programs. The tree below is compared with its one file the same way.
+//! Wall and CPU time (user + system) are both printed: on a shared machine the CPU time is
+//! the steadier figure. `SHA s` is the file's SHA-256 alone on one thread (best of R): every evidence
 //! byte is hashed for the inventory and DuckDB hashes nothing, so on C cores `analyze`'s
 //! wall time is at best (its CPU time) ÷ C, of which this is a part no query engine pays.
 //! The results column is a digest of the whole analysis and file inventory, the
