@@ -820,7 +820,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
     // `split('\n')` with the memchr crate's search (faster than std's on long lines).
     let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
     let mut start = 0;
-    let mut cursor = crate::input::json_scan::Cursor::default();
+    let mut scan = JsonScan::default();
     for (i, end) in ends.enumerate() {
         let line = &text[start..end];
         start = end + 1;
@@ -832,7 +832,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         let line_no = first_line + i as u64;
         stats.records += 1;
         let origin = Location::record_in(&file, line_no, stats.records);
-        let scanned = scan_json_fields(&mut cursor, line);
+        let scanned = scan_json_fields(&mut scan, line);
         let by_serde;
         let fields = match &scanned {
             Some(f) => Some(f),
@@ -864,12 +864,75 @@ fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Dates) ->
     parse_row(&Row::map(&map, origin, order))
 }
 
+/// The byte cursor ([`json_scan`](crate::input::json_scan)) over one chunk's lines, and the
+/// keys of the record before.
+#[derive(Default)]
+struct JsonScan<'a> {
+    cursor: crate::input::json_scan::Cursor<'a>,
+    keys: KeyOrder,
+}
+
+/// The keys of the last record read, object by object and in order, each as the bytes it was
+/// written with (`"name":`) and what it asked for. The records of one log are written by one
+/// program, key for key in the same order, so the next record's keys are mostly a comparison
+/// of bytes away: no search for the key's closing quote, no look-up of its name. A key is
+/// only remembered when the general step read it as plain (no escape, dot or non-ASCII
+/// character, the colon right after its quote), so a text that matches the bytes is that key,
+/// read as the general step would read it.
+#[derive(Default)]
+struct KeyOrder {
+    /// By [`Level`]: the keys of the object at that level.
+    levels: [Vec<ShapeKey>; 4],
+}
+
+struct ShapeKey {
+    /// `"name":` as written.
+    bytes: Vec<u8>,
+    action: KeyAction,
+}
+
+impl KeyOrder {
+    /// Keys longer than this are read the general way each time.
+    const LONGEST: usize = 64;
+
+    /// The `i`-th key of the object at `level`, when the text at the cursor (after
+    /// whitespace) is the `i`-th key of the record before: the cursor is moved past it and
+    /// its colon.
+    #[inline]
+    fn take(&self, level: Level, i: usize, c: &mut crate::input::json_scan::Cursor<'_>) -> Option<KeyAction> {
+        let known = self.levels[level as usize].get(i)?;
+        c.eat_bytes(&known.bytes).then_some(known.action)
+    }
+
+    /// Remembers `key` (read the general way, its colon right after it) as the `i`-th key
+    /// at `level`.
+    fn learn(&mut self, level: Level, i: usize, key: &str, action: KeyAction) {
+        let keys = &mut self.levels[level as usize];
+        if key.len() > Self::LONGEST || i > keys.len() {
+            return;
+        }
+        if i == keys.len() {
+            keys.push(ShapeKey {
+                bytes: Vec::with_capacity(key.len() + 3),
+                action,
+            });
+        }
+        let known = &mut keys[i];
+        known.bytes.clear();
+        known.bytes.push(b'"');
+        known.bytes.extend_from_slice(key.as_bytes());
+        known.bytes.extend_from_slice(b"\":");
+        known.action = action;
+    }
+}
+
 /// The wanted fields of one record read by the byte cursor
 /// ([`json_scan`](crate::input::json_scan)), or None when the record is outside the
 /// cursor's plain subset or irregular: serde (below) then reads it. What it returns is what
 /// the serde walk returns for the same line (`scan_and_serde_agree` checks it on mutated
-/// records).
-fn scan_json_fields<'a>(c: &mut crate::input::json_scan::Cursor<'a>, line: &'a str) -> Option<Fields<'a>> {
+/// records, read afresh and right after the record they were made from).
+fn scan_json_fields<'a>(scan: &mut JsonScan<'a>, line: &'a str) -> Option<Fields<'a>> {
+    let JsonScan { cursor: c, keys } = scan;
     if !c.reset(line) {
         return None;
     }
@@ -877,23 +940,39 @@ fn scan_json_fields<'a>(c: &mut crate::input::json_scan::Cursor<'a>, line: &'a s
     if !c.eat(b'{') {
         return None;
     }
-    scan_object(c, Level::Top, &mut fields, &mut 0)?;
+    scan_object(c, keys, Level::Top, &mut fields, &mut 0)?;
     c.at_end().then_some(fields)
 }
 
 /// The members of an object whose `{` the cursor has consumed, through its `}`; `seen` as
-/// in [`ObjectSeed`].
-fn scan_object<'a>(c: &mut crate::input::json_scan::Cursor<'a>, level: Level, fields: &mut Fields<'a>, seen: &mut u8) -> Option<()> {
+/// in [`ObjectSeed`]. Keys are taken from `keys` where the record before had the same.
+fn scan_object<'a>(
+    c: &mut crate::input::json_scan::Cursor<'a>,
+    keys: &mut KeyOrder,
+    level: Level,
+    fields: &mut Fields<'a>,
+    seen: &mut u8,
+) -> Option<()> {
     use crate::input::json_scan::Scalar as Plain;
     if c.eat(b'}') {
         return Some(());
     }
+    let mut i = 0;
     loop {
-        let key = c.plain_key()?;
-        if !c.eat(b':') {
-            return None;
-        }
-        match key_action(level, key) {
+        let action = match keys.take(level, i, c) {
+            Some(action) => action,
+            None => {
+                let key = c.plain_key()?;
+                if !c.eat(b':') {
+                    return None;
+                }
+                let action = key_action(level, key);
+                keys.learn(level, i, key, action);
+                action
+            }
+        };
+        i += 1;
+        match action {
             KeyAction::Slot(slot) => {
                 if fields.values[slot].is_some() {
                     return None;
@@ -917,7 +996,7 @@ fn scan_object<'a>(c: &mut crate::input::json_scan::Cursor<'a>, level: Level, fi
                 match c.peek()? {
                     b'{' => {
                         c.eat(b'{');
-                        scan_object(c, next, fields, seen)?;
+                        scan_object(c, keys, next, fields, seen)?;
                     }
                     b'"' => {
                         c.plain_string()?;
@@ -1452,21 +1531,24 @@ mod tests {
             r#"{"callerIpAddress":"198.51.100.7:1","category":"StorageRead","durationMs":3,"identity":{"requester":{"appId":"a","objectId":"o","upn":"u@x.org"},"tokenHash":"","type":"OAuth"},"properties":{"accountName":"Acct","objectKey":"/acct/c/b.txt","responseBodySize":10,"tlsVersion":"TLS 1.2"},"statusCode":206,"time":"2024-03-20T00:00:00.05Z","uri":"https://a/c/b"}"#
                 .to_string(),
         );
+        // The same names first in the record, in `properties` and in `identity`: each
+        // level's keys are its own.
+        lines.push(r#"{"accountName":"top","objectKey":"/top/c/b","properties":{"accountName":"inner","objectKey":"/inner/c/b"},"identity":{"type":"SAS"},"time":"2024-03-20T00:00:01Z","statusCode":200}"#.to_string());
         lines.push(r#" {"TIME":"2024-03-20T08:06:33Z","statusCode":"404","properties":null,"identity":[1,{"a":[]}],"n":-1.5e3,"x":true,"y":false,"z":"q\"\u00e9"} "#.to_string());
         let inserts = [
             "\"", "\\", ".", "{", "}", "[", "]", ",", ":", "0", "-", "e", " ", "\t", "\r", "\\u00e9", "null", "é", "1.5",
         ];
         let mut checked = 0usize;
         for line in &lines {
-            agree(line);
+            agree(line, line);
             for (i, ch) in line.char_indices() {
                 let mut cut = line.clone();
                 cut.replace_range(i..i + ch.len_utf8(), "");
-                agree(&cut);
+                agree(line, &cut);
                 for ins in inserts {
                     let mut more = line.clone();
                     more.insert_str(i, ins);
-                    agree(&more);
+                    agree(line, &more);
                     checked += 1;
                 }
             }
@@ -1569,12 +1651,24 @@ mod tests {
             .collect()
     }
 
-    fn agree(line: &str) {
-        if let Some(f) = scan_json_fields(&mut Default::default(), line) {
-            let serde = serde_json::from_str::<JsonFields>(line).unwrap_or_else(|e| panic!("cursor took invalid JSON ({e}): {line}"));
-            assert!(!serde.irregular, "cursor took an irregular record: {line}");
-            assert_eq!(f.values, serde.fields.values, "{line}");
-        }
+    /// `line` (a mutation of `base`) reads as serde reads it: afresh, right after `base`
+    /// (its keys remembered, as the next record of a log is read), and `base` right after it.
+    /// The remembered keys change nothing: the cursor takes the same records, with the same
+    /// values, whatever it read before.
+    fn agree(base: &str, line: &str) {
+        let fresh = agree_in(&mut JsonScan::default(), line);
+        let mut scan = JsonScan::default();
+        agree_in(&mut scan, base);
+        assert_eq!(agree_in(&mut scan, line), fresh, "{line} after {base}");
+        agree_in(&mut scan, base);
+    }
+
+    fn agree_in<'a>(scan: &mut JsonScan<'a>, line: &'a str) -> Option<Vec<Option<Cow<'a, str>>>> {
+        let f = scan_json_fields(scan, line)?;
+        let serde = serde_json::from_str::<JsonFields>(line).unwrap_or_else(|e| panic!("cursor took invalid JSON ({e}): {line}"));
+        assert!(!serde.irregular, "cursor took an irregular record: {line}");
+        assert_eq!(f.values, serde.fields.values, "{line}");
+        Some(f.values.to_vec())
     }
 
     #[test]

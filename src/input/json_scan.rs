@@ -88,6 +88,17 @@ impl<'a> Cursor<'a> {
         self.bytes().get(self.pos).copied()
     }
 
+    /// Consumes `bytes` (after whitespace) when the text goes on with them.
+    #[inline]
+    pub fn eat_bytes(&mut self, bytes: &[u8]) -> bool {
+        self.ws();
+        let hit = self.bytes().get(self.pos..self.pos + bytes.len()) == Some(bytes);
+        if hit {
+            self.pos += bytes.len();
+        }
+        hit
+    }
+
     /// Consumes `b` (after whitespace) when it is next.
     #[inline]
     pub fn eat(&mut self, b: u8) -> bool {
