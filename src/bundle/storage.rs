@@ -1088,30 +1088,11 @@ fn key_action(level: Level, key: &str) -> KeyAction {
             _ => return KeyAction::Skip,
         },
     };
-    if same_bytes(candidate.0.as_bytes(), k) || candidate.0.as_bytes().eq_ignore_ascii_case(k) {
+    if crate::input::json_scan::same_bytes(candidate.0.as_bytes(), k) || candidate.0.as_bytes().eq_ignore_ascii_case(k) {
         candidate.1
     } else {
         KeyAction::Skip
     }
-}
-
-/// `a == b` for short names, eight bytes at a time in registers (a slice comparison calls
-/// `memcmp`, which costs more than the comparison for names of a few bytes).
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    fn word(s: &[u8], at: usize) -> u64 {
-        s.get(at..).and_then(<[u8]>::first_chunk::<8>).map_or(0, |w| u64::from_le_bytes(*w))
-    }
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    // Whole words, then the last word (overlapping the one before when `n` is not a
-    // multiple of eight).
-    (0..n / 8).all(|i| word(a, i * 8) == word(b, i * 8)) && word(a, n - 8) == word(b, n - 8)
 }
 
 impl<'de> serde::Deserialize<'de> for JsonFields<'de> {
@@ -1441,30 +1422,6 @@ mod tests {
             let (container, blob) = split_object_key(key);
             let got = (container.map(Cow::into_owned), blob.map(Cow::into_owned));
             assert_eq!(got, split_object_key_plainly(key), "{key:?}");
-        }
-    }
-
-    #[test]
-    fn same_bytes_is_slice_equality() {
-        let names = [
-            "",
-            "a",
-            "uri",
-            "time",
-            "objectKey",
-            "accountName",
-            "authenticationType",
-            "responseBodySizes!",
-        ];
-        for x in names {
-            for y in names {
-                assert_eq!(same_bytes(x.as_bytes(), y.as_bytes()), x == y, "{x} {y}");
-                for at in 0..x.len() {
-                    let mut z = x.as_bytes().to_vec();
-                    z[at] ^= 1;
-                    assert!(!same_bytes(x.as_bytes(), &z), "{x} with byte {at} changed");
-                }
-            }
         }
     }
 
