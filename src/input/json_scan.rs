@@ -25,15 +25,13 @@ pub enum Scalar<'a> {
 }
 
 /// A position in one line of JSON text, with one bit per byte of the line for quotes and
-/// backslashes, and one for dots and non-ASCII bytes (64-byte blocks, SIMD compares:
-/// [`simd`](super::simd)), so the end of a string is a bit scan away and a key's plainness a
-/// mask test. One cursor is reused line after line (its bit buffers with it).
+/// backslashes (64-byte blocks, SIMD compares: [`simd`](super::simd)), so the end of a string
+/// is a bit scan away. One cursor is reused line after line (its bit buffer with it).
 #[derive(Default)]
 pub struct Cursor<'a> {
     text: &'a str,
     pos: usize,
     marks: Vec<u64>,
-    dots: Vec<u64>,
 }
 
 impl<'a> Cursor<'a> {
@@ -51,8 +49,7 @@ impl<'a> Cursor<'a> {
         self.text = line.trim_end_matches([' ', '\r']);
         self.pos = 0;
         self.marks.clear();
-        self.dots.clear();
-        super::simd::json_blocks(self.text.as_bytes(), &mut self.marks, &mut self.dots)
+        super::simd::json_blocks(self.text.as_bytes(), &mut self.marks)
     }
 
     /// Offset of the first `"` or `\` at or after `from`.
@@ -141,24 +138,10 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn plain_key(&mut self) -> Option<&'a str> {
         let key = self.plain_string()?;
-        let (start, end) = (self.pos - 1 - key.len(), self.pos - 1);
-        (!self.any_dot(start, end)).then_some(key)
-    }
-
-    /// Whether bytes `start..end` hold a dot or a non-ASCII byte.
-    #[inline]
-    fn any_dot(&self, start: usize, end: usize) -> bool {
-        let mut at = start;
-        while at < end {
-            let (block, bit) = (at / 64, at % 64);
-            let upto = (end - block * 64).min(64);
-            let range = if upto == 64 { u64::MAX } else { (1u64 << upto) - 1 } & (u64::MAX << bit);
-            if self.dots.get(block).is_some_and(|d| d & range != 0) {
-                return true;
-            }
-            at = (block + 1) * 64;
-        }
-        false
+        // Keys are short, and a record's keys are mostly taken from the record before
+        // (`KeyOrder` in the storage reader), so their bytes are looked at here, not marked
+        // for the whole line.
+        (!key.bytes().any(|b| b == b'.' || !b.is_ascii())).then_some(key)
     }
 
     /// Skips a string whose opening quote has been consumed, escapes included (checked as

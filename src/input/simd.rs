@@ -30,15 +30,15 @@ pub fn csv_blocks(data: &[u8], delimiter: u8, out: &mut [CsvBits]) -> usize {
 }
 
 /// Appends, per 64-byte block of `text` (the last one padded with spaces), the bits of quotes
-/// and backslashes to `marks` and of dots and non-ASCII bytes to `dots`; returns whether the
-/// text has no control character (a byte below 0x20).
-pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>, dots: &mut Vec<u64>) -> bool {
+/// and backslashes to `marks`; returns whether the text has no control character (a byte
+/// below 0x20).
+pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>) -> bool {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::json_blocks(text, marks, dots) };
+        return unsafe { avx2::json_blocks(text, marks) };
     }
-    portable::json_blocks(text, marks, dots)
+    portable::json_blocks(text, marks)
 }
 
 /// Calls `each` with every 64-byte block of `data`, the last one padded with `pad`, up to
@@ -85,21 +85,18 @@ mod portable {
         })
     }
 
-    pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>, dots: &mut Vec<u64>) -> bool {
+    pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>) -> bool {
         let (quote, escape, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
-        let (dot, high) = (u8x16::splat(b'.'), u8x16::splat(0x80));
         let mut controls = 0u64;
         for_blocks(text, b' ', usize::MAX, |_, block| {
-            let (mut m, mut d) = (0u64, 0u64);
+            let mut m = 0u64;
             for (k, lane) in block.as_chunks::<16>().0.iter().enumerate() {
                 let v = u8x16::new(*lane);
                 let shift = k * 16;
                 m |= u64::from((v.simd_eq(quote) | v.simd_eq(escape)).to_bitmask()) << shift;
                 controls |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
-                d |= u64::from((v.simd_eq(dot) | (v & high).simd_eq(high)).to_bitmask()) << shift;
             }
             marks.push(m);
-            dots.push(d);
         });
         controls == 0
     }
@@ -153,7 +150,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>, dots: &mut Vec<u64>) -> bool {
+    pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>) -> bool {
         // Control bytes of all blocks, ORed as vectors and tested once at the end (no mask
         // per block is needed, only whether there is any).
         let mut controls = _mm256_setzero_si256();
@@ -178,12 +175,6 @@ mod avx2 {
                 _mm256_cmpeq_epi8(_mm256_min_epu8(hi, c), hi),
             );
             controls = _mm256_or_si256(controls, low);
-            // Non-ASCII bytes are those with the top bit set, which `movemask` reads as is.
-            let dot = _mm256_set1_epi8(b'.'.cast_signed());
-            dots.push(bits(
-                _mm256_or_si256(_mm256_cmpeq_epi8(lo, dot), lo),
-                _mm256_or_si256(_mm256_cmpeq_epi8(hi, dot), hi),
-            ));
         });
         _mm256_movemask_epi8(controls) == 0
     }
@@ -240,19 +231,17 @@ mod tests {
             .collect()
     }
 
-    fn json_reference(text: &[u8]) -> (Vec<u64>, Vec<u64>, bool) {
-        let (mut marks, mut dots, mut clean) = (Vec::new(), Vec::new(), true);
+    fn json_reference(text: &[u8]) -> (Vec<u64>, bool) {
+        let (mut marks, mut clean) = (Vec::new(), true);
         for block in text.chunks(64) {
-            let (mut m, mut d) = (0u64, 0u64);
+            let mut m = 0u64;
             for (i, &c) in block.iter().enumerate() {
                 m |= u64::from(c == b'"' || c == b'\\') << i;
-                d |= u64::from(c == b'.' || c >= 0x80) << i;
                 clean &= c >= 0x20;
             }
             marks.push(m);
-            dots.push(d);
         }
-        (marks, dots, clean)
+        (marks, clean)
     }
 
     #[test]
@@ -280,15 +269,15 @@ mod tests {
     fn json_bits_are_the_bytes_classes_on_every_path() {
         for text in texts() {
             let want = json_reference(&text);
-            let (mut marks, mut dots) = (Vec::new(), Vec::new());
-            let clean = portable::json_blocks(&text, &mut marks, &mut dots);
-            assert_eq!((marks, dots, clean), want, "portable {text:?}");
+            let mut marks = Vec::new();
+            let clean = portable::json_blocks(&text, &mut marks);
+            assert_eq!((marks, clean), want, "portable {text:?}");
             #[cfg(target_arch = "x86_64")]
             if std::is_x86_feature_detected!("avx2") {
-                let (mut marks, mut dots) = (Vec::new(), Vec::new());
+                let mut marks = Vec::new();
                 // SAFETY: the CPU has AVX2.
-                let clean = unsafe { avx2::json_blocks(&text, &mut marks, &mut dots) };
-                assert_eq!((marks, dots, clean), want, "avx2 {text:?}");
+                let clean = unsafe { avx2::json_blocks(&text, &mut marks) };
+                assert_eq!((marks, clean), want, "avx2 {text:?}");
             }
         }
     }
