@@ -875,17 +875,18 @@ struct JsonScan<'a> {
 /// The keys of the last record read, object by object and in order, each as the bytes it was
 /// written with (`"name":`) and what it asked for. The records of one log are written by one
 /// program, key for key in the same order, so the next record's keys are mostly a comparison
-/// of bytes away: no search for the key's closing quote, no look-up of its name. A key is
-/// only remembered when the general step read it as plain (no escape, dot or non-ASCII
-/// character, the colon right after its quote), so a text that matches the bytes is that key,
-/// read as the general step would read it.
+/// of bytes away: no search for the key's closing quote, no look-up of its name. Only keys
+/// the general step read as plain (no escape, dot or non-ASCII character) are remembered, as
+/// `"name":`; a text that matches those bytes is that key and its colon, as the general step
+/// would read them (whitespace before the colon just does not match, and is read the general
+/// way).
 #[derive(Default)]
 struct KeyOrder {
     /// By [`Level`]: the keys of the object at that level.
-    levels: [Vec<ShapeKey>; 4],
+    levels: [Vec<KnownKey>; 4],
 }
 
-struct ShapeKey {
+struct KnownKey {
     /// `"name":` as written.
     bytes: Vec<u8>,
     action: KeyAction,
@@ -904,15 +905,15 @@ impl KeyOrder {
         c.eat_bytes(&known.bytes).then_some(known.action)
     }
 
-    /// Remembers `key` (read the general way, its colon right after it) as the `i`-th key
-    /// at `level`.
+    /// Remembers `key` (read the general way, with its colon) as the `i`-th key at `level`,
+    /// unless it is too long or a key before it at that level is not remembered.
     fn learn(&mut self, level: Level, i: usize, key: &str, action: KeyAction) {
         let keys = &mut self.levels[level as usize];
         if key.len() > Self::LONGEST || i > keys.len() {
             return;
         }
         if i == keys.len() {
-            keys.push(ShapeKey {
+            keys.push(KnownKey {
                 bytes: Vec::with_capacity(key.len() + 3),
                 action,
             });
