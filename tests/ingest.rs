@@ -71,6 +71,27 @@ fn fast(path: &Path) -> Vec<String> {
     out
 }
 
+/// The requests of one file through the parallel ingest (`threads` workers, chunks of
+/// `chunk_bytes`: a file no larger than a chunk is read whole by a worker, a larger one is
+/// cut by the reader thread), in order, with the file's SHA-256 as the ingest took it.
+fn ingested(path: &Path, threads: usize, chunk_bytes: usize) -> (Vec<String>, String) {
+    let mut out = Vec::new();
+    let results = casefile::input::ingest::ingest(
+        &[path.to_path_buf()],
+        &options(threads, chunk_bytes),
+        &Vec::new,
+        &|part: &mut Vec<BlobRequest<'static>>, r| part.push(r.into_owned()),
+        &mut |_, part, offset| {
+            for mut r in part {
+                r.origin.shift(offset);
+                out.push(format!("{r:?}"));
+            }
+        },
+    );
+    let result = results.into_iter().next().unwrap().map_err(|e| e.render()).unwrap();
+    (out, result.sha256)
+}
+
 #[test]
 fn results_do_not_depend_on_threads_or_chunk_size() {
     let one = analyse(&sample(), 1, 4 << 20);
@@ -152,10 +173,22 @@ fn fast_readers_give_the_general_readers_requests() {
     // A UTF-8 BOM at the very start: hashed, not text (on disk, such a file is mapped).
     let bom_csv = dir.join("bom.csv");
     std::fs::write(&bom_csv, [b"\xEF\xBB\xBF".as_slice(), &std::fs::read(&csv).unwrap()].concat()).unwrap();
-    for path in [&csv, &gz, &odd_csv, &irregular_csv, &odd_jsonl, &jsonl, &bom_csv] {
+    let bom_jsonl = dir.join("bom.jsonl");
+    std::fs::write(&bom_jsonl, [b"\xEF\xBB\xBF".as_slice(), &std::fs::read(&jsonl).unwrap()].concat()).unwrap();
+    for path in [&csv, &gz, &odd_csv, &irregular_csv, &odd_jsonl, &jsonl, &bom_csv, &bom_jsonl] {
         let expected = reference(path);
         assert!(!expected.is_empty(), "{}", path.display());
         assert_eq!(fast(path), expected, "{}", path.display());
+        // In parallel: read whole by a worker (the file is smaller than a chunk), and cut
+        // into chunks by the reader thread; the same requests, and the file's own hash.
+        let (sha256, _) = casefile::input::hash::hash_file(path, "storage log")
+            .map_err(|e| e.render())
+            .unwrap();
+        for chunk_bytes in [4 << 20, 1000] {
+            let (requests, hashed) = ingested(path, 2, chunk_bytes);
+            assert_eq!(requests, expected, "{} in {chunk_bytes}-byte chunks", path.display());
+            assert_eq!(hashed, sha256, "{} in {chunk_bytes}-byte chunks", path.display());
+        }
     }
 }
 

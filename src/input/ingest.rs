@@ -5,10 +5,10 @@
 //! decodes gzip, UTF-16 and a BOM), learns the layout from the head and cuts the text into
 //! record-aligned chunks; its SHA-256 is taken from the same bytes on a hashing thread. A file
 //! no larger than a chunk (the hourly blobs of a diagnostic-settings archive) goes whole to a
-//! worker, which opens, parses and hashes it itself, so many small files are read on every
-//! core. Worker threads parse chunks into per-chunk parts. The calling thread merges the parts
-//! in file and chunk order, so the result does not depend on the number of threads or on
-//! which worker finished first. The chunks and files queued or being parsed hold at most
+//! worker, which reads it with one call (no mapping to set up and tear down), parses and
+//! hashes it itself, so many small files are read on every core. Worker threads parse
+//! chunks into per-chunk parts. The calling thread merges the parts in file and chunk order,
+//! so the result does not depend on the number of threads or on which worker finished first. The chunks and files queued or being parsed hold at most
 //! [`QUEUED_CHUNKS`] × threads × chunk size of text (a budget of bytes, not of jobs: a tree of
 //! small files keeps as many files in the queue as one large file keeps chunks), so memory is
 //! bounded whatever the size of the input.
@@ -132,6 +132,9 @@ struct FileReader {
 
 /// Where a file's text comes from.
 enum Source {
+    /// A plain text file no larger than a chunk, read whole with one call and hashed on the
+    /// thread that reads it (taken once).
+    Whole { text: Option<Text>, hash: HashState },
     /// A plain text file on disk whose records are cut into chunks: mapped, not read.
     Mapped(MappedSplitter),
     /// Anything else (compressed, UTF-16, a JSON document, bytes in memory): read through a
@@ -191,6 +194,36 @@ impl FileReader {
         file.seek(SeekFrom::Start(0)).map_err(|e| read_error(path, e))?;
         let (hashing, hash) = HashingReader::with(Box::new(file) as Box<dyn Read>, hash());
         FileReader::streamed(path, hashing, hash, limits, true)
+    }
+
+    /// A file no larger than a chunk (an hourly blob of a diagnostic-settings archive), read
+    /// with one call into memory and hashed here when it is plain text cut into chunks (no
+    /// mapping to set up and tear down, no separate read of its head); any other file as
+    /// [`FileReader::open`] opens it.
+    fn whole(path: &Path, limits: Limits) -> Result<FileReader> {
+        let mut file = File::open(path).map_err(|e| open_error(path, e))?;
+        let len = file.metadata().map_err(|e| read_error(path, e))?.len();
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut bytes).map_err(|e| read_error(path, e))?;
+        let bom = bytes.starts_with(mapped::UTF8_BOM);
+        let head = &bytes[if bom { mapped::UTF8_BOM.len() } else { 0 }..];
+        // One chunk holds it, and no record in it can be longer than a record may be; the
+        // splitter decides everything else (and says where a record is too long).
+        let one_chunk = bytes.len() <= limits.chunk_bytes.min(limits.max_record_bytes);
+        if bytes.is_empty() || !one_chunk || !mapped::is_plain(&bytes) {
+            return FileReader::open(path, limits, None);
+        }
+        let (layout, order) = storage::sniff(path, head[..head.len().min(records::HEAD_BYTES)].to_vec());
+        if layout.boundary().is_none() {
+            return FileReader::open(path, limits, None);
+        }
+        let mut hash = HashState::default();
+        hash.update(&bytes);
+        let mut text = Text::Owned(bytes);
+        if bom {
+            text = text.skip(mapped::UTF8_BOM.len());
+        }
+        FileReader::chunked(path, layout, order, Source::Whole { text: Some(text), hash })
     }
 
     /// `file` as a mapped file, if it is a non-empty regular file of plain text (not gzip, not
@@ -290,6 +323,7 @@ impl FileReader {
         }
         let path = &self.path;
         match &mut self.source {
+            Source::Whole { text, .. } => Ok(text.take().map(|t| (t, 1))),
             Source::Mapped(m) => Ok(m.next_chunk().map_err(|e| split_error(path, e))?.map(|text| (text, 1))),
             Source::Stream {
                 text: Streamed::Chunks(s), ..
@@ -311,6 +345,7 @@ impl FileReader {
     /// Raw bytes read so far.
     fn bytes_read(&self) -> u64 {
         match &self.source {
+            Source::Whole { hash, .. } => hash.bytes,
             Source::Mapped(m) => m.position(),
             Source::Stream { hash, .. } => hash.borrow().bytes,
         }
@@ -326,6 +361,7 @@ impl FileReader {
     fn finish_reading(self) -> Result<HashState> {
         let path = self.path;
         let (text, hash, on_disk) = match self.source {
+            Source::Whole { hash, .. } => return Ok(hash),
             Source::Mapped(m) => return m.finish().map_err(|e| read_error(&path, e)),
             Source::Stream { text, hash, on_disk } => (text, hash, on_disk),
         };
@@ -637,7 +673,7 @@ fn read_whole<P>(
     add: &dyn Fn(&mut P, BlobRequest<'_>),
     send: &dyn Fn(Msg<P>),
 ) {
-    let mut reader = match FileReader::open(path, limits, None) {
+    let mut reader = match FileReader::whole(path, limits) {
         Ok(r) => r,
         Err(e) => {
             return send(Msg::FileEnd {

@@ -37,7 +37,7 @@ pub struct MappedSplitter {
 
 /// Whether `head` (a file's first bytes) is text the stream decoder would pass through
 /// unchanged apart from a UTF-8 BOM: not gzip, not UTF-16.
-fn is_plain(head: &[u8]) -> bool {
+pub fn is_plain(head: &[u8]) -> bool {
     !(head.starts_with(&[0x1f, 0x8b]) || head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]))
 }
 
