@@ -8,10 +8,11 @@
 //! worker, which reads it with one call (no mapping to set up and tear down), parses and
 //! hashes it itself, so many small files are read on every core. Worker threads parse
 //! chunks into per-chunk parts. The calling thread merges the parts in file and chunk order,
-//! so the result does not depend on the number of threads or on which worker finished first. The chunks and files queued or being parsed hold at most
-//! [`QUEUED_CHUNKS`] × threads × chunk size of text (a budget of bytes, not of jobs: a tree of
-//! small files keeps as many files in the queue as one large file keeps chunks), so memory is
-//! bounded whatever the size of the input.
+//! so the result does not depend on the number of threads or on which worker finished first.
+//! The chunks and files queued or being parsed hold at most [`QUEUED_CHUNKS`] × threads ×
+//! chunk size of text (a budget of bytes, not of jobs: a tree of small files keeps as many
+//! files in the queue as one large file keeps chunks), so memory is bounded whatever the size
+//! of the input.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -198,8 +199,10 @@ impl FileReader {
 
     /// A file no larger than a chunk (an hourly blob of a diagnostic-settings archive), read
     /// with one call into memory and hashed here when it is plain text cut into chunks (no
-    /// mapping to set up and tear down, no separate read of its head); any other file as
-    /// [`FileReader::open`] opens it.
+    /// mapping to set up and tear down, no separate read of its head). Any other file (gzip,
+    /// UTF-16, a JSON document, one larger than a record may be) is opened again as
+    /// [`FileReader::open`] opens it: its decoder reads from the disk, and what it leaves
+    /// unread is still hashed from there.
     fn whole(path: &Path, limits: Limits) -> Result<FileReader> {
         let mut file = File::open(path).map_err(|e| open_error(path, e))?;
         let len = file.metadata().map_err(|e| read_error(path, e))?.len();
