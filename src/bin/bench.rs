@@ -19,15 +19,17 @@
 //! speed drifts, a ratio of two best times taken minutes apart says more about the drift
 //! than about the programs. The tree below is compared with its one file the same way.
 //! Wall and CPU time (user + system) are both printed: on a shared machine the CPU time is
-//! the steadier figure. `SHA s` is the file's SHA-256 alone on one thread (best of R): every evidence
-//! byte is hashed for the inventory and DuckDB hashes nothing, so on C cores `analyze`'s
-//! wall time is at best (its CPU time) ÷ C, of which this is a part no query engine pays.
+//! the steadier figure. `SHA s` is the file's SHA-256 alone on one thread (best of R):
+//! every evidence byte is hashed for the inventory and DuckDB hashes nothing, so on C cores
+//! `analyze`'s wall time is at best (its CPU time) ÷ C, of which this is a part no query
+//! engine pays.
 //! The results column is a digest of the whole analysis and file inventory, the
 //! same in every run (checked) and comparable before and after a change. With `--big M`
 //! both shapes are also built with M records for the memory check (peak RSS must stay
 //! flat). `--ingest-only` stops after the shapes (no tree, no reports).
 //! `--baseline` also times the reading casefile did before issue 10 (hash, then one thread
-//! through the general record reader), for before/after figures.
+//! through the general record reader), for before/after figures; its ratio is its best time
+//! over DuckDB's (not run in rounds with DuckDB).
 //!
 //! Then the same requests as a tree of `--tree-files` (default 1,000) hourly `PT1H.json`
 //! blobs laid out as azcopy downloads a diagnostic-settings archive: `analyze` timed as
