@@ -204,16 +204,20 @@ impl FileReader {
     /// [`FileReader::open`] opens it: its decoder reads from the disk, and what it leaves
     /// unread is still hashed from there.
     fn whole(path: &Path, limits: Limits) -> Result<FileReader> {
+        // One chunk holds it, and no record in it can be longer than a record may be; the
+        // splitter decides everything else (and says where a record is too long).
+        let fits = |n: usize| n > 0 && n <= limits.chunk_bytes.min(limits.max_record_bytes);
         let mut file = File::open(path).map_err(|e| open_error(path, e))?;
         let len = file.metadata().map_err(|e| read_error(path, e))?.len();
+        if !usize::try_from(len).is_ok_and(fits) {
+            return FileReader::open(path, limits, None);
+        }
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.read_to_end(&mut bytes).map_err(|e| read_error(path, e))?;
         let bom = bytes.starts_with(mapped::UTF8_BOM);
         let head = &bytes[if bom { mapped::UTF8_BOM.len() } else { 0 }..];
-        // One chunk holds it, and no record in it can be longer than a record may be; the
-        // splitter decides everything else (and says where a record is too long).
-        let one_chunk = bytes.len() <= limits.chunk_bytes.min(limits.max_record_bytes);
-        if bytes.is_empty() || !one_chunk || !mapped::is_plain(&bytes) {
+        // Checked again on what was read: the file may have changed size since.
+        if !fits(bytes.len()) || !mapped::is_plain(&bytes) {
             return FileReader::open(path, limits, None);
         }
         let (layout, order) = storage::sniff(path, head[..head.len().min(records::HEAD_BYTES)].to_vec());
