@@ -262,12 +262,12 @@ pub fn parse_ip(raw: &str) -> Option<IpAddr> {
         .filter(|(_, port)| !s.starts_with('[') && memchr::memchr(b':', port.as_bytes()).is_none())
     {
         return if port.bytes().all(|b| b.is_ascii_digit()) {
-            host.parse().ok()
+            plain_ipv4(host).or_else(|| host.parse().ok())
         } else {
             None
         };
     }
-    if let Ok(ip) = s.parse::<IpAddr>() {
+    if let Some(ip) = plain_ipv4(s).or_else(|| s.parse::<IpAddr>().ok()) {
         return Some(ip);
     }
     // "[2001:db8::1]:443"
@@ -280,6 +280,27 @@ pub fn parse_ip(raw: &str) -> Option<IpAddr> {
         return host.parse().ok();
     }
     None
+}
+
+/// A dotted-quad IPv4 address in its plainest spelling (four numbers of one to three digits
+/// up to 255, none with a leading zero), read digit by digit; None for anything else, which
+/// std's parser then reads. What this takes std reads the same (`plain_ipv4_is_stds`).
+fn plain_ipv4(s: &str) -> Option<IpAddr> {
+    let mut octets = [0u8; 4];
+    let mut rest = s.as_bytes();
+    for (i, octet) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            rest = rest.strip_prefix(b".")?;
+        }
+        let n = rest.iter().take(3).take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 || (n > 1 && rest[0] == b'0') {
+            return None;
+        }
+        let v = rest[..n].iter().fold(0u32, |v, b| v * 10 + u32::from(b - b'0'));
+        *octet = u8::try_from(v).ok()?;
+        rest = &rest[n..];
+    }
+    rest.is_empty().then(|| IpAddr::from(octets))
 }
 
 /// An Azure Resource Manager resource id. Comparison is case-insensitive (ARM ids are), so
@@ -501,6 +522,34 @@ mod tests {
             (_, _, Some((host, port))) if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') => host.parse().ok(),
             _ => None,
         }
+    }
+
+    #[test]
+    fn plain_ipv4_is_stds() {
+        let parts = [
+            "", "0", "00", "01", "1", "9", "10", "99", "100", "199", "249", "255", "256", "300", "999", "1000", " 1", "1a",
+        ];
+        let mut taken = 0;
+        let mut text = String::new();
+        for octets in 3..=5u32 {
+            for mut n in 0..parts.len().pow(octets) {
+                text.clear();
+                for i in 0..octets {
+                    if i > 0 {
+                        text.push('.');
+                    }
+                    text.push_str(parts[n % parts.len()]);
+                    n /= parts.len();
+                }
+                if let Some(ip) = plain_ipv4(&text) {
+                    assert_eq!(Some(ip), text.parse::<IpAddr>().ok(), "{text}");
+                    taken += 1;
+                }
+            }
+        }
+        // The four-octet texts of the one-to-three-digit parts without a leading zero or
+        // an overflow: 0, 1, 9, 10, 99, 100, 199, 249 and 255.
+        assert_eq!(taken, 9usize.pow(4));
     }
 
     #[test]

@@ -300,6 +300,21 @@ pub struct StorageAggregator<'a> {
     reason_buffer: String,
     /// What `reason_buffer` was last written from.
     last_reason: Option<OwnedReasonKey>,
+    /// Requests of the reason in `reason_buffer` since the one that looked its group up, not
+    /// yet added to it.
+    run: Option<Run>,
+}
+
+/// The group of requests beyond the cap on exclusion reasons.
+const OTHER_EXCLUDED: &str = "other requests not in the attacker scope";
+
+/// Requests of one exclusion reason in a row (see `add_excluded`).
+struct Run {
+    /// Their group is [`OTHER_EXCLUDED`] (the reason came after the cap), not the reason's own.
+    capped: bool,
+    requests: u64,
+    first: Timestamp,
+    last: Timestamp,
 }
 
 /// What an exclusion reason is written from.
@@ -403,6 +418,7 @@ impl<'a> StorageAggregator<'a> {
             max_exclusion_reasons: MAX_EXCLUSION_REASONS,
             reason_buffer: String::new(),
             last_reason: None,
+            run: None,
         }
     }
 
@@ -637,8 +653,21 @@ impl<'a> StorageAggregator<'a> {
             ip: g.caller_ip,
             why,
         };
+        // A request of the same reason as the one before joins the run of them, added to
+        // their group all at once when the reason changes (no look-up of the group each).
+        let same = self.last_reason.as_ref().is_some_and(|last| last.is(&key));
+        if same {
+            if let Some(run) = &mut self.run {
+                run.requests += g.requests;
+                run.first = run.first.min(g.first);
+                run.last = run.last.max(g.last);
+                return;
+            }
+        } else {
+            self.end_run();
+        }
         let mut reason = std::mem::take(&mut self.reason_buffer);
-        if !self.last_reason.as_ref().is_some_and(|last| last.is(&key)) {
+        if !same {
             reason.clear();
             let _ = write!(reason, "{} requests by ", key.auth);
             let _ = match (key.upn, key.app) {
@@ -652,6 +681,13 @@ impl<'a> StorageAggregator<'a> {
             };
             self.last_reason = Some(OwnedReasonKey::from(&key));
         }
+        let capped = !self.excluded.contains_key(reason.as_str()) && self.excluded.len() >= self.max_exclusion_reasons;
+        self.run = Some(Run {
+            capped,
+            requests: 0,
+            first: g.first,
+            last: g.last,
+        });
         if let Some(e) = self.excluded.get_mut(reason.as_str()) {
             e.requests += g.requests;
             e.first = e.first.min(g.first);
@@ -659,11 +695,7 @@ impl<'a> StorageAggregator<'a> {
             self.reason_buffer = reason;
             return;
         }
-        let key = if self.excluded.len() >= self.max_exclusion_reasons {
-            "other requests not in the attacker scope".to_string()
-        } else {
-            reason.clone()
-        };
+        let key = if capped { OTHER_EXCLUDED.to_string() } else { reason.clone() };
         self.reason_buffer = reason;
         let e = self.excluded.entry(key.clone()).or_insert_with(|| ExcludedGroup {
             reason: key,
@@ -675,6 +707,20 @@ impl<'a> StorageAggregator<'a> {
         e.requests += g.requests;
         e.first = e.first.min(g.first);
         e.last = e.last.max(g.last);
+    }
+
+    /// Adds the run of requests of the last reason to its group (see `add_excluded`);
+    /// before the groups are read or the reason changes.
+    fn end_run(&mut self) {
+        let Some(run) = self.run.take() else {
+            return;
+        };
+        let key = if run.capped { OTHER_EXCLUDED } else { self.reason_buffer.as_str() };
+        if let Some(e) = self.excluded.get_mut(key) {
+            e.requests += run.requests;
+            e.first = e.first.min(run.first);
+            e.last = e.last.max(run.last);
+        }
     }
 
     /// An empty aggregator for one chunk of a parallel ingest: same scope, environment and
@@ -706,8 +752,10 @@ impl<'a> StorageAggregator<'a> {
     /// added here in order. `offset` is what comes before the chunk in the same file (the
     /// part numbered records and lines from the chunk's start). Parts merged in chunk order
     /// give the same findings as one sequential pass, whatever the number of threads.
-    pub fn merge(&mut self, later: StorageAggregator<'a>, offset: crate::error::Offset) {
+    pub fn merge(&mut self, mut later: StorageAggregator<'a>, offset: crate::error::Offset) {
         debug_assert_eq!(later.attacker_requests, 0, "a part must not see attacker requests");
+        later.end_run();
+        self.end_run();
         let shifted = |mut l: Location| {
             l.shift(offset);
             l
@@ -744,7 +792,7 @@ impl<'a> StorageAggregator<'a> {
         for g in groups {
             let mut reason = g.reason;
             if !self.excluded.contains_key(&reason) && self.excluded.len() >= self.max_exclusion_reasons {
-                reason = "other requests not in the attacker scope".into();
+                reason = OTHER_EXCLUDED.into();
             }
             let example = shifted(g.example);
             let e = self.excluded.entry(reason.clone()).or_insert_with(|| ExcludedGroup {
@@ -762,6 +810,7 @@ impl<'a> StorageAggregator<'a> {
 
     /// Closes open bursts and returns the findings.
     pub fn finish(mut self) -> StorageFindings {
+        self.end_run();
         self.closed.extend(std::mem::take(&mut self.open).into_values());
         self.closed.sort_by(|a, b| (a.start, &a.key).cmp(&(b.start, &b.key)));
         let steps = self.closed.iter().map(burst_step).collect();
@@ -1010,5 +1059,111 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
         records,
         subjects,
         containers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::scope::{CaseVerdict, ScopeSource};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn scope() -> Scope {
+        Scope {
+            source: ScopeSource::Inferred,
+            verdict: CaseVerdict::CompromiseConfirmed,
+            verdict_basis: Vec::new(),
+            identities: Default::default(),
+            ips: Default::default(),
+            alerts: Vec::new(),
+            footholds: Vec::new(),
+            unusual_runs: Vec::new(),
+            compromise_start: None,
+        }
+    }
+
+    /// Request `n` of a file, from address `10.0.0.<ip>`, its time going back and forth.
+    fn request(file: &Arc<Path>, n: u64, ip: u8) -> BlobRequest<'static> {
+        let at = chrono::TimeZone::timestamp_opt(&chrono::Utc, 1_700_000_000 + (n as i64 * 37 % 101), 0).unwrap();
+        BlobRequest {
+            at: Timestamp(at),
+            account: "acct".into(),
+            operation: "GetBlob".into(),
+            status_code: 200,
+            auth: AuthType::OAuth,
+            auth_hash: None,
+            caller_ip: Some(IpAddr::from([10, 0, 0, ip])),
+            container: Some("c".into()),
+            blob: Some(format!("b{n}").into()),
+            response_bytes: Bytes(1),
+            requester_upn: None,
+            requester_app: Some("app".into()),
+            request_id: None,
+            origin: Location::record_in(file, n + 1, n),
+        }
+    }
+
+    /// Runs of requests of one reason, of every length, more reasons than the cap, and
+    /// reasons coming back after others and after the cap: the groups are as counting each
+    /// request on its own gives them, in one pass and in parts merged in order.
+    #[test]
+    fn excluded_groups_are_the_sum_of_their_requests() {
+        let scope = scope();
+        let env = Environment::default();
+        let file: Arc<Path> = Arc::from(Path::new("s.jsonl"));
+        let mut ips = Vec::new();
+        for (i, ip) in (0..70u8).chain([3, 3, 60, 1, 65, 65, 65, 2]).enumerate() {
+            ips.extend(std::iter::repeat_n(ip, i % 4 + 1));
+        }
+        let requests: Vec<_> = ips.iter().enumerate().map(|(n, &ip)| request(&file, n as u64 + 1, ip)).collect();
+        // Each request on its own: the first MAX_EXCLUSION_REASONS reasons have groups, the
+        // rest share one.
+        let mut expected: BTreeMap<String, (u64, Timestamp, Timestamp, u64)> = BTreeMap::new();
+        let mut own = Vec::new();
+        for r in &requests {
+            let ip = r.caller_ip.unwrap();
+            if !own.contains(&ip) && own.len() < MAX_EXCLUSION_REASONS {
+                own.push(ip);
+            }
+            let key = if own.contains(&ip) {
+                format!("OAuth requests by app app from {ip}: not in the attacker scope")
+            } else {
+                OTHER_EXCLUDED.to_string()
+            };
+            let e = expected.entry(key).or_insert((0, r.at, r.at, r.origin.record.unwrap()));
+            e.0 += 1;
+            e.1 = e.1.min(r.at);
+            e.2 = e.2.max(r.at);
+        }
+        let groups = |findings: StorageFindings| -> BTreeMap<String, (u64, Timestamp, Timestamp, u64)> {
+            findings
+                .excluded
+                .into_iter()
+                .map(|g| (g.reason, (g.requests, g.first, g.last, g.example.record.unwrap())))
+                .collect()
+        };
+        let mut whole = StorageAggregator::new(&scope, &env, Vec::new());
+        for r in requests.clone() {
+            whole.add(r);
+        }
+        assert_eq!(groups(whole.finish()), expected);
+        for parts in [2, 3, 7] {
+            let mut main = StorageAggregator::new(&scope, &env, Vec::new());
+            let size = requests.len().div_ceil(parts);
+            for (i, chunk) in requests.chunks(size).enumerate() {
+                let mut part = main.part();
+                for mut r in chunk.iter().cloned() {
+                    r.origin.record = r.origin.record.map(|n| n - (i * size) as u64);
+                    part.add(r);
+                }
+                let offset = crate::error::Offset {
+                    records: (i * size) as u64,
+                    lines: (i * size) as u64,
+                };
+                main.merge(part, offset);
+            }
+            assert_eq!(groups(main.finish()), expected, "{parts} parts");
+        }
     }
 }

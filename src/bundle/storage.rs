@@ -323,12 +323,23 @@ struct Fields<'a> {
     utc: [bool; SLOTS],
 }
 
+impl Default for Fields<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<'a> Fields<'a> {
     fn new() -> Self {
         Fields {
             values: std::array::from_fn(|_| None),
             utc: [false; SLOTS],
         }
+    }
+    /// As [`new`](Self::new) gives it.
+    fn clear(&mut self) {
+        self.values.iter_mut().for_each(|v| *v = None);
+        self.utc = [false; SLOTS];
     }
     /// The first non-empty value of a group, as `Row::field` finds it.
     fn get(&self, group: &[usize]) -> Option<(&str, bool)> {
@@ -418,15 +429,7 @@ fn la_export_time(raw: &str, utc: bool) -> Option<Timestamp> {
 /// one to nine fraction digits and `AM`/`PM` in one case. None for anything else, which
 /// chrono then reads; what this takes chrono reads the same (`la_time_plain_is_chronos`).
 fn la_export_time_plain(s: &str) -> Option<chrono::NaiveDateTime> {
-    /// A number of `min..=max` digits at the start of `b`, and the rest.
-    fn number(b: &[u8], min: usize, max: usize) -> Option<(u32, &[u8])> {
-        let n = b.iter().take(max).take_while(|c| c.is_ascii_digit()).count();
-        if n < min {
-            return None;
-        }
-        let v = b[..n].iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0'));
-        Some((v, &b[n..]))
-    }
+    use crate::input::table::leading_number as number;
     fn sep<'b>(b: &'b [u8], text: &[u8]) -> Option<&'b [u8]> {
         b.strip_prefix(text)
     }
@@ -834,7 +837,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         let origin = Location::record_in(&file, line_no, stats.records);
         let scanned = scan_json_fields(&mut scan, line);
         let by_serde;
-        let fields = match &scanned {
+        let fields = match scanned {
             Some(f) => Some(f),
             None => {
                 by_serde = serde_json::from_str::<JsonFields>(line).ok().filter(|f| !f.irregular);
@@ -870,6 +873,8 @@ fn json_line_slowly(path: &Path, line: &str, origin: Location, order: &Dates) ->
 struct JsonScan<'a> {
     cursor: crate::input::json_scan::Cursor<'a>,
     keys: KeyOrder,
+    /// The last record's fields, cleared for the next (not built and moved per record).
+    fields: Fields<'a>,
 }
 
 /// The keys of the last record read, object by object and in order, each as the bytes it was
@@ -932,17 +937,17 @@ impl KeyOrder {
 /// cursor's plain subset or irregular: serde (below) then reads it. What it returns is what
 /// the serde walk returns for the same line (`scan_and_serde_agree` checks it on mutated
 /// records, read afresh and right after the record they were made from).
-fn scan_json_fields<'a>(scan: &mut JsonScan<'a>, line: &'a str) -> Option<Fields<'a>> {
-    let JsonScan { cursor: c, keys } = scan;
+fn scan_json_fields<'s, 'a>(scan: &'s mut JsonScan<'a>, line: &'a str) -> Option<&'s Fields<'a>> {
+    let JsonScan { cursor: c, keys, fields } = scan;
     if !c.reset(line) {
         return None;
     }
-    let mut fields = Fields::new();
+    fields.clear();
     if !c.eat(b'{') {
         return None;
     }
-    scan_object(c, keys, Level::Top, &mut fields, &mut 0)?;
-    c.at_end().then_some(fields)
+    scan_object(c, keys, Level::Top, fields, &mut 0)?;
+    c.at_end().then_some(&*fields)
 }
 
 /// The members of an object whose `{` the cursor has consumed, through its `}`; `seen` as
