@@ -820,36 +820,38 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
             crate::error::Error::from(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text"))
         })?;
     let mut stats = ChunkStats::default();
-    // `split('\n')` with the memchr crate's search (faster than std's on long lines).
-    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
-    let mut start = 0;
     let mut scan = JsonScan::default();
-    for (i, end) in ends.enumerate() {
-        let line = &text[start..end];
-        start = end + 1;
-        // The last piece follows the last line break.
-        stats.next_line = first_line + i as u64;
-        if trim(line).is_empty() {
-            continue;
+    // `split('\n')`: the cursor finds each line's end as it marks the line's bytes. The last
+    // piece follows the last line break.
+    scan.cursor.start(text);
+    let mut start = 0;
+    for line_no in first_line.. {
+        let (end, plain) = scan.cursor.line(start);
+        let line = text.get(start..end).unwrap_or_default();
+        stats.next_line = line_no;
+        if !trim(line).is_empty() {
+            stats.records += 1;
+            let origin = Location::record_in(&file, line_no, stats.records);
+            let scanned = if plain { scan_line(&mut scan) } else { None };
+            let by_serde;
+            let fields = match scanned {
+                Some(f) => Some(f),
+                None => {
+                    by_serde = serde_json::from_str::<JsonFields>(line).ok().filter(|f| !f.irregular);
+                    by_serde.as_ref().map(|f| &f.fields)
+                }
+            };
+            let r = match fields.and_then(|f| build_fields(f, &order, &origin)) {
+                Some(r) => r,
+                None => json_line_slowly(path, line, origin, &order)?,
+            };
+            stats.span.add(r.at);
+            visit(r);
         }
-        let line_no = first_line + i as u64;
-        stats.records += 1;
-        let origin = Location::record_in(&file, line_no, stats.records);
-        let scanned = scan_json_fields(&mut scan, line);
-        let by_serde;
-        let fields = match scanned {
-            Some(f) => Some(f),
-            None => {
-                by_serde = serde_json::from_str::<JsonFields>(line).ok().filter(|f| !f.irregular);
-                by_serde.as_ref().map(|f| &f.fields)
-            }
-        };
-        let r = match fields.and_then(|f| build_fields(f, &order, &origin)) {
-            Some(r) => r,
-            None => json_line_slowly(path, line, origin, &order)?,
-        };
-        stats.span.add(r.at);
-        visit(r);
+        if end >= text.len() {
+            break;
+        }
+        start = end + 1;
     }
     Ok(stats)
 }
@@ -878,13 +880,13 @@ struct JsonScan<'a> {
 }
 
 /// The keys of the last record read, object by object and in order, each as the bytes it was
-/// written with (`"name":`) and what it asked for. The records of one log are written by one
-/// program, key for key in the same order, so the next record's keys are mostly a comparison
-/// of bytes away: no search for the key's closing quote, no look-up of its name. Only keys
-/// the general step read as plain (no escape, dot or non-ASCII character) are remembered, as
-/// `"name":`; a text that matches those bytes is that key and its colon, as the general step
-/// would read them (whitespace before the colon just does not match, and is read the general
-/// way).
+/// written with (`"name":`, after the first key `,"name":`) and what it asked for. The records
+/// of one log are written by one program, key for key in the same order, so the next
+/// record's keys are mostly a comparison of bytes away: no search for the key's closing
+/// quote, no look-up of its name, no separate step for the comma before it. Only keys the
+/// general step read as plain (no escape, dot or non-ASCII character) are remembered; a text
+/// that matches those bytes is that comma, key and colon, as the general steps would read
+/// them (whitespace anywhere in between just does not match, and is read the general way).
 #[derive(Default)]
 struct KeyOrder {
     /// By [`Level`]: the keys of the object at that level.
@@ -892,7 +894,7 @@ struct KeyOrder {
 }
 
 struct KnownKey {
-    /// `"name":` as written.
+    /// `"name":` as written, with the comma before it (`,"name":`) but for the first key.
     bytes: Vec<u8>,
     action: KeyAction,
 }
@@ -901,17 +903,18 @@ impl KeyOrder {
     /// Keys longer than this are read the general way each time.
     const LONGEST: usize = 64;
 
-    /// The `i`-th key of the object at `level`, when the text at the cursor (after
-    /// whitespace) is the `i`-th key of the record before: the cursor is moved past it and
-    /// its colon.
+    /// The `i`-th key of the object at `level`, when the text at the cursor is the `i`-th key
+    /// of the record before (with the comma before it, but for the first): the cursor is
+    /// moved past it and its colon.
     #[inline]
     fn take(&self, level: Level, i: usize, c: &mut crate::input::json_scan::Cursor<'_>) -> Option<KeyAction> {
         let known = self.levels[level as usize].get(i)?;
         c.eat_bytes(&known.bytes).then_some(known.action)
     }
 
-    /// Remembers `key` (read the general way, with its colon) as the `i`-th key at `level`,
-    /// unless it is too long or a key before it at that level is not remembered.
+    /// Remembers `key` (read the general way, with the comma before it but for the first,
+    /// and its colon) as the `i`-th key at `level`, unless it is too long or a key before it
+    /// at that level is not remembered.
     fn learn(&mut self, level: Level, i: usize, key: &str, action: KeyAction) {
         let keys = &mut self.levels[level as usize];
         if key.len() > Self::LONGEST || i > keys.len() {
@@ -919,12 +922,15 @@ impl KeyOrder {
         }
         if i == keys.len() {
             keys.push(KnownKey {
-                bytes: Vec::with_capacity(key.len() + 3),
+                bytes: Vec::with_capacity(key.len() + 4),
                 action,
             });
         }
         let known = &mut keys[i];
         known.bytes.clear();
+        if i > 0 {
+            known.bytes.push(b',');
+        }
         known.bytes.push(b'"');
         known.bytes.extend_from_slice(key.as_bytes());
         known.bytes.extend_from_slice(b"\":");
@@ -937,11 +943,17 @@ impl KeyOrder {
 /// cursor's plain subset or irregular: serde (below) then reads it. What it returns is what
 /// the serde walk returns for the same line (`scan_and_serde_agree` checks it on mutated
 /// records, read afresh and right after the record they were made from).
+#[cfg(test)]
 fn scan_json_fields<'s, 'a>(scan: &'s mut JsonScan<'a>, line: &'a str) -> Option<&'s Fields<'a>> {
-    let JsonScan { cursor: c, keys, fields } = scan;
-    if !c.reset(line) {
+    if !scan.cursor.reset(line) {
         return None;
     }
+    scan_line(scan)
+}
+
+/// [`scan_json_fields`] of the line the cursor stands at.
+fn scan_line<'s, 'a>(scan: &'s mut JsonScan<'a>) -> Option<&'s Fields<'a>> {
+    let JsonScan { cursor: c, keys, fields } = scan;
     fields.clear();
     if !c.eat(b'{') {
         return None;
@@ -968,6 +980,14 @@ fn scan_object<'a>(
         let action = match keys.take(level, i, c) {
             Some(action) => action,
             None => {
+                if i > 0 {
+                    if c.eat(b'}') {
+                        return Some(());
+                    }
+                    if !c.eat(b',') {
+                        return None;
+                    }
+                }
                 let key = c.plain_key()?;
                 if !c.eat(b':') {
                     return None;
@@ -1012,12 +1032,6 @@ fn scan_object<'a>(
                 }
             }
             KeyAction::Skip => c.skip_value()?,
-        }
-        if c.eat(b'}') {
-            return Some(());
-        }
-        if !c.eat(b',') {
-            return None;
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The storage reader walks each raw resource-log record with a [`Cursor`]: keys and wanted
 //! values are read as borrowed text, every other value is skipped by scanning its bytes
-//! (`memchr` to the end of each string, brackets counted), so nothing is decoded or built.
+//! (a bit scan to the end of each string, brackets counted), so nothing is decoded or built.
 //! The cursor accepts a strict subset of JSON: whatever it accepts is valid JSON and reads
 //! as `serde_json` reads it. Anything outside the subset (an escape in a key or in a wanted
 //! value, a float or negative number where a value is wanted, a control character anywhere,
@@ -24,15 +24,35 @@ pub enum Scalar<'a> {
     Null,
 }
 
-/// A position in one line of JSON text, with one bit per byte of the line for quotes and
-/// backslashes (64-byte blocks, SIMD compares: [`simd`](super::simd)), so the end of a string
-/// is a bit scan away. One cursor is reused line after line (its bit buffer with it).
+/// A position in one line of JSON text, in a text of many lines (a chunk of a file), with
+/// one bit per byte of that text for quotes and backslashes and one for control characters
+/// (64-byte blocks, SIMD compares: [`simd`](super::simd)): the end of a string is a bit scan
+/// away, and so is the end of a line (its line break is the first control character after
+/// its start, unless the line holds another, which sends it to serde anyway). The bits are
+/// taken a few blocks at a time as the lines are read, and dropped behind them, so they stay
+/// few. One cursor is reused chunk after chunk (its bit buffers with it).
 #[derive(Default)]
 pub struct Cursor<'a> {
+    /// The text whose lines are read (a chunk of a file, or one line).
+    chunk: &'a str,
+    /// The current line, without its line break and trailing spaces and carriage returns.
     text: &'a str,
+    /// Where `text` starts in `chunk`.
+    base: usize,
+    /// The position in `text`.
     pos: usize,
+    /// The block of `chunk` that `marks[0]` and `controls[0]` are for.
+    first_block: usize,
+    /// Quotes and backslashes, one bit per byte of `chunk`, from `first_block` on.
     marks: Vec<u64>,
+    /// Bytes below 0x20, likewise.
+    controls: Vec<u64>,
 }
+
+/// Blocks of bits taken at a time.
+const STEP_BLOCKS: usize = 16;
+/// Blocks kept behind the current line before they are dropped.
+const KEPT_BLOCKS: usize = 256;
 
 impl<'a> Cursor<'a> {
     /// A cursor over `line`, or None when it holds a control character (see
@@ -42,27 +62,104 @@ impl<'a> Cursor<'a> {
         c.reset(line).then_some(c)
     }
 
-    /// Starts over on `line` without its trailing spaces and carriage returns; false when
-    /// what remains holds a control character (tabs and line breaks between tokens
-    /// included: the cursor's subset has none, serde_json reads such lines).
+    /// Starts over on `line` as a text of one line, without its trailing spaces and carriage
+    /// returns; false when what remains holds a control character (tabs and line breaks
+    /// between tokens included: the cursor's subset has none, serde_json reads such lines).
     pub fn reset(&mut self, line: &'a str) -> bool {
-        self.text = line.trim_end_matches([' ', '\r']);
-        self.pos = 0;
-        self.marks.clear();
-        super::simd::json_blocks(self.text.as_bytes(), &mut self.marks)
+        self.start(line);
+        let (end, plain) = self.line(0);
+        plain && end == line.len()
     }
 
-    /// Offset of the first `"` or `\` at or after `from`.
-    #[inline]
-    fn find_quote_or_escape(&self, from: usize) -> Option<usize> {
+    /// Starts on `chunk`, whose lines [`Cursor::line`] then reads in order.
+    pub fn start(&mut self, chunk: &'a str) {
+        self.chunk = chunk;
+        self.text = "";
+        self.base = 0;
+        self.pos = 0;
+        self.first_block = 0;
+        self.marks.clear();
+        self.controls.clear();
+    }
+
+    /// Goes to the line of the chunk that starts at `from` (0, or just after a line break;
+    /// lines are read in order). Returns where the line ends (its line break, or the
+    /// chunk's end) and whether the cursor stands at its start, ready to read it: false when
+    /// the line, without its trailing spaces and carriage returns, holds a control character.
+    pub fn line(&mut self, from: usize) -> (usize, bool) {
+        let bytes = self.chunk.as_bytes();
+        let control = self.next_control(from);
+        let end = if control < bytes.len() && bytes[control] != b'\n' {
+            memchr::memchr(b'\n', &bytes[control..]).map_or(bytes.len(), |i| control + i)
+        } else {
+            control
+        };
+        let mut last = end;
+        while last > from && matches!(bytes[last - 1], b' ' | b'\r') {
+            last -= 1;
+        }
+        // `from` follows a line break or is 0, `last` is at a space, a control character or
+        // the end: character boundaries.
+        self.text = self.chunk.get(from..last).unwrap_or_default();
+        self.base = from;
+        self.pos = 0;
+        (end, control >= last)
+    }
+
+    /// The offset of the first control character at or after `from`, or the chunk's length;
+    /// takes the bits of further blocks as needed.
+    fn next_control(&mut self, from: usize) -> usize {
+        let len = self.chunk.len();
         let mut block = from / 64;
-        let mut bits = self.marks.get(block)? & (u64::MAX << (from % 64));
+        if block < self.first_block || block - self.first_block > KEPT_BLOCKS {
+            // Behind the current line: dropped (the blocks from its own on are kept).
+            let behind = block.saturating_sub(self.first_block).min(self.controls.len());
+            self.marks.drain(..behind);
+            self.controls.drain(..behind);
+            self.first_block += behind;
+            if block < self.first_block || self.controls.is_empty() {
+                self.first_block = block;
+                self.marks.clear();
+                self.controls.clear();
+            }
+        }
+        let mut mask = u64::MAX << (from % 64);
         loop {
+            let Some(&bits) = self.controls.get(block - self.first_block) else {
+                let at = (self.first_block + self.controls.len()) * 64;
+                if at >= len {
+                    return len;
+                }
+                let to = len.min(at + STEP_BLOCKS * 64);
+                super::simd::json_marks(&self.chunk.as_bytes()[at..to], &mut self.marks, &mut self.controls);
+                continue;
+            };
+            let bits = bits & mask;
             if bits != 0 {
-                return Some(block * 64 + bits.trailing_zeros() as usize);
+                return len.min(block * 64 + bits.trailing_zeros() as usize);
             }
             block += 1;
-            bits = *self.marks.get(block)?;
+            mask = u64::MAX;
+        }
+    }
+
+    /// Offset in the line of the first `"` or `\` at or after `from`.
+    #[inline]
+    fn find_quote_or_escape(&self, from: usize) -> Option<usize> {
+        let at = self.base + from;
+        let end = self.base + self.text.len();
+        let mut block = at / 64;
+        let mut bits = self.marks.get(block.checked_sub(self.first_block)?)? & (u64::MAX << (at % 64));
+        loop {
+            if bits != 0 {
+                let found = block * 64 + bits.trailing_zeros() as usize;
+                return (found < end).then(|| found - self.base);
+            }
+            block += 1;
+            if block * 64 >= end {
+                return None;
+            }
+            bits = *self.marks.get(block - self.first_block)?;
         }
     }
 
@@ -85,10 +182,9 @@ impl<'a> Cursor<'a> {
         self.bytes().get(self.pos).copied()
     }
 
-    /// Consumes `bytes` (after whitespace) when the text goes on with them.
+    /// Consumes `bytes` when the text goes on with them (no whitespace skipped before).
     #[inline]
     pub fn eat_bytes(&mut self, bytes: &[u8]) -> bool {
-        self.ws();
         let hit = self
             .bytes()
             .get(self.pos..self.pos + bytes.len())
@@ -426,6 +522,66 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The lines of one text, read in order, end where `split('\n')` ends them, are plain
+    /// when the line without its trailing spaces and carriage returns holds no control
+    /// character, and read as each line on its own does, whatever the bits of the lines
+    /// around them: lines across blocks, shorter than one, longer than the bits kept, blank,
+    /// with CRLF, a tab, a lone CR, escapes, a last line with and without a line break.
+    #[test]
+    fn lines_of_a_text_read_as_each_line_alone() {
+        let mut lines: Vec<String> = [
+            "{\"a\":1}",
+            "",
+            "  ",
+            "{\"a\":\"x\\\"y\"}\r",
+            "{\"a\":\t1}",
+            "{\"b\":\"\\u0041\"} \r ",
+            "\r",
+            "{\"a\":\"x\"}\ry",
+            "{\"c\":[1,2,{\"d\":null}],\"e\":\"\"}",
+            "{\"unclosed\":\"",
+        ]
+        .map(String::from)
+        .to_vec();
+        for n in [0, 1, 50, 53, 54, 55, 56, 57, 63, 64, 65, 127, 1000, 1024, 20_000, 40_000] {
+            lines.push(format!("{{\"k\":\"{}\",\"n\":{n}}}", "x".repeat(n)));
+            lines.push(format!("{{\"k\":\"{}\\n\"}}", "\"".repeat(n % 7).replace('"', "\\\"")));
+        }
+        fn reads<'a>(c: &mut Cursor<'a>) -> (bool, Option<&'a str>, Option<Scalar<'a>>) {
+            let mut copy = Cursor {
+                chunk: c.chunk,
+                text: c.text,
+                base: c.base,
+                pos: c.pos,
+                first_block: c.first_block,
+                marks: c.marks.clone(),
+                controls: c.controls.clone(),
+            };
+            let skipped = copy.skip_value().is_some() && copy.at_end();
+            let key = c.eat(b'{').then(|| c.plain_key()).flatten();
+            (skipped, key, c.eat(b':').then(|| c.scalar()).flatten())
+        }
+        for ending in ["", "\n", "\r\n"] {
+            let text = lines.join("\n") + ending;
+            let mut c = Cursor::default();
+            c.start(&text);
+            let mut start = 0;
+            for piece in text.split('\n') {
+                let (end, plain) = c.line(start);
+                assert_eq!(&text[start..end], piece);
+                let bare = piece.trim_end_matches([' ', '\r']);
+                assert_eq!(plain, !bare.bytes().any(|b| b < 0x20), "{piece:?}");
+                let alone = Cursor::new(piece);
+                assert_eq!(plain, alone.is_some(), "{piece:?}");
+                if let Some(mut alone) = alone {
+                    assert_eq!(reads(&mut c), reads(&mut alone), "{piece:?}");
+                }
+                start = end + 1;
+            }
+            assert!(c.marks.len() <= KEPT_BLOCKS + 40_000 / 64 + 2 * STEP_BLOCKS, "{}", c.marks.len());
         }
     }
 

@@ -30,15 +30,15 @@ pub fn csv_blocks(data: &[u8], delimiter: u8, out: &mut [CsvBits]) -> usize {
 }
 
 /// Appends, per 64-byte block of `text` (the last one padded with spaces), the bits of quotes
-/// and backslashes to `marks`; returns whether the text has no control character (a byte
-/// below 0x20).
-pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>) -> bool {
+/// and backslashes to `marks` and the bits of control characters (bytes below 0x20, line
+/// breaks among them) to `controls`.
+pub fn json_marks(text: &[u8], marks: &mut Vec<u64>, controls: &mut Vec<u64>) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { avx2::json_blocks(text, marks) };
+        return unsafe { avx2::json_marks(text, marks, controls) };
     }
-    portable::json_blocks(text, marks)
+    portable::json_marks(text, marks, controls);
 }
 
 /// Calls `each` with every 64-byte block of `data`, the last one padded with `pad`, up to
@@ -85,20 +85,19 @@ mod portable {
         })
     }
 
-    pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>) -> bool {
+    pub fn json_marks(text: &[u8], marks: &mut Vec<u64>, controls: &mut Vec<u64>) {
         let (quote, escape, control) = (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
-        let mut controls = 0u64;
         for_blocks(text, b' ', usize::MAX, |_, block| {
-            let mut m = 0u64;
+            let (mut m, mut c) = (0u64, 0u64);
             for (k, lane) in block.as_chunks::<16>().0.iter().enumerate() {
                 let v = u8x16::new(*lane);
                 let shift = k * 16;
                 m |= u64::from((v.simd_eq(quote) | v.simd_eq(escape)).to_bitmask()) << shift;
-                controls |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
+                c |= u64::from(v.min(control).simd_eq(v).to_bitmask()) << shift;
             }
             marks.push(m);
+            controls.push(c);
         });
-        controls == 0
     }
 }
 
@@ -106,8 +105,8 @@ mod portable {
 mod avx2 {
     use super::{for_blocks, CsvBits};
     use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
-        _mm256_setr_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8,
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8, _mm256_set1_epi8, _mm256_setr_epi8,
+        _mm256_shuffle_epi8,
     };
 
     /// The two 32-byte halves of a block.
@@ -150,10 +149,7 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub fn json_blocks(text: &[u8], marks: &mut Vec<u64>) -> bool {
-        // Control bytes of all blocks, ORed as vectors and tested once at the end (no mask
-        // per block is needed, only whether there is any).
-        let mut controls = _mm256_setzero_si256();
+    pub fn json_marks(text: &[u8], marks: &mut Vec<u64>, controls: &mut Vec<u64>) {
         for_blocks(text, b' ', usize::MAX, |_, block| {
             let (lo, hi) = halves(block);
             // `"` (0x22) and `\` (0x5C) by one lookup on the low four bits: the table holds
@@ -170,13 +166,11 @@ mod avx2 {
             ));
             // A byte is at most 0x1f when the minimum of it and 0x1f is itself.
             let c = _mm256_set1_epi8(0x1f);
-            let low = _mm256_or_si256(
+            controls.push(bits(
                 _mm256_cmpeq_epi8(_mm256_min_epu8(lo, c), lo),
                 _mm256_cmpeq_epi8(_mm256_min_epu8(hi, c), hi),
-            );
-            controls = _mm256_or_si256(controls, low);
+            ));
         });
-        _mm256_movemask_epi8(controls) == 0
     }
 }
 
@@ -231,17 +225,18 @@ mod tests {
             .collect()
     }
 
-    fn json_reference(text: &[u8]) -> (Vec<u64>, bool) {
-        let (mut marks, mut clean) = (Vec::new(), true);
+    fn json_reference(text: &[u8]) -> (Vec<u64>, Vec<u64>) {
+        let (mut marks, mut controls) = (Vec::new(), Vec::new());
         for block in text.chunks(64) {
-            let mut m = 0u64;
-            for (i, &c) in block.iter().enumerate() {
-                m |= u64::from(c == b'"' || c == b'\\') << i;
-                clean &= c >= 0x20;
+            let (mut m, mut c) = (0u64, 0u64);
+            for (i, &b) in block.iter().enumerate() {
+                m |= u64::from(b == b'"' || b == b'\\') << i;
+                c |= u64::from(b < 0x20) << i;
             }
             marks.push(m);
+            controls.push(c);
         }
-        (marks, clean)
+        (marks, controls)
     }
 
     #[test]
@@ -269,15 +264,15 @@ mod tests {
     fn json_bits_are_the_bytes_classes_on_every_path() {
         for text in texts() {
             let want = json_reference(&text);
-            let mut marks = Vec::new();
-            let clean = portable::json_blocks(&text, &mut marks);
-            assert_eq!((marks, clean), want, "portable {text:?}");
+            let (mut marks, mut controls) = (Vec::new(), Vec::new());
+            portable::json_marks(&text, &mut marks, &mut controls);
+            assert_eq!((marks, controls), want, "portable {text:?}");
             #[cfg(target_arch = "x86_64")]
             if std::is_x86_feature_detected!("avx2") {
-                let mut marks = Vec::new();
+                let (mut marks, mut controls) = (Vec::new(), Vec::new());
                 // SAFETY: the CPU has AVX2.
-                let clean = unsafe { avx2::json_blocks(&text, &mut marks) };
-                assert_eq!((marks, clean), want, "avx2 {text:?}");
+                unsafe { avx2::json_marks(&text, &mut marks, &mut controls) };
+                assert_eq!((marks, controls), want, "avx2 {text:?}");
             }
         }
     }
