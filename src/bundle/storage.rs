@@ -895,7 +895,7 @@ struct KeyOrder {
 
 struct KnownKey {
     /// `"name":` as written, with the comma before it (`,"name":`) but for the first key.
-    bytes: Vec<u8>,
+    bytes: crate::input::json_scan::Expected,
     action: KeyAction,
 }
 
@@ -909,7 +909,7 @@ impl KeyOrder {
     #[inline]
     fn take(&self, level: Level, i: usize, c: &mut crate::input::json_scan::Cursor<'_>) -> Option<KeyAction> {
         let known = self.levels[level as usize].get(i)?;
-        c.eat_bytes(&known.bytes).then_some(known.action)
+        c.eat_expected(&known.bytes).then_some(known.action)
     }
 
     /// Remembers `key` (read the general way, with the comma before it but for the first,
@@ -922,18 +922,14 @@ impl KeyOrder {
         }
         if i == keys.len() {
             keys.push(KnownKey {
-                bytes: Vec::with_capacity(key.len() + 4),
+                bytes: crate::input::json_scan::Expected::default(),
                 action,
             });
         }
         let known = &mut keys[i];
-        known.bytes.clear();
-        if i > 0 {
-            known.bytes.push(b',');
-        }
-        known.bytes.push(b'"');
-        known.bytes.extend_from_slice(key.as_bytes());
-        known.bytes.extend_from_slice(b"\":");
+        let comma: &[u8] = if i > 0 { b"," } else { b"" };
+        let bytes = [comma, b"\"", key.as_bytes(), b"\":"];
+        known.bytes.set(bytes.into_iter().flatten().copied());
         known.action = action;
     }
 }

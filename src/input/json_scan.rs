@@ -182,6 +182,23 @@ impl<'a> Cursor<'a> {
         self.bytes().get(self.pos).copied()
     }
 
+    /// [`Cursor::eat_bytes`] of `expected`'s bytes: when they are few and the line goes on
+    /// for 32 bytes more, compared as four masked words (no loop, no branch per word).
+    #[inline]
+    pub fn eat_expected(&mut self, expected: &Expected) -> bool {
+        if let Some(words) = expected.words.as_ref() {
+            if let Some(text) = self.bytes().get(self.pos..).and_then(<[u8]>::first_chunk::<32>) {
+                let text = text.as_chunks::<8>().0;
+                let differ = (0..4).fold(0, |d, i| d | ((u64::from_le_bytes(text[i]) ^ words.words[i]) & words.masks[i]));
+                if differ == 0 {
+                    self.pos += expected.bytes.len();
+                }
+                return differ == 0;
+            }
+        }
+        self.eat_bytes(&expected.bytes)
+    }
+
     /// Consumes `bytes` when the text goes on with them (no whitespace skipped before).
     #[inline]
     pub fn eat_bytes(&mut self, bytes: &[u8]) -> bool {
@@ -396,6 +413,42 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Bytes [`Cursor::eat_expected`] looks for, kept also as words when there are at most 32.
+#[derive(Debug, Default)]
+pub struct Expected {
+    bytes: Vec<u8>,
+    words: Option<Words>,
+}
+
+/// Up to 32 bytes as four little-endian words, and a mask of the bytes that count.
+#[derive(Debug)]
+struct Words {
+    words: [u64; 4],
+    masks: [u64; 4],
+}
+
+impl Expected {
+    /// Replaces the bytes looked for (keeping the allocation).
+    pub fn set(&mut self, bytes: impl IntoIterator<Item = u8>) {
+        self.bytes.clear();
+        self.bytes.extend(bytes);
+        self.words = (self.bytes.len() <= 32).then(|| {
+            let (mut padded, mut mask) = ([0u8; 32], [0u8; 32]);
+            padded[..self.bytes.len()].copy_from_slice(&self.bytes);
+            mask[..self.bytes.len()].fill(0xff);
+            let word = |b: &[u8; 32], i: usize| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&b[i * 8..i * 8 + 8]);
+                u64::from_le_bytes(w)
+            };
+            Words {
+                words: std::array::from_fn(|i| word(&padded, i)),
+                masks: std::array::from_fn(|i| word(&mask, i)),
+            }
+        });
+    }
+}
+
 /// `a == b` for short texts (names, keys), eight bytes at a time in registers (a slice comparison calls
 /// `memcmp`, which costs more than the comparison for names of a few bytes).
 #[inline]
@@ -421,6 +474,34 @@ mod tests {
 
     fn skips(text: &str) -> bool {
         Cursor::new(text).is_some_and(|mut c| c.skip_value().is_some() && c.at_end())
+    }
+
+    /// Whatever the bytes looked for (up to 40 of them) and the text after the cursor
+    /// (shorter and longer than 32 bytes, equal, a prefix, or differing in any one byte),
+    /// `eat_expected` answers and moves as `eat_bytes` does.
+    #[test]
+    fn eat_expected_is_eat_bytes() {
+        let base: Vec<u8> = (0..48u8).map(|i| b'a' + i % 26).collect();
+        let mut e = Expected::default();
+        let mut compared = 0;
+        for n in 0..=40 {
+            e.set(base[..n].iter().copied());
+            for rest in [0, 1, 5, 31, 32, 33, 40] {
+                for change in std::iter::once(None).chain((0..n + rest).map(Some)) {
+                    let mut text = base[..(n + rest).min(48)].to_vec();
+                    if let Some(at) = change.filter(|&at| at < text.len()) {
+                        text[at] = b'"';
+                    }
+                    let line = format!("{{{}", String::from_utf8(text).unwrap());
+                    let (mut a, mut b) = (Cursor::new(&line).unwrap(), Cursor::new(&line).unwrap());
+                    assert!(a.eat(b'{') && b.eat(b'{'));
+                    assert_eq!(a.eat_expected(&e), b.eat_bytes(&base[..n]), "{n} {line}");
+                    assert_eq!(a.pos, b.pos, "{n} {line}");
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 5000, "{compared}");
     }
 
     #[test]
