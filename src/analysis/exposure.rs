@@ -324,7 +324,7 @@ struct ReasonKey<'g> {
     /// Only when there is no UPN (the reason names the UPN, else the app).
     app: Option<&'g str>,
     ip: Option<IpAddr>,
-    why: &'g str,
+    why: &'static str,
 }
 
 /// A [`ReasonKey`] kept from one request to the next.
@@ -333,7 +333,7 @@ struct OwnedReasonKey {
     upn: Option<Upn>,
     app: Option<String>,
     ip: Option<IpAddr>,
-    why: String,
+    why: &'static str,
 }
 
 impl OwnedReasonKey {
@@ -343,11 +343,15 @@ impl OwnedReasonKey {
             upn: k.upn.cloned(),
             app: k.app.map(str::to_string),
             ip: k.ip,
-            why: k.why.to_string(),
+            why: k.why,
         }
     }
     fn is(&self, k: &ReasonKey) -> bool {
-        self.ip == k.ip && self.auth == k.auth && self.upn.as_ref() == k.upn && self.app.as_deref() == k.app && self.why == k.why
+        self.ip == k.ip
+            && self.auth == k.auth
+            && self.upn.as_ref() == k.upn
+            && self.app.as_deref() == k.app
+            && (std::ptr::eq(self.why, k.why) || self.why == k.why)
     }
 }
 
@@ -631,7 +635,7 @@ impl<'a> StorageAggregator<'a> {
         push_sample(&mut b.evidence, &g.origin);
     }
 
-    fn add_excluded(&mut self, g: &RequestGroup, why: Option<&str>) {
+    fn add_excluded(&mut self, g: &RequestGroup, why: Option<&'static str>) {
         use std::fmt::Write as _;
         let why = why.unwrap_or(match &g.requester_upn {
             Some(u) if self.scope.has_identity(u) => {
