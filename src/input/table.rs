@@ -1309,6 +1309,7 @@ pub fn parse_timestamp(raw: &str, utc: bool) -> std::result::Result<Option<Times
 }
 
 /// A number of `min..=max` ASCII digits at the start of `b`, and the rest.
+#[inline]
 pub fn leading_number(b: &[u8], min: usize, max: usize) -> Option<(u32, &[u8])> {
     let n = b.iter().take(max).take_while(|c| c.is_ascii_digit()).count();
     if n < min {
