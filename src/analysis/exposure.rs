@@ -1069,22 +1069,12 @@ pub fn build_exposure(findings: &StorageFindings, inventory: &[DataAsset]) -> Ex
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::scope::{CaseVerdict, ScopeSource};
+    use crate::analysis::scope::CaseVerdict;
     use std::path::Path;
     use std::sync::Arc;
 
     fn scope() -> Scope {
-        Scope {
-            source: ScopeSource::Inferred,
-            verdict: CaseVerdict::CompromiseConfirmed,
-            verdict_basis: Vec::new(),
-            identities: Default::default(),
-            ips: Default::default(),
-            alerts: Vec::new(),
-            footholds: Vec::new(),
-            unusual_runs: Vec::new(),
-            compromise_start: None,
-        }
+        Scope::empty(CaseVerdict::CompromiseConfirmed)
     }
 
     /// Request `n` of a file, from address `10.0.0.<ip>`, its time going back and forth.

@@ -988,20 +988,10 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::scope::{CaseVerdict, ScopeSource};
+    use crate::analysis::scope::CaseVerdict;
 
     fn scope() -> Scope {
-        Scope {
-            source: ScopeSource::Inferred,
-            verdict: CaseVerdict::CompromiseConfirmed,
-            verdict_basis: Vec::new(),
-            identities: Default::default(),
-            ips: Default::default(),
-            alerts: Vec::new(),
-            footholds: Vec::new(),
-            unusual_runs: Vec::new(),
-            compromise_start: None,
-        }
+        Scope::empty(CaseVerdict::CompromiseConfirmed)
     }
 
     fn report(note: &str) -> ReportedAction {

@@ -322,6 +322,21 @@ pub struct Foothold {
 }
 
 impl Scope {
+    /// No identity, address or alert, inferred, with `verdict`: where [`build_scope`] starts.
+    pub fn empty(verdict: CaseVerdict) -> Scope {
+        Scope {
+            source: ScopeSource::Inferred,
+            verdict,
+            verdict_basis: Vec::new(),
+            identities: BTreeMap::new(),
+            ips: BTreeMap::new(),
+            alerts: Vec::new(),
+            footholds: Vec::new(),
+            unusual_runs: Vec::new(),
+            compromise_start: None,
+        }
+    }
+
     /// A confirmed or suspected identity.
     pub fn has_identity(&self, u: &Upn) -> bool {
         self.identities.get(u).is_some_and(Member::in_scope)
@@ -415,17 +430,7 @@ fn device_words(s: &SignIn) -> &'static str {
 /// Builds the scope: the analyst's decisions, then leads weighed against the evidence,
 /// followed across sources, then the verdict.
 pub fn build_scope(case: &Case, bundle: &Bundle) -> Scope {
-    let mut scope = Scope {
-        source: ScopeSource::Inferred,
-        verdict: CaseVerdict::NotEstablished,
-        verdict_basis: Vec::new(),
-        identities: BTreeMap::new(),
-        ips: BTreeMap::new(),
-        alerts: Vec::new(),
-        footholds: Vec::new(),
-        unusual_runs: Vec::new(),
-        compromise_start: None,
-    };
+    let mut scope = Scope::empty(CaseVerdict::NotEstablished);
     let env = &case.environment;
     let named = !case.scope.identities.is_empty() || !case.scope.ips.is_empty();
     if named {

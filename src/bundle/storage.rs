@@ -439,17 +439,8 @@ fn la_export_time_plain(s: &str) -> Option<chrono::NaiveDateTime> {
     let (year, b) = number(sep(b, b"/")?, 4, 4)?;
     let (hour, b) = number(sep(b, b", ")?, 1, 2)?;
     let (minute, b) = number(sep(b, b":")?, 2, 2)?;
-    let (second, mut b) = number(sep(b, b":")?, 2, 2)?;
-    let mut nanos = 0u32;
-    if let Some(rest) = b.strip_prefix(b".") {
-        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        if !(1..=9).contains(&n) {
-            return None;
-        }
-        let (v, rest) = number(rest, n, n)?;
-        nanos = v * 10u32.pow(9 - n as u32);
-        b = rest;
-    }
+    let (second, b) = number(sep(b, b":")?, 2, 2)?;
+    let (nanos, b) = crate::input::table::fraction_nanos(b)?;
     let pm = match b {
         b" AM" | b" am" => false,
         b" PM" | b" pm" => true,

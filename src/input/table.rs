@@ -1319,6 +1319,21 @@ pub fn leading_number(b: &[u8], min: usize, max: usize) -> Option<(u32, &[u8])> 
     Some((v, &b[n..]))
 }
 
+/// An optional fraction of a second at the start of `b` (`.` and one to nine digits) as
+/// nanoseconds, and the rest; None for a `.` not followed by one to nine digits.
+#[inline]
+pub fn fraction_nanos(b: &[u8]) -> Option<(u32, &[u8])> {
+    let Some(rest) = b.strip_prefix(b".") else {
+        return Some((0, b));
+    };
+    let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if !(1..=9).contains(&n) {
+        return None;
+    }
+    let (v, rest) = leading_number(rest, n, n)?;
+    Some((v * 10u32.pow(9 - n as u32), rest))
+}
+
 /// The resource logs' own form, `2024-03-21T03:12:40.2210000Z`, read digit by digit: four-digit
 /// year, two-digit month, day, hour, minute and second (no leap second), an optional fraction
 /// of one to nine digits, a capital `T` and `Z`. None for anything else, which chrono's RFC 3339
@@ -1335,17 +1350,8 @@ fn iso_utc_plain(s: &str) -> Option<NaiveDateTime> {
     let (day, b) = two(b, b'-')?;
     let (hour, b) = two(b, b'T')?;
     let (minute, b) = two(b, b':')?;
-    let (second, mut b) = two(b, b':')?;
-    let mut nanos = 0;
-    if let Some(rest) = b.strip_prefix(b".") {
-        let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        if !(1..=9).contains(&n) {
-            return None;
-        }
-        let (v, rest) = leading_number(rest, n, n)?;
-        nanos = v * 10u32.pow(9 - n as u32);
-        b = rest;
-    }
+    let (second, b) = two(b, b':')?;
+    let (nanos, b) = fraction_nanos(b)?;
     if b != b"Z" || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
