@@ -167,6 +167,12 @@ pub fn storage(data: &[u8]) {
         show(&r);
     }
     csv_index_agrees_with_csv(data);
+    // The JSON Lines cursor must read every line it takes as serde reads it.
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(e) = casefile::bundle::storage::cursor_agrees_with_serde(text) {
+            panic!("{e}");
+        }
+    }
 }
 
 /// The storage reader's SIMD CSV field index must split records and fields exactly as the
