@@ -685,21 +685,24 @@ impl<'a> StorageAggregator<'a> {
             };
             self.last_reason = Some(OwnedReasonKey::from(&key));
         }
-        let capped = !self.excluded.contains_key(reason.as_str()) && self.excluded.len() >= self.max_exclusion_reasons;
-        self.run = Some(Run {
-            capped,
+        // The run starts with this request, added to its group here.
+        let mut run = Run {
+            capped: false,
             requests: 0,
             first: g.first,
             last: g.last,
-        });
+        };
         if let Some(e) = self.excluded.get_mut(reason.as_str()) {
             e.requests += g.requests;
             e.first = e.first.min(g.first);
             e.last = e.last.max(g.last);
             self.reason_buffer = reason;
+            self.run = Some(run);
             return;
         }
-        let key = if capped { OTHER_EXCLUDED.to_string() } else { reason.clone() };
+        run.capped = self.excluded.len() >= self.max_exclusion_reasons;
+        let key = if run.capped { OTHER_EXCLUDED.to_string() } else { reason.clone() };
+        self.run = Some(run);
         self.reason_buffer = reason;
         let e = self.excluded.entry(key.clone()).or_insert_with(|| ExcludedGroup {
             reason: key,
