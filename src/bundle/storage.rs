@@ -959,9 +959,10 @@ impl KeyOrder {
             });
         }
         let known = &mut keys[i];
-        let comma: &[u8] = if i > 0 { &[b','] } else { &[] };
-        let bytes = [comma, &[b'"'], key.as_bytes(), &[b'"', b':']];
-        known.bytes.set(bytes.into_iter().flatten().copied());
+        let comma: &[u8] = if i > 0 { b"," } else { b"" };
+        known
+            .bytes
+            .set([comma, b"\"", key.as_bytes(), b"\":"].into_iter().flatten().copied());
         known.action = action;
     }
 }
