@@ -1681,7 +1681,7 @@ mod tests {
     /// them, CRLF, blank lines, no line break at the end) and on text the cursor leaves to
     /// serde.
     #[test]
-    fn cursor_agrees_with_serde_on_real_lines() {
+    fn cursor_agrees_with_serde_on_log_shaped_lines() {
         let lines = [
             r#"{"time":"2024-03-20T08:06:32Z","operationName":"GetBlob","statusCode":200,"properties":{"accountName":"a","objectKey":"/a/c/x"}}"#,
             r#"{"time":"2024-03-20T08:06:33Z","operationName":"GetBlob","statusCode":206,"properties":{"accountName":"a","objectKey":"/a/c/y"}}"#,
