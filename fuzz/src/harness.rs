@@ -201,7 +201,7 @@ fn csv_index_agrees_with_csv(data: &[u8]) {
     };
     let mut ours: Vec<Vec<Vec<u8>>> = Vec::new();
     let (mut fields, mut start, mut record_start, mut complete) = (Vec::new(), 0usize, 0usize, true);
-    for item in Scanner::new(data, b',') {
+    for item in Scanner::new(data, b',').items() {
         match item {
             Item::Delimiter(at) => {
                 fields.push(unquote(&data[start..at]));

@@ -616,20 +616,31 @@ fn parse_csv_chunk(
 /// A record's fields as the [`Scanner`](crate::input::csv_index::Scanner) delimits them:
 /// the first `width` spans are kept (more make the record wrong anyway), all are counted.
 struct Spans {
-    spans: Vec<(usize, usize)>,
+    /// `width` slots, of which the first `count` (at most all) hold the record's fields.
+    spans: Box<[(usize, usize)]>,
     count: usize,
 }
 
 impl Spans {
-    fn push(&mut self, width: usize, span: (usize, usize)) {
-        if self.spans.len() < width {
-            self.spans.push(span);
+    fn new(width: usize) -> Spans {
+        Spans {
+            spans: vec![(0, 0); width].into_boxed_slice(),
+            count: 0,
+        }
+    }
+    #[inline]
+    fn push(&mut self, span: (usize, usize)) {
+        if let Some(slot) = self.spans.get_mut(self.count) {
+            *slot = span;
         }
         self.count += 1;
     }
     fn clear(&mut self) {
-        self.spans.clear();
         self.count = 0;
+    }
+    /// The fields kept.
+    fn kept(&self) -> &[(usize, usize)] {
+        &self.spans[..self.count.min(self.spans.len())]
     }
 }
 
@@ -644,39 +655,59 @@ fn parse_csv_indexed(
     stats: &mut ChunkStats,
     visit: &mut dyn FnMut(BlobRequest<'_>),
 ) -> Result<(usize, u64)> {
-    use crate::input::csv_index::{Item, Scanner};
-    let mut fields = Spans {
-        spans: Vec::with_capacity(layout.width),
-        count: 0,
-    };
+    use crate::input::csv_index::Scanner;
+    let mut fields = Spans::new(layout.width);
     // Newlines before `record_start`, and since it inside quotes.
     let (mut newlines, mut quoted) = (0u64, 0u64);
     let (mut record_start, mut field_start) = (0usize, 0usize);
-    for item in Scanner::new(text.as_bytes(), layout.delimiter) {
-        match item {
-            Item::Delimiter(at) => {
-                fields.push(layout.width, (field_start, at));
+    let mut scanner = Scanner::new(text.as_bytes(), layout.delimiter);
+    while let Some(block) = scanner.next_block() {
+        // The delimiters (most of the bits) up to each other item in a loop of their own.
+        let mut delimiters = block.wanted & block.delimiters;
+        let mut others = block.wanted & !block.delimiters;
+        loop {
+            let before = if others == 0 {
+                u64::MAX
+            } else {
+                (others & others.wrapping_neg()) - 1
+            };
+            let mut run = delimiters & before;
+            delimiters &= !before;
+            while run != 0 {
+                let at = block.base + run.trailing_zeros() as usize;
+                run &= run - 1;
+                fields.push((field_start, at));
                 field_start = at + 1;
             }
-            Item::LineEnd(at) => {
-                let is_newline = text.as_bytes()[at] == b'\n';
-                if at > record_start {
-                    fields.push(layout.width, (field_start, at));
-                    let line = first_line + newlines;
-                    take_csv_record(file, layout, text, &fields, line, order, stats, visit)?;
-                    fields.clear();
-                }
-                newlines += quoted + u64::from(is_newline);
-                quoted = 0;
-                record_start = at + 1;
-                field_start = record_start;
+            if others == 0 {
+                break;
             }
-            Item::QuotedNewline => quoted += 1,
-            Item::Irregular => return Ok((record_start, first_line + newlines)),
+            let bit = others.trailing_zeros();
+            others &= others - 1;
+            if block.quoted_newlines & (1u64 << bit) != 0 {
+                quoted += 1;
+                continue;
+            }
+            // A line end.
+            let at = block.base + bit as usize;
+            let is_newline = text.as_bytes()[at] == b'\n';
+            if at > record_start {
+                fields.push((field_start, at));
+                let line = first_line + newlines;
+                take_csv_record(file, layout, text, &fields, line, order, stats, visit)?;
+                fields.clear();
+            }
+            newlines += quoted + u64::from(is_newline);
+            quoted = 0;
+            record_start = at + 1;
+            field_start = record_start;
+        }
+        if block.irregular {
+            return Ok((record_start, first_line + newlines));
         }
     }
     if record_start < text.len() {
-        fields.push(layout.width, (field_start, text.len()));
+        fields.push((field_start, text.len()));
         take_csv_record(file, layout, text, &fields, first_line + newlines, order, stats, visit)?;
     }
     Ok((text.len(), first_line + newlines + quoted))
@@ -702,7 +733,7 @@ fn take_csv_record(
     }
     let mut f = Fields::new();
     for (slot, col) in layout.slots.iter().enumerate() {
-        if let Some(&(a, b)) = col.and_then(|i| fields.spans.get(i)) {
+        if let Some(&(a, b)) = col.and_then(|i| fields.kept().get(i)) {
             f.values[slot] = Some(field_text(&text[a..b]));
             f.utc[slot] = layout.utc[slot];
         }
@@ -710,7 +741,7 @@ fn take_csv_record(
     let r = match build(&f, order, origin) {
         Ok(r) => r,
         Err(origin) => {
-            let record: csv::ByteRecord = fields.spans.iter().map(|&(a, b)| field_text(&text[a..b]).into_owned()).collect();
+            let record: csv::ByteRecord = fields.kept().iter().map(|&(a, b)| field_text(&text[a..b]).into_owned()).collect();
             csv_row_slowly(layout, &record, origin, order)?
         }
     };

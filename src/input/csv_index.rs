@@ -30,7 +30,36 @@ pub enum Item {
     Irregular,
 }
 
-/// Iterates over the structural characters of CSV text; see the module note.
+/// The structural characters of one 64-byte block ([`Scanner::next_block`]): the bits of
+/// `wanted` in order are the block's [`Item`]s, each a quoted newline when its bit is in
+/// `quoted_newlines`, a delimiter when it is in `delimiters`, else a line end. After them
+/// comes [`Item::Irregular`] when `irregular`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    /// The offset of the block's first byte.
+    pub base: usize,
+    pub wanted: u64,
+    pub delimiters: u64,
+    pub quoted_newlines: u64,
+    pub irregular: bool,
+}
+
+impl Block {
+    /// The item of bit `bit` of `wanted`.
+    #[inline]
+    pub fn item(&self, bit: u32) -> Item {
+        let one = 1u64 << bit;
+        if self.quoted_newlines & one != 0 {
+            Item::QuotedNewline
+        } else if self.delimiters & one != 0 {
+            Item::Delimiter(self.base + bit as usize)
+        } else {
+            Item::LineEnd(self.base + bit as usize)
+        }
+    }
+}
+
+/// Finds the structural characters of CSV text, a block at a time; see the module note.
 pub struct Scanner<'a> {
     data: &'a [u8],
     delimiter: u8,
@@ -92,6 +121,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Loads the next block's bits; false at the end of the text.
+    #[inline]
     fn load(&mut self) -> bool {
         let start = self.next_block;
         if start >= self.data.len() {
@@ -151,35 +181,49 @@ impl<'a> Scanner<'a> {
     }
 }
 
-impl Iterator for Scanner<'_> {
-    type Item = Item;
+impl Scanner<'_> {
+    /// The next block's structural characters, a block at a time (a caller's loop over the
+    /// bits of one word costs less than a call per character); None at the end of the text,
+    /// and after a block that is `irregular`.
     #[inline]
-    fn next(&mut self) -> Option<Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            if self.pending != 0 {
-                let bit = self.pending.trailing_zeros();
-                self.pending &= self.pending - 1;
-                let one = 1u64 << bit;
-                return Some(if self.quoted_newlines & one != 0 {
-                    Item::QuotedNewline
-                } else if self.delimiters & one != 0 {
-                    Item::Delimiter(self.base + bit as usize)
-                } else {
-                    Item::LineEnd(self.base + bit as usize)
-                });
-            }
-            if self.irregular {
-                self.done = true;
-                return Some(Item::Irregular);
-            }
-            if !self.load() {
-                self.done = true;
-                return None;
-            }
+    pub fn next_block(&mut self) -> Option<Block> {
+        if self.done || !self.load() {
+            self.done = true;
+            return None;
         }
+        self.done = self.irregular;
+        Some(Block {
+            base: self.base,
+            wanted: std::mem::take(&mut self.pending),
+            delimiters: self.delimiters,
+            quoted_newlines: self.quoted_newlines,
+            irregular: self.irregular,
+        })
+    }
+}
+
+impl<'a> Scanner<'a> {
+    /// Every item in order: [`Scanner::next_block`]'s blocks taken apart, bit by bit (for
+    /// the checks that compare the scanner's reading with `csv`'s).
+    pub fn items(mut self) -> impl Iterator<Item = Item> + 'a {
+        let mut current: Option<Block> = None;
+        let mut bits = 0u64;
+        std::iter::from_fn(move || loop {
+            if let Some(block) = current {
+                if bits != 0 {
+                    let bit = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    return Some(block.item(bit));
+                }
+                current = None;
+                if block.irregular {
+                    return Some(Item::Irregular);
+                }
+            }
+            let block = self.next_block()?;
+            bits = block.wanted;
+            current = Some(block);
+        })
     }
 }
 
@@ -214,13 +258,17 @@ pub fn field_text(raw: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
+    fn items(text: &str) -> Vec<Item> {
+        Scanner::new(text.as_bytes(), b',').items().collect()
+    }
+
     /// Records as the scanner reads them, or None where it gives up (irregular).
     fn scan(text: &str) -> Option<Vec<Vec<String>>> {
         let mut records = Vec::new();
         let mut fields = Vec::new();
         let mut start = 0usize;
         let mut record_start = 0usize;
-        for item in Scanner::new(text.as_bytes(), b',') {
+        for item in items(text) {
             match item {
                 Item::Delimiter(at) => {
                     fields.push(field_text(&text[start..at]).into_owned());
@@ -323,9 +371,8 @@ mod tests {
     #[test]
     fn records_before_an_irregularity_are_read() {
         let text = "a,b\n1,2\nx\"y,3\n";
-        let items: Vec<Item> = Scanner::new(text.as_bytes(), b',').collect();
         assert_eq!(
-            items,
+            items(text),
             vec![
                 Item::Delimiter(1),
                 Item::LineEnd(3),
