@@ -1060,6 +1060,7 @@ fn scan_object<'a>(
         i += 1;
         match action {
             KeyAction::Slot(slot) => {
+                let slot = usize::from(slot);
                 if fields.values[slot].is_some() {
                     return None;
                 }
@@ -1114,7 +1115,8 @@ enum Level {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyAction {
-    Slot(usize),
+    /// The field's slot in [`Fields`] (a byte: the action is copied for every key read).
+    Slot(u8),
     Descend(Level),
     Skip,
 }
@@ -1219,6 +1221,7 @@ impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, 'de> {
             }
             match key_action(self.level, &key) {
                 KeyAction::Slot(slot) => {
+                    let slot = usize::from(slot);
                     if self.out.fields.values[slot].is_some() {
                         self.out.irregular = true;
                     }
@@ -1666,7 +1669,7 @@ mod tests {
         for (level, prefix) in levels {
             for key in &keys {
                 let want = if let Some(slot) = NAMES.iter().position(|n| *n == format!("{prefix}{key}")) {
-                    KeyAction::Slot(slot)
+                    KeyAction::Slot(u8::try_from(slot).unwrap())
                 } else {
                     match (level, key.as_str()) {
                         (Level::Top, "properties") => KeyAction::Descend(Level::Properties),

@@ -332,6 +332,13 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn skip_value(&mut self) -> Option<()> {
         if self.peek()? == b'"' {
+            // A string without escapes (most) ends at the next mark, a quote; the general
+            // step reads the rest.
+            let at = self.find_quote_or_escape(self.pos + 1)?;
+            if self.bytes()[at] == b'"' {
+                self.pos = at + 1;
+                return Some(());
+            }
             self.pos += 1;
             return self.skip_string_body();
         }
