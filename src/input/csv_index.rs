@@ -179,9 +179,7 @@ impl<'a> Scanner<'a> {
         self.next_block = start + len;
         true
     }
-}
 
-impl Scanner<'_> {
     /// The next block's structural characters, a block at a time (a caller's loop over the
     /// bits of one word costs less than a call per character); None at the end of the text,
     /// and after a block that is `irregular`.
@@ -200,9 +198,7 @@ impl Scanner<'_> {
             irregular: self.irregular,
         })
     }
-}
 
-impl<'a> Scanner<'a> {
     /// Every item in order: [`Scanner::next_block`]'s blocks taken apart, bit by bit (for
     /// the checks that compare the scanner's reading with `csv`'s).
     pub fn items(mut self) -> impl Iterator<Item = Item> + 'a {
