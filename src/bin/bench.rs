@@ -780,7 +780,13 @@ fn hash_alone(log: &Path, repeat: usize) -> Result<f64, Box<dyn std::error::Erro
             let n = window.min(len - at);
             // SAFETY: a read-only map of a file the bench wrote and nothing changes while it
             // is read; no reference into it outlives it.
-            let map = unsafe { memmap2::MmapOptions::new().offset(at).len(usize::try_from(n)?).populate().map(&file)? };
+            let map = unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(at)
+                    .len(usize::try_from(n)?)
+                    .populate()
+                    .map(&file)?
+            };
             hasher.update(&map[..]);
             at += n;
         }
