@@ -252,6 +252,98 @@ fn line_numbers_agree_after_crlf_blank_lines_and_quoted_newlines() {
     }
 }
 
+/// Random CSV exports (fields quoted or not, with `""`, commas and newlines inside quotes,
+/// LF and CRLF line ends, blank lines, runs long enough to cross 64-byte blocks, now and then
+/// a quote the field index does not read, a last line without a newline) give the same
+/// requests, with the same lines and record numbers, on the fast reader (the SIMD field
+/// index, block by block) as on the general reader; read in chunks of a few hundred bytes
+/// too when their quotes are all regular. (A file with an odd quote inside an unquoted field
+/// is cut by quote parity, which that quote misleads: known, not yet mended; such a file is
+/// read right only within one chunk.)
+#[test]
+fn random_csv_reads_as_the_general_reader_reads_it() {
+    let dir = temp_dir("ingest-random-csv");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let header = "TimeGenerated [UTC],AccountName,OperationName,AuthenticationType,StatusCode,CallerIpAddress,ObjectKey,ResponseBodySize,UserAgentHeader";
+    let pick = |options: &[&str], r: u64| options[r as usize % options.len()].to_string();
+    let mut irregular_files = 0;
+    for file in 0..200 {
+        let mut text = String::from(header);
+        let mut irregular = false;
+        for _ in 0..next(12) + 1 {
+            text.push_str(if next(3) == 0 { "\r\n" } else { "\n" });
+            if next(8) == 0 {
+                text.push_str("\n");
+            }
+            // Text for the free-text columns: plain, or quoted with the characters quoting
+            // allows, or (rarely) a quote the field index leaves to `csv`.
+            let mut free = |next: &mut dyn FnMut(u64) -> u64| -> String {
+                let mut t = String::new();
+                for _ in 0..next(6) {
+                    t.push_str(&pick(&["x", "é", "p".repeat(next(70) as usize).as_str(), "/", " ", "-"], next(6)));
+                }
+                match next(10) {
+                    0..=4 => t,
+                    5..=8 => {
+                        let mut q = String::new();
+                        for _ in 0..next(5) {
+                            q.push_str(&pick(&[",", "\"\"", "\n", "\r\n", "y", &"q".repeat(next(90) as usize)], next(6)));
+                        }
+                        format!("\"{t}{q}\"")
+                    }
+                    _ => {
+                        irregular = true;
+                        format!("{t}a\"b")
+                    }
+                }
+            };
+            let fields = [
+                pick(
+                    &[
+                        "\"3/20/2024, 8:06:32.729 AM\"",
+                        "2024-03-20T08:07:00Z",
+                        "\"3/20/2024, 12:00:00.000 PM\"",
+                    ],
+                    next(3),
+                ),
+                pick(&["acct", "ProdData", "\"acct\""], next(3)),
+                pick(&["GetBlob", "ListBlobs", "\"Get,Blob\"", "PutBlob"], next(4)),
+                pick(&["OAuth", "AccountKey", "SAS", ""], next(4)),
+                pick(&["200", "206.0", "404", "\"200\""], next(4)),
+                pick(&["20.50.12.34:51303", "[2001:db8::1]:443", "", "10.0.0.1"], next(4)),
+                match free(&mut next) {
+                    k if k.starts_with('"') => format!("\"/acct/c/{}", &k[1..]),
+                    k => format!("/acct/c/{k}"),
+                },
+                pick(&["12", "12.0", "", "1814880"], next(4)),
+                free(&mut next),
+            ];
+            text.push_str(&fields.join(","));
+        }
+        if next(2) == 0 {
+            text.push('\n');
+        }
+        irregular_files += usize::from(irregular);
+        let path = dir.join(format!("random-{file}.csv"));
+        std::fs::write(&path, &text).unwrap();
+        let want = reference(&path);
+        assert_eq!(fast(&path), want, "{text:?}");
+        if !irregular {
+            for chunk in [97, 400] {
+                assert_eq!(ingested(&path, 2, chunk).0, want, "{chunk}-byte chunks: {text:?}");
+            }
+        }
+    }
+    // Both kinds occur: files the index reads to the end and files it hands over in part.
+    assert!(irregular_files > 10 && irregular_files < 190, "{irregular_files}");
+}
+
 /// A file of several default-sized chunks read by `storage::stream` (the history pass and the
 /// fuzz harness) numbers records and lines as the general reader does, chunk after chunk.
 #[test]
