@@ -279,7 +279,7 @@ fn random_csv_reads_as_the_general_reader_reads_it() {
         for _ in 0..next(12) + 1 {
             text.push_str(if next(3) == 0 { "\r\n" } else { "\n" });
             if next(8) == 0 {
-                text.push_str("\n");
+                text.push('\n');
             }
             // Text for the free-text columns: plain, or quoted with the characters quoting
             // allows, or (rarely) a quote the field index leaves to `csv`.
