@@ -167,11 +167,46 @@ pub fn storage(data: &[u8]) {
         show(&r);
     }
     csv_index_agrees_with_csv(data);
+    for name in ["fuzz-input.csv", "fuzz-input.jsonl"] {
+        chunks_agree_with_whole(name, data);
+    }
     // The JSON Lines cursor must read every line it takes as serde reads it.
     if let Ok(text) = std::str::from_utf8(data) {
         if let Err(e) = casefile::bundle::storage::cursor_agrees_with_serde(text) {
             panic!("{e}");
         }
+    }
+}
+
+/// Cut into chunks of a few dozen bytes (by quote parity for CSV, the text a parser gives
+/// back cut again where `csv` ends records), a storage log must read exactly as it reads in
+/// one chunk: the same requests with the same locations, and the same outcome. Panics on any
+/// difference.
+fn chunks_agree_with_whole(name: &str, data: &[u8]) {
+    use casefile::input::chunk::Limits;
+    use casefile::input::ingest::{read_sequentially_from, Step};
+    let read = |chunk_bytes: usize| {
+        let mut requests = Vec::new();
+        let limits = Limits {
+            chunk_bytes,
+            ..Limits::default()
+        };
+        let raw: Box<dyn std::io::Read> = Box::new(Cursor::new(data.to_vec()));
+        let outcome = read_sequentially_from(Path::new(name), raw, limits, &mut |step| {
+            if let Step::Request(r) = step {
+                requests.push(format!("{r:?}"));
+            }
+        })
+        .map_err(|e| e.render());
+        (requests, outcome)
+    };
+    let whole = read(Limits::default().chunk_bytes);
+    for chunk_bytes in [7, 61] {
+        assert_eq!(
+            read(chunk_bytes),
+            whole,
+            "{name} read in {chunk_bytes}-byte chunks differs from one chunk"
+        );
     }
 }
 

@@ -770,7 +770,11 @@ fn shape_case(
 fn hash_alone(log: &Path, json: bool, repeat: usize) -> Result<f64, Box<dyn std::error::Error>> {
     use casefile::input::chunk::{Boundary, HashState, Limits};
     use casefile::input::mapped::MappedSplitter;
-    let boundary = if json { Boundary::Lines } else { Boundary::CsvRecords };
+    let boundary = if json {
+        Boundary::Lines
+    } else {
+        Boundary::CsvRecords { delimiter: b',' }
+    };
     let mut best = f64::INFINITY;
     for _ in 0..repeat {
         let t = Instant::now();

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::source::{need, Capability, EvidenceSource, FieldList, FileIn, Intake, Signature, SourceKind};
 use super::{Source, Span};
 use crate::error::{InputError, Location, Result};
-use crate::input::chunk::{Boundary, Limits, Text};
+use crate::input::chunk::{self, Boundary, End, Limits, Text};
 use crate::input::ingest::Step;
 use crate::input::table::{self as records, Columns, Dates, HeadOrder, Row, Shape, TableInfo, Visit};
 use crate::types::{parse_ip, trim, Bytes, Timestamp, Upn};
@@ -482,7 +482,7 @@ impl Layout {
     /// How the file's records end, or None for a document read whole.
     pub fn boundary(&self) -> Option<Boundary> {
         match self {
-            Layout::Csv(_) => Some(Boundary::CsvRecords),
+            Layout::Csv(csv) => Some(Boundary::CsvRecords { delimiter: csv.delimiter }),
             Layout::JsonLines => Some(Boundary::Lines),
             Layout::Document => None,
         }
@@ -499,14 +499,24 @@ pub struct ChunkStats {
     pub span: Span,
 }
 
+/// One chunk parsed: its records' statistics, and the text it gave back unread, if any: a
+/// CSV chunk whose [`End::Parity`] cut is not where `csv` ends a record (its quotes are not
+/// plain RFC 4180) is read up to the start of the record in progress where they stop being
+/// plain, and the rest must be cut again where `csv` ends records.
+pub struct Parsed {
+    pub stats: ChunkStats,
+    pub unread: Option<Text>,
+}
+
 /// Decides a file's layout from its first [`records::HEAD_BYTES`] of decoded text, which
 /// then serve for its dates' day/month order.
 pub fn sniff(path: &Path, head: Vec<u8>) -> (Layout, HeadOrder) {
     let shape = records::sniff_shape(path, &head[..head.len().min(records::HEAD_BYTES)]);
+    let delimiter = records::sniff_delimiter(&head[type_line_len(&head)..]);
     let order = HeadOrder::of(head);
     let layout = match shape {
         Shape::Csv => Layout::Csv(Box::new(CsvLayout {
-            delimiter: b',',
+            delimiter,
             columns: Columns::default(),
             width: 0,
             slots: [None; SLOTS],
@@ -518,16 +528,21 @@ pub fn sniff(path: &Path, head: Vec<u8>) -> (Layout, HeadOrder) {
     (layout, order)
 }
 
-/// Reads the CSV header at the start of `first` (the first chunk); returns how many bytes
-/// the header (and a PowerShell `#TYPE` line) took, for the data to start after them.
-pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Result<usize> {
-    let type_line = if first.starts_with(b"#TYPE") {
-        memchr::memchr(b'\n', first).map_or(first.len(), |i| i + 1)
+/// The length of a PowerShell `#TYPE` line at the start of `text` (0 when there is none).
+fn type_line_len(text: &[u8]) -> usize {
+    if text.starts_with(b"#TYPE") {
+        memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1)
     } else {
         0
-    };
+    }
+}
+
+/// Reads the CSV header at the start of `first` (the first chunk), with the delimiter the
+/// head showed (the chunks were cut with it); returns how many bytes the header (and a
+/// PowerShell `#TYPE` line) took, for the data to start after them.
+pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Result<usize> {
+    let type_line = type_line_len(first);
     let text = &first[type_line..];
-    layout.delimiter = records::sniff_delimiter(text);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(true)
@@ -557,12 +572,20 @@ pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Res
 }
 
 /// Parses one chunk of a file, calling `visit` with each request in order. Record numbers
-/// in locations and errors count from the chunk's start; the caller shifts them.
-pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, visit: &mut dyn FnMut(BlobRequest<'_>)) -> Result<ChunkStats> {
+/// in locations and errors count from the chunk's start; the caller shifts them. `end`: how
+/// sure the chunk's end is to be a record's end.
+pub fn parse_chunk(format: &FileFormat, data: Text, first_line: u64, end: End, visit: &mut dyn FnMut(BlobRequest<'_>)) -> Result<Parsed> {
+    let whole = |stats| Parsed { stats, unread: None };
     match &format.layout {
-        Layout::Csv(layout) => parse_csv_chunk(format, layout, &data, first_line, visit),
-        Layout::JsonLines => parse_jsonl_chunk(format, &data, first_line, visit),
-        Layout::Document => parse_document(format, data.into_vec(), visit),
+        Layout::Csv(layout) => {
+            let (stats, unread_from) = parse_csv_chunk(format, layout, &data, first_line, end, visit)?;
+            Ok(Parsed {
+                stats,
+                unread: unread_from.map(|from| data.skip(from)),
+            })
+        }
+        Layout::JsonLines => parse_jsonl_chunk(format, &data, first_line, visit).map(whole),
+        Layout::Document => parse_document(format, data.into_vec(), visit).map(whole),
     }
 }
 
@@ -590,13 +613,15 @@ fn chunk_file(format: &FileFormat) -> Arc<Path> {
     Arc::from(format.path.as_path())
 }
 
+/// A CSV chunk's records; also where the text it left unread starts (see [`Parsed`]).
 fn parse_csv_chunk(
     format: &FileFormat,
     layout: &CsvLayout,
     data: &[u8],
     first_line: u64,
+    end: End,
     visit: &mut dyn FnMut(BlobRequest<'_>),
-) -> Result<ChunkStats> {
+) -> Result<(ChunkStats, Option<usize>)> {
     let order = Dates::new(&format.order);
     let mut stats = ChunkStats::default();
     let file = chunk_file(format);
@@ -607,10 +632,15 @@ fn parse_csv_chunk(
     };
     stats.next_line = line;
     if from < data.len() {
+        // The index read every quote as `csv` does up to `from` (the start of a record), so
+        // a parity cut is only in doubt from there.
+        if end == End::Parity && !chunk::csv_ends_between_records(&data[from..], layout.delimiter) {
+            return Ok((stats, Some(from)));
+        }
         parse_csv_general(&file, layout, &data[from..], line, &order, &mut stats, visit)?;
         stats.next_line += memchr::memchr_iter(b'\n', &data[from..]).count() as u64;
     }
-    Ok(stats)
+    Ok((stats, None))
 }
 
 /// A record's fields as the [`Scanner`](crate::input::csv_index::Scanner) delimits them:

@@ -1,11 +1,18 @@
 //! Record-aligned chunks of a text stream, so one large file can be parsed on every core.
 //!
 //! A [`Splitter`] reads decoded text into buffers of about [`Limits::chunk_bytes`] and cuts
-//! each at the last record boundary in it: the last newline for JSON Lines, and for CSV the
-//! last newline outside quotes (quote parity: a record boundary is a newline preceded by an
-//! even number of `"` since the chunk started, which also holds for `""` escapes). A record
-//! longer than a chunk makes the buffer grow, up to [`Limits::max_record_bytes`]; beyond that
-//! the file is an input error naming its line, never an allocation of the file's size.
+//! each at the last record boundary in it: the last newline for JSON Lines. For CSV it first
+//! takes the last newline outside quotes by quote parity (a newline preceded by an even
+//! number of `"` since the chunk started, which also holds for `""` escapes): a memchr count,
+//! exact as long as the chunk's quotes are plain RFC 4180. A quote inside an unquoted field
+//! (`a"b`, which `csv` keeps as a literal) flips the parity, so such a cut is only
+//! [`End::Parity`]: the parser, which sees every quote, checks it, and where the chunk does
+//! not end between records in `csv`'s reading it gives the text from the record in progress
+//! back ([`Splitter::give_back`]); the next chunk is cut where `csv_core` (the `csv` crate's
+//! own state machine) ends records ([`End::Certain`]), and the ones after it by parity again.
+//! Where parity finds no cut at all, `csv_core` is asked before the buffer grows. A record longer than a chunk
+//! makes the buffer grow, up to [`Limits::max_record_bytes`]; beyond that the file is an
+//! input error naming its line, never an allocation of the file's size.
 //!
 //! [`HashingReader`] hashes the raw bytes as they are read, so a file is read once: for its
 //! SHA-256 and for its records.
@@ -44,8 +51,18 @@ impl Default for Limits {
 pub enum Boundary {
     /// Every newline ends a record (JSON Lines).
     Lines,
-    /// A newline outside double quotes ends a record (RFC 4180 CSV).
-    CsvRecords,
+    /// A newline outside double quotes ends a record (RFC 4180 CSV with this delimiter).
+    CsvRecords { delimiter: u8 },
+}
+
+/// How sure the end of a chunk is to be the end of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The end of the text, a JSON Lines newline, or where `csv`'s own reading ends a record.
+    Certain,
+    /// A CSV newline outside quotes by quote parity: a record's end when the chunk's quotes
+    /// are plain RFC 4180, which the parser checks (see the module note).
+    Parity,
 }
 
 /// A record-aligned piece of a file's decoded text.
@@ -56,6 +73,7 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// 1-based line of the chunk's first byte.
     pub first_line: u64,
+    pub end: End,
 }
 
 /// A chunk's bytes: read into a buffer of its own, or a window of a memory-mapped file
@@ -137,6 +155,9 @@ pub struct Splitter<R: Read> {
     next_line: u64,
     index: usize,
     eof: bool,
+    /// Whether the next chunk's CSV is cut where `csv` ends records (after text was given
+    /// back), not by parity: only the chunk where parity went wrong pays for `csv`'s reading.
+    exact_next: bool,
 }
 
 impl<R: Read> Splitter<R> {
@@ -154,7 +175,25 @@ impl<R: Read> Splitter<R> {
             next_line: first_line,
             index: 0,
             eof: false,
+            exact_next: false,
         }
+    }
+
+    /// Cuts the first chunk's CSV where `csv` ends records (for text read again from a
+    /// record's start after a parity cut went wrong).
+    pub fn exactly(mut self) -> Self {
+        self.exact_next = true;
+        self
+    }
+
+    /// Takes back the end of the last chunk, `rest`, which its parser did not read (its
+    /// [`End::Parity`] cut is not where `csv` ends a record): it starts the next chunk, which
+    /// is cut where `csv` ends records.
+    pub fn give_back(&mut self, mut rest: Vec<u8>) {
+        self.next_line -= memchr::memchr_iter(b'\n', &rest).count() as u64;
+        rest.append(&mut self.carry);
+        self.carry = rest;
+        self.exact_next = true;
     }
 
     /// The next chunk, or None at the end of the text.
@@ -169,16 +208,16 @@ impl<R: Read> Splitter<R> {
                 if buf.is_empty() {
                     return Ok(None);
                 }
-                let last = self.split_point(&buf).unwrap_or(0);
+                let last = last_record_start(self.boundary, &buf, self.exact_next, self.limits.max_record_bytes);
                 if buf.len() - last > self.limits.max_record_bytes {
                     self.next_line += memchr::memchr_iter(b'\n', &buf[..last]).count() as u64;
                     return Err(self.too_long());
                 }
-                return Ok(Some(self.emit(buf)));
+                return Ok(Some(self.emit(buf, End::Certain)));
             }
-            if let Some(cut) = self.split_point(&buf) {
+            if let Some((cut, end)) = cut(self.boundary, &buf, self.exact_next) {
                 self.carry = buf.split_off(cut);
-                return Ok(Some(self.emit(buf)));
+                return Ok(Some(self.emit(buf, end)));
             }
             if buf.len() > self.limits.max_record_bytes {
                 return Err(self.too_long());
@@ -194,11 +233,13 @@ impl<R: Read> Splitter<R> {
         })
     }
 
-    fn emit(&mut self, data: Vec<u8>) -> Chunk {
+    fn emit(&mut self, data: Vec<u8>, end: End) -> Chunk {
+        self.exact_next = false;
         let chunk = Chunk {
             index: self.index,
             first_line: self.next_line,
             data,
+            end,
         };
         self.index += 1;
         self.next_line += memchr::memchr_iter(b'\n', &chunk.data).count() as u64;
@@ -217,10 +258,6 @@ impl<R: Read> Splitter<R> {
             self.eof = true;
         }
         Ok(())
-    }
-
-    fn split_point(&self, buf: &[u8]) -> Option<usize> {
-        split_point(self.boundary, buf)
     }
 }
 
@@ -245,16 +282,35 @@ pub fn read_up_to(reader: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Byte offset just after the last record boundary in `buf`, if there is one.
-pub fn split_point(boundary: Boundary, buf: &[u8]) -> Option<usize> {
+/// Where a chunk of `buf` (text from a record's start) ends: just after its last record
+/// boundary, and how sure that is; None when there is none. `exact`: CSV only where `csv`
+/// ends records (no parity cut).
+pub fn cut(boundary: Boundary, buf: &[u8], exact: bool) -> Option<(usize, End)> {
     match boundary {
-        Boundary::Lines => memchr::memrchr(b'\n', buf).map(|i| i + 1),
-        Boundary::CsvRecords => csv_split_point(buf),
+        Boundary::Lines => memchr::memrchr(b'\n', buf).map(|i| (i + 1, End::Certain)),
+        Boundary::CsvRecords { delimiter } => {
+            if !exact {
+                if let Some(at) = csv_parity_cut(buf) {
+                    return Some((at, End::Parity));
+                }
+            }
+            csv_reading(buf, delimiter).last_newline.map(|at| (at, End::Certain))
+        }
+    }
+}
+
+/// Where the last record of `buf` (the rest of a text, from a record's start) starts, for the
+/// check that it is not longer than `max` bytes: a parity cut that would make it too long
+/// is checked against `csv`'s own reading.
+pub fn last_record_start(boundary: Boundary, buf: &[u8], exact: bool, max: usize) -> usize {
+    match cut(boundary, buf, exact) {
+        Some((at, End::Parity)) if buf.len() - at > max => cut(boundary, buf, true).map_or(0, |(at, _)| at),
+        found => found.map_or(0, |(at, _)| at),
     }
 }
 
 /// The offset after the last newline that has an even number of quotes before it.
-pub fn csv_split_point(buf: &[u8]) -> Option<usize> {
+pub fn csv_parity_cut(buf: &[u8]) -> Option<usize> {
     let total = memchr::memchr_iter(b'"', buf).count();
     let mut quotes_after = 0usize;
     for i in memchr::memrchr2_iter(b'"', b'\n', buf) {
@@ -265,6 +321,56 @@ pub fn csv_split_point(buf: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether `csv`, reading `text` from a record's start, ends it between records (after a
+/// record's terminator, or blank lines), not inside one.
+pub fn csv_ends_between_records(text: &[u8], delimiter: u8) -> bool {
+    csv_reading(text, delimiter).ends_between_records
+}
+
+/// What `csv_core` makes of text that starts at a record's start.
+struct CsvReading {
+    /// The offset just after the last `\n` that ends a record.
+    last_newline: Option<usize>,
+    ends_between_records: bool,
+}
+
+fn csv_reading(text: &[u8], delimiter: u8) -> CsvReading {
+    use csv_core::ReadFieldResult;
+    // `csv`'s defaults, as every CSV reader here builds it: `"` quotes, `""` escapes one,
+    // CR, LF and CRLF end records.
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    // The fields' bytes are not wanted: they go to a scratch buffer, overwritten.
+    let mut scratch = [0u8; 4096];
+    let (mut at, mut record_end, mut last_newline) = (0usize, 0usize, None);
+    while at < text.len() {
+        let (result, read, _) = reader.read_field(&text[at..], &mut scratch);
+        at += read;
+        if read == 0 && matches!(result, ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull) {
+            // No progress possible (not seen; a guard against a loop).
+            break;
+        }
+        match result {
+            ReadFieldResult::Field { record_end: true } => {
+                record_end = at;
+                // The terminator is read with the record: `\n`, or `\r` (whose `\n`, if
+                // any, the next read takes).
+                if text[..at].ends_with(b"\n") {
+                    last_newline = Some(at);
+                } else if text[at..].starts_with(b"\n") {
+                    last_newline = Some(at + 1);
+                }
+            }
+            ReadFieldResult::End => break,
+            ReadFieldResult::Field { record_end: false } | ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
+        }
+    }
+    CsvReading {
+        last_newline,
+        // After a record's end, `csv` skips line breaks; anything else starts a record.
+        ends_between_records: text[record_end..].iter().all(|b| matches!(b, b'\r' | b'\n')),
+    }
 }
 
 /// SHA-256 and size of the bytes that passed through a [`HashingReader`].
@@ -281,6 +387,8 @@ enum Hasher {
     /// On a thread of its own: the reading thread only copies the bytes into blocks, so on
     /// a machine with a core to spare, reading and hashing a large file overlap.
     Elsewhere(Background),
+    /// Nowhere: a file read a second time, whose hash the first reading took.
+    Nowhere,
 }
 
 impl Default for Hasher {
@@ -444,10 +552,18 @@ impl HashState {
             bytes: 0,
         }
     }
+    /// A state that hashes nothing (its digest is empty).
+    pub fn nowhere() -> HashState {
+        HashState {
+            hasher: Hasher::Nowhere,
+            bytes: 0,
+        }
+    }
     pub fn update(&mut self, bytes: &[u8]) {
         match &mut self.hasher {
             Hasher::Here(h) => h.update(bytes),
             Hasher::Elsewhere(b) => b.update(bytes),
+            Hasher::Nowhere => {}
         }
         self.bytes += bytes.len() as u64;
     }
@@ -463,6 +579,7 @@ impl HashState {
                 }
                 b.send(text);
             }
+            Hasher::Nowhere => {}
         }
     }
     /// Lower-case hex digest and the number of bytes hashed (waiting for the hashing
@@ -476,6 +593,7 @@ impl HashState {
         let hasher = match self.hasher {
             Hasher::Here(h) => h,
             Hasher::Elsewhere(b) => b.finish(),
+            Hasher::Nowhere => return String::new(),
         };
         hex(&hasher.finalize())
     }
@@ -545,7 +663,7 @@ mod tests {
     fn csv_chunks_never_cut_a_quoted_newline() {
         let text = "a,\"x\ny\",b\nc,\"\"\"q\"\"\n\",d\ne,f,g\n";
         for size in 1..text.len() + 2 {
-            let chunks = split(text, Boundary::CsvRecords, size);
+            let chunks = split(text, Boundary::CsvRecords { delimiter: b',' }, size);
             let joined: String = chunks.iter().map(|c| c.1.as_str()).collect();
             assert_eq!(joined, text, "chunk size {size}");
             for (_, c) in &chunks {
@@ -558,6 +676,63 @@ mod tests {
                 line += c.matches('\n').count() as u64;
             }
         }
+    }
+
+    #[test]
+    fn a_literal_quote_makes_the_parity_cut_uncertain_and_csv_decides() {
+        let csv = Boundary::CsvRecords { delimiter: b',' };
+        // `a"b` is a literal quote to csv: the quoted newline after it is inside a field, and
+        // parity takes it for a record's end.
+        let text = b"k,a\"b\nk,\"x\ny\"\nk,z\n";
+        assert_eq!(cut(csv, text, false), Some((11, End::Parity)));
+        assert!(!csv_ends_between_records(&text[..11], b','));
+        assert_eq!(cut(csv, text, true), Some((text.len(), End::Certain)));
+        assert!(csv_ends_between_records(text, b','));
+        // CRLF: the cut is after the LF; blank lines at the end are between records.
+        assert_eq!(cut(csv, b"a\r\nb\r\nc", true), Some((6, End::Certain)));
+        assert!(csv_ends_between_records(b"a\r\nb\r\n\r\n\n", b','));
+        assert!(!csv_ends_between_records(b"a\r\nb", b','));
+        // The delimiter decides whether a quote opens a field.
+        let semi = Boundary::CsvRecords { delimiter: b';' };
+        assert_eq!(cut(semi, b"a;\"x\ny\nb", true), None);
+        assert_eq!(cut(csv, b"a;\"x\ny\nb", true), Some((7, End::Certain)));
+    }
+
+    #[test]
+    fn a_literal_quote_never_passes_for_a_record_too_long() {
+        // Parity finds no record end after the odd quote; csv's reading does.
+        let mut text = String::from("k,a\"b\n");
+        for i in 0..200 {
+            text.push_str(&format!("k,{i}\n"));
+        }
+        let limits = Limits {
+            chunk_bytes: 16,
+            max_record_bytes: 64,
+        };
+        let mut s = Splitter::new(text.as_bytes(), Vec::new(), 1, Boundary::CsvRecords { delimiter: b',' }, limits);
+        let mut joined = Vec::new();
+        while let Some(c) = s.next_chunk().unwrap() {
+            assert!(c.data.len() <= 64 + 16, "{}", c.data.len());
+            joined.extend(c.data);
+        }
+        assert_eq!(joined, text.as_bytes());
+    }
+
+    #[test]
+    fn text_given_back_starts_the_next_chunk_cut_where_csv_ends_records() {
+        let text = "k,a\"b\nk,\"x\ny\"\nk,z\nk,w\n";
+        let limits = Limits {
+            chunk_bytes: 12,
+            max_record_bytes: 1 << 10,
+        };
+        let mut s = Splitter::new(text.as_bytes(), Vec::new(), 1, Boundary::CsvRecords { delimiter: b',' }, limits);
+        let first = s.next_chunk().unwrap().unwrap();
+        assert_eq!((first.data.as_slice(), first.end), (&b"k,a\"b\nk,\"x\n"[..], End::Parity));
+        // The parser read the first record and gives back the second, whose end is unsure.
+        s.give_back(first.data[6..].to_vec());
+        let next = s.next_chunk().unwrap().unwrap();
+        assert_eq!((next.first_line, next.end), (2, End::Certain));
+        assert!(next.data.starts_with(b"k,\"x\ny\"\n"), "{:?}", String::from_utf8_lossy(&next.data));
     }
 
     #[test]
@@ -576,7 +751,7 @@ mod tests {
             chunk_bytes: 64,
             max_record_bytes: 1000,
         };
-        let mut s = Splitter::new(text.as_bytes(), Vec::new(), 1, Boundary::CsvRecords, limits);
+        let mut s = Splitter::new(text.as_bytes(), Vec::new(), 1, Boundary::CsvRecords { delimiter: b',' }, limits);
         let mut err = None;
         loop {
             match s.next_chunk() {

@@ -9,6 +9,10 @@
 //! hashes it itself, so many small files are read on every core. Worker threads parse
 //! chunks into per-chunk parts. The calling thread merges the parts in file and chunk order,
 //! so the result does not depend on the number of threads or on which worker finished first.
+//! A CSV chunk cut by quote parity whose quotes turn out not to be plain RFC 4180, so that its
+//! end is not where `csv` ends a record (see [`chunk`](super::chunk)), is read up to the
+//! record in progress; the calling thread reads the rest of that file again itself (the first
+//! chunk cut where `csv` ends a record), and sets the workers' later chunks of it aside.
 //! The chunks and files queued or being parsed hold at most [`QUEUED_CHUNKS`] × threads ×
 //! chunk size of text (a budget of bytes, not of jobs: a tree of small files keeps as many
 //! files in the queue as one large file keeps chunks), so memory is bounded whatever the size
@@ -24,10 +28,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use super::chunk::{HashState, HashThread, HashingReader, Limits, SplitError, Splitter, Text};
+use super::chunk::{End, HashState, HashThread, HashingReader, Limits, SplitError, Splitter, Text};
 use super::mapped::{self, MappedSplitter};
 use super::progress::Progress;
-use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout};
+use crate::bundle::storage::{self, BlobRequest, ChunkStats, FileFormat, Layout, Parsed};
 use crate::bundle::Span;
 use crate::error::{Error, InputError, Location, Offset, Result};
 use crate::input::table::{self as records, Input};
@@ -128,7 +132,21 @@ struct FileReader {
     format: Arc<FileFormat>,
     source: Source,
     /// Chunk 0's text after the header, waiting to be handed out.
-    pending: Option<(Text, u64)>,
+    pending: Option<Piece>,
+    /// Where the next chunk starts in the file's text.
+    text_at: u64,
+}
+
+/// A chunk of a file's text as the reader hands it out.
+struct Piece {
+    text: Text,
+    /// Its first line in its own numbering: 1, or for a CSV file's first chunk the line
+    /// after the header. (Each chunk's parser counts its lines; the merge adds the lines of
+    /// the chunks before.)
+    line: u64,
+    end: End,
+    /// Where it starts in the file's text.
+    at: u64,
 }
 
 /// Where a file's text comes from.
@@ -257,6 +275,47 @@ impl FileReader {
         FileReader::chunked(path, layout, order, Source::Mapped(splitter)).map(Some)
     }
 
+    /// The text of `path` again, from `at` bytes into it (a record's start, on line `line`),
+    /// its first chunk cut where `csv` ends a record: for text a worker gave back (see [`Parsed`]) after the
+    /// chunks that follow it were cut from the wrong place. Its hash is not wanted (the first
+    /// reading takes it).
+    fn reopen(path: &Path, format: &Arc<FileFormat>, at: u64, line: u64, limits: Limits) -> Result<FileReader> {
+        let not_cut = || read_error(path, std::io::Error::other("a JSON document is read whole, not cut"));
+        let boundary = format.layout.boundary().ok_or_else(not_cut)?;
+        let mut file = File::open(path).map_err(|e| open_error(path, e))?;
+        let len = file.metadata().map_err(|e| read_error(path, e))?.len();
+        let head = mapped::read_head(&mut &file, 0).map_err(|e| read_error(path, e))?;
+        let splitter = match (head, usize::try_from(len)) {
+            (mapped::Head::Plain { bom, .. }, Ok(len)) => file
+                .try_clone()
+                .ok()
+                .and_then(|f| MappedSplitter::new(f, len, bom, boundary, limits, HashState::nowhere()).ok()),
+            _ => None,
+        };
+        let source = if let Some(mut m) = splitter {
+            m.resume_at(usize::try_from(at).unwrap_or(usize::MAX));
+            Source::Mapped(m)
+        } else {
+            // Decoded again from the start (gzip, UTF-16, or a file that cannot be mapped).
+            file.seek(SeekFrom::Start(0)).map_err(|e| read_error(path, e))?;
+            let (hashing, hash) = HashingReader::with(Box::new(file) as Box<dyn Read>, HashState::nowhere());
+            let mut input = records::decode(hashing).map_err(|e| read_error(path, e))?;
+            std::io::copy(&mut (&mut input).take(at), &mut std::io::sink()).map_err(|e| read_error(path, e))?;
+            Source::Stream {
+                text: Streamed::Chunks(Splitter::new(input, Vec::new(), line, boundary, limits).exactly()),
+                hash,
+                on_disk: false,
+            }
+        };
+        Ok(FileReader {
+            path: path.to_path_buf(),
+            format: Arc::clone(format),
+            source,
+            pending: None,
+            text_at: at,
+        })
+    }
+
     /// `raw` holds the file's bytes; `path` names it in messages (and its extension helps
     /// tell the shape). `on_disk`: whether `finish` may reopen `path` to hash what the decoder
     /// left unread.
@@ -298,16 +357,19 @@ impl FileReader {
             }),
             source,
             pending: None,
+            text_at: 0,
         };
         if layout.boundary().is_some() {
             let first = reader.next()?;
             if let Layout::Csv(csv) = &mut layout {
-                let data = first.as_ref().map_or(&[][..], |(text, _)| &text[..]);
-                let end = storage::read_csv_header(path, csv, data)?;
+                let data = first.as_ref().map_or(&[][..], |p| &p.text[..]);
+                let header = storage::read_csv_header(path, csv, data)?;
                 // The data starts on the line after the header.
-                reader.pending = first.map(|(text, line)| {
-                    let line = line + memchr::memchr_iter(b'\n', &text[..end]).count() as u64;
-                    (text.skip(end), line)
+                reader.pending = first.map(|p| Piece {
+                    line: p.line + memchr::memchr_iter(b'\n', &p.text[..header]).count() as u64,
+                    at: p.at + header as u64,
+                    text: p.text.skip(header),
+                    end: p.end,
                 });
             } else {
                 reader.pending = first;
@@ -321,20 +383,21 @@ impl FileReader {
         Ok(reader)
     }
 
-    /// The next chunk's text and its first line in its own numbering: 1, or for the first
-    /// chunk of a CSV file the line after the header. (Each chunk's parser counts its lines;
-    /// the merge adds the lines of the chunks before.)
-    fn next(&mut self) -> Result<Option<(Text, u64)>> {
+    /// The next chunk.
+    fn next(&mut self) -> Result<Option<Piece>> {
         if let Some(p) = self.pending.take() {
             return Ok(Some(p));
         }
         let path = &self.path;
-        match &mut self.source {
-            Source::Whole { text, .. } => Ok(text.take().map(|t| (t, 1))),
-            Source::Mapped(m) => Ok(m.next_chunk().map_err(|e| split_error(path, e))?.map(|text| (text, 1))),
+        let next = match &mut self.source {
+            Source::Whole { text, .. } => text.take().map(|t| (t, End::Certain)),
+            Source::Mapped(m) => m.next_chunk().map_err(|e| split_error(path, e))?,
             Source::Stream {
                 text: Streamed::Chunks(s), ..
-            } => Ok(s.next_chunk().map_err(|e| split_error(path, e))?.map(|c| (Text::Owned(c.data), 1))),
+            } => s
+                .next_chunk()
+                .map_err(|e| split_error(path, e))?
+                .map(|c| (Text::Owned(c.data), c.end)),
             Source::Stream {
                 text: Streamed::Document(doc),
                 ..
@@ -342,10 +405,33 @@ impl FileReader {
                 Some(mut doc) => {
                     let mut all = Vec::new();
                     doc.read_to_end(&mut all).map_err(|e| read_error(path, e))?;
-                    Ok(Some((Text::Owned(all), 1)))
+                    Some((Text::Owned(all), End::Certain))
                 }
-                None => Ok(None),
+                None => None,
             },
+        };
+        Ok(next.map(|(text, end)| {
+            let at = self.text_at;
+            self.text_at += text.len() as u64;
+            Piece { text, line: 1, end, at }
+        }))
+    }
+
+    /// Takes back the end of the last chunk, which its parser did not read (see
+    /// [`Parsed`]): it starts the next chunk, which is cut where `csv` ends a record.
+    fn give_back(&mut self, rest: Text) {
+        self.text_at -= rest.len() as u64;
+        match &mut self.source {
+            Source::Whole { text, .. } => *text = Some(rest),
+            Source::Mapped(m) => m.give_back(rest.len()),
+            Source::Stream {
+                text: Streamed::Chunks(s), ..
+            } => s.give_back(rest.into_vec()),
+            // A document is one chunk, read whole.
+            Source::Stream {
+                text: Streamed::Document(_),
+                ..
+            } => {}
         }
     }
 
@@ -440,14 +526,17 @@ pub fn read_sequentially_from(name: &Path, raw: Box<dyn Read>, limits: Limits, o
 fn read_sequentially(mut reader: FileReader, on: &mut dyn FnMut(Step<'_>)) -> Result<(String, u64)> {
     let format = Arc::clone(&reader.format);
     let mut offset = Offset::default();
-    while let Some((data, line)) = reader.next()? {
-        let stats = storage::parse_chunk(&format, data, line, &mut |mut r| {
+    while let Some(piece) = reader.next()? {
+        let Parsed { stats, unread } = storage::parse_chunk(&format, piece.text, piece.line, piece.end, &mut |mut r| {
             r.origin.shift(offset);
             on(Step::Request(r));
         })
         .map_err(|e| shift_error(e, offset))?;
         offset = offset.after(&stats);
         on(Step::ChunkEnd(stats));
+        if let Some(rest) = unread {
+            reader.give_back(rest);
+        }
     }
     reader.finish()
 }
@@ -459,8 +548,7 @@ enum Job<'a> {
         file: usize,
         index: usize,
         format: Arc<FileFormat>,
-        data: Text,
-        first_line: u64,
+        piece: Piece,
     },
     /// A file no larger than a chunk, opened, cut, parsed and hashed by the worker itself:
     /// a tree of many small files is read on every core, hashes included, and the reader
@@ -472,14 +560,29 @@ impl Job<'_> {
     /// Bytes of text it holds (of the budget).
     fn size(&self) -> usize {
         match self {
-            Job::Chunk { data, .. } => data.len(),
+            Job::Chunk { piece, .. } => piece.text.len(),
             Job::Whole { size, .. } => *size,
         }
     }
 }
 
 /// A parsed chunk, or None when its file had already failed and it was skipped.
-type ChunkResult<P> = Option<Result<(P, ChunkStats)>>;
+type ChunkResult<P> = Option<Result<Done<P>>>;
+
+/// What a worker made of a chunk.
+struct Done<P> {
+    part: P,
+    stats: ChunkStats,
+    /// Where the text its parser gave back starts (see [`Parsed`]): the chunks after it were
+    /// cut from the wrong place, and the file is read again from there.
+    reread: Option<Reread>,
+}
+
+/// A file to read again from `at` in its text.
+struct Reread {
+    format: Arc<FileFormat>,
+    at: u64,
+}
 
 enum Msg<P> {
     Chunk {
@@ -504,6 +607,20 @@ struct Tally {
     offset: Offset,
     span: Span,
     error: Option<Error>,
+    /// Whether the rest of the file was read again on the calling thread (see [`Reread`]):
+    /// the workers' later chunks of it are left aside.
+    reread: bool,
+}
+
+impl Tally {
+    /// Counts a chunk merged.
+    fn add(&mut self, stats: &ChunkStats) {
+        self.offset = self.offset.after(stats);
+        if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
+            self.span.add(a);
+            self.span.add(b);
+        }
+    }
 }
 
 /// Ingests `files` on `options.threads` workers. Each chunk's requests go to a fresh part
@@ -550,12 +667,20 @@ pub fn ingest<P: Send>(
                         file,
                         index,
                         format,
-                        data,
-                        first_line,
+                        piece,
                     } => {
                         let result = (!cancelled[file].load(Ordering::Relaxed)).then(|| {
                             let mut part = new_part();
-                            storage::parse_chunk(&format, data, first_line, &mut |r| add(&mut part, r)).map(|st| (part, st))
+                            let chunk_end = piece.at + piece.text.len() as u64;
+                            let parsed = storage::parse_chunk(&format, piece.text, piece.line, piece.end, &mut |r| add(&mut part, r));
+                            parsed.map(|Parsed { stats, unread }| Done {
+                                part,
+                                stats,
+                                reread: unread.map(|rest| Reread {
+                                    format: Arc::clone(&format),
+                                    at: chunk_end - rest.len() as u64,
+                                }),
+                            })
                         });
                         let _ = msg_tx.send(Msg::Chunk { file, index, result });
                     }
@@ -627,13 +752,19 @@ pub fn ingest<P: Send>(
                 if let Some(result) = pending.remove(&(current, t.next)) {
                     t.next += 1;
                     match result {
-                        _ if t.error.is_some() => {}
-                        Some(Ok((part, stats))) => {
+                        _ if t.error.is_some() || t.reread => {}
+                        Some(Ok(Done { part, stats, reread })) => {
                             merge(current, part, t.offset);
-                            t.offset = t.offset.after(&stats);
-                            if let (Some(a), Some(b)) = (stats.span.first, stats.span.last) {
-                                t.span.add(a);
-                                t.span.add(b);
+                            t.add(&stats);
+                            if let Some(reread) = reread {
+                                // The workers stop on this file; the reader thread only hashes
+                                // the rest of it.
+                                cancelled[current].store(true, Ordering::Relaxed);
+                                t.reread = true;
+                                let merge_here = &mut |part, offset| merge(current, part, offset);
+                                if let Err(e) = read_again(&files[current], &reread, options.limits, t, new_part, add, merge_here) {
+                                    t.error = Some(e);
+                                }
                             }
                         }
                         Some(Err(e)) => {
@@ -670,6 +801,32 @@ pub fn ingest<P: Send>(
         .collect()
 }
 
+/// Reads a file again on this thread from where a worker gave text back ([`Reread`]), its
+/// first chunk cut where `csv` ends a record, each chunk into a part for `merge`, counted in
+/// `tally`.
+fn read_again<P>(
+    path: &Path,
+    reread: &Reread,
+    limits: Limits,
+    tally: &mut Tally,
+    new_part: &dyn Fn() -> P,
+    add: &dyn Fn(&mut P, BlobRequest<'_>),
+    merge: &mut dyn FnMut(P, Offset),
+) -> Result<()> {
+    let mut reader = FileReader::reopen(path, &reread.format, reread.at, tally.offset.lines + 1, limits)?;
+    while let Some(piece) = reader.next()? {
+        let mut part = new_part();
+        let Parsed { stats, unread } = storage::parse_chunk(&reread.format, piece.text, piece.line, piece.end, &mut |r| add(&mut part, r))
+            .map_err(|e| shift_error(e, tally.offset))?;
+        merge(part, tally.offset);
+        tally.add(&stats);
+        if let Some(rest) = unread {
+            reader.give_back(rest);
+        }
+    }
+    Ok(())
+}
+
 /// A worker's work for a whole file ([`Job::Whole`]): each chunk's part, then the file's end
 /// with its hash (taken on this thread), to `send`. A chunk that fails ends the file.
 fn read_whole<P>(
@@ -694,10 +851,17 @@ fn read_whole<P>(
     let mut index = 0;
     let result = loop {
         match reader.next() {
-            Ok(Some((data, first_line))) => {
+            Ok(Some(piece)) => {
                 let mut part = new_part();
-                let result = storage::parse_chunk(&format, data, first_line, &mut |r| add(&mut part, r)).map(|st| (part, st));
-                let failed = result.is_err();
+                let parsed = storage::parse_chunk(&format, piece.text, piece.line, piece.end, &mut |r| add(&mut part, r));
+                let failed = parsed.is_err();
+                let result = parsed.map(|Parsed { stats, unread }| {
+                    // The reader is this thread's: text given back is simply cut again.
+                    if let Some(rest) = unread {
+                        reader.give_back(rest);
+                    }
+                    Done { part, stats, reread: None }
+                });
                 send(Msg::Chunk {
                     file,
                     index,
@@ -741,13 +905,12 @@ fn read_one(
             return (index, reader.finish_reading());
         }
         match reader.next() {
-            Ok(Some((data, first_line))) => {
+            Ok(Some(piece)) => {
                 let job = Job::Chunk {
                     file,
                     index,
                     format: Arc::clone(&reader.format),
-                    data,
-                    first_line,
+                    piece,
                 };
                 if !queue.push(job) {
                     return (index, reader.finish_reading());

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use memmap2::{Mmap, MmapOptions};
 
-use super::chunk::{split_point, Boundary, HashState, Limits, RecordTooLong, SplitError, Text};
+use super::chunk::{cut, last_record_start, Boundary, End, HashState, Limits, RecordTooLong, SplitError, Text};
 
 /// The UTF-8 byte order mark, skipped (but hashed) as the stream decoder skips it.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -26,13 +26,18 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub struct MappedSplitter {
     file: File,
     len: usize,
-    /// Where the next chunk starts (every byte before it is hashed).
+    /// Where the next chunk starts.
     pos: usize,
+    /// Bytes hashed (at least `pos`; more after text was given back).
+    hashed: usize,
     /// Where the text starts (after a BOM).
     text_start: usize,
     boundary: Boundary,
     limits: Limits,
     hash: HashState,
+    /// Whether the next chunk's CSV is cut where `csv` ends records (after text was given
+    /// back), not by parity.
+    exact_next: bool,
 }
 
 /// Whether `head` (a file's first bytes) is text the stream decoder would pass through
@@ -78,10 +83,12 @@ impl MappedSplitter {
             file,
             len,
             pos: 0,
+            hashed: 0,
             text_start: 0,
             boundary,
             limits,
             hash,
+            exact_next: false,
         };
         if bom && len >= UTF8_BOM.len() {
             let bom = splitter.window(0, UTF8_BOM.len())?;
@@ -93,13 +100,29 @@ impl MappedSplitter {
 
     /// Bytes hashed so far.
     pub fn position(&self) -> u64 {
-        self.pos as u64
+        self.hashed as u64
     }
 
-    /// The next chunk, or None at the end of the text. Lines are not counted here: the
-    /// parser counts the lines of the chunks it reads (only a record too long is located
-    /// here, by counting the lines before it).
-    pub fn next_chunk(&mut self) -> Result<Option<Text>, SplitError> {
+    /// Takes back the last `n` bytes of the last chunk, which its parser did not read (its
+    /// [`End::Parity`] cut is not where `csv` ends a record): they start the next chunk
+    /// (hashed once all the same), and the next chunk is cut where `csv` ends records.
+    pub fn give_back(&mut self, n: usize) {
+        self.pos -= n.min(self.pos - self.text_start);
+        self.exact_next = true;
+    }
+
+    /// Starts at `at` bytes into the text, hashing nothing before it, the first chunk cut
+    /// where `csv` ends records (to read a file's text again from a record's start).
+    pub fn resume_at(&mut self, at: usize) {
+        self.pos = self.len.min(self.text_start.saturating_add(at));
+        self.hashed = self.hashed.max(self.pos);
+        self.exact_next = true;
+    }
+
+    /// The next chunk and how sure its end is, or None at the end of the text. Lines are not
+    /// counted here: the parser counts the lines of the chunks it reads (only a record too
+    /// long is located here, by counting the lines before it).
+    pub fn next_chunk(&mut self) -> Result<Option<(Text, End)>, SplitError> {
         if self.pos >= self.len {
             return Ok(None);
         }
@@ -111,15 +134,15 @@ impl MappedSplitter {
             // The end of the text shows as a short window, as it shows to the stream
             // splitter as a short read.
             if wanted > self.len {
-                let last = split_point(self.boundary, &window).unwrap_or(0);
+                let last = last_record_start(self.boundary, &window, self.exact_next, self.limits.max_record_bytes);
                 if window.len() - last > self.limits.max_record_bytes {
                     return Err(self.too_long(self.pos + last));
                 }
                 let all = window.len();
-                return Ok(Some(self.emit(window, all)));
+                return Ok(Some((self.emit(window, all), End::Certain)));
             }
-            if let Some(cut) = split_point(self.boundary, &window) {
-                return Ok(Some(self.emit(window, cut)));
+            if let Some((at, end)) = cut(self.boundary, &window, self.exact_next) {
+                return Ok(Some((self.emit(window, at), end)));
             }
             if window.len() > self.limits.max_record_bytes {
                 return Err(self.too_long(self.pos));
@@ -131,6 +154,7 @@ impl MappedSplitter {
     /// Hands what was not handed out (a file stopped early) to the hash, and returns the
     /// hash, which may still be at work on its thread.
     pub fn finish(mut self) -> io::Result<HashState> {
+        self.pos = self.pos.max(self.hashed);
         while self.pos < self.len {
             let end = self.len.min(self.pos + self.limits.chunk_bytes);
             let window = self.window(self.pos, end)?;
@@ -142,15 +166,22 @@ impl MappedSplitter {
 
     /// The first `cut` bytes of `window` (which starts at `pos`) as the next chunk.
     fn emit(&mut self, window: Text, cut: usize) -> Text {
+        self.exact_next = false;
         let chunk = window.take_front(cut);
         self.take(chunk.clone(), cut);
         chunk
     }
 
-    /// Hashes the first `n` bytes of `text` (which starts at `pos`) and moves past them.
+    /// Hashes the first `n` bytes of `text` (which starts at `pos`), those not hashed
+    /// before, and moves past them.
     fn take(&mut self, text: Text, n: usize) {
-        self.hash.update_shared(text.take_front(n));
-        self.pos += n;
+        let end = self.pos + n;
+        if end > self.hashed {
+            let new = text.take_front(n).skip(self.hashed.saturating_sub(self.pos));
+            self.hash.update_shared(new);
+            self.hashed = end;
+        }
+        self.pos = end;
     }
 
     /// Bytes `from..to` of the file, mapped read-only.
@@ -239,7 +270,7 @@ mod tests {
         let mut line = 1u64;
         let cuts = loop {
             match s.next_chunk() {
-                Ok(Some(text)) => {
+                Ok(Some((text, _))) => {
                     out.push((line, text.to_vec()));
                     line += memchr::memchr_iter(b'\n', &text).count() as u64;
                 }
@@ -278,7 +309,18 @@ mod tests {
 
     #[test]
     fn csv_cuts_match_the_stream_splitter_across_quoted_newlines_and_crlf() {
-        agree(b"h1,h2\r\na,\"x\r\ny\"\r\nc,\"\"\"q\"\"\n\"\r\ne,f", Boundary::CsvRecords, 1 << 20);
+        agree(
+            b"h1,h2\r\na,\"x\r\ny\"\r\nc,\"\"\"q\"\"\n\"\r\ne,f",
+            Boundary::CsvRecords { delimiter: b',' },
+            1 << 20,
+        );
+        // A literal quote (`a"b`) before a quoted newline, and no record end by parity after it.
+        agree(
+            b"h1,h2\na\"b,\"x\ny\"\nc,d\ne,f\n",
+            Boundary::CsvRecords { delimiter: b',' },
+            1 << 20,
+        );
+        agree(b"h1,h2\na\"b,c\nd,e\nf,g\nh,i\n", Boundary::CsvRecords { delimiter: b',' }, 8);
     }
 
     #[test]
@@ -294,8 +336,11 @@ mod tests {
         let long = format!("a\n{}\nb\r\nc", "x".repeat(100));
         agree(long.as_bytes(), Boundary::Lines, 1 << 20);
         let over = format!("ok\nok\n\"{}", "x".repeat(300));
-        agree(over.as_bytes(), Boundary::CsvRecords, 100);
-        assert_eq!(mapped(over.as_bytes(), Boundary::CsvRecords, limits(16, 100)).0, Err(3));
+        agree(over.as_bytes(), Boundary::CsvRecords { delimiter: b',' }, 100);
+        assert_eq!(
+            mapped(over.as_bytes(), Boundary::CsvRecords { delimiter: b',' }, limits(16, 100)).0,
+            Err(3)
+        );
     }
 
     #[test]
