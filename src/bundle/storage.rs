@@ -537,19 +537,28 @@ fn type_line_len(text: &[u8]) -> usize {
     }
 }
 
-/// Reads the CSV header at the start of `first` (the first chunk), with the delimiter the
-/// head showed (the chunks were cut with it); returns how many bytes the header (and a
-/// PowerShell `#TYPE` line) took, for the data to start after them.
-pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Result<usize> {
+/// Reads the CSV header at the start of `first` (the first chunk, whose end is as sure as
+/// `end` says), with the delimiter the head showed (the chunks were cut with it); returns how
+/// many bytes the header (and a PowerShell `#TYPE` line) took, for the data to start after
+/// them, or None when `first` may not hold the whole header (only line breaks, or a parity
+/// cut inside the header's quotes) and is not the whole text: the caller joins the next chunk.
+pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8], end: End) -> Result<Option<usize>> {
     let type_line = type_line_len(first);
     let text = &first[type_line..];
+    // `csv` skips line breaks before a record.
+    if end != End::Certain && text.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+        return Ok(None);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(true)
         .from_reader(text);
     let skipped = u64::from(type_line > 0);
     let headers = reader.headers().map_err(|e| records::csv_error(path, WHAT, e, skipped))?.clone();
-    let end = type_line + reader.position().byte() as usize;
+    let header_end = type_line + reader.position().byte() as usize;
+    if end == End::Parity && !chunk::csv_ends_between_records(&first[type_line..header_end], layout.delimiter) {
+        return Ok(None);
+    }
     if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.trim().is_empty())) {
         return Err(InputError::new(WHAT, "empty file", Location::file(path))
             .expected("a header row naming the columns")
@@ -568,7 +577,7 @@ pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8]) -> Res
             layout.utc[slot] = utc;
         }
     }
-    Ok(end)
+    Ok(Some(header_end))
 }
 
 /// Parses one chunk of a file, calling `visit` with each request in order. Record numbers
@@ -862,15 +871,39 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
     let path = &format.path;
     let file = chunk_file(format);
     let order = Dates::new(&format.order);
-    // The SIMD check first; std's only on failure, for where the bad byte is.
-    let text = simdutf8::basic::from_utf8(data)
-        .or_else(|_| std::str::from_utf8(data))
-        .map_err(|e| {
-            let line = first_line + memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64;
+    // The SIMD check first; std's only on failure, for where the bad byte is. The lines
+    // before the one holding it are read first (the reader reports the first error in line
+    // order, whatever the chunks).
+    let (text, bad_line) = match simdutf8::basic::from_utf8(data) {
+        Ok(text) => (text, None),
+        Err(_) => {
+            let valid = std::str::from_utf8(data).map_or_else(|e| e.valid_up_to(), |t| t.len());
+            let line_start = memchr::memrchr(b'\n', &data[..valid]).map_or(0, |i| i + 1);
+            let line = first_line + memchr::memchr_iter(b'\n', &data[..line_start]).count() as u64;
+            (std::str::from_utf8(&data[..line_start]).unwrap_or_default(), Some(line))
+        }
+    };
+    let stats = read_json_lines(format, &file, text, first_line, &order, visit)?;
+    match bad_line {
+        None => Ok(stats),
+        Some(line) => {
             let mut loc = Location::file(path);
             loc.line = Some(line);
-            crate::error::Error::from(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text"))
-        })?;
+            Err(InputError::new(WHAT, "invalid UTF-8", loc).expected("UTF-8 text").into())
+        }
+    }
+}
+
+/// The records of JSON Lines `text` (from line `first_line`), in order.
+fn read_json_lines(
+    format: &FileFormat,
+    file: &Arc<Path>,
+    text: &str,
+    first_line: u64,
+    order: &Dates,
+    visit: &mut dyn FnMut(BlobRequest<'_>),
+) -> Result<ChunkStats> {
+    let path = &format.path;
     let mut stats = ChunkStats::default();
     let mut scan = JsonScan::default();
     // `split('\n')`: the cursor finds each line's end as it marks the line's bytes. The last
@@ -883,7 +916,7 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
         stats.next_line = line_no;
         if !trim(line).is_empty() {
             stats.records += 1;
-            let origin = Location::record_in(&file, line_no, stats.records);
+            let origin = Location::record_in(file, line_no, stats.records);
             let scanned = if plain { scan_line(&mut scan) } else { None };
             let by_serde;
             let fields = match scanned {
@@ -893,9 +926,9 @@ fn parse_jsonl_chunk(format: &FileFormat, data: &[u8], first_line: u64, visit: &
                     by_serde.as_ref().map(|f| &f.fields)
                 }
             };
-            let r = match fields.and_then(|f| build_fields(f, &order, &origin)) {
+            let r = match fields.and_then(|f| build_fields(f, order, &origin)) {
                 Some(r) => r,
-                None => json_line_slowly(path, line, origin, &order)?,
+                None => json_line_slowly(path, line, origin, order)?,
             };
             stats.span.add(r.at);
             visit(r);

@@ -158,6 +158,8 @@ pub struct Splitter<R: Read> {
     /// Whether the next chunk's CSV is cut where `csv` ends records (after text was given
     /// back), not by parity: only the chunk where parity went wrong pays for `csv`'s reading.
     exact_next: bool,
+    /// A read error, reported after the whole records read before it.
+    failed: Option<io::Error>,
 }
 
 impl<R: Read> Splitter<R> {
@@ -176,6 +178,7 @@ impl<R: Read> Splitter<R> {
             index: 0,
             eof: false,
             exact_next: false,
+            failed: None,
         }
     }
 
@@ -196,15 +199,31 @@ impl<R: Read> Splitter<R> {
         self.exact_next = true;
     }
 
-    /// The next chunk, or None at the end of the text.
+    /// The next chunk, or None at the end of the text. The cut is looked for in the first
+    /// `target` bytes (the text may hold more, read ahead before), which grows while they
+    /// hold no record's end: the cuts depend on the text alone, not on how it was read.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, SplitError> {
         let mut buf = std::mem::take(&mut self.carry);
         let mut target = self.limits.chunk_bytes.max(1);
         loop {
-            if !self.eof && buf.len() < target {
-                self.fill(&mut buf, target).map_err(SplitError::Io)?;
+            let window = target.min(self.limits.max_record_bytes.saturating_add(self.limits.chunk_bytes));
+            if !self.eof && buf.len() < window {
+                if let Err(e) = self.fill(&mut buf, window) {
+                    self.eof = true;
+                    self.failed = Some(e);
+                }
             }
-            if self.eof {
+            if let Some(e) = self.failed.take() {
+                // The whole records read before a read error come first (as the text before
+                // it does, whatever the chunks), then the error.
+                if let Some((cut, end)) = cut(self.boundary, &buf, self.exact_next).filter(|&(at, _)| at > 0) {
+                    self.failed = Some(e);
+                    self.carry = buf.split_off(cut);
+                    return Ok(Some(self.emit(buf, end)));
+                }
+                return Err(SplitError::Io(e));
+            }
+            if self.eof && buf.len() < window {
                 if buf.is_empty() {
                     return Ok(None);
                 }
@@ -215,14 +234,14 @@ impl<R: Read> Splitter<R> {
                 }
                 return Ok(Some(self.emit(buf, End::Certain)));
             }
-            if let Some((cut, end)) = cut(self.boundary, &buf, self.exact_next) {
+            if let Some((cut, end)) = cut(self.boundary, &buf[..window], self.exact_next) {
                 self.carry = buf.split_off(cut);
                 return Ok(Some(self.emit(buf, end)));
             }
-            if buf.len() > self.limits.max_record_bytes {
+            if window > self.limits.max_record_bytes {
                 return Err(self.too_long());
             }
-            target = buf.len() + self.limits.chunk_bytes.max(1);
+            target = grown(target, self.limits.chunk_bytes);
         }
     }
 
@@ -246,9 +265,8 @@ impl<R: Read> Splitter<R> {
         chunk
     }
 
-    /// Reads until `buf` holds `target` bytes or the input ends.
-    fn fill(&mut self, buf: &mut Vec<u8>, target: usize) -> io::Result<()> {
-        let cap = target.min(self.limits.max_record_bytes.saturating_add(self.limits.chunk_bytes));
+    /// Reads until `buf` holds `cap` bytes or the input ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, cap: usize) -> io::Result<()> {
         // Reserved, not zeroed (`read_to_end` reads into spare capacity): a small input costs
         // a small buffer (the fuzzer's inputs).
         let want = cap.saturating_sub(buf.len());
@@ -280,6 +298,13 @@ pub fn read_up_to(reader: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
     }
     buf.truncate(filled);
     Ok(buf)
+}
+
+/// The size to read up to when `len` bytes hold no record's end: a chunk more, or twice as
+/// much when that is more, so that a long record is looked through a few times, not once
+/// per chunk's worth of it.
+pub fn grown(len: usize, chunk_bytes: usize) -> usize {
+    len.saturating_add(chunk_bytes.max(1)).max(len.saturating_mul(2))
 }
 
 /// Where a chunk of `buf` (text from a record's start) ends: just after its last record
@@ -738,10 +763,12 @@ mod tests {
     #[test]
     fn line_chunks_keep_a_record_longer_than_a_chunk_whole() {
         let long = "x".repeat(100);
-        let text = format!("a\n{long}\nb\r\nc");
+        let text = format!("a\n{long}\nb\r\nc\n{}", "d\n".repeat(40));
         let chunks = split(&text, Boundary::Lines, 8);
-        assert!(chunks.iter().any(|c| c.1.starts_with(&format!("{long}\n"))));
-        assert_eq!(chunks.last().map(|c| (c.0, c.1.as_str())), Some((4, "c")));
+        assert!(chunks.iter().any(|c| c.0 == 2 && c.1.starts_with(&format!("{long}\n"))));
+        assert_eq!(chunks.iter().map(|c| c.1.as_str()).collect::<String>(), text);
+        // After it, chunks of about the chunk size again.
+        assert!(chunks.last().is_some_and(|c| c.1.len() <= 8), "{chunks:?}");
     }
 
     #[test]

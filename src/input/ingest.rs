@@ -360,10 +360,26 @@ impl FileReader {
             text_at: 0,
         };
         if layout.boundary().is_some() {
-            let first = reader.next()?;
+            let mut first = reader.next()?;
             if let Layout::Csv(csv) = &mut layout {
-                let data = first.as_ref().map_or(&[][..], |p| &p.text[..]);
-                let header = storage::read_csv_header(path, csv, data)?;
+                // A header after more line breaks than a chunk holds, or cut by parity inside
+                // its quotes: the chunks are joined until one holds it (as one chunk would).
+                let header = loop {
+                    let (text, end) = first.as_ref().map_or((&[][..], End::Certain), |p| (&p.text[..], p.end));
+                    if let Some(header) = storage::read_csv_header(path, csv, text, end)? {
+                        break header;
+                    }
+                    first = match (first.take(), reader.next()?) {
+                        (Some(p), Some(next)) => Some(Piece {
+                            text: Text::Owned([&p.text[..], &next.text[..]].concat()),
+                            end: next.end,
+                            ..p
+                        }),
+                        // The end of the text.
+                        (p, None) => p.map(|p| Piece { end: End::Certain, ..p }),
+                        (None, next) => next,
+                    };
+                };
                 // The data starts on the line after the header.
                 reader.pending = first.map(|p| Piece {
                     line: p.line + memchr::memchr_iter(b'\n', &p.text[..header]).count() as u64,

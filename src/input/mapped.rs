@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use memmap2::{Mmap, MmapOptions};
 
-use super::chunk::{cut, last_record_start, Boundary, End, HashState, Limits, RecordTooLong, SplitError, Text};
+use super::chunk::{cut, grown, last_record_start, Boundary, End, HashState, Limits, RecordTooLong, SplitError, Text};
 
 /// The UTF-8 byte order mark, skipped (but hashed) as the stream decoder skips it.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -147,7 +147,7 @@ impl MappedSplitter {
             if window.len() > self.limits.max_record_bytes {
                 return Err(self.too_long(self.pos));
             }
-            target = window.len() + self.limits.chunk_bytes;
+            target = grown(target, self.limits.chunk_bytes);
         }
     }
 
