@@ -10,9 +10,11 @@
 //! not end between records in `csv`'s reading it gives the text from the record in progress
 //! back ([`Splitter::give_back`]); the next chunk is cut where `csv_core` (the `csv` crate's
 //! own state machine) ends records ([`End::Certain`]), and the ones after it by parity again.
-//! Where parity finds no cut at all, `csv_core` is asked before the buffer grows. A record longer than a chunk
-//! makes the buffer grow, up to [`Limits::max_record_bytes`]; beyond that the file is an
-//! input error naming its line, never an allocation of the file's size.
+//! Where parity finds no cut at all, `csv_core` is asked before the buffer grows. A record
+//! longer than a chunk makes the buffer grow (doubling), up to [`Limits::max_record_bytes`];
+//! beyond that the file is an input error naming its line, never an allocation of the file's
+//! size. The cuts depend on the text alone, not on how much of it was read ahead, so the
+//! mapped splitter ([`mapped`](super::mapped)) cuts exactly where this one does.
 //!
 //! [`HashingReader`] hashes the raw bytes as they are read, so a file is read once: for its
 //! SHA-256 and for its records.
@@ -73,6 +75,7 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// 1-based line of the chunk's first byte.
     pub first_line: u64,
+    /// How sure its end is to be a record's end.
     pub end: End,
 }
 
