@@ -133,6 +133,31 @@ fn fuzz_crashers_no_longer_panic() {
     );
 }
 
+/// The `storage` target reads each input in chunks of one size taken from its bytes; the
+/// inputs that found a chunked reading differing from the whole (and every hostile input)
+/// are read here in chunks of every size it can take, 3 to 130 bytes (7 and 61 among them,
+/// the sizes the target used when they were found).
+#[test]
+fn storage_reads_alike_in_chunks_of_every_size() {
+    let mut inputs = files_in(&root().join("tests/fuzz-crashers/storage"));
+    inputs.extend(files_in(&root().join("tests/hostile/storage")));
+    let mut failures = Vec::new();
+    for file in inputs
+        .iter()
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "expected"))
+    {
+        let data = std::fs::read(file).unwrap();
+        for chunk_bytes in 3..=130 {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| harness::storage_chunks_agree(&data, chunk_bytes))) {
+                let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+                failures.push(format!("{} in {chunk_bytes}-byte chunks: {msg}", file.display()));
+                break;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Every hostile input (tests/hostile/**, the `.expected` files excepted) through every
 /// parser, whatever it was written for: a CSV read as xlsx parts, TOML or JSON Lines must
 /// still come back as an error, not a panic.

@@ -545,8 +545,10 @@ fn type_line_len(text: &[u8]) -> usize {
 pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8], end: End) -> Result<Option<usize>> {
     let type_line = type_line_len(first);
     let text = &first[type_line..];
-    // `csv` skips line breaks before a record.
-    if end != End::Certain && text.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+    // A chunk cut by parity may end before the header's end (inside its quotes, or after
+    // line breaks only, which `csv` skips before a record): no `csv` reader is built for it,
+    // which matters when a long header spans many small chunks, each joined in turn.
+    if end == End::Parity && !chunk::csv_ends_a_record(text, layout.delimiter) {
         return Ok(None);
     }
     let mut reader = csv::ReaderBuilder::new()

@@ -322,6 +322,8 @@ pub fn cut(boundary: Boundary, buf: &[u8], exact: bool) -> Option<(usize, End)> 
                     return Some((at, End::Parity));
                 }
             }
+            // `csv` ends a record that a cut may follow only at a `\n`.
+            memchr::memchr(b'\n', buf)?;
             csv_reading(buf, delimiter).last_newline.map(|at| (at, End::Certain))
         }
     }
@@ -357,8 +359,14 @@ pub fn csv_ends_between_records(text: &[u8], delimiter: u8) -> bool {
     csv_reading(text, delimiter).ends_between_records
 }
 
+/// Whether `csv`, reading `text` from a record's start, ends at least one record in it.
+pub fn csv_ends_a_record(text: &[u8], delimiter: u8) -> bool {
+    csv_reading(text, delimiter).ended_one
+}
+
 /// What `csv_core` makes of text that starts at a record's start.
 struct CsvReading {
+    ended_one: bool,
     /// The offset just after the last `\n` that ends a record.
     last_newline: Option<usize>,
     ends_between_records: bool,
@@ -366,9 +374,7 @@ struct CsvReading {
 
 fn csv_reading(text: &[u8], delimiter: u8) -> CsvReading {
     use csv_core::ReadFieldResult;
-    // `csv`'s defaults, as every CSV reader here builds it: `"` quotes, `""` escapes one,
-    // CR, LF and CRLF end records.
-    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut reader = csv_core_reader(delimiter);
     // The fields' bytes are not wanted: they go to a scratch buffer, overwritten.
     let mut scratch = [0u8; 4096];
     let (mut at, mut record_end, mut last_newline) = (0usize, 0usize, None);
@@ -394,10 +400,30 @@ fn csv_reading(text: &[u8], delimiter: u8) -> CsvReading {
             ReadFieldResult::Field { record_end: false } | ReadFieldResult::InputEmpty | ReadFieldResult::OutputFull => {}
         }
     }
+    CSV_CORE.with(|cached| cached.set(Some((delimiter, reader))));
     CsvReading {
+        ended_one: record_end > 0,
         last_newline,
         // After a record's end, `csv` skips line breaks; anything else starts a record.
         ends_between_records: text[record_end..].iter().all(|b| matches!(b, b'\r' | b'\n')),
+    }
+}
+
+thread_local! {
+    /// The last `csv_core` reader this thread used, with its delimiter: building one (its
+    /// DFA) costs far more than reading a small chunk, and a file's chunks all share one.
+    static CSV_CORE: std::cell::Cell<Option<(u8, csv_core::Reader)>> = const { std::cell::Cell::new(None) };
+}
+
+/// A `csv_core` reader at a record's start, with `csv`'s defaults as every CSV reader here
+/// builds it (`"` quotes, `""` escapes one, CR, LF and CRLF end records) and `delimiter`.
+fn csv_core_reader(delimiter: u8) -> csv_core::Reader {
+    match CSV_CORE.with(std::cell::Cell::take) {
+        Some((cached, mut reader)) if cached == delimiter => {
+            reader.reset();
+            reader
+        }
+        _ => csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
     }
 }
 
@@ -724,6 +750,11 @@ mod tests {
         let semi = Boundary::CsvRecords { delimiter: b';' };
         assert_eq!(cut(semi, b"a;\"x\ny\nb", true), None);
         assert_eq!(cut(csv, b"a;\"x\ny\nb", true), Some((7, End::Certain)));
+        // A reader left inside a quoted field starts the next text afresh.
+        assert!(!csv_ends_a_record(b"\"a\nb", b','));
+        assert!(csv_ends_a_record(b"a\nb", b','));
+        assert!(csv_ends_a_record(b"a\rb", b';'));
+        assert!(!csv_ends_a_record(b"\n\r\na", b','));
     }
 
     #[test]

@@ -840,15 +840,21 @@ fn read_csv(ctx: &ReadCtx, mut reader: Input, visit: &mut dyn FnMut(&Row) -> Res
 /// `,` unless the header line has more `;` or tabs outside quotes (fr-FR/de-DE exports and
 /// `ConvertTo-Csv -Delimiter ";"`, formats.md Q11).
 pub(crate) fn sniff_delimiter(head: &[u8]) -> u8 {
-    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let (mut comma, mut semi, mut tab, mut quoted) = (0, 0, 0, false);
-    for &b in &head[..line_end] {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => comma += 1,
-            b';' if !quoted => semi += 1,
-            b'\t' if !quoted => tab += 1,
-            _ => {}
+    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    let count = |text: &[u8], of: u8| text.iter().filter(|&&b| b == of).count();
+    // The line's stretches between quotes, every other one outside them.
+    let (mut comma, mut semi, mut tab) = (0, 0, 0);
+    let mut quotes = memchr::memchr_iter(b'"', line);
+    let mut from = 0;
+    loop {
+        let (open, close) = (quotes.next(), quotes.next());
+        let outside = &line[from..open.unwrap_or(line.len())];
+        comma += count(outside, b',');
+        semi += count(outside, b';');
+        tab += count(outside, b'\t');
+        match close {
+            Some(close) => from = close + 1,
+            None => break,
         }
     }
     if semi > comma && semi >= tab {
@@ -1892,5 +1898,38 @@ mod tests {
     fn delimiter_sniffing_ignores_quoted_separators() {
         assert_eq!(sniff_delimiter(b"a;b;c\n1;2;3"), b';');
         assert_eq!(sniff_delimiter(b"\"a;x\",b,c\n"), b',');
+        assert_eq!(sniff_delimiter(b"a\tb\t\"c,d,e\"\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"a;b,\"c;d;e"), b',');
+        assert_eq!(sniff_delimiter(b"\"\"\"\";;;\"\",,\n,,,,"), b';');
+        // Counted as a byte-by-byte walk that toggles at each quote counts them.
+        let walk = |head: &[u8]| {
+            let (mut n, mut quoted) = ([0; 3], false);
+            for &b in head.split(|&b| b == b'\n').next().unwrap() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b',' | b';' | b'\t' if !quoted => n[[b',', b';', b'\t'].iter().position(|&d| d == b).unwrap()] += 1,
+                    _ => {}
+                }
+            }
+            if n[1] > n[0] && n[1] >= n[2] {
+                b';'
+            } else if n[2] > n[0] && n[2] > n[1] {
+                b'\t'
+            } else {
+                b','
+            }
+        };
+        let mut state = 7u64;
+        for _ in 0..2000 {
+            let head: Vec<u8> = (0..(state % 40) as usize)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    b"\",;\t\na"[(state % 6) as usize]
+                })
+                .collect();
+            assert_eq!(sniff_delimiter(&head), walk(&head), "{:?}", String::from_utf8_lossy(&head));
+        }
     }
 }
