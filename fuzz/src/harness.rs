@@ -155,20 +155,11 @@ pub fn activity(data: &[u8]) {
 }
 
 /// Storage logs are streamed; raw resource logs come as JSON Lines, so both the sniffed path
-/// and the forced JSON Lines path are run on every input.
+/// and the forced JSON Lines path are run on every input, each also in chunks of one size
+/// (3 to 130 bytes) taken from the input's bytes: every size is tried as the fuzzer mutates
+/// them.
 pub fn storage(data: &[u8]) {
-    for name in ["fuzz-input.csv", "fuzz-input.jsonl"] {
-        let raw: Box<dyn std::io::Read> = Box::new(Cursor::new(data.to_vec()));
-        let r = casefile::bundle::storage::stream_from(Path::new(name), raw, &mut |req| {
-            let _ = (req.succeeded(), req.is_data_read(), req.is_listing(), req.auth.name());
-            let _ = req.auth.uses_account_key(req.auth_hash.as_deref());
-            Ok(())
-        });
-        show(&r);
-    }
     csv_index_agrees_with_csv(data);
-    // One chunk size per input, 3 to 130 bytes, taken from its bytes: every size is tried
-    // as the fuzzer mutates them, at the cost of one chunked reading per shape.
     let hash = data.iter().fold(0usize, |h, &b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
     storage_chunks_agree(data, 3 + hash % 128);
     // The JSON Lines cursor must read every line it takes as serde reads it.
@@ -180,38 +171,50 @@ pub fn storage(data: &[u8]) {
 }
 
 /// Cut into chunks of `chunk_bytes` (by quote parity for CSV, the text a parser gives back
-/// cut again where `csv` ends records), a storage log must read exactly as it reads in one
-/// chunk, as CSV and as JSON Lines: the same requests with the same locations, and the same
-/// outcome. Panics on any difference.
+/// cut again where `csv` ends records), a storage log must read exactly as
+/// `storage::stream_from` reads it in one chunk, as CSV and as JSON Lines: the same requests
+/// with the same locations, and the same outcome. Panics on any difference.
 pub fn storage_chunks_agree(data: &[u8], chunk_bytes: usize) {
     for name in ["fuzz-input.csv", "fuzz-input.jsonl"] {
-        chunks_agree_with_whole(name, data, chunk_bytes);
+        let whole = read_whole(name, data);
+        let chunked = read_in_chunks(name, data, chunk_bytes);
+        assert_eq!(chunked, whole, "{name} read in {chunk_bytes}-byte chunks differs from one chunk");
     }
 }
 
-fn chunks_agree_with_whole(name: &str, data: &[u8], chunk_bytes: usize) {
+/// What a storage reading gave: the requests, and the outcome (the error, rendered).
+type Reading = (Vec<String>, Result<(), String>);
+
+/// `storage::stream_from`, with every request accessor called on every request.
+fn read_whole(name: &str, data: &[u8]) -> Reading {
+    let mut requests = Vec::new();
+    let raw: Box<dyn std::io::Read> = Box::new(Cursor::new(data.to_vec()));
+    let r = casefile::bundle::storage::stream_from(Path::new(name), raw, &mut |req| {
+        let _ = (req.succeeded(), req.is_data_read(), req.is_listing(), req.auth.name());
+        let _ = req.auth.uses_account_key(req.auth_hash.as_deref());
+        requests.push(format!("{req:?}"));
+        Ok(())
+    });
+    show(&r);
+    (requests, r.map(|_| ()).map_err(|e| e.render()))
+}
+
+/// The sequential reader `stream_from` is built on, in chunks of `chunk_bytes`.
+fn read_in_chunks(name: &str, data: &[u8], chunk_bytes: usize) -> Reading {
     use casefile::input::chunk::Limits;
     use casefile::input::ingest::{read_sequentially_from, Step};
-    let read = |chunk_bytes: usize| {
-        let mut requests = Vec::new();
-        let limits = Limits {
-            chunk_bytes,
-            ..Limits::default()
-        };
-        let raw: Box<dyn std::io::Read> = Box::new(Cursor::new(data.to_vec()));
-        let outcome = read_sequentially_from(Path::new(name), raw, limits, &mut |step| {
-            if let Step::Request(r) = step {
-                requests.push(format!("{r:?}"));
-            }
-        })
-        .map_err(|e| e.render());
-        (requests, outcome)
+    let mut requests = Vec::new();
+    let limits = Limits {
+        chunk_bytes,
+        ..Limits::default()
     };
-    assert_eq!(
-        read(chunk_bytes),
-        read(Limits::default().chunk_bytes),
-        "{name} read in {chunk_bytes}-byte chunks differs from one chunk"
-    );
+    let raw: Box<dyn std::io::Read> = Box::new(Cursor::new(data.to_vec()));
+    let r = read_sequentially_from(Path::new(name), raw, limits, &mut |step| {
+        if let Step::Request(r) = step {
+            requests.push(format!("{r:?}"));
+        }
+    });
+    (requests, r.map(|_| ()).map_err(|e| e.render()))
 }
 
 /// The storage reader's SIMD CSV field index must split records and fields exactly as the
