@@ -540,25 +540,28 @@ fn type_line_len(text: &[u8]) -> usize {
 /// Reads the CSV header at the start of `first` (the first chunk, whose end is as sure as
 /// `end` says), with the delimiter the head showed (the chunks were cut with it); returns how
 /// many bytes the header (and a PowerShell `#TYPE` line) took, for the data to start after
-/// them, or None when `first` may not hold the whole header (only line breaks, or a parity
-/// cut inside the header's quotes) and is not the whole text: the caller joins the next chunk.
+/// them, or None when `first` may not hold the whole header (only line breaks, only a
+/// `#TYPE` line, or a parity cut inside the header's quotes) and is not the text's last
+/// chunk: the caller joins the next chunk.
 pub fn read_csv_header(path: &Path, layout: &mut CsvLayout, first: &[u8], end: End) -> Result<Option<usize>> {
     let type_line = type_line_len(first);
     let text = &first[type_line..];
-    // A chunk cut by parity may end before the header's end (inside its quotes, or after
-    // line breaks only, which `csv` skips before a record): no `csv` reader is built for it,
-    // which matters when a long header spans many small chunks, each joined in turn.
-    if end == End::Parity && !chunk::csv_ends_a_record(text, layout.delimiter) {
+    // A chunk that is not the text's last may end before the header's end (inside its
+    // quotes, after line breaks only, which `csv` skips before a record, or after a
+    // PowerShell `#TYPE` line only): no `csv` reader is built for it, which matters when a
+    // long header spans many small chunks, each joined in turn.
+    if end != End::Last && !chunk::csv_ends_a_record(text, layout.delimiter) {
         return Ok(None);
     }
+    let guard = chunk::csv_guard(text);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(true)
-        .from_reader(text);
+        .from_reader(std::io::Read::chain(guard, text));
     let skipped = u64::from(type_line > 0);
     let headers = reader.headers().map_err(|e| records::csv_error(path, WHAT, e, skipped))?.clone();
-    let header_end = type_line + reader.position().byte() as usize;
-    if end == End::Parity && !chunk::csv_ends_between_records(&first[type_line..header_end], layout.delimiter) {
+    let header_end = type_line + (reader.position().byte() as usize).saturating_sub(guard.len());
+    if end != End::Last && !chunk::csv_ends_between_records(&first[type_line..header_end], layout.delimiter) {
         return Ok(None);
     }
     if headers.is_empty() || (headers.len() == 1 && headers.get(0).is_some_and(|h| h.trim().is_empty())) {
@@ -811,11 +814,12 @@ fn parse_csv_general(
 ) -> Result<()> {
     let path: &Path = file;
     let valid_utf8 = std::str::from_utf8(data).is_ok();
+    let guard = chunk::csv_guard(data);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(data);
+        .from_reader(std::io::Read::chain(guard, data));
     let mut record = csv::ByteRecord::new();
     let (mut line, mut counted_to) = (first_line, 0usize);
     loop {
@@ -825,7 +829,7 @@ fn parse_csv_general(
             Err(e) => return Err(records::csv_error(path, WHAT, e, first_line - 1)),
         }
         // The record's first byte (csv may place the position on a preceding line break).
-        let mut start = record.position().map_or(0, |p| p.byte() as usize);
+        let mut start = record.position().map_or(0, |p| (p.byte() as usize).saturating_sub(guard.len()));
         while start < data.len() && matches!(data[start], b'\r' | b'\n') {
             start += 1;
         }

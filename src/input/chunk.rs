@@ -60,7 +60,9 @@ pub enum Boundary {
 /// How sure the end of a chunk is to be the end of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
-    /// The end of the text, a JSON Lines newline, or where `csv`'s own reading ends a record.
+    /// The end of the text: nothing follows.
+    Last,
+    /// A JSON Lines newline, or where `csv`'s own reading ends a record.
     Certain,
     /// A CSV newline outside quotes by quote parity: a record's end when the chunk's quotes
     /// are plain RFC 4180, which the parser checks (see the module note).
@@ -235,7 +237,7 @@ impl<R: Read> Splitter<R> {
                     self.next_line += memchr::memchr_iter(b'\n', &buf[..last]).count() as u64;
                     return Err(self.too_long());
                 }
-                return Ok(Some(self.emit(buf, End::Certain)));
+                return Ok(Some(self.emit(buf, End::Last)));
             }
             if let Some((cut, end)) = cut(self.boundary, &buf[..window], self.exact_next) {
                 self.carry = buf.split_off(cut);
@@ -418,12 +420,33 @@ thread_local! {
 /// A `csv_core` reader at a record's start, with `csv`'s defaults as every CSV reader here
 /// builds it (`"` quotes, `""` escapes one, CR, LF and CRLF end records) and `delimiter`.
 fn csv_core_reader(delimiter: u8) -> csv_core::Reader {
-    match CSV_CORE.with(std::cell::Cell::take) {
+    let mut reader = match CSV_CORE.with(std::cell::Cell::take) {
         Some((cached, mut reader)) if cached == delimiter => {
             reader.reset();
             reader
         }
         _ => csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+    };
+    // `csv_core` takes a UTF-8 byte-order mark off the start of its first read, as at a
+    // file's start. The text here is inside a file (the decoder took the file's mark off),
+    // where a mark is data: a first read with no room for output reads nothing, and the mark
+    // is then kept. (`csv` is kept from taking it off by [`NO_BOM_STRIP`].)
+    let _ = reader.read_field(b" ", &mut []);
+    reader
+}
+
+/// Put before a text that starts with a UTF-8 byte-order mark, for a `csv` reader to read it
+/// as data, as it does anywhere but at the start of its input: `csv` skips this blank line
+/// (a lone CR), which holds no line break, so lines and records count as without it; byte
+/// positions are one more.
+pub const NO_BOM_STRIP: &[u8] = b"\r";
+
+/// [`NO_BOM_STRIP`], where `text` needs it.
+pub fn csv_guard(text: &[u8]) -> &'static [u8] {
+    if text.starts_with(b"\xEF\xBB\xBF") {
+        NO_BOM_STRIP
+    } else {
+        b""
     }
 }
 
@@ -755,6 +778,10 @@ mod tests {
         assert!(csv_ends_a_record(b"a\nb", b','));
         assert!(csv_ends_a_record(b"a\rb", b';'));
         assert!(!csv_ends_a_record(b"\n\r\na", b','));
+        // A byte-order mark inside a text is data (`csv_core` would take it off the start of
+        // its first read, and a quote after it would open a field).
+        assert!(csv_ends_between_records(b"\xEF\xBB\xBF\"a\n", b','));
+        assert_eq!(cut(csv, b"\xEF\xBB\xBF\"a\nb", true), Some((6, End::Certain)));
     }
 
     #[test]

@@ -365,7 +365,7 @@ impl FileReader {
                 // A header after more line breaks than a chunk holds, or cut by parity inside
                 // its quotes: the chunks are joined until one holds it (as one chunk would).
                 let header = loop {
-                    let (text, end) = first.as_ref().map_or((&[][..], End::Certain), |p| (&p.text[..], p.end));
+                    let (text, end) = first.as_ref().map_or((&[][..], End::Last), |p| (&p.text[..], p.end));
                     if let Some(header) = storage::read_csv_header(path, csv, text, end)? {
                         break header;
                     }
@@ -376,7 +376,7 @@ impl FileReader {
                             ..p
                         }),
                         // The end of the text.
-                        (p, None) => p.map(|p| Piece { end: End::Certain, ..p }),
+                        (p, None) => p.map(|p| Piece { end: End::Last, ..p }),
                         (None, next) => next,
                     };
                 };
@@ -406,7 +406,7 @@ impl FileReader {
         }
         let path = &self.path;
         let next = match &mut self.source {
-            Source::Whole { text, .. } => text.take().map(|t| (t, End::Certain)),
+            Source::Whole { text, .. } => text.take().map(|t| (t, End::Last)),
             Source::Mapped(m) => m.next_chunk().map_err(|e| split_error(path, e))?,
             Source::Stream {
                 text: Streamed::Chunks(s), ..
@@ -421,7 +421,7 @@ impl FileReader {
                 Some(mut doc) => {
                     let mut all = Vec::new();
                     doc.read_to_end(&mut all).map_err(|e| read_error(path, e))?;
-                    Some((Text::Owned(all), End::Certain))
+                    Some((Text::Owned(all), End::Last))
                 }
                 None => None,
             },

@@ -139,7 +139,7 @@ impl MappedSplitter {
                     return Err(self.too_long(self.pos + last));
                 }
                 let all = window.len();
-                return Ok(Some((self.emit(window, all), End::Certain)));
+                return Ok(Some((self.emit(window, all), End::Last)));
             }
             if let Some((at, end)) = cut(self.boundary, &window, self.exact_next) {
                 return Ok(Some((self.emit(window, at), end)));
