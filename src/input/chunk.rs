@@ -14,7 +14,9 @@
 //! longer than a chunk makes the buffer grow (doubling), up to [`Limits::max_record_bytes`];
 //! beyond that the file is an input error naming its line, never an allocation of the file's
 //! size. The cuts depend on the text alone, not on how much of it was read ahead, so the
-//! mapped splitter ([`mapped`](super::mapped)) cuts exactly where this one does.
+//! mapped splitter ([`mapped`](super::mapped)) cuts exactly where this one does. The text's
+//! last chunk ends [`End::Last`]. Inside the text a UTF-8 byte-order mark is data to every
+//! `csv` reader here (see [`csv_guard`]): a fresh reader would take it off its input's start.
 //!
 //! [`HashingReader`] hashes the raw bytes as they are read, so a file is read once: for its
 //! SHA-256 and for its records.
