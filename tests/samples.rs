@@ -751,9 +751,24 @@ fn gdpr_brunnwald_measures_name_each_attacker_vm_by_its_state() {
     let text = squash(&pdf_text(&rendered(BRUNNWALD).join("gdpr.pdf")));
     assert!(!text.contains(&squash("The computing resources the attacker created were removed")));
     assert!(text.contains(&squash("The virtual machine vm-etl-08 that the attacker created was removed")));
+    // The activity log ends two days before the as-of time: the VM is not shown deleted in
+    // it, which is not that it still exists then.
     assert!(text.contains(&squash(
-        "The virtual machine vm-etl-07 that the attacker created still exists: it is to be preserved as evidence, then deleted"
+        "The virtual machine vm-etl-07 that the attacker created is not yet shown removed: it is to be preserved as evidence, then deleted"
     )));
+    assert!(!text.contains("still exist"));
+    assert!(text.contains(&squash("no deletion in the activity log, which ends 2025-06-11 09:14:11 UTC")));
+}
+
+/// What the activity log does not show is said up to its last operation, not up to the
+/// report's as-of time, which it does not reach.
+#[test]
+fn technical_brunnwald_open_actions_end_where_the_activity_log_ends() {
+    let text = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
+    assert!(!text.contains("still exist"));
+    assert!(text.contains(&squash("No lock writes in the activity log, which ends 2025-06-11 09:14:11 UTC")));
+    assert!(text.contains(&squash("no deletion in the activity log, which ends 2025-06-11 09:14:11 UTC")));
+    assert!(!text.contains(&squash("up to 2025-06-13 12:00:00 UTC")));
 }
 
 /// Item 2: no breach, no deadline: the awareness check gives no earlier deadline and the

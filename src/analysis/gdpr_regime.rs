@@ -500,12 +500,12 @@ fn subject_measures(response: &Response, identities: usize) -> (Vec<String>, Vec
 /// is in the measures table).
 pub fn measures_in_words(
     response: &Response,
-    activity_provided: bool,
+    activity_to_as_of: bool,
     identities: usize,
     exposure: Option<&Exposure>,
     inventory: &[DataAsset],
 ) -> String {
-    let (taken, open) = measures(response, activity_provided, identities);
+    let (taken, open) = measures(response, activity_to_as_of, identities);
     let mitigate = mitigation(&read_assets(exposure, inventory));
     let sentences = |v: &[Measure]| v.iter().map(|m| format!("{}.", m.text)).collect::<Vec<_>>().join(" ");
     // After a label ("Outstanding:"), the first sentence goes on in lower case.
@@ -531,7 +531,7 @@ pub fn measures_in_words(
 /// The response actions as measures: those done (per resource, with their basis) and those
 /// still to be done. A partly done action appears in both, by what was and was not done. A
 /// VM's snapshot still to be taken is said with its deletion ("preserved, then deleted").
-fn measures(response: &Response, activity_provided: bool, identities: usize) -> (Vec<Measure>, Vec<Measure>) {
+fn measures(response: &Response, activity_to_as_of: bool, identities: usize) -> (Vec<Measure>, Vec<Measure>) {
     let actions = folded_identities(&response.actions);
     let snapshot = |a: &Action, st: ActionStatus| {
         response
@@ -568,12 +568,12 @@ fn measures(response: &Response, activity_provided: bool, identities: usize) -> 
                         a,
                     ));
                 }
-                open.push(measure(open_words(a, false, activity_provided, n), a));
+                open.push(measure(open_words(a, false, activity_to_as_of, n), a));
             }
             ActionStatus::Outstanding if a.kind == ActionKind::SnapshotVm && vm_open(a) => {}
             ActionStatus::Outstanding => {
                 let snapshot_done = snapshot(a, ActionStatus::Done) || snapshot(a, ActionStatus::Reported);
-                open.push(measure(open_words(a, snapshot_done, activity_provided, n), a));
+                open.push(measure(open_words(a, snapshot_done, activity_to_as_of, n), a));
             }
             ActionStatus::NoLongerPossible => {}
         }
@@ -735,7 +735,9 @@ pub struct RegimeInput<'a> {
     /// A personal data breach is established (otherwise no deadline runs).
     pub established: bool,
     /// The activity log was provided, so a resource not shown deleted is still in place.
-    pub activity_provided: bool,
+    /// Whether the activity log reaches the as-of time, so that a resource it does not show
+    /// deleted is still in place then (an export usually ends before it).
+    pub activity_to_as_of: bool,
     /// How many compromised identities are in scope.
     pub identities: usize,
     pub subject_scope: Option<&'a SubjectScope>,
@@ -777,7 +779,7 @@ pub fn build_regime_view(i: RegimeInput) -> RegimeView {
             .collect(),
         None => read.clone(),
     };
-    let (measures_taken, measures_outstanding) = measures(i.response, i.activity_provided, i.identities);
+    let (measures_taken, measures_outstanding) = measures(i.response, i.activity_to_as_of, i.identities);
     let (subject_measures_taken, subject_measures_outstanding) = subject_measures(i.response, i.identities);
     let words = words(i.gdpr);
     RegimeView {
@@ -855,7 +857,8 @@ mod tests {
         assert_eq!(taken.len(), 2);
         assert!(open.is_empty());
         assert!(taken[1].basis.contains("no record in the evidence shows it"), "{}", taken[1].basis);
-        // Without the activity log, a VM not shown deleted is not claimed to exist.
+        // Without an activity log reaching the as-of time, a VM not shown deleted is not
+        // claimed to exist.
         let r = response(vec![act(DeleteVm, "vm-a", Outstanding)]);
         assert!(measures(&r, false, 1).1[0].text.contains("not yet shown removed"));
     }

@@ -223,7 +223,7 @@ pub fn conclude(
                 _ => (w.start, w.end),
             }),
             established: a.breach_established,
-            activity_provided: prep.operations.is_provided(),
+            activity_to_as_of: response::activity_reaches(ops, case.as_of),
             identities: scope.identities_in_scope().count(),
             subject_scope: a.art34_scope.as_ref(),
         })
@@ -303,10 +303,20 @@ impl Drawn {
         let exposure = storage.as_ref().map(|f| exposure::build_exposure(f, &case.data));
         let egress = exposure.provided().map(|e| e.bytes);
         let cost = cost::estimate_cost(all_steps, ops, egress, &case.rates, case.as_of);
-        let gdpr = case
-            .gdpr
-            .as_ref()
-            .map(|g| assess_gdpr_for_case(case, g, bundle, scope, all_steps, storage.provided(), &exposure, response, window));
+        let gdpr = case.gdpr.as_ref().map(|g| {
+            assess_gdpr_for_case(
+                case,
+                g,
+                bundle,
+                scope,
+                all_steps,
+                storage.provided(),
+                &exposure,
+                response,
+                window,
+                ops.unwrap_or(&[]),
+            )
+        });
         let mut detections = vec![
             detections::vm_unapproved_region(ops, &case.environment),
             detections::key_listing_then_new_ip(match (operations, storage.provided()) {
@@ -717,6 +727,7 @@ fn assess_gdpr_for_case(
     exposure: &Source<Exposure>,
     response: &response::Response,
     window: Option<Window>,
+    ops: &[ArmOperation],
 ) -> gdpr::GdprAssessment {
     let tallies: &[exposure::ContainerTally] = storage.map(|f| f.containers.as_slice()).unwrap_or(&[]);
     gdpr::assess_gdpr(gdpr::GdprInputs {
@@ -735,7 +746,7 @@ fn assess_gdpr_for_case(
         nature: narrative_facts::nature_of_breach(scope, steps, exposure.provided(), window),
         measures: vec![gdpr_regime::measures_in_words(
             response,
-            bundle.activity.is_provided(),
+            response::activity_reaches(ops, case.as_of),
             scope.identities_in_scope().count(),
             exposure.provided(),
             &case.data,

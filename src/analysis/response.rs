@@ -242,7 +242,7 @@ pub struct Containment {
     pub by: String,
     /// Attacker attempts after it, all failed.
     pub failed_after: u64,
-    /// False while a revocation is partial or still open, or an attacker VM still exists:
+    /// False while a revocation is partial or still open, or an attacker VM is not shown deleted:
     /// requests stopped succeeding, but the attacker may still hold access.
     pub complete: bool,
     /// What still leaves the attacker access, in words.
@@ -277,6 +277,25 @@ pub struct ResponseInput<'a> {
     pub scope: &'a Scope,
     pub env: &'a Environment,
     pub as_of: Timestamp,
+}
+
+impl ResponseInput<'_> {
+    /// Where the activity log's evidence of a resource's state ends: the last operation in
+    /// it (an export ends before the report's as-of time; nothing after it is known).
+    fn activity_until(&self) -> Option<Timestamp> {
+        activity_until(self.ops)
+    }
+}
+
+/// The end of the last operation in the activity log, if it holds any.
+pub fn activity_until(ops: &[ArmOperation]) -> Option<Timestamp> {
+    ops.iter().map(|o| o.end).max()
+}
+
+/// Whether the activity log reaches `as_of`, so that what it does not show deleted is still
+/// in place then.
+pub fn activity_reaches(ops: &[ArmOperation], as_of: Timestamp) -> bool {
+    activity_until(ops).is_some_and(|until| until >= as_of)
 }
 
 fn done_by<'a>(ops: &'a [ArmOperation], op: &str, after: Timestamp, target: &dyn Fn(&ArmOperation) -> bool) -> Vec<&'a ArmOperation> {
@@ -543,7 +562,7 @@ fn vm_actions(input: &ResponseInput) -> Vec<Action> {
             true,
             "A snapshot write while the VM existed is in the activity log".into(),
             if deleted.is_empty() {
-                "Not shown by the evidence; the VM still exists, so it can still be done".into()
+                "Not shown by the evidence; nor is the VM shown deleted, so it may still be possible".into()
             } else {
                 "Not shown by the evidence: no snapshot write before the VM was deleted".into()
             },
@@ -568,7 +587,10 @@ fn delete_vm_action(input: &ResponseInput, name: &str, deleted: &[&ArmOperation]
         deleted,
         true,
         "VM deletion is in the activity log".into(),
-        format!("Not shown by the evidence: the VM still existed at {}", input.as_of),
+        match input.activity_until() {
+            Some(until) => format!("Not shown by the evidence: no deletion in the activity log, which ends {until}"),
+            None => "Not shown by the evidence: no deletion of the VM in the activity log".into(),
+        },
     ));
 }
 
@@ -855,7 +877,7 @@ fn containment_by_effect(actions: &[Action], steps: &[Step]) -> Option<Containme
     })
 }
 
-/// Revocations that are partial or open, and attacker VMs that still exist: what may still
+/// Revocations that are partial or open, and attacker VMs not shown deleted: what may still
 /// give the attacker access after their requests stopped succeeding.
 fn access_remaining(actions: &[Action]) -> Vec<String> {
     actions
@@ -893,6 +915,13 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
         .collect();
     let name = |s: &Step| s.resource.as_ref().map(|r| r.name().to_string()).unwrap_or_default();
     let running: Vec<String> = vms.iter().filter(|(_, d)| d.is_none()).map(|(s, _)| name(s)).collect();
+    // A VM the activity log does not show deleted still exists only if the log reaches the
+    // as-of time; an export that ends before it shows no more than that.
+    let standing = if activity_reaches(input.ops, input.as_of) {
+        format!("still {}", exist_word(running.len()))
+    } else {
+        "not shown deleted".to_string()
+    };
     let gone: Vec<String> = vms.iter().filter(|(_, d)| d.is_some()).map(|(s, _)| name(s)).collect();
     let snapshot_any = input
         .ops
@@ -908,11 +937,7 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
     } else {
         let mut parts = Vec::new();
         if !running.is_empty() {
-            parts.push(format!(
-                "{} still {}: snapshot the disks now",
-                running.join(", "),
-                exist_word(running.len())
-            ));
+            parts.push(format!("{} {standing}: snapshot the disks now", running.join(", ")));
         }
         if !gone.is_empty() {
             parts.push(if snapshot_any {
@@ -932,11 +957,7 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
         ("No attacker VM is in the evidence".to_string(), false)
     } else if !running.is_empty() {
         (
-            format!(
-                "{} still {}: start a packet capture now, before isolating",
-                running.join(", "),
-                exist_word(running.len())
-            ),
+            format!("{} {standing}: start a packet capture now, before isolating", running.join(", ")),
             true,
         )
     } else {
@@ -972,7 +993,10 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
             } else if locks {
                 "A lock write appears in the activity log".into()
             } else {
-                format!("No lock writes in the activity log up to {}", input.as_of)
+                match input.activity_until() {
+                    Some(until) => format!("No lock writes in the activity log, which ends {until}"),
+                    None => "No lock writes in the activity log".into(),
+                }
             },
             urgent: false,
         },
