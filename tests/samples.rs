@@ -1274,3 +1274,16 @@ fn quiet_technical_report_gives_no_attacker_preservation_advice() {
     }
     assert!(text.contains(&squash("no attacker resource to preserve")));
 }
+
+/// A group of steps of one kind where some failed: every step says its outcome, so a
+/// successful listing is never read as denied with the one after it.
+#[test]
+fn technical_brunnwald_mixed_step_groups_give_each_outcome() {
+    let text = squash(&pdf_text(&rendered(BRUNNWALD).join("technical.pdf")));
+    assert!(text.contains(&squash("S15 succeeded, S23 failed · Blobs listed")));
+    assert!(text.contains(&squash(
+        "S15 02:27:05 ListBlobs × 2 — succeeded · S23 04:20:14 ListBlobs × 1 — denied (HTTP 403)"
+    )));
+    assert!(text.contains(&squash("K6 Blobs downloaded (S16 succeeded, S22 succeeded, S24 failed)")));
+    assert!(!text.contains(&squash("S15, S23 failed")));
+}
