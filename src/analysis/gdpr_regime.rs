@@ -734,7 +734,6 @@ pub struct RegimeInput<'a> {
     pub window: Option<(Timestamp, Timestamp)>,
     /// A personal data breach is established (otherwise no deadline runs).
     pub established: bool,
-    /// The activity log was provided, so a resource not shown deleted is still in place.
     /// Whether the activity log reaches the as-of time, so that a resource it does not show
     /// deleted is still in place then (an export usually ends before it).
     pub activity_to_as_of: bool,

@@ -314,7 +314,7 @@ impl Drawn {
                 &exposure,
                 response,
                 window,
-                ops.unwrap_or(&[]),
+                response::activity_reaches(ops.unwrap_or(&[]), case.as_of),
             )
         });
         let mut detections = vec![
@@ -727,7 +727,7 @@ fn assess_gdpr_for_case(
     exposure: &Source<Exposure>,
     response: &response::Response,
     window: Option<Window>,
-    ops: &[ArmOperation],
+    activity_to_as_of: bool,
 ) -> gdpr::GdprAssessment {
     let tallies: &[exposure::ContainerTally] = storage.map(|f| f.containers.as_slice()).unwrap_or(&[]);
     gdpr::assess_gdpr(gdpr::GdprInputs {
@@ -746,7 +746,7 @@ fn assess_gdpr_for_case(
         nature: narrative_facts::nature_of_breach(scope, steps, exposure.provided(), window),
         measures: vec![gdpr_regime::measures_in_words(
             response,
-            response::activity_reaches(ops, case.as_of),
+            activity_to_as_of,
             scope.identities_in_scope().count(),
             exposure.provided(),
             &case.data,

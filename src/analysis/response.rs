@@ -279,15 +279,9 @@ pub struct ResponseInput<'a> {
     pub as_of: Timestamp,
 }
 
-impl ResponseInput<'_> {
-    /// Where the activity log's evidence of a resource's state ends: the last operation in
-    /// it (an export ends before the report's as-of time; nothing after it is known).
-    fn activity_until(&self) -> Option<Timestamp> {
-        activity_until(self.ops)
-    }
-}
-
-/// The end of the last operation in the activity log, if it holds any.
+/// Where the activity log's evidence of a resource's state ends: the end of its last
+/// operation, if it holds any (an export ends before the report's as-of time; nothing after
+/// it is known).
 pub fn activity_until(ops: &[ArmOperation]) -> Option<Timestamp> {
     ops.iter().map(|o| o.end).max()
 }
@@ -587,7 +581,7 @@ fn delete_vm_action(input: &ResponseInput, name: &str, deleted: &[&ArmOperation]
         deleted,
         true,
         "VM deletion is in the activity log".into(),
-        match input.activity_until() {
+        match activity_until(input.ops) {
             Some(until) => format!("Not shown by the evidence: no deletion in the activity log, which ends {until}"),
             None => "Not shown by the evidence: no deletion of the VM in the activity log".into(),
         },
@@ -993,7 +987,7 @@ fn preservation(input: &ResponseInput) -> Vec<Preservation> {
             } else if locks {
                 "A lock write appears in the activity log".into()
             } else {
-                match input.activity_until() {
+                match activity_until(input.ops) {
                     Some(until) => format!("No lock writes in the activity log, which ends {until}"),
                     None => "No lock writes in the activity log".into(),
                 }
